@@ -1,0 +1,13 @@
+"""RMS extracts: the CSV format a force's records management system writes,
+its validation, and how an extract is applied to Vigil's tables.
+
+- :mod:`app.rms.formats`: the column lists, the vocabulary, and one parser per
+  file that turns a CSV row into typed values or names what is wrong.
+- :mod:`app.rms.validate`: the first pass over a folder, collecting every
+  problem as ``file:line: field: what is wrong`` before anything is written.
+- :mod:`app.rms.apply`: the second pass, upserting by reference in chunks with
+  SQLAlchemy Core and recording the delta.
+
+The use cases (permissions, transaction, audit) are in
+:mod:`app.services.rms_import` and :mod:`app.services.rms_export`.
+"""

@@ -1,0 +1,805 @@
+"""Breaches of protective orders: recording, the escalation board and the
+supervisor's actions (DOMAIN.md §5; recs 12.3, 13).
+
+A breach is never a note. :func:`record_breach` records it as a new crime
+linked to the original case and the victim–suspect pair, makes a risk
+re-assessment due on the original case (which lists it at the next DMM with
+BREACH and RISK_REVIEW_DUE) and starts the acknowledgement clock.
+
+**Which breaches are on the board**: every unacknowledged breach, plus those
+acknowledged within the last ``breach.board_acknowledged_days`` (default 7)
+that are at level 2 or more and whose original case has not been
+re-assessed since the breach was reported. Area = the original case's area
+command.
+
+The board is built in SQL with indexes: one query for the breaches (index on
+``acknowledged_at``), one grouped query counting each pair's breaches in the
+board windows, one for the pairs' breach dates the repeat rule needs, one for
+the SPOs in force between the pairs; never a query per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Select, case, func, or_, select, union_all
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from app.errors import BadInput, NotFound
+from app.rules import orders as order_rules
+from app.rules.allocation import AllocationFacts, check_allocation
+from app.rules.escalation import (
+    BreachFacts,
+    Escalation,
+    assess_breach,
+    format_time_left,
+)
+from app.services.case_lock import claim_case, load_case
+from app.services.context import ServiceContext
+from app.services.orders import (
+    OrderView,
+    create_order_in_session,
+    next_ref,
+    not_in_future,
+    order_view,
+    required_text,
+)
+from app.services.permissions import Permission
+from models import Allocation, Breach, Case, Person, ProtectiveOrder, RiskAssessment
+from models.enums import ORDERS_IN_FORCE, AuditAction, OrderStatus
+from seed.reference import breach_code_for_order
+
+LEVEL_TITLES: dict[int, str] = {
+    3: "Level 3: overdue — acknowledgement or re-assessment not done in time",
+    2: "Level 2: repeated, high risk, SPO breach or threats/violence — inspector review",
+    1: "Level 1: supervisor acknowledgement due",
+}
+DEFAULT_ORDERS_TEAM = "Orders"
+
+
+# --- results ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardItem:
+    breach_ref: str
+    crime_ref: str  # the breach's own crime
+    original_crime_ref: str
+    order_ref: str
+    order_kind: str
+    area_command: str
+    level: int
+    reasons: tuple[str, ...]  # stable codes
+    reason_texts: tuple[str, ...]
+    due_at: datetime | None
+    due_for: str | None  # "acknowledgement", "re-assessment" or None
+    overdue: bool
+    time_left: timedelta | None  # negative when overdue
+    time_text: str  # "5h 20m left", "1d 2h overdue"
+    occurred_at: datetime
+    reported_at: datetime
+    victim_ref: str | None
+    suspect_ref: str | None
+    breach_counts: tuple[tuple[int, int], ...]  # (window days, breaches of the pair)
+    expected_actions: tuple[str, ...]
+    outstanding_actions: tuple[str, ...]
+    acknowledged: bool
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    threats_or_violence: bool
+    manual_level: int | None
+    arrest_at: datetime | None
+    reassessment_requested_at: datetime | None
+    reassessment_due_at: datetime | None
+    reassessed: bool
+    risk_level: str | None
+    case_version: int  # the original case's version (optimistic lock for the actions)
+
+    def breaches_in(self, days: int) -> int | None:
+        for window, count in self.breach_counts:
+            if window == days:
+                return count
+        return None
+
+    @property
+    def breaches_30d(self) -> int | None:
+        return self.breaches_in(30)
+
+    @property
+    def breaches_90d(self) -> int | None:
+        return self.breaches_in(90)
+
+    @property
+    def pair(self) -> str:
+        return f"{self.victim_ref or '?'} ← {self.suspect_ref or '?'}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The exported shape (JSON, CSV): stable keys."""
+        data: dict[str, Any] = {
+            "breach_ref": self.breach_ref,
+            "crime_ref": self.crime_ref,
+            "original_crime_ref": self.original_crime_ref,
+            "order_ref": self.order_ref,
+            "order_kind": self.order_kind,
+            "area_command": self.area_command,
+            "level": self.level,
+            "reasons": list(self.reasons),
+            "due_at": self.due_at,
+            "due_for": self.due_for,
+            "overdue": self.overdue,
+            "time_left_minutes": (None if self.time_left is None
+                                  else int(self.time_left.total_seconds() // 60)),
+            "time_left": self.time_text,
+            "occurred_at": self.occurred_at,
+            "reported_at": self.reported_at,
+            "victim_ref": self.victim_ref,
+            "suspect_ref": self.suspect_ref,
+        }
+        for days, count in self.breach_counts:
+            data[f"breaches_{days}d"] = count
+        data.update({
+            "expected_actions": list(self.expected_actions),
+            "outstanding_actions": list(self.outstanding_actions),
+            "acknowledged": self.acknowledged,
+            "acknowledged_by": self.acknowledged_by,
+            "acknowledged_at": self.acknowledged_at,
+            "threats_or_violence": self.threats_or_violence,
+            "manual_level": self.manual_level,
+            "arrest_at": self.arrest_at,
+            "reassessment_requested_at": self.reassessment_requested_at,
+            "reassessed": self.reassessed,
+            "risk_level": self.risk_level,
+        })
+        return data
+
+
+@dataclass(frozen=True)
+class BoardLevel:
+    level: int
+    title: str
+    items: tuple[BoardItem, ...]
+    total: int  # before any per-level limit
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.items)
+
+
+@dataclass(frozen=True)
+class BreachBoard:
+    area: str | None
+    built_at: datetime
+    windows_days: tuple[int, ...]
+    levels: tuple[BoardLevel, ...]  # level 3 first
+
+    @property
+    def items(self) -> tuple[BoardItem, ...]:
+        return tuple(item for level in self.levels for item in level.items)
+
+    @property
+    def total(self) -> int:
+        return sum(level.total for level in self.levels)
+
+    def level(self, number: int) -> BoardLevel:
+        for level in self.levels:
+            if level.level == number:
+                return level
+        raise KeyError(number)
+
+    def find(self, breach_ref: str) -> BoardItem | None:
+        return next((i for i in self.items if i.breach_ref == breach_ref), None)
+
+
+@dataclass(frozen=True)
+class BreachRecorded:
+    breach_ref: str
+    crime_ref: str  # the new breach crime
+    original_crime_ref: str
+    order_ref: str
+    order_kind: str
+    principal_code: str
+    allocation_team: str
+    reassessment_due_at: datetime  # on the original case
+    acknowledge_due_at: datetime
+    item: BoardItem  # the breach as the board shows it now
+    message: str = field(default="")
+
+    @property
+    def level(self) -> int:
+        return self.item.level
+
+
+# --- building items -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Aliases:
+    breach_case: Any
+    original: Any
+    victim: Any
+    suspect: Any
+
+
+@cache
+def _aliases() -> _Aliases:
+    return _Aliases(aliased(Case, name="breach_case"), aliased(Case, name="original_case"),
+                    aliased(Person, name="victim"), aliased(Person, name="suspect"))
+
+
+def _joined(*columns: Any) -> Select[Any]:
+    """``columns`` from each breach joined to its order, original case, breach
+    crime and the pair (the aliases of :func:`_aliases`)."""
+    a = _aliases()
+    return (
+        select(*columns)
+        .select_from(Breach)
+        .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
+        .join(a.original, a.original.id == Breach.original_case_id)
+        .join(a.breach_case, a.breach_case.id == Breach.breach_case_id)
+        .outerjoin(a.victim, a.victim.id == ProtectiveOrder.protected_id)
+        .outerjoin(a.suspect, a.suspect.id == ProtectiveOrder.subject_id)
+    )
+
+
+@cache
+def _board_columns() -> tuple[Any, ...]:
+    """The breach, its crime, original case, order, pair and the newest risk
+    assessment on the original case."""
+    a = _aliases()
+    last_assessed = (
+        select(func.max(RiskAssessment.assessed_at))
+        .where(RiskAssessment.case_id == a.original.id)
+        .correlate(a.original)
+        .scalar_subquery()
+    )
+    return (
+        Breach.id, Breach.breach_ref, Breach.occurred_at, Breach.reported_at,
+        Breach.threats_or_violence, Breach.acknowledged_at, Breach.acknowledged_by,
+        Breach.manual_level, Breach.escalated_at, Breach.arrest_at,
+        Breach.reassessment_requested_at,
+        a.breach_case.crime_ref.label("crime_ref"),
+        a.original.id.label("original_id"), a.original.crime_ref.label("original_crime_ref"),
+        a.original.area_command, a.original.risk_level, a.original.version,
+        a.original.reassessment_due_at,
+        ProtectiveOrder.order_ref, ProtectiveOrder.kind,
+        ProtectiveOrder.protected_id, ProtectiveOrder.subject_id,
+        a.victim.person_ref.label("victim_ref"), a.suspect.person_ref.label("suspect_ref"),
+        last_assessed.label("last_assessed_at"),
+    )
+
+
+Pair = tuple[int | None, int | None]
+
+
+def _pair_counts(session: Session, victims: Select[Any], windows: Sequence[int],
+                 now: datetime) -> dict[Pair, tuple[int, ...]]:
+    """Breaches of each pair (of the board's victims) that occurred in each
+    board window up to ``now``: one grouped query."""
+    if not windows:
+        return {}
+    widest = now - timedelta(days=max(windows))
+    sums = [
+        func.sum(case((Breach.occurred_at >= now - timedelta(days=days), 1), else_=0))
+        for days in windows
+    ]
+    stmt = (
+        select(ProtectiveOrder.protected_id, ProtectiveOrder.subject_id, *sums)
+        .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
+        .where(ProtectiveOrder.protected_id.in_(victims), Breach.occurred_at >= widest,
+               Breach.occurred_at <= now)
+        .group_by(ProtectiveOrder.protected_id, ProtectiveOrder.subject_id)
+    )
+    return {(row[0], row[1]): tuple(int(v or 0) for v in row[2:])
+            for row in session.connection().execute(stmt)}
+
+
+def _pair_breach_times(session: Session, victims: Select[Any], since: datetime,
+                       until: datetime) -> dict[Pair, list[datetime]]:
+    """When each breach of the board's pairs occurred, within the span the
+    repeat rule looks at."""
+    stmt = (
+        select(ProtectiveOrder.protected_id, ProtectiveOrder.subject_id, Breach.occurred_at)
+        .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
+        .where(ProtectiveOrder.protected_id.in_(victims), Breach.occurred_at >= since,
+               Breach.occurred_at <= until)
+    )
+    times: dict[Pair, list[datetime]] = {}
+    for protected, subject, occurred in session.connection().execute(stmt):
+        times.setdefault((protected, subject), []).append(occurred)
+    return times
+
+
+_SPO_PENDING = frozenset({OrderStatus.APPLICATION_IN_PREPARATION, OrderStatus.APPLIED})
+
+
+def _pairs_with_spo(session: Session, victims: Select[Any]) -> tuple[set[Pair], set[Pair]]:
+    """Pairs with an SPO or interim SPO in force, and pairs with one pending."""
+    in_force: set[Pair] = set()
+    pending: set[Pair] = set()
+    # kind and status are checked here, not in SQL: the victims' few orders
+    # come straight off the protected-person index (never the kind or status ones)
+    stmt = select(ProtectiveOrder.protected_id, ProtectiveOrder.subject_id,
+                  ProtectiveOrder.kind, ProtectiveOrder.status).where(
+        ProtectiveOrder.protected_id.in_(victims))
+    for protected, subject, kind, status in session.connection().execute(stmt):
+        if kind not in order_rules.SPO_KINDS:
+            continue
+        if status in ORDERS_IN_FORCE:
+            in_force.add((protected, subject))
+        elif status in _SPO_PENDING:
+            pending.add((protected, subject))
+    return in_force, pending
+
+
+def _victims(filters: Sequence[Any], *, lean: bool) -> Select[Any]:
+    """The protected people of the breaches matching ``filters``. ``lean``
+    when the filters name only the breach and the original case."""
+    if not lean:
+        return _joined(ProtectiveOrder.protected_id).where(*filters)
+    original = _aliases().original
+    return (
+        select(ProtectiveOrder.protected_id)
+        .select_from(Breach)
+        .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
+        .join(original, original.id == Breach.original_case_id)
+        .where(*filters)
+    )
+
+
+def _items(ctx: ServiceContext, session: Session, filters: Sequence[Any], *,
+           board_only: bool = False, lean: bool = True) -> list[tuple[BoardItem, Escalation]]:
+    """Read the breaches matching ``filters`` and assess each: the board rows,
+    then three reads for the pairs (their victims as a subquery with the same
+    filters, never a list of ids or a query per row). ``board_only`` drops
+    the breaches the board does not show before building their items."""
+    rows = session.connection().execute(_joined(*_board_columns()).where(*filters)).all()
+    if not rows:
+        return []
+    policy = ctx.policy.breach
+    now = ctx.now()
+    windows = tuple(policy.board_windows_days)
+    victims = _victims(filters, lean=lean)
+    counts = _pair_counts(session, victims, windows, now)
+    reach = timedelta(days=policy.repeat_window_days)
+    times = _pair_breach_times(session, victims, min(r.occurred_at for r in rows) - reach,
+                               max(r.occurred_at for r in rows) + reach)
+    spo_pairs, spo_pending = _pairs_with_spo(session, victims)
+    no_counts = (0,) * len(windows)
+    out: list[tuple[BoardItem, Escalation]] = []
+    for (_id, breach_ref, occurred_at, reported_at, threats, acknowledged_at, acknowledged_by,
+         manual_level, escalated_at, arrest_at, reassessment_requested_at, crime_ref,
+         _original_id, original_crime_ref, area_command, risk_level, version,
+         reassessment_due_at, order_ref, kind, protected_id, subject_id, victim_ref,
+         suspect_ref, last_assessed_at) in rows:
+        pair = (protected_id, subject_id)
+        facts = BreachFacts(
+            order_kind=kind, occurred_at=occurred_at, reported_at=reported_at,
+            threats_or_violence=bool(threats), risk_level=risk_level,
+            pair_breach_times=tuple(times.get(pair, ())) or (occurred_at,),
+            last_assessed_at=last_assessed_at, acknowledged_at=acknowledged_at,
+            manual_level=manual_level, escalated_at=escalated_at, arrest_at=arrest_at,
+            pair_has_spo_in_force=pair in spo_pairs, spo_application_pending=pair in spo_pending,
+        )
+        esc = assess_breach(facts, policy, now)
+        if board_only and not _on_board_now(acknowledged_at is not None, esc):
+            continue
+        left = esc.time_left(now)
+        item = BoardItem(
+            breach_ref=breach_ref, crime_ref=crime_ref, original_crime_ref=original_crime_ref,
+            order_ref=order_ref, order_kind=kind, area_command=area_command,
+            level=esc.level, reasons=esc.codes, reason_texts=tuple(x.text for x in esc.reasons),
+            due_at=esc.due_at, due_for=esc.due_for, overdue=esc.overdue, time_left=left,
+            time_text=format_time_left(left), occurred_at=occurred_at,
+            reported_at=reported_at, victim_ref=victim_ref, suspect_ref=suspect_ref,
+            # no count row: the pair had no breach in the windows (an old one still open)
+            breach_counts=tuple(zip(windows, counts.get(pair, no_counts), strict=True)),
+            expected_actions=esc.expected_actions, outstanding_actions=esc.outstanding_actions,
+            acknowledged=acknowledged_at is not None, acknowledged_by=acknowledged_by,
+            acknowledged_at=acknowledged_at, threats_or_violence=bool(threats),
+            manual_level=manual_level, arrest_at=arrest_at,
+            reassessment_requested_at=reassessment_requested_at,
+            reassessment_due_at=reassessment_due_at, reassessed=esc.reassessed,
+            risk_level=risk_level, case_version=int(version),
+        )
+        out.append((item, esc))
+    return out
+
+
+def _on_board_now(acknowledged: bool, esc: Escalation) -> bool:
+    """Unacknowledged, or (acknowledged lately) level 2+ and not re-assessed."""
+    return not acknowledged or (esc.level >= 2 and not esc.reassessed)
+
+
+def _sort_key(item: BoardItem) -> tuple[Any, ...]:
+    # most overdue first, then the nearest deadline, then the oldest report
+    due = item.due_at.timestamp() if item.due_at else float("inf")
+    return (0 if item.overdue else 1, due, item.reported_at, item.breach_ref)
+
+
+def _item_for(ctx: ServiceContext, session: Session, breach_id: int) -> BoardItem:
+    return _items(ctx, session, [Breach.id == breach_id])[0][0]
+
+
+def _text_filter(text: str, a: _Aliases) -> Any:
+    """Prefix match (any case) on the breach, its crime, the original crime,
+    the order or either person's reference."""
+    prefix = text.strip().upper() + "%"
+    return or_(*(func.upper(column).like(prefix) for column in (
+        Breach.breach_ref, a.breach_case.crime_ref, a.original.crime_ref,
+        ProtectiveOrder.order_ref, a.victim.person_ref, a.suspect.person_ref)))
+
+
+def breach_board(ctx: ServiceContext, *, area: str | None = None, text: str | None = None,
+                 limit_per_level: int | None = None, audit: bool = True) -> BreachBoard:
+    """The breach board for ``area`` (force-wide when None), grouped by level
+    (3, 2, 1), most urgent first. ``text`` keeps breaches whose breach, crime,
+    original crime, order or person reference starts with it. ``limit_per_level``
+    caps the items kept per level (the totals still count them all)."""
+    ctx.require(Permission.VIEW_BREACHES, entity="breach_board")
+    now = ctx.now()
+    policy = ctx.policy.breach
+    recent = now - timedelta(days=policy.board_acknowledged_days)
+    aliases = _aliases()
+    # candidates straight off the acknowledgement index (two index ranges); an
+    # acknowledged breach whose original case was re-assessed since its report
+    # is never on the board, so it is not read at all
+    reassessed = (
+        select(RiskAssessment.id)
+        .where(RiskAssessment.case_id == Breach.original_case_id,
+               RiskAssessment.assessed_at > Breach.reported_at)
+        .exists()
+    )
+    candidates = union_all(
+        select(Breach.id).where(Breach.acknowledged_at.is_(None)),
+        select(Breach.id).where(Breach.acknowledged_at >= recent, ~reassessed),
+    )
+    filters: list[Any] = [Breach.id.in_(candidates)]
+    if area:
+        # coalesce() keeps the planner on the breach index: driving from the
+        # area's cases would probe every case of the area for breaches
+        filters.append(func.coalesce(aliases.original.area_command, "") == area)
+    if text and text.strip():
+        filters.append(_text_filter(text, aliases))
+    with ctx.read() as session:
+        assessed = _items(ctx, session, filters, board_only=True,
+                          lean=not (text and text.strip()))
+    items = sorted((item for item, _ in assessed), key=_sort_key)
+    levels = []
+    for number in (3, 2, 1):
+        at_level = [i for i in items if i.level == number]
+        kept = at_level if limit_per_level is None else at_level[:limit_per_level]
+        levels.append(BoardLevel(number, LEVEL_TITLES[number], tuple(kept), len(at_level)))
+    board = BreachBoard(area=area, built_at=now, windows_days=tuple(policy.board_windows_days),
+                        levels=tuple(levels))
+    if audit:
+        with ctx.write() as session:
+            counts = ", ".join(f"level {lv.level}: {lv.total}" for lv in board.levels)
+            where = area or "force-wide"
+            if text and text.strip():
+                where += f", filter {text.strip()!r}"
+            ctx.audit(session, AuditAction.VIEW, "breach_board", area or "force-wide",
+                      reason=f"breach board viewed ({where}; {counts})")
+    return board
+
+
+# --- recording a breach ---------------------------------------------------------------
+
+
+def _order_covers(order: ProtectiveOrder, occurred_at: datetime) -> str | None:
+    """Why ``order`` cannot have been breached at ``occurred_at``, or None."""
+    status = order.status.replace("_", " ")
+    if order.granted_at is not None and occurred_at < order.granted_at:
+        return f"it was granted only on {order.granted_at.isoformat()}"
+    if order.status in ORDERS_IN_FORCE:
+        if order.expires_at is not None and occurred_at > order.expires_at:
+            return f"it expired on {order.expires_at.isoformat()}"
+        return None
+    if order.status == OrderStatus.EXPIRED and order.expires_at and occurred_at <= order.expires_at:
+        return None
+    if order.status == OrderStatus.DISCHARGED and order.updated_at and occurred_at <= order.updated_at:
+        return None
+    return f"it is {status}"
+
+
+def _breach_team(original: Case, ctx: ServiceContext) -> str:
+    """The team the allocation policy gives a breach: the team holding the
+    original case when there is one, else the policy's next team."""
+    facts = AllocationFacts(families=frozenset({"breach"}), risk_level=None,
+                            domestic_abuse=original.domestic_abuse, team=None,
+                            original_team=original.allocation_team)
+    verdict = check_allocation(facts, ctx.policy.allocation)
+    return verdict.expected_teams[0] if verdict.expected_teams else DEFAULT_ORDERS_TEAM
+
+
+def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
+                  reported_at: datetime, summary: str, threats_or_violence: bool = False,
+                  crime_ref: str | None = None) -> BreachRecorded:
+    """Record a breach of ``order_ref`` as a new crime linked to the original
+    case and the victim–suspect pair; make a risk re-assessment due on the
+    original case (listing it at the next DMM) and start the acknowledgement clock."""
+    with ctx.read() as session:
+        row = session.execute(
+            select(Case.area_command, Case.crime_ref)
+            .join(ProtectiveOrder, ProtectiveOrder.case_id == Case.id)
+            .where(ProtectiveOrder.order_ref == order_ref.strip())
+        ).first()
+    if row is None:
+        raise NotFound(f"order {order_ref} is not in Vigil")
+    area, original_ref = row
+    ctx.require(Permission.RECORD_BREACH, area=area, entity="case", entity_id=original_ref)
+    text = required_text(summary, "breach summary")
+    not_in_future(ctx, reported_at, "reported_at")
+    if occurred_at > reported_at:
+        raise BadInput(f"breach occurred {occurred_at.isoformat()} after it was reported "
+                       f"{reported_at.isoformat()}")
+    now = ctx.now()
+    policy = ctx.policy
+    with ctx.write() as session:
+        order = session.execute(
+            select(ProtectiveOrder).where(ProtectiveOrder.order_ref == order_ref.strip())
+        ).scalars().one()
+        original = load_case(session, original_ref)
+        problem = _order_covers(order, occurred_at)
+        if problem:
+            raise BadInput(f"order {order.order_ref} cannot have been breached on "
+                           f"{occurred_at.isoformat()}: {problem}")
+        victim_id = order.protected_id or original.victim_id
+        suspect_id = order.subject_id or original.suspect_id
+        if suspect_id is None:
+            raise BadInput(f"order {order.order_ref} names no subject: record the suspect first")
+        last_id = session.execute(select(func.max(Breach.id))).scalar() or 0
+        breach_ref = next_ref(session, Breach.breach_ref, f"B/{now:%y}/", last_id + 1, width=6)
+        if crime_ref:
+            crime_ref = crime_ref.strip()
+            if session.execute(select(Case.id).where(Case.crime_ref == crime_ref)).first():
+                raise BadInput(f"crime reference {crime_ref} is already in Vigil")
+        else:
+            crime_ref = next_ref(session, Case.crime_ref, f"BC/{now:%y}/", last_id + 1, width=6)
+        code = breach_code_for_order(order.kind)
+        team = _breach_team(original, ctx)
+        officer = original.officer if team == original.allocation_team else None
+        crime = Case(
+            crime_ref=crime_ref, reported_at=reported_at, occurred_from=occurred_at,
+            occurred_to=occurred_at, area_command=original.area_command, principal_code=code,
+            victim_id=victim_id, suspect_id=suspect_id, relationship=original.relationship,
+            domestic_abuse=original.domestic_abuse, online=False, summary=text, status="open",
+            allocation_team=team, officer=officer, linked_case_id=original.id,
+            created_at=now, last_activity_at=now,
+        )
+        session.add(crime)
+        session.flush()
+        session.add(Allocation(
+            case_id=crime.id, team=team, officer=officer, allocated_at=now,  # type: ignore[arg-type]
+            allocated_by=ctx.actor.username,
+            reason=f"breach of {order.kind} {order.order_ref}: allocated by policy to "
+                   f"{'the team holding ' + original.crime_ref if team == original.allocation_team else team}",
+        ))
+        breach = Breach(
+            breach_ref=breach_ref, order_id=order.id, breach_case_id=crime.id,  # type: ignore[arg-type]
+            original_case_id=original.id, occurred_at=occurred_at, reported_at=reported_at,  # type: ignore[arg-type]
+            threats_or_violence=threats_or_violence,
+        )
+        session.add(breach)
+        claim_case(session, original.id, None, now, crime_ref=original.crime_ref)  # type: ignore[arg-type]
+        before_due = original.reassessment_due_at
+        due = reported_at + timedelta(hours=policy.risk.reassessment_due_hours)
+        if before_due is None or due < before_due:
+            original.reassessment_due_at = due
+        session.add(original)
+        session.flush()
+        ack_due = reported_at + timedelta(hours=policy.breach.acknowledge_within_hours)
+        ctx.audit(session, AuditAction.CREATE, "case", crime_ref,
+                  reason=(f"breach crime recorded: {code} breach {breach_ref} of {order.kind} "
+                          f"{order.order_ref} (original crime {original.crime_ref})"),
+                  after={"crime_ref": crime_ref, "principal_code": code, "breach_ref": breach_ref,
+                         "order_ref": order.order_ref, "linked_to": original.crime_ref,
+                         "occurred_at": occurred_at, "reported_at": reported_at,
+                         "threats_or_violence": threats_or_violence, "allocation_team": team})
+        ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
+                  reason=(f"breach {breach_ref} of {order.kind} {order.order_ref} recorded as "
+                          f"crime {crime_ref}: risk re-assessment due, listed for the next DMM, "
+                          "supervisor acknowledgement due"),
+                  before={"reassessment_due_at": before_due},
+                  after={"reassessment_due_at": original.reassessment_due_at,
+                         "breach_ref": breach_ref, "acknowledge_due_at": ack_due})
+        item = _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
+        reassessment_due = original.reassessment_due_at
+    return BreachRecorded(
+        breach_ref=breach_ref, crime_ref=crime_ref, original_crime_ref=original_ref,
+        order_ref=item.order_ref, order_kind=item.order_kind, principal_code=code,
+        allocation_team=team, reassessment_due_at=reassessment_due,  # type: ignore[arg-type]
+        acknowledge_due_at=ack_due, item=item,
+        message=(f"breach {breach_ref} recorded as crime {crime_ref} ({code}); "
+                 f"level {item.level}; acknowledgement due {ack_due:%d/%m %H:%M} UTC"),
+    )
+
+
+# --- the supervisor's actions ------------------------------------------------------------
+
+
+def _breach_area(ctx: ServiceContext, breach_ref: str) -> tuple[str, str]:
+    with ctx.read() as session:
+        row = session.execute(
+            select(Case.area_command, Case.crime_ref)
+            .join(Breach, Breach.original_case_id == Case.id)
+            .where(Breach.breach_ref == breach_ref.strip())
+        ).first()
+    if row is None:
+        raise NotFound(f"breach {breach_ref} is not in Vigil")
+    return row[0], row[1]
+
+
+def _breach_state(breach: Breach) -> dict[str, Any]:
+    return {"breach_ref": breach.breach_ref, "acknowledged_by": breach.acknowledged_by,
+            "acknowledged_at": breach.acknowledged_at,
+            "acknowledgement_note": breach.acknowledgement_note,
+            "manual_level": breach.manual_level, "escalated_by": breach.escalated_by,
+            "escalated_at": breach.escalated_at, "arrest_at": breach.arrest_at,
+            "reassessment_requested_at": breach.reassessment_requested_at,
+            "outcome": breach.outcome}
+
+
+class _Action:
+    """Permission check, then one write transaction that loads the breach and
+    its original case and claims the case's lock."""
+
+    def __init__(self, ctx: ServiceContext, breach_ref: str, permission: Permission,
+                 expected_version: int | None) -> None:
+        self.ctx = ctx
+        self.breach_ref = breach_ref.strip()
+        area, self.crime_ref = _breach_area(ctx, self.breach_ref)
+        ctx.require(permission, area=area, entity="case", entity_id=self.crime_ref)
+        self.expected_version = expected_version
+
+    def __enter__(self) -> tuple[Session, Breach, Case]:
+        self._cm = self.ctx.write()
+        session = self._cm.__enter__()
+        breach = session.execute(
+            select(Breach).where(Breach.breach_ref == self.breach_ref)
+        ).scalars().one()
+        original = load_case(session, self.crime_ref)
+        claim_case(session, original.id, self.expected_version, self.ctx.now(),  # type: ignore[arg-type]
+                   crime_ref=self.crime_ref)
+        self.session = session
+        return session, breach, original
+
+    def __exit__(self, *exc: object) -> bool | None:
+        return self._cm.__exit__(*exc)  # type: ignore[arg-type]
+
+
+def acknowledge_breach(ctx: ServiceContext, *, breach_ref: str, note: str,
+                       expected_version: int | None = None) -> BoardItem:
+    """The supervisor acknowledges the breach, with a note of what was done."""
+    text = required_text(note, "acknowledgement note")
+    with _Action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
+            session, breach, original):
+        if breach.acknowledged_at is not None:
+            raise BadInput(f"breach {breach.breach_ref} was already acknowledged by "
+                           f"{breach.acknowledged_by} at {breach.acknowledged_at.isoformat()}")
+        before = _breach_state(breach)
+        now = ctx.now()
+        breach.acknowledged_by = ctx.actor.username
+        breach.acknowledged_at = now
+        breach.acknowledgement_note = text
+        session.add(breach)
+        due = breach.reported_at + timedelta(hours=ctx.policy.breach.acknowledge_within_hours)
+        late = " (late)" if now > due else ""
+        ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
+                  reason=f"breach {breach.breach_ref} acknowledged{late}: {text}",
+                  before=before, after=_breach_state(breach))
+        session.flush()
+        return _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
+
+
+def escalate_breach(ctx: ServiceContext, *, breach_ref: str, level: int, reason: str,
+                    expected_version: int | None = None) -> BoardItem:
+    """Raise the breach to ``level`` (2 or 3) by a supervisor's decision; a
+    manual escalation never lowers the level."""
+    text = required_text(reason, "escalation reason")
+    if level not in (2, 3):
+        raise BadInput(f"escalation level {level}: choose 2 or 3")
+    with _Action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
+            session, breach, original):
+        current = _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
+        if level <= current.level:
+            raise BadInput(f"breach {breach.breach_ref} is already at level {current.level}: "
+                           "escalation only raises the level")
+        before = _breach_state(breach)
+        breach.manual_level = level
+        breach.escalated_by = ctx.actor.username
+        breach.escalated_at = ctx.now()
+        session.add(breach)
+        ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
+                  reason=f"breach {breach.breach_ref} escalated from level {current.level} "
+                         f"to level {level}: {text}",
+                  before=before, after=_breach_state(breach))
+        session.flush()
+        return _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
+
+
+def record_arrest(ctx: ServiceContext, *, breach_ref: str, arrested_at: datetime,
+                  expected_version: int | None = None) -> BoardItem:
+    """The suspect was arrested for the breach."""
+    not_in_future(ctx, arrested_at, "arrested_at")
+    with _Action(ctx, breach_ref, Permission.RECORD_BREACH, expected_version) as (
+            session, breach, original):
+        if arrested_at < breach.occurred_at:
+            raise BadInput(f"arrest {arrested_at.isoformat()} is before the breach occurred "
+                           f"({breach.occurred_at.isoformat()})")
+        before = _breach_state(breach)
+        breach.arrest_at = arrested_at
+        if breach.outcome is None:
+            breach.outcome = "arrested"
+        session.add(breach)
+        ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
+                  reason=f"arrest recorded for breach {breach.breach_ref}",
+                  before=before, after=_breach_state(breach))
+        session.flush()
+        return _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
+
+
+def request_reassessment(ctx: ServiceContext, *, breach_ref: str,
+                         expected_version: int | None = None) -> BoardItem:
+    """Ask for the victim's risk to be re-assessed now: the original case's
+    re-assessment becomes due within ``risk.reassessment_due_hours`` (or
+    earlier if it already was)."""
+    with _Action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
+            session, breach, original):
+        now = ctx.now()
+        before = _breach_state(breach)
+        before["reassessment_due_at"] = original.reassessment_due_at
+        breach.reassessment_requested_at = now
+        due = now + timedelta(hours=ctx.policy.risk.reassessment_due_hours)
+        if original.reassessment_due_at is None or due < original.reassessment_due_at:
+            original.reassessment_due_at = due
+        session.add(breach)
+        session.add(original)
+        after = _breach_state(breach)
+        after["reassessment_due_at"] = original.reassessment_due_at
+        ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
+                  reason=f"risk re-assessment requested after breach {breach.breach_ref}",
+                  before=before, after=after)
+        session.flush()
+        return _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
+
+
+def record_spo_application(ctx: ServiceContext, *, crime_ref: str, kind: str,
+                           applied_at: datetime, order_ref: str | None = None,
+                           expected_version: int | None = None) -> OrderView:
+    """An SPO or interim SPO applied for to protect the victim of ``crime_ref``
+    from its suspect; the case's SPO decision becomes ``applied``."""
+    kind = (kind or "").strip().upper()
+    if kind not in order_rules.SPO_KINDS:
+        raise BadInput(f"SPO application kind {kind!r}: choose SPO or ISPO")
+    with ctx.read() as session:
+        area = load_case(session, crime_ref).area_command
+    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
+    not_in_future(ctx, applied_at, "applied_at")
+    with ctx.write() as session:
+        case_row = load_case(session, crime_ref)
+        if case_row.suspect_id is not None:
+            pending = session.execute(
+                select(ProtectiveOrder.order_ref, ProtectiveOrder.status).where(
+                    ProtectiveOrder.protected_id == case_row.victim_id,
+                    ProtectiveOrder.subject_id == case_row.suspect_id,
+                    ProtectiveOrder.kind == kind,
+                    ProtectiveOrder.status.in_(
+                        sorted(ORDERS_IN_FORCE | {OrderStatus.APPLIED,
+                                                  OrderStatus.APPLICATION_IN_PREPARATION})),
+                ).limit(1)
+            ).first()
+            if pending:
+                raise BadInput(f"{kind} {pending[0]} for this victim and suspect is already "
+                               f"{pending[1].replace('_', ' ')}")
+        claim_case(session, case_row.id, expected_version, ctx.now(), crime_ref=crime_ref)  # type: ignore[arg-type]
+        order = create_order_in_session(
+            ctx, session, case_row, kind=kind, status=OrderStatus.APPLIED, order_ref=order_ref,
+            applied_at=applied_at, granted_at=None, served_at=None, expires_at=None,
+            conditions=None, reason="SPO application recorded",
+        )
+        return order_view(session, ctx, order, case_row)

@@ -1,0 +1,692 @@
+"""Protective orders and the SPO decision: recording orders, moving them
+through their lifecycle, the SPA 2019 notification, orders about to expire,
+and the course-of-conduct timeline of a victim–suspect pair.
+
+Every change is permission-checked (``MANAGE_ORDERS``, the case's area),
+claims the original case's lock and is audited on that case
+(entity ``case``, the original crime reference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from app.dates import format_local
+from app.errors import BadInput, NotFound
+from app.rules import orders as rules
+from app.rules.orders import OrderRuleError
+from app.services.case_lock import claim_case, load_case
+from app.services.context import ServiceContext
+from app.services.permissions import Permission
+from models import Breach, Case, Person, ProtectiveOrder, RiskAssessment, SpoDecision
+from models.enums import AuditAction, OrderKind, OrderStatus, SpoStatus
+
+# --- views ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderView:
+    order_ref: str
+    kind: str
+    status: str
+    crime_ref: str  # the case the order protects (the original case)
+    area_command: str
+    applied_at: datetime | None
+    granted_at: datetime | None
+    served_at: datetime | None
+    expires_at: datetime | None
+    notified_at: datetime | None
+    notification_due_at: datetime | None
+    notification_overdue: bool
+    subject_ref: str | None
+    protected_ref: str | None
+    conditions: str | None
+    in_force: bool
+    next_statuses: tuple[str, ...]
+    case_version: int
+
+
+@dataclass(frozen=True)
+class SpoDecisionResult:
+    crime_ref: str
+    status: str
+    previous: str
+    rationale: str | None
+    decided_by: str
+    decided_at: datetime
+    version: int
+
+
+def _order_view(order: ProtectiveOrder, case: Case, subject_ref: str | None,
+                protected_ref: str | None, ctx: ServiceContext) -> OrderView:
+    notice = rules.notification_state(order.kind, order.served_at, order.notified_at, ctx.now(),
+                                      ctx.policy.spo)
+    return OrderView(
+        order_ref=order.order_ref, kind=order.kind, status=order.status, crime_ref=case.crime_ref,
+        area_command=case.area_command, applied_at=order.applied_at, granted_at=order.granted_at,
+        served_at=order.served_at, expires_at=order.expires_at, notified_at=order.notified_at,
+        notification_due_at=notice.due_at, notification_overdue=notice.overdue,
+        subject_ref=subject_ref, protected_ref=protected_ref, conditions=order.conditions,
+        in_force=rules.in_force(order.status),
+        next_statuses=tuple(s.value for s in rules.allowed_next(order.kind, order.status)),
+        case_version=case.version,
+    )
+
+
+def _person_ref(session: Session, person_id: int | None) -> str | None:
+    if person_id is None:
+        return None
+    return session.execute(select(Person.person_ref).where(Person.id == person_id)).scalar()
+
+
+def order_view(session: Session, ctx: ServiceContext, order: ProtectiveOrder, case: Case) -> OrderView:
+    session.flush()
+    session.refresh(case, ["version"])
+    return _order_view(order, case, _person_ref(session, order.subject_id),
+                       _person_ref(session, order.protected_id), ctx)
+
+
+def _order_state(order: ProtectiveOrder) -> dict[str, object]:
+    return {"order_ref": order.order_ref, "kind": order.kind, "status": order.status,
+            "applied_at": order.applied_at, "granted_at": order.granted_at,
+            "served_at": order.served_at, "expires_at": order.expires_at,
+            "notified_at": order.notified_at}
+
+
+def _load_order(session: Session, order_ref: str) -> tuple[ProtectiveOrder, Case]:
+    row = session.execute(
+        select(ProtectiveOrder, Case).join(Case, Case.id == ProtectiveOrder.case_id)
+        .where(ProtectiveOrder.order_ref == order_ref.strip())
+    ).first()
+    if row is None:
+        raise NotFound(f"order {order_ref} is not in Vigil")
+    return row[0], row[1]
+
+
+def _order_area(ctx: ServiceContext, order_ref: str) -> tuple[str, str]:
+    with ctx.read() as session:
+        order, case = _load_order(session, order_ref)
+        return case.area_command, case.crime_ref
+
+
+def not_in_future(ctx: ServiceContext, moment: datetime | None, what: str) -> None:
+    if moment is not None and moment > ctx.now():
+        raise BadInput(f"{what} {moment.isoformat()} is in the future")
+
+
+def required_text(value: str | None, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise BadInput(f"{what} is required")
+    return text
+
+
+def _rule(fn, *args):  # type: ignore[no-untyped-def]
+    try:
+        return fn(*args)
+    except OrderRuleError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def next_ref(session: Session, column, prefix: str, start: int, width: int = 5) -> str:  # type: ignore[no-untyped-def]
+    """The first unused ``prefix`` + number from ``start`` (a point lookup on
+    the unique index per try, never a scan)."""
+    number = max(start, 1)
+    while True:
+        ref = f"{prefix}{number:0{width}d}"
+        if session.execute(select(column).where(column == ref)).first() is None:
+            return ref
+        number += 1
+
+
+def _new_order_ref(session: Session, kind: str, now: datetime) -> str:
+    last = session.execute(select(func.max(ProtectiveOrder.id))).scalar() or 0
+    return next_ref(session, ProtectiveOrder.order_ref, f"{kind}/{now:%y}/", last + 1)
+
+
+# --- the SPO decision mirrored from SPO orders ------------------------------------
+
+
+def _spo_status_for(kind: str, status: str) -> str | None:
+    """The case's SPO decision an SPO or interim SPO's new status implies."""
+    if kind == OrderKind.SPO:
+        return status
+    if kind == OrderKind.ISPO:
+        if status in (OrderStatus.INTERIM_GRANTED, OrderStatus.GRANTED):
+            return SpoStatus.INTERIM_GRANTED
+        if status in (OrderStatus.APPLICATION_IN_PREPARATION, OrderStatus.APPLIED):
+            return status
+    return None
+
+
+def _mirror_spo_decision(ctx: ServiceContext, session: Session, case: Case, kind: str,
+                         status: str, at: datetime, note: str) -> str | None:
+    """Move the case's SPO decision along with an SPO's status when the
+    decision lifecycle allows it; returns the new decision, or None."""
+    wanted = _spo_status_for(kind, status)
+    if wanted is None or wanted == case.spo_status:
+        return None
+    if wanted not in rules.SPO_DECISION_TRANSITIONS.get(case.spo_status, frozenset()):
+        return None
+    session.add(SpoDecision(case_id=case.id, status=wanted, rationale=note,  # type: ignore[arg-type]
+                            decided_by=ctx.actor.username, decided_at=at))
+    case.spo_status = wanted
+    session.add(case)
+    return wanted
+
+
+# --- recording and changing orders ---------------------------------------------
+
+
+def create_order_in_session(ctx: ServiceContext, session: Session, case: Case, *, kind: str,
+                            status: str, order_ref: str | None, applied_at: datetime | None,
+                            granted_at: datetime | None, served_at: datetime | None,
+                            expires_at: datetime | None, conditions: str | None,
+                            reason: str) -> ProtectiveOrder:
+    """Insert an order on ``case`` inside the caller's write transaction
+    (permission already checked, case already claimed) and audit it."""
+    kind = _rule(rules.order_kind, kind).value
+    status = _rule(rules.order_status, status).value
+    _rule(rules.check_initial_status, kind, status)
+    if case.suspect_id is None:
+        raise BadInput(f"crime {case.crime_ref} has no suspect: an order needs a subject")
+    now = ctx.now()
+    for moment, what in ((applied_at, "applied_at"), (granted_at, "granted_at"),
+                         (served_at, "served_at")):
+        not_in_future(ctx, moment, what)
+    if status == OrderStatus.APPLIED and applied_at is None:
+        applied_at = now
+    if status in (OrderStatus.GRANTED, OrderStatus.INTERIM_GRANTED) and granted_at is None:
+        granted_at = now
+    if applied_at and granted_at and granted_at < applied_at:
+        raise BadInput(f"order granted {granted_at.isoformat()} before it was applied for")
+    if expires_at and granted_at and expires_at <= granted_at:
+        raise BadInput(f"order expires {expires_at.isoformat()} before it was granted")
+    if served_at and granted_at and served_at < granted_at:
+        raise BadInput(f"order served {served_at.isoformat()} before it was granted")
+    if order_ref:
+        order_ref = order_ref.strip()
+        exists = session.execute(
+            select(ProtectiveOrder.id).where(ProtectiveOrder.order_ref == order_ref)
+        ).first()
+        if exists:
+            raise BadInput(f"order reference {order_ref} is already in Vigil")
+    else:
+        order_ref = _new_order_ref(session, kind, now)
+    order = ProtectiveOrder(
+        order_ref=order_ref, case_id=case.id, kind=kind, status=status,  # type: ignore[arg-type]
+        applied_at=applied_at, granted_at=granted_at, served_at=served_at, expires_at=expires_at,
+        conditions=(conditions or "").strip() or None, subject_id=case.suspect_id,
+        protected_id=case.victim_id, updated_at=now,
+    )
+    session.add(order)
+    before_spo = case.spo_status
+    mirrored = _mirror_spo_decision(ctx, session, case, kind, status, now,
+                                    f"{kind} {order_ref} recorded as {status}")
+    session.flush()
+    after = _order_state(order)
+    if mirrored:
+        after["spo_status"] = mirrored
+    ctx.audit(session, AuditAction.CREATE, "case", case.crime_ref,
+              reason=f"{reason}: {kind} {order_ref} ({status.replace('_', ' ')})",
+              before={"spo_status": before_spo} if mirrored else None, after=after)
+    return order
+
+
+def create_order(ctx: ServiceContext, *, crime_ref: str, kind: str, status: str,
+                 order_ref: str | None = None, applied_at: datetime | None = None,
+                 granted_at: datetime | None = None, served_at: datetime | None = None,
+                 expires_at: datetime | None = None, conditions: str | None = None,
+                 expected_version: int | None = None) -> OrderView:
+    """Record a protective order protecting the victim of ``crime_ref`` from
+    its suspect. SPOs and interim SPOs also move the case's SPO decision."""
+    with ctx.read() as session:
+        area = load_case(session, crime_ref).area_command
+    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
+    with ctx.write() as session:
+        case = load_case(session, crime_ref)
+        claim_case(session, case.id, expected_version, ctx.now(), crime_ref=crime_ref)  # type: ignore[arg-type]
+        order = create_order_in_session(
+            ctx, session, case, kind=kind, status=status, order_ref=order_ref,
+            applied_at=applied_at, granted_at=granted_at, served_at=served_at,
+            expires_at=expires_at, conditions=conditions, reason="protective order recorded",
+        )
+        return order_view(session, ctx, order, case)
+
+
+def change_order_status(ctx: ServiceContext, *, order_ref: str, status: str, at: datetime,
+                        expected_version: int | None = None, note: str | None = None,
+                        expires_at: datetime | None = None) -> OrderView:
+    """Move an order along its lifecycle (refused with a clear message when the
+    transition is not allowed). ``expires_at`` sets a new expiry (on grant,
+    variation or renewal)."""
+    area, crime_ref = _order_area(ctx, order_ref)
+    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
+    not_in_future(ctx, at, "status date")
+    with ctx.write() as session:
+        order, case = _load_order(session, order_ref)
+        new = _rule(rules.order_status, status).value
+        _rule(rules.check_transition, order.kind, order.status, new)
+        claim_case(session, case.id, expected_version, ctx.now(), crime_ref=case.crime_ref)  # type: ignore[arg-type]
+        before = _order_state(order)
+        before["spo_status"] = case.spo_status
+        order.status = new
+        if new == OrderStatus.APPLIED:
+            order.applied_at = at
+        elif new in (OrderStatus.INTERIM_GRANTED, OrderStatus.GRANTED):
+            order.granted_at = at
+        elif new == OrderStatus.EXPIRED and (order.expires_at is None or order.expires_at > at):
+            order.expires_at = at
+        if expires_at is not None:
+            if expires_at <= at:
+                raise BadInput(f"new expiry {expires_at.isoformat()} is not after {at.isoformat()}")
+            order.expires_at = expires_at
+        order.updated_at = at
+        session.add(order)
+        text = (note or "").strip() or None
+        _mirror_spo_decision(ctx, session, case, order.kind, new, at,
+                             text or f"{order.kind} {order.order_ref} {new.replace('_', ' ')}")
+        after = _order_state(order)
+        after["spo_status"] = case.spo_status
+        label = f"{before['status']} → {new}".replace("_", " ")
+        ctx.audit(session, AuditAction.UPDATE, "case", case.crime_ref,
+                  reason=f"order {order.order_ref} ({order.kind}) {label}"
+                  + (f": {text}" if text else ""),
+                  before=before, after=after)
+        return order_view(session, ctx, order, case)
+
+
+def record_notification(ctx: ServiceContext, *, order_ref: str, notified_at: datetime,
+                        expected_version: int | None = None) -> OrderView:
+    """The subject of an SPO or interim SPO notified name and address (SPA 2019 s9)."""
+    area, crime_ref = _order_area(ctx, order_ref)
+    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
+    not_in_future(ctx, notified_at, "notified_at")
+    with ctx.write() as session:
+        order, case = _load_order(session, order_ref)
+        if order.kind not in rules.NOTIFICATION_KINDS:
+            raise BadInput(f"order {order.order_ref} is {rules.ORDER_KIND_TITLES[order.kind]}: "
+                           "only SPOs and interim SPOs carry the notification requirement")
+        if order.served_at is None:
+            raise BadInput(f"order {order.order_ref} has not been served: record service first")
+        if notified_at < order.served_at:
+            raise BadInput(f"notification {notified_at.isoformat()} is before service "
+                           f"{order.served_at.isoformat()}")
+        claim_case(session, case.id, expected_version, ctx.now(), crime_ref=case.crime_ref)  # type: ignore[arg-type]
+        before = {"notified_at": order.notified_at}
+        order.notified_at = notified_at
+        order.updated_at = ctx.now()
+        session.add(order)
+        due = rules.notification_due(order.served_at, ctx.policy.spo)
+        late = " (late)" if notified_at > due else ""
+        ctx.audit(session, AuditAction.UPDATE, "case", case.crime_ref,
+                  reason=f"order {order.order_ref}: subject's notification recorded{late}",
+                  before=before, after={"notified_at": notified_at, "due_at": due})
+        return order_view(session, ctx, order, case)
+
+
+def record_service(ctx: ServiceContext, *, order_ref: str, served_at: datetime,
+                   expected_version: int | None = None) -> OrderView:
+    """The order was served on its subject (starts the notification clock)."""
+    area, crime_ref = _order_area(ctx, order_ref)
+    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
+    not_in_future(ctx, served_at, "served_at")
+    with ctx.write() as session:
+        order, case = _load_order(session, order_ref)
+        if not rules.in_force(order.status):
+            raise BadInput(f"order {order.order_ref} is {order.status.replace('_', ' ')}: "
+                           "only an order in force is served")
+        if order.granted_at and served_at < order.granted_at:
+            raise BadInput(f"service {served_at.isoformat()} is before the order was granted")
+        claim_case(session, case.id, expected_version, ctx.now(), crime_ref=case.crime_ref)  # type: ignore[arg-type]
+        before = {"served_at": order.served_at}
+        order.served_at = served_at
+        order.updated_at = ctx.now()
+        session.add(order)
+        after: dict[str, object] = {"served_at": served_at}
+        if order.kind in rules.NOTIFICATION_KINDS:
+            after["notification_due_at"] = rules.notification_due(served_at, ctx.policy.spo)
+        ctx.audit(session, AuditAction.UPDATE, "case", case.crime_ref,
+                  reason=f"order {order.order_ref} served", before=before, after=after)
+        return order_view(session, ctx, order, case)
+
+
+def record_spo_decision(ctx: ServiceContext, *, crime_ref: str, status: str,
+                        rationale: str | None, expected_version: int | None) -> SpoDecisionResult:
+    """The SPO decision on a case (history kept; the case carries the current
+    one). ``considered_not_appropriate`` needs a written rationale."""
+    with ctx.read() as session:
+        area = load_case(session, crime_ref).area_command
+    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
+    new = _rule(rules.spo_status, status).value
+    text = (rationale or "").strip() or None
+    with ctx.write() as session:
+        case = load_case(session, crime_ref)
+        _rule(rules.check_spo_decision, case.spo_status, new, text)
+        version = claim_case(session, case.id, expected_version, ctx.now(),  # type: ignore[arg-type]
+                             crime_ref=crime_ref)
+        previous = case.spo_status
+        now = ctx.now()
+        session.add(SpoDecision(case_id=case.id, status=new, rationale=text,  # type: ignore[arg-type]
+                                decided_by=ctx.actor.username, decided_at=now))
+        case.spo_status = new
+        session.add(case)
+        ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
+                  reason=f"SPO decision: {new.replace('_', ' ')}" + (f" ({text})" if text else ""),
+                  before={"spo_status": previous}, after={"spo_status": new, "rationale": text})
+    return SpoDecisionResult(crime_ref=crime_ref, status=new, previous=previous, rationale=text,
+                             decided_by=ctx.actor.username, decided_at=now, version=version)
+
+
+# --- lists ------------------------------------------------------------------------
+
+_ORDER_LIST_LIMIT = 1000
+
+
+def _in_area(area: str) -> Any:
+    """Orders of cases in ``area``. coalesce() keeps the planner on the order
+    indexes: driving from the area's cases would read every case of the area."""
+    return func.coalesce(Case.area_command, "") == area
+
+
+def _order_rows(ctx: ServiceContext, session: Session, conditions: list, order_by: list,  # type: ignore[type-arg]
+                limit: int) -> list[OrderView]:
+    subject = aliased(Person, name="subject")
+    protected = aliased(Person, name="protected")
+    stmt = (
+        select(ProtectiveOrder, Case, subject.person_ref, protected.person_ref)
+        .join(Case, Case.id == ProtectiveOrder.case_id)
+        .outerjoin(subject, subject.id == ProtectiveOrder.subject_id)
+        .outerjoin(protected, protected.id == ProtectiveOrder.protected_id)
+        .where(and_(True, *conditions))
+        .order_by(*order_by)
+        .limit(limit)
+    )
+    return [_order_view(o, c, s, p, ctx) for o, c, s, p in session.execute(stmt)]
+
+
+def orders_expiring(ctx: ServiceContext, *, area: str | None = None,
+                    within_days: int | None = None, limit: int = _ORDER_LIST_LIMIT,
+                    audit: bool = True) -> list[OrderView]:
+    """Orders in force expiring within ``within_days`` (policy
+    ``spo.expiry_warning_days`` by default), soonest first."""
+    ctx.require(Permission.VIEW_BREACHES, entity="orders")
+    start, end = _rule(rules.expiry_window, ctx.now(), ctx.policy.spo, within_days)
+    conditions = [
+        ProtectiveOrder.status.in_(sorted(rules.ORDERS_IN_FORCE)),
+        ProtectiveOrder.expires_at >= start,
+        ProtectiveOrder.expires_at <= end,
+    ]
+    if area:
+        conditions.append(_in_area(area))
+    with ctx.read() as session:
+        rows = _order_rows(ctx, session, conditions,
+                           [ProtectiveOrder.expires_at, ProtectiveOrder.order_ref], limit)
+    if audit:
+        with ctx.write() as session:
+            days = (end - start).days
+            ctx.audit(session, AuditAction.VIEW, "orders", None,
+                      reason=f"orders expiring within {days} days ({area or 'force-wide'}, "
+                      f"{len(rows)} orders)")
+    return rows
+
+
+def notifications_due(ctx: ServiceContext, *, area: str | None = None,
+                      limit: int = _ORDER_LIST_LIMIT, audit: bool = True) -> list[OrderView]:
+    """SPOs and interim SPOs in force, served, whose subject has not yet
+    notified: oldest service (most overdue) first."""
+    ctx.require(Permission.VIEW_BREACHES, entity="orders")
+    conditions = [
+        ProtectiveOrder.kind.in_(sorted(rules.NOTIFICATION_KINDS)),
+        ProtectiveOrder.status.in_(sorted(rules.ORDERS_IN_FORCE)),
+        ProtectiveOrder.served_at.is_not(None),
+        ProtectiveOrder.notified_at.is_(None),
+    ]
+    if area:
+        conditions.append(_in_area(area))
+    with ctx.read() as session:
+        rows = _order_rows(ctx, session, conditions,
+                           [ProtectiveOrder.served_at, ProtectiveOrder.order_ref], limit)
+    if audit:
+        with ctx.write() as session:
+            ctx.audit(session, AuditAction.VIEW, "orders", None,
+                      reason=f"SPO notifications due ({area or 'force-wide'}, {len(rows)} orders)")
+    return rows
+
+
+@dataclass(frozen=True)
+class OrdersWatch:
+    """What the breach board shows about orders: how many are about to expire
+    and how many SPO notifications are outstanding, with the first few of each."""
+
+    expiring_count: int
+    expiry_days: int
+    expiring: tuple[OrderView, ...]  # soonest first, at most ``shown``
+    notifications_count: int
+    notifications_overdue: int
+    notifications: tuple[OrderView, ...]  # oldest service first, at most ``shown``
+
+
+def _expiring_conditions(ctx: ServiceContext, area: str | None) -> list:  # type: ignore[type-arg]
+    start, end = rules.expiry_window(ctx.now(), ctx.policy.spo)
+    conditions = [ProtectiveOrder.status.in_(sorted(rules.ORDERS_IN_FORCE)),
+                  ProtectiveOrder.expires_at >= start, ProtectiveOrder.expires_at <= end]
+    if area:
+        conditions.append(_in_area(area))
+    return conditions
+
+
+def _notification_conditions(area: str | None) -> list:  # type: ignore[type-arg]
+    conditions = [ProtectiveOrder.kind.in_(sorted(rules.NOTIFICATION_KINDS)),
+                  ProtectiveOrder.status.in_(sorted(rules.ORDERS_IN_FORCE)),
+                  ProtectiveOrder.served_at.is_not(None), ProtectiveOrder.notified_at.is_(None)]
+    if area:
+        conditions.append(_in_area(area))
+    return conditions
+
+
+def _counts(session: Session, conditions: list, *flags: Any) -> tuple[int, ...]:  # type: ignore[type-arg]
+    """How many orders match ``conditions``, and how many of them match each
+    of ``flags``: one pass."""
+    stmt = (select(func.count(), *(func.sum(case((flag, 1), else_=0)) for flag in flags))
+            .select_from(ProtectiveOrder)
+            .join(Case, Case.id == ProtectiveOrder.case_id).where(*conditions))
+    row = session.execute(stmt).one()
+    return tuple(int(v or 0) for v in row)
+
+
+def orders_watch(ctx: ServiceContext, *, area: str | None = None, shown: int = 5,
+                 audit: bool = True) -> OrdersWatch:
+    """Orders expiring within the policy window (``spo.expiry_warning_days``)
+    and SPO notifications outstanding, for ``area`` (force-wide when None):
+    counted in SQL, with the first ``shown`` of each."""
+    ctx.require(Permission.VIEW_BREACHES, entity="orders")
+    overdue_before = ctx.now() - timedelta(days=ctx.policy.spo.notification_days)
+    with ctx.read() as session:
+        (expiring,) = _counts(session, _expiring_conditions(ctx, area))
+        first_expiring = _order_rows(ctx, session, _expiring_conditions(ctx, area),
+                                     [ProtectiveOrder.expires_at, ProtectiveOrder.order_ref], shown)
+        notes = _notification_conditions(area)
+        outstanding, overdue = _counts(session, notes,
+                                       ProtectiveOrder.served_at < overdue_before)
+        first_notes = _order_rows(ctx, session, notes,
+                                  [ProtectiveOrder.served_at, ProtectiveOrder.order_ref], shown)
+    if audit:
+        with ctx.write() as session:
+            ctx.audit(session, AuditAction.VIEW, "orders", None,
+                      reason=f"orders watch ({area or 'force-wide'}): {expiring} expiring within "
+                      f"{ctx.policy.spo.expiry_warning_days} days, {outstanding} SPO "
+                      f"notifications outstanding ({overdue} overdue)")
+    return OrdersWatch(expiring, ctx.policy.spo.expiry_warning_days, tuple(first_expiring),
+                       outstanding, overdue, tuple(first_notes))
+
+
+# --- course-of-conduct timeline ----------------------------------------------------
+
+CRIME, BREACH, RISK, ORDER, SPO_DECISION = "crime", "breach", "risk", "order", "spo_decision"
+EVENT_KINDS: tuple[str, ...] = (CRIME, BREACH, RISK, ORDER, SPO_DECISION)
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: datetime
+    kind: str  # one of EVENT_KINDS
+    ref: str  # crime, breach or order reference
+    title: str
+    detail: str = ""
+    crime_ref: str | None = None  # the crime the event belongs to (to open it)
+    level: str | None = None  # risk level; an order's current status; an SPO decision
+    stage: str | None = None  # orders: applied, granted, served, notified, expiry or a status
+
+
+@dataclass(frozen=True)
+class Timeline:
+    crime_ref: str
+    victim_ref: str
+    suspect_ref: str | None
+    events: tuple[TimelineEvent, ...]
+
+    @property
+    def start(self) -> datetime | None:
+        return self.events[0].at if self.events else None
+
+    @property
+    def end(self) -> datetime | None:
+        return self.events[-1].at if self.events else None
+
+    def count(self, kind: str) -> int:
+        return sum(1 for e in self.events if e.kind == kind)
+
+
+_KIND_ORDER = {k: i for i, k in enumerate(EVENT_KINDS)}
+_ORDER_STATUS_EVENTS = (OrderStatus.REFUSED, OrderStatus.VARIED, OrderStatus.RENEWED,
+                        OrderStatus.DISCHARGED, OrderStatus.EXPIRED)
+TIMELINE_CRIME_LIMIT = 500
+
+
+def pair_timeline(ctx: ServiceContext, *, crime_ref: str, audit: bool = True) -> Timeline:
+    """Everything known about the course of conduct of this case's victim and
+    suspect, in date order: their crimes, breaches of orders between them,
+    risk assessments on those crimes, the orders' applied/granted/served/
+    notified/expiry and status dates, and SPO decisions."""
+    ctx.require(Permission.VIEW_CASE, entity="case", entity_id=crime_ref)
+    now = ctx.now()
+    with ctx.read() as session:
+        case = load_case(session, crime_ref)
+        victim_ref = _person_ref(session, case.victim_id) or "?"
+        suspect_ref = _person_ref(session, case.suspect_id)
+        if case.suspect_id is None:
+            pair_filter = Case.id == case.id
+        else:
+            pair_filter = and_(Case.victim_id == case.victim_id,
+                               Case.suspect_id == case.suspect_id)
+        crimes = session.execute(
+            select(Case.id, Case.crime_ref, Case.reported_at, Case.principal_code, Case.status,
+                   Case.summary)
+            .where(or_(pair_filter, Case.id == case.id))
+            .order_by(Case.reported_at.desc())
+            .limit(TIMELINE_CRIME_LIMIT)
+        ).all()
+        case_ids = [c.id for c in crimes]
+        refs = {c.id: c.crime_ref for c in crimes}
+        if case.suspect_id is None:
+            order_filter = ProtectiveOrder.case_id == case.id
+        else:
+            order_filter = or_(
+                and_(ProtectiveOrder.protected_id == case.victim_id,
+                     ProtectiveOrder.subject_id == case.suspect_id),
+                ProtectiveOrder.case_id.in_(case_ids),
+            )
+        orders = session.execute(
+            select(ProtectiveOrder, Case.crime_ref)
+            .join(Case, Case.id == ProtectiveOrder.case_id)
+            .where(order_filter)
+        ).all()
+        order_ids = [o.id for o, _ in orders]
+        breach_case = aliased(Case, name="breach_case")
+        breaches = session.execute(
+            select(Breach, ProtectiveOrder.order_ref, ProtectiveOrder.kind, breach_case.crime_ref)
+            .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
+            .join(breach_case, breach_case.id == Breach.breach_case_id)
+            .where(Breach.order_id.in_(order_ids))
+        ).all() if order_ids else []
+        assessments = session.execute(
+            select(RiskAssessment).where(RiskAssessment.case_id.in_(case_ids))
+        ).scalars().all() if case_ids else []
+        decisions = session.execute(
+            select(SpoDecision).where(SpoDecision.case_id.in_(case_ids))
+        ).scalars().all() if case_ids else []
+
+    events: list[TimelineEvent] = []
+    breach_crimes = {crime for _b, _r, _k, crime in breaches}
+    for c in crimes:
+        if c.crime_ref in breach_crimes:
+            continue  # shown as the breach
+        summary = " ".join((c.summary or "").split())
+        events.append(TimelineEvent(
+            at=c.reported_at, kind=CRIME, ref=c.crime_ref,
+            title=f"{c.principal_code} crime {c.crime_ref} reported",
+            detail=(summary[:140] + ("…" if len(summary) > 140 else "")), crime_ref=c.crime_ref,
+        ))
+    for b, order_ref, kind, crime in breaches:
+        flags = ", threats or violence" if b.threats_or_violence else ""
+        ack = (f"; acknowledged by {b.acknowledged_by}" if b.acknowledged_at else
+               "; not acknowledged")
+        events.append(TimelineEvent(
+            at=b.reported_at, kind=BREACH, ref=b.breach_ref,
+            title=f"breach {b.breach_ref} of {kind} {order_ref}",
+            detail=f"crime {crime}; occurred {format_local(b.occurred_at)}{flags}{ack}",
+            crime_ref=crime,
+        ))
+    for a in assessments:
+        pending = " (awaiting approval)" if a.approval_required and a.approved_at is None else ""
+        events.append(TimelineEvent(
+            at=a.assessed_at, kind=RISK, ref=refs.get(a.case_id, ""),
+            title=f"risk assessed {a.level}{pending}",
+            detail=f"{a.tool} {a.yes_count} yes, suggested {a.suggested_level}; by {a.assessor}",
+            crime_ref=refs.get(a.case_id), level=a.level,
+        ))
+    for o, crime in orders:
+        granted = "interim granted" if o.status == OrderStatus.INTERIM_GRANTED else "granted"
+        for moment, stage, what in ((o.applied_at, "applied", "applied for"),
+                                    (o.granted_at, "granted", granted),
+                                    (o.served_at, "served", "served"),
+                                    (o.notified_at, "notified", "subject notified")):
+            if moment is not None:
+                events.append(TimelineEvent(
+                    at=moment, kind=ORDER, ref=o.order_ref, title=f"{o.kind} {o.order_ref} {what}",
+                    detail=f"on {crime}; now {o.status.replace('_', ' ')}", crime_ref=crime,
+                    level=o.status, stage=stage,
+                ))
+        if o.status in _ORDER_STATUS_EVENTS and o.updated_at is not None:
+            events.append(TimelineEvent(
+                at=o.updated_at, kind=ORDER, ref=o.order_ref,
+                title=f"{o.kind} {o.order_ref} {o.status.replace('_', ' ')}", detail=f"on {crime}",
+                crime_ref=crime, level=o.status, stage=o.status,
+            ))
+        elif o.expires_at is not None and o.expires_at <= now:
+            events.append(TimelineEvent(
+                at=o.expires_at, kind=ORDER, ref=o.order_ref, title=f"{o.kind} {o.order_ref} expiry",
+                detail=f"on {crime}", crime_ref=crime, level=o.status, stage="expiry",
+            ))
+    for d in decisions:
+        events.append(TimelineEvent(
+            at=d.decided_at, kind=SPO_DECISION, ref=refs.get(d.case_id, ""),
+            title=f"SPO decision: {d.status.replace('_', ' ')}",
+            detail="; ".join(p for p in (d.rationale, f"by {d.decided_by}") if p),
+            crime_ref=refs.get(d.case_id),
+            level=d.status,
+        ))
+    events.sort(key=lambda e: (e.at, _KIND_ORDER[e.kind], e.ref))
+    if audit:
+        with ctx.write() as session:
+            ctx.audit(session, AuditAction.VIEW, "case", crime_ref,
+                      reason=f"course-of-conduct timeline viewed ({len(events)} events)")
+    return Timeline(crime_ref=crime_ref, victim_ref=victim_ref, suspect_ref=suspect_ref,
+                    events=tuple(events))

@@ -1,0 +1,85 @@
+"""Who may do what. One table, checked by every service action.
+
+Areas: supervisors and officers change cases of their own area command only;
+analysts and auditors work force-wide (read). A trainer acts only on a
+training database, as the role they demonstrate.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from models.enums import Role
+
+
+class Permission(StrEnum):
+    VIEW_CASE = "view_case"
+    EDIT_CASE = "edit_case"
+    APPROVE_RISK_DOWNGRADE = "approve_risk_downgrade"
+    VIEW_DMM = "view_dmm"
+    DECIDE_DMM = "decide_dmm"
+    VIEW_BREACHES = "view_breaches"
+    RECORD_BREACH = "record_breach"
+    ACT_ON_BREACH = "act_on_breach"
+    MANAGE_ORDERS = "manage_orders"
+    RUN_SCREENING = "run_screening"
+    RAISE_FLAG = "raise_flag"
+    DECIDE_FLAG = "decide_flag"
+    VIEW_SCREENING = "view_screening"
+    VIEW_ASSURANCE = "view_assurance"
+    IMPORT = "import"
+    EXPORT = "export"
+    VIEW_AUDIT = "view_audit"
+    SEARCH = "search"
+
+
+_S, _A, _O, _U = Role.SUPERVISOR, Role.ANALYST, Role.OFFICER, Role.AUDITOR
+
+ALLOWED: dict[Permission, frozenset[Role]] = {
+    Permission.VIEW_CASE: frozenset({_S, _A, _O, _U}),
+    Permission.EDIT_CASE: frozenset({_S, _O}),
+    Permission.APPROVE_RISK_DOWNGRADE: frozenset({_S}),
+    Permission.VIEW_DMM: frozenset({_S, _A, _U}),
+    Permission.DECIDE_DMM: frozenset({_S}),
+    Permission.VIEW_BREACHES: frozenset({_S, _A, _O, _U}),
+    Permission.RECORD_BREACH: frozenset({_S, _O}),
+    Permission.ACT_ON_BREACH: frozenset({_S}),
+    Permission.MANAGE_ORDERS: frozenset({_S, _O}),
+    Permission.RUN_SCREENING: frozenset({_A}),
+    Permission.RAISE_FLAG: frozenset({_A}),
+    Permission.DECIDE_FLAG: frozenset({_S}),
+    Permission.VIEW_SCREENING: frozenset({_S, _A, _U}),
+    Permission.VIEW_ASSURANCE: frozenset({_S, _A, _U}),
+    Permission.IMPORT: frozenset({_A}),
+    Permission.EXPORT: frozenset({_S, _A, _U}),
+    Permission.VIEW_AUDIT: frozenset({_S, _U}),
+    Permission.SEARCH: frozenset({_S, _A, _O, _U}),
+}
+
+# Permissions limited to the user's own area command (for roles that have one).
+AREA_BOUND: frozenset[Permission] = frozenset(
+    {
+        Permission.EDIT_CASE,
+        Permission.DECIDE_DMM,
+        Permission.RECORD_BREACH,
+        Permission.ACT_ON_BREACH,
+        Permission.MANAGE_ORDERS,
+        Permission.APPROVE_RISK_DOWNGRADE,
+        Permission.DECIDE_FLAG,
+    }
+)
+
+
+def is_allowed(role: str, permission: Permission, *, user_area: str | None,
+               target_area: str | None) -> bool:
+    """Pure check: may ``role`` (already resolved for training) do ``permission``
+    on something in ``target_area``?"""
+    try:
+        as_role = Role(role)
+    except ValueError:
+        return False
+    if as_role not in ALLOWED[permission]:
+        return False
+    if permission in AREA_BOUND and target_area is not None and user_area is not None:
+        return user_area == target_area
+    return True

@@ -1,0 +1,200 @@
+"""S-DASH risk assessments on a case, and the four-eyes rule on downgrades.
+
+The assessor answers the questionnaire, sees the yes count and the policy's
+suggested level, and sets the level with a rationale. Raising above the
+suggestion is professional judgement; lowering below it needs a rationale;
+lowering from high also needs a second supervisor's approval, never the
+assessor's own. Until then the assessment is stored as awaiting approval and
+the case keeps its previous level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from app.errors import BadInput, NotFound, PermissionDenied
+from app.rules.risk import AnswersError, assess, parse_answers, rationale_problem, review_due
+from app.services.case_lock import claim_case
+from app.services.cases import case_edit
+from app.services.context import ServiceContext
+from app.services.permissions import Permission
+from models import Case, RiskAssessment
+from models.enums import AuditAction, RiskLevel
+from seed.reference import Questionnaire, questionnaire
+
+
+@dataclass(frozen=True)
+class RiskAssessmentResult:
+    crime_ref: str
+    version: int
+    assessment_id: int
+    yes_count: int
+    suggested_level: str
+    level: str
+    approval_required: bool
+    case_risk_level: str | None  # the level the case carries now
+    review_due: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class RiskApprovalResult:
+    crime_ref: str
+    version: int
+    assessment_id: int
+    level: str
+    approved_by: str
+    message: str
+
+
+def current_questionnaire(ctx: ServiceContext) -> Questionnaire:
+    return questionnaire(ctx.policy.risk.tool, ctx.policy.risk.tool_version)
+
+
+def _answers_text(answers: str | Sequence[bool], questions: int) -> tuple[str, tuple[bool, ...]]:
+    text = answers if isinstance(answers, str) else "".join("Y" if a else "N" for a in answers)
+    try:
+        parsed = parse_answers(text, questions)
+    except AnswersError as exc:
+        raise BadInput(str(exc)) from None
+    return "".join("Y" if a else "N" for a in parsed), parsed
+
+
+def _level(value: str | RiskLevel, what: str = "level") -> RiskLevel:
+    try:
+        return RiskLevel(str(value).strip().lower())
+    except ValueError:
+        raise BadInput(f"{what} {value!r}: expected standard, medium or high") from None
+
+
+def record_risk_assessment(ctx: ServiceContext, *, crime_ref: str, answers: str | Sequence[bool],
+                           level: str | RiskLevel, rationale: str | None,
+                           management_plan: str | None,
+                           expected_version: int) -> RiskAssessmentResult:
+    """Store a completed S-DASH assessment and mirror it on the case (unless it
+    lowers from high, which waits for a second supervisor)."""
+    form = current_questionnaire(ctx)
+    answer_text, parsed = _answers_text(answers, len(form.questions))
+    chosen = _level(level)
+    rationale = (rationale or "").strip() or None
+    plan = (management_plan or "").strip() or None
+    with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
+        previous = RiskLevel(case.risk_level) if case.risk_level else None
+        outcome = assess(parsed, chosen, previous, ctx.policy.risk)
+        problem = rationale_problem(outcome, rationale)
+        if problem:
+            raise BadInput(problem)
+        now = ctx.now()
+        due = review_due(chosen, now, ctx.policy.risk)
+        pending = outcome.check.needs_second_approval
+        before = {"risk_level": case.risk_level, "risk_assessed_at": case.risk_assessed_at,
+                  "risk_review_due": case.risk_review_due,
+                  "reassessment_due_at": case.reassessment_due_at}
+        row = RiskAssessment(
+            case_id=case.id, tool=form.tool, tool_version=form.version,  # type: ignore[arg-type]
+            answers=answer_text, yes_count=outcome.yes_count,
+            suggested_level=outcome.suggested.value, level=chosen.value, rationale=rationale,
+            management_plan=plan, assessor=ctx.actor.username, assessed_at=now, review_due=due,
+            approval_required=pending,
+        )
+        session.add(row)
+        if not pending:
+            case.risk_level = chosen.value
+            case.risk_assessed_at = now
+            case.risk_review_due = due
+        case.reassessment_due_at = None
+        session.add(case)
+        session.flush()
+        after = {"assessment_id": row.id, "tool": f"{form.tool} {form.version}",
+                 "answers": answer_text, "yes_count": outcome.yes_count,
+                 "suggested_level": outcome.suggested.value, "level": chosen.value,
+                 "rationale": rationale, "management_plan": plan, "review_due": due,
+                 "approval_required": pending, "risk_level": case.risk_level}
+        state = "awaiting a second supervisor's approval" if pending else "set"
+        ctx.audit(session, AuditAction.CREATE, "case", crime_ref,
+                  reason=(f"risk assessment recorded: {form.tool} {outcome.yes_count} yes, "
+                          f"suggested {outcome.suggested.value}, {chosen.value} {state}"),
+                  before=before, after=after)
+        assessment_id = int(row.id)  # type: ignore[arg-type]
+        case_level = case.risk_level
+    if pending:
+        message = (f"{chosen.value} recorded; it lowers from high and waits for a second "
+                   f"supervisor's approval (the case stays {case_level or 'unassessed'})")
+    else:
+        message = f"risk set to {chosen.value} ({outcome.yes_count} yes, suggested {outcome.suggested.value})"
+    return RiskAssessmentResult(
+        crime_ref=crime_ref, version=version, assessment_id=assessment_id,
+        yes_count=outcome.yes_count, suggested_level=outcome.suggested.value, level=chosen.value,
+        approval_required=pending, case_risk_level=case_level, review_due=due, message=message,
+    )
+
+
+def approve_risk_assessment(ctx: ServiceContext, *, assessment_id: int,
+                            expected_version: int) -> RiskApprovalResult:
+    """A second supervisor (never the assessor) approves a downgrade from high;
+    the case then takes the assessment's level and review date."""
+    with ctx.read() as session:
+        found = session.execute(
+            select(RiskAssessment, Case.crime_ref, Case.area_command)
+            .join(Case, Case.id == RiskAssessment.case_id)
+            .where(RiskAssessment.id == assessment_id)
+        ).first()
+    if found is None:
+        raise NotFound(f"risk assessment {assessment_id} is not in Vigil")
+    assessment, crime_ref, area = found
+    ctx.require(Permission.APPROVE_RISK_DOWNGRADE, area=area, entity="case", entity_id=crime_ref)
+    if not assessment.approval_required:
+        raise BadInput(f"risk assessment {assessment_id} on {crime_ref} needs no approval")
+    if assessment.approved_at is not None:
+        raise BadInput(f"risk assessment {assessment_id} on {crime_ref} was already approved "
+                       f"by {assessment.approved_by}")
+    if assessment.assessor == ctx.actor.username:
+        with ctx.write() as session:
+            ctx.audit(session, AuditAction.DENIED, "case", crime_ref,
+                      reason=f"four-eyes: {ctx.actor.username} may not approve their own "
+                             f"risk downgrade (assessment {assessment_id})")
+        raise PermissionDenied(
+            f"four-eyes rule: you assessed {crime_ref} yourself; a second supervisor "
+            "must approve lowering the risk from high"
+        )
+    with ctx.write() as session:
+        newer = session.execute(
+            select(RiskAssessment.id).where(
+                RiskAssessment.case_id == assessment.case_id,
+                or_(RiskAssessment.assessed_at > assessment.assessed_at,
+                    and_(RiskAssessment.assessed_at == assessment.assessed_at,
+                         RiskAssessment.id > assessment.id)),
+            )
+        ).first()
+        if newer:
+            raise BadInput(f"a newer risk assessment was recorded on {crime_ref} after "
+                           f"assessment {assessment_id}: approve or review that one instead")
+        version = claim_case(session, assessment.case_id, expected_version, ctx.now(),
+                             crime_ref=crime_ref)
+        row = session.get(RiskAssessment, assessment_id)
+        case = session.get(Case, assessment.case_id)
+        assert row is not None and case is not None
+        before = {"risk_level": case.risk_level, "risk_assessed_at": case.risk_assessed_at,
+                  "risk_review_due": case.risk_review_due, "approved_by": None}
+        row.approved_by = ctx.actor.username
+        row.approved_at = ctx.now()
+        case.risk_level = row.level
+        case.risk_assessed_at = row.assessed_at
+        case.risk_review_due = row.review_due
+        session.add(row)
+        session.add(case)
+        ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
+                  reason=(f"risk downgrade approved (four-eyes): {row.level} by "
+                          f"{ctx.actor.username}, assessed by {row.assessor}"),
+                  before=before,
+                  after={"risk_level": row.level, "risk_assessed_at": row.assessed_at,
+                         "risk_review_due": row.review_due, "approved_by": ctx.actor.username,
+                         "assessment_id": assessment_id})
+        level = row.level
+    return RiskApprovalResult(crime_ref=crime_ref, version=version, assessment_id=assessment_id,
+                              level=level, approved_by=ctx.actor.username,
+                              message=f"downgrade to {level} approved; the case is now {level}")

@@ -1,0 +1,420 @@
+"""Export cases in the RMS extract format, and audit every export.
+
+``export_cases`` writes crimes.csv columns to a file or standard output, or,
+given a folder, all five extract files (crimes, risk, orders, breaches,
+victim_care): that folder re-imports unchanged. Rows come in a fixed order
+(by crime_ref, then by the record's own key; orders and breaches by their
+reference) and dates are ISO 8601 UTC with the offset, so the same database
+always gives the same bytes. Rows are streamed a page at a time from one
+read transaction (a consistent snapshot), so a million cases export in
+bounded memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from app.errors import BadInput
+from app.output import Column, render
+from app.rms.formats import (
+    BREACHES,
+    COLUMNS,
+    CRIMES,
+    FILE_ORDER,
+    ORDERS,
+    RISK,
+    VICTIM_CARE,
+    format_codes,
+    format_when,
+    format_yn,
+)
+from app.services.context import ServiceContext
+from app.services.permissions import Permission
+from models import (
+    Breach,
+    Case,
+    IncludedClassification,
+    Person,
+    ProtectiveOrder,
+    Referral,
+    RiskAssessment,
+    VictimCare,
+)
+from models.enums import AuditAction
+
+PAGE = 5_000
+CASE_FORMATS = ("csv", "json", "md", "html")
+
+T_CASE = Case.__table__
+T_PERSON = Person.__table__
+T_INCLUDED = IncludedClassification.__table__
+T_RISK = RiskAssessment.__table__
+T_ORDER = ProtectiveOrder.__table__
+T_BREACH = Breach.__table__
+T_CARE = VictimCare.__table__
+T_REFERRAL = Referral.__table__
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases to export: an area command, and reported from/to (UTC)."""
+
+    area: str | None = None
+    reported_from: datetime | None = None
+    reported_to: datetime | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.area:
+            parts.append(f"area {self.area}")
+        if self.reported_from:
+            parts.append(f"reported from {format_when(self.reported_from)}")
+        if self.reported_to:
+            parts.append(f"reported before {format_when(self.reported_to)}")
+        return ", ".join(parts) or "all cases"
+
+    def where(self, stmt: Select[Any]) -> Select[Any]:
+        if self.area:
+            stmt = stmt.where(T_CASE.c.area_command == self.area)
+        if self.reported_from:
+            stmt = stmt.where(T_CASE.c.reported_at >= self.reported_from)
+        if self.reported_to:
+            stmt = stmt.where(T_CASE.c.reported_at < self.reported_to)
+        return stmt
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    kind: str
+    format: str
+    target: str
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(self.rows)
+
+
+def is_folder_target(target: str | Path | None) -> bool:
+    """``-o`` names a folder when it exists as one or ends with a separator."""
+    if target is None:
+        return False
+    text = str(target)
+    return text.endswith(("/", os.sep)) or Path(text).is_dir()
+
+
+# --- reading, a page at a time --------------------------------------------
+def _case_pages(session: Session, flt: CaseFilter) -> Iterator[list[Any]]:
+    """Pages of cases in crime_ref order (keyset paging: no OFFSET scans)."""
+    victim = T_PERSON.alias("victim")
+    suspect = T_PERSON.alias("suspect")
+    base = (
+        select(
+            T_CASE.c.id, T_CASE.c.crime_ref, T_CASE.c.reported_at, T_CASE.c.area_command,
+            T_CASE.c.principal_code, victim.c.person_ref.label("victim_ref"),
+            suspect.c.person_ref.label("suspect_ref"), T_CASE.c.relationship,
+            T_CASE.c.domestic_abuse, T_CASE.c.online, T_CASE.c.allocation_team, T_CASE.c.officer,
+            T_CASE.c.status, T_CASE.c.pin_issued, T_CASE.c.summary,
+        )
+        .select_from(
+            T_CASE.join(victim, victim.c.id == T_CASE.c.victim_id)
+            .outerjoin(suspect, suspect.c.id == T_CASE.c.suspect_id)
+        )
+        .order_by(T_CASE.c.crime_ref)
+        .limit(PAGE)
+    )
+    base = flt.where(base)
+    last: str | None = None
+    while True:
+        stmt = base if last is None else base.where(T_CASE.c.crime_ref > last)
+        page = session.execute(stmt).all()
+        if not page:
+            return
+        yield page
+        last = page[-1].crime_ref
+        if len(page) < PAGE:
+            return
+
+
+def _crime_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    for page in _case_pages(session, flt):
+        included: dict[int, list[str]] = defaultdict(list)
+        for case_id, code in session.execute(
+            select(T_INCLUDED.c.case_id, T_INCLUDED.c.code)
+            .where(T_INCLUDED.c.case_id.in_([row.id for row in page]))
+        ):
+            included[case_id].append(code)
+        for row in page:
+            yield {
+                "crime_ref": row.crime_ref,
+                "reported_at": row.reported_at,
+                "area_command": row.area_command,
+                "principal_code": row.principal_code,
+                "included_codes": sorted(included.get(row.id, [])),
+                "victim_ref": row.victim_ref,
+                "suspect_ref": row.suspect_ref,
+                "relationship": row.relationship,
+                "domestic_abuse": row.domestic_abuse,
+                "online": row.online,
+                "allocation_team": row.allocation_team,
+                "officer": row.officer,
+                "status": row.status,
+                "pin_issued": row.pin_issued,
+                "summary": row.summary,
+            }
+
+
+def _risk_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    for page in _case_pages(session, flt):
+        refs = {row.id: row.crime_ref for row in page}
+        rows = session.execute(
+            select(T_RISK.c.case_id, T_RISK.c.assessed_at, T_RISK.c.tool, T_RISK.c.answers,
+                   T_RISK.c.level, T_RISK.c.rationale, T_RISK.c.assessor)
+            .where(T_RISK.c.case_id.in_(list(refs)))
+        ).all()
+        rows.sort(key=lambda r: (refs[r.case_id], r.assessed_at, r.tool))
+        for row in rows:
+            yield {"crime_ref": refs[row.case_id], "assessed_at": row.assessed_at,
+                   "tool": row.tool, "answers": row.answers, "level": row.level,
+                   "rationale": row.rationale, "assessor": row.assessor}
+
+
+def _care_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    for page in _case_pages(session, flt):
+        refs = {row.id: row.crime_ref for row in page}
+        ids = list(refs)
+        care = {row.case_id: row for row in session.execute(
+            select(T_CARE.c.case_id, T_CARE.c.needs_assessed_at, T_CARE.c.enhanced_rights,
+                   T_CARE.c.rights_explained_at, T_CARE.c.consent)
+            .where(T_CARE.c.case_id.in_(ids)))}
+        referrals: dict[int, dict[str, Any]] = defaultdict(dict)
+        for row in session.execute(
+            select(T_REFERRAL.c.case_id, T_REFERRAL.c.service, T_REFERRAL.c.referred_at,
+                   T_REFERRAL.c.outcome)
+            .where(T_REFERRAL.c.case_id.in_(ids))
+            .order_by(T_REFERRAL.c.referred_at, T_REFERRAL.c.id)
+        ):
+            referrals[row.case_id][row.service] = row  # the latest per service
+        for case_id in sorted(set(care) | set(referrals), key=lambda i: refs[i]):
+            held = care.get(case_id)
+            base = {
+                "crime_ref": refs[case_id],
+                "needs_assessed_at": held.needs_assessed_at if held else None,
+                "enhanced_rights": held.enhanced_rights if held else None,
+                "rights_explained_at": held.rights_explained_at if held else None,
+                "consent": held.consent if held else None,
+                "service": None, "referred_at": None, "outcome": None,
+            }
+            services = referrals.get(case_id, {})
+            if not services:
+                yield base
+            for service in sorted(services):
+                row = services[service]
+                yield {**base, "service": service, "referred_at": row.referred_at,
+                       "outcome": row.outcome}
+
+
+def _keyset(session: Session, stmt: Select[Any], key: Any) -> Iterator[Any]:
+    last: str | None = None
+    while True:
+        page_stmt = stmt.order_by(key).limit(PAGE)
+        if last is not None:
+            page_stmt = page_stmt.where(key > last)
+        page = session.execute(page_stmt).all()
+        yield from page
+        if len(page) < PAGE:
+            return
+        last = getattr(page[-1], key.key)
+
+
+def _order_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    stmt = flt.where(
+        select(T_ORDER.c.order_ref, T_CASE.c.crime_ref, T_ORDER.c.kind, T_ORDER.c.status,
+               T_ORDER.c.applied_at, T_ORDER.c.granted_at, T_ORDER.c.served_at,
+               T_ORDER.c.expires_at)
+        .select_from(T_ORDER.join(T_CASE, T_CASE.c.id == T_ORDER.c.case_id))
+    )
+    for row in _keyset(session, stmt, T_ORDER.c.order_ref):
+        yield dict(row._mapping)
+
+
+def _breach_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    stmt = flt.where(
+        select(T_BREACH.c.breach_ref, T_ORDER.c.order_ref, T_CASE.c.crime_ref,
+               T_BREACH.c.occurred_at, T_BREACH.c.reported_at)
+        .select_from(
+            T_BREACH.join(T_ORDER, T_ORDER.c.id == T_BREACH.c.order_id)
+            .join(T_CASE, T_CASE.c.id == T_BREACH.c.breach_case_id)
+        )
+    )
+    for row in _keyset(session, stmt, T_BREACH.c.breach_ref):
+        yield dict(row._mapping)
+
+
+READERS = {
+    CRIMES: _crime_rows,
+    RISK: _risk_rows,
+    ORDERS: _order_rows,
+    BREACHES: _breach_rows,
+    VICTIM_CARE: _care_rows,
+}
+
+
+# --- writing ---------------------------------------------------------------
+def csv_value(value: Any) -> str:
+    """A value as the extract format writes it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return format_yn(value)
+    if isinstance(value, datetime):
+        return format_when(value)
+    if isinstance(value, list | tuple):
+        return format_codes(value)
+    return str(value)
+
+
+def write_csv(handle: TextIO, file_name: str, rows: Iterator[dict[str, Any]]) -> int:
+    columns = COLUMNS[file_name]
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow([csv_value(row.get(name)) for name in columns])
+        count += 1
+    return count
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_when(value)
+    return value
+
+
+def write_json(handle: TextIO, rows: Iterator[dict[str, Any]]) -> int:
+    count = 0
+    handle.write("[")
+    for row in rows:
+        handle.write(",\n  " if count else "\n  ")
+        handle.write(json.dumps({k: _json_value(v) for k, v in row.items()}, ensure_ascii=False))
+        count += 1
+    handle.write("\n]\n" if count else "]\n")
+    return count
+
+
+CRIME_TITLES = {
+    "crime_ref": "Crime", "reported_at": "Reported", "area_command": "Area",
+    "principal_code": "Principal", "included_codes": "Included", "victim_ref": "Victim",
+    "suspect_ref": "Suspect", "relationship": "Relationship", "domestic_abuse": "DA",
+    "online": "Online", "allocation_team": "Team", "officer": "Officer", "status": "Status",
+    "pin_issued": "PIN", "summary": "Summary",
+}
+
+
+def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter) -> int:
+    rows = _crime_rows(session, flt)
+    if fmt == "csv":
+        return write_csv(handle, CRIMES, rows)
+    if fmt == "json":
+        return write_json(handle, rows)
+    listed = list(rows)
+    columns = [Column(name, CRIME_TITLES[name]) for name in COLUMNS[CRIMES]]
+    handle.write(render(listed, columns, fmt, title=f"Cases ({flt.describe()})"))
+    return len(listed)
+
+
+class _Target:
+    """Write to a temporary file beside ``path`` and move it into place only
+    when complete, so a failed export never leaves half a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.partial = path.with_name(f".{path.name}.partial")
+
+    def __enter__(self) -> TextIO:
+        self.handle = self.partial.open("w", encoding="utf-8", newline="")
+        return self.handle
+
+    def __exit__(self, kind: object, *_rest: object) -> None:
+        self.handle.close()
+        if kind is None:
+            os.replace(self.partial, self.path)
+        else:
+            self.partial.unlink(missing_ok=True)
+
+
+
+def _snapshot(session: Session) -> None:
+    """Read every file from one snapshot (SQLite holds it for the read
+    transaction; PostgreSQL needs REPEATABLE READ)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def export_cases(ctx: ServiceContext, *, target: str | Path | None, fmt: str = "csv",
+                 flt: CaseFilter | None = None, stdout: TextIO | None = None) -> ExportResult:
+    """Export cases as ``fmt``: to ``target`` (a file; a folder writes all five
+    extract files as CSV), or to ``stdout`` when ``target`` is None."""
+    flt = flt or CaseFilter()
+    if fmt not in CASE_FORMATS:
+        raise BadInput(f"export cases: format {fmt!r}: choose {', '.join(CASE_FORMATS)}")
+    require_export(ctx, "cases")
+    rows: dict[str, int] = {}
+    if is_folder_target(target):
+        if fmt != "csv":
+            raise BadInput(f"export cases -o {target}: a folder export is the CSV extract; "
+                           f"give a file name for --format {fmt}")
+        folder = Path(str(target))
+        if not folder.parent.is_dir():
+            raise BadInput(f"export cases -o {target}: folder {folder.parent} does not exist")
+        folder.mkdir(exist_ok=True)
+        with ctx.read() as session:
+            _snapshot(session)
+            for file_name in FILE_ORDER:
+                with _Target(folder / file_name) as handle:
+                    rows[file_name] = write_csv(handle, file_name, READERS[file_name](session, flt))
+        shown = str(folder)
+    elif target is not None:
+        path = Path(str(target))
+        if not path.parent.is_dir():
+            raise BadInput(f"export cases -o {target}: folder {path.parent} does not exist")
+        with ctx.read() as session, _Target(path) as handle:
+            _snapshot(session)
+            rows[CRIMES] = _write_crimes(handle, session, fmt, flt)
+        shown = str(path)
+    else:
+        if stdout is None:
+            raise BadInput("export cases: no output given")
+        with ctx.read() as session:
+            _snapshot(session)
+            rows[CRIMES] = _write_crimes(stdout, session, fmt, flt)
+        shown = "standard output"
+    result = ExportResult(kind="cases", format=fmt, target=shown, rows=rows)
+    record_export(ctx, kind="cases", fmt=fmt, target=shown,
+                  detail=f"{flt.describe()}; " + ", ".join(
+                      f"{name} {count:,} rows" for name, count in rows.items()))
+    return result
+
+
+def require_export(ctx: ServiceContext, kind: str) -> None:
+    """Refuse (and audit the refusal) unless the user may export."""
+    ctx.require(Permission.EXPORT, entity="export", entity_id=kind)
+
+
+def record_export(ctx: ServiceContext, *, kind: str, fmt: str, target: str,
+                  detail: str | None = None) -> None:
+    """Audit an export (DPA 2018 s62: disclosure is logged, with who and why)."""
+    reason = f"{kind} exported as {fmt} to {target}" + (f": {detail}" if detail else "")
+    with ctx.write() as session:
+        ctx.audit(session, AuditAction.EXPORT, "export", kind, reason=reason)

@@ -1,0 +1,290 @@
+"""Import an RMS extract (a folder of CSV files) into Vigil.
+
+Validation first, all or nothing: every problem in every file is collected
+and reported as ``file:line: field: what is wrong``; with any problem nothing
+is written. A valid extract is applied in ONE transaction (an interrupted
+import leaves the database as it was), upserting by reference so the same
+extract imported twice changes nothing the second time. The delta (new
+crimes, reclassifications, risk level changes, new breaches, orders granted
+or expiring, cases closed) is kept in ``import_batch`` and audited; the DMM
+screen shows it as "since the last extract" (:func:`last_extract_summary`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.dates import format_local
+from app.errors import VigilError
+from app.rms.apply import (
+    DELTA_LIST_CAP,
+    Applier,
+    ApplyOutcome,
+    ExtractChanged,
+    FileCounts,
+    ImportDelta,
+)
+from app.rms.formats import Vocabulary, format_when
+from app.rms.validate import (
+    ExtractFiles,
+    ValidationReport,
+    find_extract_files,
+    validate_extract,
+)
+from app.services.context import ServiceContext
+from app.services.permissions import Permission
+from models import Classification, ImportBatch
+from models.enums import AuditAction
+from seed.reference import classifications, install_reference
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import found and did. ``ok`` is false when the extract had
+    problems (``errors``, at most the first 1,000; ``error_count`` counts all):
+    then nothing was written. A dry run (``dry_run``) reports what would
+    change and writes nothing."""
+
+    source: str
+    files: tuple[str, ...]
+    ignored: tuple[str, ...] = ()
+    dry_run: bool = False
+    errors: tuple[str, ...] = ()
+    error_count: int = 0
+    counts: tuple[FileCounts, ...] = ()
+    delta: ImportDelta = field(default_factory=ImportDelta)
+    batch_id: int | None = None
+    people_created: int = 0
+    cases_touched: int = 0
+    rows_checked: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    @property
+    def written(self) -> bool:
+        return self.ok and not self.dry_run
+
+    def count(self, file_name: str) -> FileCounts:
+        for counts in self.counts:
+            if counts.file == file_name:
+                return counts
+        return FileCounts(file=file_name)
+
+    @property
+    def changed(self) -> bool:
+        return any(c.new or c.updated for c in self.counts)
+
+
+@dataclass(frozen=True)
+class ExtractSummary:
+    """The last extract applied: when, by whom, from where, and its headline delta."""
+
+    batch_id: int
+    at: datetime
+    username: str
+    source: str
+    totals: dict[str, int]
+    rows: int
+
+    def summary_line(self) -> str:
+        """E.g. "since the last extract (02/03/2026 08:00, analyst): 12 new
+        crimes, 3 reclassified, 1 new breach"."""
+        return f"since the last extract ({format_local(self.at)}, {self.username}): " + \
+            describe_totals(self.totals)
+
+
+_PHRASES: tuple[tuple[str, str, str], ...] = (
+    ("new_crimes", "new crime", "new crimes"),
+    ("reclassified", "reclassified", "reclassified"),
+    ("risk_changes", "risk level change", "risk level changes"),
+    ("new_breaches", "new breach", "new breaches"),
+    ("orders_granted", "order granted", "orders granted"),
+    ("orders_expiring", "order expiring", "orders expiring"),
+    ("cases_closed", "case closed", "cases closed"),
+)
+
+
+def describe_totals(totals: dict[str, int]) -> str:
+    """``12 new crimes, 3 reclassified, 1 new breach`` (zeros left out)."""
+    parts = []
+    for key, one, many in _PHRASES:
+        count = int(totals.get(key, 0) or 0)
+        if count:
+            parts.append(f"{count:,} {one if count == 1 else many}")
+    return ", ".join(parts) if parts else "no changes"
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+    def __init__(self, outcome: ApplyOutcome) -> None:
+        super().__init__("dry run")
+        self.outcome = outcome
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _fingerprints(extract: ExtractFiles) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"bytes": extract.path(name).stat().st_size, "sha256": _digest(extract.path(name))}
+        for name in extract.files
+    }
+
+
+def _audit_role(ctx: ServiceContext) -> str:
+    role = ctx.actor.role
+    return f"trainer:{role}"[:16] if ctx.actor.is_trainer else role
+
+
+def _item(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    return {k: format_when(v) if isinstance(v, datetime) else
+            (list(v) if isinstance(v, tuple) else v)
+            for k, v in asdict(value).items()}
+
+
+def delta_json(delta: ImportDelta) -> dict[str, Any]:
+    """The delta as stored in ``import_batch.delta``: totals, and each list
+    capped at :data:`app.rms.apply.DELTA_LIST_CAP` items."""
+    stored: dict[str, Any] = {"totals": delta.totals(), "cap": DELTA_LIST_CAP}
+    for kind in ImportDelta.KINDS:
+        stored[kind] = [_item(item) for item in getattr(delta, kind).items]
+    return stored
+
+
+def _counts_json(outcome: ApplyOutcome, prints: dict[str, dict[str, Any]],
+                 extract: ExtractFiles) -> dict[str, Any]:
+    return {
+        "files": {c.file: {"read": c.read, "new": c.new, "updated": c.updated,
+                           "unchanged": c.unchanged, **prints.get(c.file, {})}
+                  for c in outcome.counts},
+        "people_created": outcome.people_created,
+        "cases_touched": outcome.cases_touched,
+        "ignored": list(extract.ignored),
+    }
+
+
+def describe_counts(counts: tuple[FileCounts, ...]) -> str:
+    return "; ".join(f"{c.file} {c.read:,} read, {c.new:,} new, {c.updated:,} updated, "
+                     f"{c.unchanged:,} unchanged" for c in counts)
+
+
+def _ensure_reference(session: Any) -> None:
+    present = set(session.execute(select(Classification.code)).scalars())
+    if set(classifications()) - present:
+        install_reference(session)
+        session.flush()
+
+
+def import_extract(ctx: ServiceContext, *, folder: Path | str, dry_run: bool = False,
+                   progress: Progress | None = None) -> ImportResult:
+    """Validate the extract in ``folder``, then (unless ``dry_run`` or it has
+    problems) apply it in one transaction and record the delta."""
+    ctx.require(Permission.IMPORT, entity="import", entity_id=str(folder)[:64])
+    started = time.perf_counter()
+    extract = find_extract_files(folder)
+    vocab = Vocabulary.load(ctx.policy, ctx.now())
+    prints = _fingerprints(extract)
+
+    def note(file_name: str, rows: int) -> None:
+        if progress:
+            progress(f"checked {rows:,} rows of {file_name}")
+
+    with ctx.read() as session:
+        report = validate_extract(session, extract, vocab, progress=note)
+    try:
+        return _apply(ctx, extract, report, vocab, prints, dry_run=dry_run, progress=progress,
+                      started=started)
+    finally:
+        report.close()
+
+
+def _apply(ctx: ServiceContext, extract: ExtractFiles, report: ValidationReport,
+           vocab: Vocabulary, prints: dict[str, dict[str, Any]], *, dry_run: bool,
+           progress: Progress | None, started: float) -> ImportResult:
+    source = str(extract.folder)
+    if not report.ok:
+        return ImportResult(source=source, files=extract.files, ignored=extract.ignored,
+                            dry_run=dry_run, errors=report.errors,
+                            error_count=report.error_count, rows_checked=report.rows,
+                            seconds=time.perf_counter() - started)
+
+    def chunk_done(file_name: str, chunks: int) -> None:
+        if progress and chunks % 10 == 0:
+            progress(f"applied {chunks * 10_000:,} rows of {file_name}")
+
+    batch_id: int | None = None
+    try:
+        with ctx.write() as session:
+            _ensure_reference(session)
+            conn = session.connection()
+            previous = conn.execute(select(func.max(ImportBatch.started_at))).scalar()
+            applier = Applier(conn, vocab, ctx.actor.username, _audit_role(ctx),
+                              previous_import_at=previous, on_chunk=chunk_done)
+            outcome = applier.apply(report.spools)
+            if _fingerprints(extract) != prints:
+                raise ExtractChanged(f"import: the files in {source} changed while they were "
+                                     "being imported; nothing was written")
+            if dry_run:
+                raise _DryRun(outcome)
+            counts = _counts_json(outcome, prints, extract)
+            batch = ImportBatch(started_at=vocab.now, finished_at=ctx.now(),
+                                username=ctx.actor.username, source=source[:400],
+                                counts=counts, delta=delta_json(outcome.delta))
+            session.add(batch)
+            session.flush()
+            batch_id = batch.id
+            ctx.audit(session, AuditAction.IMPORT, "import", batch_id,
+                      reason=f"{source}: {describe_counts(outcome.counts)}; "
+                             f"{describe_totals(outcome.delta.totals())}",
+                      after=counts)
+    except _DryRun as signal:
+        outcome = signal.outcome
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise VigilError(f"import of {source} failed and was rolled back, nothing was "
+                         f"written: {reason}") from None
+    return ImportResult(
+        source=source, files=extract.files, ignored=extract.ignored, dry_run=dry_run,
+        counts=outcome.counts, delta=outcome.delta, batch_id=batch_id,
+        people_created=outcome.people_created, cases_touched=outcome.cases_touched,
+        rows_checked=report.rows, seconds=time.perf_counter() - started,
+    )
+
+
+def last_extract_summary(ctx: ServiceContext) -> ExtractSummary | None:
+    """The newest applied extract, for "since the last extract" on the DMM queue."""
+    with ctx.read() as session:
+        batch = session.execute(
+            select(ImportBatch).order_by(ImportBatch.started_at.desc(), ImportBatch.id.desc())
+            .limit(1)
+        ).scalars().first()
+        if batch is None:
+            return None
+        files = (batch.counts or {}).get("files", {})
+        return ExtractSummary(
+            batch_id=batch.id,  # type: ignore[arg-type]
+            at=batch.finished_at or batch.started_at,
+            username=batch.username,
+            source=batch.source,
+            totals={k: int(v) for k, v in (batch.delta or {}).get("totals", {}).items()},
+            rows=sum(int(f.get("read", 0)) for f in files.values()),
+        )
