@@ -1,0 +1,131 @@
+"""The Textual application: the composition root.
+
+It is built from a :class:`ServiceContext` (database, clock, policy, user), so
+tests hand it a temporary database and a fixed "now". Each top-level section
+is a mode with its own screen stack; screens are imported lazily so the CLI
+and a cold start stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from app.services.context import ServiceContext
+
+SECTIONS: dict[str, tuple[str, str, str]] = {
+    # mode: (module, class, title)
+    "cases": ("screens.home", "CaseListScreen", "Cases"),
+    "dmm": ("screens.dmm", "DmmScreen", "DMM queue"),
+    "breaches": ("screens.breaches", "BreachBoardScreen", "Breaches"),
+    "search": ("screens.search", "SearchScreen", "Search"),
+    "screening": ("screens.screening", "ScreeningScreen", "Screening"),
+    "assurance": ("screens.assurance", "AssuranceScreen", "Assurance"),
+}
+
+
+def section_available(mode: str) -> bool:
+    module, _cls, _title = SECTIONS[mode]
+    return importlib.util.find_spec(module) is not None
+
+
+def _lazy_screen(module: str, cls: str) -> Callable[[], Screen[Any]]:
+    def build() -> Screen[Any]:
+        return getattr(importlib.import_module(module), cls)()
+
+    return build
+
+
+class VigilApp(App[None]):
+    """Vigil: stalking and harassment case oversight."""
+
+    TITLE = "Vigil"
+    CSS_PATH = "vigil.tcss"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "switch_section('cases')", "Cases", id="app.cases"),
+        Binding("2", "switch_section('dmm')", "DMM", id="app.dmm"),
+        Binding("3", "switch_section('breaches')", "Breaches", id="app.breaches"),
+        Binding("4", "switch_section('search')", "Search", show=False, id="app.search"),
+        Binding("5", "switch_section('screening')", "Screening", show=False, id="app.screening"),
+        Binding("6", "switch_section('assurance')", "Assurance", show=False, id="app.assurance"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, context: ServiceContext, *, start: str = "cases",
+                 crime_ref: str | None = None) -> None:
+        self.context = context
+        self.start_section = start
+        self.start_crime_ref = crime_ref
+        self.MODES = {
+            mode: _lazy_screen(module, cls)
+            for mode, (module, cls, _title) in SECTIONS.items()
+            if section_available(mode)
+        }
+        super().__init__()
+        self.sub_title = context.describe()
+        self.live_refresh_paused = False
+
+    def on_mount(self) -> None:
+        self.theme = "textual-dark"
+        start = self.start_section if self.start_section in self.MODES else "cases"
+        self.switch_mode(start)
+        if self.start_crime_ref:
+            self.open_case(self.start_crime_ref)
+
+    # --- navigation -----------------------------------------------------
+    def action_switch_section(self, mode: str) -> None:
+        if mode not in self.MODES:
+            self.notify(f"{SECTIONS[mode][2]} is not available in this build", severity="warning")
+            return
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def open_case(self, crime_ref: str) -> None:
+        """Open the case record (asks for a reason first when outside the user's area)."""
+        if importlib.util.find_spec("screens.case") is None:
+            self.notify(f"{crime_ref}: the case record is not available in this build",
+                        severity="warning")
+            return
+        from screens.case import open_case_record
+
+        open_case_record(self, crime_ref)
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    @property
+    def dialog_open(self) -> bool:
+        """True when a modal is in front: live refresh waits."""
+        from textual.screen import ModalScreen
+
+        return isinstance(self.screen, ModalScreen)
+
+    # --- command palette: every action on the current screen -------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, (_module, _cls, title) in SECTIONS.items():
+            if mode in self.MODES:
+                yield SystemCommand(f"Go to {title}", f"Open the {title} section",
+                                    lambda m=mode: self.action_switch_section(m))
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen or active.node is self:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(
+                f"{binding.description} ({key})",
+                binding.tooltip or f"Run '{binding.description}' on this screen",
+                lambda node=active.node, action=binding.action: self.run_action(action, node),
+            )

@@ -1,0 +1,115 @@
+"""`vigil assurance [--from DATE] [--to DATE] [--area AREA] [--format table|json|csv|md|html]
+[-o FILE]`: how the force meets the stalking recommendations, measured from
+case data, for a period.
+
+``--from`` is the first day counted and ``--to`` the last day counted
+(inclusive, Europe/London calendar days, as everywhere on the command line);
+by default the last 12 full calendar months before today (only ``--to``:
+the 12 months ending that day; only ``--from``: up to today). ``--area`` gives
+one area command (default force-wide; ``all`` is force-wide too).
+
+Formats: ``table`` (the terminal), ``json`` (everything: definitions,
+breakdowns, trend, call-outs), ``csv`` (one row per figure: overall, each
+area, each team, each month), ``md`` and ``html`` (one stand-alone file with
+its charts, to attach to an action-plan update).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, timedelta
+
+from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.dates import DateError, local, parse_date
+from app.errors import BadInput
+from app.reports.assurance_html import render_report_html
+from app.reports.assurance_text import (
+    render_report_csv,
+    render_report_json,
+    render_report_markdown,
+    render_report_table,
+)
+from app.rules.metrics import default_period, shift_months
+from app.services.assurance import AssuranceReport, assurance_report
+
+HELP = "assurance against the stalking recommendations, from case data, for a period"
+FORMATS = ("table", "json", "csv", "md", "html")
+ALL_AREAS = "all"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="date_from", metavar="DATE",
+                        help="first day counted (YYYY-MM-DD or DD/MM/YYYY; "
+                             "default: the start of the last 12 full months)")
+    parser.add_argument("--to", dest="date_to", metavar="DATE",
+                        help="last day counted, inclusive (default: the end of last month)")
+    parser.add_argument("--area", metavar="AREA",
+                        help="one area command (default force-wide; 'all' is force-wide)")
+    add_format_option(parser, choices=FORMATS)
+    add_output_option(parser)
+
+
+def _day(option: str, text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return parse_date(text)
+    except DateError as exc:
+        raise BadInput(f"assurance {option}: {exc}") from None
+
+
+def period_from_args(args: argparse.Namespace, today: date) -> tuple[date, date]:
+    """``[date_from, date_to)`` for the service from the inclusive options.
+
+    Neither given: the last 12 full months before ``today``'s month. Only
+    ``--to``: the 12 months ending that day. Only ``--from``: up to and
+    including ``today``."""
+    start = _day("--from", getattr(args, "date_from", None))
+    last = _day("--to", getattr(args, "date_to", None))
+    if start is None and last is None:
+        return default_period(today)
+    end = last + timedelta(days=1) if last is not None else today + timedelta(days=1)
+    if start is None:
+        start = shift_months(end, -12)
+    if end <= start:
+        raise BadInput(f"assurance --to {end - timedelta(days=1):%Y-%m-%d} is before "
+                       f"--from {start:%Y-%m-%d}")
+    return start, end
+
+
+def _area(args: argparse.Namespace) -> str | None:
+    area = getattr(args, "area", None)
+    if area is None or area.strip().lower() == ALL_AREAS:
+        return None
+    return area
+
+
+def build_report(env: CliEnv, args: argparse.Namespace) -> AssuranceReport:
+    ctx = env.context()
+    date_from, date_to = period_from_args(args, local(ctx.now()).date())
+    return assurance_report(ctx, date_from=date_from, date_to=date_to, area=_area(args))
+
+
+def render(report: AssuranceReport, fmt: str) -> str:
+    if fmt == "json":
+        return render_report_json(report)
+    if fmt == "csv":
+        return render_report_csv(report)
+    if fmt == "md":
+        return render_report_markdown(report)
+    if fmt == "html":
+        return render_report_html(report)
+    return render_report_table(report)
+
+
+def run(args: argparse.Namespace, env: CliEnv) -> int:
+    report = build_report(env, args)
+    env.emit(render(report, args.format), args.output)
+    return 0
+
+
+def export_text(env: CliEnv, args: argparse.Namespace) -> str:
+    """`vigil export assurance`: the report in the export's format (csv by
+    default; the export itself is audited by the export command)."""
+    report = build_report(env, args)
+    return render(report, getattr(args, "format", None) or "csv")

@@ -1,0 +1,106 @@
+"""What every subcommand shares: settings from the global options, the
+service context, and writing output to stdout or a file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.db import Database
+from app.errors import BadInput
+from app.output import FORMATS
+from app.policy import load_policy
+from app.services.context import ServiceContext, open_context
+from app.settings import Settings
+
+
+@dataclass
+class CliEnv:
+    args: argparse.Namespace
+    _settings: Settings | None = None
+    _databases: list[Database] = field(default_factory=list)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> CliEnv:
+        return cls(args=args)
+
+    def option(self, name: str) -> str | None:
+        return getattr(self.args, name, None)
+
+    def settings(self, *, training: bool = False, demo_role: str | None = None) -> Settings:
+        settings = Settings.resolve(
+            db=self.option("db"),
+            user=self.option("user"),
+            now=self.option("now"),
+            policy=self.option("policy"),
+            training=training,
+            demo_role=demo_role,
+        )
+        load_policy(settings.policy_path)  # a bad policy is an error naming the key, for every command
+        return settings
+
+    def database(self, settings: Settings) -> Database:
+        database = Database(settings.database_url)
+        self._databases.append(database)
+        return database
+
+    def context(self, *, training: bool | None = None, demo_role: str | None = None) -> ServiceContext:
+        """The service context for the acting user. A training database is
+        opened as training automatically for read-only commands."""
+        settings = self.settings(training=bool(training), demo_role=demo_role)
+        database = self.database(settings)
+        database.upgrade()
+        if training is None and database.database_kind() == "training":
+            settings = settings.with_(training=True)
+        return open_context(settings, database=database, migrate=False)
+
+    def emit(self, text: str, output: str | None = None) -> None:
+        if output:
+            path = Path(output)
+            if not path.parent.exists():
+                raise BadInput(f"-o {output}: folder {path.parent} does not exist")
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    def close(self) -> None:
+        for database in self._databases:
+            database.dispose()
+
+
+def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = True) -> None:
+    """--db, --user, --now, --policy. Subparsers suppress their defaults so an
+    option given before the subcommand is not overwritten by the default after it."""
+    default = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("global options")
+    group.add_argument("--db", metavar="URL", default=default,
+                       help="database URL (sqlite:///FILE or postgresql+psycopg://...); "
+                       "env VIGIL_DATABASE_URL")
+    group.add_argument("--user", metavar="NAME", default=default,
+                       help="Vigil user to act as; env VIGIL_USER, else the login name")
+    group.add_argument("--now", metavar="ISO", default=default,
+                       help="fix the clock, e.g. 2026-03-02T08:00:00Z; env VIGIL_NOW")
+    group.add_argument("--policy", metavar="FILE", default=default,
+                       help="force policy TOML merged over the defaults; env VIGIL_POLICY")
+
+
+def add_action_parser(actions: argparse._SubParsersAction, name: str,  # type: ignore[type-arg]
+                      help_text: str) -> argparse.ArgumentParser:
+    """A nested action (`vigil db upgrade`) that also takes the global options."""
+    parser = actions.add_parser(name, help=help_text, description=help_text)
+    add_global_options(parser)
+    return parser
+
+
+def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("table", "json", "csv", "md"),
+                      default: str = "table") -> None:
+    parser.add_argument("--format", choices=[c for c in choices if c in FORMATS], default=default,
+                        help=f"output format (default {default})")
+
+
+def add_output_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")

@@ -1,0 +1,143 @@
+"""`vigil breaches [--area AREA] [--format table|json|csv|md] [-o FILE]`: the
+breach escalation board, grouped by level (3 first), most urgent first.
+
+Without ``--area`` the board is the user's own area command (force-wide for
+analysts and auditors); ``--area all`` asks for every area. JSON gives one
+object with ``items`` (each with ``breach_ref``, ``crime_ref``,
+``order_ref``, ``order_kind``, ``level``, ``due_at``, ``overdue``,
+``breaches_30d``, ``expected_actions`` and more).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.errors import BadInput
+from app.output import Column, render
+from app.services.breaches import BreachBoard, breach_board
+from app.services.context import ServiceContext
+from seed.reference import organisation
+
+HELP = "the breach escalation board: breaches by level, deadlines and expected actions"
+ALL_AREAS = "all"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--area", metavar="AREA",
+                        help="area command (default: your own; 'all' for force-wide)")
+    add_format_option(parser)
+    add_output_option(parser)
+
+
+def resolve_area(ctx: ServiceContext, area: str | None) -> str | None:
+    """The area asked for, the user's own by default; None means force-wide."""
+    if area is None:
+        return ctx.actor.area_command
+    if area.strip().lower() == ALL_AREAS:
+        return None
+    areas = organisation().area_commands
+    for known in areas:
+        if known.lower() == area.strip().lower():
+            return known
+    raise BadInput(f"--area {area!r}: expected one of {', '.join(areas)} or {ALL_AREAS}")
+
+
+def columns(board: BreachBoard) -> list[Column]:
+    cols = [
+        Column("level", "Lvl", 3),
+        Column("breach_ref", "Breach", 13),
+        Column("crime_ref", "Breach crime", 14),
+        Column("original_crime_ref", "Original crime", 14),
+        Column("order_ref", "Order", 16),
+        Column("order_kind", "Kind", 5),
+        Column("pair", "Victim ← suspect", 18),
+        Column("due_for", "Due for", 14),
+        Column("due_at", "Due", 16),
+        Column("time_left", "Time left", 16),
+    ]
+    cols += [Column(f"breaches_{d}d", f"{d}d", 4) for d in board.windows_days]
+    cols += [
+        Column("reasons", "Reasons", 30),
+        Column("outstanding_actions", "Outstanding actions", 40),
+    ]
+    return cols
+
+
+def table_columns(board: BreachBoard) -> list[Column]:
+    """The terminal table: what a supervisor scans (the order and the breach
+    crime are in the other formats)."""
+    cols = [
+        Column("level", "Lvl"),
+        Column("breach_ref", "Breach"),
+        Column("original_crime_ref", "Original crime"),
+        Column("order_kind", "Kind"),
+        Column("pair", "Victim ← suspect"),
+        Column("due_for", "Due for"),
+        Column("time_left", "Time left"),
+    ]
+    cols += [Column(f"breaches_{d}d", f"{d}d") for d in board.windows_days]
+    cols += [Column("reasons", "Reasons", 28), Column("outstanding_actions", "Outstanding", 34)]
+    return cols
+
+
+def export_columns(board: BreachBoard) -> list[Column]:
+    """Every field of an item (CSV): the machine-readable shape."""
+    keys = [
+        "level", "breach_ref", "crime_ref", "original_crime_ref", "order_ref", "order_kind",
+        "area_command", "victim_ref", "suspect_ref", "occurred_at", "reported_at", "due_for",
+        "due_at", "overdue", "time_left_minutes",
+        *(f"breaches_{d}d" for d in board.windows_days),
+        "reasons", "expected_actions", "outstanding_actions", "acknowledged", "acknowledged_by",
+        "acknowledged_at", "threats_or_violence", "manual_level", "arrest_at",
+        "reassessment_requested_at", "reassessed", "risk_level",
+    ]
+    return [Column(key, key) for key in keys]
+
+
+def board_rows(board: BreachBoard) -> list[dict[str, Any]]:
+    rows = []
+    for item in board.items:
+        row = item.as_dict()
+        row["pair"] = item.pair
+        rows.append(row)
+    return rows
+
+
+def payload(board: BreachBoard) -> dict[str, Any]:
+    return {
+        "area": board.area or "force-wide",
+        "built_at": board.built_at,
+        "windows_days": list(board.windows_days),
+        "counts": {f"level_{lv.level}": lv.total for lv in board.levels},
+        "items": [item.as_dict() for item in board.items],
+    }
+
+
+def render_board(board: BreachBoard, fmt: str) -> str:
+    title = (f"Breach board — {board.area or 'force-wide'}: "
+             + ", ".join(f"level {lv.level} {lv.total}" for lv in board.levels))
+    if fmt == "csv":
+        cols = export_columns(board)
+    elif fmt == "table":
+        cols = table_columns(board)
+    else:
+        cols = columns(board)
+    return render(board_rows(board), cols, fmt, title=title, payload=payload(board))
+
+
+def run(args: argparse.Namespace, env: CliEnv) -> int:
+    ctx = env.context()
+    board = breach_board(ctx, area=resolve_area(ctx, args.area))
+    env.emit(render_board(board, args.format), args.output)
+    return 0
+
+
+def export_text(env: CliEnv, args: argparse.Namespace) -> str:
+    """`vigil export breaches`: the board force-wide, or one area with --area
+    (the export itself is audited by the export command)."""
+    ctx = env.context()
+    area = getattr(args, "area", None)
+    board = breach_board(ctx, area=resolve_area(ctx, area) if area else None, audit=False)
+    return render_board(board, getattr(args, "format", "csv"))

@@ -1,0 +1,74 @@
+"""`vigil dmm --area AREA [--date YYYY-MM-DD] [--format table|json|md|csv] [-o FILE]`:
+the daily management meeting queue of an area command, ranked, with the
+decisions and actions recorded on it. ``--format md`` gives minutes to
+circulate.
+
+Without ``--date`` the meeting is today's (per the clock, ``--now``), or the
+next meeting day when today has none. Without ``--area`` it is the user's own
+area command. JSON gives the meeting and ``items``, each with ``crime_ref``,
+``priority``, ``reasons`` (codes), ``explanations``, ``risk``, ``team``,
+``decision``, ``rationale`` and ``actions``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.dates import DateError, parse_date
+from app.errors import BadInput
+from app.services.context import ServiceContext
+from app.services.dmm import build_queue, current_meeting_date
+from app.services.dmm_minutes import render_queue
+from seed.reference import organisation
+
+HELP = "the daily management meeting queue of an area: ranked cases, decisions, actions, minutes"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--area", metavar="AREA",
+                        help="area command (default: your own)")
+    parser.add_argument("--date", metavar="YYYY-MM-DD",
+                        help="meeting date (default: today's meeting, or the next one)")
+    add_format_option(parser, choices=("table", "json", "md", "csv"))
+    add_output_option(parser)
+
+
+def resolve_area(ctx: ServiceContext, area: str | None) -> str:
+    areas = organisation().area_commands
+    if not area:
+        if ctx.actor.area_command:
+            return ctx.actor.area_command
+        raise BadInput(f"dmm: --area is required for force-wide users "
+                       f"(one of {', '.join(areas)})")
+    for known in areas:
+        if known.lower() == area.strip().lower():
+            return known
+    raise BadInput(f"dmm --area {area!r}: expected one of {', '.join(areas)}")
+
+
+def resolve_date(ctx: ServiceContext, text: str | None) -> date:
+    if not text:
+        return current_meeting_date(ctx)
+    try:
+        return parse_date(text)
+    except DateError as exc:
+        raise BadInput(f"dmm --date: {exc}") from None
+
+
+def run(args: argparse.Namespace, env: CliEnv) -> int:
+    ctx = env.context()
+    queue = build_queue(ctx, area=resolve_area(ctx, args.area),
+                        meeting_date=resolve_date(ctx, args.date))
+    env.emit(render_queue(queue, args.format), args.output)
+    return 0
+
+
+def export_text(env: CliEnv, args: argparse.Namespace) -> str:
+    """`vigil export dmm --area AREA --date DATE --format ...` (the export
+    command checks the permission and audits the export)."""
+    ctx = env.context()
+    queue = build_queue(ctx, area=resolve_area(ctx, getattr(args, "area", None)),
+                        meeting_date=resolve_date(ctx, getattr(args, "date", None)))
+    return render_queue(queue, getattr(args, "format", None) or "md")

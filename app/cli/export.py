@@ -1,0 +1,115 @@
+"""`vigil export cases|dmm|breaches|screening|assurance [--format ...] [-o FILE]`.
+
+``cases`` writes the RMS extract format: crimes.csv columns to a file (or
+standard output), or all five extract files when ``-o`` names a folder (an
+existing folder, or a path ending with ``/``); that folder re-imports
+unchanged. The other kinds come from their feature's CLI module, which
+provides ``export_text(env, args) -> str`` and reads the options defined here.
+Every export is audited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.cli.base import CliEnv
+from app.dates import DateError, local_midnight, parse_date
+from app.errors import BadInput, VigilError
+from app.services.rms_export import (
+    CaseFilter,
+    export_cases,
+    record_export,
+    require_export,
+)
+from seed.reference import organisation
+
+HELP = "export cases (the RMS extract format), the DMM queue, breaches, screening or assurance"
+KINDS = ("cases", "dmm", "breaches", "screening", "assurance")
+FORMATS = ("csv", "json", "md", "html")
+# kind -> the CLI module whose export_text(env, args) produces it
+DELEGATES = {
+    "dmm": "app.cli.dmm",
+    "breaches": "app.cli.breaches",
+    "screening": "app.cli.screen",
+    "assurance": "app.cli.assurance",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", choices=KINDS, help="what to export")
+    parser.add_argument("--format", choices=FORMATS, default="csv",
+                        help="file format (default csv)")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write to FILE (for cases, a folder gets all five extract files)")
+    parser.add_argument("--area", metavar="AREA", help="one area command")
+    parser.add_argument("--date", metavar="YYYY-MM-DD", help="one day (e.g. a DMM meeting)")
+    parser.add_argument("--since", metavar="DATE", help="from this date on")
+    parser.add_argument("--from", dest="date_from", metavar="DATE", help="period start")
+    parser.add_argument("--to", dest="date_to", metavar="DATE", help="period end (inclusive)")
+
+
+def _day(option: str, text: str | None) -> object:
+    if not text:
+        return None
+    try:
+        return parse_date(text)
+    except DateError as exc:
+        raise BadInput(f"export {option}: {exc}") from None
+
+
+def case_filter(args: argparse.Namespace) -> CaseFilter:
+    areas = organisation().area_commands
+    if args.area and args.area not in areas:
+        raise BadInput(f"export --area: unknown area command {args.area!r} "
+                       f"(expected {', '.join(areas)})")
+    single = _day("--date", args.date)
+    start = _day("--from", args.date_from) or _day("--since", args.since) or single
+    end = _day("--to", args.date_to) or single
+    return CaseFilter(
+        area=args.area,
+        reported_from=local_midnight(start) if start else None,  # type: ignore[arg-type]
+        reported_to=local_midnight(end + timedelta(days=1)) if end else None,  # type: ignore[operator]
+    )
+
+
+def run(args: argparse.Namespace, env: CliEnv) -> int:
+    try:
+        return _run(args, env)
+    except SQLAlchemyError as exc:  # a message, never a traceback
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise VigilError(f"export {args.kind} failed: {reason}") from None
+
+
+def _run(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.kind == "cases":
+        flt = case_filter(args)
+        ctx = env.context()
+        result = export_cases(ctx, target=args.output, fmt=args.format, flt=flt,
+                              stdout=sys.stdout)
+        if args.output:
+            counts = ", ".join(f"{name} {n:,} rows" for name, n in result.rows.items())
+            print(f"wrote {result.target} ({counts})", file=sys.stderr)
+        return 0
+    module_name = DELEGATES[args.kind]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        module = None
+    export_text = getattr(module, "export_text", None)
+    if export_text is None:
+        print(f"vigil: export {args.kind} is not available in this build", file=sys.stderr)
+        return 1
+    ctx = env.context()
+    require_export(ctx, args.kind)
+    text = export_text(env, args)
+    env.emit(text, args.output)
+    record_export(ctx, kind=args.kind, fmt=args.format,
+                  target=args.output or "standard output")
+    return 0

@@ -1,0 +1,212 @@
+"""`vigil screen [--full] [--since DATE] [--format table|json|csv|md] [-o FILE]`:
+screen crimes for stalking recorded as something else, then print the queue.
+
+The run is incremental (crimes new or changed since they were last screened,
+and the other crimes of their victim-suspect pairs) unless ``--full``; it
+runs as the acting user, who must be an analyst: anyone else sees the queue
+as last screened (``--no-run`` skips the run for analysts too). ``--since``
+limits the run and the queue to crimes reported since that date.
+``--feedback`` prints the flag decisions per rule and per team instead.
+
+JSON gives one object with ``run`` and ``items``; each item carries
+``crime_ref``, ``principal_code``, ``score``, ``rules`` (names),
+``explanations``, ``evidence`` (matched phrases with their character spans,
+linked crime refs, S-DASH answers, breached orders), ``linked_crimes``,
+``area``, ``team``, ``summary`` and ``flag_status``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import Any
+
+from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.dates import DateError, format_local, local_midnight, parse_date
+from app.errors import BadInput
+from app.output import Column, render
+from app.rules.screening import rule_label
+from app.services.context import ServiceContext
+from app.services.permissions import Permission
+from app.services.screening import (
+    FLAG_FILTERS,
+    MAX_PAGE_SIZE,
+    FlagFeedback,
+    QueueItem,
+    ScreeningQueue,
+    ScreeningRunSummary,
+    flag_feedback,
+    run_screening,
+    screening_queue,
+)
+from seed.reference import organisation
+
+HELP = "screen crimes for stalking recorded as something else and print the ranked queue"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--full", action="store_true",
+                        help="re-screen every crime (default: only what is new or changed)")
+    parser.add_argument("--no-run", action="store_true",
+                        help="print the queue as last screened, without a run")
+    parser.add_argument("--since", metavar="DATE",
+                        help="only crimes reported since this date (YYYY-MM-DD or dd/mm/yyyy)")
+    parser.add_argument("--area", metavar="AREA", help="one area command")
+    parser.add_argument("--team", metavar="TEAM", help="one team")
+    parser.add_argument("--min-score", type=float, metavar="N",
+                        help="lowest score listed (default: the policy's min_score)")
+    parser.add_argument("--flags", choices=FLAG_FILTERS,
+                        help="only crimes with this flag status")
+    parser.add_argument("--limit", type=int, default=100, metavar="N",
+                        help=f"at most N crimes, highest score first (default 100, max {MAX_PAGE_SIZE})")
+    parser.add_argument("--feedback", action="store_true",
+                        help="print flag decisions per rule and per team instead of the queue")
+    add_format_option(parser)
+    add_output_option(parser)
+
+
+def parse_since(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return local_midnight(parse_date(text))
+    except DateError as exc:
+        raise BadInput(f"--since: {exc}") from None
+
+
+def _area(text: str | None) -> str | None:
+    if not text:
+        return None
+    for known in organisation().area_commands:
+        if known.lower() == text.strip().lower():
+            return known
+    raise BadInput(f"--area {text!r}: expected one of {', '.join(organisation().area_commands)}")
+
+
+def _team(text: str | None) -> str | None:
+    if not text:
+        return None
+    for known in organisation().teams:
+        if known.lower() == text.strip().lower():
+            return known
+    raise BadInput(f"--team {text!r}: expected one of {', '.join(organisation().teams)}")
+
+
+# --- rendering -----------------------------------------------------------------------
+TABLE_COLUMNS = [
+    Column("score", "Score", 5),
+    Column("crime_ref", "Crime ref", 14),
+    Column("principal", "Class", 9),
+    Column("rule_labels", "Rules", 22),
+    Column("area", "Area", 9),
+    Column("team", "Team", 13),
+    Column("flag_status", "Flag", 8),
+    Column("phrases", "Evidence", 40),
+    Column("linked", "Linked crimes", 28),
+]
+
+EXPORT_COLUMNS = [Column(key, key) for key in (
+    "crime_ref", "reported_at", "principal_code", "included_codes", "area", "team", "score",
+    "rules", "explanations", "phrases", "linked", "flag_status", "flag_id", "summary",
+)]
+
+
+def item_row(item: QueueItem) -> dict[str, Any]:
+    row = item.as_dict()
+    row["principal"] = item.principal_code + (
+        f" +{','.join(item.included_codes)}" if item.included_codes else "")
+    row["rule_labels"] = rule_label(item.rules)
+    row["phrases"] = list(dict.fromkeys(e["text"] for e in item.evidence if "text" in e))
+    row["linked"] = [c.crime_ref for c in item.linked_crimes]
+    return row
+
+
+def run_dict(run: ScreeningRunSummary | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {"run_id": run.run_id, "full": run.full, "run_by": run.run_by,
+            "started_at": run.started_at, "finished_at": run.finished_at,
+            "screened": run.screened, "candidates": run.candidates}
+
+
+def render_queue(queue: ScreeningQueue, fmt: str) -> str:
+    rows = [item_row(item) for item in queue.items]
+    shown = f"{len(rows)} of {queue.total}" if queue.total > len(rows) else f"{queue.total}"
+    last = queue.last_run
+    when = f", last run {format_local(last.started_at)}" if last else ", never run"
+    title = f"Screening queue: {shown} candidates (score ≥ {queue.min_score:g}){when}"
+    payload = {"run": run_dict(last), "min_score": queue.min_score, "total": queue.total,
+               "items": [item.as_dict() for item in queue.items]}
+    cols = EXPORT_COLUMNS if fmt == "csv" else TABLE_COLUMNS
+    return render(rows, cols, fmt, title=title, payload=payload)
+
+
+FEEDBACK_COLUMNS = [
+    Column("key", "Rule / team", 34), Column("raised", "Raised", 6), Column("open", "Open", 6),
+    Column("accepted", "Accepted", 8), Column("rejected", "Rejected", 8),
+    Column("changed", "Changed", 7), Column("acceptance_rate", "Accept rate", 11),
+]
+
+
+def render_feedback(feedback: FlagFeedback, fmt: str) -> str:
+    rows = ([{"kind": "rule", **r.as_dict()} for r in feedback.by_rule]
+            + [{"kind": "team", **r.as_dict()} for r in feedback.by_team]
+            + [{"kind": "all", **feedback.total.as_dict()}])
+    payload = {"since": feedback.since, "by_rule": [r.as_dict() for r in feedback.by_rule],
+               "by_team": [r.as_dict() for r in feedback.by_team],
+               "total": feedback.total.as_dict()}
+    cols = [Column("kind", "By", 5), *FEEDBACK_COLUMNS]
+    return render(rows, cols, fmt, title="Screening flags: decisions per rule and team",
+                  payload=payload)
+
+
+# --- commands ------------------------------------------------------------------------
+def _run_if_allowed(ctx: ServiceContext, args: argparse.Namespace,
+                    since: datetime | None) -> None:
+    if args.no_run:
+        return
+    if not ctx.allowed(Permission.RUN_SCREENING):
+        print(f"vigil: {ctx.actor.username} ({ctx.actor.role}) does not run screening: "
+              "showing the queue as last screened", file=sys.stderr)
+        return
+    summary = run_screening(ctx, full=args.full, since=since)
+    kind = "full" if summary.full else "incremental"
+    print(f"{kind} screening run: {summary.screened:,} crimes screened, "
+          f"{summary.candidates:,} candidates ({summary.seconds:.1f} s)", file=sys.stderr)
+
+
+def run(args: argparse.Namespace, env: CliEnv) -> int:
+    since = parse_since(args.since)
+    area, team = _area(args.area), _team(args.team)
+    if not 1 <= args.limit <= MAX_PAGE_SIZE:
+        raise BadInput(f"--limit: between 1 and {MAX_PAGE_SIZE}")
+    ctx = env.context()
+    if args.feedback:
+        env.emit(render_feedback(flag_feedback(ctx, since=since), args.format), args.output)
+        return 0
+    _run_if_allowed(ctx, args, since)
+    queue = screening_queue(ctx, since=since, min_score=args.min_score, area=area, team=team,
+                            flag_status=args.flags, page_size=args.limit)
+    env.emit(render_queue(queue, args.format), args.output)
+    return 0
+
+
+def export_text(env: CliEnv, args: argparse.Namespace) -> str:
+    """`vigil export screening`: every candidate (no run; the export is
+    audited by the export command). Honours --area and --since."""
+    ctx = env.context()
+    since = parse_since(getattr(args, "since", None) or getattr(args, "date_from", None))
+    area = _area(getattr(args, "area", None))
+    items: list[QueueItem] = []
+    page = 0
+    while True:
+        queue = screening_queue(ctx, since=since, area=area, page=page,
+                                page_size=MAX_PAGE_SIZE, audit=False)
+        items += queue.items
+        if not queue.has_more:
+            break
+        page += 1
+    whole = ScreeningQueue(items=items, total=queue.total, page=0, page_size=len(items) or 1,
+                           min_score=queue.min_score, last_run=queue.last_run)
+    return render_queue(whole, getattr(args, "format", "csv"))

@@ -1,0 +1,384 @@
+"""Assurance: how the force meets the stalking recommendations, measured from
+case data. A table of metrics with the figure and its status; for the
+selected metric the monthly trend (a plotext chart), the breakdown by area
+and team, and its definition on demand; enter drills down to the crimes
+behind a figure (the count is the figure's numerator)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Select, Static
+from textual_plotext import PlotextPlot
+
+from app.dates import local
+from app.output import cell_text
+from app.reports.assurance_html import render_report_html
+from app.reports.assurance_text import render_report_markdown, status_label
+from app.rules import metrics as m
+from app.sanitise import clean_text
+from app.services.assurance import (
+    DENOMINATOR,
+    NUMERATOR,
+    AssuranceReport,
+    MetricCases,
+    assurance_report,
+    metric_cases,
+)
+from screens.base import VigilScreen, cursor_row_key
+from seed.reference import organisation
+
+FORCE_WIDE = "__force__"
+PAGE_SIZE = 100
+
+METRIC_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("rec", "Rec", 6),
+    ("metric", "Metric", 40),
+    ("figure", "Figure", 13),
+    ("basis", "Basis", 17),
+    ("status", "Status", 17),
+)
+BREAKDOWN_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("where", "Area · team", 16),
+    ("figure", "Figure", 16),
+    ("basis", "Basis", 16),
+)
+CASE_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("crime_ref", "Crime ref", 16),
+    ("reported", "Reported", 16),
+    ("area", "Area", 10),
+    ("team", "Team", 14),
+    ("detail", "Detail", 50),
+)
+FORCE_ROW = "__overall__"
+
+
+def _status_text(status: str) -> Text:
+    label = status_label(status)
+    if status == m.STATUS_ATTENTION:
+        return Text(f"! {label}", style="bold")
+    return Text(label)
+
+
+def _plain(value: str) -> Text:
+    """Text from the database for a table cell: control characters shown,
+    never read as markup."""
+    return Text(clean_text(value, keep_newlines=False))
+
+
+def _figure_text(definition: m.MetricDefinition, figure: m.Figure, status: str) -> Text:
+    """The figure, marked '!' when it needs attention."""
+    text = m.format_figure(definition, figure)
+    if status == m.STATUS_ATTENTION:
+        return Text(f"! {text}", style="bold")
+    return Text(f"  {text}")
+
+
+class AssuranceScreen(VigilScreen):
+    """Recommendations and their figures, for a period, force-wide or one area."""
+
+    PURPOSE = ("Assurance: each stalking recommendation measured from the case records, for the "
+               "period shown. Select a metric to see its monthly trend and breakdown; d shows "
+               "its definition; enter lists the crimes behind the figure; [ and ] move the "
+               "period by a month; ctrl+s saves the report.")
+    CSS_PATH = "assurance.tcss"
+    AUTO_FOCUS = "#assurance-table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "drill", "Cases behind", id="assurance.drill"),
+        Binding("d", "toggle_definition", "Definition", id="assurance.definition"),
+        Binding("left_square_bracket", "shift_period(-1)", "Month earlier",
+                id="assurance.earlier"),
+        Binding("right_square_bracket", "shift_period(1)", "Month later", id="assurance.later"),
+        Binding("a", "focus_area", "Area", id="assurance.area"),
+        Binding("t", "toggle_part", "Numerator/denominator", show=False,
+                id="assurance.part"),
+        Binding("n", "next_page", "Next page", show=False, id="assurance.next"),
+        Binding("p", "previous_page", "Previous page", show=False, id="assurance.previous"),
+        Binding("r", "refresh", "Refresh", id="assurance.refresh"),
+        Binding("ctrl+s", "save_html", "Save report", id="assurance.save",
+                tooltip="Save the report as one HTML file with its charts"),
+        Binding("s", "save_markdown", "Save Markdown", show=False,
+                id="assurance.save_markdown"),
+        Binding("escape", "back", "Back to metrics", show=False, id="assurance.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = "Assurance"
+        self.date_from, self.date_to = m.default_period(local(self.context.now()).date())
+        self.area: str | None = None
+        self.report: AssuranceReport | None = None
+        self.selected_code: str | None = None
+        self.cases: MetricCases | None = None
+        self.case_refs: list[str] = []
+        self.drill_target: dict[str, object] = {}
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        with Horizontal(id="assurance-bar"):
+            yield Static("", id="assurance-period", markup=False)
+            options = [("Force-wide", FORCE_WIDE)] + [
+                (area, area) for area in organisation().area_commands]
+            yield Select(options, value=FORCE_WIDE, allow_blank=False, id="assurance-area")
+            yield Static("", id="assurance-status", markup=False)
+        with Vertical(id="assurance-metrics"):
+            with Horizontal(id="assurance-body"):
+                yield DataTable(id="assurance-table", cursor_type="row", zebra_stripes=True)
+                with Vertical(id="assurance-side"):
+                    yield PlotextPlot(id="assurance-chart")
+                    yield DataTable(id="assurance-breakdown", cursor_type="row")
+            yield Static("", id="assurance-definition", markup=False)
+        with Vertical(id="assurance-drill"):
+            yield Static("", id="assurance-drill-title", markup=False)
+            yield DataTable(id="assurance-cases", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for table_id, columns in (("#assurance-table", METRIC_COLUMNS),
+                                  ("#assurance-breakdown", BREAKDOWN_COLUMNS),
+                                  ("#assurance-cases", CASE_COLUMNS)):
+            table = self.query_one(table_id, DataTable)
+            for key, label, width in columns:
+                table.add_column(label, key=key, width=width)
+        self.query_one("#assurance-drill").display = False
+        self.query_one("#assurance-definition").display = False
+        self.load()
+
+    # --- the report -----------------------------------------------------
+    def load(self) -> None:
+        self._show_period()
+        self.query_one("#assurance-status", Static).update("computing…")
+        self.call_service(assurance_report, date_from=self.date_from, date_to=self.date_to,
+                          area=self.area, on_result=self.show_report, group="assurance")
+
+    def _show_period(self) -> None:
+        last = self.date_to.toordinal() - 1
+        text = (f"{self.date_from:%d/%m/%Y} – {date.fromordinal(last):%d/%m/%Y}"
+                f" · {self.area or 'force-wide'}")
+        self.query_one("#assurance-period", Static).update(text)
+
+    def show_report(self, report: AssuranceReport) -> None:
+        self.report = report
+        table = self.query_one("#assurance-table", DataTable)
+        keep = self.selected_code
+        table.clear()
+        for result in report.results:
+            d = result.definition
+            table.add_row(
+                d.recommendation,
+                d.title,
+                m.format_figure(d, result.overall),
+                m.format_basis(d, result.overall),
+                _status_text(result.status),
+                key=d.code,
+            )
+        if keep and keep in table.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+        attention = sum(1 for r in report.results if r.status == m.STATUS_ATTENTION)
+        self.query_one("#assurance-status", Static).update(
+            f"{attention} need attention · {len(report.call_outs)} call-outs · "
+            f"generated {cell_text(report.generated_at)}"
+        )
+        self.show_metric(self._cursor_code() or report.results[0].code)
+
+    def _cursor_code(self) -> str | None:
+        return cursor_row_key(self.query_one("#assurance-table", DataTable))
+
+    def show_metric(self, code: str) -> None:
+        """The trend chart, breakdown and definition of one metric."""
+        if self.report is None:
+            return
+        self.selected_code = code
+        result = self.report.result(code)
+        d = result.definition
+        self._draw_trend(result)
+        breakdown = self.query_one("#assurance-breakdown", DataTable)
+        breakdown.clear()
+        breakdown.add_row(_plain(self.area or "Force-wide"),
+                          _figure_text(d, result.overall, result.status),
+                          m.format_basis(d, result.overall), key=FORCE_ROW)
+        for area, team, figure, status in m.breakdown_rows(result):
+            label = _plain(f"  {team}" if team else area)
+            breakdown.add_row(label, _figure_text(d, figure, status), m.format_basis(d, figure),
+                              key=f"{area}\x1f{team}")
+        self.query_one("#assurance-definition", Static).update(
+            f"{d.recommendation_title}\n{d.describe()}")
+
+    def _draw_trend(self, result: m.MetricResult) -> None:
+        chart = self.query_one("#assurance-chart", PlotextPlot)
+        plt = chart.plt
+        plt.clear_data()
+        plt.clear_figure()
+        d = result.definition
+        labels = [p.month.strftime("%b") for p in result.trend]
+        scale = 100.0 if d.unit == "share" else 1.0
+        values = [None if p.figure.value is None else p.figure.value * scale
+                  for p in result.trend]
+        xs = list(range(1, len(labels) + 1))
+        known = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
+        if d.unit == "count":
+            plt.bar(xs, [v or 0.0 for v in values])
+        elif known:
+            plt.plot([x for x, _ in known], [v for _, v in known], marker="braille")
+        if d.target is not None and d.higher_is_better is not None and d.unit != "count":
+            plt.hline(d.target * scale)
+        plt.xticks(xs, labels)
+        plt.xlim(0.5, len(xs) + 0.5)
+        unit = {"share": "%", "rate_per_100": "per 100", "hours": "hours"}.get(d.unit, "")
+        plt.title(f"{d.code} by month{f' ({unit})' if unit else ''}")
+        if d.unit == "share":
+            plt.ylim(0, 100)
+        chart.refresh()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "assurance-table" and event.row_key.value:
+            self.show_metric(event.row_key.value)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.data_table.id == "assurance-cases":
+            self._open_selected_case()
+        else:
+            self.action_drill()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        value = event.value
+        area = None if value in (FORCE_WIDE, Select.BLANK) else str(value)
+        if area != self.area:
+            self.area = area
+            self.load()
+
+    # --- drill-down -----------------------------------------------------
+    def _drilling(self) -> bool:
+        return bool(self.query_one("#assurance-drill").display)
+
+    def action_drill(self) -> None:
+        if self._drilling():
+            self._open_selected_case()
+            return
+        if self.report is None or self.selected_code is None:
+            return
+        definition = self.report.result(self.selected_code).definition
+        if not definition.drillable:
+            self.notify(f"{definition.code} is not made of cases: nothing to list",
+                        severity="warning")
+            return
+        area, team = self.area, None
+        if self.focused is self.query_one("#assurance-breakdown", DataTable):
+            table = self.query_one("#assurance-breakdown", DataTable)
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            if key and key != FORCE_ROW:
+                area, team_name = key.split("\x1f")
+                team = team_name or None
+        self.drill_target = {"metric_code": definition.code, "area": area, "team": team,
+                             "part": NUMERATOR, "page": 0}
+        self._load_cases()
+
+    def _load_cases(self) -> None:
+        target = self.drill_target
+        self.call_service(metric_cases, date_from=self.date_from, date_to=self.date_to,
+                          page_size=PAGE_SIZE, on_result=self.show_cases,
+                          group="assurance-cases", **target)
+
+    def show_cases(self, cases: MetricCases) -> None:
+        self.cases = cases
+        self.query_one("#assurance-metrics").display = False
+        self.query_one("#assurance-drill").display = True
+        table = self.query_one("#assurance-cases", DataTable)
+        table.clear()
+        self.case_refs = []
+        for index, row in enumerate(cases.rows):
+            self.case_refs.append(row.crime_ref)
+            table.add_row(_plain(row.crime_ref), cell_text(row.reported_at), _plain(row.area),
+                          _plain(row.team), _plain(row.detail),
+                          key=f"{cases.page * cases.page_size + index}")
+        first = cases.page * cases.page_size + 1 if cases.rows else 0
+        last = cases.page * cases.page_size + len(cases.rows)
+        more = " · n next page" if cases.has_more else ""
+        self.query_one("#assurance-drill-title", Static).update(clean_text(
+            f"{cases.title} — {cases.describe()}: {cases.total} "
+            f"({first}–{last}){more} · t numerator/denominator · esc back", keep_newlines=False
+        ))
+        table.focus()
+
+    def _open_selected_case(self) -> None:
+        table = self.query_one("#assurance-cases", DataTable)
+        if table.row_count == 0:
+            return
+        row = table.cursor_coordinate.row
+        if 0 <= row < len(self.case_refs):
+            self.vigil.open_case(self.case_refs[row])
+
+    def action_toggle_part(self) -> None:
+        if not self._drilling() or self.report is None:
+            return
+        code = str(self.drill_target["metric_code"])
+        if not self.report.result(code).definition.has_denominator:
+            self.notify(f"{code} is a count: it has no denominator", severity="warning")
+            return
+        part = self.drill_target["part"]
+        self.drill_target["part"] = DENOMINATOR if part == NUMERATOR else NUMERATOR
+        self.drill_target["page"] = 0
+        self._load_cases()
+
+    def action_next_page(self) -> None:
+        if self._drilling() and self.cases and self.cases.has_more:
+            self.drill_target["page"] = self.cases.page + 1
+            self._load_cases()
+
+    def action_previous_page(self) -> None:
+        if self._drilling() and self.cases and self.cases.page > 0:
+            self.drill_target["page"] = self.cases.page - 1
+            self._load_cases()
+
+    def action_back(self) -> None:
+        if self._drilling():
+            self.query_one("#assurance-drill").display = False
+            self.query_one("#assurance-metrics").display = True
+            self.query_one("#assurance-table", DataTable).focus()
+
+    # --- period, area, definition, saving -------------------------------
+    def action_shift_period(self, months: int) -> None:
+        self.date_from = m.shift_months(self.date_from, months)
+        self.date_to = m.shift_months(self.date_to, months)
+        self.action_back()
+        self.load()
+
+    def action_focus_area(self) -> None:
+        self.query_one("#assurance-area", Select).focus()
+
+    def action_toggle_definition(self) -> None:
+        panel = self.query_one("#assurance-definition", Static)
+        panel.display = not panel.display
+
+    def action_refresh(self) -> None:
+        if self._drilling():
+            self._load_cases()
+        else:
+            self.load()
+
+    def _filename(self, suffix: str) -> str:
+        report = self.report
+        assert report is not None
+        scope = (report.area or "force").lower()
+        return f"assurance-{scope}-{report.date_from:%Y-%m-%d}-{report.last_day:%Y-%m-%d}.{suffix}"
+
+    def action_save_html(self) -> None:
+        if self.report is None:
+            return
+        self.app.deliver_text(io.StringIO(render_report_html(self.report)),
+                              save_filename=self._filename("html"), mime_type="text/html")
+        self.notify(f"Saving {self._filename('html')}")
+
+    def action_save_markdown(self) -> None:
+        if self.report is None:
+            return
+        self.app.deliver_text(io.StringIO(render_report_markdown(self.report)),
+                              save_filename=self._filename("md"), mime_type="text/markdown")
+        self.notify(f"Saving {self._filename('md')}")

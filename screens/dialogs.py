@@ -1,0 +1,111 @@
+"""Small modal dialogs shared by the screens."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ReasonDialog(ModalScreen[str | None]):
+    """Ask for a reason (or any one line of text). Dismisses with the text, or
+    None on cancel. An empty answer is refused when ``required``."""
+
+    DEFAULT_CSS = """
+    ReasonDialog { align: center middle; }
+    ReasonDialog > Vertical {
+        width: 80; height: auto; padding: 1 2;
+        border: thick $accent; background: $surface;
+    }
+    ReasonDialog Input { margin: 1 0; }
+    ReasonDialog #reason-error { color: $error; height: auto; }
+    ReasonDialog Horizontal { height: auto; align-horizontal: right; }
+    ReasonDialog Button { margin-left: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="dialog.cancel"),
+    ]
+
+    def __init__(self, title: str, *, prompt: str = "Reason", initial: str = "",
+                 required: bool = True, placeholder: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.prompt = prompt
+        self.initial = initial
+        self.required = required
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, markup=False)
+            yield Input(value=self.initial, placeholder=self.placeholder or self.prompt,
+                        id="reason-input")
+            yield Static("", id="reason-error")
+            with Horizontal():
+                yield Button("OK", variant="primary", id="reason-ok")
+                yield Button("Cancel", id="reason-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def _submit(self) -> None:
+        value = self.query_one(Input).value.strip()
+        if self.required and not value:
+            self.query_one("#reason-error", Static).update(f"{self.prompt} is required.")
+            return
+        self.dismiss(value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "reason-ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    DEFAULT_CSS = """
+    ConfirmDialog { align: center middle; }
+    ConfirmDialog > Vertical {
+        width: 70; height: auto; padding: 1 2;
+        border: thick $warning; background: $surface;
+    }
+    ConfirmDialog Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
+    ConfirmDialog Button { margin-left: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
+        Binding("y", "confirm", "Yes", id="confirm.yes"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question, markup=False)
+            with Horizontal():
+                yield Button("Yes", variant="warning", id="confirm-yes")
+                yield Button("No", id="confirm-no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

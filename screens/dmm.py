@@ -1,0 +1,595 @@
+"""The daily management meeting (DMM) queue: the supervisor's main screen.
+
+Area and meeting date at the top; the ranked cases in a table (priority,
+crime reference, reasons as chips, risk, team, age, victim–suspect pair);
+beside it, why the selected case ranks where it does, its risk history,
+orders and last actions. Decisions, actions and discussed marks are recorded
+from here; analysts see the queue read-only. The queue refreshes itself every
+minute (not while a dialog is open, and `p` pauses it), keeping the cursor on
+the same case.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input, Select, Static
+
+from app.dates import format_local
+from app.rules import dmm as rules
+from app.rules.dmm import REASON_TITLES
+from app.sanitise import clean_text
+from app.services.dmm import (
+    DECISION_LABELS,
+    DmmActionView,
+    DmmItemDetail,
+    DmmItemState,
+    DmmQueue,
+    DmmQueueItem,
+    add_action,
+    build_queue,
+    current_meeting_date,
+    item_detail,
+    mark_discussed,
+    record_decision,
+)
+from app.services.dmm_minutes import export_minutes, minutes_filename
+from app.services.permissions import Permission
+from app.services.rms_import import ExtractSummary, last_extract_summary
+from app.widgets.reason_chips import chips_text
+from screens.base import VigilScreen, cursor_row_key
+from screens.dmm_dialogs import (
+    ALL_REASONS,
+    ActionAnswer,
+    ActionDialog,
+    DecisionAnswer,
+    DecisionDialog,
+    ReasonFilterDialog,
+)
+from seed.reference import organisation
+
+PAGE_SIZE = 200
+REFRESH_SECONDS = 60.0
+PANEL_DELAY = 0.15
+
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("done", "✓", 1),
+    ("priority", "Pri", 3),
+    ("crime_ref", "Crime ref", 11),
+    ("reasons", "Reasons", 24),
+    ("risk", "Risk", 10),
+    ("team", "Team", 12),
+    ("age", "Age", 4),
+    ("pair", "Pair (V → S)", 13),
+    ("decision", "Decision", 16),
+)
+REASONS_WIDTH = 24
+
+
+def _plain(value: object) -> Text:
+    """Database text as a plain cell (DataTable reads strings as markup)."""
+    return Text(clean_text(str(value or ""), keep_newlines=False), no_wrap=True,
+                overflow="ellipsis")
+
+
+class DmmScreen(VigilScreen):
+    """The ranked DMM queue of one area command and meeting date."""
+
+    PURPOSE = ("DMM: every stalking-related case that needs a decision at this morning's "
+               "meeting, ranked. The panel on the right says why the selected case is here; "
+               "d decides, a sets an action, space marks it discussed, ctrl+s exports the "
+               "minutes.")
+    CSS_PATH = "dmm.tcss"
+    AUTO_FOCUS = "#dmm-table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open_case", "Open case", id="dmm.open",
+                tooltip="Open the selected case record"),
+        Binding("d", "decide", "Decide", id="dmm.decide",
+                tooltip="Record the meeting's decision on the selected case, with a rationale"),
+        Binding("a", "add_action", "Action", id="dmm.action",
+                tooltip="Set an action on the selected case: what, owner, due"),
+        Binding("space", "toggle_discussed", "Discussed", id="dmm.discussed",
+                tooltip="Mark the selected case discussed (or not)"),
+        Binding("slash", "focus_filter", "Filter", id="dmm.filter",
+                tooltip="Filter by crime reference, person, team or risk"),
+        Binding("f", "filter_reason", "Reason", id="dmm.reason",
+                tooltip="Show only the cases on the agenda for one reason"),
+        Binding("left_square_bracket", "previous_meeting", "Prev day", id="dmm.previous",
+                tooltip="The previous meeting date"),
+        Binding("right_square_bracket", "next_meeting", "Next day", id="dmm.next",
+                tooltip="The next meeting date"),
+        Binding("r", "refresh", "Refresh", id="dmm.refresh"),
+        Binding("p", "toggle_pause", "Pause", id="dmm.pause",
+                tooltip="Pause or resume the automatic refresh"),
+        Binding("ctrl+s", "export_minutes", "Minutes", id="dmm.export",
+                tooltip="Save the Markdown minutes of this meeting (downloads in a browser)"),
+        Binding("n", "next_page", "Next page", show=False, id="dmm.next_page"),
+        Binding("b", "previous_page", "Prev page", show=False, id="dmm.previous_page"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="dmm.clear"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = "DMM queue"
+        self.area: str = ""  # the user's own area command (set in compose)
+        self.meeting_date: date = date.min  # the meeting for now (set in compose)
+        self.queue: DmmQueue | None = None
+        self.items: dict[str, DmmQueueItem] = {}
+        self.text_filter = ""
+        self.reason_filter: str | None = None
+        self.page = 0
+        self.paused = False
+        self.detail: DmmItemDetail | None = None
+        self._panel_timer: Timer | None = None
+        self._viewed: set[str] = set()
+
+    # --- layout -------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        areas = organisation().area_commands
+        if not self.area:
+            self.area = self.context.actor.area_command or areas[0]
+            self.meeting_date = current_meeting_date(self.context)
+        yield from self.compose_header()
+        with Horizontal(id="dmm-top"):
+            yield Select([(a, a) for a in areas], value=self.area, allow_blank=False,
+                         id="dmm-area", compact=True)
+            yield Static("", id="dmm-meeting", markup=False)
+            yield Static("", id="dmm-progress", markup=False)
+            yield Static("", id="dmm-live", markup=False)
+        yield Static("", id="dmm-extract", markup=False, classes="-empty")
+        with Horizontal(id="dmm-filter-bar"):
+            yield Input(placeholder="/ crime or person reference, team, risk…", id="dmm-filter")
+            yield Static("", id="dmm-filter-info", markup=False)
+        with Horizontal(id="dmm-body"):
+            yield DataTable(id="dmm-table", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="dmm-side"):
+                yield Static("", id="dmm-why", markup=False)
+                yield Static("", id="dmm-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self._show_meeting_line()
+        self.load()
+        self.call_service(last_extract_summary, on_result=self.show_extract, group="dmm-extract")
+        self.set_interval(REFRESH_SECONDS, self.live_refresh, name="dmm-refresh")
+
+    def show_extract(self, summary: ExtractSummary | None) -> None:
+        """Since the last extract: what the newest RMS import changed."""
+        line = self.query_one("#dmm-extract", Static)
+        if summary is None:
+            line.add_class("-empty")
+            return
+        line.update(summary.summary_line())
+        line.remove_class("-empty")
+
+    # --- data -----------------------------------------------------------------
+    def load(self, *, audit: bool = True) -> None:
+        if self.queue is None:
+            self.query_one("#dmm-progress", Static).update("loading…")
+        self.call_service(build_queue, area=self.area, meeting_date=self.meeting_date,
+                          audit=audit, limit=PAGE_SIZE, offset=self.page * PAGE_SIZE,
+                          reason=self.reason_filter, text=self.text_filter or None,
+                          on_result=self.show_queue, group="dmm-queue")
+
+    def live_refresh(self) -> None:
+        """The one-minute refresh: skipped while paused, while a dialog is open
+        or while another screen is in front."""
+        if self.paused or getattr(self.vigil, "live_refresh_paused", False):
+            return
+        if self.vigil.dialog_open or self.app.screen is not self:
+            return
+        self.load(audit=False)
+
+    def show_queue(self, queue: DmmQueue) -> None:
+        if (queue.area, queue.meeting_date) != (self.area, self.meeting_date):
+            return  # an answer for a meeting no longer shown
+        if queue.offset != self.page * PAGE_SIZE:
+            return  # an answer for another page
+        self.queue = queue
+        self.items = {item.crime_ref: item for item in queue.items}
+        self._show_meeting_line()
+        self.render_rows()
+
+    def _show_meeting_line(self) -> None:
+        covers_from, starts = rules.meeting_window(self.meeting_date, self.context.policy)
+        self.query_one("#dmm-meeting", Static).update(
+            f"{self.meeting_date:%a %d/%m/%Y} {format_local(starts, '%H:%M')} · covers from "
+            f"{format_local(covers_from, '%a %d/%m %H:%M')}")
+        queue = self.queue
+        if queue is None or (queue.area, queue.meeting_date) != (self.area, self.meeting_date):
+            return
+        self.query_one("#dmm-progress", Static).update(queue.progress)
+        state = "live" if queue.live else ("record" if queue.recorded else "not held")
+        if queue.live:
+            state += " · paused" if self.paused else \
+                f" · refreshed {format_local(queue.built_at, '%H:%M')}"
+        if not queue.can_decide:
+            state += " · read-only"
+        self.query_one("#dmm-live", Static).update(state)
+
+    def render_rows(self) -> None:
+        table = self.query_one(DataTable)
+        selected = self.selected_ref()
+        queue = self.queue
+        page = list(queue.items) if queue else []
+        table.clear()
+        for item in page:
+            table.add_row(*self._cells(item), key=item.crime_ref)
+        if selected and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected), animate=False)
+        elif page:
+            table.move_cursor(row=0, animate=False)
+        info = []
+        if self.reason_filter:
+            info.append(f"reason {self.reason_filter}")
+        if self.text_filter:
+            info.append(f"'{self.text_filter}'")
+        if queue is not None:
+            if queue.matched != queue.total:
+                info.append(f"{queue.matched} of {queue.total}")
+            pages = max(1, (queue.matched + PAGE_SIZE - 1) // PAGE_SIZE)
+            if pages > 1:
+                info.append(f"page {self.page + 1}/{pages} (n/b)")
+        self.query_one("#dmm-filter-info", Static).update(" · ".join(info) or "all cases")
+        self.show_selected()
+
+    def _cells(self, item: DmmQueueItem) -> tuple[Any, ...]:
+        queue = self.queue
+        age = (queue.starts_at - item.reported_at).days if queue else 0
+        decision = DECISION_LABELS.get(item.decision or "", "")
+        if item.actions and not decision:
+            decision = f"{len(item.actions)} action{'s' if len(item.actions) != 1 else ''}"
+        elif item.actions:
+            decision += f" +{len(item.actions)}"
+        return (
+            Text("✓" if item.discussed else "", style="bold"),
+            Text(str(item.priority), style="bold"),
+            _plain(item.crime_ref),
+            chips_text(item.codes, self.context.policy.dmm.weights, width=REASONS_WIDTH),
+            Text(item.risk or "unassessed", style="bold" if item.risk == "high" else ""),
+            _plain(item.team or "unallocated"),
+            Text(f"{max(age, 0)}d"),
+            _plain(f"{item.victim_ref} → {item.suspect_ref or '?'}"),
+            _plain(decision),
+        )
+
+    def selected_ref(self) -> str | None:
+        return cursor_row_key(self.query_one(DataTable))
+
+    def selected_item(self) -> DmmQueueItem | None:
+        ref = self.selected_ref()
+        return self.items.get(ref) if ref else None
+
+    # --- side panel ---------------------------------------------------------------
+    def schedule_panel(self) -> None:
+        """Redraw the side panel once the cursor rests (holding a key down
+        does not redraw it for every row passed)."""
+        if self._panel_timer is not None:
+            self._panel_timer.stop()
+        self._panel_timer = self.set_timer(PANEL_DELAY, self.show_selected)
+
+    def show_selected(self) -> None:
+        self._panel_timer = None
+        item = self.selected_item()
+        why = self.query_one("#dmm-why", Static)
+        if item is None:
+            why.update(Text("No case needs a decision here." if self.queue and
+                            not self.queue.items else "No case selected."))
+            self.query_one("#dmm-detail", Static).update("")
+            return
+        why.update(self._why(item))
+        if self.detail is None or self.detail.crime_ref != item.crime_ref:
+            self.query_one("#dmm-detail", Static).update(Text("loading…", style="italic"))
+            self.load_detail(item.crime_ref)
+        else:
+            self.query_one("#dmm-detail", Static).update(self._detail_text(self.detail))
+
+    def _why(self, item: DmmQueueItem) -> Text:
+        offset = self.queue.offset if self.queue else 0
+        rank = offset + next((i for i, it in enumerate(self.queue.items, 1)  # type: ignore[union-attr]
+                              if it.crime_ref == item.crime_ref), 0)
+        text = Text()
+        text.append(f"{item.crime_ref}", style="bold")
+        text.append(f"  #{rank} · priority {item.priority}\n")
+        text.append("Why it is here\n", style="bold underline")
+        if not item.reasons:
+            text.append("  added to the agenda by the chair\n")
+        for hit in item.reasons:
+            text.append(f"  {hit.code}", style="bold")
+            text.append(f": {clean_text(hit.explanation, keep_newlines=False)}\n")
+        text.append("Why it ranks here\n", style="bold underline")
+        text.append(f"  {item.priority_explanation}\n")
+        text.append("Decision\n", style="bold underline")
+        if item.decision:
+            text.append(f"  {DECISION_LABELS.get(item.decision, item.decision)}", style="bold")
+            text.append(f" ({clean_text(item.decided_by or '')}, "
+                        f"{format_local(item.decided_at)}): "
+                        f"{clean_text(item.rationale or '', keep_newlines=False)}\n")
+        elif item.discussed:
+            text.append(f"  discussed {format_local(item.discussed_at)}, no decision yet\n")
+        else:
+            text.append("  not discussed yet\n")
+        if item.actions:
+            text.append("Actions set at this meeting\n", style="bold underline")
+            for action in item.actions:
+                text.append(f"  {self._action_line(action)}\n")
+        return text
+
+    def _action_line(self, action: DmmActionView) -> str:
+        now = self.context.now()
+        state = ("done " + format_local(action.done_at)) if action.done_at else (
+            "OVERDUE" if action.overdue_at(now) else "open")
+        return clean_text(f"{action.text} — {action.owner}, due {format_local(action.due_at)} "
+                          f"({state})", keep_newlines=False)
+
+    def load_detail(self, crime_ref: str) -> None:
+        if self.selected_ref() != crime_ref:
+            return
+        audit = crime_ref not in self._viewed
+        self._viewed.add(crime_ref)
+        self.call_service(item_detail, crime_ref=crime_ref, audit=audit,
+                          on_result=self.show_detail, group="dmm-detail")
+
+    def show_detail(self, detail: DmmItemDetail) -> None:
+        self.detail = detail
+        if self.selected_ref() == detail.crime_ref:
+            self.query_one("#dmm-detail", Static).update(self._detail_text(detail))
+
+    def _detail_text(self, d: DmmItemDetail) -> Text:
+        text = Text()
+        codes = d.principal_code + (f" + {', '.join(d.included_codes)}" if d.included_codes else "")
+        text.append("The case\n", style="bold underline")
+        text.append(clean_text(
+            f"  {d.principal_title} ({codes}) · {d.status} · reported "
+            f"{format_local(d.reported_at)}\n  {d.victim_ref} → {d.suspect_ref or '?'} "
+            f"({d.relationship}{', domestic abuse' if d.domestic_abuse else ''}"
+            f"{', online' if d.online else ''}) · {d.team or 'unallocated'}"
+            f"{' / ' + d.officer if d.officer else ''} · SPO {d.spo_status.replace('_', ' ')}\n",
+        ))
+        if d.summary:
+            text.append(f"  {clean_text(d.summary, keep_newlines=False)[:240]}\n", style="italic")
+        text.append("Risk history\n", style="bold underline")
+        if not d.risk_history:
+            text.append("  no risk assessment\n")
+        for r in d.risk_history[:5]:
+            plan = "plan" if r.management_plan else "NO PLAN"
+            text.append(clean_text(
+                f"  {format_local(r.assessed_at)} {r.level} (suggested {r.suggested_level}, "
+                f"{r.yes_count} yes) · {plan} · review {format_local(r.review_due, '%d/%m/%Y')}"
+                f"{' · awaiting approval' if r.approval_required else ''}\n",
+                keep_newlines=True))
+        text.append("Orders and breaches\n", style="bold underline")
+        if not d.orders and not d.breaches:
+            text.append("  none\n")
+        for o in d.orders:
+            text.append(clean_text(f"  {o.kind} {o.order_ref} {o.status}"
+                                   f"{' · expires ' + format_local(o.expires_at, '%d/%m/%Y') if o.expires_at else ''}\n"))
+        for b in d.breaches[:5]:
+            ack = "acknowledged" if b.acknowledged_at else "NOT acknowledged"
+            text.append(clean_text(f"  breach {b.breach_ref} ({b.crime_ref or '?'}) "
+                                   f"{format_local(b.reported_at)} · {ack}\n"))
+        text.append("Last actions\n", style="bold underline")
+        if not d.actions:
+            text.append("  none\n")
+        for action in d.actions[:6]:
+            when = f"{action.meeting_date:%d/%m} " if action.meeting_date else ""
+            text.append(f"  {when}{self._action_line(action)}\n")
+        earlier = [e for e in d.decisions if e.decision and e.meeting_date != self.meeting_date]
+        if earlier:
+            text.append("Earlier decisions\n", style="bold underline")
+            for e in earlier[:3]:
+                text.append(clean_text(
+                    f"  {e.meeting_date:%d/%m/%Y} {DECISION_LABELS.get(e.decision or '', '')}: "
+                    f"{e.rationale or ''}\n", keep_newlines=True))
+        return text
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.schedule_panel()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        ref = event.row_key.value if event.row_key else None
+        if ref:
+            self.vigil.open_case(ref)
+
+    # --- recording ------------------------------------------------------------------
+    def _may_decide(self) -> bool:
+        if self.context.allowed(Permission.DECIDE_DMM, area=self.area):
+            return True
+        role = self.context.actor.role
+        where = f"of {self.area} " if role == "supervisor" else ""
+        self.notify(f"Read-only: as {role} you can view the DMM queue; only supervisors "
+                    f"{where}record decisions, actions and discussed marks.",
+                    severity="warning", markup=False)
+        return False
+
+    def _target(self) -> DmmQueueItem | None:
+        item = self.selected_item()
+        if item is None:
+            self.notify("Select a case first.", severity="warning")
+        return item
+
+    def _apply_state(self, state: DmmItemState) -> None:
+        """Show a recorded change at once, then refresh from the database."""
+        item = self.items.get(state.crime_ref)
+        if item is not None and self.queue is not None:
+            updated = replace(item, decision=state.decision, rationale=state.rationale,
+                              decided_by=state.decided_by, decided_at=state.decided_at,
+                              discussed_at=state.discussed_at, discussed_by=state.discussed_by,
+                              actions=state.actions, case_version=state.case_version)
+            self.items[state.crime_ref] = updated
+            self.queue = replace(self.queue, items=[
+                updated if i.crime_ref == state.crime_ref else i for i in self.queue.items])
+            self._show_meeting_line()
+            self.render_rows()
+        self.load(audit=False)
+
+    def action_decide(self) -> None:
+        item = self._target()
+        if item is None or not self._may_decide():
+            return
+
+        def answer(result: DecisionAnswer | None) -> None:
+            if result is None:
+                return
+            self.call_service(record_decision, area=self.area, meeting_date=self.meeting_date,
+                              crime_ref=item.crime_ref, decision=result.decision,
+                              rationale=result.rationale, expected_version=item.case_version,
+                              on_result=self._decided, group="dmm-record", exclusive=False)
+
+        self.app.push_screen(DecisionDialog(item.crime_ref, current=item.decision,
+                                            rationale=item.rationale), answer)
+
+    def _decided(self, state: DmmItemState) -> None:
+        self.notify(f"{state.crime_ref}: {DECISION_LABELS.get(state.decision or '', '')} "
+                    "recorded", markup=False)
+        self._apply_state(state)
+
+    def action_add_action(self) -> None:
+        item = self._target()
+        if item is None or not self._may_decide():
+            return
+        due = self.context.now() + timedelta(hours=self.context.policy.dmm.default_action_hours)
+        owner = item.officer or ""
+
+        def answer(result: ActionAnswer | None) -> None:
+            if result is None:
+                return
+            self.call_service(add_action, area=self.area, meeting_date=self.meeting_date,
+                              crime_ref=item.crime_ref, text=result.text, owner=result.owner,
+                              due_at=result.due_at, expected_version=item.case_version,
+                              on_result=self._action_added, group="dmm-record",
+                              exclusive=False)
+
+        self.app.push_screen(ActionDialog(item.crime_ref, owner=owner, due=due), answer)
+
+    def _action_added(self, action: DmmActionView) -> None:
+        self.notify(f"{action.crime_ref}: action set for {action.owner}", markup=False)
+        item = self.items.get(action.crime_ref)
+        if item is not None and self.queue is not None:
+            self._apply_state(DmmItemState(
+                crime_ref=item.crime_ref, case_version=item.case_version + 1,
+                meeting_date=self.meeting_date, decision=item.decision, rationale=item.rationale,
+                decided_by=item.decided_by, decided_at=item.decided_at,
+                discussed_at=item.discussed_at, discussed_by=item.discussed_by,
+                actions=[*item.actions, action]))
+        else:
+            self.load(audit=False)
+
+    def action_toggle_discussed(self) -> None:
+        item = self._target()
+        if item is None or not self._may_decide():
+            return
+        if item.discussed and item.decision:
+            self.notify(f"{item.crime_ref} has a decision: it stays discussed.",
+                        severity="warning", markup=False)
+            return
+        self.call_service(mark_discussed, area=self.area, meeting_date=self.meeting_date,
+                          crime_ref=item.crime_ref, discussed=not item.discussed,
+                          expected_version=item.case_version, on_result=self._apply_state,
+                          group="dmm-record", exclusive=False)
+
+    # --- navigation -----------------------------------------------------------------
+    def action_open_case(self) -> None:
+        ref = self.selected_ref()
+        if ref:
+            self.vigil.open_case(ref)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id != "dmm-area" or event.value in (Select.BLANK, self.area):
+            return
+        self.area = str(event.value)
+        self._switch_meeting()
+
+    def _switch_meeting(self) -> None:
+        self.queue = None
+        self.items = {}
+        self.detail = None
+        self.page = 0
+        self.query_one(DataTable).clear()
+        self._show_meeting_line()
+        self.load()
+
+    def action_previous_meeting(self) -> None:
+        self.meeting_date = rules.previous_meeting_date(self.meeting_date, self.context.policy)
+        self._switch_meeting()
+
+    def action_next_meeting(self) -> None:
+        self.meeting_date = rules.next_meeting_date(self.meeting_date, self.context.policy)
+        self._switch_meeting()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.notify("Live refresh paused (p resumes)" if self.paused else "Live refresh resumed")
+        self._show_meeting_line()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#dmm-filter", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.text_filter = event.value.strip()
+        self.page = 0
+        self.load(audit=False)
+        self.query_one(DataTable).focus()
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#dmm-filter", Input).value = ""
+        self.text_filter = ""
+        self.reason_filter = None
+        self.page = 0
+        self.load(audit=False)
+        self.query_one(DataTable).focus()
+
+    def action_filter_reason(self) -> None:
+        if self.queue is None:
+            return
+        counts: dict[str, int] = {ALL_REASONS: self.queue.total, **self.queue.reason_counts}
+
+        def chosen(code: str | None) -> None:
+            if code is None:
+                return
+            self.reason_filter = code or None
+            self.page = 0
+            self.load(audit=False)
+            if code:
+                self.notify(f"Showing {REASON_TITLES.get(code, code)}", markup=False)
+
+        self.app.push_screen(ReasonFilterDialog(counts, self.reason_filter), chosen)
+
+    def action_next_page(self) -> None:
+        if self.queue is not None and (self.page + 1) * PAGE_SIZE < self.queue.matched:
+            self.page += 1
+            self.load(audit=False)
+
+    def action_previous_page(self) -> None:
+        if self.page > 0:
+            self.page -= 1
+            self.load(audit=False)
+
+    # --- minutes ---------------------------------------------------------------------
+    def action_export_minutes(self) -> None:
+        area, day = self.area, self.meeting_date
+        filename = minutes_filename(area, day)
+
+        def deliver(text: str) -> None:
+            self.app.deliver_text(io.StringIO(text), save_filename=filename,
+                                  mime_type="text/markdown")
+            self.notify(f"Minutes of the {area} meeting of {day:%d/%m/%Y} saved as {filename}",
+                        markup=False)
+
+        self.call_service(export_minutes, area=area, meeting_date=day, fmt="md",
+                          target=filename, on_result=deliver, group="dmm-export")

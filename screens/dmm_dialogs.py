@@ -1,0 +1,232 @@
+"""The DMM queue's dialogs: record a decision, set an action, filter by reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Static
+from textual.widgets.option_list import Option
+
+from app.dates import DateError, format_local, parse_datetime
+from app.rules.dmm import REASON_ORDER, REASON_SHORT, REASON_TITLES
+from app.services.dmm import DECISION_LABELS
+
+_DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 84; height: auto; max-height: 90%; padding: 1 2;
+    border: thick $accent; background: $surface;
+}}
+{name} .dialog-title {{ text-style: bold; margin-bottom: 1; }}
+{name} Input {{ margin-bottom: 1; }}
+{name} .dialog-error {{ color: $error; height: auto; }}
+{name} .dialog-hint {{ color: $text-muted; height: auto; }}
+{name} Horizontal {{ height: auto; align-horizontal: right; margin-top: 1; }}
+{name} Button {{ margin-left: 1; }}
+"""
+
+
+@dataclass(frozen=True)
+class DecisionAnswer:
+    decision: str
+    rationale: str
+
+
+@dataclass(frozen=True)
+class ActionAnswer:
+    text: str
+    owner: str
+    due_at: datetime
+
+
+class DecisionDialog(ModalScreen[DecisionAnswer | None]):
+    """Choose the meeting's decision on a case and give the rationale."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="DecisionDialog") + """
+    DecisionDialog RadioSet { width: 100%; margin-bottom: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="dmm-decision.cancel"),
+    ]
+
+    def __init__(self, crime_ref: str, *, current: str | None = None,
+                 rationale: str | None = None) -> None:
+        super().__init__()
+        self.crime_ref = crime_ref
+        self.current = current
+        self.initial_rationale = rationale or ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Decision on {self.crime_ref}", classes="dialog-title", markup=False)
+            with RadioSet(id="decision-choice"):
+                for index, (value, label) in enumerate(DECISION_LABELS.items()):
+                    chosen = value == self.current or (self.current is None and index == 0)
+                    yield RadioButton(label, value=chosen, id=f"decision-{value}")
+            yield Input(value=self.initial_rationale, id="decision-rationale",
+                        placeholder="Rationale (required): why this decision")
+            yield Static("", id="decision-error", classes="dialog-error", markup=False)
+            with Horizontal():
+                yield Button("Record", variant="primary", id="decision-ok")
+                yield Button("Cancel", id="decision-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(RadioSet).focus()
+
+    def chosen(self) -> str | None:
+        pressed = self.query_one(RadioSet).pressed_button
+        if pressed is None or pressed.id is None:
+            return None
+        return pressed.id.removeprefix("decision-")
+
+    def _submit(self) -> None:
+        decision = self.chosen()
+        rationale = self.query_one("#decision-rationale", Input).value.strip()
+        error = self.query_one("#decision-error", Static)
+        if decision is None:
+            error.update("Choose a decision.")
+            return
+        if not rationale:
+            error.update("A rationale is required.")
+            self.query_one("#decision-rationale", Input).focus()
+            return
+        self.dismiss(DecisionAnswer(decision, rationale))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "decision-ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ActionDialog(ModalScreen[ActionAnswer | None]):
+    """Set an action: what, who, and by when (Europe/London time)."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="ActionDialog")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="dmm-action.cancel"),
+    ]
+
+    def __init__(self, crime_ref: str, *, owner: str = "", due: datetime) -> None:
+        super().__init__()
+        self.crime_ref = crime_ref
+        self.owner = owner
+        self.due = due
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Action on {self.crime_ref}", classes="dialog-title", markup=False)
+            yield Input(id="action-text", placeholder="What is to be done")
+            yield Input(value=self.owner, id="action-owner", placeholder="Owner (who does it)")
+            yield Input(value=format_local(self.due), id="action-due",
+                        placeholder="Due: dd/mm/yyyy HH:MM (Europe/London)")
+            yield Static("Due time is London time, e.g. 03/03/2026 17:00.",
+                         classes="dialog-hint", markup=False)
+            yield Static("", id="action-error", classes="dialog-error", markup=False)
+            with Horizontal():
+                yield Button("Set action", variant="primary", id="action-ok")
+                yield Button("Cancel", id="action-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#action-text", Input).focus()
+
+    def _submit(self) -> None:
+        text = self.query_one("#action-text", Input).value.strip()
+        owner = self.query_one("#action-owner", Input).value.strip()
+        due_text = self.query_one("#action-due", Input).value.strip()
+        error = self.query_one("#action-error", Static)
+        if not text:
+            error.update("Say what is to be done.")
+            self.query_one("#action-text", Input).focus()
+            return
+        if not owner:
+            error.update("Name the owner.")
+            self.query_one("#action-owner", Input).focus()
+            return
+        try:
+            due = parse_datetime(due_text)
+        except DateError as exc:
+            error.update(f"Due time: {exc}")
+            self.query_one("#action-due", Input).focus()
+            return
+        self.dismiss(ActionAnswer(text, owner, due))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = ["action-text", "action-owner", "action-due"]
+        current = event.input.id or ""
+        if current in inputs[:-1] and event.input.value.strip():
+            self.query_one(f"#{inputs[inputs.index(current) + 1]}", Input).focus()
+            return
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "action-ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+ALL_REASONS = ""
+
+
+class ReasonFilterDialog(ModalScreen[str | None]):
+    """Pick one reason to show only its cases (or all). Dismisses with the
+    code, ``ALL_REASONS`` for all, or None on cancel."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="ReasonFilterDialog") + """
+    ReasonFilterDialog OptionList { height: auto; max-height: 20; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="dmm-reason.cancel"),
+    ]
+
+    def __init__(self, counts: dict[str, int], current: str | None) -> None:
+        super().__init__()
+        self.counts = counts
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        options = [Option(f"All reasons ({self.counts.get(ALL_REASONS, 0)})", id="all")]
+        for code in REASON_ORDER:
+            options.append(Option(
+                f"{REASON_SHORT[code]:<8} {REASON_TITLES[code]} ({self.counts.get(code, 0)})",
+                id=code, disabled=not self.counts.get(code)))
+        with Vertical():
+            yield Label("Show only cases on the agenda for…", classes="dialog-title")
+            yield OptionList(*options, id="reason-options")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.focus()
+        if self.current:
+            try:
+                options.highlighted = options.get_option_index(self.current)
+            except Exception:  # the current reason has no case now
+                options.highlighted = 0
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        chosen = event.option.id
+        self.dismiss(ALL_REASONS if chosen == "all" else chosen)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
