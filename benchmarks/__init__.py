@@ -1,0 +1,1 @@
+"""Scale benchmarks behind `vigil bench`."""

@@ -1,0 +1,282 @@
+"""`vigil bench`: medians of the product's key operations at scale, each
+paired with a baseline measured in the same run and reported as a ratio.
+
+Baselines: the same reads written by hand in SQL through the DB-API (queue,
+board, search, case open), a plain scan of the screened text (screening), one
+hand-written aggregate over the period (assurance), raw DB-API inserts
+(seeding), and an empty Textual app holding a plain table (TUI start, cursor
+moves, memory).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from app.db import Database
+from app.services.context import ServiceContext, open_context
+from app.settings import Settings, data_dir
+
+BENCH_NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+BENCH_SEED = 7
+AREA = "Northern"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    median_ms: float
+    runs: int
+    baseline: str
+    baseline_ms: float | None
+    target_ms: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.baseline_ms:
+            return None
+        return self.median_ms / self.baseline_ms
+
+    @property
+    def meets_target(self) -> bool | None:
+        return None if self.target_ms is None else self.median_ms <= self.target_ms
+
+    def as_dict(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["ratio"] = None if self.ratio is None else round(self.ratio, 2)
+        row["meets_target"] = self.meets_target
+        return row
+
+
+def _median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 2)
+
+
+def _timed(fn: Callable[[], object], repeats: int) -> list[float]:
+    samples: list[float] = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - begin)
+    return samples
+
+
+def bench_database_url(cases: int) -> str:
+    folder = data_dir() / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / f'bench-{cases}.db'}"
+
+
+def ensure_database(url: str, cases: int, progress: Callable[[str], None]) -> tuple[Database, float | None]:
+    """Reuse the benchmark database, or seed it (returns the seeding seconds)."""
+    from seed.generator import existing_cases, generate, reset_database
+
+    database = Database(url)
+    database.upgrade()
+    have = existing_cases(database)
+    if have == cases:
+        return database, None
+    progress(f"seeding {cases:,} cases into {database.safe_url} (first run only)")
+    reset_database(database)
+    database.mark_kind("live")
+    begin = time.perf_counter()
+    generate(database, cases=cases, seed=BENCH_SEED, now=BENCH_NOW)
+    return database, time.perf_counter() - begin
+
+
+def _context(database: Database, username: str) -> ServiceContext:
+    settings = Settings(database_url=database.url, username=username, now=BENCH_NOW)
+    return open_context(settings, database=database, migrate=False)
+
+
+def _seeding(sample: int, repeats: int) -> Figure:
+    from seed.generator import generate
+
+    def product() -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            database = Database(f"sqlite:///{Path(folder) / 's.db'}")
+            database.upgrade()
+            generate(database, cases=sample, seed=BENCH_SEED, now=BENCH_NOW)
+            database.dispose()
+
+    def baseline() -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            conn = sqlite3.connect(Path(folder) / "b.db")
+            conn.execute("CREATE TABLE crime (id INTEGER PRIMARY KEY, crime_ref TEXT, "
+                         "reported_at TEXT, area TEXT, code TEXT, victim INTEGER, "
+                         "suspect INTEGER, summary TEXT)")
+            conn.executemany("INSERT INTO crime VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             ((i, f"X/{i}", "2026-01-01 00:00:00", "Northern", "8L", i, i,
+                               "synthetic summary text") for i in range(sample)))
+            conn.commit()
+            conn.close()
+
+    return Figure(f"seeding ({sample:,} cases)", _median_ms(_timed(product, repeats)), repeats,
+                  "DB-API executemany of one plain table", _median_ms(_timed(baseline, repeats)))
+
+
+def _probe(url: str, baseline: bool, rows: int = 100) -> dict[str, float]:
+    argv = [sys.executable, "-m", "benchmarks.tui_probe", "--db", url,
+            "--now", BENCH_NOW.isoformat(), "--user", "supervisor.northern"]
+    if baseline:
+        argv += ["--baseline", "--rows", str(rows)]
+    begin = time.perf_counter()
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    wall = time.perf_counter() - begin
+    if result.returncode != 0:
+        raise RuntimeError(f"TUI probe failed: {result.stderr[-2000:]}")
+    figures = json.loads(result.stdout)
+    figures["wall_s"] = wall
+    return figures
+
+
+def run_bench(cases: int, *, url: str | None = None, repeats: int = 7,
+              progress: Callable[[str], None] = lambda text: None) -> dict[str, Any]:
+    from benchmarks.assurance import time_report
+    from benchmarks.breaches import baseline_board_sql, time_board
+    from benchmarks.dmm import baseline_queue_sql, time_queue
+    from benchmarks.screening import time_full_run
+    from benchmarks.search import (
+        baseline_case_open_sql,
+        baseline_search_sql,
+        time_case_open,
+        time_search,
+    )
+
+    url = url or bench_database_url(cases)
+    database, seed_seconds = ensure_database(url, cases, progress)
+    supervisor = _context(database, "supervisor.northern")
+    analyst = _context(database, "analyst")
+    pooled = database.engine.raw_connection()
+    raw = pooled.driver_connection  # the DB-API driver's own connection
+    figures: list[Figure] = []
+    slow_repeats = 3 if cases >= 500_000 else repeats
+
+    progress("seeding sample")
+    figures.append(_seeding(min(cases, 20_000), 3))
+
+    progress("DMM queue")
+    meeting_date = BENCH_NOW.date()
+    time_queue(supervisor, AREA, meeting_date, 1)  # the day's first (full) build
+    queue = time_queue(supervisor, AREA, meeting_date, repeats)
+    base = _timed(lambda: baseline_queue_sql(raw, AREA, BENCH_NOW), repeats)
+    figures.append(Figure(f"DMM queue ({AREA})", _median_ms(queue), repeats,
+                          "hand-written SQL (DB-API)", _median_ms(base), 200))
+
+    progress("breach board")
+    board = time_board(supervisor, AREA, repeats)
+    base = _timed(lambda: baseline_board_sql(raw, AREA, BENCH_NOW.isoformat()), repeats)
+    figures.append(Figure(f"breach board ({AREA})", _median_ms(board), repeats,
+                          "hand-written SQL (DB-API)", _median_ms(base), 200))
+
+    from app.services.dmm import build_queue
+
+    top = build_queue(supervisor, area=AREA, meeting_date=meeting_date, limit=1, audit=False)
+    crime_ref = top.items[0].crime_ref
+    progress("case open")
+    opened = time_case_open(supervisor, crime_ref, repeats)
+    base = _timed(lambda: baseline_case_open_sql(raw, crime_ref), repeats)
+    figures.append(Figure("case open", _median_ms(opened), repeats, "hand-written SQL (DB-API)",
+                          _median_ms(base), 100))
+
+    progress("search by included classification")
+    found = time_search(analyst, "8Q", repeats)
+    base = _timed(lambda: baseline_search_sql(raw, "8Q", 50), repeats)
+    figures.append(Figure("search --code 8Q", _median_ms(found), repeats,
+                          "hand-written SQL (DB-API)", _median_ms(base), 100))
+
+    progress("screening full run")
+    screened = [time_full_run(analyst) for _ in range(slow_repeats)]
+
+    def scan() -> None:
+        cursor = raw.cursor()
+        cursor.execute("SELECT id, summary FROM crime_case")
+        while cursor.fetchmany(20_000):
+            pass
+        cursor.close()
+
+    base = _timed(scan, slow_repeats)
+    figures.append(Figure("screening full run", _median_ms(screened), slow_repeats,
+                          "DB-API scan of every summary", _median_ms(base), 60_000))
+
+    progress("assurance report")
+    date_to = date(BENCH_NOW.year, BENCH_NOW.month, 1)
+    date_from = date(date_to.year - 1, date_to.month, 1)
+    report = time_report(analyst, date_from, date_to, slow_repeats)
+    start_text = supervisor.now().replace(year=date_from.year, month=date_from.month, day=1)
+
+    def aggregate() -> None:
+        cursor = raw.cursor()
+        cursor.execute("SELECT area_command, allocation_team, count(*) FROM crime_case "
+                       "WHERE reported_at >= ? GROUP BY area_command, allocation_team",
+                       (start_text.strftime("%Y-%m-%d %H:%M:%S"),))
+        cursor.fetchall()
+        cursor.close()
+
+    base = _timed(aggregate, slow_repeats) if database.dialect == "sqlite" else [0.0]
+    figures.append(Figure("assurance report (12 months)", _median_ms(report), slow_repeats,
+                          "one hand-written aggregate", _median_ms(base) or None, 10_000))
+    pooled.close()
+
+    progress("TUI cold start, cursor moves, memory")
+    product_runs = [_probe(url, False) for _ in range(3)]
+    baseline_runs = [_probe(url, True) for _ in range(3)]
+
+    def med(runs: list[dict[str, float]], key: str) -> float:
+        return round(statistics.median(r[key] for r in runs) * 1000, 2)
+
+    figures.append(Figure("TUI start to first DMM rows", med(product_runs, "first_rows_s"), 3,
+                          "empty Textual app with a table", med(baseline_runs, "first_rows_s"),
+                          1500))
+    figures.append(Figure("100 cursor moves on the queue", med(product_runs, "moves_s"), 3,
+                          "plain DataTable, 100 rows", med(baseline_runs, "moves_s")))
+    peak = statistics.median(r["peak_mb"] for r in product_runs)
+    base_peak = statistics.median(r["peak_mb"] for r in baseline_runs)
+    return {
+        "cases": cases,
+        "database": database.safe_url,
+        "engine": database.dialect,
+        "now": BENCH_NOW.isoformat(),
+        "full_seed_seconds": None if seed_seconds is None else round(seed_seconds, 1),
+        "figures": [f.as_dict() for f in figures],
+        "tui_peak_memory_mb": round(peak, 1),
+        "baseline_peak_memory_mb": round(base_peak, 1),
+        "memory_target_mb": 300,
+        "memory_ratio": round(peak / base_peak, 2) if base_peak else None,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "elapsed_note": "medians in milliseconds; ratio = product / baseline",
+    }
+
+
+def render_table(result: dict[str, Any]) -> str:
+    lines = [f"vigil bench: {result['cases']:,} cases on {result['engine']} "
+             f"({result['database']})"]
+    if result["full_seed_seconds"] is not None:
+        lines.append(f"full seeding: {result['full_seed_seconds']} s")
+    header = f"{'operation':34} {'median ms':>10} {'baseline ms':>12} {'ratio':>7} {'target':>8}  ok"
+    lines += [header, "-" * len(header)]
+    for row in result["figures"]:
+        base = "" if row["baseline_ms"] is None else f"{row['baseline_ms']:.1f}"
+        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        target = "" if row["target_ms"] is None else f"{row['target_ms']:.0f}"
+        ok = {True: "yes", False: "NO", None: ""}[row["meets_target"]]
+        lines.append(f"{row['name']:34} {row['median_ms']:>10.1f} {base:>12} {ratio:>7} "
+                     f"{target:>8}  {ok}")
+    lines.append(f"TUI peak memory: {result['tui_peak_memory_mb']} MB (baseline "
+                 f"{result['baseline_peak_memory_mb']} MB, ratio {result['memory_ratio']}, "
+                 f"target {result['memory_target_mb']} MB)")
+    return "\n".join(lines) + "\n"
+
+
