@@ -1,0 +1,129 @@
+"""`vigil dmm` and `vigil export dmm`: the queue and the minutes from the command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+import tui
+from app.db import Database
+from app.services import dmm
+from models import AuditEvent
+from tests.factories import dmm_morning
+
+MONDAY = date(2026, 3, 2)
+AT = ["--now", "2026-03-02T08:00:00Z"]
+
+
+@pytest.fixture
+def db_url(sqlite_database: Database) -> str:
+    with sqlite_database.write() as session:
+        dmm_morning(session)
+    return sqlite_database.url
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = tui.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_queue_items(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = _run(capsys, "dmm", "--db", db_url, "--user", "supervisor.northern", *AT,
+                           "--format", "json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["area"] == "Northern" and payload["meeting_date"] == "2026-03-02"
+    assert payload["covers_from"] == "2026-02-27T08:00:00+00:00"
+    assert [(i["crime_ref"], i["priority"]) for i in payload["items"]] == [
+        ("NC/26/0105", 97), ("NC/26/0103", 78), ("NC/26/0102", 36), ("NC/26/0110", 22),
+        ("NC/26/0101", 14), ("NC/26/0108", 8)]
+    first = payload["items"][0]
+    assert first["reasons"] == ["HIGH_RISK", "RISK_REVIEW_DUE", "SPO_NOT_CONSIDERED"]
+    assert (first["risk"], first["team"], first["decision"], first["actions"]) == (
+        "high", "CID", None, [])
+
+
+def test_minutes_show_decisions_and_actions_in_london_time(
+        db_url: str, make_sqlite_context, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_sqlite_context("supervisor.northern")
+    dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0103",
+                        decision="actions_set", rationale="Breach | not yet acknowledged")
+    # 17:00 UTC on 1 April 2026 is 18:00 in London (BST)
+    dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0103",
+                   text="Arrest suspect for the breach", owner="DS Lowther",
+                   due_at=datetime(2026, 4, 1, 17, 0, tzinfo=UTC))
+    code, out, _err = _run(capsys, "dmm", "--db", db_url, "--user", "supervisor.northern", *AT,
+                           "--area", "northern", "--format", "md")
+    assert code == 0
+    assert out.startswith("# DMM minutes: Northern, Monday 2 March 2026\n")
+    assert "- **Progress:** 1 of 6 discussed; 1 decided; 1 actions set" in out
+    assert "- **Chair:** PS Ashdown (Northern)" in out
+    section = out.split("## 2. NC/26/0103 (priority 78)")[1].split("## 3.")[0]
+    assert "- **Decision:** actions set (supervisor.northern, 02/03/2026 08:00)" in section
+    assert "- **Rationale:** Breach \\| not yet acknowledged" in section
+    assert ("  - Arrest suspect for the breach — owner DS Lowther, due 01/04/2026 18:00 (open)"
+            in section)
+    assert "  - BREACH: breach BR/26/0001 of RO reported Sun 01/03 21:00, not acknowledged" in section
+
+
+def test_csv_and_output_file(db_url: str, capsys: pytest.CaptureFixture[str],
+                             tmp_path: Path) -> None:
+    target = tmp_path / "queue.csv"
+    code, _out, err = _run(capsys, "dmm", "--db", db_url, "--user", "analyst", *AT,
+                           "--area", "Northern", "--date", "2026-03-02", "--format", "csv",
+                           "-o", str(target))
+    assert code == 0 and f"wrote {target}" in err
+    lines = target.read_text().splitlines()
+    assert lines[0] == ("rank,priority,crime_ref,reasons,risk,team,reported_at,age_days,"
+                        "victim_ref,suspect_ref,discussed_at,decision,rationale,actions")
+    assert lines[1].startswith("1,97,NC/26/0105,HIGH_RISK;RISK_REVIEW_DUE;SPO_NOT_CONSIDERED,high,CID,")
+    assert len(lines) == 7
+
+
+def test_default_date_is_the_next_meeting_on_a_weekend(db_url: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = _run(capsys, "dmm", "--db", db_url, "--user", "supervisor.northern",
+                           "--now", "2026-02-28T12:00:00Z")
+    assert code == 0
+    assert "DMM Northern Mon 02/03/2026" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--area", "Atlantis"], "dmm --area 'Atlantis': expected one of Northern"),
+        (["--area", "Northern", "--date", "2026-02-28"], "Sat 28/02/2026 is not a DMM day"),
+        (["--area", "Northern", "--date", "31/02/2026"], "dmm --date: '31/02/2026' is not a real date"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_problem(db_url: str, capsys: pytest.CaptureFixture[str],
+                                              argv: list[str], message: str) -> None:
+    code, _out, err = _run(capsys, "dmm", "--db", db_url, "--user", "supervisor.northern", *AT,
+                           *argv)
+    assert code == 2
+    assert message in err
+
+
+def test_force_wide_user_must_name_the_area(db_url: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = _run(capsys, "dmm", "--db", db_url, "--user", "analyst", *AT)
+    assert code == 2 and "--area is required for force-wide users" in err
+
+
+def test_export_dmm_gives_the_minutes_and_is_audited(db_url: str, sqlite_database: Database,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = _run(capsys, "export", "dmm", "--db", db_url, "--user",
+                           "supervisor.northern", *AT, "--area", "Northern", "--date",
+                           "2026-03-02", "--format", "md")
+    assert code == 0
+    assert out.startswith("# DMM minutes: Northern, Monday 2 March 2026")
+    with sqlite_database.read() as session:
+        events = session.execute(select(AuditEvent.action, AuditEvent.entity,
+                                        AuditEvent.entity_id)).all()
+    assert ("view", "dmm_queue", "Northern/2026-03-02") in events
+    assert ("export", "export", "dmm") in events

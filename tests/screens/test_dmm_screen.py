@@ -1,0 +1,303 @@
+"""The DMM queue screen: ranking, side panel, decisions from the keyboard,
+read-only analysts, live refresh that keeps the cursor, minutes export, and a
+snapshot."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from textual.widgets import DataTable, Input, RadioButton, Static
+
+import tui
+from app.app import VigilApp
+from app.db import Database
+from app.services import dmm
+from app.services.case_lock import claim_case, load_case
+from models import AuditEvent, DmmAction, DmmItem, DmmMeeting
+from screens.dmm import DmmScreen
+from screens.dmm_dialogs import ActionDialog, DecisionDialog, ReasonFilterDialog
+from tests.conftest import NOW
+from tests.factories import add_case, dmm_morning
+
+SIZE = (160, 48)
+MONDAY = date(2026, 3, 2)
+ORDER = ["NC/26/0105", "NC/26/0103", "NC/26/0102", "NC/26/0110", "NC/26/0101", "NC/26/0108"]
+
+
+@pytest.fixture
+def seeded(sqlite_database: Database) -> Database:
+    with sqlite_database.write() as session:
+        dmm_morning(session)
+    return sqlite_database
+
+
+async def _settle(pilot: Any, app: VigilApp) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _screen(app: VigilApp) -> DmmScreen:
+    screen = app.screen
+    assert isinstance(screen, DmmScreen)
+    return screen
+
+
+def _rows(screen: DmmScreen) -> list[str]:
+    table = screen.query_one(DataTable)
+    return [str(key.value) for key in table.rows]
+
+
+def _text(screen: DmmScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def _select_row(pilot: Any, app: VigilApp, crime_ref: str) -> None:
+    table = _screen(app).query_one(DataTable)
+    table.move_cursor(row=table.get_row_index(crime_ref))
+    await _settle(pilot, app)
+
+
+async def test_queue_ranked_with_why_in_the_side_panel(seeded: Database,
+                                                       make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
+    app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        assert _rows(screen) == ORDER
+        assert _text(screen, "#dmm-progress") == "0 of 6 discussed"
+        assert _text(screen, "#dmm-meeting") == "Mon 02/03/2026 08:00 · covers from Fri 27/02 08:00"
+        assert _text(screen, "#dmm-live") == "live · refreshed 08:00"
+        why = _text(screen, "#dmm-why")
+        assert "NC/26/0105  #1 · priority 97" in why
+        assert "HIGH_RISK: high risk without a current risk management plan" in why
+        assert ("HIGH_RISK +35, RISK_REVIEW_DUE +20, SPO_NOT_CONSIDERED +12, high risk +30 = 97"
+                in why)
+        await pilot.pause(0.4)  # the side panel waits for the cursor to rest
+        await _settle(pilot, app)
+        detail = _text(screen, "#dmm-detail")
+        assert "Stalking (8Q)" in detail and "NO PLAN" in detail
+    with seeded.read() as session:
+        views = session.execute(select(AuditEvent.entity, AuditEvent.entity_id, AuditEvent.reason)
+                                .where(AuditEvent.action == "view")).all()
+    assert ("dmm_queue", "Northern/2026-03-02", "DMM queue viewed (live)") in views
+    assert ("case", "NC/26/0105", "DMM item viewed") in views
+
+
+async def test_supervisor_decides_three_items_then_minutes_and_next_day(
+        seeded: Database, make_sqlite_context, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """The scenario: decisions on three items from the keyboard, the minutes
+    show them, and Tuesday's queue carries the undiscussed items and the
+    overdue action."""
+    app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        # 1. NC/26/0105: escalate
+        await _select_row(pilot, app, "NC/26/0105")
+        await pilot.press("d")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, DecisionDialog)
+        dialog.query_one("#decision-escalate", RadioButton).value = True
+        dialog.query_one("#decision-rationale", Input).value = "Inspector to review for an SPO"
+        await pilot.click("#decision-ok")
+        await _settle(pilot, app)
+        # 2. NC/26/0103: actions set, with an action due at 17:00
+        await _select_row(pilot, app, "NC/26/0103")
+        await pilot.press("d")
+        await pilot.pause()
+        dialog = app.screen
+        await pilot.press("down", "enter")  # the second choice: actions set
+        await pilot.press("tab", *"Breach to be acknowledged today", "enter")
+        await _settle(pilot, app)
+        await pilot.press("a")
+        await pilot.pause()
+        action = app.screen
+        assert isinstance(action, ActionDialog)
+        action.query_one("#action-text", Input).value = "Acknowledge breach BR/26/0001"
+        action.query_one("#action-owner", Input).value = "PS Ashdown"
+        action.query_one("#action-due", Input).value = "02/03/2026 17:00"
+        await pilot.click("#action-ok")
+        await _settle(pilot, app)
+        # 3. NC/26/0108: no further action
+        await _select_row(pilot, app, "NC/26/0108")
+        await pilot.press("d")
+        await pilot.pause()
+        dialog = app.screen
+        dialog.query_one("#decision-no_further_action", RadioButton).value = True
+        dialog.query_one("#decision-rationale", Input).value = "Closed; PIN noted for audit"
+        await pilot.click("#decision-ok")
+        await _settle(pilot, app)
+        # and NC/26/0101 discussed without a decision
+        await _select_row(pilot, app, "NC/26/0101")
+        await pilot.press("space")
+        await _settle(pilot, app)
+        screen = _screen(app)
+        assert _text(screen, "#dmm-progress") == "4 of 6 discussed"
+        assert _rows(screen) == ORDER  # the ranking does not move under the supervisor
+        assert screen.selected_ref() == "NC/26/0101"
+        table = screen.query_one(DataTable)
+        assert str(table.get_cell("NC/26/0103", "decision")) == "actions set +1"
+        assert str(table.get_cell("NC/26/0101", "done")) == "✓"
+
+    with seeded.read() as session:
+        decided = session.execute(
+            select(DmmItem.decision, DmmItem.rationale).where(DmmItem.decision.is_not(None))
+            .order_by(DmmItem.priority.desc())).all()
+        actions = session.execute(select(DmmAction.text, DmmAction.owner, DmmAction.due_at)).all()
+    assert [tuple(d) for d in decided] == [
+        ("escalate", "Inspector to review for an SPO"),
+        ("actions_set", "Breach to be acknowledged today"),
+        ("no_further_action", "Closed; PIN noted for audit"),
+    ]
+    assert [tuple(a) for a in actions] == [
+        ("Acknowledge breach BR/26/0001", "PS Ashdown", datetime(2026, 3, 2, 17, 0, tzinfo=UTC))]
+
+    # the minutes show the decisions and the action
+    code = tui.main(["dmm", "--db", seeded.url, "--user", "supervisor.northern",
+                     "--now", "2026-03-02T09:30:00Z", "--format", "md"])
+    minutes = capsys.readouterr().out
+    assert code == 0
+    assert "- **Progress:** 4 of 6 discussed; 3 decided; 1 actions set" in minutes
+    assert "- **Decision:** escalate (supervisor.northern, 02/03/2026 08:00)" in minutes
+    assert "- **Rationale:** Inspector to review for an SPO" in minutes
+    assert ("  - Acknowledge breach BR/26/0001 — owner PS Ashdown, due 02/03/2026 17:00 (open)"
+            in minutes)
+    assert "- **Decision:** no further action" in minutes
+
+    # Tuesday: undiscussed items carried over, the 17:00 action overdue
+    tuesday = make_sqlite_context("supervisor.northern", now=datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
+    queue = dmm.build_queue(tuesday, area="Northern", meeting_date=date(2026, 3, 3))
+    codes = {i.crime_ref: i.codes for i in queue.items}
+    assert "CARRIED_OVER" in codes["NC/26/0102"] and "CARRIED_OVER" in codes["NC/26/0110"]
+    assert "CARRIED_OVER" not in codes["NC/26/0105"]
+    assert "CARRIED_OVER" not in codes["NC/26/0101"]
+    assert codes["NC/26/0103"][0] == "BREACH" and "ACTION_OVERDUE" in codes["NC/26/0103"]
+
+
+async def test_analyst_sees_the_queue_read_only(seeded: Database, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
+    app = VigilApp(make_sqlite_context("analyst"), start="dmm")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        # force-wide users start on the first area command
+        assert screen.area == "Northern" and _rows(screen) == ORDER
+        assert _text(screen, "#dmm-live").endswith("read-only")
+        for key in ("d", "a", "space"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is screen  # no dialog
+        notes = [n.message for n in app._notifications]
+        assert any("only supervisors of Northern record decisions" in m or
+                   "only supervisors record decisions" in m for m in notes)
+    with seeded.read() as session:
+        assert session.execute(select(DmmItem).where(DmmItem.decision.is_not(None))).first() is None
+
+
+async def test_live_refresh_keeps_the_cursor_and_waits_for_dialogs(
+        seeded: Database, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
+    app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        await _select_row(pilot, app, "NC/26/0110")
+        with seeded.write() as session:  # a new case with a PIN joins the queue
+            case = add_case(session, "NC/26/0150", NOW - timedelta(hours=30), victim="V150",
+                            suspect="S150", pin=True, team="CID")
+            claim_case(session, case.id, None, NOW)
+            load_case(session, "NC/26/0105").pin_issued = True
+            claim_case(session, load_case(session, "NC/26/0105").id, None, NOW)
+        # a dialog is open: the tick does nothing
+        await pilot.press("d")
+        await pilot.pause()
+        screen.live_refresh()
+        await _settle(pilot, app)
+        assert "NC/26/0150" not in _rows(screen)
+        await pilot.press("escape")
+        await pilot.pause()
+        # paused: nothing either
+        await pilot.press("p")
+        screen.live_refresh()
+        await _settle(pilot, app)
+        assert "NC/26/0150" not in _rows(screen)
+        assert "paused" in _text(screen, "#dmm-live")
+        await pilot.press("p")
+        screen.live_refresh()
+        await _settle(pilot, app)
+        # NC/26/0150: PIN 8 + NEW_CRIME 6 + unassessed 8 = 22, level with NC/26/0110 (22),
+        # which was reported earlier and so ranks first
+        assert _rows(screen) == [
+            "NC/26/0105", "NC/26/0103", "NC/26/0102", "NC/26/0110", "NC/26/0150", "NC/26/0101",
+            "NC/26/0108"]
+        assert screen.selected_ref() == "NC/26/0110"
+        assert screen.queue is not None and screen.queue.items[0].codes[-1] == "PIN_RECORDED"
+
+
+async def test_previous_and_next_meeting_filters_and_minutes(
+        seeded: Database, make_sqlite_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
+    delivered: list[tuple[str, str | None]] = []
+
+    def deliver(file: io.StringIO, **kwargs: Any) -> str:
+        delivered.append((file.getvalue(), kwargs.get("save_filename")))
+        return "key"
+
+    monkeypatch.setattr(app, "deliver_text", deliver)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        await pilot.press("left_square_bracket")
+        await _settle(pilot, app)
+        assert screen.meeting_date == date(2026, 2, 27)
+        assert _text(screen, "#dmm-live").startswith("not held")
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await _settle(pilot, app)
+        assert screen.meeting_date == date(2026, 3, 3)
+        await pilot.press("left_square_bracket")
+        await _settle(pilot, app)
+        # reason filter
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, ReasonFilterDialog)
+        app.screen.dismiss("NEW_CRIME")
+        await _settle(pilot, app)
+        assert _rows(screen) == ["NC/26/0103", "NC/26/0101"]
+        assert _text(screen, "#dmm-filter-info") == "reason NEW_CRIME · 2 of 6"
+        await pilot.press("escape")
+        await _settle(pilot, app)
+        # text filter
+        await pilot.press("slash")
+        await pilot.press(*"cid", "enter")
+        await _settle(pilot, app)
+        assert _rows(screen) == ["NC/26/0105", "NC/26/0101"]
+        await pilot.press("ctrl+s")
+        await _settle(pilot, app)
+    assert len(delivered) == 1
+    text, filename = delivered[0]
+    assert filename == "dmm-northern-2026-03-02.md"
+    assert text.startswith("# DMM minutes: Northern, Monday 2 March 2026")
+    with seeded.read() as session:
+        exports = session.execute(select(AuditEvent.reason).where(
+            AuditEvent.action == "export")).scalars().all()
+        meetings = session.execute(select(DmmMeeting.meeting_date)).scalars().all()
+    assert exports == ["dmm exported as md to dmm-northern-2026-03-02.md: "
+                       "Northern/2026-03-02, 6 items"]
+    assert sorted(meetings) == [MONDAY, date(2026, 3, 3)]  # Friday was only looked at
+
+
+def test_dmm_screen_snapshot(seeded: Database, make_sqlite_context, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
+
+    async def settle(pilot: Any) -> None:
+        await _settle(pilot, app)
+        app.screen.query_one(DataTable).move_cursor(row=1)
+        await _settle(pilot, app)
+        await pilot.pause(0.4)  # the side panel's short delay
+        await _settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)

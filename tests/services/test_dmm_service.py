@@ -1,0 +1,457 @@
+"""The DMM queue service on SQLite and PostgreSQL: which cases, in what order,
+decisions, actions, discussed marks, carry-over, permissions and audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app.db import Database
+from app.errors import BadInput, ConflictError, PermissionDenied
+from app.services import dmm
+from app.services.case_lock import claim_case, load_case
+from models import AuditEvent, Case, DmmAction, DmmItem, DmmMeeting, Person, ProtectiveOrder
+from models.enums import AuditAction
+from tests.conftest import NOW
+from tests.factories import (
+    add_breach,
+    add_case,
+    add_referral,
+    add_risk,
+    add_victim_care,
+    dmm_morning,
+)
+
+MONDAY = date(2026, 3, 2)
+TUESDAY = date(2026, 3, 3)
+TUESDAY_NOW = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+
+EXPECTED = [
+    ("NC/26/0105", 97, ["HIGH_RISK", "RISK_REVIEW_DUE", "SPO_NOT_CONSIDERED"]),
+    ("NC/26/0103", 78, ["BREACH", "RISK_REVIEW_DUE", "REPEAT_PAIR", "NEW_CRIME"]),
+    ("NC/26/0102", 36, ["NO_RISK_ASSESSMENT", "VICTIM_NOT_REFERRED"]),
+    ("NC/26/0110", 22, ["ALLOCATION_CONTRARY_TO_POLICY"]),
+    ("NC/26/0101", 14, ["NEW_CRIME"]),
+    ("NC/26/0108", 8, ["PIN_RECORDED"]),
+]
+
+
+@pytest.fixture
+def seeded(database: Database) -> Database:
+    with database.write() as session:
+        dmm_morning(session)
+    return database
+
+
+def _summary(queue: dmm.DmmQueue) -> list[tuple[str, int, list[str]]]:
+    return [(i.crime_ref, i.priority, i.codes) for i in queue.items]
+
+
+def test_queue_ranks_the_areas_cases_with_reasons(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    queue = dmm.build_queue(make_context("supervisor.northern"), area="Northern",
+                            meeting_date=MONDAY)
+    assert _summary(queue) == EXPECTED
+    assert queue.covers_from == datetime(2026, 2, 27, 8, 0, tzinfo=UTC)
+    assert queue.starts_at == NOW
+    assert queue.live and queue.recorded and queue.can_decide
+    assert queue.progress == "0 of 6 discussed"
+    top = queue.items[0]
+    assert top.reasons[0].explanation == "high risk without a current risk management plan"
+    assert top.priority_explanation == (
+        "HIGH_RISK +35, RISK_REVIEW_DUE +20, SPO_NOT_CONSIDERED +12, high risk +30 = 97")
+    breach_item = queue.items[1]
+    assert breach_item.reasons[0].explanation == (
+        "breach BR/26/0001 of RO reported Sun 01/03 21:00, not acknowledged")
+    assert (breach_item.victim_ref, breach_item.suspect_ref) == ("V103", "S103")
+    assert breach_item.team == "Response" and breach_item.risk == "standard"
+
+
+def test_queue_is_stored_and_viewing_is_audited(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_context("analyst")
+    dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
+    dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)  # idempotent
+    with seeded.read() as session:
+        meetings = session.execute(select(DmmMeeting)).scalars().all()
+        assert [(m.area_command, m.meeting_date) for m in meetings] == [("Northern", MONDAY)]
+        items = session.execute(select(DmmItem).order_by(DmmItem.priority.desc())).scalars().all()
+        assert [(i.priority, i.reasons) for i in items] == [(p, c) for _r, p, c in EXPECTED]
+        views = session.execute(
+            select(AuditEvent).where(AuditEvent.entity == "dmm_queue")).scalars().all()
+        assert [(v.action, v.entity_id, v.username) for v in views] == [
+            (AuditAction.VIEW, "Northern/2026-03-02", "analyst")] * 2
+
+
+def test_analyst_sees_read_only_and_cannot_decide(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    analyst = make_context("analyst")
+    queue = dmm.build_queue(analyst, area="Northern", meeting_date=MONDAY)
+    assert not queue.can_decide
+    with pytest.raises(PermissionDenied):
+        dmm.record_decision(analyst, area="Northern", meeting_date=MONDAY,
+                            crime_ref="NC/26/0105", decision="escalate", rationale="x")
+    southern = make_context("supervisor.southern")
+    with pytest.raises(PermissionDenied, match="Northern"):
+        dmm.mark_discussed(southern, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105")
+    with seeded.read() as session:
+        denied = session.execute(select(AuditEvent.entity, AuditEvent.entity_id).where(
+            AuditEvent.action == AuditAction.DENIED)).all()
+    assert sorted(denied) == [("case", "NC/26/0105"), ("case", "NC/26/0105")]
+
+
+def test_decision_action_and_discussed_are_recorded_and_audited(seeded: Database,
+                                                                make_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_context("supervisor.northern")
+    queue = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
+    version = queue.item("NC/26/0105").case_version  # type: ignore[union-attr]
+    state = dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105",
+                                decision="escalate", rationale="Refer to inspector for SPO",
+                                expected_version=version)
+    assert (state.decision, state.discussed_at, state.case_version) == ("escalate", NOW, version + 1)
+    due = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
+    action = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105",
+                            text="Prepare SPO application", owner="DS Lowther", due_at=due)
+    assert (action.owner, action.due_at, action.done_at) == ("DS Lowther", due, None)
+    dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0101")
+    # a stale version is refused
+    with pytest.raises(ConflictError):
+        dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105",
+                            decision="no_further_action", rationale="late", expected_version=version)
+    queue = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
+    top = queue.item("NC/26/0105")
+    assert top is not None
+    assert (top.decision, top.rationale, top.decided_by) == (
+        "escalate", "Refer to inspector for SPO", "supervisor.northern")
+    assert [(a.text, a.owner) for a in top.actions] == [("Prepare SPO application", "DS Lowther")]
+    assert queue.progress == "2 of 6 discussed"
+    assert queue.chaired_by is not None and queue.chaired_by.startswith("PS ")
+    with seeded.read() as session:
+        events = session.execute(
+            select(AuditEvent.action, AuditEvent.entity_id, AuditEvent.reason)
+            .where(AuditEvent.entity == "case").order_by(AuditEvent.id)).all()
+    assert [tuple(e) for e in events] == [
+        ("update", "NC/26/0105", "DMM decision: escalate (Northern meeting 02/03/2026)"),
+        ("create", "NC/26/0105", "DMM action set (Northern meeting 02/03/2026)"),
+        ("update", "NC/26/0101", "DMM item marked discussed (Northern meeting 02/03/2026)"),
+    ]
+
+
+def test_bad_input_names_the_problem(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_context("supervisor.northern")
+    with pytest.raises(BadInput, match="not a DMM day"):
+        dmm.build_queue(ctx, area="Northern", meeting_date=date(2026, 2, 28))
+    with pytest.raises(BadInput, match="not an area command"):
+        dmm.build_queue(ctx, area="Atlantis", meeting_date=MONDAY)
+    with pytest.raises(BadInput, match="rationale is required"):
+        dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0102",
+                            decision="escalate", rationale="  ")
+    with pytest.raises(BadInput, match="choose one of"):
+        dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0102",
+                            decision="shrug", rationale="x")
+    with pytest.raises(BadInput, match="belongs to Southern"):
+        dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0107")
+    with pytest.raises(BadInput, match="no DMM was held"):
+        dmm.mark_discussed(ctx, area="Northern", meeting_date=date(2026, 2, 27),
+                           crime_ref="NC/26/0102")
+
+
+def test_next_day_carries_undiscussed_items_and_overdue_actions(seeded: Database,
+                                                                make_context) -> None:  # type: ignore[no-untyped-def]
+    monday = make_context("supervisor.northern")
+    dmm.build_queue(monday, area="Northern", meeting_date=MONDAY)
+    dmm.record_decision(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110",
+                        decision="reallocate", rationale="Move to CID")
+    action = dmm.add_action(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110",
+                            text="Reallocate to CID", owner="Insp Fairley",
+                            due_at=datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
+    dmm.record_decision(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0108",
+                        decision="no_further_action", rationale="Closed; PIN noted")
+
+    tuesday = make_context("supervisor.northern", now=TUESDAY_NOW)
+    queue = dmm.build_queue(tuesday, area="Northern", meeting_date=TUESDAY)
+    assert queue.covers_from == NOW
+    summary = {ref: codes for ref, _p, codes in _summary(queue)}
+    # undiscussed on Monday: carried; discussed on Monday: not carried
+    assert summary["NC/26/0105"] == [
+        "HIGH_RISK", "RISK_REVIEW_DUE", "SPO_NOT_CONSIDERED", "CARRIED_OVER"]
+    assert summary["NC/26/0102"] == [
+        "NO_RISK_ASSESSMENT", "VICTIM_NOT_REFERRED", "CARRIED_OVER"]
+    assert summary["NC/26/0108"] == ["PIN_RECORDED"]  # still a PIN, still in the grace days
+    assert summary["NC/26/0110"] == ["ACTION_OVERDUE", "ALLOCATION_CONTRARY_TO_POLICY"]
+    # Saturday's stalking crime is no longer new on Tuesday, but now has gone
+    # two days without a risk assessment
+    assert summary["NC/26/0101"] == ["NO_RISK_ASSESSMENT", "CARRIED_OVER"]
+    overdue = queue.item("NC/26/0110").reasons[0]  # type: ignore[union-attr]
+    assert overdue.explanation == "'Reallocate to CID' (Insp Fairley) was due Mon 02/03 17:00"
+
+    dmm.complete_action(tuesday, action_id=action.id)
+    queue = dmm.build_queue(tuesday, area="Northern", meeting_date=TUESDAY)
+    assert queue.item("NC/26/0110").codes == ["ALLOCATION_CONTRARY_TO_POLICY"]  # type: ignore[union-attr]
+
+    # Monday's meeting is now the record: stored as it was left
+    record = dmm.build_queue(tuesday, area="Northern", meeting_date=MONDAY)
+    assert not record.live and record.recorded and record.progress == "2 of 6 discussed"
+    decided = record.item("NC/26/0110")
+    assert decided is not None and decided.decision == "reallocate"
+    assert [a.done_at for a in decided.actions] == [TUESDAY_NOW]
+
+
+def test_item_that_no_longer_qualifies_leaves_unless_recorded(seeded: Database,
+                                                              make_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_context("supervisor.northern")
+    dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
+    dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110")
+    with seeded.write() as session:
+        # during the meeting: 0102 is assessed and its victim referred; 0110 moves to CID
+        case_0102 = load_case(session, "NC/26/0102")
+        add_risk(session, case_0102, NOW + timedelta(minutes=20))
+        add_victim_care(session, case_0102, needs_assessed_at=NOW + timedelta(minutes=20))
+        add_referral(session, case_0102, "ISHA", NOW + timedelta(minutes=20))
+        case_0110 = load_case(session, "NC/26/0110")
+        case_0110.allocation_team = "CID"
+        session.add(case_0110)
+        session.flush()
+        # as every service does for a change to a case or to what hangs off it
+        for changed in (case_0102, case_0110):
+            claim_case(session, changed.id, None, NOW + timedelta(minutes=20))
+    queue = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
+    refs = [i.crime_ref for i in queue.items]
+    assert "NC/26/0102" not in refs
+    kept = queue.item("NC/26/0110")
+    assert kept is not None and kept.discussed_at == NOW
+    assert kept.codes == ["ALLOCATION_CONTRARY_TO_POLICY"]  # as stored when it qualified
+    with seeded.read() as session:
+        stored = session.execute(select(DmmItem).join(DmmMeeting).where(
+            DmmMeeting.meeting_date == MONDAY)).scalars().all()
+    assert len(stored) == 5
+
+
+def test_chair_may_add_a_case_to_the_agenda(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_context("supervisor.northern")
+    dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0106",
+                        decision="no_further_action", rationale="Raised by the victim's ISHA")
+    queue = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
+    added = queue.item("NC/26/0106")
+    assert added is not None and added.codes == [] and added.decision == "no_further_action"
+    assert queue.items[-1].crime_ref == "NC/26/0106"
+
+
+def test_item_detail_for_the_side_panel(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_context("supervisor.northern")
+    dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0103",
+                   text="Acknowledge breach", owner="PS Ashdown", due_at=None)
+    detail = dmm.item_detail(ctx, crime_ref="NC/26/0103")
+    assert detail.principal_title == "Harassment"
+    assert [(o.order_ref, o.kind) for o in detail.orders] == [("RO/26/0001", "RO")]
+    assert [(b.breach_ref, b.crime_ref) for b in detail.breaches] == [("BR/26/0001", "NC/26/0104")]
+    assert [(r.level, r.management_plan) for r in detail.risk_history] == [
+        ("standard", "Safety plan agreed")]
+    # default due time: policy dmm.default_action_hours (24) from now
+    assert [(a.text, a.due_at, a.meeting_date) for a in detail.actions] == [
+        ("Acknowledge breach", NOW + timedelta(hours=24), MONDAY)]
+    with pytest.raises(PermissionDenied):
+        dmm.item_detail(make_context("officer.northern"), crime_ref="NC/26/0103")
+
+
+def test_breach_crime_of_another_area_lists_on_the_original(seeded: Database,
+                                                            make_context) -> None:  # type: ignore[no-untyped-def]
+    with seeded.write() as session:
+        original = load_case(session, "NC/26/0106")
+        order = ProtectiveOrder(order_ref="NMO/26/0002", case_id=original.id, kind="NMO",
+                                status="granted")
+        session.add(order)
+        session.flush()
+        crime = add_case(session, "NC/26/0201", NOW - timedelta(hours=5), area="Coastal",
+                                 code="BNMO", victim="V106", suspect="S106", linked_case=original)
+        add_breach(session, order, crime, "BR/26/0002", occurred_at=NOW - timedelta(hours=6),
+                   reported_at=NOW - timedelta(hours=5))
+    ctx = make_context("supervisor.northern")
+    queue = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
+    assert queue.item("NC/26/0106").codes == [  # type: ignore[union-attr]
+        "BREACH", "RISK_REVIEW_DUE", "REPEAT_PAIR", "NEW_CRIME"]
+    coastal = dmm.build_queue(ctx, area="Coastal", meeting_date=MONDAY)
+    assert coastal.items == []
+    with seeded.read() as session:
+        assert session.execute(select(DmmAction)).first() is None
+
+
+# --- the SQL reasons and the rules agree --------------------------------------
+
+
+def _random_force(session, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """A small force with every situation the reasons look at, drawn at random."""
+    import random
+
+    from tests.factories import add_order, add_spo_decision
+
+    rng = random.Random(seed)
+    codes = ["8L", "8L", "8Q", "8Q", "8R", "8M", "8U", "58A"]
+    teams = ["Response", "Neighbourhood", "CID", "Safeguarding", "Orders", None]
+    cases = []
+    for n in range(160):
+        reported = NOW - timedelta(hours=rng.uniform(-6, 24 * rng.choice([5, 120, 200])))
+        pair = rng.randrange(60)
+        case = add_case(
+            session, f"NC/R{seed}/{n:04d}", reported,
+            area=rng.choice(["Northern", "Northern", "Northern", "Southern"]),
+            code=rng.choice(codes),
+            included=tuple(rng.sample(["8Q", "8L", "8R"], rng.choice([0, 0, 0, 1]))),
+            victim=f"RV{seed}-{pair}", suspect=None if rng.random() < 0.1 else f"RS{seed}-{pair}",
+            domestic_abuse=rng.random() < 0.4, team=rng.choice(teams),
+            status="closed" if rng.random() < 0.25 else "open",
+            pin=rng.random() < 0.05,
+            last_activity_at=reported,
+        )
+        if case.status == "closed":
+            case.closed_at = NOW - timedelta(days=rng.uniform(0, 12))
+        cases.append(case)
+        if rng.random() < 0.75:
+            for k in range(rng.choice([1, 1, 2, 3])):
+                at = max(reported, rng.choice([reported + timedelta(hours=rng.uniform(1, 24 * 20)),
+                                               NOW - timedelta(hours=rng.uniform(-2, 24 * 4))]))
+                add_risk(session, case, at, answers=rng.choice(["NNNNNNNNNNN", "YYYNNNNNNNN",
+                                                                "YYYYYYYNNNN"]),
+                         level=rng.choice([None, "high", "high", "standard"]),
+                         plan=rng.choice([None, "plan", ""]))
+                if k == 0 and rng.random() < 0.2:
+                    case.reassessment_due_at = at
+        if rng.random() < 0.7:
+            add_victim_care(session, case, needs_assessed_at=None if rng.random() < 0.3
+                            else reported + timedelta(hours=5))
+        if rng.random() < 0.6:
+            add_referral(session, case, "ISHA", reported + timedelta(hours=rng.uniform(1, 90)))
+        elif rng.random() < 0.1:
+            case.risk_level = "high"  # a level imported without its assessment
+        if case.principal_code == "8Q" and rng.random() < 0.5:
+            add_spo_decision(session, case, "considered_not_appropriate", reported)
+        session.add(case)
+    session.flush()
+    for n, original in enumerate(rng.sample(cases, 45)):
+        order = add_order(session, original, f"RO/R{seed}/{n}", granted_at=original.reported_at)
+        for m in range(rng.choice([1, 1, 2])):
+            at = NOW - timedelta(hours=rng.uniform(-3, 24 * rng.choice([4, 40])))
+            victim = session.get(Person, original.victim_id)
+            suspect = session.get(Person, original.suspect_id) if original.suspect_id else None
+            crime = add_case(session, f"NC/RB{seed}/{n}-{m}", at, area=rng.choice(
+                ["Northern", "Coastal"]), code="BRO", victim=victim.person_ref,
+                suspect=suspect.person_ref if suspect and rng.random() < 0.8 else "RSX",
+                linked_case=original)
+            add_breach(session, order, crime, f"BR/R{seed}/{n}-{m}", occurred_at=at,
+                       reported_at=at + timedelta(minutes=rng.choice([0, 30, 600])),
+                       acknowledged_at=None if rng.random() < 0.4 else at + timedelta(hours=2))
+    session.flush()
+
+
+def _rules_codes(database: Database, area: str, day: date) -> dict[str, list[str]]:
+    """Every case's reasons computed by the rules alone, case by case."""
+    from app.policy import default_policy
+    from app.rules.dmm import MeetingFrame
+
+    policy = default_policy()
+    frame = MeetingFrame.for_date(day, policy)
+    b = dmm._bounds(area, frame, policy)
+    with database.read() as session:
+        book = dmm._code_book(session)
+        ids = session.execute(select(Case.id).where(Case.area_command == area)).scalars().all()
+        rows = [r for r in dmm._case_rows(session, list(ids), area)
+                if r.reported_at < b.starts_at
+                and not (r.linked_case_id and r.principal_code in book.breach_codes)
+                and (r.status == "open" or (r.closed_at and r.closed_at >= b.closed_since))]
+        previous = dmm._previous_meeting(session, area, day)
+        said = dmm._explain(session, b, frame, policy, book, rows, previous)
+    by_id = {r.id: r.crime_ref for r in rows}
+    return {by_id[i]: sorted(hits) for i, hits in said.items() if hits}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sql_reasons_match_the_rules_case_by_case(database: Database, make_context,
+                                                  seed: int) -> None:  # type: ignore[no-untyped-def]
+    with database.write() as session:
+        _random_force(session, seed)
+    ctx = make_context("supervisor.northern")
+    queue = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
+    assert queue.total == len(queue.items) > 20
+    sql = {i.crime_ref: sorted(i.codes) for i in queue.items}
+    assert sql == _rules_codes(database, "Northern", MONDAY)
+    # the next day, with items carried over and an action overdue
+    dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref=queue.items[0].crime_ref,
+                   text="Visit", owner="PC Test", due_at=NOW + timedelta(hours=2))
+    tuesday = dmm.build_queue(make_context("supervisor.northern", now=TUESDAY_NOW),
+                              area="Northern", meeting_date=TUESDAY)
+    assert "CARRIED_OVER" in tuesday.reason_counts and "ACTION_OVERDUE" in tuesday.reason_counts
+    assert {i.crime_ref: sorted(i.codes) for i in tuesday.items} == _rules_codes(
+        database, "Northern", TUESDAY)
+
+
+def test_a_refresh_reads_only_changed_cases_and_agrees_with_a_full_build(
+        database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    with database.write() as session:
+        _random_force(session, 4)
+    ctx = make_context("supervisor.northern")
+    first = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
+    later = make_context("supervisor.northern", now=NOW + timedelta(minutes=30))
+    with database.write() as session:
+        # changes through the case lock, as services make them
+        for ref in [i.crime_ref for i in first.items[:5]]:
+            case_row = load_case(session, ref)
+            case_row.pin_issued = not case_row.pin_issued
+            case_row.allocation_team = None
+            session.add(case_row)
+            session.flush()
+            claim_case(session, case_row.id, None, NOW + timedelta(minutes=25))
+        quiet = session.execute(select(Case).where(
+            Case.area_command == "Northern", Case.status == "open", Case.reported_at < NOW,
+            Case.linked_case_id.is_(None),
+            Case.crime_ref.not_in([i.crime_ref for i in first.items])).order_by(Case.id)
+        ).scalars().first()
+        quiet.pin_issued = True
+        session.add(quiet)
+        session.flush()
+        claim_case(session, quiet.id, None, NOW + timedelta(minutes=25))
+    refreshed = dmm.build_queue(later, area="Northern", meeting_date=MONDAY)
+    assert quiet.crime_ref in {i.crime_ref for i in refreshed.items}
+    with database.write() as session:  # force the next build to recompute everything
+        session.execute(update(DmmMeeting).values(computed_key=None))
+    full = dmm.build_queue(later, area="Northern", meeting_date=MONDAY)
+
+    def shape(q: dmm.DmmQueue) -> list[tuple[str, int, list[str]]]:
+        return [(i.crime_ref, i.priority, i.codes) for i in q.items]
+
+    assert shape(refreshed) == shape(full)
+    assert shape(full) != shape(first)
+
+
+def test_pages_and_filters(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_context("analyst")
+    page = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, limit=2, offset=2)
+    assert [i.crime_ref for i in page.items] == ["NC/26/0102", "NC/26/0110"]
+    assert (page.total, page.matched, page.offset) == (6, 6, 2)
+    assert page.reason_counts["RISK_REVIEW_DUE"] == 2 and page.reason_counts["NEW_CRIME"] == 2
+    new = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, reason="NEW_CRIME")
+    assert [i.crime_ref for i in new.items] == ["NC/26/0103", "NC/26/0101"]
+    assert new.matched == 2 and new.total == 6
+    person = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, text="v10")
+    assert {i.crime_ref for i in person.items} == {
+        "NC/26/0101", "NC/26/0102", "NC/26/0103", "NC/26/0105", "NC/26/0108"}
+    team = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, text="cid")
+    assert [i.crime_ref for i in team.items] == ["NC/26/0105", "NC/26/0101"]
+    with pytest.raises(BadInput, match="choose one of"):
+        dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, reason="NOPE")
+
+
+def test_hand_written_baseline_sql_gives_the_same_reasons(database: Database,
+                                                          make_context) -> None:  # type: ignore[no-untyped-def]
+    from benchmarks.dmm import baseline_queue_sql
+
+    with database.write() as session:
+        _random_force(session, 5)
+    queue = dmm.build_queue(make_context("analyst"), area="Northern", meeting_date=MONDAY)
+    service = {i.crime_ref: dmm.mask_of(i.codes) for i in queue.items}
+    raw = database.engine.raw_connection()
+    try:
+        rows = baseline_queue_sql(raw.driver_connection, "Northern", NOW)
+    finally:
+        raw.close()
+    breach_codes = {"BRO", "BNMO", "BSPO", "BDVPO"}
+    baseline = {r[1]: r[5] for r in rows if not (r[4] and r[3] in breach_codes)}
+    assert baseline == service and len(service) > 20

@@ -1,0 +1,375 @@
+"""Screening service on both engines: full and incremental runs, the ranked
+queue with evidence, flags raised by analysts and decided by supervisors
+(with the classification change and audit), and the feedback per rule/team."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from app.db import Database
+from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
+from app.services.case_lock import claim_case
+from app.services.screening import (
+    decide_flag,
+    flag_feedback,
+    list_flags,
+    raise_flag,
+    run_screening,
+    screening_queue,
+)
+from models import AuditEvent, Case, IncludedClassification, ScreeningFlag, ScreeningResult
+from models.enums import AuditAction
+from tests.conftest import NOW
+from tests.factories import add_breach, add_case, add_order, add_risk
+
+DAY = timedelta(days=1)
+
+# Hand-scored with the default policy (weights: course of conduct 2.0, former
+# partner 2.5, behaviour 1.5 per category up to 4.5, S-DASH 1.0 / 2.0 with Q4-5,
+# breach 2.0, online 0.5; candidate from 3.0 when a behaviour is described).
+EXPECTED = {
+    # ex-partner pair, 2 crimes: CoC 2 + ExP 2.5 + behaviour following 1.5
+    "NC/26/000001": (6.0, ["course_of_conduct", "former_partner_repeated_contact", "behaviour"]),
+    # same pair, earlier: CoC 2 + ExP 2.5 + online flag 0.5, but no behaviour described:
+    # not a candidate
+    "NC/26/000002": (5.0, ["course_of_conduct", "former_partner_repeated_contact",
+                           "online_contact"]),
+    # stranger, criminal damage: behaviours interfering (slashed) + turning up = 3.0
+    "NC/26/000003": (3.0, ["behaviour"]),
+    # acquaintance, one crime, online wording only: 0.5, not a candidate
+    "NC/26/000004": (0.5, ["online_contact"]),
+    # same pair as the breach crime below: CoC 2 + S-DASH with Q5 yes 2.0 + breach of
+    # an order protecting the victim 2.0; no behaviour: not a candidate
+    "NC/26/000008": (6.0, ["course_of_conduct", "risk_answers", "breach_same_victim"]),
+    # the breach crime itself: same pair, so CoC 2 + breach 2 + behaviour (turned up) 1.5
+    "NC/26/000009": (5.5, ["course_of_conduct", "behaviour", "breach_same_victim"]),
+}
+
+
+def _seed(database: Database) -> None:
+    with database.write() as s:
+        add_case(s, "NC/26/000001", NOW - 5 * DAY, code="8L", victim="V1", suspect="S1",
+                 relationship="ex_partner", summary="He followed her to the gym again.")
+        add_case(s, "NC/26/000002", NOW - 40 * DAY, code="8R", victim="V1", suspect="S1",
+                 relationship="ex_partner", online=True, summary="Abusive words sent.")
+        add_case(s, "NC/26/000003", NOW - 3 * DAY, code="58C", area="Southern", victim="V2",
+                 suspect="S2", relationship="stranger", team="Neighbourhood",
+                 summary="Tyres slashed; the suspect turned up outside her flat at night.")
+        add_case(s, "NC/26/000004", NOW - 2 * DAY, code="8R", victim="V3", suspect="S3",
+                 relationship="acquaintance", summary="Insulting messages on Facebook.")
+        # already stalking: never screened, however much it says
+        add_case(s, "NC/26/000005", NOW - 2 * DAY, code="8Q", victim="V4", suspect="S4",
+                 relationship="ex_partner", summary="He followed and watched her.")
+        add_case(s, "NC/26/000006", NOW - 2 * DAY, code="8L", included=("8Q",), victim="V5",
+                 suspect="S5", summary="He followed and watched her.")
+        # a pair outside the 365-day window: no course of conduct
+        add_case(s, "NC/24/000007", NOW - 500 * DAY, code="8L", victim="V6", suspect="S6",
+                 summary="Shouting in the street.")
+        assessed = add_case(s, "NC/26/000008", NOW - 20 * DAY, code="8L", victim="V7",
+                            suspect="S7", relationship="acquaintance", summary="Rude remarks.")
+        add_risk(s, assessed, NOW - 19 * DAY, answers="NNNNYNNNNNN")
+        add_case(s, "NC/24/000010", NOW - 100 * DAY, code="8L", victim="V6",
+                 suspect="S6", summary="Shouting again.")
+        original = add_case(s, "NC/25/000011", NOW - 900 * DAY, code="8Q", victim="V7",
+                            suspect="S7", relationship="acquaintance", summary="Old stalking.")
+        order = add_order(s, original, "RO/25/0001", granted_at=NOW - 800 * DAY)
+        breach_case = add_case(s, "NC/26/000009", NOW - 10 * DAY, code="BRO", victim="V7",
+                               suspect="S7", relationship="acquaintance",
+                               summary="Suspect turned up at the school gates.")
+        add_breach(s, order, breach_case, "BR/26/0001", occurred_at=NOW - 10 * DAY,
+                   reported_at=NOW - 10 * DAY)
+
+
+def _results(database: Database) -> dict[str, tuple[float, list[str]]]:
+    with database.read() as s:
+        rows = s.exec(select(Case.crime_ref, ScreeningResult.score, ScreeningResult.rules)
+                      .join(ScreeningResult, ScreeningResult.case_id == Case.id)).all()
+    return {ref: (score, list(rules)) for ref, score, rules in rows}
+
+
+def test_full_run_scores_every_screenable_crime(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    summary = run_screening(make_context("analyst"), full=True)
+    results = _results(database)
+    for ref, expected in EXPECTED.items():
+        assert results[ref] == expected, ref
+    # screened but nothing fired; stalking crimes not screened at all
+    assert results["NC/24/000007"] == (0.0, [])
+    assert results["NC/24/000010"] == (0.0, [])
+    assert "NC/26/000005" not in results and "NC/26/000006" not in results
+    assert "NC/25/000011" not in results
+    assert summary.full and summary.screened == 8
+    assert summary.candidates == 3  # 1, 3, 9
+    with database.read() as s:
+        event = s.exec(select(AuditEvent).where(AuditEvent.entity == "screening_run")).one()
+    assert event.action == AuditAction.CREATE and event.username == "analyst"
+    assert event.reason == "full screening run: 8 crimes screened, 3 candidates"
+
+
+def test_large_runs_score_in_a_worker_process_with_the_same_results(
+        database: Database, make_context, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import app.services.screening as screening
+
+    _seed(database)
+    serial = run_screening(make_context("analyst"), full=True)
+    expected = _results(database)
+    monkeypatch.setattr(screening, "PARALLEL_MIN_CRIMES", 1)
+    monkeypatch.setattr(screening, "_workers", lambda: 1)
+    monkeypatch.setattr(screening, "CHUNK", 3)  # several chunks in flight
+    parallel = run_screening(make_context("analyst"), full=True)
+    assert _results(database) == expected
+    assert (parallel.screened, parallel.candidates) == (serial.screened, serial.candidates)
+
+
+def test_only_analysts_run_screening(make_context) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PermissionDenied, match="may not run screening"):
+        run_screening(make_context("supervisor.northern"))
+
+
+def test_queue_is_ranked_with_evidence_and_linked_crimes(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    analyst = make_context("analyst")
+    run_screening(analyst, full=True)
+    queue = screening_queue(analyst)
+    assert [i.crime_ref for i in queue.items] == ["NC/26/000001", "NC/26/000009", "NC/26/000003"]
+    assert queue.total == 3 and not queue.has_more
+    top = queue.items[0]
+    assert top.score == 6.0 and top.principal_code == "8L" and top.area == "Northern"
+    assert [c.crime_ref for c in top.linked_crimes] == ["NC/26/000002"]
+    phrases = [(e["text"], e["start"], e["end"]) for e in top.evidence if "start" in e]
+    assert phrases == [("followed", 3, 11)]
+    assert top.summary[3:11] == "followed"
+    assert top.explanations[0] == "course_of_conduct: 2 crimes for this victim and suspect within 365 days"
+    assert queue.last_run is not None and queue.last_run.screened == 8
+    # filters
+    assert [i.crime_ref for i in screening_queue(analyst, area="Southern").items] == ["NC/26/000003"]
+    assert [i.crime_ref for i in screening_queue(analyst, team="Neighbourhood").items] == ["NC/26/000003"]
+    recent = screening_queue(analyst, since=NOW - 6 * DAY)
+    assert [i.crime_ref for i in recent.items] == ["NC/26/000001", "NC/26/000003"]
+    assert [i.crime_ref for i in screening_queue(analyst, min_score=5.0).items] == [
+        "NC/26/000001", "NC/26/000009"]
+    # a lower threshold still needs a behaviour: 000004 (online wording only) stays out
+    assert screening_queue(analyst, min_score=0.5).total == 3
+    first = screening_queue(analyst, page=0, page_size=2)
+    assert [i.crime_ref for i in first.items] == ["NC/26/000001", "NC/26/000009"]
+    assert first.has_more
+    paged = screening_queue(analyst, page=1, page_size=2)
+    assert [i.crime_ref for i in paged.items] == ["NC/26/000003"] and not paged.has_more
+    json_item = top.as_dict()
+    assert {"crime_ref", "principal_code", "score", "rules", "evidence"} <= set(json_item)
+
+
+def test_incremental_run_screens_only_what_changed_and_its_pairs(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    run_screening(make_context("analyst"), full=True)
+    later = NOW + timedelta(hours=2)
+    with database.write() as s:
+        # a new crime for the acquaintance pair V3/S3 makes the old one a course of conduct
+        add_case(s, "NC/26/000012", later - timedelta(hours=1), code="8L", victim="V3",
+                 suspect="S3", relationship="acquaintance", summary="He was waiting outside.")
+        # an edit to another crime moves its last activity
+        case = s.exec(select(Case).where(Case.crime_ref == "NC/26/000003")).one()
+        claim_case(s, case.id, None, later, crime_ref=case.crime_ref)
+    summary = run_screening(make_context("analyst", now=later))
+    assert not summary.full
+    assert summary.screened == 3  # the new crime, the old crime of its pair, the edited crime
+    results = _results(database)
+    assert results["NC/26/000012"] == (3.5, ["course_of_conduct", "behaviour"])
+    assert results["NC/26/000004"] == (2.5, ["course_of_conduct", "online_contact"])
+    with database.read() as s:
+        screened = dict(s.exec(select(Case.crime_ref, ScreeningResult.screened_at)
+                               .join(ScreeningResult, ScreeningResult.case_id == Case.id)).all())
+    assert screened["NC/26/000001"] == NOW  # untouched
+    assert screened["NC/26/000003"] == later
+    # nothing changed since: an empty run
+    assert run_screening(make_context("analyst", now=later + timedelta(hours=1))).screened == 0
+
+
+def test_incremental_run_drops_a_crime_now_recorded_as_stalking(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    run_screening(make_context("analyst"), full=True)
+    later = NOW + timedelta(hours=1)
+    with database.write() as s:
+        case = s.exec(select(Case).where(Case.crime_ref == "NC/26/000003")).one()
+        s.add(IncludedClassification(case_id=case.id, code="8Q", source="recording",
+                                     added_by="officer.southern", added_at=later))
+        claim_case(s, case.id, None, later, crime_ref=case.crime_ref)
+    run_screening(make_context("analyst", now=later))
+    assert "NC/26/000003" not in _results(database)
+
+
+def test_first_incremental_run_screens_everything(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    summary = run_screening(make_context("analyst"))
+    assert summary.screened == 8
+    assert _results(database)["NC/26/000001"] == EXPECTED["NC/26/000001"]
+
+
+def _audit(database: Database, ref: str) -> list[AuditEvent]:
+    with database.read() as s:
+        return list(s.exec(select(AuditEvent).where(AuditEvent.entity == "case",
+                                                     AuditEvent.entity_id == ref)
+                           .order_by(AuditEvent.id)).all())
+
+
+def test_pilot_analyst_flags_supervisor_accepts_principal_to_stalking(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    analyst = make_context("analyst")
+    run_screening(analyst, full=True)
+    flag = raise_flag(analyst, crime_ref="NC/26/000001", suggested_change="principal_to_stalking",
+                      reason="Former partner following her: April 2020 rule")
+    assert flag.status == "open" and flag.score == 6.0
+    assert flag.rules == ("course_of_conduct", "former_partner_repeated_contact", "behaviour")
+    assert screening_queue(analyst, flag_status="open").items[0].flag_status == "open"
+    assert [f.id for f in list_flags(analyst)] == [flag.id]
+    # the analyst cannot decide their own flag (nor any flag)
+    with pytest.raises(PermissionDenied):
+        decide_flag(analyst, flag_id=flag.id, accept=True, rationale="agree")
+    decision = decide_flag(make_context("supervisor.northern"), flag_id=flag.id, accept=True,
+                           rationale="Course of conduct against a former partner")
+    assert decision.principal_code == "8Q"
+    assert decision.included_codes == ("8L",)
+    assert decision.flag.status == "accepted" and decision.flag.decided_by == "supervisor.northern"
+    with database.read() as s:
+        case = s.exec(select(Case).where(Case.crime_ref == "NC/26/000001")).one()
+        kept = s.exec(select(IncludedClassification)
+                      .where(IncludedClassification.case_id == case.id)).one()
+        assert s.get(ScreeningResult, case.id) is None  # stalking now: out of the queue
+    assert case.principal_code == "8Q" and case.version == 3  # flag raised, flag decided
+    assert (kept.code, kept.source, kept.added_by) == ("8L", "screening", "supervisor.northern")
+    events = _audit(database, "NC/26/000001")
+    assert [(e.username, e.action) for e in events] == [
+        ("analyst", "create"), ("analyst", "denied"), ("supervisor.northern", "update")]
+    assert events[2].before == {"flag_id": flag.id, "flag_status": "open",
+                                "principal_code": "8L", "included_codes": []}
+    assert events[2].after == {"flag_id": flag.id, "flag_status": "accepted",
+                               "principal_code": "8Q", "included_codes": ["8L"]}
+    assert events[2].reason == (f"screening flag #{flag.id} accepted: principal to stalking "
+                                "(8Q) (Course of conduct against a former partner)")
+    assert "NC/26/000001" not in [i.crime_ref for i in screening_queue(analyst).items]
+    with pytest.raises(ConflictError, match="already accepted"):
+        decide_flag(make_context("inspector.northern"), flag_id=flag.id, accept=False,
+                    rationale="no")
+
+
+def test_nobody_decides_a_flag_they_raised(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    as_analyst = make_context("trainer", training=True, demo_role="analyst")
+    run_screening(as_analyst, full=True)
+    flag = raise_flag(as_analyst, crime_ref="NC/26/000002", suggested_change="add_included_stalking",
+                      reason="repeat contact")
+    as_supervisor = make_context("trainer", training=True, demo_role="supervisor")
+    with pytest.raises(PermissionDenied, match="raised by you"):
+        decide_flag(as_supervisor, flag_id=flag.id, accept=True, rationale="ok")
+    with database.read() as s:
+        assert s.get(ScreeningFlag, flag.id).status == "open"
+        denied = s.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.DENIED)).one()
+    assert denied.entity_id == "NC/26/000002"
+
+
+def test_supervisor_decides_only_in_their_area(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    analyst = make_context("analyst")
+    flag = raise_flag(analyst, crime_ref="NC/26/000003", suggested_change="add_included_stalking",
+                      reason="behaviours")
+    with pytest.raises(PermissionDenied, match="Southern"):
+        decide_flag(make_context("supervisor.northern"), flag_id=flag.id, accept=True,
+                    rationale="ok")
+    decision = decide_flag(make_context("supervisor.southern"), flag_id=flag.id, accept=True,
+                           rationale=None)
+    assert decision.principal_code == "58C" and decision.included_codes == ("8Q",)
+    with database.read() as s:
+        added = s.exec(select(IncludedClassification)
+                       .where(IncludedClassification.code == "8Q",
+                              IncludedClassification.source == "screening")).one()
+    assert added.reason == f"screening flag #{flag.id}"
+
+
+def test_reject_needs_a_reason_and_changes_nothing(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    analyst = make_context("analyst")
+    run_screening(analyst, full=True)
+    flag = raise_flag(analyst, crime_ref="NC/26/000009", suggested_change="principal_to_stalking",
+                      reason="breach and turning up")
+    supervisor = make_context("supervisor.northern")
+    with pytest.raises(BadInput, match="reason is required"):
+        decide_flag(supervisor, flag_id=flag.id, accept=False, rationale="  ")
+    decision = decide_flag(supervisor, flag_id=flag.id, accept=False,
+                           rationale="One incident only; harassment in law")
+    assert decision.flag.status == "rejected" and decision.principal_code == "BRO"
+    assert decision.flag.rationale == "One incident only; harassment in law"
+    events = _audit(database, "NC/26/000009")
+    assert events[-1].reason == (f"screening flag #{flag.id} rejected: principal to stalking (8Q) "
+                                 "(One incident only; harassment in law)")
+    item = screening_queue(analyst, flag_status="rejected").items[0]
+    assert item.crime_ref == "NC/26/000009" and item.flag_status == "rejected"
+    # a new flag may be raised once the earlier one is decided
+    raise_flag(analyst, crime_ref="NC/26/000009", suggested_change="no_change", reason="agree")
+
+
+def test_flag_rules_and_validation(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    analyst = make_context("analyst")
+    with pytest.raises(PermissionDenied):
+        raise_flag(make_context("supervisor.northern"), crime_ref="NC/26/000001",
+                   suggested_change="no_change", reason="x")
+    with pytest.raises(BadInput, match="suggested change 'upgrade'"):
+        raise_flag(analyst, crime_ref="NC/26/000001", suggested_change="upgrade", reason="x")
+    with pytest.raises(BadInput, match="reason"):
+        raise_flag(analyst, crime_ref="NC/26/000001", suggested_change="no_change", reason=" ")
+    with pytest.raises(NotFound, match="NC/99/000000"):
+        raise_flag(analyst, crime_ref="NC/99/000000", suggested_change="no_change", reason="x")
+    with pytest.raises(ConflictError, match="already recorded as stalking"):
+        raise_flag(analyst, crime_ref="NC/26/000006", suggested_change="add_included_stalking",
+                   reason="x")
+    raise_flag(analyst, crime_ref="NC/26/000001", suggested_change="no_change", reason="check")
+    with pytest.raises(ConflictError, match="already has an open screening flag"):
+        raise_flag(analyst, crime_ref="NC/26/000001", suggested_change="no_change", reason="x")
+    with pytest.raises(NotFound):
+        decide_flag(make_context("supervisor.northern"), flag_id=999, accept=True, rationale="")
+
+
+def test_decision_refused_when_the_case_changed_meanwhile(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    flag = raise_flag(make_context("analyst"), crime_ref="NC/26/000002",
+                      suggested_change="principal_to_stalking", reason="x")
+    with pytest.raises(ConflictError, match="changed by someone else"):
+        decide_flag(make_context("supervisor.northern"), flag_id=flag.id, accept=True,
+                    rationale="ok", expected_version=1)
+    decided = decide_flag(make_context("supervisor.northern"), flag_id=flag.id, accept=True,
+                          rationale="ok", expected_version=2)
+    assert decided.version == 3
+
+
+def test_feedback_per_rule_and_team(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    _seed(database)
+    analyst = make_context("analyst")
+    run_screening(analyst, full=True)
+    f1 = raise_flag(analyst, crime_ref="NC/26/000001", suggested_change="principal_to_stalking",
+                    reason="a")
+    f2 = raise_flag(analyst, crime_ref="NC/26/000003", suggested_change="add_included_stalking",
+                    reason="b")
+    f3 = raise_flag(analyst, crime_ref="NC/26/000008", suggested_change="principal_to_stalking",
+                    reason="c")
+    raise_flag(analyst, crime_ref="NC/26/000009", suggested_change="add_included_stalking",
+               reason="d")
+    decide_flag(make_context("supervisor.northern"), flag_id=f1.id, accept=True, rationale="")
+    decide_flag(make_context("supervisor.southern"), flag_id=f2.id, accept=True, rationale="")
+    decide_flag(make_context("supervisor.northern"), flag_id=f3.id, accept=False, rationale="no")
+    feedback = flag_feedback(analyst)
+    by_rule = {r.key: (r.raised, r.open, r.accepted, r.rejected, r.acceptance_rate)
+               for r in feedback.by_rule}
+    assert by_rule == {
+        "course_of_conduct": (3, 1, 1, 1, 0.5),
+        "former_partner_repeated_contact": (1, 0, 1, 0, 1.0),
+        "behaviour": (3, 1, 2, 0, 1.0),
+        "risk_answers": (1, 0, 0, 1, 0.0),
+        "breach_same_victim": (2, 1, 0, 1, 0.0),
+    }
+    by_team = {r.key: (r.raised, r.accepted, r.rejected) for r in feedback.by_team}
+    assert by_team == {"Neighbourhood": (1, 1, 0), "Response": (3, 1, 1)}
+    assert (feedback.total.raised, feedback.total.changed) == (4, 2)
+    assert flag_feedback(analyst, since=NOW + DAY).total.raised == 0
