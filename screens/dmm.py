@@ -174,13 +174,16 @@ class DmmScreen(VigilScreen):
         line.remove_class("-empty")
 
     # --- data -----------------------------------------------------------------
-    def load(self, *, audit: bool = True) -> None:
+    def load(self, *, audit: bool = True, defer_full: bool = True) -> None:
+        """Fetch the page shown. A stored agenda due its periodic full
+        recompute is shown first from the cases changed since its last build,
+        then rebuilt in full behind the rows (``show_queue``)."""
         if self.queue is None:
             self.query_one("#dmm-progress", Static).update("loading…")
         self.call_service(build_queue, area=self.area, meeting_date=self.meeting_date,
                           audit=audit, limit=PAGE_SIZE, offset=self.page * PAGE_SIZE,
                           reason=self.reason_filter, text=self.text_filter or None,
-                          on_result=self.show_queue, group="dmm-queue")
+                          defer_full=defer_full, on_result=self.show_queue, group="dmm-queue")
 
     def live_refresh(self) -> None:
         """The one-minute refresh: skipped while paused, while a dialog is open
@@ -200,6 +203,8 @@ class DmmScreen(VigilScreen):
         self.items = {item.crime_ref: item for item in queue.items}
         self._show_meeting_line()
         self.render_rows()
+        if queue.full_refresh_due:
+            self.load(audit=False, defer_full=False)
 
     def _show_meeting_line(self) -> None:
         covers_from, starts = rules.meeting_window(self.meeting_date, self.context.policy)

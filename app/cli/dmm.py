@@ -4,7 +4,12 @@ decisions and actions recorded on it. ``--format md`` gives minutes to
 circulate.
 
 Without ``--date`` the meeting is today's (per the clock, ``--now``), or the
-next meeting day when today has none. Without ``--area`` it is the user's own
+next meeting day when today has none.
+
+``vigil dmm --prepare [--area AREA] [--date DATE]`` computes and stores the
+meeting's whole agenda ahead of time, for the areas named (force-wide users:
+every area when ``--area`` is left out). Schedule it after the overnight RMS
+import so the morning's first view only reads the cases changed since. Without ``--area`` it is the user's own
 area command. JSON gives the meeting and ``items``, each with ``crime_ref``,
 ``priority``, ``reasons`` (codes), ``explanations``, ``risk``, ``team``,
 ``decision``, ``rationale`` and ``actions``.
@@ -13,13 +18,14 @@ area command. JSON gives the meeting and ``items``, each with ``crime_ref``,
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import date
 
 from app.cli.base import CliEnv, add_format_option, add_output_option
 from app.dates import DateError, parse_date
 from app.errors import BadInput
 from app.services.context import ServiceContext
-from app.services.dmm import build_queue, current_meeting_date
+from app.services.dmm import build_queue, current_meeting_date, prepare_queue
 from app.services.dmm_minutes import render_queue
 from seed.reference import organisation
 
@@ -31,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="area command (default: your own)")
     parser.add_argument("--date", metavar="YYYY-MM-DD",
                         help="meeting date (default: today's meeting, or the next one)")
+    parser.add_argument("--prepare", action="store_true",
+                        help="compute and store the agenda now (every area for force-wide "
+                             "users without --area); schedule after the overnight import")
     add_format_option(parser, choices=("table", "json", "md", "csv"))
     add_output_option(parser)
 
@@ -57,7 +66,27 @@ def resolve_date(ctx: ServiceContext, text: str | None) -> date:
         raise BadInput(f"dmm --date: {exc}") from None
 
 
+def prepare(args: argparse.Namespace, env: CliEnv) -> int:
+    ctx = env.context()
+    meeting_date = resolve_date(ctx, args.date)
+    if args.area or ctx.actor.area_command:
+        areas = [resolve_area(ctx, args.area)]
+    else:
+        areas = list(organisation().area_commands)
+    lines = []
+    for area in areas:
+        started = time.perf_counter()
+        prepared = prepare_queue(ctx, area=area, meeting_date=meeting_date)
+        seconds = time.perf_counter() - started
+        lines.append(f"{area}: meeting {meeting_date:%a %d/%m/%Y} prepared, "
+                     f"{prepared.total:,} items ({seconds:.1f} s)")
+    env.emit("\n".join(lines) + "\n", args.output)
+    return 0
+
+
 def run(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.prepare:
+        return prepare(args, env)
     ctx = env.context()
     queue = build_queue(ctx, area=resolve_area(ctx, args.area),
                         meeting_date=resolve_date(ctx, args.date))

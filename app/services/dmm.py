@@ -182,6 +182,9 @@ class DmmQueue:
     reason_counts: dict[str, int] = field(default_factory=dict)  # items per reason code
     chaired_by: str | None = None
     attendees: list[str] = field(default_factory=list)  # display names of who recorded
+    # Built from the stored agenda plus the cases changed since, with the
+    # periodic full recompute left to a follow-up build (``defer_full``).
+    full_refresh_due: bool = False
 
     @property
     def covers_to(self) -> datetime:
@@ -1200,13 +1203,21 @@ def _recorders(session: Session, meeting_id: int) -> list[str]:
 
 def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bool = True,
                 limit: int | None = None, offset: int = 0, reason: str | None = None,
-                text: str | None = None) -> DmmQueue:
+                text: str | None = None, defer_full: bool = False,
+                full: bool = False) -> DmmQueue:
     """The ranked agenda of ``area``'s meeting on ``meeting_date``.
 
     Every item is ranked, counted and stored; ``items`` holds those matching
     ``reason`` (a code) and ``text``, from ``offset``, at most ``limit`` of
     them (all without a limit), each explained in words. Viewing is audited; a
     screen's automatic refresh of a queue already shown passes ``audit=False``.
+
+    With ``defer_full``, a stored agenda whose periodic full recompute is due
+    is brought up to date from the cases changed since its last build only,
+    and the queue says ``full_refresh_due``: the caller shows it at once and
+    asks again without ``defer_full``. The first build of a meeting is always
+    full (``prepare_queue`` does it ahead of the meeting), and so is every
+    build with ``full``.
     """
     check_area(area)
     entity_id = queue_id(area, meeting_date)
@@ -1224,19 +1235,22 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
 
     only: list[int] | None = None
     ranked: list[_Ranked] = []
+    full_due = False
     with ctx.read() as session:
         book = _code_book(session)
         meeting = _meeting(session, area, meeting_date)
         previous = _previous_meeting(session, area, meeting_date)
         frozen = not live and meeting is not None
         if not frozen:
-            if (live and meeting is not None and meeting.computed_key == key
+            if (live and not full and meeting is not None and meeting.computed_key == key
                     and meeting.computed_at is not None and meeting.full_computed_at is not None
-                    and meeting.computed_at <= now
-                    and now - meeting.full_computed_at < FULL_RECOMPUTE_EVERY):
-                only = _changed_cases(session, meeting.computed_at - CHANGE_MARGIN)
-                if len(only) > INCREMENTAL_LIMIT:
-                    only = None
+                    and meeting.computed_at <= now):
+                full_due = now - meeting.full_computed_at >= FULL_RECOMPUTE_EVERY
+                if defer_full or not full_due:
+                    only = _changed_cases(session, meeting.computed_at - CHANGE_MARGIN)
+                    if len(only) > INCREMENTAL_LIMIT:
+                        only = None
+            full_due = full_due and only is not None
             if only is None or only:
                 ranked = _ranked_live(session, b, policy, book, masks, previous, only)
 
@@ -1359,7 +1373,35 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
         chaired_by=names.get(meeting.chaired_by, meeting.chaired_by)
         if meeting and meeting.chaired_by else None,
         attendees=attendees,
+        full_refresh_due=full_due,
     )
+
+
+@dataclass(frozen=True)
+class PreparedQueue:
+    """A meeting's agenda computed and stored ahead of the meeting."""
+
+    area: str
+    meeting_date: date
+    total: int
+
+
+def prepare_queue(ctx: ServiceContext, *, area: str, meeting_date: date) -> PreparedQueue:
+    """Compute and store the whole agenda of ``area``'s meeting on
+    ``meeting_date`` now (e.g. overnight, after the RMS extract is imported), so
+    that the morning's first view only reads the cases changed since. Only
+    today's meeting or a later one can be prepared; earlier ones are records.
+    Audited as a change to the stored agenda."""
+    check_area(area)
+    if meeting_date < current_meeting_date(ctx):
+        raise BadInput(f"prepare {area} {meeting_date:%d/%m/%Y}: that meeting has been held; "
+                       "only today's meeting or a later one can be prepared")
+    queue = build_queue(ctx, area=area, meeting_date=meeting_date, audit=False, limit=0,
+                        full=True)
+    with ctx.write() as session:
+        ctx.audit(session, AuditAction.UPDATE, "dmm_queue", queue_id(area, meeting_date),
+                  reason=f"DMM agenda prepared: {queue.total} items")
+    return PreparedQueue(area=area, meeting_date=meeting_date, total=queue.total)
 
 
 def _with_meeting(action: DmmActionView, meeting_date: date) -> DmmActionView:

@@ -127,3 +127,30 @@ def test_export_dmm_gives_the_minutes_and_is_audited(db_url: str, sqlite_databas
                                         AuditEvent.entity_id)).all()
     assert ("view", "dmm_queue", "Northern/2026-03-02") in events
     assert ("export", "export", "dmm") in events
+
+
+def test_prepare_every_area_for_a_force_wide_user(
+        db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = _run(capsys, "dmm", "--prepare", "--date", "2026-03-03", "--db", db_url,
+                           "--user", "analyst", *AT)
+    assert code == 0
+    lines = out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "Northern", "Southern", "Eastern", "Western", "Central", "Coastal"]
+    assert lines[0].startswith("Northern: meeting Tue 03/03/2026 prepared, ")
+    database = Database(db_url)
+    with database.read() as session:
+        prepared = session.execute(select(AuditEvent.entity_id).where(
+            AuditEvent.entity == "dmm_queue")).scalars().all()
+    assert sorted(prepared) == sorted(f"{area}/2026-03-03" for area in (
+        "Northern", "Southern", "Eastern", "Western", "Central", "Coastal"))
+
+
+def test_prepare_own_area_and_refuse_a_held_meeting(
+        db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = _run(capsys, "dmm", "--prepare", "--db", db_url,
+                           "--user", "supervisor.northern", *AT)
+    assert code == 0 and out.startswith("Northern: meeting Mon 02/03/2026 prepared, 6 items")
+    code, _out, err = _run(capsys, "dmm", "--prepare", "--date", "2026-02-27", "--db", db_url,
+                           "--user", "supervisor.northern", *AT)
+    assert code != 0 and "has been held" in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import func, select
 from textual.widgets import DataTable, Input
 
 from app.app import VigilApp
@@ -45,7 +46,8 @@ async def test_home_lists_cases_newest_first_and_pages(make_sqlite_context, sqli
         refs = [table.get_row_at(i)[0] for i in range(table.row_count)]
         assert refs == [f"NC/26/{i:06d}" for i in range(120, 130)]
     with sqlite_database.read() as session:
-        searches = session.query(AuditEvent).filter(AuditEvent.entity == "search").count()
+        searches = session.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.entity == "search")).scalar_one()
     assert searches == 3
 
 

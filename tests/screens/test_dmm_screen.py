@@ -238,6 +238,41 @@ async def test_live_refresh_keeps_the_cursor_and_waits_for_dialogs(
         assert screen.queue is not None and screen.queue.items[0].codes[-1] == "PIN_RECORDED"
 
 
+async def test_a_due_full_recompute_runs_behind_the_rows(
+        seeded: Database, make_sqlite_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """An agenda prepared an hour ago: the screen shows it from the cases
+    changed since, then recomputes it in full without moving the cursor."""
+    dmm.build_queue(make_sqlite_context("supervisor.northern"), area="Northern",
+                    meeting_date=MONDAY, audit=False)
+    later = NOW + timedelta(hours=1)
+    with seeded.write() as session:
+        load_case(session, "NC/26/0110").pin_issued = True
+        claim_case(session, load_case(session, "NC/26/0110").id, None, later)
+    calls: list[tuple[bool, bool]] = []
+    real = dmm.build_queue
+
+    def spy(*args: Any, **kwargs: Any) -> dmm.DmmQueue:
+        queue = real(*args, **kwargs)
+        calls.append((kwargs.get("defer_full", False), queue.full_refresh_due))
+        return queue
+
+    monkeypatch.setattr("screens.dmm.build_queue", spy)
+    app = VigilApp(make_sqlite_context("supervisor.northern", now=later), start="dmm")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = _screen(app)
+        assert calls == [(True, True), (False, False)]
+        assert _rows(screen) == ORDER
+        assert "PIN_RECORDED" in screen.items["NC/26/0110"].codes
+        assert screen.selected_ref() == "NC/26/0105"
+    with seeded.read() as session:
+        meeting = session.execute(select(DmmMeeting)).scalar_one()
+        assert meeting.full_computed_at == later
+        views = session.execute(select(AuditEvent).where(
+            AuditEvent.entity == "dmm_queue")).scalars().all()
+        assert len(views) == 1  # the view is audited once, not the rebuild behind it
+
+
 async def test_previous_and_next_meeting_filters_and_minutes(
         seeded: Database, make_sqlite_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")

@@ -49,6 +49,7 @@ MATRIX: dict[str, set[str]] = {
     "refer victim": {S, OFF},
     "reallocate": {S, OFF},
     "view DMM queue": {S, X, A, U},
+    "prepare DMM agenda": {S, X, A, U},
     "record DMM decision": {S},
     "view breach board": {S, X, OFF, A, U},
     "acknowledge breach": {S},
@@ -79,6 +80,8 @@ ACTIONS: dict[str, Callable[[ServiceContext], Any]] = {
         c, crime_ref=REF, team="CID", officer=None, reason="matrix test",
         expected_version=_version(c)),
     "view DMM queue": lambda c: dmm.build_queue(c, area="Northern", meeting_date=NOW.date()),
+    "prepare DMM agenda": lambda c: dmm.prepare_queue(c, area="Northern",
+                                                      meeting_date=NOW.date()),
     "record DMM decision": lambda c: dmm.record_decision(
         c, area="Northern", meeting_date=NOW.date(), crime_ref=REF,
         decision="no_further_action", rationale="matrix test"),

@@ -383,15 +383,11 @@ def test_sql_reasons_match_the_rules_case_by_case(database: Database, make_conte
         database, "Northern", TUESDAY)
 
 
-def test_a_refresh_reads_only_changed_cases_and_agrees_with_a_full_build(
-        database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+def _change_cases(database: Database, first: dmm.DmmQueue) -> str:
+    """Change the first five items' cases and one case not on the agenda,
+    through the case lock as services do, 25 minutes after the first build;
+    return the reference of the case that should join the agenda."""
     with database.write() as session:
-        _random_force(session, 4)
-    ctx = make_context("supervisor.northern")
-    first = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
-    later = make_context("supervisor.northern", now=NOW + timedelta(minutes=30))
-    with database.write() as session:
-        # changes through the case lock, as services make them
         for ref in [i.crime_ref for i in first.items[:5]]:
             case_row = load_case(session, ref)
             case_row.pin_issued = not case_row.pin_issued
@@ -408,17 +404,115 @@ def test_a_refresh_reads_only_changed_cases_and_agrees_with_a_full_build(
         session.add(quiet)
         session.flush()
         claim_case(session, quiet.id, None, NOW + timedelta(minutes=25))
+        return quiet.crime_ref
+
+
+def _shape(queue: dmm.DmmQueue) -> list[tuple[str, int, list[str]]]:
+    return [(i.crime_ref, i.priority, i.codes) for i in queue.items]
+
+
+def _spy_on_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[int] | None]:
+    """The ``only`` argument of every agenda computation (None: in full)."""
+    seen: list[list[int] | None] = []
+    real = dmm._ranked_live
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(args[6] if len(args) > 6 else kwargs.get("only"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dmm, "_ranked_live", spy)
+    return seen
+
+
+def test_a_refresh_reads_only_changed_cases_and_agrees_with_a_full_build(
+        database: Database, make_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    with database.write() as session:
+        _random_force(session, 4)
+    ctx = make_context("supervisor.northern")
+    first = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
+    quiet_ref = _change_cases(database, first)
+    builds = _spy_on_builds(monkeypatch)
+    later = make_context("supervisor.northern", now=NOW + timedelta(minutes=10))
     refreshed = dmm.build_queue(later, area="Northern", meeting_date=MONDAY)
-    assert quiet.crime_ref in {i.crime_ref for i in refreshed.items}
+    assert builds[-1] is not None and 0 < len(builds[-1]) < 60  # the changed cases only
+    assert not refreshed.full_refresh_due
+    assert quiet_ref in {i.crime_ref for i in refreshed.items}
     with database.write() as session:  # force the next build to recompute everything
         session.execute(update(DmmMeeting).values(computed_key=None))
     full = dmm.build_queue(later, area="Northern", meeting_date=MONDAY)
+    assert builds[-1] is None
+    assert _shape(refreshed) == _shape(full)
+    assert _shape(full) != _shape(first)
 
-    def shape(q: dmm.DmmQueue) -> list[tuple[str, int, list[str]]]:
-        return [(i.crime_ref, i.priority, i.codes) for i in q.items]
 
-    assert shape(refreshed) == shape(full)
-    assert shape(full) != shape(first)
+def test_a_due_full_recompute_can_follow_the_rows(
+        database: Database, make_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Past the periodic full recompute, a screen asks with ``defer_full``: it
+    gets the stored agenda brought up to date from the changed cases at once,
+    told a full build is due; the full build that follows agrees with it."""
+    with database.write() as session:
+        _random_force(session, 5)
+    first = dmm.build_queue(make_context("supervisor.northern"), area="Northern",
+                            meeting_date=MONDAY)
+    quiet_ref = _change_cases(database, first)
+    builds = _spy_on_builds(monkeypatch)
+    later = make_context("supervisor.northern", now=NOW + timedelta(minutes=40))
+    shown = dmm.build_queue(later, area="Northern", meeting_date=MONDAY, defer_full=True,
+                            limit=20)
+    assert shown.full_refresh_due
+    assert builds == [builds[0]] and builds[0] is not None and len(builds[0]) < 60
+    assert quiet_ref in {i.crime_ref for i in dmm.build_queue(
+        later, area="Northern", meeting_date=MONDAY, defer_full=True, audit=False).items}
+    full = dmm.build_queue(later, area="Northern", meeting_date=MONDAY, audit=False, limit=20)
+    assert builds[-1] is None and not full.full_refresh_due
+    assert _shape(shown) == _shape(full)
+    again = dmm.build_queue(later, area="Northern", meeting_date=MONDAY, defer_full=True,
+                            audit=False, limit=20)
+    assert not again.full_refresh_due and builds[-1] is not None
+
+
+def test_first_build_of_a_meeting_is_full_even_when_deferring(
+        seeded: Database, make_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    builds = _spy_on_builds(monkeypatch)
+    queue = dmm.build_queue(make_context("supervisor.northern"), area="Northern",
+                            meeting_date=MONDAY, defer_full=True)
+    assert builds == [None] and not queue.full_refresh_due
+    assert _summary(queue) == EXPECTED
+
+
+def test_prepare_stores_the_agenda_ahead_and_is_audited(
+        seeded: Database, make_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    prepared = dmm.prepare_queue(make_context("analyst"), area="Northern", meeting_date=TUESDAY)
+    assert (prepared.area, prepared.meeting_date) == ("Northern", TUESDAY)
+    with seeded.read() as session:
+        meeting = session.execute(select(DmmMeeting).where(
+            DmmMeeting.meeting_date == TUESDAY)).scalar_one()
+        stored = session.execute(select(DmmItem).where(
+            DmmItem.meeting_id == meeting.id)).scalars().all()
+        assert prepared.total == len(stored) > 0
+        events = session.execute(select(AuditEvent).where(
+            AuditEvent.entity == "dmm_queue")).scalars().all()
+        assert [(e.action, e.entity_id, e.username, e.reason) for e in events] == [
+            (AuditAction.UPDATE, "Northern/2026-03-03", "analyst",
+             f"DMM agenda prepared: {prepared.total} items")]
+    # Tuesday morning: the first view reads only what changed overnight
+    builds = _spy_on_builds(monkeypatch)
+    tuesday = make_context("supervisor.northern", now=TUESDAY_NOW)
+    shown = dmm.build_queue(tuesday, area="Northern", meeting_date=TUESDAY, defer_full=True)
+    assert builds == [] and shown.full_refresh_due  # nothing changed overnight: no compute
+    full = dmm.build_queue(tuesday, area="Northern", meeting_date=TUESDAY)
+    assert builds[-1] is None and _shape(shown) == _shape(full)
+
+
+def test_only_a_meeting_yet_to_be_held_can_be_prepared(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    tuesday = make_context("supervisor.northern", now=TUESDAY_NOW)
+    with pytest.raises(BadInput, match="has been held"):
+        dmm.prepare_queue(tuesday, area="Northern", meeting_date=MONDAY)
+    with pytest.raises(BadInput):
+        dmm.prepare_queue(tuesday, area="Nowhere", meeting_date=TUESDAY)
+    with pytest.raises(PermissionDenied):
+        dmm.prepare_queue(make_context("officer.northern"), area="Northern",
+                          meeting_date=TUESDAY)
 
 
 def test_pages_and_filters(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
