@@ -7,8 +7,9 @@ Without ``--date`` the meeting is today's (per the clock, ``--now``), or the
 next meeting day when today has none.
 
 ``vigil dmm --prepare [--area AREA] [--date DATE]`` computes and stores the
-meeting's whole agenda ahead of time, for the areas named (force-wide users:
-every area when ``--area`` is left out). Schedule it after the overnight RMS
+meeting's whole agenda ahead of time (default: the first meeting not yet
+started), for the area named (force-wide users: every area when ``--area`` is
+left out). Schedule it after the overnight RMS
 import so the morning's first view only reads the cases changed since. Without ``--area`` it is the user's own
 area command. JSON gives the meeting and ``items``, each with ``crime_ref``,
 ``priority``, ``reasons`` (codes), ``explanations``, ``risk``, ``team``,
@@ -24,6 +25,7 @@ from datetime import date
 from app.cli.base import CliEnv, add_format_option, add_output_option
 from app.dates import DateError, parse_date
 from app.errors import BadInput
+from app.rules import dmm as rules
 from app.services.context import ServiceContext
 from app.services.dmm import build_queue, current_meeting_date, prepare_queue
 from app.services.dmm_minutes import render_queue
@@ -68,7 +70,8 @@ def resolve_date(ctx: ServiceContext, text: str | None) -> date:
 
 def prepare(args: argparse.Namespace, env: CliEnv) -> int:
     ctx = env.context()
-    meeting_date = resolve_date(ctx, args.date)
+    meeting_date = (resolve_date(ctx, args.date) if args.date
+                    else rules.upcoming_meeting_date(ctx.now(), ctx.policy))
     if args.area or ctx.actor.area_command:
         areas = [resolve_area(ctx, args.area)]
     else:

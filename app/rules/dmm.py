@@ -75,6 +75,15 @@ def meeting_window(day: date, policy: Policy) -> tuple[datetime, datetime]:
     return meeting_start(previous_meeting_date(day, policy), policy), meeting_start(day, policy)
 
 
+def upcoming_meeting_date(now: datetime, policy: Policy) -> date:
+    """The first meeting that has not started at ``now``: today's before its
+    start time, else the next meeting day (what an overnight job prepares)."""
+    day = meeting_date_for(now, policy)
+    if meeting_start(day, policy) <= now:
+        return next_meeting_date(day, policy)
+    return day
+
+
 def meeting_date_for(now: datetime, policy: Policy) -> date:
     """The meeting a supervisor works on at ``now``: today's if today is a
     meeting day, else the next one."""

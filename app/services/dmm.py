@@ -1031,9 +1031,9 @@ def _sync_items(session: Session, meeting_id: int, ranked: list[_Ranked], masks:
                                 "new_priority": found.priority, "new_mask": found.mask,
                                 "new_ref": found.crime_ref, "new_reported": found.reported_at})
     stale = [s for s in stored.values() if s.case_id not in wanted]
-    if new_rows:
-        session.execute(insert(DmmItem), new_rows)
     table = DmmItem.__table__  # type: ignore[attr-defined]
+    if new_rows:  # Core executemany: a whole agenda is thousands of rows
+        session.connection().execute(insert(table), new_rows)
     if changed:
         session.connection().execute(
             update(table).where(table.c.id == bindparam("item_id"))

@@ -149,8 +149,11 @@ def test_prepare_every_area_for_a_force_wide_user(
 def test_prepare_own_area_and_refuse_a_held_meeting(
         db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _err = _run(capsys, "dmm", "--prepare", "--db", db_url,
-                           "--user", "supervisor.northern", *AT)
-    assert code == 0 and out.startswith("Northern: meeting Mon 02/03/2026 prepared, 6 items")
+                           "--user", "supervisor.northern", "--now", "2026-03-02T06:00:00Z")
+    assert code == 0 and out.startswith("Northern: meeting Mon 02/03/2026 prepared, ")
+    code, out, _err = _run(capsys, "dmm", "--prepare", "--db", db_url,
+                           "--user", "supervisor.northern", *AT)  # Monday's has started
+    assert code == 0 and out.startswith("Northern: meeting Tue 03/03/2026 prepared, ")
     code, _out, err = _run(capsys, "dmm", "--prepare", "--date", "2026-02-27", "--db", db_url,
                            "--user", "supervisor.northern", *AT)
     assert code != 0 and "has been held" in err

@@ -28,6 +28,7 @@ from app.rules.dmm import (
     priority,
     rank_key,
     reasons_for,
+    upcoming_meeting_date,
     victim_not_referred,
     working_deadline_cutoff,
 )
@@ -122,6 +123,18 @@ def test_meeting_date_for_now() -> None:
     assert meeting_date_for(utc(2026, 2, 28, 9, 0), POLICY) == MONDAY
     # 23:30 UTC on Sunday 28 June 2026 is already Monday in London (BST).
     assert meeting_date_for(utc(2026, 6, 28, 23, 30), POLICY) == date(2026, 6, 29)
+
+
+def test_upcoming_meeting_is_the_first_not_yet_started() -> None:
+    assert upcoming_meeting_date(utc(2026, 3, 2, 6, 0), POLICY) == MONDAY
+    assert upcoming_meeting_date(START, POLICY) == date(2026, 3, 3)  # Monday's has started
+    assert upcoming_meeting_date(utc(2026, 3, 2, 23, 0), POLICY) == date(2026, 3, 3)
+    # Friday evening: Monday's, across the weekend
+    assert upcoming_meeting_date(utc(2026, 2, 27, 20, 0), POLICY) == MONDAY
+    # Thursday 2 April 2026 after the meeting: Good Friday and Easter Monday are skipped
+    assert upcoming_meeting_date(utc(2026, 4, 2, 12, 0), POLICY) == date(2026, 4, 7)
+    # 07:30 UTC on a BST Tuesday is 08:30 in London: that meeting has started
+    assert upcoming_meeting_date(utc(2026, 6, 30, 7, 30), POLICY) == date(2026, 7, 1)
 
 
 def test_policy_weekdays_and_time() -> None:
