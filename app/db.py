@@ -13,11 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -25,6 +23,10 @@ from sqlmodel import Session
 
 from app.errors import DatabaseKindMismatch, DatabaseUnavailable
 from models import AppMeta
+from models.migrations import HEAD_REVISION
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 
@@ -93,6 +95,8 @@ def create_vigil_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # Alembic is imported only to migrate
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
@@ -148,9 +152,22 @@ class Database:
     def safe_url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
+    def schema_revision(self) -> str | None:
+        """The migration the schema is at (None: not migrated)."""
+        if not self.is_migrated():
+            return None
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+        """Bring the schema to the newest migration (idempotent). A schema
+        already at the newest one is left alone without loading Alembic, which
+        would add a third of a second to every start."""
         self.check_reachable()
+        if self.schema_revision() == HEAD_REVISION:
+            return
+        from alembic import command
+
         config = alembic_config(self.engine)
         with self.write_engine.begin() as connection:
             config.attributes["connection"] = connection

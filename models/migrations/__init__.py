@@ -1,0 +1,5 @@
+"""Alembic migrations of the Vigil schema (versions/). ``HEAD_REVISION`` is the
+newest one: a database already there starts without loading Alembic. Add a
+migration, move it (a test checks it against Alembic's own head)."""
+
+HEAD_REVISION = "0002"
