@@ -306,14 +306,15 @@ def render_table(result: dict[str, Any]) -> str:
              f"({result['database']})"]
     if result["full_seed_seconds"] is not None:
         lines.append(f"full seeding: {result['full_seed_seconds']} s")
-    header = f"{'operation':34} {'median ms':>10} {'baseline ms':>12} {'ratio':>7} {'target':>8}  ok"
+    width = max(34, *(len(row["name"]) for row in result["figures"]))
+    header = f"{'operation':{width}} {'median ms':>10} {'baseline ms':>12} {'ratio':>7} {'target':>8}  ok"
     lines += [header, "-" * len(header)]
     for row in result["figures"]:
         base = "" if row["baseline_ms"] is None else f"{row['baseline_ms']:.1f}"
         ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
         target = "" if row["target_ms"] is None else f"{row['target_ms']:.0f}"
         ok = {True: "yes", False: "NO", None: ""}[row["meets_target"]]
-        lines.append(f"{row['name']:34} {row['median_ms']:>10.1f} {base:>12} {ratio:>7} "
+        lines.append(f"{row['name']:{width}} {row['median_ms']:>10.1f} {base:>12} {ratio:>7} "
                      f"{target:>8}  {ok}")
     lines.append(f"TUI peak memory: {result['tui_peak_memory_mb']} MB (baseline "
                  f"{result['baseline_peak_memory_mb']} MB, ratio {result['memory_ratio']}, "
