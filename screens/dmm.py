@@ -56,7 +56,7 @@ from screens.dmm_dialogs import (
 )
 from seed.reference import organisation
 
-PAGE_SIZE = 200
+PAGE_SIZE = 100
 REFRESH_SECONDS = 60.0
 PANEL_DELAY = 0.15
 
@@ -161,7 +161,6 @@ class DmmScreen(VigilScreen):
             table.add_column(label, key=key, width=width)
         self._show_meeting_line()
         self.load()
-        self.call_service(last_extract_summary, on_result=self.show_extract, group="dmm-extract")
         self.set_interval(REFRESH_SECONDS, self.live_refresh, name="dmm-refresh")
 
     def show_extract(self, summary: ExtractSummary | None) -> None:
@@ -199,10 +198,14 @@ class DmmScreen(VigilScreen):
             return  # an answer for a meeting no longer shown
         if queue.offset != self.page * PAGE_SIZE:
             return  # an answer for another page
+        first = self.queue is None
         self.queue = queue
         self.items = {item.crime_ref: item for item in queue.items}
         self._show_meeting_line()
         self.render_rows()
+        if first:  # the rows first, then what the last extract changed
+            self.call_service(last_extract_summary, on_result=self.show_extract,
+                              group="dmm-extract")
         if queue.full_refresh_due:
             self.load(audit=False, defer_full=False)
 
