@@ -173,6 +173,18 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def refresh_statistics(self) -> None:
+        """Refresh the query planner's statistics after a bulk load (a seed, an
+        RMS import). PostgreSQL plans from them: without them its estimates
+        for the recent-activity reads of the DMM queue are a third of the
+        table and it scans the whole of it. SQLite keeps no statistics unless
+        asked and plans these queries from the indexes alone; it is left so."""
+        if self.dialect != "postgresql":
+            return
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+
     def is_migrated(self) -> bool:
         try:
             return inspect(self.engine).has_table("alembic_version")

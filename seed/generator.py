@@ -299,6 +299,7 @@ def generate(database: Database, *, cases: int, seed: int, now: datetime,
     database.set_meta(GENERATED_KEY, json.dumps(
         {"cases": cases, "seed": seed, "now": now.astimezone(UTC).isoformat(),
          "training": training}, sort_keys=True))
+    database.refresh_statistics()
     return GenerationReport(cases=builder.cases_made, seed=seed, now=now,
                             counts=dict(writer.counts),
                             elapsed_seconds=time.perf_counter() - started)

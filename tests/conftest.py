@@ -111,6 +111,13 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Pa
 
 
 @pytest.fixture
+def postgres_database(tmp_path: Path, sqlite_template: Path,
+                      pg_template: str | None) -> Iterator[Database]:
+    """A migrated PostgreSQL database, for behaviour only PostgreSQL has."""
+    yield from _new_database("postgresql", tmp_path, sqlite_template, pg_template)
+
+
+@pytest.fixture
 def sqlite_database(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     """The same, on SQLite only (screens, CLI, unit-level service checks)."""
     yield from _new_database("sqlite", tmp_path, sqlite_template, None)

@@ -262,6 +262,8 @@ def _apply(ctx: ServiceContext, extract: ExtractFiles, report: ValidationReport,
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise VigilError(f"import of {source} failed and was rolled back, nothing was "
                          f"written: {reason}") from None
+    if batch_id is not None:
+        ctx.database.refresh_statistics()
     return ImportResult(
         source=source, files=extract.files, ignored=extract.ignored, dry_run=dry_run,
         counts=outcome.counts, delta=outcome.delta, batch_id=batch_id,

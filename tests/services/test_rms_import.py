@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import app.rms.apply as apply_module
 import app.services.rms_import as import_module
@@ -164,6 +164,20 @@ def test_an_extract_is_mapped_onto_vigils_records(database: Database, make_conte
         assert audit.reason.startswith(f"{(tmp_path / 'x').resolve()}: crimes.csv 3 read, 3 new")
     closed = case_of(database, "CR-0003")
     assert closed.suspect_id is None
+
+
+def test_an_import_into_postgresql_gathers_planner_statistics(  # type: ignore[no-untyped-def]
+        postgres_database: Database, tmp_path: Path) -> None:
+    from app.services.context import open_context
+    from app.settings import Settings
+
+    ctx = open_context(Settings(database_url=postgres_database.url, username="analyst",
+                                now=NOW), database=postgres_database, migrate=False)
+    import_extract(ctx, folder=write_extract(tmp_path / "x", first_extract()))
+    with postgres_database.read() as session:
+        estimate = session.execute(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'crime_case'")).scalar()
+    assert estimate == 3
 
 
 def test_the_same_extract_twice_changes_nothing(database: Database, make_context,  # type: ignore[no-untyped-def]
