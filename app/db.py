@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
-from app.errors import DatabaseKindMismatch, DatabaseUnavailable
+from app.errors import DatabaseBusy, DatabaseKindMismatch, DatabaseUnavailable
 from models import AppMeta
 from models.migrations import HEAD_REVISION
 
@@ -40,14 +40,18 @@ TRAINING = "training"
 LIVE = "live"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+# How long a SQLite write waits for another writer before giving up.
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")  # sql-safe: an int
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA temp_store=MEMORY")
@@ -59,7 +63,13 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(_BEGIN[mode])
 
 
-def create_vigil_engine(url: str, *, echo: bool = False) -> Engine:
+def _is_busy(exc: OperationalError) -> bool:
+    text_of = str(exc.orig or exc).lower()
+    return "database is locked" in text_of or "database is busy" in text_of
+
+
+def create_vigil_engine(url: str, *, echo: bool = False,
+                        busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     """An engine for ``url`` with the product's connection settings."""
     try:
         parsed = make_url(url)
@@ -76,7 +86,7 @@ def create_vigil_engine(url: str, *, echo: bool = False) -> Engine:
                 if not folder.is_dir():
                     raise DatabaseUnavailable(f"database URL {url!r}: folder {folder} does not exist")
             engine = create_engine(parsed, echo=echo, connect_args={"timeout": 30})
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, busy_timeout_ms)
             return engine
         if backend == "postgresql":
             if parsed.drivername == "postgresql":
@@ -108,10 +118,11 @@ class Database:
     """One database: its engine, a write engine, sessions and migrations."""
 
     url: str
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS
     engine: Engine = field(init=False)
 
     def __post_init__(self) -> None:
-        self.engine = create_vigil_engine(self.url)
+        self.engine = create_vigil_engine(self.url, busy_timeout_ms=self.busy_timeout_ms)
 
     @property
     def dialect(self) -> str:
@@ -131,11 +142,22 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: committed on success, rolled back on error."""
+        """One write transaction: committed on success, rolled back on error.
+        A write that waited the whole busy timeout for another (SQLite has one
+        writer at a time) is rolled back and reported as :class:`DatabaseBusy`."""
         with Session(self.write_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                if _is_busy(exc):
+                    raise DatabaseBusy(
+                        f"{self.safe_url} is busy with another long write; nothing was saved. "
+                        "Try again in a minute (a full screening run or an import can hold "
+                        "it that long)."
+                    ) from None
+                raise
             except BaseException:
                 session.rollback()
                 raise

@@ -35,5 +35,9 @@ class ConflictError(VigilError):
     """Another user changed the record since it was read (optimistic lock)."""
 
 
+class DatabaseBusy(VigilError):
+    """Another write held the database past the wait allowed; nothing was saved."""
+
+
 class DatabaseKindMismatch(VigilError):
     """A training database opened as live, or a live one as training."""
