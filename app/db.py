@@ -154,8 +154,7 @@ class Database:
                 if _is_busy(exc):
                     raise DatabaseBusy(
                         f"{self.safe_url} is busy with another long write; nothing was saved. "
-                        "Try again in a minute (a full screening run or an import can hold "
-                        "it that long)."
+                        "Try again in a minute (an RMS import holds it while it runs)."
                     ) from None
                 raise
             except BaseException:

@@ -18,7 +18,11 @@
   (per chunk of pairs or crimes); report times come as epoch seconds; results
   are written with one driver-level executemany per chunk. Runs over
   ``PARALLEL_MIN_CRIMES`` score in a worker process while this one reads and
-  writes. A run is one write transaction: the queue never shows half a run.
+  writes. A run reads in one transaction and writes each chunk's results in
+  a short transaction of its own (deleting the chunk's old results first),
+  so it never holds other writers up for long; until it finishes a crime
+  shows this run's result or the previous one, and an unfinished run is not
+  the "last run".
 - :func:`raise_flag` (analyst) proposes a change; :func:`decide_flag`
   (supervisor of the case's area, never the person who raised it) accepts,
   applying the change to the classification with audit, or rejects with a
@@ -385,6 +389,16 @@ def _crime_columns(session: Session) -> tuple[Any, ...]:
             Case.victim_id, Case.suspect_id, _epoch(session, Case.reported_at))
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    """Crimes read together: their rows (those to screen), the id range they
+    were read from (a full run) and which stored results they replace."""
+
+    rows: list[Any]
+    replaces: Any  # a condition on ScreeningResult
+    id_range: tuple[int, int] | None = None
+
+
 @dataclass
 class _Screener:
     """Scores chunks of crimes and writes their results."""
@@ -435,18 +449,19 @@ class _Screener:
                              bool(online), linked, answers.get(case_id), orders))
         return prepared
 
-    def score_chunk(self, rows: Sequence[Any], id_range: tuple[int, int] | None = None) -> None:
+    def score_chunk(self, chunk: _Chunk) -> None:
         """Prepare, score here and write one chunk."""
-        self.write(score_batch(self.prepare(rows, id_range), self.policy, self.matcher))
+        self.write(chunk, score_batch(self.prepare(chunk.rows, chunk.id_range), self.policy,
+                                      self.matcher))
 
-    def write(self, scored: tuple[list[ScoredCrime], int]) -> None:
-        """One executemany of the compiled insert, straight to the driver:
-        the values are already in the database's form."""
+    def write(self, chunk: _Chunk, scored: tuple[list[ScoredCrime], int]) -> None:
+        """Replace the results of the chunk's crimes in one short write
+        transaction: the old results go, then one executemany of the compiled
+        insert straight to the driver (the values are already in the
+        database's form)."""
         rows, candidates = scored
         self.screened += len(rows)
         self.candidates += candidates
-        if not rows:
-            return
         at = self.screened_at
         if self.insert_keys == _RESULT_KEYS:
             params: list[Any] = [(*row, at) for row in rows]
@@ -455,7 +470,10 @@ class _Screener:
             params = [tuple([*row, at][i] for i in order) for row in rows]
         else:
             params = [dict(zip(_RESULT_KEYS, (*row, at), strict=True)) for row in rows]
-        self.session.connection().exec_driver_sql(self.insert_sql, params)
+        with self.ctx.write() as session:
+            session.execute(delete(ScreeningResult).where(chunk.replaces))
+            if params:
+                session.connection().exec_driver_sql(self.insert_sql, params)
 
 
 _RESULT_KEYS = ("case_id", "score", "qualifies", "rules", "evidence", "screened_at")
@@ -506,25 +524,32 @@ def _filter(session: Session, codes: _Codes, scope_start: datetime | None) -> _F
                    scope_start.timestamp() if scope_start else None)
 
 
-def _crime_chunks_by_id(session: Session, keep: _Filter
-                        ) -> Iterator[tuple[list[Any], tuple[int, int]]]:
-    """Screenable crimes in id order, a range of ids at a time."""
+def _crime_chunks_by_id(session: Session, keep: _Filter, scope: Sequence[Any]
+                        ) -> Iterator[_Chunk]:
+    """Screenable crimes in id order, a range of ids at a time; each chunk
+    replaces the results of the range (those in ``scope``)."""
     low, high = session.execute(select(func.min(Case.id), func.max(Case.id))).one()
     if low is None:
         return
     columns = _crime_columns(session)
     connection = session.connection()
     for start in range(low - 1, high, CHUNK):
-        stmt = (select(*columns).where(Case.id > start, Case.id <= start + CHUNK)
-                .order_by(Case.id))
-        yield keep.keep(connection.execute(stmt).all()), (start, start + CHUNK)
+        end = start + CHUNK
+        stmt = select(*columns).where(Case.id > start, Case.id <= end).order_by(Case.id)
+        replaces = and_(ScreeningResult.case_id > start, ScreeningResult.case_id <= end)
+        if scope:
+            replaces = and_(replaces, ScreeningResult.case_id.in_(
+                select(Case.id).where(Case.id > start, Case.id <= end, *scope)))
+        yield _Chunk(keep.keep(connection.execute(stmt).all()), replaces, (start, end))
 
 
-def _crime_chunks_for(session: Session, ids: Sequence[int], keep: _Filter) -> Iterator[list[Any]]:
+def _crime_chunks_for(session: Session, ids: Sequence[int], keep: _Filter) -> Iterator[_Chunk]:
+    """The crimes ``ids`` a chunk at a time; each chunk replaces their results."""
     for start in range(0, len(ids), CHUNK):
         batch = list(ids[start:start + CHUNK])
         stmt = select(*_crime_columns(session)).where(Case.id.in_(batch)).order_by(Case.id)
-        yield keep.keep(session.connection().execute(stmt).all())
+        yield _Chunk(keep.keep(session.connection().execute(stmt).all()),
+                     ScreeningResult.case_id.in_(batch))
 
 
 def _workers() -> int:
@@ -533,29 +558,33 @@ def _workers() -> int:
     return min(4, (os.cpu_count() or 1) - 1)
 
 
-def _score_all(screener: _Screener, chunks: Iterable[tuple[list[Any], tuple[int, int] | None]],
-               expected: int) -> None:
+def _score_all(screener: _Screener, chunks: Iterable[_Chunk], expected: int) -> None:
     """Score and write every chunk: here for small runs, else in worker
     processes (spawned, so safe from a thread of the terminal app), with a
     few chunks in flight and results written in order."""
     workers = _workers()
     if workers < 1 or expected < PARALLEL_MIN_CRIMES:
-        for rows, id_range in chunks:
-            screener.score_chunk(rows, id_range)
+        for chunk in chunks:
+            screener.score_chunk(chunk)
         return
     try:
         with ProcessPoolExecutor(max_workers=workers,
                                  mp_context=multiprocessing.get_context("spawn"),
                                  initializer=init_worker, initargs=(screener.policy,)) as pool:
-            pending: deque[Future[tuple[list[ScoredCrime], int]]] = deque()
-            for rows, id_range in chunks:
-                pending.append(pool.submit(score_batch_in_worker, screener.prepare(rows, id_range)))
+            pending: deque[tuple[_Chunk, Future[tuple[list[ScoredCrime], int]]]] = deque()
+            for chunk in chunks:
+                pending.append((chunk, pool.submit(
+                    score_batch_in_worker, screener.prepare(chunk.rows, chunk.id_range))))
                 while len(pending) > 2 * workers:
-                    screener.write(pending.popleft().result())
+                    done, future = pending.popleft()
+                    screener.write(done, future.result())
             while pending:
-                screener.write(pending.popleft().result())
-    except BrokenProcessPool as exc:  # the transaction is rolled back: nothing half-written
-        raise VigilError(f"screening stopped: a scoring process ended unexpectedly ({exc})") from None
+                done, future = pending.popleft()
+                screener.write(done, future.result())
+    except BrokenProcessPool as exc:
+        raise VigilError(f"screening stopped: a scoring process ended unexpectedly ({exc}); "
+                         "the crimes written so far keep their new results, the rest their "
+                         "previous ones: run it again") from None
 
 
 def _changed_cases(session: Session, codes: _Codes, scope: Sequence[Any]) -> list[tuple[int, int, int | None]]:
@@ -598,20 +627,21 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
         run = ScreeningRun(started_at=started, run_by=ctx.actor.username, full=full)
         session.add(run)
         session.flush()
+        run_id = int(run.id)  # type: ignore[arg-type]
+    # Crimes are read in one read transaction (one consistent view) and their
+    # results written a chunk at a time, each chunk in its own short write
+    # transaction, so other users' writes never wait long for a run (SQLite
+    # has one writer at a time). Until the run finishes, a crime shows the
+    # result of this run or of the one before.
+    with ctx.read() as session:
         codes = _codes(session, policy)
         breached = _breached_orders(session)
+        keep = _filter(session, codes, scope_start)
         if full:
-            # read the pair histories before deleting: reading after a large
-            # delete makes SQLite spill the deleted pages while it reads
             histories = _all_pair_histories(session, policy.course_of_conduct_min_crimes)
-            if scope_start is None:
-                session.execute(delete(ScreeningResult))
-            else:
-                in_scope = select(Case.id).where(*scope).scalar_subquery()
-                session.execute(delete(ScreeningResult).where(ScreeningResult.case_id.in_(in_scope)))
             screener = _Screener(ctx, session, codes, histories, breached, started)
             low, high = session.execute(select(func.min(Case.id), func.max(Case.id))).one()
-            _score_all(screener, _crime_chunks_by_id(session, _filter(session, codes, scope_start)),
+            _score_all(screener, _crime_chunks_by_id(session, keep, scope),
                        expected=(high - low + 1) if low is not None else 0)
         else:
             changed = _changed_cases(session, codes, scope)
@@ -622,29 +652,26 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
                 ids.update(history.ids)
             screener = _Screener(ctx, session, codes, histories, breached, started)
             ordered = sorted(ids)
-            for start in range(0, len(ordered), CHUNK):
-                batch = ordered[start:start + CHUNK]
-                session.execute(delete(ScreeningResult).where(ScreeningResult.case_id.in_(batch)))
-            keep = _filter(session, codes, scope_start)
-            _score_all(screener, ((rows, None) for rows in _crime_chunks_for(session, ordered, keep)),
-                       expected=len(ordered))
+            _score_all(screener, _crime_chunks_for(session, ordered, keep), expected=len(ordered))
+    with ctx.write() as session:
+        run = session.get(ScreeningRun, run_id)  # type: ignore[assignment]
         finished = ctx.now()
         run.finished_at = finished
         run.screened = screener.screened
         run.candidates = screener.candidates
+        session.add(run)
         seconds = round(time.perf_counter() - wall, 3)
         kind = "full" if full else "incremental"
-        ctx.audit(session, AuditAction.CREATE, "screening_run", run.id,
+        ctx.audit(session, AuditAction.CREATE, "screening_run", run_id,
                   reason=f"{kind} screening run: {screener.screened} crimes screened, "
                          f"{screener.candidates} candidates",
                   after={"full": full, "since": scope_start, "screened": screener.screened,
                          "candidates": screener.candidates, "seconds": seconds})
-        session.flush()
-        return ScreeningRunSummary(
-            run_id=int(run.id), full=full, run_by=run.run_by, started_at=started,  # type: ignore[arg-type]
-            finished_at=finished, screened=screener.screened, candidates=screener.candidates,
-            seconds=seconds,
-        )
+    return ScreeningRunSummary(
+        run_id=run_id, full=full, run_by=run.run_by, started_at=started,
+        finished_at=finished, screened=screener.screened, candidates=screener.candidates,
+        seconds=seconds,
+    )
 
 
 # --- the queue -----------------------------------------------------------------------

@@ -124,6 +124,38 @@ def test_large_runs_score_in_a_worker_process_with_the_same_results(
     assert (parallel.screened, parallel.candidates) == (serial.screened, serial.candidates)
 
 
+def test_other_writers_are_not_held_up_by_a_run(
+        database: Database, make_context, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Results are written a chunk at a time in short transactions: a write
+    made mid-run by someone else, allowed to wait only 0.2 s, goes through,
+    and the run's results are those of an undisturbed run."""
+    import app.services.screening as screening
+
+    _seed(database)
+    run_screening(make_context("analyst"), full=True)
+    expected = _results(database)
+    monkeypatch.setattr(screening, "CHUNK", 2)
+    impatient = Database(database.url, busy_timeout_ms=200)
+    real_score = screening.score_batch
+    calls: list[int] = []
+
+    def score_and_let_someone_write(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:  # the first chunk is written; the run goes on
+            with impatient.write() as s:
+                add_case(s, "NC/26/000077", NOW - DAY, code="8Q", victim="V77", suspect="S77")
+        return real_score(*args, **kwargs)
+
+    monkeypatch.setattr(screening, "score_batch", score_and_let_someone_write)
+    summary = run_screening(make_context("analyst"), full=True)
+    impatient.dispose()
+    assert len(calls) > 2
+    assert _results(database) == expected
+    assert summary.screened == len(expected)
+    with database.read() as s:
+        assert s.exec(select(Case).where(Case.crime_ref == "NC/26/000077")).one()
+
+
 def test_only_analysts_run_screening(make_context) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PermissionDenied, match="may not run screening"):
         run_screening(make_context("supervisor.northern"))
