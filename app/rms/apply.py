@@ -23,7 +23,9 @@ Mapping (DESIGN.md, models/tables.py):
   risk mirrors follow the latest assessment; an assessment made after the
   event that made a re-assessment due clears it.
 - orders.csv → ``ProtectiveOrder`` by order_ref (subject and protected person
-  from the case's suspect and victim).
+  from the case's suspect and victim). A changed SPO or interim SPO moves the
+  case's SPO decision (``spo_status``, with a ``SpoDecision`` row) to what its
+  status implies; the newest order of a case wins.
 - breaches.csv → ``Breach`` by breach_ref; the breach crime is linked to the
   order's case, and a new breach makes a re-assessment of the original case
   due (``risk.reassessment_due_hours`` after it was reported) unless the case
@@ -65,6 +67,7 @@ from app.rms.formats import (
     format_when,
 )
 from app.rms.validate import Spool
+from app.rules.orders import spo_decision_for_order
 from app.rules.risk import check_level, review_due
 from models import (
     Allocation,
@@ -76,6 +79,7 @@ from models import (
     ProtectiveOrder,
     Referral,
     RiskAssessment,
+    SpoDecision,
     VictimCare,
 )
 from models.enums import (
@@ -106,6 +110,7 @@ T_BREACH = Breach.__table__
 T_CARE = VictimCare.__table__
 T_REFERRAL = Referral.__table__
 T_AUDIT = AuditEvent.__table__
+T_SPO_DECISION = SpoDecision.__table__
 
 GRANTED_STATUSES = frozenset({OrderStatus.GRANTED.value, OrderStatus.INTERIM_GRANTED.value})
 
@@ -644,7 +649,8 @@ class Applier:
     def orders_chunk(self, records: list[OrderRecord]) -> None:
         counter = self.counters[ORDERS]
         cases = self._case_ids({r.crime_ref for r in records}, T_CASE.c.victim_id,
-                               T_CASE.c.suspect_id)
+                               T_CASE.c.suspect_id, T_CASE.c.spo_status)
+        spo_news: dict[int, tuple[tuple[datetime, str], OrderRecord, str]] = {}
         existing: dict[str, Any] = {}
         for row in self.sql.where_in(
             select(T_ORDER.c.id, T_ORDER.c.order_ref, T_ORDER.c.case_id, T_ORDER.c.kind,
@@ -704,9 +710,44 @@ class Applier:
                             f"{'recorded' if old is None else 'updated'} from {SOURCE_REASON}",
                             {k: v[0] for k, v in changed.items()} if old is not None else None,
                             {k: v[1] for k, v in changed.items()})
+            decision = spo_decision_for_order(record.kind, record.status)
+            if changed and decision is not None:
+                when = (record.granted_at or record.applied_at or record.served_at
+                        or self.now, record.order_ref)
+                newest = spo_news.get(case.id)
+                if newest is None or when > newest[0]:
+                    spo_news[case.id] = (when, record, decision.value)
         self._write(T_ORDER, inserts)
         self._update_by_id(T_ORDER, updates)
+        self._mirror_spo_decisions(cases, spo_news, audits)
         self._write(T_AUDIT, audits)
+
+    def _mirror_spo_decisions(self, cases: dict[str, Any],
+                              spo_news: dict[int, tuple[Any, OrderRecord, str]],
+                              audits: list[dict[str, Any]]) -> None:
+        """The case's SPO decision follows the newest SPO or interim SPO the
+        extract changed. The RMS is the record of the court's decisions, so
+        the import moves the decision even where Vigil saw no step between
+        (an order first seen granted)."""
+        current = {row.id: row.spo_status for row in cases.values()}
+        decisions: list[dict[str, Any]] = []
+        moved: list[dict[str, Any]] = []
+        for case_id, (_when, record, decision) in sorted(spo_news.items()):
+            before = current.get(case_id)
+            if decision == before:
+                continue
+            decisions.append({"case_id": case_id, "status": decision,
+                              "rationale": f"{record.kind} {record.order_ref} {record.status} "
+                                           f"in the {SOURCE_REASON}",
+                              "decided_by": self.username, "decided_at": self.now})
+            moved.append({"b_id": case_id, "spo_status": decision})
+            if self._is_existing(case_id):
+                self.touched.add(case_id)
+                self._audit(audits, record.crime_ref,
+                            f"SPO decision from {record.kind} {record.order_ref} in the "
+                            f"{SOURCE_REASON}", {"spo_status": before}, {"spo_status": decision})
+        self._write(T_SPO_DECISION, decisions)
+        self._update_by_id(T_CASE, moved)
 
     # --- breaches.csv ----------------------------------------------------------------
     def breaches_chunk(self, records: list[BreachRecord]) -> None:

@@ -214,12 +214,21 @@ def spo_consideration_due(reported_at: datetime, policy: SpoPolicy) -> datetime:
     return reported_at + timedelta(days=policy.consideration_days)
 
 
-def spo_status_for_order(status: str) -> SpoStatus | None:
-    """The case's SPO decision that an SPO's status implies, if any."""
-    try:
-        return SpoStatus(status)
-    except ValueError:
-        return None
+def spo_decision_for_order(kind: str, status: str) -> SpoStatus | None:
+    """The case's SPO decision that an SPO's or interim SPO's status implies
+    (None for other orders, and for an interim order's end, which leaves the
+    decision with the full order)."""
+    if kind == OrderKind.SPO:
+        try:
+            return SpoStatus(status)
+        except ValueError:
+            return None
+    if kind == OrderKind.ISPO:
+        if status in (OrderStatus.INTERIM_GRANTED, OrderStatus.GRANTED):
+            return SpoStatus.INTERIM_GRANTED
+        if status in (OrderStatus.APPLICATION_IN_PREPARATION, OrderStatus.APPLIED):
+            return SpoStatus(status)
+    return None
 
 
 # --- notification and expiry -----------------------------------------------

@@ -25,7 +25,7 @@ from app.services.case_lock import claim_case, load_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import Breach, Case, Person, ProtectiveOrder, RiskAssessment, SpoDecision
-from models.enums import AuditAction, OrderKind, OrderStatus, SpoStatus
+from models.enums import AuditAction, OrderStatus
 
 # --- views ---------------------------------------------------------------------
 
@@ -153,23 +153,11 @@ def _new_order_ref(session: Session, kind: str, now: datetime) -> str:
 # --- the SPO decision mirrored from SPO orders ------------------------------------
 
 
-def _spo_status_for(kind: str, status: str) -> str | None:
-    """The case's SPO decision an SPO or interim SPO's new status implies."""
-    if kind == OrderKind.SPO:
-        return status
-    if kind == OrderKind.ISPO:
-        if status in (OrderStatus.INTERIM_GRANTED, OrderStatus.GRANTED):
-            return SpoStatus.INTERIM_GRANTED
-        if status in (OrderStatus.APPLICATION_IN_PREPARATION, OrderStatus.APPLIED):
-            return status
-    return None
-
-
 def _mirror_spo_decision(ctx: ServiceContext, session: Session, case: Case, kind: str,
                          status: str, at: datetime, note: str) -> str | None:
     """Move the case's SPO decision along with an SPO's status when the
     decision lifecycle allows it; returns the new decision, or None."""
-    wanted = _spo_status_for(kind, status)
+    wanted = rules.spo_decision_for_order(kind, status)
     if wanted is None or wanted == case.spo_status:
         return None
     if wanted not in rules.SPO_DECISION_TRANSITIONS.get(case.spo_status, frozenset()):

@@ -31,6 +31,7 @@ from models import (
     ProtectiveOrder,
     Referral,
     RiskAssessment,
+    SpoDecision,
     VictimCare,
 )
 from tests.conftest import NOW
@@ -164,6 +165,42 @@ def test_an_extract_is_mapped_onto_vigils_records(database: Database, make_conte
         assert audit.reason.startswith(f"{(tmp_path / 'x').resolve()}: crimes.csv 3 read, 3 new")
     closed = case_of(database, "CR-0003")
     assert closed.suspect_id is None
+
+
+def test_spo_orders_in_an_extract_move_the_cases_spo_decision(  # type: ignore[no-untyped-def]
+        database: Database, make_context, tmp_path: Path) -> None:
+    """The RMS records the court's decisions: an SPO first seen granted sets
+    the case's decision to granted (with its history and audit), a later
+    extract's discharge moves it on, and an unchanged extract leaves it."""
+    files = first_extract()
+    files[CRIMES][0].update(principal_code="8Q")
+    files[ORDERS].append(extract_row(ORDERS, order_ref="SP-0001", kind="ISPO",
+                                     status="interim_granted", granted_at="01/03/2026 11:00",
+                                     expires_at="15/03/2026 00:00"))
+    files[ORDERS].append(extract_row(ORDERS, order_ref="SP-0002", kind="SPO", status="granted",
+                                     granted_at="01/03/2026 17:00",
+                                     expires_at="01/03/2028 00:00"))
+    ctx = make_context("analyst")
+    import_extract(ctx, folder=write_extract(tmp_path / "a", files))
+    assert case_of(database, "CR-0001").spo_status == "granted"  # the newer order wins
+    with database.read() as session:
+        history = session.execute(select(SpoDecision.status, SpoDecision.rationale).join(
+            Case, Case.id == SpoDecision.case_id).where(Case.crime_ref == "CR-0001")).all()
+    assert history == [("granted", "SPO SP-0002 granted in the RMS extract")]
+
+    files[ORDERS][-1].update(status="discharged")
+    later = make_context("analyst", now=LATER)
+    import_extract(later, folder=write_extract(tmp_path / "b", files))
+    import_extract(later, folder=write_extract(tmp_path / "c", files))  # unchanged
+    assert case_of(database, "CR-0001").spo_status == "discharged"
+    with database.read() as session:
+        statuses = session.execute(select(SpoDecision.status).order_by(SpoDecision.id)
+                                   ).scalars().all()
+        audit = session.execute(select(AuditEvent.reason, AuditEvent.before, AuditEvent.after)
+                                .where(AuditEvent.reason.like("SPO decision%"))).all()
+    assert statuses == ["granted", "discharged"]
+    assert audit == [("SPO decision from SPO SP-0002 in the RMS extract",
+                      {"spo_status": "granted"}, {"spo_status": "discharged"})]
 
 
 def test_an_import_into_postgresql_gathers_planner_statistics(  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from app.rules.orders import (
     notification_state,
     spo_consideration_due,
     spo_considered,
+    spo_decision_for_order,
 )
 
 SPO = default_policy().spo  # 3 notification days, 28 expiry warning days, 14 consideration days
@@ -216,3 +217,19 @@ def test_expires_within(status: str, expires: datetime | None, expected: bool) -
 def test_days_left() -> None:
     assert days_left(NOW + timedelta(days=3, hours=5), NOW) == 3
     assert days_left(NOW - timedelta(hours=5), NOW) == -1
+
+
+@pytest.mark.parametrize(("kind", "status", "decision"), [
+    ("SPO", "applied", "applied"),
+    ("SPO", "granted", "granted"),
+    ("SPO", "discharged", "discharged"),
+    ("ISPO", "granted", "interim_granted"),
+    ("ISPO", "interim_granted", "interim_granted"),
+    ("ISPO", "application_in_preparation", "application_in_preparation"),
+    ("ISPO", "expired", None),  # the full order's decision follows
+    ("RO", "granted", None),
+    ("NMO", "applied", None),
+    ("SPO", "not_a_status", None),
+])
+def test_spo_decision_an_order_implies(kind: str, status: str, decision: str | None) -> None:
+    assert spo_decision_for_order(kind, status) == decision
