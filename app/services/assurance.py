@@ -18,7 +18,7 @@ are summed from, so the number of cases behind a figure is its numerator.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -283,6 +283,23 @@ class _CaseFacts:
             .group_by(inc.case_id)
             .subquery("inc")
         )
+        # Cases with an assessment of the policy's tool, and cases with more
+        # allocations than the allowed moves + 1 (only those can exceed them):
+        # each a per-case aggregate joined once. (As ``IN (subquery)`` tests
+        # PostgreSQL fell back to a linear search per case once the set
+        # outgrew work_mem, hours at a million cases; a join spills instead.)
+        self.assessed = (
+            select(RiskAssessment.case_id.label("case_id"))
+            .where(RiskAssessment.tool == policy.risk.tool)
+            .group_by(RiskAssessment.case_id)
+            .subquery("assessed")
+        )
+        self.reallocated = (
+            select(Allocation.case_id.label("case_id"))
+            .group_by(Allocation.case_id)
+            .having(func.count() > policy.allocation.max_team_moves + 1)
+            .subquery("reallocated")
+        )
         self.original = aliased(Case, name="original_case")
         steps = m.referral_deadline_steps(
             period.date_from, period.date_to,
@@ -293,12 +310,15 @@ class _CaseFacts:
                               [s.deadline for s in steps], UTCDateTime())
 
     # FROM and WHERE shared by the figures and the drill-down
-    def source(self) -> Any:
-        return (
-            Case.__table__
-            .outerjoin(self.included, self.included.c.case_id == Case.id)
-            .outerjoin(self.original, self.original.id == Case.linked_case_id)
-        )
+    def source(self, facts: Iterable[str]) -> Any:
+        """The cases with what ``facts`` need joined to them."""
+        needed = set(facts)
+        joined = Case.__table__.outerjoin(self.included, self.included.c.case_id == Case.id)
+        if "sdash" in needed:
+            joined = joined.outerjoin(self.assessed, self.assessed.c.case_id == Case.id)
+        if "moves_exceeded" in needed:
+            joined = joined.outerjoin(self.reallocated, self.reallocated.c.case_id == Case.id)
+        return joined.outerjoin(self.original, self.original.id == Case.linked_case_id)
 
     def scope(self, *, area: str | None, team: str | None) -> list[ColumnElement[bool]]:
         conditions = [self.period.contains(Case.reported_at)]
@@ -328,10 +348,7 @@ class _CaseFacts:
             return or_(Case.principal_code.in_(self.ref.stalking_or_harassment),
                        self.has_included("sh"))
         if name == "sdash":
-            # one pass over the assessments (a semi-join) beats a probe per case
-            return Case.id.in_(
-                select(RiskAssessment.case_id).where(RiskAssessment.tool == policy.risk.tool)
-            )
+            return self.assessed.c.case_id.is_not(None)
         if name == "high":
             return Case.risk_level == RiskLevel.HIGH.value
         if name == "no_plan":
@@ -376,13 +393,6 @@ class _CaseFacts:
         (a change is an allocation whose team differs from the one before it,
         as app.rules.allocation.team_moves counts)."""
         allowed = self.policy.allocation.max_team_moves
-        # Only a case with more allocations than allowed moves + 1 can exceed
-        # them: those few are found in one pass, and only they are counted.
-        candidates = (
-            select(Allocation.case_id)
-            .group_by(Allocation.case_id)
-            .having(func.count() > allowed + 1)
-        )
         before = aliased(Allocation, name="before")
         previous_team = (
             select(before.team)
@@ -402,7 +412,8 @@ class _CaseFacts:
             .where(Allocation.case_id == Case.id, Allocation.team != previous_team)
             .scalar_subquery()
         )
-        return and_(Case.id.in_(candidates), moves > allowed)
+        # only the few reallocated cases are counted
+        return and_(self.reallocated.c.case_id.is_not(None), moves > allowed)
 
     def _allocation_ok(self) -> ColumnElement[bool]:
         """The allocation policy as SQL, exactly as app.rules.allocation.
@@ -444,8 +455,12 @@ class _CaseFacts:
         return and_(true(), *[self.fact(name) for name in facts])
 
     def part(self, code: str, part: str) -> ColumnElement[bool]:
+        return self.condition(self.part_facts(code, part))
+
+    @staticmethod
+    def part_facts(code: str, part: str) -> tuple[str, ...]:
         denominator, numerator = CASE_METRICS[code]
-        return self.condition(numerator if part == NUMERATOR else denominator)
+        return numerator if part == NUMERATOR else denominator
 
 
 UNASSESSED = "unassessed"  # an allocation rule's risk level for a case never assessed
@@ -477,7 +492,7 @@ def _case_tallies(session: Session, facts: _CaseFacts, *,
             *[case((facts.condition(combination), 1), else_=0).label(f"p{i}")
               for i, combination in enumerate(parts)],
         )
-        .select_from(facts.source())
+        .select_from(facts.source(name for combination in parts for name in combination))
         .where(*facts.scope(area=area, team=None))
         .subquery("facts")
     )
@@ -891,17 +906,15 @@ def _case_rows(session: Session, code: str, part: str, period: _Period, policy: 
                size: int) -> tuple[int, list[MetricCaseRow]]:
     ref = _reference(session)
     facts = _CaseFacts(ref, policy, period, now)
-    if code == m.R13_SPO_APPLICATIONS:
-        condition = facts.condition(("stalking",))
-    else:
-        condition = facts.part(code, part)
+    needed = ("stalking",) if code == m.R13_SPO_APPLICATIONS else facts.part_facts(code, part)
+    condition = facts.condition(needed)
     where = [*facts.scope(area=area, team=team), condition]
     total = _run(session,
-        select(func.count()).select_from(facts.source()).where(*where)
+        select(func.count()).select_from(facts.source(needed)).where(*where)
     ).scalar_one()
     stmt = _page(
         select(Case.crime_ref, Case.reported_at, Case.area_command, Case.allocation_team)
-        .select_from(facts.source())
+        .select_from(facts.source(needed))
         .where(*where)
         .order_by(Case.reported_at, Case.id),
         page, size,
