@@ -4,16 +4,16 @@ decisions and actions recorded on it. ``--format md`` gives minutes to
 circulate.
 
 Without ``--date`` the meeting is today's (per the clock, ``--now``), or the
-next meeting day when today has none.
+next meeting day when today has none. Without ``--area`` it is the user's own
+area command. JSON gives the meeting and ``items``, each with ``crime_ref``,
+``priority``, ``reasons`` (codes), ``explanations``, ``risk``, ``team``,
+``decision``, ``rationale`` and ``actions``.
 
 ``vigil dmm --prepare [--area AREA] [--date DATE]`` computes and stores the
 meeting's whole agenda ahead of time (default: the first meeting not yet
 started), for the area named (force-wide users: every area when ``--area`` is
-left out). Schedule it after the overnight RMS
-import so the morning's first view only reads the cases changed since. Without ``--area`` it is the user's own
-area command. JSON gives the meeting and ``items``, each with ``crime_ref``,
-``priority``, ``reasons`` (codes), ``explanations``, ``risk``, ``team``,
-``decision``, ``rationale`` and ``actions``.
+left out). Schedule it after the overnight RMS import so the morning's first
+view only reads the cases changed since.
 """
 
 from __future__ import annotations
