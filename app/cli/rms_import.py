@@ -1,8 +1,11 @@
-"""`vigil import PATH [--dry-run]`: apply an RMS extract (a folder of CSV files).
+"""`vigil import PATH [--dry-run] [--prepare-dmm]`: apply an RMS extract (a folder
+of CSV files).
 
 Every problem is listed as ``file:line: field: what is wrong`` and, with any
 problem, nothing is written (exit code 2). ``--dry-run`` checks the extract
-and reports what would change without writing anything.
+and reports what would change without writing anything. ``--prepare-dmm``
+then prepares every area's next DMM agenda (``vigil dmm --prepare``): the
+overnight job in one command.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from app.output import Column, render, render_json
 from app.rms.apply import DeltaList, NewBreach, OrderEvent, Reclassification, RiskChange
 from app.rms.formats import FILE_ORDER
 from app.rms.validate import format_errors
+from app.rules.dmm import upcoming_meeting_date
+from app.services.dmm import prepare_queue
 from app.services.rms_import import (
     ImportResult,
     delta_json,
     describe_totals,
     import_extract,
 )
+from seed.reference import organisation
 
 HELP = "import an RMS extract: a folder of " + ", ".join(FILE_ORDER) + " (any of them)"
 PRINTED_ERRORS = 200
@@ -35,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="check the extract and report what would change; write nothing")
     parser.add_argument("--format", choices=["table", "json"], default="table",
                         help="report format (default table)")
+    parser.add_argument("--prepare-dmm", action="store_true",
+                        help="after a successful import, prepare every area's next DMM "
+                             "agenda (as vigil dmm --prepare)")
 
 
 def run(args: argparse.Namespace, env: CliEnv) -> int:
@@ -56,6 +65,12 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
               "nothing was written", file=sys.stderr)
         print(format_errors(result.errors, result.error_count, PRINTED_ERRORS), file=sys.stderr)
         return 2
+    if args.prepare_dmm and not args.dry_run:
+        meeting_date = upcoming_meeting_date(ctx.now(), ctx.policy)
+        for area in organisation().area_commands:
+            prepared = prepare_queue(ctx, area=area, meeting_date=meeting_date)
+            progress(f"DMM agenda of {area} for {meeting_date:%a %d/%m/%Y} prepared: "
+                     f"{prepared.total:,} items")
     return 0
 
 

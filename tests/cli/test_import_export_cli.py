@@ -47,6 +47,30 @@ def test_import_prints_counts_and_changes(sqlite_database: Database, tmp_path: P
     assert cases(sqlite_database) == 2
 
 
+def test_import_then_prepare_every_areas_next_agenda(
+        sqlite_database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert vigil(sqlite_database, "import", str(good_extract(tmp_path)), "--prepare-dmm") == 0
+    err = capsys.readouterr().err
+    # Monday's meeting starts at 08:00, the clock's time: Tuesday's is next
+    assert "vigil import: DMM agenda of Northern for Tue 03/03/2026 prepared: " in err
+    assert err.count("DMM agenda of ") == 6
+    with sqlite_database.read() as session:
+        prepared = session.execute(select(AuditEvent.entity_id).where(
+            AuditEvent.entity == "dmm_queue")).scalars().all()
+    assert sorted(prepared) == sorted(f"{area}/2026-03-03" for area in (
+        "Northern", "Southern", "Eastern", "Western", "Central", "Coastal"))
+
+
+def test_a_dry_run_prepares_nothing(sqlite_database: Database, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert vigil(sqlite_database, "import", str(good_extract(tmp_path)), "--dry-run",
+                 "--prepare-dmm") == 0
+    assert "DMM agenda" not in capsys.readouterr().err
+    with sqlite_database.read() as session:
+        assert session.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.entity == "dmm_queue")).scalar() == 0
+
+
 def test_import_with_problems_exits_2_and_writes_nothing(sqlite_database: Database,
                                                          tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
