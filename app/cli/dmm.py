@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterable, Iterator
 from datetime import date
 
 from app.cli.base import CliEnv, add_format_option, add_output_option
@@ -27,7 +28,7 @@ from app.dates import DateError, parse_date
 from app.errors import BadInput
 from app.rules import dmm as rules
 from app.services.context import ServiceContext
-from app.services.dmm import build_queue, current_meeting_date, prepare_queue
+from app.services.dmm import PreparedQueue, build_queue, current_meeting_date, prepare_queue
 from app.services.dmm_minutes import render_queue
 from seed.reference import organisation
 
@@ -68,21 +69,28 @@ def resolve_date(ctx: ServiceContext, text: str | None) -> date:
         raise BadInput(f"dmm --date: {exc}") from None
 
 
+def prepare_agendas(ctx: ServiceContext, areas: Iterable[str],
+                    meeting_date: date | None = None) -> Iterator[tuple[PreparedQueue, float]]:
+    """Prepare each area's agenda for ``meeting_date`` (default: the first
+    meeting not yet started); yields each result with the seconds it took."""
+    if meeting_date is None:
+        meeting_date = rules.upcoming_meeting_date(ctx.now(), ctx.policy)
+    for area in areas:
+        started = time.perf_counter()
+        prepared = prepare_queue(ctx, area=area, meeting_date=meeting_date)
+        yield prepared, time.perf_counter() - started
+
+
 def prepare(args: argparse.Namespace, env: CliEnv) -> int:
     ctx = env.context()
-    meeting_date = (resolve_date(ctx, args.date) if args.date
-                    else rules.upcoming_meeting_date(ctx.now(), ctx.policy))
     if args.area or ctx.actor.area_command:
         areas = [resolve_area(ctx, args.area)]
     else:
         areas = list(organisation().area_commands)
-    lines = []
-    for area in areas:
-        started = time.perf_counter()
-        prepared = prepare_queue(ctx, area=area, meeting_date=meeting_date)
-        seconds = time.perf_counter() - started
-        lines.append(f"{area}: meeting {meeting_date:%a %d/%m/%Y} prepared, "
-                     f"{prepared.total:,} items ({seconds:.1f} s)")
+    meeting_date = resolve_date(ctx, args.date) if args.date else None
+    lines = [f"{p.area}: meeting {p.meeting_date:%a %d/%m/%Y} prepared, "
+             f"{p.total:,} items ({seconds:.1f} s)"
+             for p, seconds in prepare_agendas(ctx, areas, meeting_date)]
     env.emit("\n".join(lines) + "\n", args.output)
     return 0
 

@@ -15,13 +15,12 @@ import sys
 from typing import Any
 
 from app.cli.base import CliEnv
+from app.cli.dmm import prepare_agendas
 from app.dates import format_local
 from app.output import Column, render, render_json
 from app.rms.apply import DeltaList, NewBreach, OrderEvent, Reclassification, RiskChange
 from app.rms.formats import FILE_ORDER
 from app.rms.validate import format_errors
-from app.rules.dmm import upcoming_meeting_date
-from app.services.dmm import prepare_queue
 from app.services.rms_import import (
     ImportResult,
     delta_json,
@@ -66,11 +65,9 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
         print(format_errors(result.errors, result.error_count, PRINTED_ERRORS), file=sys.stderr)
         return 2
     if args.prepare_dmm and not args.dry_run:
-        meeting_date = upcoming_meeting_date(ctx.now(), ctx.policy)
-        for area in organisation().area_commands:
-            prepared = prepare_queue(ctx, area=area, meeting_date=meeting_date)
-            progress(f"DMM agenda of {area} for {meeting_date:%a %d/%m/%Y} prepared: "
-                     f"{prepared.total:,} items")
+        for prepared, _seconds in prepare_agendas(ctx, organisation().area_commands):
+            progress(f"DMM agenda of {prepared.area} for {prepared.meeting_date:%a %d/%m/%Y} "
+                     f"prepared: {prepared.total:,} items")
     return 0
 
 
