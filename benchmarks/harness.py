@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from app.db import Database
+from app.rules.dmm import next_meeting_date
 from app.services.context import ServiceContext, open_context
 from app.services.dmm import prepare_queue
 from app.settings import Settings, data_dir
@@ -262,8 +263,6 @@ def run_bench(cases: int, *, url: str | None = None, repeats: int = 7,
     # The next morning: Tuesday's agenda prepared overnight (its periodic full
     # recompute due, so the screen shows the stored agenda and recomputes
     # behind the rows), and not prepared (the day's first view computes it).
-    from app.rules.dmm import next_meeting_date
-
     tuesday = next_meeting_date(meeting_date, supervisor.policy)
     morning = datetime.combine(tuesday, BENCH_NOW.timetz())
     overnight = _context(database, "analyst", BENCH_NOW + timedelta(hours=15))

@@ -8,8 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
+from app.db import Database
 from app.policy import default_policy
 from app.rules.risk import parse_answers, review_due, suggested_level, yes_count
 from models import (
@@ -288,3 +290,10 @@ def write_extract(folder: Path, files: dict[str, list[dict[str, str]]]) -> Path:
             writer.writeheader()
             writer.writerows(rows)
     return folder
+
+
+def planner_rows(database: Database, table: str) -> float:
+    """PostgreSQL's row estimate for ``table`` (-1 before statistics are gathered)."""
+    with database.read() as session:
+        return float(session.execute(
+            text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table}).scalar())

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy import and_, exists, func, or_, select
 
 from app.db import Database
 from app.errors import BadInput
@@ -38,6 +38,7 @@ from models import (
 )
 from seed.generator import GenerationReport, generate, reset_database
 from tests.conftest import NOW
+from tests.factories import planner_rows
 
 AREAS = {"Northern", "Southern", "Eastern", "Western", "Central", "Coastal"}
 WINDOW_START = datetime(2026, 2, 27, 8, 0, tzinfo=UTC)  # Friday's meeting
@@ -549,16 +550,9 @@ def test_conditions_follow_the_clock(tmp_path: Path, frame: Frame) -> None:
     database.dispose()
 
 
-def _planner_rows(database: Database, table: str) -> float:
-    """PostgreSQL's row estimate for ``table`` (-1 before statistics are gathered)."""
-    with database.read() as session:
-        return float(session.execute(
-            text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table}).scalar())
-
-
 def test_seeding_postgresql_gathers_planner_statistics(postgres_database: Database) -> None:
-    assert _planner_rows(postgres_database, "crime_case") < 0
+    assert planner_rows(postgres_database, "crime_case") < 0
     generate(postgres_database, cases=400, seed=3, now=NOW)
     with postgres_database.read() as session:
         held = session.execute(select(func.count()).select_from(Case)).scalar()
-    assert _planner_rows(postgres_database, "crime_case") == held
+    assert planner_rows(postgres_database, "crime_case") == held

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 import app.rms.apply as apply_module
 import app.services.rms_import as import_module
@@ -35,7 +35,7 @@ from models import (
     VictimCare,
 )
 from tests.conftest import NOW
-from tests.factories import add_case, extract_row, write_extract
+from tests.factories import add_case, extract_row, planner_rows, write_extract
 
 CRIMES, RISK, ORDERS, BREACHES, CARE = (
     "crimes.csv", "risk.csv", "orders.csv", "breaches.csv", "victim_care.csv")
@@ -211,10 +211,7 @@ def test_an_import_into_postgresql_gathers_planner_statistics(  # type: ignore[n
     ctx = open_context(Settings(database_url=postgres_database.url, username="analyst",
                                 now=NOW), database=postgres_database, migrate=False)
     import_extract(ctx, folder=write_extract(tmp_path / "x", first_extract()))
-    with postgres_database.read() as session:
-        estimate = session.execute(
-            text("SELECT reltuples FROM pg_class WHERE relname = 'crime_case'")).scalar()
-    assert estimate == 3
+    assert planner_rows(postgres_database, "crime_case") == 3
 
 
 def test_the_same_extract_twice_changes_nothing(database: Database, make_context,  # type: ignore[no-untyped-def]
