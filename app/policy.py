@@ -43,8 +43,14 @@ class DmmPolicy:
     spo_consideration_days: int
     repeat_pair_min_crimes: int
     repeat_pair_window_days: int
-    repeat_pair_new_only: bool
     closed_grace_days: int
+    high_risk_plan_days: int
+    risk_assessment_second_days: int
+    spo_second_days: int
+    victim_care_second_days: int
+    risk_plan_second_days: int
+    risk_review_second_days: dict[str, int]
+    orders_desk_team: str
     enabled_reasons: tuple[str, ...]
     default_action_hours: int
     weights: dict[str, int]

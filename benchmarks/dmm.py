@@ -10,9 +10,11 @@ event and the stored items brought up to date. The first build of a meeting
 (and one every 15 minutes, or after a policy change) recomputes every case in
 scope; the builds in between re-read only the cases changed since.
 ``time_full_queue`` forces the full recomputation every time.
-``baseline_queue_sql`` is the reason computation written by hand in SQL on a
+``baseline_queue_sql`` is the same reason computation (step 1: every case's
+reasons as bits, standing gaps as candidates) written by hand in SQL on a
 DB-API connection (sqlite3 or psycopg), for the default policy, without the
-rules' explanations or storing: the floor the service is compared against.
+rules' explanations, the standing-gap settling or storing: the floor the full
+computation is compared against.
 Times are seconds.
 """
 
@@ -80,7 +82,8 @@ def _sql(connection: Any, statement: str) -> str:
 
 
 
-# Parameters, in order, are listed in baseline_queue_sql. Bits: REASON_ORDER.
+# Parameters, in order, are listed in baseline_queue_sql. Bits: app.rules.dmm.REASON_BITS.
+# Meeting items exactly; standing gaps as the candidates the service then settles.
 _FLAGS = """
 WITH scope AS (
   SELECT c.id, c.crime_ref, c.reported_at, c.principal_code, c.pin_issued, c.risk_level,
@@ -93,13 +96,37 @@ WITH scope AS (
          c.victim_id, c.suspect_id, c.allocation_team, c.domestic_abuse, c.linked_case_id
   FROM crime_case c WHERE c.area_command = :area AND c.closed_at >= :closed_since
     AND c.status <> 'open'
+  UNION ALL
+  SELECT c.id, c.crime_ref, c.reported_at, c.principal_code, c.pin_issued, c.risk_level,
+         c.risk_assessed_at, c.risk_review_due, c.reassessment_due_at, c.spo_status,
+         c.victim_id, c.suspect_id, c.allocation_team, c.domestic_abuse, c.linked_case_id
+  FROM crime_case c WHERE c.area_command = :area AND c.status <> 'open'
+    AND (c.closed_at IS NULL OR c.closed_at < :closed_since)
+    AND c.id IN (SELECT b.breach_case_id FROM breach b WHERE b.reported_at < :t
+                 AND (b.reported_at >= :f OR b.acknowledged_at IS NULL
+                      OR b.acknowledged_at >= :t))
 ),
 inc AS (
   SELECT i.case_id, i.code FROM included_classification i
   WHERE i.case_id IN (SELECT id FROM scope)
 ),
+decided AS (
+  SELECT i.case_id, MAX(i.decided_at) AS decided_at
+  FROM dmm_item i JOIN dmm_meeting m ON m.id = i.meeting_id
+  WHERE i.decision IS NOT NULL AND m.meeting_date < :day
+  GROUP BY i.case_id
+),
+latest AS (
+  SELECT r.case_id, r.assessed_at, r.level, r.suggested_level, r.approved_by,
+         COALESCE(LENGTH(r.management_plan), 0) AS plan_length,
+         ROW_NUMBER() OVER (PARTITION BY r.case_id ORDER BY r.assessed_at DESC, r.id DESC) AS n
+  FROM risk_assessment r
+  WHERE r.assessed_at < :t AND r.case_id IN (SELECT id FROM scope)
+),
 flags AS (
-  SELECT s.*, v.needs_assessed_at,
+  SELECT s.*, v.needs_assessed_at, d.decided_at,
+    a.assessed_at AS latest_at, a.level AS latest_level, a.suggested_level AS latest_suggested,
+    a.approved_by AS latest_approved, a.plan_length AS latest_plan, p.level AS previous_level,
     s.principal_code IN (SELECT value FROM json_each(:new_codes))
       OR s.id IN (SELECT case_id FROM inc WHERE code IN (SELECT value FROM json_each(:new_codes)))
       AS fam_new,
@@ -111,48 +138,48 @@ flags AS (
                   WHERE code IN (SELECT value FROM json_each(:stalking_codes))) AS fam_stalking,
     s.principal_code IN (SELECT value FROM json_each(:breach_codes))
       OR s.id IN (SELECT case_id FROM inc
-                  WHERE code IN (SELECT value FROM json_each(:breach_codes))) AS fam_breach
-  FROM scope s LEFT JOIN victim_care v ON v.case_id = s.id
+                  WHERE code IN (SELECT value FROM json_each(:breach_codes))) AS fam_breach,
+    (SELECT MAX(pd.decided_at) FROM decided pd JOIN crime_case pc ON pc.id = pd.case_id
+     WHERE pc.victim_id = s.victim_id AND pc.suspect_id = s.suspect_id) AS pair_decided_at
+  FROM scope s
+  LEFT JOIN victim_care v ON v.case_id = s.id
+  LEFT JOIN decided d ON d.case_id = s.id
+  LEFT JOIN latest a ON a.case_id = s.id AND a.n = 1
+  LEFT JOIN latest p ON p.case_id = s.id AND p.n = 2
+),
+undecided AS (
+  SELECT f.*,
+    (f.reported_at >= :lower AND (f.decided_at IS NULL OR f.decided_at < f.reported_at))
+      AS report_open,
+    (f.latest_at >= :lower AND (f.decided_at IS NULL OR f.decided_at < f.latest_at))
+      AS assessment_open
+  FROM flags f
 )
 SELECT f.id, f.crime_ref, f.reported_at, f.principal_code, f.linked_case_id,
-  (CASE WHEN (f.reported_at >= :f AND f.reported_at < :t AND f.fam_new)
-        OR f.id IN (SELECT original_case_id FROM breach WHERE reported_at >= :f
-                    AND reported_at < :t) THEN 1 ELSE 0 END)
-  + (CASE WHEN f.id IN (SELECT original_case_id FROM breach WHERE reported_at >= :f
-                        AND reported_at < :t
-                        UNION SELECT original_case_id FROM breach
-                        WHERE acknowledged_at IS NULL AND reported_at < :t) THEN 2 ELSE 0 END)
-  + (CASE WHEN (f.risk_level = 'high' AND COALESCE((
-          SELECT CASE WHEN COALESCE(LENGTH(r.management_plan), 0) = 0
-                        OR COALESCE(r.review_due, f.risk_review_due) < :t THEN 1 ELSE 0 END
-          FROM risk_assessment r WHERE r.case_id = f.id
-          ORDER BY r.assessed_at DESC, r.id DESC LIMIT 1), 1) = 1)
-        OR f.id IN (SELECT a.case_id FROM risk_assessment a
-                    WHERE a.level = 'high' AND a.assessed_at >= :f AND a.assessed_at < :t
-                    AND COALESCE((SELECT p.level FROM risk_assessment p
-                                  WHERE p.case_id = a.case_id
-                                  AND (p.assessed_at < a.assessed_at
-                                       OR (p.assessed_at = a.assessed_at AND p.id < a.id))
-                                  ORDER BY p.assessed_at DESC, p.id DESC LIMIT 1), '') <> 'high')
+  (CASE WHEN f.fam_new AND f.report_open THEN 1 ELSE 0 END)
+  + (CASE WHEN f.id IN (SELECT b.breach_case_id FROM breach b WHERE b.reported_at < :t
+                        AND (b.reported_at >= :f OR b.acknowledged_at IS NULL
+                             OR b.acknowledged_at >= :t)) THEN 2 ELSE 0 END)
+  + (CASE WHEN f.risk_level = 'high' AND f.latest_level = 'high' AND f.assessment_open
+          AND (f.previous_level IS NULL OR f.previous_level <> 'high'
+               OR (f.latest_plan = 0 AND f.latest_at > :plan_first))
         THEN 4 ELSE 0 END)
-  + (CASE WHEN f.risk_assessed_at IS NULL AND f.reported_at <= :ra_cut AND f.fam_case
+  + (CASE WHEN f.risk_assessed_at IS NULL AND f.reported_at < :ra_cut AND f.fam_case
           AND NOT EXISTS (SELECT 1 FROM risk_assessment r WHERE r.case_id = f.id)
+          AND f.reported_at >= :ra_epoch
         THEN 8 ELSE 0 END)
-  + (CASE WHEN f.risk_review_due < :t OR f.reassessment_due_at IS NOT NULL
-          OR (f.risk_assessed_at IS NOT NULL AND (
-              (SELECT MAX(p.reported_at) FROM crime_case p WHERE p.victim_id = f.victim_id
-               AND p.suspect_id = f.suspect_id AND p.reported_at < :t AND p.id <> f.id)
-                > f.risk_assessed_at
-              OR (SELECT MAX(b.reported_at) FROM breach b WHERE b.original_case_id = f.id
-                  AND b.reported_at < :t) > f.risk_assessed_at))
+  + (CASE WHEN (f.risk_review_due < :t OR f.reassessment_due_at < :t)
+          AND (f.risk_review_due >= :review_epoch OR f.reassessment_due_at >= :review_epoch)
         THEN 16 ELSE 0 END)
-  + (CASE WHEN f.spo_status = 'not_considered' AND f.reported_at <= :spo_cut AND f.fam_stalking
+  + (CASE WHEN f.spo_status = 'not_considered' AND f.reported_at < :spo_cut AND f.fam_stalking
+          AND f.reported_at >= :spo_epoch
         THEN 32 ELSE 0 END)
   + (CASE WHEN f.fam_case AND ((f.reported_at < :needs_cut AND f.needs_assessed_at IS NULL)
           OR (f.reported_at < :referral_cut
               AND NOT EXISTS (SELECT 1 FROM referral x WHERE x.case_id = f.id)))
+          AND f.reported_at >= :vcop_epoch
         THEN 64 ELSE 0 END)
-  + (CASE WHEN (CASE
+  + (CASE WHEN f.report_open AND (CASE
         WHEN f.fam_stalking AND f.risk_level = 'high' AND f.domestic_abuse
           THEN NOT (f.allocation_team IS NOT NULL
                     AND f.allocation_team IN (SELECT value FROM json_each(:teams_1)))
@@ -171,30 +198,38 @@ SELECT f.id, f.crime_ref, f.reported_at, f.principal_code, f.linked_case_id,
           THEN NOT (f.allocation_team IS NOT NULL
                     AND f.allocation_team IN (SELECT value FROM json_each(:teams_5)))
         ELSE f.allocation_team IS NULL END) THEN 128 ELSE 0 END)
-  + (CASE WHEN f.suspect_id IS NOT NULL
-          AND (f.id IN (SELECT o.id FROM crime_case n JOIN crime_case o
-                        ON o.victim_id = n.victim_id AND o.suspect_id = n.suspect_id
-                        WHERE n.reported_at >= :f AND n.reported_at < :t)
-               OR f.id IN (SELECT b.original_case_id FROM breach b
-                           JOIN crime_case bc ON bc.id = b.breach_case_id
-                           WHERE bc.reported_at >= :f AND bc.reported_at < :t))
+  + (CASE WHEN f.suspect_id IS NOT NULL AND f.reported_at >= :repeat_since
+          AND f.reported_at >= :lower
+          AND (f.pair_decided_at IS NULL OR f.pair_decided_at < f.reported_at)
+          AND NOT EXISTS (SELECT 1 FROM crime_case p WHERE p.victim_id = f.victim_id
+                          AND p.suspect_id = f.suspect_id AND p.reported_at < :t
+                          AND (p.reported_at > f.reported_at
+                               OR (p.reported_at = f.reported_at AND p.crime_ref > f.crime_ref)))
           AND (SELECT COUNT(*) FROM crime_case p WHERE p.victim_id = f.victim_id
                AND p.suspect_id = f.suspect_id AND p.reported_at >= :repeat_since
-               AND p.reported_at < :t)
-            + (SELECT COUNT(DISTINCT bc.id) FROM breach b
-               JOIN crime_case bc ON bc.id = b.breach_case_id
-               WHERE b.original_case_id = f.id AND bc.reported_at >= :repeat_since
-               AND bc.reported_at < :t
-               AND (bc.victim_id <> f.victim_id OR bc.suspect_id IS NULL
-                    OR bc.suspect_id <> f.suspect_id)) >= :repeat_min
+               AND p.reported_at < :t) >= :repeat_min
         THEN 256 ELSE 0 END)
-  + (CASE WHEN f.pin_issued THEN 512 ELSE 0 END)
-  + (CASE WHEN f.id IN (SELECT case_id FROM dmm_action WHERE done_at IS NULL AND due_at < :t)
-        THEN 1024 ELSE 0 END)
-  + (CASE WHEN f.id IN (SELECT case_id FROM dmm_item WHERE meeting_id = :previous_meeting
-                        AND discussed_at IS NULL) THEN 2048 ELSE 0 END)
+  + (CASE WHEN f.pin_issued AND f.report_open THEN 512 ELSE 0 END)
+  + (CASE WHEN f.id IN (SELECT case_id FROM dmm_action WHERE done_at IS NULL
+                        AND due_at < :next_t) THEN 1024 ELSE 0 END)
+  + (CASE WHEN EXISTS (SELECT 1 FROM dmm_item i JOIN dmm_meeting m ON m.id = i.meeting_id
+                       WHERE i.case_id = f.id AND i.decision IS NULL
+                       AND COALESCE(i.mask, 1) <> 0 AND m.area_command = :area
+                       AND m.meeting_date < :day
+                       AND (f.decided_at IS NULL OR m.starts_at > f.decided_at))
+        THEN 2048 ELSE 0 END)
+  + (CASE WHEN f.risk_assessed_at IS NOT NULL AND f.assessment_open
+          AND f.latest_approved IS NULL
+          AND (CASE f.latest_level WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 0 END)
+            < (CASE f.latest_suggested WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 0 END)
+        THEN 4096 ELSE 0 END)
+  + (CASE WHEN f.risk_level = 'high'
+          AND (f.latest_at IS NULL OR (f.latest_level = 'high' AND f.latest_plan = 0))
+          AND COALESCE(f.latest_at, f.risk_assessed_at, f.reported_at) < :plan_first
+          AND COALESCE(f.latest_at, f.risk_assessed_at, f.reported_at) >= :plan_epoch
+        THEN 8192 ELSE 0 END)
   AS mask
-FROM flags f
+FROM undecided f
 """
 
 def _positional(statement: str) -> tuple[str, list[str]]:
@@ -213,18 +248,21 @@ def _positional(statement: str) -> tuple[str, list[str]]:
 
 def baseline_queue_sql(dbapi_connection: Any, area: str, meeting_start: datetime,
                        covers_from: datetime | None = None, *,
-                       previous_meeting_id: int | None = None,
+                       epoch: datetime | None = None,
                        policy: Policy | None = None) -> list[tuple[Any, ...]]:
-    """The queue's reasons as one hand-written SQL statement on a DB-API
-    connection, for the default policy's reasons (all enabled) and allocation
-    rules: rows (case id, crime ref, reported_at, principal code, linked case,
-    mask) for every case of ``area`` in scope with at least one reason. Breach
-    crimes and cases reported after the start are left to the caller, as in
-    the service."""
+    """Step 1 of the agenda (the reasons as bits) as one hand-written SQL
+    statement on a DB-API connection, for the default policy's reasons (all
+    enabled) and allocation rules: rows (case id, crime ref, reported_at,
+    principal code, linked case, mask) for every case of ``area`` in scope
+    with at least one reason; meeting items exactly, standing gaps as the
+    candidates :func:`app.services.dmm.facts.settle_standing` then settles.
+    ``epoch``: the database's first extract (None: everything counts)."""
     policy = policy or default_policy()
+    zone = ZoneInfo(policy.calendar.timezone)
+    meeting_day = meeting_start.astimezone(zone).date()
+    frame = rules.MeetingFrame.for_date(meeting_day, policy, epoch)
     if covers_from is None:
-        meeting_day = meeting_start.astimezone(ZoneInfo(policy.calendar.timezone)).date()
-        covers_from = rules.meeting_window(meeting_day, policy)[0]
+        covers_from = frame.covers_from
     dmm, code = policy.dmm, policy.victims_code
     families = {"8Q": "stalking", "8L": "harassment", "8M": "harassment",
                 "8R": "malicious communications", "8U": "domestic", "BRO": "breach",
@@ -239,19 +277,29 @@ def baseline_queue_sql(dbapi_connection: Any, area: str, meeting_start: datetime
     def codes(names: tuple[str, ...] | list[str]) -> str:
         return json.dumps(sorted(c for c, f in families.items() if f in names))
 
+    def since_epoch(margin: timedelta) -> Any:
+        # no extract: every threshold counts (a bound before any record)
+        return when(dbapi_connection, (epoch - margin) if epoch is not None else _EARLIEST)
+
     rules_teams = [json.dumps([t for t in rule.teams if t != "@original"])
                    for rule in policy.allocation.rules]
-
+    lower = min(frame.events_from, covers_from) if frame.events_from is not None else _EARLIEST
+    longest = max(code.needs_assessment_working_days, code.referral_working_days)
+    plan_days = timedelta(days=dmm.high_risk_plan_days)
     values: dict[str, Any] = {
         "area": area,
+        "day": meeting_day.isoformat() if is_sqlite(dbapi_connection) else meeting_day,
         "t": when(dbapi_connection, meeting_start),
+        "next_t": when(dbapi_connection, frame.next_starts_at),
         "closed_since": when(dbapi_connection,
                              meeting_start - timedelta(days=dmm.closed_grace_days)),
+        "lower": when(dbapi_connection, lower),
         "new_codes": codes(dmm.new_crime_families),
         "case_codes": codes(dmm.case_families),
         "stalking_codes": codes(["stalking"]),
         "breach_codes": codes(["breach"]),
         "f": when(dbapi_connection, covers_from),
+        "plan_first": when(dbapi_connection, meeting_start - plan_days),
         "ra_cut": when(dbapi_connection, meeting_start - timedelta(days=dmm.risk_assessment_days)),
         "spo_cut": when(dbapi_connection,
                         meeting_start - timedelta(days=dmm.spo_consideration_days)),
@@ -259,10 +307,15 @@ def baseline_queue_sql(dbapi_connection: Any, area: str, meeting_start: datetime
             meeting_start, code.needs_assessment_working_days, policy)),
         "referral_cut": when(dbapi_connection, rules.working_deadline_cutoff(
             meeting_start, code.referral_working_days, policy)),
+        "ra_epoch": since_epoch(timedelta(days=dmm.risk_assessment_second_days)),
+        "review_epoch": since_epoch(timedelta(days=max(dmm.risk_review_second_days.values()))),
+        "spo_epoch": since_epoch(timedelta(days=dmm.spo_second_days)),
+        "vcop_epoch": since_epoch(timedelta(days=longest + dmm.victim_care_second_days)
+                                  + timedelta(days=10)),
+        "plan_epoch": since_epoch(plan_days + timedelta(days=dmm.risk_plan_second_days)),
         "repeat_since": when(dbapi_connection,
                              meeting_start - timedelta(days=dmm.repeat_pair_window_days)),
         "repeat_min": dmm.repeat_pair_min_crimes,
-        "previous_meeting": previous_meeting_id or -1,
     }
     for index, teams in enumerate(rules_teams[:5], start=1):
         values[f"teams_{index}"] = teams
@@ -274,6 +327,10 @@ def baseline_queue_sql(dbapi_connection: Any, area: str, meeting_start: datetime
         return [tuple(row) for row in cursor.fetchall() if row[5]]
     finally:
         cursor.close()
+
+
+# A bound before any record: "no first extract" as a timestamp.
+_EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 # --- command line ---------------------------------------------------------------------
@@ -304,12 +361,16 @@ def main(argv: list[str] | None = None) -> int:
     print(summary("queue, full recomputation", full))
     print(summary("queue, as the screen builds it", time_queue(ctx, area, day, args.repeats)))
     start = rules.meeting_start(day, ctx.policy)
+    from app.services.dmm.common import agenda_epoch
+
+    with ctx.read() as session:
+        epoch = agenda_epoch(session)
     raw = ctx.database.engine.raw_connection()
     try:
         times = []
         for _ in range(max(3, args.repeats // 4)):
             began = time.perf_counter()
-            baseline_queue_sql(raw.driver_connection, area, start)
+            baseline_queue_sql(raw.driver_connection, area, start, epoch=epoch)
             times.append(time.perf_counter() - began)
         print(summary("baseline SQL (reasons only)", times))
     finally:

@@ -116,6 +116,8 @@ class DmmDecision(StrEnum):
     ACTIONS_SET = "actions_set"
     ESCALATE = "escalate"
     REALLOCATE = "reallocate"
+    # a standing gap handed to the team's work queue, with an owner and a date
+    WORK_QUEUE = "work_queue"
 
 
 class FlagStatus(StrEnum):

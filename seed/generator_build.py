@@ -481,20 +481,26 @@ class Builder:
         original = order.case
         if original.breach_times is None:
             original.breach_times = []
-        original.breach_times.append(reported)
+        original.breach_times.append((reported, breach_case))
         self.touch(original, reported)
         self.touch(breach_case, ack_at)
         self.touch(breach_case, arrest_at)
 
     def settle_reassessment(self, case: CaseRec) -> None:
-        """A case whose order was breached after its last assessment, and not
-        re-assessed since, has a re-assessment due."""
+        """The orders of ``case`` were breached after the pair's last assessment:
+        a re-assessment is due on the crime of the latest breach (the pair's
+        live record), counted from that breach. Call it for every crime of a
+        story before any of them is finished."""
         if not case.breach_times:
             return
-        last = case.risk_at
-        pending = [t for t in case.breach_times if last is None or t > last]
+        assessed = [at for at in [case.risk_at, *(crime.risk_at for _t, crime in case.breach_times)]
+                    if at is not None]
+        last = max(assessed) if assessed else None
+        pending = [(t, crime.id, crime) for t, crime in case.breach_times
+                   if last is None or t > last]
         if pending:
-            case.reassess_due = min(pending) + self.policy.risk.reassessment_due_hours * HOUR
+            reported, _id, crime = max(pending, key=lambda p: (p[0], p[1]))
+            crime.reassess_due = reported + self.policy.risk.reassessment_due_hours * HOUR
 
     def spo(self, case: CaseRec, status: str, at: int, *, by: str,
             rationale: str | None) -> None:

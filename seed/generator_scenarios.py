@@ -153,6 +153,7 @@ class ScenarioMaker:
             getattr(self, name)(area)
             for case in self.pending:
                 self.b.settle_reassessment(case)
+            for case in self.pending:
                 self.b.finish(case)
             self.pending = []
 

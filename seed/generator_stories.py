@@ -289,6 +289,7 @@ class StoryMaker:
             t = t - t % DAY + self.time_of_day()
         for case in made:
             b.settle_reassessment(case)
+        for case in made:
             b.finish(case)
         return len(made)
 

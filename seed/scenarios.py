@@ -23,7 +23,7 @@ from app.dates import LONDON, parse_datetime
 from app.db import Database
 from app.errors import BadInput
 from app.policy import default_policy
-from app.rules.risk import parse_answers, review_due, suggested_level, yes_count
+from app.rules.risk import parse_answers, reassessment_due, review_due, suggested_level, yes_count
 from models import (
     Allocation,
     Breach,
@@ -258,9 +258,12 @@ class _Story:
         ))
         original = self.session.get(Case, order.case_id)
         assert original is not None and reported is not None
-        due = reported + timedelta(hours=self.risk_policy.reassessment_due_hours)
-        if original.risk_assessed_at is None or original.risk_assessed_at < reported:
-            original.reassessment_due_at = min(filter(None, [original.reassessment_due_at, due]))
+        # the breach crime is the pair's live record: its re-assessment is due
+        # from this breach unless the victim was assessed since
+        assessed = [at for at in (original.risk_assessed_at, crime.risk_assessed_at) if at]
+        crime.reassessment_due_at = reassessment_due(
+            [reported], max(assessed) if assessed else None, self.risk_policy)
+        self.session.add(crime)
         self.session.flush()
 
     def add_dmm_action(self, row: dict[str, Any]) -> None:

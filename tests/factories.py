@@ -18,6 +18,7 @@ from models import (
     Allocation,
     Breach,
     Case,
+    ImportBatch,
     IncludedClassification,
     Person,
     ProtectiveOrder,
@@ -178,6 +179,15 @@ def add_spo_decision(session: Session, case: Case, status: str, decided_at: date
     return decision
 
 
+def first_extract_at(session: Session, at: datetime) -> ImportBatch:
+    """Record the database's first RMS extract at ``at`` (the agenda epoch)."""
+    batch = ImportBatch(started_at=at, finished_at=at, username="analyst",
+                        source="first extract (test)", counts={}, delta={})
+    session.add(batch)
+    session.flush()
+    return batch
+
+
 def dmm_morning(session: Session) -> dict[str, Case]:
     """Northern's DMM on Monday 2 March 2026 (tests.conftest.NOW): six cases on
     the agenda and three that are not. Expected (priority, reasons):
@@ -203,6 +213,8 @@ def dmm_morning(session: Session) -> dict[str, Case]:
         add_referral(session, case, "ISHA", assessed)
         return case
 
+    # the force's first extract reached Vigil on Monday 23 February at 06:00
+    first_extract_at(session, at(2, 23, 6))
     cases: dict[str, Case] = {}
     cases["NC/26/0101"] = add_case(session, "NC/26/0101", at(2, 28, 10), code="8Q", victim="V101",
                                    suspect="S101", team="CID", summary="Followed her home twice")

@@ -772,7 +772,8 @@ class Applier:
         updates: list[dict[str, Any]] = []
         links: dict[int, int] = {}
         audits: list[dict[str, Any]] = []
-        reassess: dict[int, datetime] = {}
+        # per original case: the latest new breach and its crime (the live record)
+        reassess: dict[int, tuple[datetime, int]] = {}
         for record in records:
             order = orders.get(record.order_ref)
             if order is None:
@@ -788,9 +789,9 @@ class Applier:
                 counter.new += 1
                 self._delta["new_breaches"].add(NewBreach(record.breach_ref, record.order_ref,
                                                           record.crime_ref, order.crime_ref))
-                earliest = reassess.get(order.case_id)
-                if earliest is None or record.reported_at < earliest:
-                    reassess[order.case_id] = record.reported_at
+                latest = reassess.get(order.case_id)
+                if latest is None or record.reported_at > latest[0]:
+                    reassess[order.case_id] = (record.reported_at, case.id)
                 changed = {"reported_at": (None, record.reported_at)}
             else:
                 changed = _differs(old, values, BREACH_FIELDS)
@@ -824,25 +825,30 @@ class Applier:
         if reassess:
             self._reassessment_due(reassess)
 
-    def _reassessment_due(self, reported: dict[int, datetime]) -> None:
-        """A new breach makes a re-assessment of the original case due, as when
-        a breach is recorded in Vigil, unless the case was assessed since."""
+    def _reassessment_due(self, latest: dict[int, tuple[datetime, int]]) -> None:
+        """New breaches make a re-assessment due on the crime of the latest of
+        them (the pair's live record), counted from that breach, as when a
+        breach is recorded in Vigil, unless the pair was assessed since."""
         hours = timedelta(hours=self.policy.risk.reassessment_due_hours)
-        last_assessed = (
+        crime_ids = {crime_id: reported for reported, crime_id in latest.values()}
+        mate = T_CASE.alias("pair_mate")
+        pair_assessed = (
             select(func.max(T_RISK.c.assessed_at))
-            .where(T_RISK.c.case_id == T_CASE.c.id)
+            .select_from(T_RISK.join(mate, mate.c.id == T_RISK.c.case_id))
+            .where(mate.c.victim_id == T_CASE.c.victim_id,
+                   mate.c.suspect_id == T_CASE.c.suspect_id)
             .scalar_subquery()
         )
         changes: list[dict[str, Any]] = []
         for case_id, current, assessed in self.sql.where_in(
-            select(T_CASE.c.id, T_CASE.c.reassessment_due_at, last_assessed),
-            T_CASE.c.id, sorted(reported),
+            select(T_CASE.c.id, T_CASE.c.reassessment_due_at, pair_assessed),
+            T_CASE.c.id, sorted(crime_ids),
         ):
-            breach_at = reported[case_id]
+            breach_at = crime_ids[case_id]
             if assessed is not None and _aware(assessed) >= breach_at:
                 continue
             due = breach_at + hours
-            if current is not None and current <= due:
+            if current is not None and _aware(current) == due:
                 continue
             changes.append({"b_id": case_id, "reassessment_due_at": due})
         self._update_by_id(T_CASE, changes)

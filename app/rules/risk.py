@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -122,3 +123,15 @@ def level_guidance(outcome: AssessmentOutcome) -> str:
         return (f"{outcome.level.value} is above the suggested {outcome.suggested.value}: "
                 "raised on professional judgement")
     return f"{outcome.level.value} follows the suggested level"
+
+
+def reassessment_due(breaches_reported: Iterable[datetime], last_assessed_at: datetime | None,
+                     policy: RiskPolicy) -> datetime | None:
+    """When the victim's risk must be re-assessed after breaches of an order
+    protecting her: ``risk.reassessment_due_hours`` after the **latest** breach
+    reported since the pair's last assessment (never the earliest: each breach
+    restarts the clock); None when she was assessed after every breach."""
+    pending = [at for at in breaches_reported if last_assessed_at is None or at > last_assessed_at]
+    if not pending:
+        return None
+    return max(pending) + timedelta(hours=policy.reassessment_due_hours)

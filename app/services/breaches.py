@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -39,6 +39,7 @@ from app.rules.escalation import (
     assess_breach,
     format_time_left,
 )
+from app.rules.risk import reassessment_due
 from app.services.case_lock import claim_case, load_case
 from app.services.context import ServiceContext
 from app.services.orders import (
@@ -204,7 +205,7 @@ class BreachRecorded:
     order_kind: str
     principal_code: str
     allocation_team: str
-    reassessment_due_at: datetime  # on the original case
+    reassessment_due_at: datetime | None  # on the breach crime, the pair's live record
     acknowledge_due_at: datetime
     item: BoardItem  # the breach as the board shows it now
     message: str = field(default="")
@@ -251,10 +252,11 @@ def _board_columns() -> tuple[Any, ...]:
     """The breach, its crime, original case, order, pair and the newest risk
     assessment on the original case."""
     a = _aliases()
+    # the pair's last assessment, on the original case or on the breach crime
     last_assessed = (
         select(func.max(RiskAssessment.assessed_at))
-        .where(RiskAssessment.case_id == a.original.id)
-        .correlate(a.original)
+        .where(RiskAssessment.case_id.in_([a.original.id, a.breach_case.id]))
+        .correlate(a.original, a.breach_case)
         .scalar_subquery()
     )
     return (
@@ -265,7 +267,7 @@ def _board_columns() -> tuple[Any, ...]:
         a.breach_case.crime_ref.label("crime_ref"),
         a.original.id.label("original_id"), a.original.crime_ref.label("original_crime_ref"),
         a.original.area_command, a.original.risk_level, a.original.version,
-        a.original.reassessment_due_at,
+        a.breach_case.reassessment_due_at,
         ProtectiveOrder.order_ref, ProtectiveOrder.kind,
         ProtectiveOrder.protected_id, ProtectiveOrder.subject_id,
         a.victim.person_ref.label("victim_ref"), a.suspect.person_ref.label("suspect_ref"),
@@ -520,8 +522,10 @@ def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
                   reported_at: datetime, summary: str, threats_or_violence: bool = False,
                   crime_ref: str | None = None) -> BreachRecorded:
     """Record a breach of ``order_ref`` as a new crime linked to the original
-    case and the victim–suspect pair; make a risk re-assessment due on the
-    original case (listing it at the next DMM) and start the acknowledgement clock."""
+    case and the victim–suspect pair; the breach crime is the pair's live
+    record: its risk re-assessment is due from this breach (unless the pair was
+    assessed since it was reported), it is listed at the next DMM, and the
+    acknowledgement clock starts."""
     with ctx.read() as session:
         row = session.execute(
             select(Case.area_command, Case.crime_ref)
@@ -586,11 +590,9 @@ def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
         )
         session.add(breach)
         claim_case(session, original.id, None, now, crime_ref=original.crime_ref)  # type: ignore[arg-type]
-        before_due = original.reassessment_due_at
-        due = reported_at + timedelta(hours=policy.risk.reassessment_due_hours)
-        if before_due is None or due < before_due:
-            original.reassessment_due_at = due
-        session.add(original)
+        crime.reassessment_due_at = reassessment_due(
+            [reported_at], _pair_last_assessed(session, victim_id, suspect_id), policy.risk)
+        session.add(crime)
         session.flush()
         ack_due = reported_at + timedelta(hours=policy.breach.acknowledge_within_hours)
         ctx.audit(session, AuditAction.CREATE, "case", crime_ref,
@@ -602,17 +604,17 @@ def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
                          "threats_or_violence": threats_or_violence, "allocation_team": team})
         ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
                   reason=(f"breach {breach_ref} of {order.kind} {order.order_ref} recorded as "
-                          f"crime {crime_ref}: risk re-assessment due, listed for the next DMM, "
-                          "supervisor acknowledgement due"),
-                  before={"reassessment_due_at": before_due},
-                  after={"reassessment_due_at": original.reassessment_due_at,
-                         "breach_ref": breach_ref, "acknowledge_due_at": ack_due})
+                          f"crime {crime_ref}: risk re-assessment due on {crime_ref}, listed "
+                          "for the next DMM, supervisor acknowledgement due"),
+                  after={"reassessment_due_at": crime.reassessment_due_at,
+                         "reassessment_on": crime_ref, "breach_ref": breach_ref,
+                         "acknowledge_due_at": ack_due})
         item = _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
-        reassessment_due = original.reassessment_due_at
+        due_on_crime = crime.reassessment_due_at
     return BreachRecorded(
         breach_ref=breach_ref, crime_ref=crime_ref, original_crime_ref=original_ref,
         order_ref=item.order_ref, order_kind=item.order_kind, principal_code=code,
-        allocation_team=team, reassessment_due_at=reassessment_due,  # type: ignore[arg-type]
+        allocation_team=team, reassessment_due_at=due_on_crime,  # type: ignore[arg-type]
         acknowledge_due_at=ack_due, item=item,
         message=(f"breach {breach_ref} recorded as crime {crime_ref} ({code}); "
                  f"level {item.level}; acknowledgement due {ack_due:%d/%m %H:%M} UTC"),
@@ -745,27 +747,43 @@ def record_arrest(ctx: ServiceContext, *, breach_ref: str, arrested_at: datetime
 
 def request_reassessment(ctx: ServiceContext, *, breach_ref: str,
                          expected_version: int | None = None) -> BoardItem:
-    """Ask for the victim's risk to be re-assessed now: the original case's
-    re-assessment becomes due within ``risk.reassessment_due_hours`` (or
-    earlier if it already was)."""
+    """Ask for the victim's risk to be re-assessed now: the re-assessment on
+    the breach crime (the pair's live record) becomes due within
+    ``risk.reassessment_due_hours`` (or earlier if it already was)."""
     with _Action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
             session, breach, original):
         now = ctx.now()
+        crime = session.get(Case, breach.breach_case_id)
+        if crime is None:  # pragma: no cover - the foreign key holds it
+            raise NotFound(f"the crime of breach {breach.breach_ref} is not in Vigil")
         before = _breach_state(breach)
-        before["reassessment_due_at"] = original.reassessment_due_at
+        before["reassessment_due_at"] = crime.reassessment_due_at
         breach.reassessment_requested_at = now
         due = now + timedelta(hours=ctx.policy.risk.reassessment_due_hours)
-        if original.reassessment_due_at is None or due < original.reassessment_due_at:
-            original.reassessment_due_at = due
+        if crime.reassessment_due_at is None or due < crime.reassessment_due_at:
+            crime.reassessment_due_at = due
         session.add(breach)
-        session.add(original)
+        session.add(crime)
+        claim_case(session, crime.id, None, now, crime_ref=crime.crime_ref)  # type: ignore[arg-type]
         after = _breach_state(breach)
-        after["reassessment_due_at"] = original.reassessment_due_at
-        ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
+        after["reassessment_due_at"] = crime.reassessment_due_at
+        ctx.audit(session, AuditAction.UPDATE, "case", crime.crime_ref,
                   reason=f"risk re-assessment requested after breach {breach.breach_ref}",
                   before=before, after=after)
         session.flush()
         return _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
+
+
+def _pair_last_assessed(session: Session, victim_id: int | None,
+                        suspect_id: int | None) -> datetime | None:
+    """The latest risk assessment on any crime of the victim-suspect pair."""
+    value = session.execute(
+        select(func.max(RiskAssessment.assessed_at))
+        .join(Case, Case.id == RiskAssessment.case_id)
+        .where(Case.victim_id == victim_id, Case.suspect_id == suspect_id)).scalar()
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def record_spo_application(ctx: ServiceContext, *, crime_ref: str, kind: str,

@@ -17,6 +17,7 @@ class Permission(StrEnum):
     EDIT_CASE = "edit_case"
     APPROVE_RISK_DOWNGRADE = "approve_risk_downgrade"
     VIEW_DMM = "view_dmm"
+    VIEW_WORKLIST = "view_worklist"
     DECIDE_DMM = "decide_dmm"
     VIEW_BREACHES = "view_breaches"
     RECORD_BREACH = "record_breach"
@@ -40,6 +41,8 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.EDIT_CASE: frozenset({_S, _O}),
     Permission.APPROVE_RISK_DOWNGRADE: frozenset({_S}),
     Permission.VIEW_DMM: frozenset({_S, _A, _U}),
+    # the work queue of standing gaps: officers see their own area's teams
+    Permission.VIEW_WORKLIST: frozenset({_S, _A, _O, _U}),
     Permission.DECIDE_DMM: frozenset({_S}),
     Permission.VIEW_BREACHES: frozenset({_S, _A, _O, _U}),
     Permission.RECORD_BREACH: frozenset({_S, _O}),
@@ -66,6 +69,7 @@ AREA_BOUND: frozenset[Permission] = frozenset(
         Permission.MANAGE_ORDERS,
         Permission.APPROVE_RISK_DOWNGRADE,
         Permission.DECIDE_FLAG,
+        Permission.VIEW_WORKLIST,
     }
 )
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
 from app.errors import BadInput, NotFound, PermissionDenied
 from app.rules.risk import AnswersError, assess, parse_answers, rationale_problem, review_due
@@ -108,6 +108,11 @@ def record_risk_assessment(ctx: ServiceContext, *, crime_ref: str, answers: str 
             case.risk_review_due = due
         case.reassessment_due_at = None
         session.add(case)
+        if case.suspect_id is not None:  # the pair is re-assessed: on every crime of it
+            session.execute(update(Case).where(
+                Case.victim_id == case.victim_id, Case.suspect_id == case.suspect_id,
+                Case.id != case.id, Case.reassessment_due_at.is_not(None),
+            ).values(reassessment_due_at=None))
         session.flush()
         after = {"assessment_id": row.id, "tool": f"{form.tool} {form.version}",
                  "answers": answer_text, "yes_count": outcome.yes_count,

@@ -81,7 +81,9 @@ def test_record_breach_creates_the_breach_crime_linked_to_the_original(database,
     assert (breach.order_id, breach.breach_case_id, breach.original_case_id) == (
         order.id, crime.id, original.id)
     assert (breach.occurred_at, breach.reported_at) == (occurred, reported)
-    assert original.reassessment_due_at == datetime(2026, 3, 3, 3, 0, tzinfo=UTC)
+    # the re-assessment is due on the breach crime, the pair's live record
+    assert crime.reassessment_due_at == datetime(2026, 3, 3, 3, 0, tzinfo=UTC)
+    assert original.reassessment_due_at is None
     assert original.version == version_before + 1
     new_crime_audit = _audits(database, "BC/26/000001")
     assert [(a.action, a.entity) for a in new_crime_audit] == [("create", "case")]
@@ -90,6 +92,7 @@ def test_record_breach_creates_the_breach_crime_linked_to_the_original(database,
     assert original_audit[-1].action == "update"
     assert original_audit[-1].reason.startswith("breach B/26/000001 of ISPO ISPO/26/0001 recorded")
     assert original_audit[-1].after["reassessment_due_at"] == "2026-03-03T03:00:00+00:00"
+    assert original_audit[-1].after["reassessment_on"] == "BC/26/000001"
 
 
 def test_breach_code_follows_the_order_kind(database, make_context) -> None:  # type: ignore[no-untyped-def]
@@ -108,17 +111,34 @@ def test_given_crime_ref_must_be_new(database, make_context) -> None:  # type: i
                       summary="x", crime_ref="NO/26/000100")
 
 
-def test_an_earlier_reassessment_due_is_kept(database, make_context) -> None:  # type: ignore[no-untyped-def]
+def test_two_breaches_of_one_order_make_the_reassessment_due_from_the_second(
+        database, make_context) -> None:  # type: ignore[no-untyped-def]
     _original(database)
-    earlier = NOW - timedelta(hours=30)
-    with database.write() as s:
-        case = s.exec(select(Case).where(Case.crime_ref == "NO/26/000100")).one()
-        case.reassessment_due_at = earlier
-        s.add(case)
-    result = record_breach(make_context("officer.northern"), order_ref="ISPO/26/0001",
-                           occurred_at=NOW - timedelta(hours=2), reported_at=NOW - timedelta(hours=1),
-                           summary="x")
-    assert result.reassessment_due_at == earlier
+    officer = make_context("officer.northern")
+    first = record_breach(officer, order_ref="ISPO/26/0001", occurred_at=NOW - timedelta(hours=30),
+                          reported_at=NOW - timedelta(hours=29), summary="Called her at work.")
+    second = record_breach(officer, order_ref="ISPO/26/0001", occurred_at=NOW - timedelta(hours=3),
+                           reported_at=NOW - timedelta(hours=2), summary="Waited outside.")
+    hours = timedelta(hours=24)  # risk.reassessment_due_hours
+    assert first.reassessment_due_at == NOW - timedelta(hours=29) + hours
+    # the latest breach restarts the clock on the pair's live record, its crime
+    assert second.reassessment_due_at == NOW - timedelta(hours=2) + hours
+    with database.read() as s:
+        crime = s.exec(select(Case).where(Case.crime_ref == second.crime_ref)).one()
+        original = s.exec(select(Case).where(Case.crime_ref == "NO/26/000100")).one()
+    assert crime.reassessment_due_at == NOW - timedelta(hours=2) + hours
+    assert original.reassessment_due_at is None
+    # a re-assessment of the victim on any crime of the pair clears every due date
+    from app.services.risk import record_risk_assessment
+
+    record_risk_assessment(make_context("officer.northern"), crime_ref="NO/26/000100",
+                           answers="YNNNNNNNNNN", level="medium",
+                           rationale="Re-assessed after the breaches",
+                           management_plan="Safety plan reviewed",
+                           expected_version=original.version)
+    with database.read() as s:
+        dues = s.exec(select(Case.reassessment_due_at).where(Case.linked_case_id == original.id)).all()
+    assert dues == [None, None]
 
 
 def test_an_order_not_in_force_cannot_be_breached(database, make_context) -> None:  # type: ignore[no-untyped-def]
@@ -391,12 +411,12 @@ def test_request_reassessment_brings_the_due_date_forward(database, make_context
     # already due sooner (22 h) than a new request (24 h): kept
     assert item.reassessment_due_at == NOW + timedelta(hours=22)
     with database.write() as s:
-        case = s.exec(select(Case).where(Case.crime_ref == "NO/26/000100")).one()
+        case = s.exec(select(Case).where(Case.crime_ref == recorded.crime_ref)).one()
         case.reassessment_due_at = None
         s.add(case)
     item = request_reassessment(make_context("supervisor.northern"), breach_ref=recorded.breach_ref)
     assert item.reassessment_due_at == NOW + timedelta(hours=24)
-    assert _audits(database, "NO/26/000100")[-1].reason == (
+    assert _audits(database, recorded.crime_ref)[-1].reason == (
         "risk re-assessment requested after breach B/26/000001")
 
 
@@ -467,9 +487,14 @@ def test_two_interim_spo_breaches_reach_level_2_and_the_next_dmm(database, make_
     assert board.items[0].reasons == ("ANY_BREACH", "REPEATED", "SPO_BREACH")
 
     queue = build_queue(supervisor, area="Northern", meeting_date=date(2026, 3, 2))
-    items = {item.crime_ref: {r.code for r in item.reasons} for item in queue.items}
-    assert {"BREACH", "RISK_REVIEW_DUE"} <= items["NO/26/000100"]
-    assert first.crime_ref not in items and second.crime_ref not in items
+    items = {item.crime_ref: item for item in queue.items}
+    # each breach is an item on its own crime (both reported since Friday's meeting)
+    assert {"BREACH", "NEW_CRIME"} <= set(items[second.crime_ref].codes)
+    assert {"BREACH", "NEW_CRIME"} <= set(items[first.crime_ref].codes)
+    said = {r.code: r.explanation for r in items[second.crime_ref].reasons}
+    assert said["BREACH"].endswith("; not acknowledged; re-assessment due by Mon 02/03 22:00")
+    original_codes = items["NO/26/000100"].codes if "NO/26/000100" in items else []
+    assert "BREACH" not in original_codes  # the original case no longer carries them
 
     acknowledge_breach(supervisor, breach_ref=second.breach_ref,
                        note="Arrest planned; victim safety visit today")

@@ -12,7 +12,17 @@ from app.db import Database
 from app.errors import BadInput, ConflictError, PermissionDenied
 from app.services import dmm
 from app.services.case_lock import claim_case, load_case
-from models import AuditEvent, Case, DmmAction, DmmItem, DmmMeeting, Person, ProtectiveOrder
+from models import (
+    AuditEvent,
+    Breach,
+    Case,
+    DmmAction,
+    DmmItem,
+    DmmMeeting,
+    Person,
+    ProtectiveOrder,
+    RiskAssessment,
+)
 from models.enums import AuditAction
 from tests.conftest import NOW
 from tests.factories import (
@@ -29,12 +39,11 @@ TUESDAY = date(2026, 3, 3)
 TUESDAY_NOW = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 
 EXPECTED = [
-    ("NC/26/0105", 97, ["HIGH_RISK", "RISK_REVIEW_DUE", "SPO_NOT_CONSIDERED"]),
-    ("NC/26/0103", 78, ["BREACH", "RISK_REVIEW_DUE", "REPEAT_PAIR", "NEW_CRIME"]),
-    ("NC/26/0102", 36, ["NO_RISK_ASSESSMENT", "VICTIM_NOT_REFERRED"]),
-    ("NC/26/0110", 22, ["ALLOCATION_CONTRARY_TO_POLICY"]),
+    ("NC/26/0104", 66, ["BREACH", "REPEAT_PAIR", "NEW_CRIME"]),
+    ("NC/26/0105", 62, ["RISK_REVIEW_DUE", "SPO_NOT_CONSIDERED"]),
+    ("NC/26/0102", 42, ["NO_RISK_ASSESSMENT", "VICTIM_NOT_REFERRED", "NEW_CRIME"]),
+    ("NC/26/0110", 28, ["ALLOCATION_CONTRARY_TO_POLICY", "NEW_CRIME"]),
     ("NC/26/0101", 14, ["NEW_CRIME"]),
-    ("NC/26/0108", 8, ["PIN_RECORDED"]),
 ]
 
 
@@ -56,16 +65,20 @@ def test_queue_ranks_the_areas_cases_with_reasons(seeded: Database, make_context
     assert queue.covers_from == datetime(2026, 2, 27, 8, 0, tzinfo=UTC)
     assert queue.starts_at == NOW
     assert queue.live and queue.recorded and queue.can_decide
-    assert queue.progress == "0 of 6 discussed"
-    top = queue.items[0]
-    assert top.reasons[0].explanation == "high risk without a current risk management plan"
-    assert top.priority_explanation == (
-        "HIGH_RISK +35, RISK_REVIEW_DUE +20, SPO_NOT_CONSIDERED +12, high risk +30 = 97")
-    breach_item = queue.items[1]
+    assert queue.progress == "0 of 5 discussed"
+    breach_item = queue.items[0]
+    # the breach is an item of its own crime; its original case is not listed for it
     assert breach_item.reasons[0].explanation == (
-        "breach BR/26/0001 of RO reported Sun 01/03 21:00, not acknowledged")
+        "breach BR/26/0001 of RO RO/26/0001 reported Sun 01/03 21:00 "
+        "(original crime NC/26/0103, open); not acknowledged")
     assert (breach_item.victim_ref, breach_item.suspect_ref) == ("V103", "S103")
-    assert breach_item.team == "Response" and breach_item.risk == "standard"
+    assert breach_item.team == "Response"
+    standing = queue.items[1]
+    assert standing.reasons[0].explanation == (
+        "review was due Tue 17/02; crossed its second threshold Tue 24/02")
+    assert standing.priority_explanation == (
+        "RISK_REVIEW_DUE +20, SPO_NOT_CONSIDERED +12, high risk +30 = 62")
+    assert queue.item("NC/26/0103") is None
 
 
 def test_queue_is_stored_and_viewing_is_audited(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
@@ -77,6 +90,7 @@ def test_queue_is_stored_and_viewing_is_audited(seeded: Database, make_context) 
         assert [(m.area_command, m.meeting_date) for m in meetings] == [("Northern", MONDAY)]
         items = session.execute(select(DmmItem).order_by(DmmItem.priority.desc())).scalars().all()
         assert [(i.priority, i.reasons) for i in items] == [(p, c) for _r, p, c in EXPECTED]
+        assert [i.mask for i in items] == [dmm.mask_of(c) for _r, _p, c in EXPECTED]
         views = session.execute(
             select(AuditEvent).where(AuditEvent.entity == "dmm_queue")).scalars().all()
         assert [(v.action, v.entity_id, v.username) for v in views] == [
@@ -123,7 +137,7 @@ def test_decision_action_and_discussed_are_recorded_and_audited(seeded: Database
     assert (top.decision, top.rationale, top.decided_by) == (
         "escalate", "Refer to inspector for SPO", "supervisor.northern")
     assert [(a.text, a.owner) for a in top.actions] == [("Prepare SPO application", "DS Lowther")]
-    assert queue.progress == "2 of 6 discussed"
+    assert queue.progress == "2 of 5 discussed"
     assert queue.chaired_by is not None and queue.chaired_by.startswith("PS ")
     with seeded.read() as session:
         events = session.execute(
@@ -148,6 +162,9 @@ def test_bad_input_names_the_problem(seeded: Database, make_context) -> None:  #
     with pytest.raises(BadInput, match="choose one of"):
         dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0102",
                             decision="shrug", rationale="x")
+    with pytest.raises(BadInput, match="name the owner and the date"):
+        dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0102",
+                            decision="work_queue", rationale="Assessment by the team")
     with pytest.raises(BadInput, match="belongs to Southern"):
         dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0107")
     with pytest.raises(BadInput, match="no DMM was held"):
@@ -155,8 +172,8 @@ def test_bad_input_names_the_problem(seeded: Database, make_context) -> None:  #
                            crime_ref="NC/26/0102")
 
 
-def test_next_day_carries_undiscussed_items_and_overdue_actions(seeded: Database,
-                                                                make_context) -> None:  # type: ignore[no-untyped-def]
+def test_undecided_items_carry_decided_ones_leave_and_actions_complete(
+        seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
     monday = make_context("supervisor.northern")
     dmm.build_queue(monday, area="Northern", meeting_date=MONDAY)
     dmm.record_decision(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110",
@@ -164,36 +181,74 @@ def test_next_day_carries_undiscussed_items_and_overdue_actions(seeded: Database
     action = dmm.add_action(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110",
                             text="Reallocate to CID", owner="Insp Fairley",
                             due_at=datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
-    dmm.record_decision(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0108",
-                        decision="no_further_action", rationale="Closed; PIN noted")
+    dmm.record_decision(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0101",
+                        decision="no_further_action", rationale="Investigation under way")
+    dmm.mark_discussed(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0104")
 
     tuesday = make_context("supervisor.northern", now=TUESDAY_NOW)
     queue = dmm.build_queue(tuesday, area="Northern", meeting_date=TUESDAY)
     assert queue.covers_from == NOW
     summary = {ref: codes for ref, _p, codes in _summary(queue)}
-    # undiscussed on Monday: carried; discussed on Monday: not carried
-    assert summary["NC/26/0105"] == [
-        "HIGH_RISK", "RISK_REVIEW_DUE", "SPO_NOT_CONSIDERED", "CARRIED_OVER"]
+    # no decision on Monday: still there, discussed or not, whether or not listed since
+    assert summary["NC/26/0104"] == ["BREACH", "REPEAT_PAIR", "NEW_CRIME", "CARRIED_OVER"]
+    assert summary["NC/26/0105"] == ["RISK_REVIEW_DUE", "SPO_NOT_CONSIDERED", "CARRIED_OVER"]
     assert summary["NC/26/0102"] == [
-        "NO_RISK_ASSESSMENT", "VICTIM_NOT_REFERRED", "CARRIED_OVER"]
-    assert summary["NC/26/0108"] == ["PIN_RECORDED"]  # still a PIN, still in the grace days
-    assert summary["NC/26/0110"] == ["ACTION_OVERDUE", "ALLOCATION_CONTRARY_TO_POLICY"]
-    # Saturday's stalking crime is no longer new on Tuesday, but now has gone
-    # two days without a risk assessment
-    assert summary["NC/26/0101"] == ["NO_RISK_ASSESSMENT", "CARRIED_OVER"]
+        "NO_RISK_ASSESSMENT", "VICTIM_NOT_REFERRED", "NEW_CRIME", "CARRIED_OVER"]
+    # decided on Monday: its allocation no longer, only the action it was given
+    assert summary["NC/26/0110"] == ["ACTION_OVERDUE"]
     overdue = queue.item("NC/26/0110").reasons[0]  # type: ignore[union-attr]
     assert overdue.explanation == "'Reallocate to CID' (Insp Fairley) was due Mon 02/03 17:00"
+    # decided on Monday as a new crime; it crossed its risk-assessment threshold
+    # after the decision (Monday 10:00), so it comes back for that
+    assert summary["NC/26/0101"] == ["NO_RISK_ASSESSMENT"]
 
-    dmm.complete_action(tuesday, action_id=action.id)
+    done = dmm.complete_action(tuesday, action_id=action.id)
+    assert done.done_at == TUESDAY_NOW
     queue = dmm.build_queue(tuesday, area="Northern", meeting_date=TUESDAY)
-    assert queue.item("NC/26/0110").codes == ["ALLOCATION_CONTRARY_TO_POLICY"]  # type: ignore[union-attr]
+    assert queue.item("NC/26/0110") is None
+    with pytest.raises(BadInput, match="already done"):
+        dmm.complete_action(tuesday, action_id=action.id)
 
     # Monday's meeting is now the record: stored as it was left
     record = dmm.build_queue(tuesday, area="Northern", meeting_date=MONDAY)
-    assert not record.live and record.recorded and record.progress == "2 of 6 discussed"
+    assert not record.live and record.recorded and record.progress == "3 of 5 discussed"
     decided = record.item("NC/26/0110")
     assert decided is not None and decided.decision == "reallocate"
     assert [a.done_at for a in decided.actions] == [TUESDAY_NOW]
+
+
+def test_an_action_is_reassigned_and_audited(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_context("supervisor.northern")
+    action = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105",
+                            text="Prepare SPO application", owner="DS Lowther", due_at=None)
+    later = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
+    moved = dmm.reassign_action(ctx, action_id=action.id, owner="DC Ashdown", due_at=later)
+    assert (moved.owner, moved.due_at, moved.done_at) == ("DC Ashdown", later, None)
+    with pytest.raises(BadInput, match="name the new owner"):
+        dmm.reassign_action(ctx, action_id=action.id, owner=" ")
+    with pytest.raises(PermissionDenied):
+        dmm.reassign_action(make_context("supervisor.southern"), action_id=action.id,
+                            owner="DC Other")
+    with seeded.read() as session:
+        event = session.execute(select(AuditEvent).where(
+            AuditEvent.reason == "DMM action reassigned to DC Ashdown")).scalar_one()
+    assert event.before["owner"] == "DS Lowther" and event.after["owner"] == "DC Ashdown"
+
+
+def test_a_decision_can_hand_a_standing_gap_to_the_work_queue(seeded: Database,
+                                                              make_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_context("supervisor.northern")
+    due = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)
+    dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105",
+                        decision="work_queue", rationale="Review with the victim this week",
+                        owner="DC Vance", due_at=due)
+    work = dmm.work_queue(make_context("supervisor.northern"), area="Northern", team="CID")
+    mine = [i for i in work.items if i.crime_ref == "NC/26/0105"]
+    assert {i.code for i in mine} == {"RISK_REVIEW_DUE", "NO_RISK_PLAN"}
+    assert {(i.owner, i.owner_due_at) for i in mine} == {("DC Vance", due)}
+    tuesday = dmm.build_queue(make_context("supervisor.northern", now=TUESDAY_NOW),
+                              area="Northern", meeting_date=TUESDAY)
+    assert tuesday.item("NC/26/0105") is None  # decided: back only at a stricter threshold
 
 
 def test_item_that_no_longer_qualifies_leaves_unless_recorded(seeded: Database,
@@ -202,28 +257,30 @@ def test_item_that_no_longer_qualifies_leaves_unless_recorded(seeded: Database,
     dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
     dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110")
     with seeded.write() as session:
-        # during the meeting: 0102 is assessed and its victim referred; 0110 moves to CID
-        case_0102 = load_case(session, "NC/26/0102")
-        add_risk(session, case_0102, NOW + timedelta(minutes=20))
-        add_victim_care(session, case_0102, needs_assessed_at=NOW + timedelta(minutes=20))
-        add_referral(session, case_0102, "ISHA", NOW + timedelta(minutes=20))
+        # during the meeting: 0105 is re-assessed with a plan and its SPO considered;
+        # 0110 moves to CID
+        case_0105 = load_case(session, "NC/26/0105")
+        add_risk(session, case_0105, NOW + timedelta(minutes=20), answers="YYYYYYYNNNN",
+                 level="high", plan="Safety plan agreed")
+        case_0105.spo_status = "considered_not_appropriate"
+        session.add(case_0105)
         case_0110 = load_case(session, "NC/26/0110")
         case_0110.allocation_team = "CID"
         session.add(case_0110)
         session.flush()
         # as every service does for a change to a case or to what hangs off it
-        for changed in (case_0102, case_0110):
+        for changed in (case_0105, case_0110):
             claim_case(session, changed.id, None, NOW + timedelta(minutes=20))
     queue = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
     refs = [i.crime_ref for i in queue.items]
-    assert "NC/26/0102" not in refs
+    assert "NC/26/0105" not in refs
     kept = queue.item("NC/26/0110")
     assert kept is not None and kept.discussed_at == NOW
-    assert kept.codes == ["ALLOCATION_CONTRARY_TO_POLICY"]  # as stored when it qualified
+    assert kept.codes == ["NEW_CRIME"]  # still undecided
     with seeded.read() as session:
         stored = session.execute(select(DmmItem).join(DmmMeeting).where(
             DmmMeeting.meeting_date == MONDAY)).scalars().all()
-    assert len(stored) == 5
+    assert len(stored) == 4
 
 
 def test_chair_may_add_a_case_to_the_agenda(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
@@ -249,42 +306,71 @@ def test_item_detail_for_the_side_panel(seeded: Database, make_context) -> None:
     # default due time: policy dmm.default_action_hours (24) from now
     assert [(a.text, a.due_at, a.meeting_date) for a in detail.actions] == [
         ("Acknowledge breach", NOW + timedelta(hours=24), MONDAY)]
+    # the breach crime shows its order, the original case and the pair's course of conduct
+    breach = dmm.item_detail(ctx, crime_ref="NC/26/0104")
+    assert [(b.breach_ref, b.order_kind, b.order_ref, b.original_ref, b.original_status)
+            for b in breach.breaches] == [("BR/26/0001", "RO", "RO/26/0001", "NC/26/0103", "open")]
+    assert [c.crime_ref for c in breach.course_of_conduct] == ["NC/26/0104", "NC/26/0103"]
     with pytest.raises(PermissionDenied):
         dmm.item_detail(make_context("officer.northern"), crime_ref="NC/26/0103")
 
 
-def test_breach_crime_of_another_area_lists_on_the_original(seeded: Database,
-                                                            make_context) -> None:  # type: ignore[no-untyped-def]
+def test_breach_crime_of_another_area_is_on_that_areas_agenda(seeded: Database,
+                                                              make_context) -> None:  # type: ignore[no-untyped-def]
     with seeded.write() as session:
         original = load_case(session, "NC/26/0106")
+        original.status = "closed"
+        original.closed_at = datetime(2026, 2, 10, tzinfo=UTC)
+        session.add(original)
         order = ProtectiveOrder(order_ref="NMO/26/0002", case_id=original.id, kind="NMO",
                                 status="granted")
         session.add(order)
         session.flush()
         crime = add_case(session, "NC/26/0201", NOW - timedelta(hours=5), area="Coastal",
-                                 code="BNMO", victim="V106", suspect="S106", linked_case=original)
+                         code="BNMO", victim="V106", suspect="S106", linked_case=original)
         add_breach(session, order, crime, "BR/26/0002", occurred_at=NOW - timedelta(hours=6),
                    reported_at=NOW - timedelta(hours=5))
-    ctx = make_context("supervisor.northern")
-    queue = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
-    assert queue.item("NC/26/0106").codes == [  # type: ignore[union-attr]
-        "BREACH", "RISK_REVIEW_DUE", "REPEAT_PAIR", "NEW_CRIME"]
-    coastal = dmm.build_queue(ctx, area="Coastal", meeting_date=MONDAY)
-    assert coastal.items == []
+    northern = dmm.build_queue(make_context("supervisor.northern"), area="Northern",
+                               meeting_date=MONDAY)
+    assert northern.item("NC/26/0106") is None  # a closed original carries nothing
+    coastal = dmm.build_queue(make_context("supervisor.coastal"), area="Coastal",
+                              meeting_date=MONDAY)
+    item = coastal.item("NC/26/0201")
+    assert item is not None and item.codes[:1] == ["BREACH"]
+    assert "original crime NC/26/0106, closed" in item.reasons[0].explanation
     with seeded.read() as session:
         assert session.execute(select(DmmAction)).first() is None
+
+
+def test_a_breach_still_unacknowledged_stays_on_every_agenda(seeded: Database,
+                                                             make_context) -> None:  # type: ignore[no-untyped-def]
+    later = make_context("supervisor.northern", now=datetime(2026, 3, 5, 8, 0, tzinfo=UTC))
+    queue = dmm.build_queue(later, area="Northern", meeting_date=date(2026, 3, 5))
+    assert queue.item("NC/26/0104").codes[0] == "BREACH"  # type: ignore[union-attr]
+    with seeded.write() as session:
+        session.execute(update(Breach).values(acknowledged_at=datetime(2026, 3, 2, 9, 0,
+                                                                        tzinfo=UTC)))
+        claim_case(session, load_case(session, "NC/26/0104").id, None, NOW)
+    friday = make_context("supervisor.northern", now=datetime(2026, 3, 6, 8, 0, tzinfo=UTC))
+    queue = dmm.build_queue(friday, area="Northern", meeting_date=date(2026, 3, 6))
+    listed = queue.item("NC/26/0104")
+    # acknowledged before Friday's window: no longer a breach item, still undecided
+    assert listed is not None and "BREACH" not in listed.codes and "NEW_CRIME" in listed.codes
 
 
 # --- the SQL reasons and the rules agree --------------------------------------
 
 
 def _random_force(session, seed: int) -> None:  # type: ignore[no-untyped-def]
-    """A small force with every situation the reasons look at, drawn at random."""
+    """A small force with every situation the reasons look at, drawn at random:
+    its first extract a few weeks ago (odd seeds) or never (even seeds)."""
     import random
 
-    from tests.factories import add_order, add_spo_decision
+    from tests.factories import add_order, add_spo_decision, first_extract_at
 
     rng = random.Random(seed)
+    if seed % 2:
+        first_extract_at(session, NOW - timedelta(days=rng.choice([3, 12, 30])))
     codes = ["8L", "8L", "8Q", "8Q", "8R", "8M", "8U", "58A"]
     teams = ["Response", "Neighbourhood", "CID", "Safeguarding", "Orders", None]
     cases = []
@@ -340,27 +426,71 @@ def _random_force(session, seed: int) -> None:  # type: ignore[no-untyped-def]
                        reported_at=at + timedelta(minutes=rng.choice([0, 30, 600])),
                        acknowledged_at=None if rng.random() < 0.4 else at + timedelta(hours=2))
     session.flush()
+    # earlier meetings of Northern: some items decided, some not, some actions open
+    from app.policy import default_policy
+    from app.rules import dmm as rules
+
+    policy = default_policy()
+    day = MONDAY
+    for _ in range(3):
+        day = rules.previous_meeting_date(day, policy)
+        start = rules.meeting_start(day, policy)
+        meeting = DmmMeeting(area_command="Northern", meeting_date=day, starts_at=start,
+                             covers_from=rules.meeting_window(day, policy)[0])
+        session.add(meeting)
+        session.flush()
+        listed = [c for c in cases if c.area_command == "Northern" and c.reported_at < start]
+        for case in rng.sample(listed, min(15, len(listed))):
+            decided = rng.random() < 0.6
+            item = DmmItem(meeting_id=meeting.id, case_id=case.id, reasons=["NEW_CRIME"],
+                           priority=6, mask=rng.choice([1, 1, 0]), crime_ref=case.crime_ref,
+                           reported_at=case.reported_at,
+                           decision="no_further_action" if decided else None,
+                           rationale="seen" if decided else None,
+                           decided_by="supervisor.northern" if decided else None,
+                           decided_at=start + timedelta(minutes=rng.randrange(5, 60))
+                           if decided else None)
+            session.add(item)
+            session.flush()
+            if rng.random() < 0.3:
+                due = start + timedelta(hours=rng.choice([4, 30, 80]))
+                session.add(DmmAction(item_id=item.id, case_id=case.id, text="Visit", owner="PC R",
+                                      due_at=due, created_by="supervisor.northern",
+                                      created_at=start,
+                                      done_at=due - timedelta(hours=1) if rng.random() < 0.5
+                                      else None))
+    for assessment in session.execute(select(RiskAssessment)).scalars():
+        if rng.random() < 0.1:
+            assessment.approved_by = "supervisor.northern"
+            session.add(assessment)
+    session.flush()
 
 
 def _rules_codes(database: Database, area: str, day: date) -> dict[str, list[str]]:
-    """Every case's reasons computed by the rules alone, case by case."""
+    """Every case's reasons computed by the rules alone, case by case, over
+    every case of the area (the scope is the rules' business too: open cases,
+    cases closed within the grace days, breach crimes still to list)."""
     from app.policy import default_policy
-    from app.rules.dmm import MeetingFrame
+    from app.rules import dmm as rules
+    from app.services.dmm.common import agenda_epoch, bounds, code_book
+    from app.services.dmm.facts import case_rows, gather_facts
 
     policy = default_policy()
-    frame = MeetingFrame.for_date(day, policy)
-    b = dmm._bounds(area, frame, policy)
     with database.read() as session:
-        book = dmm._code_book(session)
+        frame = rules.MeetingFrame.for_date(day, policy, agenda_epoch(session))
+        b = bounds(area, frame, policy)
+        book = code_book(session)
         ids = session.execute(select(Case.id).where(Case.area_command == area)).scalars().all()
-        rows = [r for r in dmm._case_rows(session, list(ids), area)
-                if r.reported_at < b.starts_at
-                and not (r.linked_case_id and r.principal_code in book.breach_codes)
-                and (r.status == "open" or (r.closed_at and r.closed_at >= b.closed_since))]
-        previous = dmm._previous_meeting(session, area, day)
-        said = dmm._explain(session, b, frame, policy, book, rows, previous)
-    by_id = {r.id: r.crime_ref for r in rows}
-    return {by_id[i]: sorted(hits) for i, hits in said.items() if hits}
+        rows = [r for r in case_rows(session, list(ids), area) if r.reported_at < b.starts_at]
+        facts = gather_facts(session, rows, b, policy, book)
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        hits = rules.reasons_for(facts[row.id], frame, policy)
+        in_scope = (row.status == "open" or (row.closed_at and row.closed_at >= b.closed_since)
+                    or rules.breach(facts[row.id], frame, policy) is not None)
+        if hits and in_scope:
+            found[row.crime_ref] = sorted(h.code for h in hits)
+    return found
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -373,9 +503,15 @@ def test_sql_reasons_match_the_rules_case_by_case(database: Database, make_conte
     assert queue.total == len(queue.items) > 20
     sql = {i.crime_ref: sorted(i.codes) for i in queue.items}
     assert sql == _rules_codes(database, "Northern", MONDAY)
-    # the next day, with items carried over and an action overdue
+    # every reason fires on this force (so none escapes the comparison)
+    assert set(queue.reason_counts) >= {"NEW_CRIME", "BREACH", "HIGH_RISK", "REPEAT_PAIR",
+                                        "ACTION_OVERDUE", "ALLOCATION_CONTRARY_TO_POLICY"}
+    # the next day: Monday decided on some items and set an action on one
     dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref=queue.items[0].crime_ref,
                    text="Visit", owner="PC Test", due_at=NOW + timedelta(hours=2))
+    for item in queue.items[1::3]:
+        dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref=item.crime_ref,
+                            decision="no_further_action", rationale="seen")
     tuesday = dmm.build_queue(make_context("supervisor.northern", now=TUESDAY_NOW),
                               area="Northern", meeting_date=TUESDAY)
     assert "CARRIED_OVER" in tuesday.reason_counts and "ACTION_OVERDUE" in tuesday.reason_counts
@@ -400,7 +536,7 @@ def _change_cases(database: Database, first: dmm.DmmQueue) -> str:
             Case.linked_case_id.is_(None),
             Case.crime_ref.not_in([i.crime_ref for i in first.items])).order_by(Case.id)
         ).scalars().first()
-        quiet.pin_issued = True
+        quiet.reassessment_due_at = NOW - timedelta(hours=1)  # a re-assessment now overdue
         session.add(quiet)
         session.flush()
         claim_case(session, quiet.id, None, NOW + timedelta(minutes=25))
@@ -412,15 +548,17 @@ def _shape(queue: dmm.DmmQueue) -> list[tuple[str, int, list[str]]]:
 
 
 def _spy_on_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[int] | None]:
-    """The ``only`` argument of every agenda computation (None: in full)."""
+    """The cases each agenda computation read (None: all of them)."""
+    from app.services.dmm import agenda
+
     seen: list[list[int] | None] = []
-    real = dmm._ranked_live
+    real = agenda.flagged_rows
 
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(args[6] if len(args) > 6 else kwargs.get("only"))
-        return real(*args, **kwargs)
+    def spy(session, b, policy, book, *, only=None, mode="agenda"):  # type: ignore[no-untyped-def]
+        seen.append(only)
+        return real(session, b, policy, book, only=only, mode=mode)
 
-    monkeypatch.setattr(dmm, "_ranked_live", spy)
+    monkeypatch.setattr(agenda, "flagged_rows", spy)
     return seen
 
 
@@ -519,14 +657,15 @@ def test_pages_and_filters(seeded: Database, make_context) -> None:  # type: ign
     ctx = make_context("analyst")
     page = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, limit=2, offset=2)
     assert [i.crime_ref for i in page.items] == ["NC/26/0102", "NC/26/0110"]
-    assert (page.total, page.matched, page.offset) == (6, 6, 2)
-    assert page.reason_counts["RISK_REVIEW_DUE"] == 2 and page.reason_counts["NEW_CRIME"] == 2
+    assert (page.total, page.matched, page.offset) == (5, 5, 2)
+    assert page.reason_counts["NEW_CRIME"] == 4 and page.reason_counts["BREACH"] == 1
     new = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, reason="NEW_CRIME")
-    assert [i.crime_ref for i in new.items] == ["NC/26/0103", "NC/26/0101"]
-    assert new.matched == 2 and new.total == 6
+    assert [i.crime_ref for i in new.items] == ["NC/26/0104", "NC/26/0102", "NC/26/0110",
+                                                "NC/26/0101"]
+    assert new.matched == 4 and new.total == 5
     person = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, text="v10")
     assert {i.crime_ref for i in person.items} == {
-        "NC/26/0101", "NC/26/0102", "NC/26/0103", "NC/26/0105", "NC/26/0108"}
+        "NC/26/0101", "NC/26/0102", "NC/26/0104", "NC/26/0105"}
     team = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, text="cid")
     assert [i.crime_ref for i in team.items] == ["NC/26/0105", "NC/26/0101"]
     with pytest.raises(BadInput, match="choose one of"):
@@ -535,17 +674,25 @@ def test_pages_and_filters(seeded: Database, make_context) -> None:  # type: ign
 
 def test_hand_written_baseline_sql_gives_the_same_reasons(database: Database,
                                                           make_context) -> None:  # type: ignore[no-untyped-def]
+    from app.policy import default_policy
+    from app.rules.dmm import MeetingFrame
+    from app.services.dmm.common import agenda_epoch, bounds, code_book
+    from app.services.dmm.reason_sql import flagged_rows
     from benchmarks.dmm import baseline_queue_sql
 
     with database.write() as session:
         _random_force(session, 5)
-    queue = dmm.build_queue(make_context("analyst"), area="Northern", meeting_date=MONDAY)
-    service = {i.crime_ref: dmm.mask_of(i.codes) for i in queue.items}
+    dmm.build_queue(make_context("analyst"), area="Northern", meeting_date=MONDAY)
+    policy = default_policy()
+    with database.read() as session:
+        epoch = agenda_epoch(session)
+        frame = MeetingFrame.for_date(MONDAY, policy, epoch)
+        service = {r.crime_ref: r.mask for r in flagged_rows(
+            session, bounds("Northern", frame, policy), policy, code_book(session))}
     raw = database.engine.raw_connection()
     try:
-        rows = baseline_queue_sql(raw.driver_connection, "Northern", NOW)
+        rows = baseline_queue_sql(raw.driver_connection, "Northern", NOW, epoch=epoch)
     finally:
         raw.close()
-    breach_codes = {"BRO", "BNMO", "BSPO", "BDVPO"}
-    baseline = {r[1]: r[5] for r in rows if not (r[4] and r[3] in breach_codes)}
-    assert baseline == service and len(service) > 20
+    baseline = {r[1]: r[5] for r in rows}
+    assert epoch is not None and baseline == service and len(service) > 20

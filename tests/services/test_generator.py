@@ -134,10 +134,11 @@ def review_date_passed(database: Database, f: Frame = FRAME) -> set[str]:
 
 
 def reassessment_due_after_breach(database: Database, f: Frame = FRAME) -> set[str]:
-    """Original cases whose order was breached after the last assessment."""
+    """Breach crimes (the pair's live record) with a re-assessment due from
+    their breach, reported after the pair's last assessment."""
     return _areas(database, select(Case.area_command).distinct()
-                  .join(Breach, Breach.original_case_id == Case.id).where(
-        Case.reassessment_due_at.is_not(None), Breach.reported_at > Case.risk_assessed_at,
+                  .join(Breach, Breach.breach_case_id == Case.id).where(
+        Case.reassessment_due_at.is_not(None), Case.reassessment_due_at > Breach.reported_at,
         Breach.reported_at > f.now - timedelta(days=7)))
 
 

@@ -125,8 +125,10 @@ def test_an_extract_is_mapped_onto_vigils_records(database: Database, make_conte
     # S-DASH: 3 yes is a suggested medium; the review is 28 days after a medium assessment
     assert (one.risk_level, one.risk_assessed_at, one.risk_review_due) == (
         "medium", at(1, 12), at(29, 12))
-    # BR-0001 (reported 1 March 15:00, after the assessment) makes a re-assessment due 24 h on
-    assert one.reassessment_due_at == at(2, 15)
+    # BR-0001 (reported 1 March 15:00, after the assessment) makes a re-assessment due 24 h
+    # on, on its crime CR-0002: the pair's live record
+    assert one.reassessment_due_at is None
+    assert case_of(database, "CR-0002").reassessment_due_at == at(2, 15)
     with database.read() as session:
         people = dict(session.execute(select(Person.person_ref, Person.name)).all())
         assert people == {"P-V1": "Person P-V1", "P-S1": "Person P-S1", "P-V3": "Person P-V3"}
@@ -264,7 +266,8 @@ def test_a_newer_extract_updates_records_and_reports_the_delta(  # type: ignore[
     assert one.reassessment_due_at is None  # assessed after the breach that made it due
     assert refs(database, IncludedClassification, IncludedClassification.code, one) == ["8L"]
     assert refs(database, Allocation, Allocation.team, one) == ["CID", "Response"]
-    assert (three.status, three.closed_at, three.reassessment_due_at) == ("closed", LATER, at(3, 18))
+    assert (three.status, three.closed_at, three.reassessment_due_at) == ("closed", LATER, None)
+    assert four.reassessment_due_at == at(3, 18)  # on the new breach's own crime
     assert four.linked_case_id == three.id
     with database.read() as session:
         events = session.execute(

@@ -19,17 +19,21 @@ from app.rules.dmm import (
     MeetingFrame,
     PairCrimeFact,
     Reason,
+    StandingGap,
+    crossing_on_agenda,
     is_meeting_day,
     meeting_date_for,
     meeting_start,
     meeting_window,
+    needs_decision,
     next_meeting_date,
     previous_meeting_date,
     priority,
     rank_key,
     reasons_for,
+    standing_gaps,
     upcoming_meeting_date,
-    victim_not_referred,
+    victim_not_referred_gap,
     working_deadline_cutoff,
 )
 
@@ -38,7 +42,9 @@ MONDAY = date(2026, 3, 2)
 # Monday 2 March 2026 08:00 GMT (= UTC): the meeting starts; it covers from Friday 08:00.
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 FRIDAY_START = datetime(2026, 2, 27, 8, 0, tzinfo=UTC)
-FRAME = MeetingFrame.for_date(MONDAY, POLICY)
+# The database took its first extract three weeks ago: events and thresholds since count.
+EPOCH = START - timedelta(days=21)
+FRAME = MeetingFrame.for_date(MONDAY, POLICY, EPOCH)
 
 
 def utc(*args: int) -> datetime:
@@ -46,8 +52,8 @@ def utc(*args: int) -> datetime:
 
 
 def quiet(**changes: object) -> CaseFacts:
-    """A harassment case a month old that needs nothing: assessed, referred,
-    allocated as policy says."""
+    """A harassment case a month old, from before the first extract, that needs
+    nothing: assessed, referred, allocated as policy says."""
     reported = START - timedelta(days=30)
     assessed = reported + timedelta(days=1)
     base = CaseFacts(
@@ -99,8 +105,9 @@ def test_weekend_crimes_reach_monday_and_friday_morning_crimes_do_not() -> None:
                      risk_level=None, assessments=(), risk_review_due=None)
     assert "NEW_CRIME" in codes(saturday)
     assert hit(saturday, "NEW_CRIME") == "harassment (8L) reported Sat 28/02 23:30"
-    friday_early = dataclasses.replace(saturday, reported_at=utc(2026, 2, 27, 7, 59))
-    assert "NEW_CRIME" not in codes(friday_early)  # Friday's meeting had it
+    friday_early = dataclasses.replace(saturday, reported_at=utc(2026, 2, 27, 7, 59),
+                                       last_decided_at=utc(2026, 2, 27, 8, 25))
+    assert "NEW_CRIME" not in codes(friday_early)  # Friday's meeting decided on it
     friday_late = dataclasses.replace(saturday, reported_at=FRIDAY_START)
     assert "NEW_CRIME" in codes(friday_late)
     # reported after the meeting started: the next meeting's business
@@ -143,7 +150,14 @@ def test_policy_weekdays_and_time() -> None:
     assert meeting_start(MONDAY, policy) == utc(2026, 3, 2, 9, 30)
 
 
-# --- one test per reason ------------------------------------------------
+# --- meeting items ------------------------------------------------------
+
+
+def frame_on(day: date, epoch: datetime | None = EPOCH) -> MeetingFrame:
+    return MeetingFrame.for_date(day, POLICY, epoch)
+
+
+TUESDAY, WEDNESDAY, THURSDAY = date(2026, 3, 3), date(2026, 3, 4), date(2026, 3, 5)
 
 
 def test_quiet_case_has_no_reason() -> None:
@@ -153,6 +167,7 @@ def test_quiet_case_has_no_reason() -> None:
 def test_new_crime_only_for_agenda_families() -> None:
     new = quiet(reported_at=utc(2026, 3, 1, 10, 0))
     assert codes(new) == ["NEW_CRIME"]
+    assert hit(new, "NEW_CRIME") == "harassment (8L) reported Sun 01/03 10:00"
     damage = quiet(reported_at=utc(2026, 3, 1, 10, 0), principal_code="58A",
                    principal_family="criminal damage", families=frozenset({"criminal damage"}))
     assert "NEW_CRIME" not in codes(damage)
@@ -161,23 +176,75 @@ def test_new_crime_only_for_agenda_families() -> None:
     assert "NEW_CRIME" in codes(damage_stalking)
 
 
-def test_new_breach_is_new_crime_evidence_for_the_original() -> None:
-    facts = quiet(breaches=(BreachFact("BR/26/0004", utc(2026, 2, 28, 14, 10), utc(2026, 2, 28, 16),
-                                       "RO", "NC/26/0099"),))
-    assert hit(facts, "NEW_CRIME") == "breach BR/26/0004 (crime NC/26/0099) reported Sat 28/02 14:10"
+def test_an_undecided_item_stays_on_three_consecutive_days_until_decided() -> None:
+    # reported on Sunday; no meeting decides on it on Monday, Tuesday or Wednesday
+    new = quiet(reported_at=utc(2026, 3, 1, 10, 0))
+    for day in (MONDAY, TUESDAY, WEDNESDAY):
+        assert "NEW_CRIME" in codes(new, frame_on(day)), day
+    assert hit(new, "NEW_CRIME", frame_on(TUESDAY)).endswith("no decision yet")
+    # Wednesday's meeting decides: Thursday's agenda no longer carries it
+    decided = dataclasses.replace(new, last_decided_at=utc(2026, 3, 4, 8, 20))
+    assert codes(decided, frame_on(THURSDAY)) == []
+    # a decision taken before the crime was reported does not cover it
+    earlier = dataclasses.replace(new, last_decided_at=utc(2026, 2, 27, 8, 20))
+    assert "NEW_CRIME" in codes(earlier, frame_on(THURSDAY))
+
+
+def test_events_before_the_first_extract_reach_only_its_first_meeting_window() -> None:
+    # first extract on Monday 2 March at 06:00: Monday's meeting sees the weekend
+    epoch = utc(2026, 3, 2, 6, 0)
+    weekend = quiet(reported_at=utc(2026, 2, 28, 9, 0))
+    assert "NEW_CRIME" in codes(weekend, frame_on(MONDAY, epoch))
+    assert "NEW_CRIME" in codes(weekend, frame_on(TUESDAY, epoch))  # carried: undecided
+    thursday_before = quiet(reported_at=utc(2026, 2, 26, 9, 0))
+    assert "NEW_CRIME" not in codes(thursday_before, frame_on(MONDAY, epoch))
+    # without any extract, an undecided event always counts
+    assert "NEW_CRIME" in codes(thursday_before, frame_on(MONDAY, None))
+    assert needs_decision(utc(2026, 2, 26, 9), None, frame_on(MONDAY, None))
+
+
+def breach_on(**changes: object) -> BreachFact:
+    base = BreachFact("BR/26/0004", utc(2026, 2, 28, 14, 10), None, "RO", "RO/25/0007",
+                      "NC/24/0099", "closed")
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def breach_crime(*breaches: BreachFact, **changes: object) -> CaseFacts:
+    """The breach's own crime: reported when the breach was."""
+    first = breaches[0].reported_at if breaches else START - timedelta(days=1)
+    return quiet(crime_ref="NC/26/0500", principal_code="BRO", principal_family="breach",
+                 families=frozenset({"breach"}), reported_at=first, breaches=breaches,
+                 risk_level=None, risk_assessed_at=None, risk_review_due=None, assessments=(),
+                 **changes)
+
+
+def test_breach_on_a_closed_original_case_is_an_item_on_its_own_crime() -> None:
+    facts = breach_crime(breach_on())
+    assert codes(facts)[:1] == ["BREACH"] and "NEW_CRIME" in codes(facts)
+    assert hit(facts, "BREACH") == (
+        "breach BR/26/0004 of RO RO/25/0007 reported Sat 28/02 14:10 "
+        "(original crime NC/24/0099, closed); not acknowledged")
 
 
 def test_breach_reported_since_last_meeting_or_unacknowledged() -> None:
-    recent = BreachFact("BR/1", utc(2026, 3, 1, 9, 0), utc(2026, 3, 1, 10, 0), "SPO", "NC/9")
-    assert hit(quiet(breaches=(recent,)), "BREACH") == "breach BR/1 of SPO reported Sun 01/03 09:00"
-    old_unack = BreachFact("BR/2", utc(2026, 2, 10, 9, 0), None, "RO", "NC/8")
-    assert hit(quiet(breaches=(old_unack,)), "BREACH") == (
-        "breach BR/2 of RO reported Tue 10/02 09:00, not acknowledged")
-    old_ack = dataclasses.replace(old_unack, acknowledged_at=utc(2026, 2, 10, 12, 0))
-    assert "BREACH" not in codes(quiet(breaches=(old_ack,)))
+    recent = breach_on(reported_at=utc(2026, 3, 1, 9, 0), acknowledged_at=utc(2026, 3, 1, 10, 0))
+    assert hit(breach_crime(recent), "BREACH").startswith("breach BR/26/0004 of RO RO/25/0007 "
+                                                          "reported Sun 01/03 09:00")
+    old_unack = breach_on(reported_at=utc(2025, 11, 10, 9, 0))
+    assert "not acknowledged" in hit(breach_crime(old_unack), "BREACH")
+    old_ack = dataclasses.replace(old_unack, acknowledged_at=utc(2025, 11, 10, 12, 0))
+    assert "BREACH" not in codes(breach_crime(old_ack))
+    # acknowledged after the meeting began: still this meeting's item
+    during = dataclasses.replace(old_unack, acknowledged_at=START + timedelta(minutes=20))
+    assert hit(breach_crime(during), "BREACH").endswith("acknowledged since the meeting began")
 
 
-def test_high_risk_new_raised_and_without_plan() -> None:
+def test_breach_item_shows_the_re_assessment_due() -> None:
+    facts = breach_crime(breach_on(), reassessment_due_at=utc(2026, 3, 1, 14, 10))
+    assert hit(facts, "BREACH").endswith("re-assessment due by Sun 01/03 14:10")
+
+
+def test_high_risk_new_raised_and_without_plan_in_its_first_days() -> None:
     new = AssessmentFact(utc(2026, 2, 28, 11, 0), "high", "high", utc(2026, 3, 7, 11), True)
     facts = quiet(risk_level="high", assessments=(new,), risk_assessed_at=new.assessed_at,
                   risk_review_due=new.review_due, team="CID")
@@ -185,136 +252,197 @@ def test_high_risk_new_raised_and_without_plan() -> None:
     earlier = AssessmentFact(utc(2026, 2, 1), "medium", "medium", utc(2026, 3, 1), True)
     raised = dataclasses.replace(facts, assessments=(earlier, new))
     assert hit(raised, "HIGH_RISK") == "risk raised to high from medium, Sat 28/02 11:00"
-    # high before the window, still high, with a plan and a future review: nothing new
-    old = dataclasses.replace(new, assessed_at=utc(2026, 2, 20))
-    settled = dataclasses.replace(facts, assessments=(old,), risk_assessed_at=old.assessed_at)
-    assert "HIGH_RISK" not in codes(settled)
-    no_plan = dataclasses.replace(settled, assessments=(dataclasses.replace(old, has_plan=False),))
-    assert hit(no_plan, "HIGH_RISK") == "high risk without a current risk management plan"
-    stale = dataclasses.replace(settled, assessments=(dataclasses.replace(
-        old, review_due=utc(2026, 2, 27)),))
-    assert hit(stale, "HIGH_RISK") == (
-        "high risk; its risk management plan is out of date (review was due Fri 27/02)")
+    no_plan = dataclasses.replace(facts, assessments=(dataclasses.replace(new, has_plan=False),))
+    assert hit(no_plan, "HIGH_RISK") == (
+        "new high risk, assessed Sat 28/02 11:00; "
+        "high risk without a risk management plan (assessed Sat 28/02 11:00)")
+    # decided on at Monday's meeting: gone on Tuesday
+    seen = dataclasses.replace(facts, last_decided_at=utc(2026, 3, 2, 8, 30))
+    assert "HIGH_RISK" not in codes(seen, frame_on(TUESDAY))
 
 
-def test_no_risk_assessment_after_policy_days() -> None:
-    unassessed = dict(risk_level=None, risk_assessed_at=None, risk_review_due=None, assessments=())
-    late = quiet(reported_at=START - timedelta(days=5), **unassessed)
-    assert hit(late, "NO_RISK_ASSESSMENT") == (
-        "harassment case 5 days old with no risk assessment (policy: 2 days)")
-    on_time = quiet(reported_at=START - timedelta(days=1, hours=23), **unassessed)
+def test_high_risk_without_a_plan_after_its_first_days_is_a_standing_gap() -> None:
+    old = AssessmentFact(utc(2026, 2, 20), "high", "high", utc(2026, 2, 27), False)
+    facts = quiet(risk_level="high", assessments=(old,), risk_assessed_at=old.assessed_at,
+                  risk_review_due=utc(2026, 3, 20), team="CID")
+    assert "HIGH_RISK" in codes(facts)  # undecided since it became high
+    decided = dataclasses.replace(facts, last_decided_at=utc(2026, 2, 21, 8, 30))
+    assert "HIGH_RISK" not in codes(decided)
+    gap = [g for g in standing_gaps(decided, FRAME, POLICY) if g.code == "NO_RISK_PLAN"][0]
+    assert gap.crossed_at == utc(2026, 2, 23) and gap.second_at == utc(2026, 3, 2)
+    # crossed on 23/02 after Saturday's decision; its second threshold on 02/03 00:00
+    assert hit(decided, "NO_RISK_PLAN") == (
+        "high risk since Fri 20/02 without a risk management plan; "
+        "crossed its second threshold Mon 02/03")
+
+
+def test_a_level_set_below_the_suggestion_is_seen_once() -> None:
+    below = AssessmentFact(utc(2026, 3, 1, 15, 0), "standard", "high", utc(2026, 5, 30), True)
+    facts = quiet(risk_level="standard", assessments=(below,), risk_assessed_at=below.assessed_at)
+    assert hit(facts, "RISK_BELOW_SUGGESTION") == (
+        "level set standard below the checklist's suggested high, Sun 01/03 15:00")
+    approved = dataclasses.replace(facts, assessments=(dataclasses.replace(below, approved=True),))
+    assert "RISK_BELOW_SUGGESTION" not in codes(approved)
+    seen = dataclasses.replace(facts, last_decided_at=utc(2026, 3, 2, 8, 40))
+    assert "RISK_BELOW_SUGGESTION" not in codes(seen, frame_on(TUESDAY))
+    at_suggestion = dataclasses.replace(facts, assessments=(dataclasses.replace(
+        below, level="high"),), risk_level="high")
+    assert "RISK_BELOW_SUGGESTION" not in codes(at_suggestion)
+
+
+def test_allocation_contrary_to_policy_on_a_new_case() -> None:
+    # high-risk domestic-abuse stalking held by Response instead of CID
+    stalking = quiet(principal_code="8Q", principal_family="stalking", families=frozenset({"stalking"}),
+                     risk_level="high", domestic_abuse=True, team="Response", spo_status="applied",
+                     reported_at=utc(2026, 2, 28, 10, 0))
+    assert hit(stalking, "ALLOCATION_CONTRARY_TO_POLICY") == (
+        "held by Response; High-risk domestic-abuse stalking is allocated to CID (CID)")
+    assert "ALLOCATION_CONTRARY_TO_POLICY" not in codes(dataclasses.replace(stalking, team="CID"))
+    # an older case, decided on at a meeting: not again
+    decided = dataclasses.replace(stalking, last_decided_at=utc(2026, 3, 2, 8, 10))
+    assert "ALLOCATION_CONTRARY_TO_POLICY" not in codes(decided, frame_on(TUESDAY))
+
+
+def test_repeat_pair_with_no_stored_earlier_meeting() -> None:
+    # the second crime of the pair was reported last week; no meeting was held
+    # (or stored) since: the pair is on the agenda, on its latest crime
+    second = quiet(crime_ref="NC/26/0007", reported_at=utc(2026, 2, 24, 9, 0),
+                   pair_crimes=(PairCrimeFact("NC/26/0001", utc(2026, 1, 20), "harassment"),))
+    assert hit(second, "REPEAT_PAIR") == (
+        "2 crimes for this victim and suspect in 90 days (NC/26/0001, NC/26/0007); "
+        "no meeting has decided on the pair")
+    first = quiet(crime_ref="NC/26/0001", reported_at=utc(2026, 1, 20),
+                  pair_crimes=(PairCrimeFact("NC/26/0007", utc(2026, 2, 24, 9, 0), "harassment"),))
+    assert "REPEAT_PAIR" not in codes(first)  # the latest crime carries it
+    # a decision on any crime of the pair since the latest crime closes it
+    decided = dataclasses.replace(second, pair_decided_at=utc(2026, 2, 25, 8, 15))
+    assert "REPEAT_PAIR" not in codes(decided)
+    outside = dataclasses.replace(second, pair_crimes=(
+        PairCrimeFact("NC/26/0001", utc(2025, 10, 1), "harassment"),))
+    assert "REPEAT_PAIR" not in codes(outside)
+    assert "REPEAT_PAIR" not in codes(dataclasses.replace(second, has_suspect=False))
+
+
+def test_pin_recorded_until_a_meeting_decides() -> None:
+    pin = quiet(pin_issued=True, reported_at=utc(2026, 2, 20))
+    assert hit(pin, "PIN_RECORDED") == (
+        "a Police Information Notice is recorded instead of an investigation")
+    assert "PIN_RECORDED" not in codes(dataclasses.replace(pin, last_decided_at=utc(2026, 2, 23)))
+
+
+def test_actions_due_or_overdue_name_their_owner_until_completed() -> None:
+    action = ActionFact("Refer victim to ISAC", "PC Hebden", utc(2026, 2, 27, 17, 0))
+    assert hit(quiet(open_actions=(action,)), "ACTION_OVERDUE") == (
+        "'Refer victim to ISAC' (PC Hebden) was due Fri 27/02 17:00")
+    today = ActionFact("Visit victim", "DS Lowther", START + timedelta(hours=3))
+    both = hit(quiet(open_actions=(today, action)), "ACTION_OVERDUE")
+    assert both == ("2 actions (1 overdue): 'Refer victim to ISAC' (PC Hebden) was due "
+                    "Fri 27/02 17:00; 'Visit victim' (DS Lowther) due Mon 02/03 11:00")
+    later = ActionFact("Review", "PC Hebden", START + timedelta(days=3))
+    assert "ACTION_OVERDUE" not in codes(quiet(open_actions=(later,)))
+    # completing the action (it is no longer open) takes the case off
+    assert "ACTION_OVERDUE" not in codes(quiet(open_actions=()))
+
+
+def test_carried_over() -> None:
+    assert hit(quiet(carried_from=date(2026, 2, 27)), "CARRIED_OVER") == (
+        "on the agenda of Fri 27/02/2026, no decision recorded since")
+
+
+# --- standing gaps ------------------------------------------------------
+
+
+def unassessed(**changes: object) -> CaseFacts:
+    return quiet(risk_level=None, risk_assessed_at=None, risk_review_due=None, assessments=(),
+                 **changes)
+
+
+def test_a_standing_item_crosses_its_first_then_its_second_threshold() -> None:
+    # reported Thursday 26/02 09:00: no assessment by Saturday 09:00 (2 days)
+    case = unassessed(reported_at=utc(2026, 2, 26, 9, 0))
+    gap = [g for g in standing_gaps(case, FRAME, POLICY) if g.code == "NO_RISK_ASSESSMENT"][0]
+    assert gap == StandingGap("NO_RISK_ASSESSMENT", utc(2026, 2, 28, 9), utc(2026, 3, 5, 9),
+                              "harassment case 3 days old with no risk assessment "
+                              "(policy: 2 days)")
+    # Monday: it crossed its first threshold on Saturday, undecided: on the agenda
+    assert hit(case, "NO_RISK_ASSESSMENT") == (
+        "harassment case 3 days old with no risk assessment (policy: 2 days); "
+        "crossed its first threshold Sat 28/02")
+    # Monday's meeting decides (e.g. to the work queue): off Tuesday to Thursday
+    decided = dataclasses.replace(case, last_decided_at=utc(2026, 3, 2, 8, 30))
+    for day in (TUESDAY, WEDNESDAY, THURSDAY):
+        assert "NO_RISK_ASSESSMENT" not in codes(decided, frame_on(day)), day
+    # the second, stricter threshold (7 days) passes Thursday 09:00: back on Friday
+    friday = frame_on(date(2026, 3, 6))
+    assert hit(decided, "NO_RISK_ASSESSMENT", friday).endswith(
+        "crossed its second threshold Thu 05/03")
+    assert crossing_on_agenda(gap, decided.last_decided_at, friday) == utc(2026, 3, 5, 9)
+
+
+def test_thresholds_crossed_before_the_first_extract_stay_on_the_work_queue() -> None:
+    case = unassessed(reported_at=utc(2026, 2, 10, 9, 0))
+    late_import = frame_on(MONDAY, utc(2026, 3, 1))
+    assert "NO_RISK_ASSESSMENT" not in codes(case, late_import)
+    # ...but the gap is open: the team's work queue holds it
+    assert "NO_RISK_ASSESSMENT" in [g.code for g in standing_gaps(case, late_import, POLICY)]
+
+
+def test_no_risk_assessment_only_for_stalking_and_harassment() -> None:
+    late = unassessed(reported_at=START - timedelta(days=5))
+    assert "NO_RISK_ASSESSMENT" in codes(late)
+    on_time = unassessed(reported_at=START - timedelta(days=1, hours=23))
     assert "NO_RISK_ASSESSMENT" not in codes(on_time)
-    malicious = dataclasses.replace(late, principal_code="8R", principal_family="malicious communications",
+    malicious = dataclasses.replace(late, principal_code="8R",
+                                    principal_family="malicious communications",
                                     families=frozenset({"malicious communications"}))
     assert "NO_RISK_ASSESSMENT" not in codes(malicious)
 
 
-def test_risk_review_due_date_passed_marked_or_new_offence() -> None:
-    assert hit(quiet(risk_review_due=utc(2026, 2, 25)), "RISK_REVIEW_DUE") == "review was due Wed 25/02"
-    marked = quiet(reassessment_due_at=utc(2026, 2, 28, 15, 0))
-    assert hit(marked, "RISK_REVIEW_DUE") == "re-assessment due by Sat 28/02 15:00"
-    assessed = utc(2026, 2, 3, 9, 0)
-    after_breach = quiet(risk_assessed_at=assessed,
-                         breaches=(BreachFact("BR/3", utc(2026, 2, 12), utc(2026, 2, 12, 9)),))
-    assert hit(after_breach, "RISK_REVIEW_DUE") == "breach BR/3 after the last assessment (Tue 03/02)"
-    new_offence = quiet(risk_assessed_at=assessed,
-                        pair_crimes=(PairCrimeFact("NC/26/0050", utc(2026, 2, 20), "harassment"),))
-    assert hit(new_offence, "RISK_REVIEW_DUE") == (
-        "new offence NC/26/0050 by the same suspect after the last assessment (Tue 03/02)")
-    before = quiet(risk_assessed_at=assessed,
-                   pair_crimes=(PairCrimeFact("NC/26/0040", utc(2026, 1, 20), "harassment"),))
-    assert "RISK_REVIEW_DUE" not in codes(before)
+def test_risk_review_and_re_assessment_overdue() -> None:
+    due = quiet(risk_review_due=utc(2026, 2, 25))
+    assert hit(due, "RISK_REVIEW_DUE") == (
+        "review was due Wed 25/02; crossed its first threshold Wed 25/02")
+    after_breach = quiet(reassessment_due_at=utc(2026, 2, 28, 15, 0))
+    assert hit(after_breach, "RISK_REVIEW_DUE").startswith(
+        "re-assessment after a breach was due Sat 28/02 15:00")
+    not_yet = quiet(reassessment_due_at=START + timedelta(hours=5))
+    assert "RISK_REVIEW_DUE" not in codes(not_yet)
 
 
-def test_spo_not_considered_on_stalking_after_policy_days() -> None:
+def test_spo_not_considered_goes_to_the_orders_desk_after_policy_days() -> None:
     stalking = quiet(principal_code="8Q", principal_family="stalking", families=frozenset({"stalking"}),
                      reported_at=START - timedelta(days=20), team="CID")
-    assert hit(stalking, "SPO_NOT_CONSIDERED") == (
+    gaps = {g.code: g for g in standing_gaps(stalking, FRAME, POLICY)}
+    assert gaps["SPO_NOT_CONSIDERED"].explanation == (
         "stalking case 20 days old with no SPO decision (policy: 14 days)")
+    assert "SPO_NOT_CONSIDERED" in codes(stalking)  # crossed 6 days ago, undecided
     assert "SPO_NOT_CONSIDERED" not in codes(dataclasses.replace(stalking, spo_status="applied"))
     young = dataclasses.replace(stalking, reported_at=START - timedelta(days=13))
     assert "SPO_NOT_CONSIDERED" not in codes(young)
-    assert "SPO_NOT_CONSIDERED" not in codes(quiet(reported_at=START - timedelta(days=20)))
 
 
 def test_victim_not_referred_in_working_days() -> None:
     # Reported Wednesday 25 Feb 10:00: needs assessment and referral due by the
     # end of Friday 27 Feb (2 working days).
     reported = utc(2026, 2, 25, 10, 0)
-    neither = quiet(reported_at=reported, needs_assessed_at=None, first_referral_at=None)
-    assert hit(neither, "VICTIM_NOT_REFERRED") == (
+    neither = quiet(reported_at=reported, needs_assessed_at=None, first_referral_at=None,
+                    last_decided_at=utc(2026, 2, 26, 8, 30))
+    assert hit(neither, "VICTIM_NOT_REFERRED").startswith(
         "no victim needs assessment (due by Fri 27/02); "
         "no referral to support services (due by Fri 27/02)")
     assessed_only = dataclasses.replace(neither, needs_assessed_at=reported + timedelta(hours=5))
-    assert hit(assessed_only, "VICTIM_NOT_REFERRED") == (
+    assert hit(assessed_only, "VICTIM_NOT_REFERRED").startswith(
         "no referral to support services (due by Fri 27/02)")
     # Reported Thursday 26 Feb: due end of Monday 2 Mar, not yet late at 08:00 Monday.
     thursday = dataclasses.replace(neither, reported_at=utc(2026, 2, 26, 10, 0))
     assert "VICTIM_NOT_REFERRED" not in codes(thursday)
 
 
-def test_allocation_contrary_to_policy() -> None:
-    # high-risk domestic-abuse stalking held by Response instead of CID
-    stalking = quiet(principal_code="8Q", principal_family="stalking", families=frozenset({"stalking"}),
-                     risk_level="high", domestic_abuse=True, team="Response", spo_status="applied")
-    assert hit(stalking, "ALLOCATION_CONTRARY_TO_POLICY") == (
-        "held by Response; High-risk domestic-abuse stalking is allocated to CID (CID)")
-    assert "ALLOCATION_CONTRARY_TO_POLICY" not in codes(dataclasses.replace(stalking, team="CID"))
-    unallocated = quiet(team=None)
-    assert hit(unallocated, "ALLOCATION_CONTRARY_TO_POLICY").startswith("not allocated")
-
-
-def test_repeat_pair_when_a_new_crime_makes_it_two_in_the_window() -> None:
-    facts = quiet(reported_at=START - timedelta(days=40),
-                  pair_crimes=(PairCrimeFact("NC/26/0007", utc(2026, 2, 28, 9, 0), "harassment"),))
-    assert hit(facts, "REPEAT_PAIR") == (
-        "2 crimes for this victim and suspect in 90 days (NC/26/0001, NC/26/0007); "
-        "new since the last meeting: NC/26/0007")
-    outside = dataclasses.replace(facts, reported_at=START - timedelta(days=91))
-    assert "REPEAT_PAIR" not in codes(outside)
-    # a breach crime of the pair counts even when the original is older
-    with_breach = dataclasses.replace(outside, breaches=(
-        BreachFact("BR/9", START - timedelta(days=3), START - timedelta(days=2), "RO", "NC/26/0011"),))
-    assert hit(with_breach, "REPEAT_PAIR").startswith(
-        "2 crimes for this victim and suspect in 90 days (NC/26/0011, NC/26/0007)")
-    assert "REPEAT_PAIR" not in codes(dataclasses.replace(facts, has_suspect=False))
-
-
-def test_repeat_pair_old_repeat_only_when_policy_says_so() -> None:
-    old = quiet(reported_at=START - timedelta(days=40),
-                pair_crimes=(PairCrimeFact("NC/26/0007", START - timedelta(days=10), "harassment"),))
-    assert "REPEAT_PAIR" not in codes(old)  # nothing new since the last meeting
-    every_day = policy_from_mapping({"dmm": {"repeat_pair_new_only": False}})
-    assert "REPEAT_PAIR" in codes(old, policy=every_day)
-
-
-def test_pin_recorded() -> None:
-    assert hit(quiet(pin_issued=True), "PIN_RECORDED") == (
-        "a Police Information Notice is recorded instead of an investigation")
-
-
-def test_action_overdue() -> None:
-    action = ActionFact("Refer victim to ISAC", "PC Hebden", utc(2026, 2, 27, 17, 0))
-    assert hit(quiet(overdue_actions=(action,)), "ACTION_OVERDUE") == (
-        "'Refer victim to ISAC' (PC Hebden) was due Fri 27/02 17:00")
-    later = ActionFact("Consider SPO", "DS Lowther", utc(2026, 3, 1, 12, 0))
-    two = hit(quiet(overdue_actions=(later, action)), "ACTION_OVERDUE")
-    assert two == "2 actions overdue; first: 'Refer victim to ISAC' (PC Hebden) was due Fri 27/02 17:00"
-    not_yet = ActionFact("Visit victim", "PC Hebden", START + timedelta(hours=1))
-    assert "ACTION_OVERDUE" not in codes(quiet(overdue_actions=(not_yet,)))
-
-
-def test_carried_over() -> None:
-    assert hit(quiet(carried_from=date(2026, 2, 27)), "CARRIED_OVER") == (
-        "not discussed at the meeting of Fri 27/02/2026")
-
-
 def test_case_on_the_agenda_for_several_reasons_ranks_by_weight() -> None:
-    facts = quiet(
-        principal_code="8Q", principal_family="stalking", families=frozenset({"stalking"}),
-        reported_at=utc(2026, 2, 28, 9, 0), risk_level=None, risk_assessed_at=None,
-        risk_review_due=None, assessments=(), pin_issued=True, team="Response",
-        breaches=(BreachFact("BR/5", utc(2026, 3, 1, 20, 0), None, "NMO", "NC/26/0002"),),
+    facts = breach_crime(
+        breach_on(reported_at=utc(2026, 3, 1, 20, 0), order_kind="NMO"),
+        pin_issued=True, team="Response", original_team="Response",
+        pair_crimes=(PairCrimeFact("NC/26/0002", utc(2026, 2, 1), "stalking"),),
     )
     assert codes(facts) == ["BREACH", "REPEAT_PAIR", "PIN_RECORDED", "NEW_CRIME"]
     score = priority(codes(facts), facts.risk_level, POLICY)
@@ -356,7 +484,7 @@ def test_working_deadline_cutoff_matches_the_rule_day_by_day() -> None:
         moment = start - timedelta(days=20)
         while moment < start:
             facts = quiet(reported_at=moment, needs_assessed_at=None, first_referral_at=utc(2026, 1, 1))
-            fired = victim_not_referred(facts, MeetingFrame.for_date(meeting, POLICY), POLICY)
+            fired = victim_not_referred_gap(facts, MeetingFrame.for_date(meeting, POLICY), POLICY)
             assert (fired is not None) == (moment < cutoff), (meeting, moment, cutoff)
             moment += timedelta(minutes=37)
     # Monday 2 March 08:00: Wednesday's reports are late, Thursday's not yet
@@ -364,6 +492,18 @@ def test_working_deadline_cutoff_matches_the_rule_day_by_day() -> None:
 
 
 def test_dates_of_another_year_carry_the_year() -> None:
-    old = BreachFact("BR/24/1", utc(2024, 6, 24, 11, 28), None, "NMO", "NC/24/2")
-    assert hit(quiet(breaches=(old,)), "BREACH") == (
-        "breach BR/24/1 of NMO reported Mon 24/06/2024 12:28, not acknowledged")  # BST
+    old = BreachFact("BR/24/1", utc(2024, 6, 24, 11, 28), None, "NMO", "NMO/24/2")
+    assert hit(breach_crime(old), "BREACH") == (
+        "breach BR/24/1 of NMO NMO/24/2 reported Mon 24/06/2024 12:28; not acknowledged")  # BST
+
+
+def test_every_reason_has_a_fixed_bit_and_is_a_meeting_item_or_a_standing_gap() -> None:
+    from app.rules.dmm import AGENDA_REASONS, AGENDA_RULES, GAP_RULES, REASON_BITS, STANDING_REASONS
+
+    assert set(REASON_BITS) == set(Reason) == AGENDA_REASONS | STANDING_REASONS
+    assert not AGENDA_REASONS & STANDING_REASONS
+    assert set(AGENDA_RULES) == AGENDA_REASONS and set(GAP_RULES) == STANDING_REASONS
+    bits = list(REASON_BITS.values())
+    assert len(set(bits)) == len(bits) and all(b & (b - 1) == 0 for b in bits)
+    # stored agendas keep their meaning: the first twelve bits never move
+    assert REASON_BITS["NEW_CRIME"] == 1 and REASON_BITS["CARRIED_OVER"] == 1 << 11

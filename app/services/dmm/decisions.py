@@ -1,0 +1,266 @@
+"""Decisions, actions and discussed marks recorded at a meeting."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    select,
+)
+from sqlmodel import Session
+
+from app.errors import BadInput, NotFound
+from app.services.case_lock import claim_case, load_case
+from app.services.context import ServiceContext
+from app.services.dmm.common import check_area, check_meeting_day, current_meeting_date
+from app.services.dmm.items import (
+    actions_where,
+    ensure_item,
+    ensure_meeting,
+    find_meeting,
+    with_meeting,
+)
+from app.services.dmm.views import DECISION_LABELS, DmmActionView, DmmItemState
+from app.services.permissions import Permission
+from models import Case, DmmAction, DmmItem, DmmMeeting
+from models.enums import AuditAction, DmmDecision
+
+# ---------------------------------------------------------------------------
+# Public: decisions, actions, discussed marks
+# ---------------------------------------------------------------------------
+
+
+def _item_for_change(ctx: ServiceContext, session: Session, area: str, meeting_date: date,
+                     crime_ref: str) -> tuple[Case, DmmMeeting, DmmItem]:
+    check_meeting_day(meeting_date, ctx.policy)
+    case_row = load_case(session, crime_ref)
+    if case_row.area_command != area:
+        raise BadInput(f"{crime_ref} belongs to {case_row.area_command}, not to the "
+                       f"{area} meeting")
+    meeting = find_meeting(session, area, meeting_date)
+    if meeting is None:
+        if meeting_date < current_meeting_date(ctx):
+            raise BadInput(f"no DMM was held for {area} on {meeting_date:%a %d/%m/%Y}: "
+                           "decisions are recorded on a meeting that took place")
+        meeting = ensure_meeting(session, ctx, area, meeting_date)
+    return case_row, meeting, ensure_item(session, meeting, case_row)
+
+
+def _state(session: Session, case_row: Case, version: int, meeting: DmmMeeting,
+           item: DmmItem) -> DmmItemState:
+    actions = actions_where(session, DmmAction.item_id == item.id, {case_row.id: case_row.crime_ref})  # type: ignore[dict-item]
+    return DmmItemState(
+        crime_ref=case_row.crime_ref,
+        case_version=version,
+        meeting_date=meeting.meeting_date,
+        decision=item.decision,
+        rationale=item.rationale,
+        decided_by=item.decided_by,
+        decided_at=item.decided_at,
+        discussed_at=item.discussed_at,
+        discussed_by=item.discussed_by,
+        actions=[with_meeting(a, meeting.meeting_date) for a in actions.get(case_row.id, [])],  # type: ignore[arg-type]
+    )
+
+
+def _item_snapshot(item: DmmItem) -> dict[str, Any]:
+    return {"decision": item.decision, "rationale": item.rationale,
+            "discussed_at": item.discussed_at}
+
+
+def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str,
+                    decision: str, rationale: str, owner: str | None = None,
+                    due_at: datetime | None = None,
+                    expected_version: int | None = None) -> DmmItemState:
+    """Record the meeting's decision on a case, with its rationale. The item
+    counts as discussed, and the case leaves later agendas until a new event
+    or threshold. ``work_queue`` hands a standing gap to the team's work queue:
+    it needs the ``owner`` and the date it is due by (``due_at``), recorded as
+    an action. Supervisors of the area only (trainers in training)."""
+    check_area(area)
+    try:
+        chosen = DmmDecision(str(decision).strip().lower())
+    except ValueError:
+        raise BadInput(f"decision {decision!r}: choose one of "
+                       f"{', '.join(d.value for d in DmmDecision)}") from None
+    text = (rationale or "").strip()
+    if not text:
+        raise BadInput(f"a rationale is required for the decision on {crime_ref}")
+    who = " ".join((owner or "").split())
+    if chosen == DmmDecision.WORK_QUEUE:
+        if not who or due_at is None:
+            raise BadInput(f"to hand {crime_ref} to the work queue, name the owner and the "
+                           "date it is due by")
+        if due_at.tzinfo is None:
+            raise BadInput(f"decision on {crime_ref}: the due time needs a time zone")
+    ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
+    now = ctx.now()
+    with ctx.write() as session:
+        case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
+        before = _item_snapshot(item)
+        if chosen == DmmDecision.WORK_QUEUE:
+            session.add(DmmAction(item_id=item.id, case_id=case_row.id,  # type: ignore[arg-type]
+                                  text=f"Work queue: {text}"[:2000], owner=who[:64],
+                                  due_at=due_at, created_by=ctx.actor.username,
+                                  created_at=now))
+        item.decision = chosen.value
+        item.rationale = text
+        item.decided_by = ctx.actor.username
+        item.decided_at = now
+        if item.discussed_at is None:
+            item.discussed_at = now
+            item.discussed_by = ctx.actor.username
+        if meeting.chaired_by is None:
+            meeting.chaired_by = ctx.actor.username
+        session.add_all([item, meeting])
+        version = claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
+        ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
+                  reason=f"DMM decision: {DECISION_LABELS[chosen]} "
+                         f"({area} meeting {meeting_date:%d/%m/%Y})",
+                  before=before, after=_item_snapshot(item))
+        return _state(session, case_row, version, meeting, item)
+
+
+def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str, text: str,
+               owner: str, due_at: datetime | None,
+               expected_version: int | None = None) -> DmmActionView:
+    """Set an action on a case at the meeting: what, who, by when (default:
+    the policy's ``dmm.default_action_hours`` from now)."""
+    check_area(area)
+    words = " ".join((text or "").split())
+    who = (owner or "").strip()
+    if not words:
+        raise BadInput(f"action on {crime_ref}: say what is to be done")
+    if not who:
+        raise BadInput(f"action on {crime_ref}: name the owner")
+    now = ctx.now()
+    due = due_at or now + timedelta(hours=ctx.policy.dmm.default_action_hours)
+    if due.tzinfo is None:
+        raise BadInput(f"action on {crime_ref}: the due time needs a time zone")
+    ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
+    with ctx.write() as session:
+        case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
+        action = DmmAction(item_id=item.id, case_id=case_row.id, text=words[:2000], owner=who[:64],  # type: ignore[arg-type]
+                           due_at=due, created_by=ctx.actor.username, created_at=now)
+        session.add(action)
+        if meeting.chaired_by is None:
+            meeting.chaired_by = ctx.actor.username
+            session.add(meeting)
+        session.flush()
+        claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
+        ctx.audit(session, AuditAction.CREATE, "case", crime_ref,
+                  reason=f"DMM action set ({area} meeting {meeting_date:%d/%m/%Y})",
+                  after={"action_id": action.id, "text": action.text, "owner": action.owner,
+                         "due_at": due})
+        return DmmActionView(action.id, crime_ref, action.text, action.owner, action.due_at,  # type: ignore[arg-type]
+                             None, action.created_by, action.created_at, meeting_date)
+
+
+def mark_discussed(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str,
+                   discussed: bool = True, expected_version: int | None = None) -> DmmItemState:
+    """Mark an item discussed (or not). An item with a decision stays discussed."""
+    check_area(area)
+    ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
+    now = ctx.now()
+    with ctx.write() as session:
+        case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
+        before = _item_snapshot(item)
+        if discussed:
+            if item.discussed_at is None:
+                item.discussed_at = now
+                item.discussed_by = ctx.actor.username
+        else:
+            if item.decision is not None:
+                raise BadInput(f"{crime_ref} has a decision ({item.decision}); it stays discussed")
+            item.discussed_at = None
+            item.discussed_by = None
+        session.add(item)
+        version = claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
+        ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
+                  reason=f"DMM item marked {'discussed' if discussed else 'not discussed'} "
+                         f"({area} meeting {meeting_date:%d/%m/%Y})",
+                  before=before, after=_item_snapshot(item))
+        return _state(session, case_row, version, meeting, item)
+
+
+def _action_area(ctx: ServiceContext, action_id: int) -> tuple[str, str]:
+    """(crime reference, area) of a DMM action; supervisors of the area, or
+    officers who may edit the case, may change it."""
+    with ctx.read() as session:
+        found = session.execute(
+            select(Case.crime_ref, Case.area_command)
+            .join(DmmAction, DmmAction.case_id == Case.id).where(DmmAction.id == action_id)
+        ).first()
+    if found is None:
+        raise NotFound(f"DMM action {action_id} does not exist")
+    crime_ref, area = found._mapping["crime_ref"], found._mapping["area_command"]
+    if not ctx.allowed(Permission.DECIDE_DMM, area=area):
+        ctx.require(Permission.EDIT_CASE, area=area, entity="case", entity_id=crime_ref)
+    return crime_ref, area
+
+
+def _action_view(session: Session, action: DmmAction, crime_ref: str) -> DmmActionView:
+    meeting_date = session.execute(
+        select(DmmMeeting.meeting_date).join(DmmItem, DmmItem.meeting_id == DmmMeeting.id)
+        .where(DmmItem.id == action.item_id)).scalar()
+    return DmmActionView(action.id, crime_ref, action.text, action.owner, action.due_at,  # type: ignore[arg-type]
+                         action.done_at, action.created_by, action.created_at, meeting_date)
+
+
+def _open_action(session: Session, action_id: int, crime_ref: str) -> DmmAction:
+    action = session.get(DmmAction, action_id, with_for_update=True)
+    if action is None:
+        raise NotFound(f"DMM action {action_id} does not exist")
+    if action.done_at is not None:
+        raise BadInput(f"DMM action {action_id} on {crime_ref} was already done "
+                       f"({action.done_at:%d/%m/%Y %H:%M} UTC)")
+    return action
+
+
+def _action_state(action: DmmAction) -> dict[str, Any]:
+    return {"action_id": action.id, "owner": action.owner, "due_at": action.due_at,
+            "done_at": action.done_at}
+
+
+def complete_action(ctx: ServiceContext, *, action_id: int,
+                    expected_version: int | None = None) -> DmmActionView:
+    """Mark a DMM action done (supervisors and officers of the case's area):
+    the case stops being listed for it."""
+    crime_ref, _area = _action_area(ctx, action_id)
+    now = ctx.now()
+    with ctx.write() as session:
+        action = _open_action(session, action_id, crime_ref)
+        before = _action_state(action)
+        action.done_at = now
+        session.add(action)
+        claim_case(session, action.case_id, expected_version, now, crime_ref=crime_ref)
+        ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
+                  reason=f"DMM action completed: {action.text[:120]}", before=before,
+                  after=_action_state(action))
+        return _action_view(session, action, crime_ref)
+
+
+def reassign_action(ctx: ServiceContext, *, action_id: int, owner: str,
+                    due_at: datetime | None = None,
+                    expected_version: int | None = None) -> DmmActionView:
+    """Give a DMM action to another owner (and, optionally, a new due time)."""
+    who = " ".join((owner or "").split())
+    if not who:
+        raise BadInput(f"DMM action {action_id}: name the new owner")
+    if due_at is not None and due_at.tzinfo is None:
+        raise BadInput(f"DMM action {action_id}: the due time needs a time zone")
+    crime_ref, _area = _action_area(ctx, action_id)
+    now = ctx.now()
+    with ctx.write() as session:
+        action = _open_action(session, action_id, crime_ref)
+        before = _action_state(action)
+        action.owner = who[:64]
+        if due_at is not None:
+            action.due_at = due_at
+        session.add(action)
+        claim_case(session, action.case_id, expected_version, now, crime_ref=crime_ref)
+        ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
+                  reason=f"DMM action reassigned to {action.owner}", before=before,
+                  after=_action_state(action))
+        return _action_view(session, action, crime_ref)

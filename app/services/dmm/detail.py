@@ -1,0 +1,149 @@
+"""The side panel: what a supervisor reads about one case."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    or_,
+    select,
+)
+from sqlalchemy.orm import aliased
+
+from app.services.case_lock import load_case
+from app.services.context import ServiceContext
+from app.services.dmm.common import code_book
+from app.services.dmm.views import (
+    BreachEntry,
+    CourseEntry,
+    DecisionEntry,
+    DmmActionView,
+    DmmItemDetail,
+    OrderEntry,
+    RiskHistoryEntry,
+)
+from app.services.permissions import Permission
+from models import (
+    Breach,
+    Case,
+    DmmAction,
+    DmmItem,
+    DmmMeeting,
+    IncludedClassification,
+    Person,
+    ProtectiveOrder,
+    RiskAssessment,
+)
+from models.enums import AuditAction
+
+# ---------------------------------------------------------------------------
+# Public: the side panel
+# ---------------------------------------------------------------------------
+
+
+def item_detail(ctx: ServiceContext, *, crime_ref: str, audit: bool = True) -> DmmItemDetail:
+    """Risk history, orders, breaches, last actions and decisions of a case (audited view)."""
+    with ctx.read() as session:
+        case_row = load_case(session, crime_ref)
+    ctx.require(Permission.VIEW_DMM, area=case_row.area_command, entity="case",
+                entity_id=crime_ref)
+    with ctx.read() as session:
+        book = code_book(session)
+        victim_ref = session.execute(select(Person.person_ref)
+                                     .where(Person.id == case_row.victim_id)).scalar() or ""
+        suspect_ref = session.execute(select(Person.person_ref)
+                                      .where(Person.id == case_row.suspect_id)).scalar() \
+            if case_row.suspect_id else None
+        included = tuple(session.execute(
+            select(IncludedClassification.code)
+            .where(IncludedClassification.case_id == case_row.id)
+            .order_by(IncludedClassification.code)).scalars().all())
+        risk_history = [
+            RiskHistoryEntry(r.assessed_at, r.level, r.suggested_level, r.yes_count, r.assessor,
+                             r.review_due, r.management_plan, r.approval_required)
+            for r in session.execute(
+                select(RiskAssessment).where(RiskAssessment.case_id == case_row.id)
+                .order_by(RiskAssessment.assessed_at.desc(), RiskAssessment.id.desc()).limit(10)
+            ).scalars()
+        ]
+        orders = [
+            OrderEntry(o.order_ref, o.kind, o.status, o.granted_at, o.expires_at)
+            for o in session.execute(
+                select(ProtectiveOrder).where(ProtectiveOrder.case_id == case_row.id)
+                .order_by(ProtectiveOrder.id)).scalars()
+        ]
+        breach_case = aliased(Case, name="breach_case")
+        original = aliased(Case, name="original_case")
+        breaches = [
+            BreachEntry(r["breach_ref"], r["crime_ref"], r["reported_at"], r["acknowledged_at"],
+                        r["kind"], r["order_ref"], r["original_ref"], r["original_status"])
+            for r in (row._mapping for row in session.execute(
+                select(Breach.breach_ref, breach_case.crime_ref, Breach.reported_at,
+                       Breach.acknowledged_at, ProtectiveOrder.kind, ProtectiveOrder.order_ref,
+                       original.crime_ref.label("original_ref"),
+                       original.status.label("original_status"))
+                .join(breach_case, breach_case.id == Breach.breach_case_id)
+                .join(original, original.id == Breach.original_case_id)
+                .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
+                .where(or_(Breach.original_case_id == case_row.id,
+                           Breach.breach_case_id == case_row.id))
+                .order_by(Breach.reported_at.desc()).limit(10)))
+        ]
+        course = [
+            CourseEntry(r["crime_ref"], r["reported_at"], r["principal_code"], r["status"])
+            for r in (row._mapping for row in session.execute(
+                select(Case.crime_ref, Case.reported_at, Case.principal_code, Case.status)
+                .where(Case.victim_id == case_row.victim_id,
+                       Case.suspect_id == case_row.suspect_id)
+                .order_by(Case.reported_at.desc()).limit(12)))
+        ] if case_row.suspect_id is not None else []
+        actions = [
+            DmmActionView(r[0], crime_ref, r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+            for r in session.execute(
+                select(DmmAction.id, DmmAction.text, DmmAction.owner, DmmAction.due_at,
+                       DmmAction.done_at, DmmAction.created_by, DmmAction.created_at,
+                       DmmMeeting.meeting_date)
+                .join(DmmItem, DmmItem.id == DmmAction.item_id)
+                .join(DmmMeeting, DmmMeeting.id == DmmItem.meeting_id)
+                .where(DmmAction.case_id == case_row.id)
+                .order_by(DmmAction.created_at.desc(), DmmAction.id.desc()).limit(10))
+        ]
+        decisions = [
+            DecisionEntry(r[0], r[1], r[2], r[3], r[4], r[5])
+            for r in session.execute(
+                select(DmmMeeting.meeting_date, DmmMeeting.area_command, DmmItem.decision,
+                       DmmItem.rationale, DmmItem.decided_by, DmmItem.discussed_at)
+                .join(DmmMeeting, DmmMeeting.id == DmmItem.meeting_id)
+                .where(DmmItem.case_id == case_row.id,
+                       or_(DmmItem.decision.is_not(None), DmmItem.discussed_at.is_not(None)))
+                .order_by(DmmMeeting.meeting_date.desc()).limit(5))
+        ]
+    if audit:
+        with ctx.write() as session:
+            ctx.audit(session, AuditAction.VIEW, "case", crime_ref, reason="DMM item viewed")
+    return DmmItemDetail(
+        crime_ref=case_row.crime_ref,
+        case_version=case_row.version,
+        area=case_row.area_command,
+        principal_code=case_row.principal_code,
+        principal_title=book.title.get(case_row.principal_code, case_row.principal_code),
+        included_codes=included,
+        status=case_row.status,
+        reported_at=case_row.reported_at,
+        team=case_row.allocation_team,
+        officer=case_row.officer,
+        risk=case_row.risk_level,
+        risk_review_due=case_row.risk_review_due,
+        spo_status=case_row.spo_status,
+        victim_ref=victim_ref,
+        suspect_ref=suspect_ref,
+        relationship=case_row.relationship,
+        domestic_abuse=case_row.domestic_abuse,
+        online=case_row.online,
+        summary=case_row.summary,
+        risk_history=risk_history,
+        orders=orders,
+        breaches=breaches,
+        actions=actions,
+        decisions=decisions,
+        course_of_conduct=course,
+    )
+

@@ -1,0 +1,326 @@
+"""Step 2 of an agenda: the facts of the cases shown, and the rules' words for them.
+
+The facts of a few hundred cases are read with one query per kind (case and
+people, included codes, assessments, breaches, the pair's other crimes,
+actions, decisions), chunked for SQLite's parameter limit, and handed to the
+pure rules of :mod:`app.rules.dmm`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from app.policy import Policy
+from app.rules import dmm as rules
+from app.rules.dmm import (
+    REASON_BITS,
+    ActionFact,
+    AssessmentFact,
+    BreachFact,
+    CaseFacts,
+    MeetingFrame,
+    PairCrimeFact,
+    ReasonHit,
+)
+from app.services.dmm.common import Bounds, CodeBook, as_utc, chunks, core, raw, ts
+from app.services.dmm.reason_sql import STANDING_BITS, RankedItem
+from models import (
+    Breach,
+    Case,
+    DmmAction,
+    DmmItem,
+    DmmMeeting,
+    IncludedClassification,
+    Person,
+    ProtectiveOrder,
+    Referral,
+    RiskAssessment,
+    VictimCare,
+)
+
+
+@dataclass
+class CaseRow:
+    """A case as the agenda shows it."""
+
+    id: int
+    crime_ref: str
+    version: int
+    reported_at: datetime
+    principal_code: str
+    status: str
+    closed_at: datetime | None
+    risk_level: str | None
+    risk_assessed_at: datetime | None
+    risk_review_due: datetime | None
+    reassessment_due_at: datetime | None
+    spo_status: str
+    pin_issued: bool
+    team: str | None
+    officer: str | None
+    domestic_abuse: bool
+    victim_id: int
+    suspect_id: int | None
+    linked_case_id: int | None
+    victim_ref: str
+    suspect_ref: str | None
+    original_team: str | None
+    needs_assessed_at: datetime | None
+    first_referral_at: datetime | None
+    area: str
+
+
+def case_rows(session: Session, ids: list[int], area: str | None) -> list[CaseRow]:
+    """The cases ``ids`` (of ``area``, when given) with their people and care dates."""
+    victim = aliased(Person, name="victim")
+    suspect = aliased(Person, name="suspect")
+    original = aliased(Case, name="original_case")
+    first_referral = (select(func.min(Referral.referred_at)).where(Referral.case_id == Case.id)
+                      .scalar_subquery())
+    rows: list[CaseRow] = []
+    for chunk in chunks(ids):
+        stmt = (
+            select(
+                Case.id, Case.crime_ref, Case.version,
+                raw(Case.reported_at).label("reported_at"), Case.principal_code, Case.status,
+                raw(Case.closed_at).label("closed_at"), Case.risk_level,
+                raw(Case.risk_assessed_at).label("risk_assessed_at"),
+                raw(Case.risk_review_due).label("risk_review_due"),
+                raw(Case.reassessment_due_at).label("reassessment_due_at"), Case.spo_status,
+                Case.pin_issued, Case.allocation_team, Case.officer, Case.domestic_abuse,
+                Case.victim_id, Case.suspect_id, Case.linked_case_id,
+                victim.person_ref.label("victim_ref"), suspect.person_ref.label("suspect_ref"),
+                original.allocation_team.label("original_team"),
+                raw(VictimCare.needs_assessed_at).label("needs_assessed_at"),
+                raw(first_referral).label("first_referral_at"), Case.area_command,
+            )
+            .join(victim, victim.id == Case.victim_id)
+            .outerjoin(suspect, suspect.id == Case.suspect_id)
+            .outerjoin(original, original.id == Case.linked_case_id)
+            .outerjoin(VictimCare, VictimCare.case_id == Case.id)
+            .where(Case.id.in_(chunk))
+        )
+        for found in core(session, stmt):
+            r = found._mapping
+            rows.append(CaseRow(
+                id=r["id"], crime_ref=r["crime_ref"], version=r["version"],
+                reported_at=as_utc(r["reported_at"]),  # type: ignore[arg-type]
+                principal_code=r["principal_code"], status=r["status"],
+                closed_at=as_utc(r["closed_at"]), risk_level=r["risk_level"],
+                risk_assessed_at=as_utc(r["risk_assessed_at"]),
+                risk_review_due=as_utc(r["risk_review_due"]),
+                reassessment_due_at=as_utc(r["reassessment_due_at"]),
+                spo_status=r["spo_status"], pin_issued=bool(r["pin_issued"]),
+                team=r["allocation_team"], officer=r["officer"],
+                domestic_abuse=bool(r["domestic_abuse"]), victim_id=r["victim_id"],
+                suspect_id=r["suspect_id"], linked_case_id=r["linked_case_id"],
+                victim_ref=r["victim_ref"], suspect_ref=r["suspect_ref"],
+                original_team=r["original_team"],
+                needs_assessed_at=as_utc(r["needs_assessed_at"]),
+                first_referral_at=as_utc(r["first_referral_at"]), area=r["area_command"],
+            ))
+    # the area is checked here: naming it in SQL steers the planner off the ids
+    return [r for r in rows if area is None or r.area == area]
+
+
+def grouped(session: Session, stmt_for: Callable[[list[int]], Any],
+            ids: list[int]) -> dict[int, list[Any]]:
+    """Rows of ``stmt_for(chunk)`` by their first column (a case id), as mappings."""
+    found: dict[int, list[Any]] = defaultdict(list)
+    for chunk in chunks(ids):
+        for row in core(session, stmt_for(chunk)):
+            fields = row._mapping
+            found[fields["case_id"]].append(fields)
+    return found
+
+
+def _decisions(session: Session, rows: list[CaseRow], b: Bounds) -> tuple[
+        dict[int, datetime], dict[tuple[int, int | None], datetime]]:
+    """Latest decision recorded at an earlier meeting, by case and by pair."""
+    by_case: dict[int, datetime] = {}
+    by_pair: dict[tuple[int, int | None], datetime] = {}
+    pairs = sorted({r.victim_id for r in rows})
+    mate = aliased(Case, name="decided_case")
+    for chunk in chunks(pairs):
+        stmt = (select(DmmItem.case_id, raw(func.max(DmmItem.decided_at)).label("decided_at"),
+                       mate.victim_id, mate.suspect_id)
+                .join(DmmMeeting, DmmMeeting.id == DmmItem.meeting_id)
+                .join(mate, mate.id == DmmItem.case_id)
+                .where(mate.victim_id.in_(chunk), DmmItem.decision.is_not(None),
+                       DmmMeeting.meeting_date < b.meeting_date)
+                .group_by(DmmItem.case_id, mate.victim_id, mate.suspect_id))
+        for row in core(session, stmt):
+            r = row._mapping
+            at = as_utc(r["decided_at"])
+            if at is None:
+                continue
+            by_case[r["case_id"]] = at
+            key = (r["victim_id"], r["suspect_id"])
+            if r["suspect_id"] is not None and (key not in by_pair or by_pair[key] < at):
+                by_pair[key] = at
+    return by_case, by_pair
+
+
+def _carried(session: Session, rows: list[CaseRow], b: Bounds,
+             decided: dict[int, datetime]) -> dict[int, date]:
+    """The latest earlier meeting of the area that listed the case for a reason
+    and recorded no decision on it, since the case was last decided on."""
+    found: dict[int, date] = {}
+    for chunk in chunks([r.id for r in rows]):
+        stmt = (select(DmmItem.case_id, DmmMeeting.meeting_date,
+                       raw(DmmMeeting.starts_at).label("starts_at"))
+                .join(DmmMeeting, DmmMeeting.id == DmmItem.meeting_id)
+                .where(DmmItem.case_id.in_(chunk), DmmItem.decision.is_(None),
+                       func.coalesce(DmmItem.mask, 1) != 0,
+                       DmmMeeting.area_command == b.area,
+                       DmmMeeting.meeting_date < b.meeting_date))
+        for row in core(session, stmt):
+            r = row._mapping
+            last = decided.get(r["case_id"])
+            starts = as_utc(r["starts_at"])
+            if last is not None and starts is not None and starts <= last:
+                continue
+            day = r["meeting_date"]
+            if isinstance(day, str):
+                day = date.fromisoformat(day)
+            if r["case_id"] not in found or found[r["case_id"]] < day:
+                found[r["case_id"]] = day
+    return found
+
+
+def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Policy,
+                 book: CodeBook) -> dict[int, CaseFacts]:
+    """What the rules need about each of ``rows`` for the meeting ``b``."""
+    ids = [r.id for r in rows]
+    if not ids:
+        return {}
+    included = grouped(session, lambda chunk: select(
+        IncludedClassification.case_id, IncludedClassification.code)
+        .where(IncludedClassification.case_id.in_(chunk)), ids)
+    assessments = grouped(session, lambda chunk: select(
+        RiskAssessment.case_id, raw(RiskAssessment.assessed_at).label("assessed_at"),
+        RiskAssessment.level, RiskAssessment.suggested_level,
+        raw(RiskAssessment.review_due).label("review_due"),
+        func.coalesce(func.length(RiskAssessment.management_plan), 0).label("plan_length"),
+        RiskAssessment.approved_by)
+        .where(RiskAssessment.case_id.in_(chunk))
+        .order_by(RiskAssessment.case_id, RiskAssessment.assessed_at, RiskAssessment.id), ids)
+    original = aliased(Case, name="original_case")
+    breaches = grouped(session, lambda chunk: select(
+        Breach.breach_case_id.label("case_id"), Breach.breach_ref,
+        raw(Breach.reported_at).label("reported_at"),
+        raw(Breach.acknowledged_at).label("acknowledged_at"), ProtectiveOrder.kind,
+        ProtectiveOrder.order_ref, original.crime_ref.label("original_ref"),
+        original.status.label("original_status"))
+        .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
+        .join(original, original.id == Breach.original_case_id)
+        .where(Breach.breach_case_id.in_(chunk), Breach.reported_at < ts(b.starts_at))
+        .order_by(Breach.breach_case_id, Breach.reported_at, Breach.id), ids)
+    # the pair's other crimes: since the repeat window, or since the case itself
+    since = b.starts_at - timedelta(days=policy.dmm.repeat_pair_window_days)
+    pair = aliased(Case, name="pair_case")
+    lower = case((Case.reported_at < ts(since), Case.reported_at), else_=ts(since))
+    with_suspect = [r.id for r in rows if r.suspect_id is not None]
+    pair_crimes = grouped(session, lambda chunk: select(
+        Case.id.label("case_id"), pair.crime_ref, raw(pair.reported_at).label("reported_at"),
+        pair.principal_code)
+        .join(pair, and_(pair.victim_id == Case.victim_id, pair.suspect_id == Case.suspect_id,
+                         pair.id != Case.id))
+        .where(Case.id.in_(chunk), pair.reported_at < ts(b.starts_at),
+               pair.reported_at >= lower), with_suspect)
+    actions = grouped(session, lambda chunk: select(
+        DmmAction.case_id, DmmAction.text, DmmAction.owner,
+        raw(DmmAction.due_at).label("due_at"))
+        .where(DmmAction.case_id.in_(chunk), DmmAction.done_at.is_(None)), ids)
+    decided, pair_decided = _decisions(session, rows, b)
+    carried = _carried(session, rows, b, decided)
+
+    facts: dict[int, CaseFacts] = {}
+    for r in rows:
+        principal_family = book.family.get(r.principal_code, "")
+        families = {principal_family} | {book.family.get(i["code"], "") for i in included[r.id]}
+        families.discard("")
+        facts[r.id] = CaseFacts(
+            crime_ref=r.crime_ref,
+            reported_at=r.reported_at,
+            principal_code=r.principal_code,
+            principal_family=principal_family,
+            families=frozenset(families),
+            status=r.status,
+            risk_level=r.risk_level,
+            risk_assessed_at=r.risk_assessed_at,
+            risk_review_due=r.risk_review_due,
+            reassessment_due_at=r.reassessment_due_at,
+            spo_status=r.spo_status,
+            pin_issued=bool(r.pin_issued),
+            team=r.team,
+            original_team=r.original_team,
+            domestic_abuse=bool(r.domestic_abuse),
+            has_suspect=r.suspect_id is not None,
+            assessments=tuple(
+                AssessmentFact(as_utc(a["assessed_at"]), a["level"],  # type: ignore[arg-type]
+                               a["suggested_level"], as_utc(a["review_due"]),
+                               bool(a["plan_length"]), a["approved_by"] is not None)
+                for a in assessments[r.id]),
+            breaches=tuple(
+                BreachFact(x["breach_ref"], as_utc(x["reported_at"]),  # type: ignore[arg-type]
+                           as_utc(x["acknowledged_at"]), x["kind"], x["order_ref"],
+                           x["original_ref"] if x["original_ref"] != r.crime_ref else None,
+                           x["original_status"])
+                for x in breaches[r.id]),
+            pair_crimes=tuple(
+                PairCrimeFact(p["crime_ref"], as_utc(p["reported_at"]),  # type: ignore[arg-type]
+                              book.family.get(p["principal_code"], ""))
+                for p in pair_crimes[r.id]),
+            needs_assessed_at=r.needs_assessed_at,
+            first_referral_at=r.first_referral_at,
+            open_actions=tuple(ActionFact(a["text"], a["owner"], as_utc(a["due_at"]))  # type: ignore[arg-type]
+                               for a in actions[r.id]),
+            carried_from=carried.get(r.id),
+            last_decided_at=decided.get(r.id),
+            pair_decided_at=pair_decided.get((r.victim_id, r.suspect_id))
+            if r.suspect_id is not None else None,
+        )
+    return facts
+
+
+def explain(session: Session, b: Bounds, frame: MeetingFrame, policy: Policy,
+            book: CodeBook, rows: list[CaseRow]) -> dict[int, dict[str, ReasonHit]]:
+    """The rules' reasons, in words, for the cases shown."""
+    if not rows:
+        return {}
+    facts = gather_facts(session, rows, b, policy, book)
+    return {r.id: {hit.code: hit for hit in rules.reasons_for(facts[r.id], frame, policy)}
+            for r in rows}
+
+
+def settle_standing(session: Session, b: Bounds, frame: MeetingFrame, policy: Policy,
+                    book: CodeBook, items: list[RankedItem]) -> list[RankedItem]:
+    """Standing gaps the SQL selected as able to reach this meeting: keep the
+    bits of those that crossed a threshold no meeting has decided on since
+    (the rules' own judgement), drop items left with no reason."""
+    unsettled = [i for i in items if i.mask & STANDING_BITS]
+    if not unsettled:
+        return items
+    by_id = {r.id: r for r in case_rows(session, [i.case_id for i in unsettled], None)}
+    facts = gather_facts(session, list(by_id.values()), b, policy, book)
+    kept: list[RankedItem] = []
+    for item in items:
+        if item.mask & STANDING_BITS and item.case_id in facts:
+            case_facts = facts[item.case_id]
+            crossed = 0
+            for gap in rules.standing_gaps(case_facts, frame, policy):
+                if rules.crossing_on_agenda(gap, case_facts.last_decided_at, frame) is not None:
+                    crossed |= REASON_BITS[gap.code]
+            item.mask = (item.mask & ~STANDING_BITS) | (crossed & item.mask)
+        if item.mask:
+            kept.append(item)
+    return kept
