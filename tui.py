@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "import": "app.cli.rms_import",
     "export": "app.cli.export",
     "dmm": "app.cli.dmm",
+    "worklist": "app.cli.worklist",
     "breaches": "app.cli.breaches",
     "screen": "app.cli.screen",
     "search": "app.cli.search",

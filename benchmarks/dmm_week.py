@@ -3,6 +3,8 @@ area's agenda is, and whether every breach reached it.
 
     python -m benchmarks.dmm_week --db sqlite:////tmp/force.db --monday 2026-02-23
 
+    python -m benchmarks.dmm_week --seed-each-day 20000 --monday 2026-03-02
+
 Works on a copy of an SQLite database (the walk records decisions). For each
 meeting day from ``--monday`` to the following Monday, as at the meeting's
 start, every area's agenda is built as the screen builds it; then, as a
@@ -10,7 +12,10 @@ meeting would, a decision is recorded on every item (``--undecided`` leaves
 them, to see what an unattended week carries). For each meeting it checks that
 every breach reported in the meeting's window, and every breach not yet
 acknowledged at its start, is on the agenda of the area holding the breach
-crime. Prints one row per area and day, as JSON with ``--format json``.
+crime. ``--seed-each-day N`` instead seeds a fresh synthetic force of N cases
+(seed 7) as of each meeting's start and reads that morning's agenda, as a
+trainer's ``vigil seed --now`` would give it. Prints one row per area and
+day, as JSON with ``--format json``.
 """
 
 from __future__ import annotations
@@ -101,15 +106,43 @@ def walk_week(url: str, monday: date, *, decide: bool = True) -> list[MeetingSiz
     return sizes
 
 
+def seeded_mornings(cases: int, monday: date, folder: Path) -> list[MeetingSize]:
+    """Each meeting morning from ``monday`` to the next Monday on a force
+    seeded as of that morning (no meeting walked before it)."""
+    from seed.generator import generate
+
+    policy = default_policy()
+    day = monday if rules.is_meeting_day(monday, policy) else rules.next_meeting_date(monday,
+                                                                                       policy)
+    sizes: list[MeetingSize] = []
+    while day <= monday + timedelta(days=7):
+        url = f"sqlite:///{folder / f'force-{day.isoformat()}.db'}"
+        database = Database(url)
+        database.upgrade()
+        generate(database, cases=cases, seed=7, now=rules.meeting_start(day, policy))
+        database.dispose()
+        sizes.extend(s for s in walk_week(url, day, decide=False) if s.meeting_date == str(day))
+        day = rules.next_meeting_date(day, policy)
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.dmm_week", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", required=True, help="an SQLite database (a copy is walked)")
+    parser.add_argument("--db", help="an SQLite database (a copy is walked)")
+    parser.add_argument("--seed-each-day", type=int, metavar="N",
+                        help="seed N synthetic cases as of each meeting instead of walking --db")
     parser.add_argument("--monday", required=True, type=date.fromisoformat)
     parser.add_argument("--undecided", action="store_true",
                         help="record no decisions: what an unattended week carries")
     parser.add_argument("--format", choices=["table", "json"], default="table")
     args = parser.parse_args(argv)
+    if args.seed_each_day:
+        with tempfile.TemporaryDirectory() as folder:
+            sizes = seeded_mornings(args.seed_each_day, args.monday, Path(folder))
+        return _report(sizes, args.format)
+    if not args.db:
+        parser.error("give --db (a database to walk) or --seed-each-day N")
     source = make_url(args.db)
     if source.get_backend_name() != "sqlite" or not source.database:
         parser.error("--db: give an SQLite database file (the walk works on a copy)")
@@ -117,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         copy = Path(folder) / "week.db"
         shutil.copy(source.database, copy)
         sizes = walk_week(f"sqlite:///{copy}", args.monday, decide=not args.undecided)
-    if args.format == "json":
+    return _report(sizes, args.format)
+
+
+def _report(sizes: list[MeetingSize], fmt: str) -> int:
+    if fmt == "json":
         print(json.dumps([asdict(s) for s in sizes], indent=1))
         return 0
     days = sorted({(s.meeting_date, s.weekday) for s in sizes})

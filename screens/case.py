@@ -27,6 +27,7 @@ from app.services.audit_trail import AuditEntry, case_audit_trail
 from app.services.cases import CaseRecord, needs_reason, open_case
 from app.services.risk import approve_risk_assessment
 from screens.base import VigilScreen
+from screens.case_dmm import CaseDmmPanel
 from screens.dialogs import ConfirmDialog, ReasonDialog
 
 TABS: tuple[tuple[str, str], ...] = (
@@ -109,6 +110,8 @@ class CaseScreen(VigilScreen):
         Binding("l", "reallocate", "Reallocate", id="case.reallocate"),
         Binding("s", "record_search", "Record search", id="case.record_search"),
         Binding("o", "spo_decision", "SPO decision", id="case.spo_decision"),
+        Binding("c", "change_action", "Action done/reassign", show=False,
+                id="case.change_action"),
         Binding("ctrl+r", "reload", "Reload", id="case.reload"),
         Binding("escape", "back", "Back", id="case.back"),
     ]
@@ -164,6 +167,8 @@ class CaseScreen(VigilScreen):
                              "and other powers, recorded for audit.", classes="case-note",
                              markup=False)
                 yield self._table("searches-table")
+            with TabPane("DMM & work queue", id="tab-dmm"):
+                yield CaseDmmPanel(self.crime_ref, id="case-dmm")
             with TabPane("Audit", id="tab-audit"):
                 yield Static("Who viewed and who changed this case, when and why "
                              "(opening this tab is itself recorded).", id="audit-note",
@@ -392,6 +397,8 @@ class CaseScreen(VigilScreen):
         elif event.pane.id == "tab-conduct" and not self.timeline_loaded:
             self.timeline_loaded = True
             self.load_timeline()
+        elif event.pane.id == "tab-dmm" and self.record is not None:
+            self.query_one(CaseDmmPanel).load()
 
     # --- course-of-conduct timeline (orders service, when present) ------------------
     @staticmethod
@@ -455,6 +462,9 @@ class CaseScreen(VigilScreen):
         message = getattr(result, "message", None) or "saved"
         self.notify(message, timeout=6)
         self.load()
+
+    def action_change_action(self) -> None:
+        self.query_one(CaseDmmPanel).change_action()
 
     def action_add_included(self) -> None:
         from screens.case_forms import AddIncludedDialog

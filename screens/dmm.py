@@ -36,9 +36,11 @@ from app.services.dmm import (
     DmmQueueItem,
     add_action,
     build_queue,
+    complete_action,
     current_meeting_date,
     item_detail,
     mark_discussed,
+    reassign_action,
     record_decision,
 )
 from app.services.dmm_minutes import export_minutes, minutes_filename
@@ -49,6 +51,8 @@ from screens.base import VigilScreen, cursor_row_key
 from screens.dmm_dialogs import (
     ALL_REASONS,
     ActionAnswer,
+    ActionChange,
+    ActionChangeDialog,
     ActionDialog,
     DecisionAnswer,
     DecisionDialog,
@@ -85,8 +89,9 @@ class DmmScreen(VigilScreen):
 
     PURPOSE = ("DMM: every stalking-related case that needs a decision at this morning's "
                "meeting, ranked. The panel on the right says why the selected case is here; "
-               "d decides, a sets an action, space marks it discussed, ctrl+s exports the "
-               "minutes.")
+               "d decides, a sets an action, c completes or reassigns one, space marks it "
+               "discussed, ctrl+s exports the minutes. Standing gaps of older cases are on "
+               "the team's work queue (w).")
     CSS_PATH = "dmm.tcss"
     AUTO_FOCUS = "#dmm-table"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -96,6 +101,9 @@ class DmmScreen(VigilScreen):
                 tooltip="Record the meeting's decision on the selected case, with a rationale"),
         Binding("a", "add_action", "Action", id="dmm.action",
                 tooltip="Set an action on the selected case: what, owner, due"),
+        Binding("c", "change_action", "Done/reassign", id="dmm.change_action",
+                tooltip="Complete an open action of the selected case, or give it to "
+                        "another owner"),
         Binding("space", "toggle_discussed", "Discussed", id="dmm.discussed",
                 tooltip="Mark the selected case discussed (or not)"),
         Binding("slash", "focus_filter", "Filter", id="dmm.filter",
@@ -107,6 +115,8 @@ class DmmScreen(VigilScreen):
         Binding("right_square_bracket", "next_meeting", "Next day", id="dmm.next",
                 tooltip="The next meeting date"),
         Binding("r", "refresh", "Refresh", id="dmm.refresh"),
+        Binding("w", "work_queue", "Work queue", id="dmm.worklist",
+                tooltip="The teams' work queue of standing gaps"),
         Binding("p", "toggle_pause", "Pause", id="dmm.pause",
                 tooltip="Pause or resume the automatic refresh"),
         Binding("ctrl+s", "export_minutes", "Minutes", id="dmm.export",
@@ -385,8 +395,18 @@ class DmmScreen(VigilScreen):
                                    f"{' · expires ' + format_local(o.expires_at, '%d/%m/%Y') if o.expires_at else ''}\n"))
         for b in d.breaches[:5]:
             ack = "acknowledged" if b.acknowledged_at else "NOT acknowledged"
-            text.append(clean_text(f"  breach {b.breach_ref} ({b.crime_ref or '?'}) "
-                                   f"{format_local(b.reported_at)} · {ack}\n"))
+            order = f" of {b.order_kind} {b.order_ref}" if b.order_ref else ""
+            original = (f" · original {b.original_ref} ({b.original_status})"
+                        if b.original_ref and b.original_ref != d.crime_ref else "")
+            text.append(clean_text(f"  breach {b.breach_ref}{order} ({b.crime_ref or '?'}) "
+                                   f"{format_local(b.reported_at)} · {ack}{original}\n"))
+        if len(d.course_of_conduct) > 1:
+            text.append("Course of conduct (this victim and suspect)\n", style="bold underline")
+            for crime in d.course_of_conduct[:8]:
+                mark = " ←" if crime.crime_ref == d.crime_ref else ""
+                text.append(clean_text(
+                    f"  {format_local(crime.reported_at, '%d/%m/%Y')} {crime.crime_ref} "
+                    f"{crime.principal_code} · {crime.status}{mark}\n"))
         text.append("Last actions\n", style="bold underline")
         if not d.actions:
             text.append("  none\n")
@@ -452,7 +472,8 @@ class DmmScreen(VigilScreen):
                 return
             self.call_service(record_decision, area=self.area, meeting_date=self.meeting_date,
                               crime_ref=item.crime_ref, decision=result.decision,
-                              rationale=result.rationale, expected_version=item.case_version,
+                              rationale=result.rationale, owner=result.owner,
+                              due_at=result.due_at, expected_version=item.case_version,
                               on_result=self._decided, group="dmm-record", exclusive=False)
 
         self.app.push_screen(DecisionDialog(item.crime_ref, current=item.decision,
@@ -493,6 +514,37 @@ class DmmScreen(VigilScreen):
                 actions=[*item.actions, action]))
         else:
             self.load(audit=False)
+
+    def action_change_action(self) -> None:
+        item = self._target()
+        if item is None or not self._may_decide():
+            return
+        open_actions = [a for a in item.actions if a.done_at is None]
+        if not open_actions:
+            self.notify(f"{item.crime_ref} has no open action from this meeting.",
+                        severity="warning", markup=False)
+            return
+
+        def answer(result: ActionChange | None) -> None:
+            if result is None:
+                return
+            if result.complete:
+                self.call_service(complete_action, action_id=result.action_id,
+                                  on_result=self._action_changed, group="dmm-record",
+                                  exclusive=False)
+            else:
+                self.call_service(reassign_action, action_id=result.action_id,
+                                  owner=result.owner or "", due_at=result.due_at,
+                                  on_result=self._action_changed, group="dmm-record",
+                                  exclusive=False)
+
+        self.app.push_screen(ActionChangeDialog(
+            item.crime_ref, [(a.id, self._action_line(a)) for a in open_actions]), answer)
+
+    def _action_changed(self, action: DmmActionView) -> None:
+        state = "done" if action.done_at else f"now with {action.owner}"
+        self.notify(f"{action.crime_ref}: action {state}", markup=False)
+        self.load(audit=False)
 
     def action_toggle_discussed(self) -> None:
         item = self._target()
@@ -535,6 +587,9 @@ class DmmScreen(VigilScreen):
     def action_next_meeting(self) -> None:
         self.meeting_date = rules.next_meeting_date(self.meeting_date, self.context.policy)
         self._switch_meeting()
+
+    def action_work_queue(self) -> None:
+        self.vigil.action_switch_section("worklist")
 
     def action_refresh(self) -> None:
         self.load()

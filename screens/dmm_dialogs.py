@@ -1,4 +1,5 @@
-"""The DMM queue's dialogs: record a decision, set an action, filter by reason."""
+"""The DMM queue's dialogs: record a decision, set an action, complete or
+reassign one, filter by reason."""
 
 from __future__ import annotations
 
@@ -36,6 +37,18 @@ _DIALOG_CSS = """
 class DecisionAnswer:
     decision: str
     rationale: str
+    owner: str | None = None  # "to the work queue": who takes the gap on
+    due_at: datetime | None = None  # ... and by when
+
+
+@dataclass(frozen=True)
+class ActionChange:
+    """Complete an action, or give it to ``owner`` (and a new ``due_at``)."""
+
+    action_id: int
+    complete: bool
+    owner: str | None = None
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,10 @@ class DecisionDialog(ModalScreen[DecisionAnswer | None]):
                     yield RadioButton(label, value=chosen, id=f"decision-{value}")
             yield Input(value=self.initial_rationale, id="decision-rationale",
                         placeholder="Rationale (required): why this decision")
+            yield Input(id="decision-owner",
+                        placeholder="To the work queue: owner (who takes it on)")
+            yield Input(id="decision-due",
+                        placeholder="To the work queue: due by dd/mm/yyyy HH:MM (London)")
             yield Static("", id="decision-error", classes="dialog-error", markup=False)
             with Horizontal():
                 yield Button("Record", variant="primary", id="decision-ok")
@@ -96,7 +113,21 @@ class DecisionDialog(ModalScreen[DecisionAnswer | None]):
             error.update("A rationale is required.")
             self.query_one("#decision-rationale", Input).focus()
             return
-        self.dismiss(DecisionAnswer(decision, rationale))
+        if decision != "work_queue":
+            self.dismiss(DecisionAnswer(decision, rationale))
+            return
+        owner = self.query_one("#decision-owner", Input).value.strip()
+        if not owner:
+            error.update("To the work queue: name the owner.")
+            self.query_one("#decision-owner", Input).focus()
+            return
+        try:
+            due = parse_datetime(self.query_one("#decision-due", Input).value.strip())
+        except DateError as exc:
+            error.update(f"To the work queue, due by: {exc}")
+            self.query_one("#decision-due", Input).focus()
+            return
+        self.dismiss(DecisionAnswer(decision, rationale, owner, due))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -177,6 +208,87 @@ class ActionDialog(ModalScreen[ActionAnswer | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "action-ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ActionChangeDialog(ModalScreen[ActionChange | None]):
+    """Choose one of a case's open actions and complete it, or give it to
+    another owner (with a new due time if one is typed)."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="ActionChangeDialog") + """
+    ActionChangeDialog OptionList { height: auto; max-height: 10; margin-bottom: 1; }
+    ActionChangeDialog RadioSet { width: 100%; margin-bottom: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="dmm-action-change.cancel"),
+    ]
+
+    def __init__(self, crime_ref: str, actions: list[tuple[int, str]]) -> None:
+        super().__init__()
+        self.crime_ref = crime_ref
+        self.actions = actions  # (action id, line) of the open actions
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Open actions on {self.crime_ref}", classes="dialog-title",
+                        markup=False)
+            yield OptionList(*(Option(line, id=str(action_id))
+                               for action_id, line in self.actions), id="change-action")
+            with RadioSet(id="change-kind"):
+                yield RadioButton("Completed", value=True, id="change-complete")
+                yield RadioButton("Give to another owner", id="change-reassign")
+            yield Input(id="change-owner", placeholder="New owner (to reassign)")
+            yield Input(id="change-due",
+                        placeholder="New due time, dd/mm/yyyy HH:MM (optional, London)")
+            yield Static("", id="change-error", classes="dialog-error", markup=False)
+            with Horizontal():
+                yield Button("Record", variant="primary", id="change-ok")
+                yield Button("Cancel", id="change-cancel")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    def _submit(self) -> None:
+        options = self.query_one(OptionList)
+        error = self.query_one("#change-error", Static)
+        if options.highlighted is None:
+            error.update("Choose an action.")
+            return
+        action_id = int(options.get_option_at_index(options.highlighted).id or 0)
+        pressed = self.query_one(RadioSet).pressed_button
+        if pressed is None or pressed.id == "change-complete":
+            self.dismiss(ActionChange(action_id, complete=True))
+            return
+        owner = self.query_one("#change-owner", Input).value.strip()
+        if not owner:
+            error.update("Name the new owner.")
+            self.query_one("#change-owner", Input).focus()
+            return
+        due_text = self.query_one("#change-due", Input).value.strip()
+        due = None
+        if due_text:
+            try:
+                due = parse_datetime(due_text)
+            except DateError as exc:
+                error.update(f"Due time: {exc}")
+                self.query_one("#change-due", Input).focus()
+                return
+        self.dismiss(ActionChange(action_id, complete=False, owner=owner, due_at=due))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "change-ok":
             self._submit()
         else:
             self.dismiss(None)

@@ -519,7 +519,7 @@ class ScenarioMaker:
                     seen.add(case_id)
                     score = dmm_rules.priority(reasons, risk, policy).score
                     discussed = None
-                    if role != "carried" and (not last or rng.random() < 0.55):
+                    if role != "carried" and (not last or rng.random() < 0.85):
                         discussed = start + (position + 1) * 4 * MINUTE
                     if discussed is None:
                         b.item(meeting=meeting, case_id=case_id, reasons=reasons, priority=score,
@@ -546,8 +546,11 @@ class ScenarioMaker:
             due = discussed + rng.choice((self.policy.dmm.default_action_hours, 48, 72)) * HOUR
             done = None
             if due < now:
-                if rng.random() < 0.82:
-                    done = max(discussed + HOUR, due - rng.randrange(0, 20 * HOUR))
+                # most actions are done on time, some late; one still open is recent
+                if now - due > 3 * DAY or rng.random() < 0.85:
+                    late = rng.random() < 0.15
+                    done = (due + rng.randrange(HOUR, 30 * HOUR) if late
+                            else max(discussed + HOUR, due - rng.randrange(0, 20 * HOUR)))
             elif rng.random() < 0.3:
                 done = discussed + rng.randrange(HOUR, max(2 * HOUR, now - discussed))
             if done is not None and done >= now:

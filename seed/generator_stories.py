@@ -368,7 +368,9 @@ class StoryMaker:
         occurred = max(case.occ_from, (order.served or order.granted or case.occ_from))
         ack_at: int | None = None
         ack_by: str | None = None
-        unacknowledged = rng.random() < (0.15 if now - t < 14 * DAY else 0.01)
+        # most breaches are acknowledged within the policy's clock, a few late; only
+        # those of the last days can still be waiting (none is left for months)
+        unacknowledged = now - t < 3 * DAY and rng.random() < 0.3
         if not unacknowledged:
             r = rng.random()
             delay = (rng.randrange(HOUR, 12 * HOUR) if r < 0.72

@@ -297,6 +297,10 @@ class _Story:
         self.session.flush()
 
 
+IN_USE_SINCE_KEY = "in_use_since"  # app.services.dmm.common.IN_USE_SINCE_KEY
+SCENARIO_IN_USE = timedelta(days=7)
+
+
 def load_scenario(database: Database, scenario: Scenario) -> None:
     """Write ``scenario`` into an empty, migrated training database."""
     if scenario.base_cases:
@@ -309,3 +313,6 @@ def load_scenario(database: Database, scenario: Scenario) -> None:
         install_users(session)
         session.flush()
         _Story(session, scenario).write()
+    # the story is told as if the force had used Vigil for the week before it:
+    # what happened that week and went undecided is on the morning's agenda
+    database.set_meta(IN_USE_SINCE_KEY, (scenario.now - SCENARIO_IN_USE).isoformat())

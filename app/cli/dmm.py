@@ -14,6 +14,11 @@ meeting's whole agenda ahead of time (default: the first meeting not yet
 started), for the area named (force-wide users: every area when ``--area`` is
 left out). Schedule it after the overnight RMS import so the morning's first
 view only reads the cases changed since.
+
+``vigil dmm --complete-action ID`` marks a DMM action done;
+``vigil dmm --reassign-action ID --owner NAME [--due ISO]`` gives it to
+someone else (action ids are in ``--format json``, under each item's
+``actions``). Both are audited on the case.
 """
 
 from __future__ import annotations
@@ -24,11 +29,18 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from app.cli.base import CliEnv, add_format_option, add_output_option
-from app.dates import DateError, parse_date
+from app.dates import DateError, format_local, parse_date, parse_datetime
 from app.errors import BadInput
 from app.rules import dmm as rules
 from app.services.context import ServiceContext
-from app.services.dmm import PreparedQueue, build_queue, current_meeting_date, prepare_queue
+from app.services.dmm import (
+    PreparedQueue,
+    build_queue,
+    complete_action,
+    current_meeting_date,
+    prepare_queue,
+    reassign_action,
+)
 from app.services.dmm_minutes import render_queue
 from seed.reference import organisation
 
@@ -43,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prepare", action="store_true",
                         help="compute and store the agenda now (every area for force-wide "
                              "users without --area); schedule after the overnight import")
+    actions = parser.add_mutually_exclusive_group()
+    actions.add_argument("--complete-action", type=int, metavar="ID",
+                         help="mark DMM action ID done")
+    actions.add_argument("--reassign-action", type=int, metavar="ID",
+                         help="give DMM action ID to --owner (and --due)")
+    parser.add_argument("--owner", metavar="NAME", help="with --reassign-action: the new owner")
+    parser.add_argument("--due", metavar="ISO", help="with --reassign-action: a new due time")
     add_format_option(parser, choices=("table", "json", "md", "csv"))
     add_output_option(parser)
 
@@ -95,7 +114,34 @@ def prepare(args: argparse.Namespace, env: CliEnv) -> int:
     return 0
 
 
+def change_action(args: argparse.Namespace, env: CliEnv) -> int:
+    ctx = env.context()
+    if args.complete_action is not None:
+        action = complete_action(ctx, action_id=args.complete_action)
+        line = (f"action {action.id} on {action.crime_ref} done "
+                f"({format_local(action.done_at)}): {action.text}")
+    else:
+        if not args.owner:
+            raise BadInput("dmm --reassign-action: name the new owner with --owner")
+        due = None
+        if args.due:
+            try:
+                due = parse_datetime(args.due)
+            except DateError as exc:
+                raise BadInput(f"dmm --due: {exc}") from None
+        action = reassign_action(ctx, action_id=args.reassign_action, owner=args.owner,
+                                 due_at=due)
+        line = (f"action {action.id} on {action.crime_ref} now with {action.owner}, due "
+                f"{format_local(action.due_at)}: {action.text}")
+    env.emit(line + "\n", None)
+    return 0
+
+
 def run(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.complete_action is not None or args.reassign_action is not None:
+        return change_action(args, env)
+    if args.owner or args.due:
+        raise BadInput("dmm --owner/--due go with --reassign-action ID")
     if args.prepare:
         return prepare(args, env)
     ctx = env.context()

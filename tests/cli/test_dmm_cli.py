@@ -40,10 +40,10 @@ def test_json_queue_items(db_url: str, capsys: pytest.CaptureFixture[str]) -> No
     assert payload["area"] == "Northern" and payload["meeting_date"] == "2026-03-02"
     assert payload["covers_from"] == "2026-02-27T08:00:00+00:00"
     assert [(i["crime_ref"], i["priority"]) for i in payload["items"]] == [
-        ("NC/26/0105", 97), ("NC/26/0103", 78), ("NC/26/0102", 36), ("NC/26/0110", 22),
-        ("NC/26/0101", 14), ("NC/26/0108", 8)]
-    first = payload["items"][0]
-    assert first["reasons"] == ["HIGH_RISK", "RISK_REVIEW_DUE", "SPO_NOT_CONSIDERED"]
+        ("NC/26/0104", 66), ("NC/26/0105", 62), ("NC/26/0102", 42), ("NC/26/0110", 28),
+        ("NC/26/0101", 14)]
+    first = payload["items"][1]
+    assert first["reasons"] == ["RISK_REVIEW_DUE", "SPO_NOT_CONSIDERED"]
     assert (first["risk"], first["team"], first["decision"], first["actions"]) == (
         "high", "CID", None, [])
 
@@ -51,24 +51,25 @@ def test_json_queue_items(db_url: str, capsys: pytest.CaptureFixture[str]) -> No
 def test_minutes_show_decisions_and_actions_in_london_time(
         db_url: str, make_sqlite_context, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     ctx = make_sqlite_context("supervisor.northern")
-    dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0103",
+    dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0104",
                         decision="actions_set", rationale="Breach | not yet acknowledged")
     # 17:00 UTC on 1 April 2026 is 18:00 in London (BST)
-    dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0103",
+    dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0104",
                    text="Arrest suspect for the breach", owner="DS Lowther",
                    due_at=datetime(2026, 4, 1, 17, 0, tzinfo=UTC))
     code, out, _err = _run(capsys, "dmm", "--db", db_url, "--user", "supervisor.northern", *AT,
                            "--area", "northern", "--format", "md")
     assert code == 0
     assert out.startswith("# DMM minutes: Northern, Monday 2 March 2026\n")
-    assert "- **Progress:** 1 of 6 discussed; 1 decided; 1 actions set" in out
+    assert "- **Progress:** 1 of 5 discussed; 1 decided; 1 actions set" in out
     assert "- **Chair:** PS Ashdown (Northern)" in out
-    section = out.split("## 2. NC/26/0103 (priority 78)")[1].split("## 3.")[0]
+    section = out.split("## 1. NC/26/0104 (priority 66)")[1].split("## 2.")[0]
     assert "- **Decision:** actions set (supervisor.northern, 02/03/2026 08:00)" in section
     assert "- **Rationale:** Breach \\| not yet acknowledged" in section
     assert ("  - Arrest suspect for the breach — owner DS Lowther, due 01/04/2026 18:00 (open)"
             in section)
-    assert "  - BREACH: breach BR/26/0001 of RO reported Sun 01/03 21:00, not acknowledged" in section
+    assert ("  - BREACH: breach BR/26/0001 of RO RO/26/0001 reported Sun 01/03 21:00 "
+            "(original crime NC/26/0103, open); not acknowledged") in section
 
 
 def test_csv_and_output_file(db_url: str, capsys: pytest.CaptureFixture[str],
@@ -81,8 +82,8 @@ def test_csv_and_output_file(db_url: str, capsys: pytest.CaptureFixture[str],
     lines = target.read_text().splitlines()
     assert lines[0] == ("rank,priority,crime_ref,reasons,risk,team,reported_at,age_days,"
                         "victim_ref,suspect_ref,discussed_at,decision,rationale,actions")
-    assert lines[1].startswith("1,97,NC/26/0105,HIGH_RISK;RISK_REVIEW_DUE;SPO_NOT_CONSIDERED,high,CID,")
-    assert len(lines) == 7
+    assert lines[1].startswith("1,66,NC/26/0104,BREACH;REPEAT_PAIR;NEW_CRIME,unassessed,Response,")
+    assert len(lines) == 6
 
 
 def test_default_date_is_the_next_meeting_on_a_weekend(db_url: str,
@@ -157,3 +158,62 @@ def test_prepare_own_area_and_refuse_a_held_meeting(
     code, _out, err = _run(capsys, "dmm", "--prepare", "--date", "2026-02-27", "--db", db_url,
                            "--user", "supervisor.northern", *AT)
     assert code != 0 and "has been held" in err
+
+
+def test_actions_are_completed_and_reassigned_from_the_command_line(
+        db_url: str, make_sqlite_context, sqlite_database: Database,
+        capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_sqlite_context("supervisor.northern")
+    first = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0104",
+                           text="Arrest suspect for the breach", owner="DS Lowther",
+                           due_at=datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
+    second = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0102",
+                            text="Complete the S-DASH", owner="PC Hebden", due_at=None)
+    code, out, _err = _run(capsys, "dmm", "--reassign-action", str(first.id), "--owner",
+                           "DC Vance", "--due", "03/03/2026 12:00", "--db", db_url, "--user",
+                           "supervisor.northern", *AT)
+    assert code == 0
+    assert out == (f"action {first.id} on NC/26/0104 now with DC Vance, due 03/03/2026 12:00: "
+                   "Arrest suspect for the breach\n")
+    code, out, _err = _run(capsys, "dmm", "--complete-action", str(second.id), "--db", db_url,
+                           "--user", "officer.northern", *AT)
+    assert code == 0 and out.startswith(f"action {second.id} on NC/26/0102 done (02/03/2026 08:00)")
+    code, _out, err = _run(capsys, "dmm", "--complete-action", str(second.id), "--db", db_url,
+                           "--user", "supervisor.northern", *AT)
+    assert code == 2 and "already done" in err
+    code, _out, err = _run(capsys, "dmm", "--reassign-action", str(first.id), "--db", db_url,
+                           "--user", "supervisor.northern", *AT)
+    assert code == 2 and "--owner" in err
+    code, _out, err = _run(capsys, "dmm", "--complete-action", "999", "--db", db_url,
+                           "--user", "supervisor.northern", *AT)
+    assert code != 0 and "DMM action 999 does not exist" in err
+    with sqlite_database.read() as session:
+        reasons = session.execute(select(AuditEvent.reason).where(
+            AuditEvent.entity == "case", AuditEvent.username.in_(
+                ["supervisor.northern", "officer.northern"]))).scalars().all()
+    assert "DMM action reassigned to DC Vance" in reasons
+    assert "DMM action completed: Complete the S-DASH" in reasons
+
+
+def test_worklist_lists_the_teams_standing_gaps(db_url: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = _run(capsys, "worklist", "--db", db_url, "--user", "supervisor.northern",
+                           *AT, "--format", "json")
+    assert code == 0
+    payload = json.loads(out)
+    found = {(i["crime_ref"], i["code"]) for i in payload["items"]}
+    assert {("NC/26/0105", "RISK_REVIEW_DUE"), ("NC/26/0105", "NO_RISK_PLAN"),
+            ("NC/26/0102", "NO_RISK_ASSESSMENT"), ("NC/26/0102", "VICTIM_NOT_REFERRED")} <= found
+    spo = [i for i in payload["items"] if i["code"] == "SPO_NOT_CONSIDERED"]
+    assert [(i["crime_ref"], i["team"]) for i in spo] == [("NC/26/0105", "Orders")]
+    crossed = [i["crossed_at"] for i in payload["items"]]
+    assert crossed == sorted(crossed)  # oldest first
+    code, out, _err = _run(capsys, "worklist", "--team", "orders", "--db", db_url, "--user",
+                           "officer.northern", *AT, "--format", "csv")
+    assert code == 0 and out.splitlines()[1].startswith("NC/26/0105,SPO_NOT_CONSIDERED,")
+    code, _out, err = _run(capsys, "worklist", "--team", "Nowhere", "--db", db_url, "--user",
+                           "supervisor.northern", *AT)
+    assert code == 2 and "team 'Nowhere' is not a team" in err
+    code, _out, err = _run(capsys, "worklist", "--area", "Southern", "--db", db_url, "--user",
+                           "officer.northern", *AT)
+    assert code != 0 and "Southern" in err

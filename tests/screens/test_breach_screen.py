@@ -177,15 +177,19 @@ async def test_escalate_reassess_arrest_and_spo(make_sqlite_context, sqlite_data
         case = s.exec(select(Case).where(Case.crime_ref == "NO/26/000201")).one()
         order = s.exec(select(ProtectiveOrder).where(ProtectiveOrder.kind == "ISPO",
                                                      ProtectiveOrder.case_id == case.id)).one()
+        crime = s.exec(select(Case).join(Breach, Breach.breach_case_id == Case.id)
+                       .where(Breach.breach_ref == "B/26/000003")).one()
     assert (case.spo_status, order.status) == ("applied", "applied")
-    assert case.reassessment_due_at == NOW + timedelta(hours=24)
+    # the re-assessment is due on the breach crime, the pair's live record
+    assert crime.reassessment_due_at == NOW + timedelta(hours=24)
     reasons = [a.reason for a in _audits(sqlite_database, "NO/26/000201") if a.action != "view"]
     assert reasons == [
         "breach B/26/000003 escalated from level 1 to level 2: Third report from this victim this month",
-        "risk re-assessment requested after breach B/26/000003",
         "arrest recorded for breach B/26/000003",
         f"SPO application recorded: ISPO {order.order_ref} (applied)",
     ]
+    assert [a.reason for a in _audits(sqlite_database, crime.crime_ref)
+            if a.action == "update"] == ["risk re-assessment requested after breach B/26/000003"]
 
 
 async def test_an_officer_cannot_acknowledge(make_sqlite_context, sqlite_database) -> None:  # type: ignore[no-untyped-def]

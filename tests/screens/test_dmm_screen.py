@@ -19,13 +19,18 @@ from app.services import dmm
 from app.services.case_lock import claim_case, load_case
 from models import AuditEvent, DmmAction, DmmItem, DmmMeeting
 from screens.dmm import DmmScreen
-from screens.dmm_dialogs import ActionDialog, DecisionDialog, ReasonFilterDialog
+from screens.dmm_dialogs import (
+    ActionChangeDialog,
+    ActionDialog,
+    DecisionDialog,
+    ReasonFilterDialog,
+)
 from tests.conftest import NOW
 from tests.factories import add_case, dmm_morning
 
 SIZE = (160, 48)
 MONDAY = date(2026, 3, 2)
-ORDER = ["NC/26/0105", "NC/26/0103", "NC/26/0102", "NC/26/0110", "NC/26/0101", "NC/26/0108"]
+ORDER = ["NC/26/0104", "NC/26/0105", "NC/26/0102", "NC/26/0110", "NC/26/0101"]
 
 
 @pytest.fixture
@@ -70,30 +75,32 @@ async def test_queue_ranked_with_why_in_the_side_panel(seeded: Database,
         await _settle(pilot, app)
         screen = _screen(app)
         assert _rows(screen) == ORDER
-        assert _text(screen, "#dmm-progress") == "0 of 6 discussed"
+        assert _text(screen, "#dmm-progress") == "0 of 5 discussed"
         assert _text(screen, "#dmm-meeting") == "Mon 02/03/2026 08:00 · covers from Fri 27/02 08:00"
         assert _text(screen, "#dmm-live") == "live · refreshed 08:00"
         why = _text(screen, "#dmm-why")
-        assert "NC/26/0105  #1 · priority 97" in why
-        assert "HIGH_RISK: high risk without a current risk management plan" in why
-        assert ("HIGH_RISK +35, RISK_REVIEW_DUE +20, SPO_NOT_CONSIDERED +12, high risk +30 = 97"
-                in why)
+        assert "NC/26/0104  #1 · priority 66" in why
+        assert ("BREACH: breach BR/26/0001 of RO RO/26/0001 reported Sun 01/03 21:00 "
+                "(original crime NC/26/0103, open); not acknowledged") in why
+        assert "BREACH +40, REPEAT_PAIR +12, NEW_CRIME +6, unassessed risk +8 = 66" in why
         await pilot.pause(0.4)  # the side panel waits for the cursor to rest
         await _settle(pilot, app)
         detail = _text(screen, "#dmm-detail")
-        assert "Stalking (8Q)" in detail and "NO PLAN" in detail
+        assert "breach BR/26/0001 of RO RO/26/0001 (NC/26/0104)" in detail
+        assert "Course of conduct (this victim and suspect)" in detail
+        assert "NC/26/0103 8L · open" in detail
     with seeded.read() as session:
         views = session.execute(select(AuditEvent.entity, AuditEvent.entity_id, AuditEvent.reason)
                                 .where(AuditEvent.action == "view")).all()
     assert ("dmm_queue", "Northern/2026-03-02", "DMM queue viewed (live)") in views
-    assert ("case", "NC/26/0105", "DMM item viewed") in views
+    assert ("case", "NC/26/0104", "DMM item viewed") in views
 
 
 async def test_supervisor_decides_three_items_then_minutes_and_next_day(
         seeded: Database, make_sqlite_context, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
-    """The scenario: decisions on three items from the keyboard, the minutes
-    show them, and Tuesday's queue carries the undiscussed items and the
-    overdue action."""
+    """The scenario: decisions on three items from the keyboard, an action
+    set and completed, the minutes show them, and Tuesday's agenda no longer
+    carries the decided items while the undecided ones are still there."""
     app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot, app)
@@ -107,30 +114,30 @@ async def test_supervisor_decides_three_items_then_minutes_and_next_day(
         dialog.query_one("#decision-rationale", Input).value = "Inspector to review for an SPO"
         await pilot.click("#decision-ok")
         await _settle(pilot, app)
-        # 2. NC/26/0103: actions set, with an action due at 17:00
-        await _select_row(pilot, app, "NC/26/0103")
+        # 2. NC/26/0102: actions set, with an action due at 17:00
+        await _select_row(pilot, app, "NC/26/0102")
         await pilot.press("d")
         await pilot.pause()
         dialog = app.screen
         await pilot.press("down", "enter")  # the second choice: actions set
-        await pilot.press("tab", *"Breach to be acknowledged today", "enter")
+        await pilot.press("tab", *"Assessment and referral today", "enter")
         await _settle(pilot, app)
         await pilot.press("a")
         await pilot.pause()
         action = app.screen
         assert isinstance(action, ActionDialog)
-        action.query_one("#action-text", Input).value = "Acknowledge breach BR/26/0001"
+        action.query_one("#action-text", Input).value = "Complete the S-DASH with the victim"
         action.query_one("#action-owner", Input).value = "PS Ashdown"
         action.query_one("#action-due", Input).value = "02/03/2026 17:00"
         await pilot.click("#action-ok")
         await _settle(pilot, app)
-        # 3. NC/26/0108: no further action
-        await _select_row(pilot, app, "NC/26/0108")
+        # 3. NC/26/0110: no further action
+        await _select_row(pilot, app, "NC/26/0110")
         await pilot.press("d")
         await pilot.pause()
         dialog = app.screen
         dialog.query_one("#decision-no_further_action", RadioButton).value = True
-        dialog.query_one("#decision-rationale", Input).value = "Closed; PIN noted for audit"
+        dialog.query_one("#decision-rationale", Input).value = "Reallocated to CID last night"
         await pilot.click("#decision-ok")
         await _settle(pilot, app)
         # and NC/26/0101 discussed without a decision
@@ -138,46 +145,55 @@ async def test_supervisor_decides_three_items_then_minutes_and_next_day(
         await pilot.press("space")
         await _settle(pilot, app)
         screen = _screen(app)
-        assert _text(screen, "#dmm-progress") == "4 of 6 discussed"
+        assert _text(screen, "#dmm-progress") == "4 of 5 discussed"
         assert _rows(screen) == ORDER  # the ranking does not move under the supervisor
         assert screen.selected_ref() == "NC/26/0101"
         table = screen.query_one(DataTable)
-        assert str(table.get_cell("NC/26/0103", "decision")) == "actions set +1"
+        assert str(table.get_cell("NC/26/0102", "decision")) == "actions set +1"
         assert str(table.get_cell("NC/26/0101", "done")) == "✓"
+        # 4. the S-DASH is done: the action is completed from the queue
+        await _select_row(pilot, app, "NC/26/0102")
+        await pilot.press("c")
+        await pilot.pause()
+        change = app.screen
+        assert isinstance(change, ActionChangeDialog)
+        await pilot.click("#change-ok")  # the first open action, "Completed"
+        await _settle(pilot, app)
 
     with seeded.read() as session:
         decided = session.execute(
             select(DmmItem.decision, DmmItem.rationale).where(DmmItem.decision.is_not(None))
             .order_by(DmmItem.priority.desc())).all()
-        actions = session.execute(select(DmmAction.text, DmmAction.owner, DmmAction.due_at)).all()
+        actions = session.execute(select(DmmAction.text, DmmAction.owner, DmmAction.due_at,
+                                         DmmAction.done_at)).all()
     assert [tuple(d) for d in decided] == [
         ("escalate", "Inspector to review for an SPO"),
-        ("actions_set", "Breach to be acknowledged today"),
-        ("no_further_action", "Closed; PIN noted for audit"),
+        ("actions_set", "Assessment and referral today"),
+        ("no_further_action", "Reallocated to CID last night"),
     ]
     assert [tuple(a) for a in actions] == [
-        ("Acknowledge breach BR/26/0001", "PS Ashdown", datetime(2026, 3, 2, 17, 0, tzinfo=UTC))]
+        ("Complete the S-DASH with the victim", "PS Ashdown",
+         datetime(2026, 3, 2, 17, 0, tzinfo=UTC), NOW)]
 
     # the minutes show the decisions and the action
     code = tui.main(["dmm", "--db", seeded.url, "--user", "supervisor.northern",
                      "--now", "2026-03-02T09:30:00Z", "--format", "md"])
     minutes = capsys.readouterr().out
     assert code == 0
-    assert "- **Progress:** 4 of 6 discussed; 3 decided; 1 actions set" in minutes
+    assert "- **Progress:** 4 of 5 discussed; 3 decided; 1 actions set" in minutes
     assert "- **Decision:** escalate (supervisor.northern, 02/03/2026 08:00)" in minutes
     assert "- **Rationale:** Inspector to review for an SPO" in minutes
-    assert ("  - Acknowledge breach BR/26/0001 — owner PS Ashdown, due 02/03/2026 17:00 (open)"
-            in minutes)
+    assert ("  - Complete the S-DASH with the victim — owner PS Ashdown, due 02/03/2026 17:00 "
+            "(done 02/03/2026 08:00)") in minutes
     assert "- **Decision:** no further action" in minutes
 
-    # Tuesday: undiscussed items carried over, the 17:00 action overdue
+    # Tuesday: the three decided items are gone; the undecided ones carry over
     tuesday = make_sqlite_context("supervisor.northern", now=datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
     queue = dmm.build_queue(tuesday, area="Northern", meeting_date=date(2026, 3, 3))
     codes = {i.crime_ref: i.codes for i in queue.items}
-    assert "CARRIED_OVER" in codes["NC/26/0102"] and "CARRIED_OVER" in codes["NC/26/0110"]
-    assert "CARRIED_OVER" not in codes["NC/26/0105"]
-    assert "CARRIED_OVER" not in codes["NC/26/0101"]
-    assert codes["NC/26/0103"][0] == "BREACH" and "ACTION_OVERDUE" in codes["NC/26/0103"]
+    assert not {"NC/26/0105", "NC/26/0102", "NC/26/0110"} & set(codes)
+    assert codes["NC/26/0104"][0] == "BREACH" and "CARRIED_OVER" in codes["NC/26/0104"]
+    assert "CARRIED_OVER" in codes["NC/26/0101"]  # discussed, but nothing decided
 
 
 async def test_analyst_sees_the_queue_read_only(seeded: Database, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
@@ -208,10 +224,8 @@ async def test_live_refresh_keeps_the_cursor_and_waits_for_dialogs(
         await _select_row(pilot, app, "NC/26/0110")
         with seeded.write() as session:  # a new case with a PIN joins the queue
             case = add_case(session, "NC/26/0150", NOW - timedelta(hours=30), victim="V150",
-                            suspect="S150", pin=True, team="CID")
+                            suspect="S150", pin=True, team="Response")
             claim_case(session, case.id, None, NOW)
-            load_case(session, "NC/26/0105").pin_issued = True
-            claim_case(session, load_case(session, "NC/26/0105").id, None, NOW)
         # a dialog is open: the tick does nothing
         await pilot.press("d")
         await pilot.pause()
@@ -229,13 +243,11 @@ async def test_live_refresh_keeps_the_cursor_and_waits_for_dialogs(
         await pilot.press("p")
         screen.live_refresh()
         await _settle(pilot, app)
-        # NC/26/0150: PIN 8 + NEW_CRIME 6 + unassessed 8 = 22, level with NC/26/0110 (22),
-        # which was reported earlier and so ranks first
+        # NC/26/0150: PIN 8 + NEW_CRIME 6 + unassessed 8 = 22, below NC/26/0110 (28)
         assert _rows(screen) == [
-            "NC/26/0105", "NC/26/0103", "NC/26/0102", "NC/26/0110", "NC/26/0150", "NC/26/0101",
-            "NC/26/0108"]
+            "NC/26/0104", "NC/26/0105", "NC/26/0102", "NC/26/0110", "NC/26/0150", "NC/26/0101"]
         assert screen.selected_ref() == "NC/26/0110"
-        assert screen.queue is not None and screen.queue.items[0].codes[-1] == "PIN_RECORDED"
+        assert screen.items["NC/26/0150"].codes == ["PIN_RECORDED", "NEW_CRIME"]
 
 
 async def test_a_due_full_recompute_runs_behind_the_rows(
@@ -264,7 +276,7 @@ async def test_a_due_full_recompute_runs_behind_the_rows(
         assert calls == [(True, True), (False, False)]
         assert _rows(screen) == ORDER
         assert "PIN_RECORDED" in screen.items["NC/26/0110"].codes
-        assert screen.selected_ref() == "NC/26/0105"
+        assert screen.selected_ref() == "NC/26/0104"
     with seeded.read() as session:
         meeting = session.execute(select(DmmMeeting)).scalar_one()
         assert meeting.full_computed_at == later
@@ -301,8 +313,8 @@ async def test_previous_and_next_meeting_filters_and_minutes(
         assert isinstance(app.screen, ReasonFilterDialog)
         app.screen.dismiss("NEW_CRIME")
         await _settle(pilot, app)
-        assert _rows(screen) == ["NC/26/0103", "NC/26/0101"]
-        assert _text(screen, "#dmm-filter-info") == "reason NEW_CRIME · 2 of 6"
+        assert _rows(screen) == ["NC/26/0104", "NC/26/0102", "NC/26/0110", "NC/26/0101"]
+        assert _text(screen, "#dmm-filter-info") == "reason NEW_CRIME · 4 of 5"
         await pilot.press("escape")
         await _settle(pilot, app)
         # text filter
@@ -321,7 +333,7 @@ async def test_previous_and_next_meeting_filters_and_minutes(
             AuditEvent.action == "export")).scalars().all()
         meetings = session.execute(select(DmmMeeting.meeting_date)).scalars().all()
     assert exports == ["dmm exported as md to dmm-northern-2026-03-02.md: "
-                       "Northern/2026-03-02, 6 items"]
+                       "Northern/2026-03-02, 5 items"]
     assert sorted(meetings) == [MONDAY, date(2026, 3, 3)]  # Friday was only looked at
 
 

@@ -43,7 +43,7 @@ from app.services.dmm.decisions import (
     reassign_action,
     record_decision,
 )
-from app.services.dmm.detail import item_detail
+from app.services.dmm.detail import CaseDmmHistory, case_history, item_detail
 from app.services.dmm.views import (
     DECISION_LABELS,
     BreachEntry,
@@ -60,9 +60,9 @@ from app.services.dmm.worklist import WorkItem, WorkQueue, work_queue
 
 __all__ = [
     "DECISION_LABELS", "REASON_BITS", "BreachEntry", "DecisionEntry", "DmmActionView",
-    "DmmItemDetail", "DmmItemState", "DmmQueue", "DmmQueueItem", "OrderEntry",
+    "CaseDmmHistory", "DmmItemDetail", "DmmItemState", "DmmQueue", "DmmQueueItem", "OrderEntry",
     "PreparedQueue", "RiskHistoryEntry", "WorkItem", "WorkQueue", "add_action", "build_queue",
     "check_area", "check_meeting_day", "complete_action", "current_meeting_date",
-    "item_detail", "mark_discussed", "mask_of", "prepare_queue", "queue_id",
+    "case_history", "item_detail", "mark_discussed", "mask_of", "prepare_queue", "queue_id",
     "reassign_action", "record_decision", "work_queue",
 ]

@@ -26,6 +26,8 @@ from seed.reference import classifications, organisation
 CHUNK = 5000
 # app_meta key the synthetic force generator writes (seed.generator.GENERATED_KEY)
 GENERATED_KEY = "generated"
+# app_meta key of a training story told as if Vigil had been in use since then
+IN_USE_SINCE_KEY = "in_use_since"
 
 
 def queue_id(area: str, meeting_date: date) -> str:
@@ -117,7 +119,8 @@ def code_book(session: Session) -> CodeBook:
 
 def agenda_epoch(session: Session) -> datetime | None:
     """When the database took its first extract: the first RMS import, or the
-    time a synthetic force was generated as of. Thresholds crossed and events
+    time a synthetic force was generated as of (a training scenario says
+    since when its story has Vigil in use). Thresholds crossed and events
     before it do not reach a meeting (except events in the meeting's own
     window): a first import fills the work queues, not the agenda. None: the
     database has never had an extract (every event and threshold counts)."""
@@ -125,6 +128,12 @@ def agenda_epoch(session: Session) -> datetime | None:
     first_import = session.execute(select(func.min(ImportBatch.started_at))).scalar()
     if first_import is not None:
         found.append(as_utc(first_import))  # type: ignore[arg-type]
+    in_use = session.get(AppMeta, IN_USE_SINCE_KEY)
+    if in_use is not None:
+        try:
+            return datetime.fromisoformat(in_use.value).astimezone(UTC)
+        except ValueError:
+            pass
     generated = session.get(AppMeta, GENERATED_KEY)
     if generated is not None:
         try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from sqlalchemy import (
     or_,
     select,
@@ -20,6 +23,7 @@ from app.services.dmm.views import (
     OrderEntry,
     RiskHistoryEntry,
 )
+from app.services.dmm.worklist import CaseGap, case_gaps
 from app.services.permissions import Permission
 from models import (
     Breach,
@@ -147,3 +151,64 @@ def item_detail(ctx: ServiceContext, *, crime_ref: str, audit: bool = True) -> D
         course_of_conduct=course,
     )
 
+
+
+@dataclass(frozen=True)
+class CaseDmmHistory:
+    """A case's record at the meetings and on the work queue (case record tab)."""
+
+    crime_ref: str
+    gaps: list[CaseGap]  # standing gaps open now
+    decisions: list[MeetingDecisionEntry]  # every meeting that listed or decided it, newest first
+    actions: list[DmmActionView]  # every DMM action on it, newest first
+
+
+@dataclass(frozen=True)
+class MeetingDecisionEntry:
+    meeting_date: date
+    area: str
+    reasons: tuple[str, ...]
+    decision: str | None
+    rationale: str | None
+    decided_by: str | None
+    discussed: bool
+
+
+def case_history(ctx: ServiceContext, *, crime_ref: str) -> CaseDmmHistory:
+    """Every meeting that listed the case (and what it decided), its DMM
+    actions and the standing gaps open on it now: what the case record shows
+    to anyone who may view the case (audited as a view)."""
+    with ctx.read() as session:
+        case_row = load_case(session, crime_ref)
+    ctx.require(Permission.VIEW_CASE, area=case_row.area_command, entity="case",
+                entity_id=crime_ref)
+    with ctx.read() as session:
+        decisions = [
+            MeetingDecisionEntry(r["meeting_date"], r["area_command"], tuple(r["reasons"] or ()),
+                                 r["decision"], r["rationale"], r["decided_by"],
+                                 r["discussed_at"] is not None)
+            for r in (row._mapping for row in session.execute(
+                select(DmmMeeting.meeting_date, DmmMeeting.area_command, DmmItem.reasons,
+                       DmmItem.decision, DmmItem.rationale, DmmItem.decided_by,
+                       DmmItem.discussed_at)
+                .join(DmmMeeting, DmmMeeting.id == DmmItem.meeting_id)
+                .where(DmmItem.case_id == case_row.id)
+                .order_by(DmmMeeting.meeting_date.desc())))
+        ]
+        actions = [
+            DmmActionView(r["id"], crime_ref, r["text"], r["owner"], r["due_at"], r["done_at"],
+                          r["created_by"], r["created_at"], r["meeting_date"])
+            for r in (row._mapping for row in session.execute(
+                select(DmmAction.id, DmmAction.text, DmmAction.owner, DmmAction.due_at,
+                       DmmAction.done_at, DmmAction.created_by, DmmAction.created_at,
+                       DmmMeeting.meeting_date)
+                .join(DmmItem, DmmItem.id == DmmAction.item_id)
+                .join(DmmMeeting, DmmMeeting.id == DmmItem.meeting_id)
+                .where(DmmAction.case_id == case_row.id)
+                .order_by(DmmAction.created_at.desc(), DmmAction.id.desc())))
+        ]
+    gaps = case_gaps(ctx, crime_ref=crime_ref)
+    with ctx.write() as session:
+        ctx.audit(session, AuditAction.VIEW, "case", crime_ref,
+                  reason="DMM and work queue history viewed")
+    return CaseDmmHistory(crime_ref, gaps, decisions, actions)
