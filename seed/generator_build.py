@@ -24,6 +24,7 @@ from typing import Any
 
 from app.policy import Policy
 from app.rules.risk import parse_answers, suggested_level, yes_count
+from models.enums import RISK_RANK, RiskLevel
 
 MINUTE = 60
 HOUR = 3600
@@ -421,10 +422,18 @@ class Builder:
         yes, suggested = self.suggested(answers)
         chosen = level or suggested
         due = at + self._review_days[chosen]
-        needs_approval = chosen != "high" and (suggested == "high" or case.risk_level == "high")
-        approved_at = at + self.rng.randrange(HOUR, 20 * HOUR) if needs_approval else None
+        # four-eyes (app.rules.risk.check_level): lowered from high, or set below
+        # the suggestion, waits for a second supervisor; the case keeps the
+        # higher level meanwhile
+        from_high = chosen != "high" and (suggested == "high" or case.risk_level == "high")
+        below = RISK_RANK[RiskLevel(chosen)] < RISK_RANK[RiskLevel(suggested)]
+        needs_approval = from_high or below
+        approved_at = (at + self.rng.randrange(HOUR, 20 * HOUR) if from_high
+                       else at + 4 * HOUR if below else None)
         if approved_at is not None and approved_at > self.now:
             approved_at = None
+        if approved_at is not None and approver is None:
+            approver = _second_supervisor(assessor)
         ts = self.ts
         self.rows["risk_assessment"].append((
             self.new_id("risk_assessment"), case.id, self.policy.risk.tool,
@@ -433,10 +442,12 @@ class Builder:
             approver if approved_at is not None else None, ts(approved_at),
         ))
         case.assessments += 1
-        if case.risk_at is None or at >= case.risk_at:
-            case.risk_level = chosen
+        pending = needs_approval and approved_at is None
+        if (case.risk_at is None or at >= case.risk_at) and not (pending and case.risk_level):
+            held = suggested if pending else chosen
+            case.risk_level = held
             case.risk_at = at
-            case.risk_review = due
+            case.risk_review = at + self._review_days[held]
         self.touch(case, at)
         return chosen
 
@@ -568,3 +579,9 @@ class Builder:
             ts(created),
         ))
 
+
+def _second_supervisor(assessor: str) -> str:
+    """The other supervisor of the assessor's area (seed.users: each area has a
+    sergeant and an inspector), who approves under the four-eyes rule."""
+    role, _, area = assessor.partition(".")
+    return f"{'supervisor' if role == 'inspector' else 'inspector'}.{area}"

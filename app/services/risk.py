@@ -17,7 +17,14 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 
 from app.errors import BadInput, NotFound, PermissionDenied
-from app.rules.risk import AnswersError, assess, parse_answers, rationale_problem, review_due
+from app.rules.risk import (
+    AnswersError,
+    assess,
+    level_while_pending,
+    parse_answers,
+    rationale_problem,
+    review_due,
+)
 from app.services.case_lock import claim_case
 from app.services.cases import case_edit
 from app.services.context import ServiceContext
@@ -106,6 +113,12 @@ def record_risk_assessment(ctx: ServiceContext, *, crime_ref: str, answers: str 
             case.risk_level = chosen.value
             case.risk_assessed_at = now
             case.risk_review_due = due
+        elif previous is None:
+            # nothing to keep: the case carries the checklist's (higher) suggestion
+            held = level_while_pending(None, outcome.suggested)
+            case.risk_level = held.value
+            case.risk_assessed_at = now
+            case.risk_review_due = review_due(held, now, ctx.policy.risk)
         case.reassessment_due_at = None
         session.add(case)
         session.flush()
@@ -122,7 +135,9 @@ def record_risk_assessment(ctx: ServiceContext, *, crime_ref: str, answers: str 
         assessment_id = int(row.id)  # type: ignore[arg-type]
         case_level = case.risk_level
     if pending:
-        message = (f"{chosen.value} recorded; it lowers from high and waits for a second "
+        why = ("is below the suggested " + outcome.suggested.value
+               if outcome.check.is_downgrade_from_suggestion else "lowers from high")
+        message = (f"{chosen.value} recorded; it {why} and waits for a second "
                    f"supervisor's approval (the case stays {case_level or 'unassessed'})")
     else:
         message = f"risk set to {chosen.value} ({outcome.yes_count} yes, suggested {outcome.suggested.value})"

@@ -106,7 +106,8 @@ def test_round_trip_of_hand_made_cases(database: Database, empty_database: Datab
     lines = {name: len((first / name).read_text().splitlines()) - 1 for name in FILE_ORDER}
     # 4 crimes (one summary spans two lines), 3 assessments, 2 orders, 1 breach, 4 care rows
     assert lines == {"crimes.csv": 5, "risk.csv": 3, "orders.csv": 2, "breaches.csv": 1,
-                     "victim_care.csv": 4}
+                     "victim_care.csv": 4, "spo_decisions.csv": 0, "searches.csv": 0,
+                     "multi_agency.csv": 0}
 
 
 def test_round_trip_of_a_generated_force(database: Database, empty_database: Database,
