@@ -17,7 +17,7 @@ Mapping (DESIGN.md, models/tables.py):
   rows of source ``import`` replaced to match the file's list (rows recorded
   in Vigil, e.g. accepted screening flags, are kept), an ``Allocation`` row
   when the team or officer changes. A crime first seen already closed gets
-  ``closed_at`` = its reported time (the extract carries no closing date); a
+  ``closed_at`` = its ``closed_at`` (format 2) or else its reported time; a
   crime that closes between extracts gets the import time.
 - risk.csv → ``RiskAssessment`` by (crime, assessed_at, tool); the case's
   risk mirrors follow the latest assessment; an assessment made after the
@@ -427,7 +427,7 @@ class Applier:
                 suspect.c.person_ref.label("suspect_ref"), T_CASE.c.relationship,
                 T_CASE.c.domestic_abuse, T_CASE.c.online, T_CASE.c.allocation_team,
                 T_CASE.c.officer, T_CASE.c.status, T_CASE.c.pin_issued, T_CASE.c.summary,
-                T_CASE.c.closed_at,
+                T_CASE.c.closed_at, T_CASE.c.outcome, T_CASE.c.reassessment_due_at,
             )
             .select_from(
                 T_CASE.join(victim, victim.c.id == T_CASE.c.victim_id)
@@ -457,6 +457,11 @@ class Applier:
                 continue
             values = {name: getattr(record, name) for name in CRIME_FIELDS}
             changed = _differs(old, values, CRIME_FIELDS)
+            for name in ("closed_at", "outcome", "reassessment_due_at"):
+                # format 2: an empty cell keeps what Vigil holds
+                given = getattr(record, name)
+                if given is not None and given != getattr(old, name):
+                    changed[name] = (getattr(old, name), given)
             current = included.get(old.id, {})
             add = set(record.included_codes - current.keys())
             remove = {code: inc_id for code, (inc_id, source) in current.items()
@@ -488,8 +493,10 @@ class Applier:
                 "online": record.online,
                 "summary": record.summary,
                 "status": record.status,
-                "closed_at": (record.reported_at if record.status == CaseStatus.CLOSED
-                              else None),
+                "closed_at": (record.closed_at or record.reported_at
+                              if record.status == CaseStatus.CLOSED else None),
+                "outcome": record.outcome,
+                "reassessment_due_at": record.reassessment_due_at,
                 "allocation_team": record.allocation_team,
                 "officer": record.officer,
                 "pin_issued": record.pin_issued,
@@ -520,9 +527,11 @@ class Applier:
             closed_at = old.closed_at
             if "status" in changed:
                 closing = record.status == CaseStatus.CLOSED
-                closed_at = self.now if closing else None
+                closed_at = (record.closed_at or self.now) if closing else None
                 if closing:
                     self._delta["cases_closed"].add(record.crime_ref)
+            elif record.closed_at is not None:
+                closed_at = record.closed_at
             row = {
                 "b_id": old.id,
                 "reported_at": record.reported_at,
@@ -534,6 +543,10 @@ class Applier:
                 "summary": record.summary,
                 "status": record.status,
                 "closed_at": closed_at,
+                "outcome": record.outcome if record.outcome is not None else old.outcome,
+                "reassessment_due_at": (record.reassessment_due_at
+                                        if record.reassessment_due_at is not None
+                                        else old.reassessment_due_at),
                 "allocation_team": record.allocation_team,
                 "officer": record.officer,
                 "pin_issued": record.pin_issued,

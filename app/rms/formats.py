@@ -82,7 +82,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # Format 2: columns a format-1 file may also carry (each optional: a column
 # left out, or a cell left empty, leaves what Vigil holds).
 EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
-    CRIMES: (),
+    CRIMES: ("closed_at", "outcome", "reassessment_due_at"),
     RISK: ("management_plan", "plan_set_at", "plan_review_due", "approved_by", "approved_at"),
     ORDERS: ("notification_due_at", "notified_at"),
     BREACHES: ("threats_or_violence", "acknowledged_by", "acknowledged_at",
@@ -211,6 +211,9 @@ class CrimeRecord(NamedTuple):
     status: str
     pin_issued: bool
     summary: str
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    reassessment_due_at: datetime | None = None
 
 
 class RiskRecord(NamedTuple):
@@ -473,6 +476,13 @@ def parse_crime(values: dict[str, str], line: int, vocab: Vocabulary,
     status = f.choice("status", _STATUSES, "status", required=True)
     pin = f.yn("pin_issued")
     summary = f.text("summary", strip=False)
+    closed_at = f.when("closed_at")
+    outcome = f.text("outcome", length=OUTCOME_LENGTH)
+    reassessment_due_at = f.when("reassessment_due_at", future=True)
+    if closed_at is not None and status == CaseStatus.OPEN:
+        f.fail("closed_at", "given, but status is open")
+    elif closed_at is not None and reported_at is not None and closed_at < reported_at:
+        f.fail("closed_at", "is before reported_at")
     if len(errors) > before:
         return None
     return CrimeRecord(
@@ -492,6 +502,9 @@ def parse_crime(values: dict[str, str], line: int, vocab: Vocabulary,
         status=status,  # type: ignore[arg-type]
         pin_issued=bool(pin),
         summary=summary or "",
+        closed_at=closed_at,
+        outcome=outcome,
+        reassessment_due_at=reassessment_due_at,
     )
 
 

@@ -139,7 +139,8 @@ def _case_pages(session: Session, flt: CaseFilter) -> Iterator[list[Any]]:
             T_CASE.c.principal_code, victim.c.person_ref.label("victim_ref"),
             suspect.c.person_ref.label("suspect_ref"), T_CASE.c.relationship,
             T_CASE.c.domestic_abuse, T_CASE.c.online, T_CASE.c.allocation_team, T_CASE.c.officer,
-            T_CASE.c.status, T_CASE.c.pin_issued, T_CASE.c.summary,
+            T_CASE.c.status, T_CASE.c.pin_issued, T_CASE.c.summary, T_CASE.c.closed_at,
+            T_CASE.c.outcome, T_CASE.c.reassessment_due_at,
         )
         .select_from(
             T_CASE.join(victim, victim.c.id == T_CASE.c.victim_id)
@@ -186,6 +187,9 @@ def _crime_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
                 "status": row.status,
                 "pin_issued": row.pin_issued,
                 "summary": row.summary,
+                "closed_at": row.closed_at,
+                "outcome": row.outcome,
+                "reassessment_due_at": row.reassessment_due_at,
             }
 
 
@@ -384,9 +388,10 @@ CRIME_TITLES = {
 
 
 def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter) -> int:
-    rows = _crime_rows(session, flt)
+    # one file without a manifest is a format 1 extract: its columns only
+    rows = ({name: row[name] for name in COLUMNS[CRIMES]} for row in _crime_rows(session, flt))
     if fmt == "csv":
-        return write_csv(handle, CRIMES, rows)
+        return write_csv(handle, CRIMES, rows, format_version=1)
     if fmt == "json":
         return write_json(handle, rows)
     listed = list(rows)
