@@ -550,6 +550,7 @@ def _order_tallies(session: Session, period: _Period, area: str | None) -> dict[
         select(Case.area_command.label("area"), Case.allocation_team.label("team"),
                month.label("month"), case((granted, 1), else_=0).label("granted"),
                case((decided, 1), else_=0).label("decided"))
+        .select_from(ProtectiveOrder)
         .join(Case, Case.id == ProtectiveOrder.case_id)
         .where(*_order_scope(period, area, None))
         .subquery("orders")
@@ -582,6 +583,7 @@ def _flag_tallies(session: Session, period: _Period, area: str | None) -> dict[s
                period.month_of(ScreeningFlag.raised_at).label("month"),
                *[case((_flag_part(code, NUMERATOR), 1), else_=0).label(code)
                  for code in _FLAG_STATUS])
+        .select_from(ScreeningFlag)
         .join(Case, Case.id == ScreeningFlag.case_id)
         .where(period.contains(ScreeningFlag.raised_at), *_case_scope(area, None))
         .subquery("flags")
@@ -638,6 +640,7 @@ def _search_tallies(session: Session, policy: Policy, period: _Period,
     inner = (
         select(Case.area_command.label("area"), Case.allocation_team.label("team"),
                period.month_of(SearchRecord.conducted_at).label("month"))
+        .select_from(SearchRecord)
         .join(Case, Case.id == SearchRecord.case_id)
         .where(*_search_scope(policy, period, area, None))
         .subquery("searches")
@@ -657,6 +660,7 @@ def _classification_search_tallies(session: Session, period: _Period) -> list[m.
     """Searches by classification code recorded in the audit log (force-wide)."""
     inner = (
         select(period.month_of(AuditEvent.at).label("month"))
+        .select_from(AuditEvent)
         .where(AuditEvent.entity == "search", AuditEvent.action == AuditAction.VIEW.value,
                AuditEvent.reason.like("%code=%"), period.contains(AuditEvent.at))
         .subquery("searches")
@@ -688,6 +692,7 @@ def _breach_records(session: Session, policy: Policy, period: _Period, *, area: 
                Breach.threats_or_violence, original.risk_level, Breach.acknowledged_at,
                Breach.escalated_at, Breach.manual_level, reassessed, original.victim_id,
                original.suspect_id)
+        .select_from(Breach)
         .join(crime, crime.id == Breach.breach_case_id)
         .join(original, original.id == Breach.original_case_id)
         .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
@@ -703,6 +708,7 @@ def _breach_records(session: Session, policy: Policy, period: _Period, *, area: 
     pairs: dict[tuple[int, int | None], list[datetime]] = {}
     pair_stmt = (
         select(original.victim_id, original.suspect_id, Breach.occurred_at)
+        .select_from(Breach)
         .join(original, original.id == Breach.original_case_id)
         .where(Breach.occurred_at >= earliest, Breach.occurred_at <= latest)
     )

@@ -4,15 +4,20 @@ the National Stalking Helpline, the local service) with their outcome."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.errors import BadInput, NotFound
+from app.rules.victim_care import CareFacts, CareGapCode, CareState, ReferralFact, care_state
 from app.services.cases import EditResult, RecordedItem, case_edit, not_in_future
 from app.services.context import ServiceContext
-from models import Case, Referral, VictimCare
-from models.enums import AuditAction, ReferralOutcome, RiskLevel, SupportService
+from app.services.permissions import Permission
+from models import Case, Classification, IncludedClassification, Referral, VictimCare
+from models.enums import AuditAction, CaseStatus, ReferralOutcome, RiskLevel, SupportService
 from seed.reference import organisation
 
 _CARE_FIELDS = ("needs_assessed_at", "enhanced_rights", "rights_explained_at", "consent")
@@ -114,3 +119,124 @@ def update_referral_outcome(ctx: ServiceContext, *, referral_id: int, outcome: s
                   before=before, after={**before, "outcome": outcome})
         service = row.service
     return EditResult(crime_ref, version, f"referral to {service}: {outcome}")
+
+
+# --- the Victims' Code as the Code says (app.rules.victim_care) ---------------
+@dataclass(frozen=True)
+class VictimsCodeRow:
+    crime_ref: str
+    area_command: str
+    allocation_team: str | None
+    reported_at: datetime
+    state: CareState
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "crime_ref": self.crime_ref, "area_command": self.area_command,
+            "allocation_team": self.allocation_team, "reported_at": self.reported_at,
+            "gaps": [gap.code for gap in self.state.gaps],
+            "explanations": [gap.explanation for gap in self.state.gaps],
+            "referred": self.state.referred, "consent_refused": self.state.consent_refused,
+            "route": self.state.route.name if self.state.route else None,
+            "update_due_at": self.state.update_due_at,
+        }
+
+
+@dataclass(frozen=True)
+class VictimsCodeList:
+    area: str | None
+    built_at: datetime
+    cases: int  # open stalking and harassment cases looked at
+    rows: tuple[VictimsCodeRow, ...]  # those with something outstanding
+    counts: dict[str, int]  # per gap code
+    consent_refused: int  # counted apart: nothing outstanding
+
+
+def _care_facts(session: Any, case_ids: list[int]
+                ) -> tuple[dict[int, CareFacts], dict[int, tuple[str, str | None]]]:
+    """Victim-care facts of the cases and their area and team (one read per
+    table per batch)."""
+    facts: dict[int, CareFacts] = {}
+    places: dict[int, tuple[str, str | None]] = {}
+    families = {c.code: c.family for c in session.execute(select(Classification)).scalars()}
+    for start in range(0, len(case_ids), 5_000):
+        batch = case_ids[start:start + 5_000]
+        included: dict[int, set[str]] = defaultdict(set)
+        for case_id, code in session.execute(
+                select(IncludedClassification.case_id, IncludedClassification.code)
+                .where(IncludedClassification.case_id.in_(batch))):
+            included[case_id].add(families.get(code, ""))
+        care = {c.case_id: c for c in session.execute(
+            select(VictimCare).where(VictimCare.case_id.in_(batch))).scalars()}
+        referrals: dict[int, list[ReferralFact]] = defaultdict(list)
+        for r in session.execute(select(Referral).where(Referral.case_id.in_(batch))
+                                 .order_by(Referral.referred_at, Referral.id)).scalars():
+            referrals[r.case_id].append(ReferralFact(r.service, r.referred_at, r.outcome))
+        for case in session.execute(select(Case).where(Case.id.in_(batch))).scalars():
+            held = care.get(case.id)
+            places[case.id] = (case.area_command, case.allocation_team)
+            facts[case.id] = CareFacts(
+                crime_ref=case.crime_ref, reported_at=case.reported_at,
+                families=frozenset({families.get(case.principal_code, "")} | included[case.id]),
+                risk_level=case.risk_level, domestic_abuse=case.domestic_abuse,
+                open=case.status == CaseStatus.OPEN,
+                enhanced_rights=held.enhanced_rights if held else True,
+                needs_assessed_at=held.needs_assessed_at if held else None,
+                rights_explained_at=held.rights_explained_at if held else None,
+                consent=held.consent if held else None,
+                consent_at=held.consent_at if held else None,
+                last_update_at=held.last_update_at if held else None,
+                vps_offered_at=held.vps_offered_at if held else None,
+                referrals=tuple(referrals[case.id]))
+    return facts, places
+
+
+def victims_code_list(ctx: ServiceContext, *, area: str | None = None,
+                      codes: tuple[str, ...] = ()) -> VictimsCodeList:
+    """The open stalking and harassment cases of ``area`` (force-wide when
+    None) with something outstanding under the Victims' Code: needs
+    assessment or specialist referral late, referral outside the route or
+    pending too long, investigation update late (1 working day with enhanced
+    rights, 5 otherwise), VPS not offered. A victim who refused consent is
+    counted apart and has nothing outstanding for referral. ``codes`` keeps
+    only cases with one of those gaps. The view is audited."""
+    ctx.require(Permission.VIEW_CASE, entity="victims_code", entity_id=area)
+    unknown = [c for c in codes if c not in set(CareGapCode)]
+    if unknown:
+        raise BadInput(f"gap {unknown[0]!r}: expected one of {', '.join(CareGapCode)}")
+    now = ctx.now()
+    policy = ctx.policy
+    with ctx.read() as session:
+        wanted = [c.code for c in session.execute(select(Classification)).scalars()
+                  if c.family in policy.dmm.case_families]
+        stmt = (select(Case.id).where(Case.status == CaseStatus.OPEN,
+                                      or_(Case.principal_code.in_(wanted),
+                                          select(IncludedClassification.id)
+                                          .where(IncludedClassification.case_id == Case.id,
+                                                 IncludedClassification.code.in_(wanted))
+                                          .exists()))
+                .order_by(Case.reported_at, Case.crime_ref))
+        if area:
+            stmt = stmt.where(Case.area_command == area)
+        ids = list(session.execute(stmt).scalars())
+        facts, places = _care_facts(session, ids)
+    rows: list[VictimsCodeRow] = []
+    counts: dict[str, int] = {code.value: 0 for code in CareGapCode}
+    refused = 0
+    for case_id in ids:
+        fact = facts[case_id]
+        state = care_state(fact, now, policy)
+        refused += state.consent_refused
+        for gap in state.codes:
+            counts[gap] += 1
+        if not state.gaps or (codes and not set(codes) & set(state.codes)):
+            continue
+        place_area, place_team = places[case_id]
+        rows.append(VictimsCodeRow(fact.crime_ref, place_area, place_team, fact.reported_at,
+                                   state))
+    with ctx.write() as session:
+        ctx.audit(session, AuditAction.VIEW, "victims_code", area,
+                  reason=f"Victims' Code list ({area or 'force-wide'}): {len(rows)} cases listed "
+                         f"of {len(ids)} open")
+    return VictimsCodeList(area=area, built_at=now, cases=len(ids), rows=tuple(rows),
+                           counts=counts, consent_refused=refused)
