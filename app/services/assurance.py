@@ -248,8 +248,11 @@ CASE_METRICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     m.R12_HIGH_RISK_NO_PLAN: (("high",), ("high", "no_plan")),
     m.R13_SPO_DECISION: (("stalking",), ("stalking", "spo_decided")),
     m.R14_NEEDS_ASSESSED: (("stalking",), ("stalking", "needs")),
-    m.R14_REFERRALS: (("stalking",), ("stalking", "referred")),
-    m.R14_REFERRED_IN_TIME: (("stalking", "due"), ("stalking", "due", "in_time")),
+    # rec 14.5: a victim who refused consent (and was not referred) is counted apart
+    m.R14_REFERRALS: (("stalking", "not_refused"), ("stalking", "not_refused", "referred")),
+    m.R14_REFERRED_IN_TIME: (("stalking", "due", "not_refused"),
+                             ("stalking", "due", "not_refused", "in_time")),
+    m.R14_CONSENT_REFUSED: (("stalking",), ("stalking", "refused")),
     m.R17_ALLOCATION: ((), ("allocation_ok",)),
     m.R17_TEAM_MOVES: ((), ("moves_exceeded",)),
     m.R20_ONLINE: ((), ("online",)),
@@ -368,6 +371,11 @@ class _CaseFacts:
         if name == "referred":
             return exists().where(Referral.case_id == Case.id,
                                   Referral.service.in_(policy.victims_code.specialist_services))
+        if name in ("refused", "not_refused"):
+            refused = and_(
+                exists().where(VictimCare.case_id == Case.id, VictimCare.consent.is_(False)),
+                not_(self.fact("referred")))
+            return refused if name == "refused" else not_(refused)
         if name == "due":
             return self.deadline.is_not(None)
         if name == "in_time":
