@@ -12,7 +12,14 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from app.errors import BadInput, NotFound
-from app.rules.victim_care import CareFacts, CareGapCode, CareState, ReferralFact, care_state
+from app.rules.victim_care import (
+    CareFacts,
+    CareGapCode,
+    CareState,
+    ReferralFact,
+    care_state,
+    is_referral,
+)
 from app.services.cases import EditResult, RecordedItem, case_edit, not_in_future
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
@@ -20,7 +27,9 @@ from models import Case, Classification, IncludedClassification, Referral, Victi
 from models.enums import AuditAction, CaseStatus, ReferralOutcome, RiskLevel, SupportService
 from seed.reference import organisation
 
-_CARE_FIELDS = ("needs_assessed_at", "enhanced_rights", "rights_explained_at", "consent")
+_CARE_FIELDS = ("needs_assessed_at", "enhanced_rights", "rights_explained_at", "consent",
+                "consent_at", "last_update_at", "vps_offered_at")
+_KEEP = object()  # a keyword left out: the value Vigil holds stays
 
 
 def _care_state(care: VictimCare | None) -> dict[str, object] | None:
@@ -31,21 +40,40 @@ def _care_state(care: VictimCare | None) -> dict[str, object] | None:
 
 def update_victim_care(ctx: ServiceContext, *, crime_ref: str, needs_assessed_at: datetime | None,
                        enhanced_rights: bool, rights_explained_at: datetime | None,
-                       consent: bool | None, expected_version: int) -> EditResult:
-    """Set the needs assessment date, enhanced-rights eligibility, the date the
-    victim's rights were explained, and consent to referral."""
+                       consent: bool | None, expected_version: int,
+                       consent_at: datetime | None | object = _KEEP,
+                       last_update_at: datetime | None | object = _KEEP,
+                       vps_offered_at: datetime | None | object = _KEEP) -> EditResult:
+    """Set the needs assessment date, enhanced-rights eligibility (which sets
+    the right-6 update clock), the date the victim's rights were explained,
+    consent to referral (True given, False asked and refused, None not yet
+    asked) and, when given, the date of the consent decision (now when the
+    consent changes and no date is given), the last investigation update
+    (right 6) and the Victim Personal Statement offer (right 7)."""
     not_in_future(ctx, needs_assessed_at, "needs assessment date")
     not_in_future(ctx, rights_explained_at, "rights explained date")
+    for value, what in ((consent_at, "consent date"), (last_update_at, "update date"),
+                        (vps_offered_at, "VPS offer date")):
+        if isinstance(value, datetime):
+            not_in_future(ctx, value, what)
+    if consent is None and isinstance(consent_at, datetime):
+        raise BadInput("consent date given, but consent is not yet asked")
     with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
         care = session.execute(
             select(VictimCare).where(VictimCare.case_id == case.id)).scalars().first()
         before = _care_state(care)
         if care is None:
             care = VictimCare(case_id=case.id)  # type: ignore[arg-type]
+        if consent != care.consent and consent_at is _KEEP:
+            consent_at = ctx.now() if consent is not None else None
         care.needs_assessed_at = needs_assessed_at
         care.enhanced_rights = bool(enhanced_rights)
         care.rights_explained_at = rights_explained_at
         care.consent = consent
+        for name, value in (("consent_at", consent_at), ("last_update_at", last_update_at),
+                            ("vps_offered_at", vps_offered_at)):
+            if value is not _KEEP:
+                setattr(care, name, value)
         session.add(care)
         after = _care_state(care)
         if before == after:
@@ -70,7 +98,9 @@ def refer_victim(ctx: ServiceContext, *, crime_ref: str, service: str, referred_
                            "was reported")
         consent = session.execute(
             select(VictimCare.consent).where(VictimCare.case_id == case.id)).scalar()
-        if case.domestic_abuse and consent is not True and case.risk_level != RiskLevel.HIGH:
+        signposting = not is_referral(service, ctx.policy.victims_code)
+        if (case.domestic_abuse and consent is not True and case.risk_level != RiskLevel.HIGH
+                and not signposting):
             raise BadInput(f"{crime_ref} is domestic abuse: record the victim's consent to "
                            "referral (victim care) before referring")
         pending = session.execute(
@@ -89,6 +119,9 @@ def refer_victim(ctx: ServiceContext, *, crime_ref: str, service: str, referred_
                          "outcome": ReferralOutcome.PENDING.value})
         referral_id = int(row.id)  # type: ignore[arg-type]
     name = {s.code: s.name for s in organisation().services}.get(service, service)
+    if signposting:
+        return RecordedItem(crime_ref, version, referral_id,
+                            f"victim signposted to {name} (signposting, not a referral)")
     return RecordedItem(crime_ref, version, referral_id, f"victim referred to {name}")
 
 

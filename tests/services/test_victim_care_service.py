@@ -47,7 +47,8 @@ def test_victim_care_is_created_then_updated(database: Database, make_context) -
     event = _last_event(database)
     assert (event.action, event.before) == ("create", None)
     assert event.after == {"needs_assessed_at": (NOW - timedelta(days=1)).isoformat(),
-                           "enhanced_rights": True, "rights_explained_at": None, "consent": None}
+                           "enhanced_rights": True, "rights_explained_at": None, "consent": None,
+                           "consent_at": None, "last_update_at": None, "vps_offered_at": None}
     second = update_victim_care(ctx, crime_ref=REF, needs_assessed_at=NOW - timedelta(days=1),
                                 enhanced_rights=True, rights_explained_at=NOW, consent=True,
                                 expected_version=2)
@@ -56,6 +57,8 @@ def test_victim_care_is_created_then_updated(database: Database, make_context) -
     event = _last_event(database)
     assert event.action == "update"
     assert (event.before["consent"], event.after["consent"]) == (None, True)
+    # the consent decision is dated when it changes
+    assert (event.before["consent_at"], event.after["consent_at"]) == (None, NOW.isoformat())
     view = open_case(ctx, crime_ref=REF).victim_care
     assert view is not None and view.rights_explained_at == NOW
     with pytest.raises(BadInput, match="nothing changed"):
