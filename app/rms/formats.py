@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import functools
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -834,3 +835,147 @@ def read_rows(path: Path, file_name: str, problem: ProblemSink,
             problem(start, "row", f"has {len(values)} fields, the header has {width}")
             continue
         yield start, dict(zip(names, values, strict=True))
+
+
+# --- what each column holds (vigil import --help, README) --------------------------
+FILE_HELP: dict[str, str] = {
+    CRIMES: "one row per crime report, by crime_ref",
+    RISK: "one row per risk assessment, by (crime_ref, assessed_at, tool)",
+    SPO_DECISIONS: "format 2: the SPO decision history, by (crime_ref, decided_at, status); "
+                   "when present it is the record of decisions (orders no longer move them)",
+    ORDERS: "one row per protective order, by order_ref",
+    BREACHES: "one row per breach of an order, by breach_ref",
+    VICTIM_CARE: "Victims' Code care, one row per crime, or per (crime_ref, service) referral",
+    SEARCHES: "format 2: searches under the stalking powers, by (crime_ref, power, conducted_at)",
+    MULTI_AGENCY: "format 2: multi-agency referrals, by (crime_ref, kind, referred_at)",
+}
+
+COLUMN_HELP: dict[str, dict[str, str]] = {
+    CRIMES: {
+        "crime_ref": "the crime reference (required, up to 32 characters)",
+        "reported_at": "when the crime was reported (required)",
+        "area_command": "area command (required): " + ", ".join(organisation().area_commands),
+        "principal_code": "the counted Home Office classification (required), e.g. 8Q",
+        "included_codes": "other classifications on the report, ;-separated (e.g. 8U;8R)",
+        "victim_ref": "the victim's person reference (required)",
+        "suspect_ref": "the suspect's person reference",
+        "relationship": "ex_partner, partner, family, acquaintance, stranger or unknown",
+        "domestic_abuse": "Y or N",
+        "online": "Y or N",
+        "allocation_team": "team holding the case: " + ", ".join(organisation().teams),
+        "officer": "officer in the case",
+        "status": "open or closed (required)",
+        "pin_issued": "Y when a Police Information Notice was issued",
+        "summary": "the MO / summary text",
+        "closed_at": "format 2: when the case closed (only when status is closed)",
+        "outcome": "format 2: the case outcome, e.g. victim does not support action",
+        "reassessment_due_at": "format 2: when a risk re-assessment falls due (a breach or new "
+                               "offence made it due)",
+    },
+    RISK: {
+        "crime_ref": "the crime assessed (required)",
+        "assessed_at": "when the assessment was made (required)",
+        "tool": "S-DASH (required)",
+        "answers": "one Y/N per question, e.g. YYNNNNNNNNN (required)",
+        "level": "standard, medium or high: the level set (required)",
+        "rationale": "why the level was set (needed below the suggestion)",
+        "assessor": "who assessed (required)",
+        "management_plan": "format 2: the risk management plan (clears 'high risk without a "
+                           "current plan')",
+        "plan_set_at": "format 2: when the plan was set (needs management_plan)",
+        "plan_review_due": "format 2: when the plan is to be reviewed (needs management_plan)",
+        "approved_by": "format 2: the second supervisor who approved a level below the "
+                       "suggestion or lowered from high (never the assessor)",
+        "approved_at": "format 2: when it was approved (with approved_by)",
+    },
+    SPO_DECISIONS: {
+        "crime_ref": "the stalking case (required)",
+        "status": "not_considered, considered_not_appropriate, application_in_preparation, "
+                  "applied, interim_granted, granted, refused, varied, renewed, discharged or "
+                  "expired (required)",
+        "rationale": "why (required for considered_not_appropriate)",
+        "decided_by": "who decided (required)",
+        "decided_at": "when (required)",
+    },
+    ORDERS: {
+        "order_ref": "the order reference (required)",
+        "crime_ref": "the case the order protects (required)",
+        "kind": "SPO, ISPO, RO, NMO or DVPO (required)",
+        "status": "application_in_preparation, applied, interim_granted, granted, refused, "
+                  "varied, renewed, discharged or expired (required)",
+        "applied_at": "when applied for",
+        "granted_at": "when granted",
+        "served_at": "when served on the subject",
+        "expires_at": "when it expires (may be in the future)",
+        "notification_due_at": "format 2: SPA 2019 s9 notification due date as the RMS "
+                               "records it (Vigil's clock: served_at + the policy's "
+                               "notification_days)",
+        "notified_at": "format 2: when the subject notified name and address (needs served_at)",
+    },
+    BREACHES: {
+        "breach_ref": "the breach reference (required)",
+        "order_ref": "the order breached (required)",
+        "crime_ref": "the breach's own crime (required)",
+        "occurred_at": "when the breach happened (required)",
+        "reported_at": "when it was reported (required)",
+        "threats_or_violence": "format 2: Y when the breach involved threats or violence",
+        "acknowledged_by": "format 2: the supervisor who acknowledged it (with acknowledged_at)",
+        "acknowledged_at": "format 2: when it was acknowledged (clears it from the board's "
+                           "acknowledgement clock)",
+        "acknowledgement_note": "format 2: what was done",
+        "escalation_level": "format 2: 1, 2 or 3 when a supervisor set the level by hand",
+        "escalated_by": "format 2: who escalated it (with escalated_at)",
+        "escalated_at": "format 2: when",
+        "arrest_at": "format 2: when the suspect was arrested for it",
+        "reassessment_requested_at": "format 2: when a risk re-assessment was requested",
+        "outcome": "format 2: the breach's outcome, e.g. charged",
+    },
+    VICTIM_CARE: {
+        "crime_ref": "the case (required)",
+        "needs_assessed_at": "when the victim's needs were assessed (right 4)",
+        "enhanced_rights": "Y or N: enhanced rights set the update clock (right 6)",
+        "rights_explained_at": "when the victim's rights were explained",
+        "consent": "consent to referral: format 1 Y or N (N: refused); format 2 Y given, "
+                   "N not yet asked, refused asked and declined (nothing outstanding)",
+        "service": "ISAC, ISHA, PALADIN, HELPLINE (signposting, not a referral) or LOCAL",
+        "referred_at": "when referred (required with service)",
+        "outcome": "pending, accepted, declined or no_contact",
+        "consent_at": "format 2: the date of the consent decision",
+        "last_update_at": "format 2: when the victim was last updated on the investigation",
+        "vps_offered_at": "format 2: when a Victim Personal Statement was offered (right 7)",
+    },
+    SEARCHES: {
+        "crime_ref": "the case (required)",
+        "power": "the power used, e.g. PHA 1997 s2B warrant (stalking) (required)",
+        "conducted_at": "when (required)",
+        "officer": "who searched (required)",
+        "authorised_by": "who authorised it",
+        "premises": "where",
+        "result": "what was found or seized",
+    },
+    MULTI_AGENCY: {
+        "crime_ref": "the case (required)",
+        "kind": "MARAC, MAPPA or MASIP (required)",
+        "referred_at": "when referred (required)",
+        "referred_by": "who referred",
+        "outcome": "the outcome, e.g. listed, adopted",
+    },
+}
+
+
+def columns_help() -> str:
+    """Every file and column of the extract, in words (``vigil import --help``)."""
+    intro = ("Extract files (CSV, UTF-8, header row; a folder may hold any of them). Format 2 "
+             "adds the files and columns marked and a manifest.json with format_version (2), "
+             "source_kind (live, training, evaluation or synthetic: training and synthetic "
+             "rows go only into a training database) and formula_protection (none, or "
+             "apostrophe: a leading ' added before = + - @ is removed on import). Dates: ISO "
+             "8601 or dd/mm/yyyy HH:MM (Europe/London without an offset). An empty cell of a "
+             "format 2 column leaves what Vigil holds.")
+    lines = [*textwrap.wrap(intro, 78), ""]
+    for file_name in FILE_ORDER:
+        lines += textwrap.wrap(f"{file_name}: {FILE_HELP[file_name]}", 78)
+        for column in all_columns(file_name, 2):
+            lines += textwrap.wrap(f"{column}: {COLUMN_HELP[file_name][column]}", 78,
+                                   initial_indent="  ", subsequent_indent="      ")
+    return "\n".join(lines)
