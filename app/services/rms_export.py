@@ -430,8 +430,9 @@ def _snapshot(session: Session) -> None:
 
 def export_cases(ctx: ServiceContext, *, target: str | Path | None, fmt: str = "csv",
                  flt: CaseFilter | None = None, stdout: TextIO | None = None) -> ExportResult:
-    """Export cases as ``fmt``: to ``target`` (a file; a folder writes all five
-    extract files as CSV), or to ``stdout`` when ``target`` is None."""
+    """Export cases as ``fmt``: to ``target`` (a file; a folder gets the format 2
+    extract: every file as CSV and manifest.json), or to ``stdout`` when
+    ``target`` is None."""
     flt = flt or CaseFilter()
     if fmt not in CASE_FORMATS:
         raise BadInput(f"export cases: format {fmt!r}: choose {', '.join(CASE_FORMATS)}")
