@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, env: CliEnv) -> int:
     ctx = env.context()
     if args.approve is not None:
-        pending = {p.assessment_id: p for p in approvals_waiting(ctx, area=None)}
+        pending = {p.assessment_id: p for p in approvals_waiting(ctx, force_wide=True)}
         item = pending.get(args.approve)
         if item is None:
             raise BadInput(f"--approve {args.approve}: no risk assessment with that id is "
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
               f"approved by {result.approved_by})")
         return 0
     area = resolve_area(ctx, args.area)
-    items = approvals_waiting(ctx, area=area)
+    items = approvals_waiting(ctx, area=area, force_wide=area is None)
     title = (f"Approvals waiting — {area or 'force-wide'}: {len(items)} "
              f"({sum(i.yours for i in items)} yours to approve)")
     rows = [item.as_dict() for item in items]

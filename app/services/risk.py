@@ -239,15 +239,16 @@ class PendingApproval:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def approvals_waiting(ctx: ServiceContext, *, area: str | None = None) -> list[PendingApproval]:
+def approvals_waiting(ctx: ServiceContext, *, area: str | None = None,
+                      force_wide: bool = False) -> list[PendingApproval]:
     """Every risk level awaiting a second supervisor's approval in ``area``
     (a supervisor's own area by default; force-wide for analysts and
-    auditors), oldest first; only the newest assessment of a case can be
+    auditors, or with ``force_wide``), oldest first; only the newest assessment of a case can be
     approved. Each says whether you may approve it: a supervisor of the case's
     area other than the assessor. On a database with one supervisor the
     approval stays pending and listed. The view is audited."""
     ctx.require(Permission.VIEW_CASE, entity="approvals")
-    scope = area if area is not None else (
+    scope = None if force_wide else area if area is not None else (
         ctx.actor.area_command if ctx.actor.role == "supervisor" else None)
     newer = aliased(RiskAssessment, name="newer")
     later = (select(newer.id).where(

@@ -101,3 +101,14 @@ def test_export_then_import_of_format_2_changes_nothing(pending_db: str, tmp_pat
     assert _vigil(pending_db, "import", str(folder), "--format", "json") == 0
     result = json.loads(capsys.readouterr().out)
     assert all(f["new"] == 0 and f["updated"] == 0 for f in result["files"])
+
+
+def test_approvals_of_another_area_and_force_wide(pending_db: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert _vigil(pending_db, "approvals", "--format", "json", user="supervisor.southern") == 0
+    assert json.loads(capsys.readouterr().out)["items"] == []  # their own area: none
+    assert _vigil(pending_db, "approvals", "--area", "all", "--format", "json",
+                  user="supervisor.southern") == 0
+    (item,) = json.loads(capsys.readouterr().out)["items"]
+    assert (item["area_command"], item["yours"]) == ("Northern", False)
