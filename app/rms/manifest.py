@@ -32,7 +32,7 @@ CURRENT_FORMAT = 2
 SOURCE_KINDS = ("live", "training", "evaluation", "synthetic")
 FORMULA_PROTECTIONS = ("none", "apostrophe")
 # a text cell starting with one of these is read as a formula by spreadsheets
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
 _FIELDS = ("format_version", "source_kind", "formula_protection")
 # which database kinds may take an extract of each source kind
 TRAINING_SOURCES = frozenset({"training", "synthetic"})
@@ -51,10 +51,25 @@ class Manifest:
 
     def undo_protection(self, text: str) -> str:
         """The text as it was before the export protected it."""
-        if (self.formula_protection == "apostrophe" and len(text) > 1 and text[0] == "'"
-                and text[1] in "=+-@\t\r"):
+        if (self.formula_protection == "apostrophe" and text[:1] == "'"
+                and needs_protection(text[1:])):
             return text[1:]
         return text
+
+
+def needs_protection(text: str) -> bool:
+    """Would a spreadsheet read ``text`` as a formula, or is it itself an
+    apostrophe before one (so that the protection can always be undone)?"""
+    rest = text
+    while rest[:1] == "'":
+        rest = rest[1:]
+    return rest[:1] in FORMULA_STARTS and rest != ""
+
+
+def protect_formula(text: str) -> str:
+    """``text`` as an ``apostrophe`` export writes it (the inverse of
+    :meth:`Manifest.undo_protection`)."""
+    return "'" + text if needs_protection(text) else text
 
 
 class ManifestError(ValueError):

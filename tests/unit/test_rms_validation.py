@@ -531,3 +531,12 @@ def test_formula_protection_is_undone(sqlite_database: Database, tmp_path: Path)
     manifest.write_text(manifest.read_text().replace('"apostrophe"', '"none"'))
     record = next(check(sqlite_database, folder).spools[CRIMES].records())
     assert record.summary == "'=HYPERLINK(x)"
+
+
+@pytest.mark.parametrize("text", ["=SUM(A1)", "+44 7700", "-5", "@home", "\tx", "plain", "'quoted",
+                                  "", "'", "'=x", "''+y"])
+def test_formula_protection_round_trips(text: str) -> None:
+    from app.rms.manifest import Manifest, protect_formula
+
+    manifest = Manifest(format_version=2, source_kind="live", formula_protection="apostrophe")
+    assert manifest.undo_protection(protect_formula(text)) == text
