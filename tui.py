@@ -31,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "screen": "app.cli.screen",
     "search": "app.cli.search",
     "assurance": "app.cli.assurance",
+    "approvals": "app.cli.approvals",
+    "victims-code": "app.cli.victims_code",
     "serve": "app.cli.serve",
     "bench": "app.cli.bench",
 }

@@ -26,6 +26,7 @@ SECTIONS: dict[str, tuple[str, str, str]] = {
     "search": ("screens.search", "SearchScreen", "Search"),
     "screening": ("screens.screening", "ScreeningScreen", "Screening"),
     "assurance": ("screens.assurance", "AssuranceScreen", "Assurance"),
+    "approvals": ("screens.approvals", "ApprovalsScreen", "Approvals waiting"),
     "worklist": ("screens.worklist", "WorklistScreen", "Work queue"),
 }
 
@@ -56,7 +57,8 @@ class VigilApp(App[None]):
         Binding("4", "switch_section('search')", "Search", show=False, id="app.search"),
         Binding("5", "switch_section('screening')", "Screening", show=False, id="app.screening"),
         Binding("6", "switch_section('assurance')", "Assurance", show=False, id="app.assurance"),
-        Binding("7", "switch_section('worklist')", "Work queue", show=False, id="app.worklist"),
+        Binding("7", "switch_section('approvals')", "Approvals", show=False, id="app.approvals"),
+        Binding("8", "switch_section('worklist')", "Work queue", show=False, id="app.worklist"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
     ]

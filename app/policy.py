@@ -89,6 +89,18 @@ class BreachPolicy:
 
 
 @dataclass(frozen=True)
+class ReferralRoute:
+    """Which specialist services a kind of case should be referred to."""
+
+    name: str
+    description: str
+    families: tuple[str, ...]
+    risk: tuple[str, ...]
+    domestic_abuse: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class VictimsCodePolicy:
     referral_working_days: int
     needs_assessment_working_days: int
@@ -96,6 +108,10 @@ class VictimsCodePolicy:
     update_working_days_standard: int
     referral_rate_threshold: float
     specialist_services: tuple[str, ...]
+    signposting_services: tuple[str, ...] = ()
+    referral_pending_days: int = 14
+    vps_offer_days: int = 28
+    routes: tuple[ReferralRoute, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +180,7 @@ class Policy:
 
 _CHOICES: dict[str, frozenset[str]] = {
     "allocation.rules.domestic_abuse": frozenset({"yes", "no", "any"}),
+    "victims_code.routes.domestic_abuse": frozenset({"yes", "no", "any"}),
 }
 
 
@@ -268,8 +285,18 @@ def _check(policy: Policy) -> None:
     unknown = set(policy.dmm.enabled_reasons) - set(policy.dmm.weights)
     if unknown:
         raise PolicyError(f"policy key 'dmm.weights.{sorted(unknown)[0]}' is missing (reason is enabled)")
-    if not 0 <= policy.victims_code.referral_rate_threshold <= 1:
+    code = policy.victims_code
+    if not 0 <= code.referral_rate_threshold <= 1:
         raise PolicyError("policy key 'victims_code.referral_rate_threshold': must be between 0 and 1")
+    both = set(code.specialist_services) & set(code.signposting_services)
+    if both:
+        raise PolicyError(f"policy key 'victims_code.signposting_services': {sorted(both)[0]!r} "
+                          "is also a specialist service (signposting is not a referral)")
+    for i, route in enumerate(code.routes):
+        for service in route.services:
+            if service in code.signposting_services:
+                raise PolicyError(f"policy key 'victims_code.routes[{i}].services': {service!r} "
+                                  "is signposting, not a referral")
     for rule in ("course_of_conduct", "former_partner_repeated_contact", "behaviour",
                  "behaviour_cap", "risk_answers", "risk_answers_visits", "breach_same_victim",
                  "online_contact", "isolated_incident"):

@@ -95,13 +95,13 @@ WITH scope AS (
          c.risk_assessed_at, c.risk_review_due, c.reassessment_due_at, c.spo_status,
          c.victim_id, c.suspect_id, c.allocation_team, c.domestic_abuse, c.linked_case_id
   FROM crime_case c WHERE c.area_command = :area AND c.closed_at >= :closed_since
-    AND c.status <> 'open'
+    AND c.status <> 'open' AND c.reported_at < :t
   UNION ALL
   SELECT c.id, c.crime_ref, c.reported_at, c.principal_code, c.pin_issued, c.risk_level,
          c.risk_assessed_at, c.risk_review_due, c.reassessment_due_at, c.spo_status,
          c.victim_id, c.suspect_id, c.allocation_team, c.domestic_abuse, c.linked_case_id
   FROM crime_case c WHERE c.area_command = :area AND c.status <> 'open'
-    AND (c.closed_at IS NULL OR c.closed_at < :closed_since)
+    AND c.reported_at < :t AND (c.closed_at IS NULL OR c.closed_at < :closed_since)
     AND c.id IN (SELECT b.breach_case_id FROM breach b WHERE b.reported_at < :t
                  AND (b.reported_at >= :f OR b.acknowledged_at IS NULL
                       OR b.acknowledged_at >= :t))
@@ -176,7 +176,10 @@ SELECT f.id, f.crime_ref, f.reported_at, f.principal_code, f.linked_case_id,
         THEN 32 ELSE 0 END)
   + (CASE WHEN f.fam_case AND ((f.reported_at < :needs_cut AND f.needs_assessed_at IS NULL)
           OR (f.reported_at < :referral_cut
-              AND NOT EXISTS (SELECT 1 FROM referral x WHERE x.case_id = f.id)))
+              AND NOT EXISTS (SELECT 1 FROM referral x WHERE x.case_id = f.id
+                              AND x.service NOT IN (SELECT value FROM json_each(:signposting)))
+              AND NOT EXISTS (SELECT 1 FROM victim_care vc WHERE vc.case_id = f.id
+                              AND vc.consent IS FALSE)))
           AND f.reported_at >= :vcop_epoch
         THEN 64 ELSE 0 END)
   + (CASE WHEN f.report_open AND (CASE
@@ -316,6 +319,7 @@ def baseline_queue_sql(dbapi_connection: Any, area: str, meeting_start: datetime
         "repeat_since": when(dbapi_connection,
                              meeting_start - timedelta(days=dmm.repeat_pair_window_days)),
         "repeat_min": dmm.repeat_pair_min_crimes,
+        "signposting": json.dumps(list(code.signposting_services)),
     }
     for index, teams in enumerate(rules_teams[:5], start=1):
         values[f"teams_{index}"] = teams

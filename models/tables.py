@@ -154,6 +154,9 @@ class RiskAssessment(SQLModel, table=True):
     level: str = Field(max_length=8)
     rationale: str | None = Field(default=None, sa_type=Text)
     management_plan: str | None = Field(default=None, sa_type=Text)
+    # the risk management plan: when it was set and when it is to be reviewed
+    plan_set_at: datetime | None = _ts()
+    plan_review_due: datetime | None = _ts()
     assessor: str = Field(max_length=64)
     assessed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     review_due: datetime | None = _ts()
@@ -179,6 +182,8 @@ class ProtectiveOrder(SQLModel, table=True):
     served_at: datetime | None = _ts()
     expires_at: datetime | None = _ts()
     notified_at: datetime | None = _ts()
+    # SPA 2019 s9 notification due date as the RMS records it (None: served + policy days)
+    notification_due_at: datetime | None = _ts()
     conditions: str | None = Field(default=None, sa_type=Text)
     subject_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     protected_id: int | None = Field(default=None, foreign_key="person.id", index=True)
@@ -234,7 +239,9 @@ class VictimCare(SQLModel, table=True):
     needs_assessed_at: datetime | None = _ts()
     enhanced_rights: bool = True
     rights_explained_at: datetime | None = _ts()
+    # consent to referral: True given, False asked and refused, None not yet asked
     consent: bool | None = None
+    consent_at: datetime | None = _ts()
     last_update_at: datetime | None = _ts()
     vps_offered_at: datetime | None = _ts()
 

@@ -265,7 +265,8 @@ class RemoveIncludedDialog(CaseEditDialog):
 
 
 # --- victim care ----------------------------------------------------------------------
-_CONSENT = [("Not recorded", "unknown"), ("Yes: consents to referral", "yes"), ("No", "no")]
+_CONSENT = [("Not yet asked", "unknown"), ("Yes: consents to referral", "yes"),
+            ("No: asked and refused (nothing outstanding)", "no")]
 
 
 class VictimCareDialog(CaseEditDialog):
@@ -286,6 +287,12 @@ class VictimCareDialog(CaseEditDialog):
                     placeholder=DATE_HINT, id="care-rights")
         yield self.label("Consent to referral to support services")
         yield Select(_CONSENT, allow_blank=False, value=consent, id="care-consent")
+        yield self.label(f"Last investigation update to the victim, right 6 ({DATE_HINT})")
+        yield Input(value=format_local(care.last_update_at) if care and care.last_update_at
+                    else "", placeholder=DATE_HINT, id="care-update")
+        yield self.label(f"Victim Personal Statement offered, right 7 ({DATE_HINT}; "
+                         "empty keeps what is recorded)")
+        yield Input(value="", placeholder=DATE_HINT, id="care-vps")
 
     def on_mount(self) -> None:
         self.query_one("#care-needs", Input).focus()
@@ -298,6 +305,9 @@ class VictimCareDialog(CaseEditDialog):
             "enhanced_rights": self.query_one("#care-enhanced", Checkbox).value,
             "rights_explained_at": self.moment("#care-rights", "rights explained date"),
             "consent": None if consent in (None, "unknown") else consent == "yes",
+            "last_update_at": self.moment("#care-update", "last update date"),
+            **({"vps_offered_at": vps} if (vps := self.moment("#care-vps", "VPS offer date"))
+               else {}),
         }
 
     def service(self) -> Callable[..., Any]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from app.policy import Policy
 from app.rules.risk import parse_answers, suggested_level, yes_count
+from models.enums import RISK_RANK, RiskLevel
 
 MINUTE = 60
 HOUR = 3600
@@ -216,7 +217,7 @@ class CaseRec:
         "activity", "area", "assessments", "breach_times", "closed", "code", "crime_ref",
         "domestic", "family", "id", "linked", "occ_from", "occ_to", "officer", "online",
         "outcome", "pin", "reassess_due", "rel", "reported", "risk_at", "risk_level",
-        "risk_review", "spo_status", "stalking", "status", "summary", "suspect", "team",
+        "risk_review", "risk_rows", "spo_status", "stalking", "status", "summary", "suspect", "team",
         "victim",
     )
 
@@ -233,6 +234,9 @@ class CaseRec:
         self.risk_at: int | None = None
         self.risk_level: str | None = None
         self.risk_review: int | None = None
+        # this crime's assessments in the current batch of rows: (row index,
+        # assessed at, level, suggested, assessor, approver, approved at, batch)
+        self.risk_rows: list[list[Any]] = []
         self.spo_status = "not_considered"
         self.status = "open"
         self.team: str | None = None
@@ -294,6 +298,7 @@ class Builder:
         self.case_refs: dict[tuple[str, int], int] = {}
         self.cases_made = 0
         self.pending_cases = 0
+        self.batch = 0  # bumped each time the rows are taken
         self.recent: list[RecentCase] = []
         self.recent_since = self.now - 16 * DAY
         self.texts = load_texts()
@@ -329,6 +334,7 @@ class Builder:
         return f"{prefix}/{year:02d}/{number:06d}"
 
     def take_rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        self.batch += 1
         rows = self.rows
         self.rows = {name: [] for name in TABLES}
         self.pending_cases = 0
@@ -421,24 +427,72 @@ class Builder:
         yes, suggested = self.suggested(answers)
         chosen = level or suggested
         due = at + self._review_days[chosen]
-        needs_approval = chosen != "high" and (suggested == "high" or case.risk_level == "high")
-        approved_at = at + self.rng.randrange(HOUR, 20 * HOUR) if needs_approval else None
+        # four-eyes (app.rules.risk.check_level): lowered from high, or set below
+        # the suggestion, waits for a second supervisor; the case keeps the
+        # higher level meanwhile
+        from_high = chosen != "high" and (suggested == "high" or case.risk_level == "high")
+        below = RISK_RANK[RiskLevel(chosen)] < RISK_RANK[RiskLevel(suggested)]
+        needs_approval = from_high or below
+        approved_at = (at + self.rng.randrange(HOUR, 20 * HOUR) if from_high
+                       else at + 4 * HOUR if below else None)
         if approved_at is not None and approved_at > self.now:
             approved_at = None
+        if approved_at is not None and approver is None:
+            approver = _second_supervisor(assessor)
         ts = self.ts
-        self.rows["risk_assessment"].append((
+        table = self.rows["risk_assessment"]
+        table.append((
             self.new_id("risk_assessment"), case.id, self.policy.risk.tool,
             self.policy.risk.tool_version, answers, yes, suggested, chosen, rationale, plan,
             assessor, ts(at), ts(due), needs_approval,
             approver if approved_at is not None else None, ts(approved_at),
         ))
+        case.risk_rows.append([len(table) - 1, at, chosen, suggested, assessor, approver,
+                               approved_at, self.batch])
         case.assessments += 1
-        if case.risk_at is None or at >= case.risk_at:
-            case.risk_level = chosen
+        pending = needs_approval and approved_at is None
+        if case.risk_at is not None and at < case.risk_at:
+            self._rewalk(case)  # made before a later one: four-eyes in time order
+        elif not (pending and case.risk_level):
+            held = suggested if pending else chosen
+            case.risk_level = held
             case.risk_at = at
-            case.risk_review = due
+            case.risk_review = at + self._review_days[held]
         self.touch(case, at)
         return chosen
+
+    def _rewalk(self, case: CaseRec) -> None:
+        """Four-eyes over the crime's assessments in time order (as
+        app.rules.risk.walk_assessments and the import see them), when one was
+        recorded before a later one: a later level lowered from this one's
+        high waits for a second supervisor too; the case carries the result."""
+        table = self.rows["risk_assessment"]
+        entries = [e for e in case.risk_rows if e[7] == self.batch]
+        if len(entries) != len(case.risk_rows):
+            return  # some rows already written out: leave them as they were
+        carried: tuple[str, int] | None = None
+        for entry in sorted(entries, key=lambda e: (e[1], e[0])):
+            index, at, chosen, suggested, assessor, approver, approved_at, _batch = entry
+            previous = carried[0] if carried else None
+            from_high = chosen != "high" and (suggested == "high" or previous == "high")
+            below = RISK_RANK[RiskLevel(chosen)] < RISK_RANK[RiskLevel(suggested)]
+            needs = from_high or below
+            if needs and approved_at is None and at + 4 * HOUR <= self.now:
+                approved_at = at + 4 * HOUR
+                approver = approver or _second_supervisor(assessor)
+            row = list(table[index])
+            row[13] = needs
+            row[14] = approver if needs and approved_at is not None else row[14]
+            row[15] = self.ts(approved_at) if needs and approved_at is not None else row[15]
+            table[index] = tuple(row)
+            entry[5], entry[6] = approver, approved_at
+            if not (needs and approved_at is None):
+                carried = (chosen, at)
+            elif carried is None:
+                carried = (suggested, at)
+        if carried is not None:
+            case.risk_level, case.risk_at = carried
+            case.risk_review = carried[1] + self._review_days[carried[0]]
 
     # --- allocation --------------------------------------------------------------
     def allocate(self, case: CaseRec, team: str, at: int, *, by: str, reason: str,
@@ -574,3 +628,9 @@ class Builder:
             ts(created),
         ))
 
+
+def _second_supervisor(assessor: str) -> str:
+    """The other supervisor of the assessor's area (seed.users: each area has a
+    sergeant and an inspector), who approves under the four-eyes rule."""
+    role, _, area = assessor.partition(".")
+    return f"{'supervisor' if role == 'inspector' else 'inspector'}.{area}"

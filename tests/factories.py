@@ -289,16 +289,22 @@ def extract_row(file_name: str, **values: str) -> dict[str, str]:
     return {**EXTRACT_DEFAULTS[file_name], **values}
 
 
-def write_extract(folder: Path, files: dict[str, list[dict[str, str]]]) -> Path:
-    """Write an RMS extract folder: ``{"crimes.csv": [row, ...], ...}`` (UTF-8, header row)."""
+def write_extract(folder: Path, files: dict[str, list[dict[str, str]]], *,
+                  format_version: int = 1, source_kind: str = "live") -> Path:
+    """Write an RMS extract folder: ``{"crimes.csv": [row, ...], ...}`` (UTF-8, header row).
+    Format 2 writes every column of each file and a manifest.json."""
     import csv
 
-    from app.rms.formats import COLUMNS
+    from app.rms.formats import all_columns
+    from app.rms.manifest import Manifest, write_manifest
 
     folder.mkdir(parents=True, exist_ok=True)
+    if format_version >= 2:
+        write_manifest(folder, Manifest(format_version=format_version, source_kind=source_kind))
     for name, rows in files.items():
         with (folder / name).open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS[name], lineterminator="\n")
+            writer = csv.DictWriter(handle, fieldnames=all_columns(name, format_version),
+                                    restval="", lineterminator="\n")
             writer.writeheader()
             writer.writerows(rows)
     return folder

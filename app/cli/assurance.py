@@ -17,11 +17,13 @@ its charts, to attach to an action-plan update).
 from __future__ import annotations
 
 import argparse
+import textwrap
 from datetime import date, timedelta
 
 from app.cli.base import CliEnv, add_format_option, add_output_option
 from app.dates import DateError, local, parse_date
 from app.errors import BadInput
+from app.policy import default_policy
 from app.reports.assurance_html import render_report_html
 from app.reports.assurance_text import (
     render_report_csv,
@@ -29,7 +31,7 @@ from app.reports.assurance_text import (
     render_report_markdown,
     render_report_table,
 )
-from app.rules.metrics import default_period, shift_months
+from app.rules.metrics import default_period, metric_definitions, shift_months
 from app.services.assurance import AssuranceReport, assurance_report
 
 HELP = "assurance against the stalking recommendations, from case data, for a period"
@@ -37,7 +39,24 @@ FORMATS = ("table", "json", "csv", "md", "html")
 ALL_AREAS = "all"
 
 
+def metrics_help() -> str:
+    """Every figure of the report, its code and what it counts (the shipped
+    policy's values written in), for ``vigil assurance --help``."""
+    lines = ["Any period works: one calendar month (--from 2026-02-01 --to 2026-02-28), one "
+             "week, one day, or years.", "", "Figures (code: what it counts):"]
+    for definition in metric_definitions(default_policy()):
+        lines += textwrap.wrap(f"{definition.code}: {definition.title}", 78,
+                               initial_indent="  ", subsequent_indent="      ")
+        lines += textwrap.wrap(f"numerator: {definition.numerator}", 78,
+                               initial_indent="      ", subsequent_indent="        ")
+        lines += textwrap.wrap(f"denominator: {definition.denominator}", 78,
+                               initial_indent="      ", subsequent_indent="        ")
+    return "\n".join(lines)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = metrics_help()
     parser.add_argument("--from", dest="date_from", metavar="DATE",
                         help="first day counted (YYYY-MM-DD or DD/MM/YYYY; "
                              "default: the start of the last 12 full months)")

@@ -1,7 +1,7 @@
 """`vigil export cases|dmm|breaches|screening|assurance [--format ...] [-o FILE]`.
 
 ``cases`` writes the RMS extract format: crimes.csv columns to a file (or
-standard output), or all five extract files when ``-o`` names a folder (an
+standard output), or the format 2 extract (every file and manifest.json) when ``-o`` names a folder (an
 existing folder, or a path ending with ``/``); that folder re-imports
 unchanged. The other kinds come from their feature's CLI module, which
 provides ``export_text(env, args) -> str`` and reads the options defined here.
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="csv",
                         help="file format (default csv)")
     parser.add_argument("-o", "--output", metavar="FILE",
-                        help="write to FILE (for cases, a folder gets all five extract files)")
+                        help="write to FILE (for cases, a folder gets the whole format 2 extract)")
     parser.add_argument("--area", metavar="AREA", help="one area command")
     parser.add_argument("--date", metavar="YYYY-MM-DD", help="one day (e.g. a DMM meeting)")
     parser.add_argument("--since", metavar="DATE", help="from this date on")

@@ -1,5 +1,6 @@
 """`vigil import PATH [--dry-run] [--prepare-dmm]`: apply an RMS extract (a folder
-of CSV files).
+of CSV files, format 1 or format 2 with a manifest.json; ``--help`` lists
+every file and column).
 
 Every problem is listed as ``file:line: field: what is wrong`` and, with any
 problem, nothing is written (exit code 2). ``--dry-run`` checks the extract
@@ -19,7 +20,7 @@ from app.cli.dmm import prepare_agendas
 from app.dates import format_local
 from app.output import Column, render, render_json
 from app.rms.apply import DeltaList, NewBreach, OrderEvent, Reclassification, RiskChange
-from app.rms.formats import FILE_ORDER
+from app.rms.formats import FILE_ORDER, columns_help
 from app.rms.validate import format_errors
 from app.services.rms_import import (
     ImportResult,
@@ -35,6 +36,8 @@ LISTED_ITEMS = 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = columns_help()
     parser.add_argument("path", metavar="PATH", help="folder holding the extract's CSV files")
     parser.add_argument("--dry-run", action="store_true",
                         help="check the extract and report what would change; write nothing")

@@ -17,7 +17,7 @@ Mapping (DESIGN.md, models/tables.py):
   rows of source ``import`` replaced to match the file's list (rows recorded
   in Vigil, e.g. accepted screening flags, are kept), an ``Allocation`` row
   when the team or officer changes. A crime first seen already closed gets
-  ``closed_at`` = its reported time (the extract carries no closing date); a
+  ``closed_at`` = its ``closed_at`` (format 2) or else its reported time; a
   crime that closes between extracts gets the import time.
 - risk.csv → ``RiskAssessment`` by (crime, assessed_at, tool); the case's
   risk mirrors follow the latest assessment; an assessment made after the
@@ -54,31 +54,39 @@ from app.rms.formats import (
     BREACHES,
     CRIMES,
     FILE_ORDER,
+    MULTI_AGENCY,
     ORDERS,
     RISK,
+    SEARCHES,
+    SPO_DECISIONS,
     VICTIM_CARE,
     BreachRecord,
     CareRecord,
     CrimeRecord,
+    MultiAgencyRecord,
     OrderRecord,
     Record,
     RiskRecord,
+    SearchRow,
+    SpoDecisionRecord,
     Vocabulary,
     format_when,
 )
 from app.rms.validate import Spool
 from app.rules.orders import spo_decision_for_order
-from app.rules.risk import check_level, review_due
+from app.rules.risk import AssessmentStep, review_due, walk_assessments
 from models import (
     Allocation,
     AuditEvent,
     Breach,
     Case,
     IncludedClassification,
+    MultiAgencyReferral,
     Person,
     ProtectiveOrder,
     Referral,
     RiskAssessment,
+    SearchRecord,
     SpoDecision,
     VictimCare,
 )
@@ -111,17 +119,33 @@ T_CARE = VictimCare.__table__
 T_REFERRAL = Referral.__table__
 T_AUDIT = AuditEvent.__table__
 T_SPO_DECISION = SpoDecision.__table__
+T_SEARCH = SearchRecord.__table__
+T_MULTI_AGENCY = MultiAgencyReferral.__table__
 
 GRANTED_STATUSES = frozenset({OrderStatus.GRANTED.value, OrderStatus.INTERIM_GRANTED.value})
 
 CRIME_FIELDS = ("reported_at", "area_command", "principal_code", "victim_ref", "suspect_ref",
                 "relationship", "domestic_abuse", "online", "allocation_team", "officer",
                 "status", "pin_issued", "summary")
-RISK_FIELDS = ("tool_version", "answers", "level", "rationale", "assessor")
+RISK_FIELDS = ("tool_version", "answers", "level", "rationale", "assessor", "management_plan",
+               "plan_set_at", "plan_review_due", "approved_by", "approved_at")
+# format 2 columns: an empty cell leaves what Vigil holds
+RISK_KEPT_FIELDS = ("management_plan", "plan_set_at", "plan_review_due", "approved_by",
+                    "approved_at")
 ORDER_FIELDS = ("case_id", "kind", "status", "applied_at", "granted_at", "served_at",
-                "expires_at")
-BREACH_FIELDS = ("order_id", "breach_case_id", "original_case_id", "occurred_at", "reported_at")
-CARE_FIELDS = ("needs_assessed_at", "enhanced_rights", "rights_explained_at", "consent")
+                "expires_at", "notification_due_at", "notified_at")
+ORDER_KEPT_FIELDS = ("notification_due_at", "notified_at")
+# format 2 columns: an empty cell leaves what Vigil holds (an acknowledgement
+# made in Vigil is not undone by an RMS that does not record it)
+BREACH_KEPT_FIELDS = ("threats_or_violence", "acknowledged_by", "acknowledged_at",
+                      "acknowledgement_note", "manual_level", "escalated_by", "escalated_at",
+                      "arrest_at", "reassessment_requested_at", "outcome")
+BREACH_FIELDS = ("order_id", "breach_case_id", "original_case_id", "occurred_at",
+                 "reported_at") + BREACH_KEPT_FIELDS
+# format 2 columns: an empty cell leaves what Vigil holds
+CARE_KEPT_FIELDS = ("consent_at", "last_update_at", "vps_offered_at")
+CARE_FIELDS = ("needs_assessed_at", "enhanced_rights", "rights_explained_at",
+               "consent") + CARE_KEPT_FIELDS
 
 
 class ExtractChanged(BadInput):
@@ -271,6 +295,7 @@ class Applier:
     previous_import_at: datetime | None = None
     on_chunk: Callable[[str, int], None] | None = None
     max_case_id: int = 0
+    decisions_given: bool = False
     touched: set[int] = field(default_factory=set)
     people_created: int = 0
     counters: dict[str, _Counter] = field(default_factory=dict)
@@ -292,7 +317,13 @@ class Applier:
             ORDERS: self.orders_chunk,
             BREACHES: self.breaches_chunk,
             VICTIM_CARE: self.care_chunk,
+            SPO_DECISIONS: self.spo_decisions_chunk,
+            SEARCHES: self.searches_chunk,
+            MULTI_AGENCY: self.multi_agency_chunk,
         }
+        # with spo_decisions.csv the extract records the SPO decisions itself;
+        # without it an order's status moves the decision (format 1)
+        self.decisions_given = SPO_DECISIONS in spools
         crimes = spools[CRIMES].count if CRIMES in spools else 0
         suspended = []
         if crimes >= BULK_LOAD_ROWS and self.max_case_id * 2 <= crimes:
@@ -396,7 +427,7 @@ class Applier:
                 suspect.c.person_ref.label("suspect_ref"), T_CASE.c.relationship,
                 T_CASE.c.domestic_abuse, T_CASE.c.online, T_CASE.c.allocation_team,
                 T_CASE.c.officer, T_CASE.c.status, T_CASE.c.pin_issued, T_CASE.c.summary,
-                T_CASE.c.closed_at,
+                T_CASE.c.closed_at, T_CASE.c.outcome, T_CASE.c.reassessment_due_at,
             )
             .select_from(
                 T_CASE.join(victim, victim.c.id == T_CASE.c.victim_id)
@@ -426,6 +457,11 @@ class Applier:
                 continue
             values = {name: getattr(record, name) for name in CRIME_FIELDS}
             changed = _differs(old, values, CRIME_FIELDS)
+            for name in ("closed_at", "outcome", "reassessment_due_at"):
+                # format 2: an empty cell keeps what Vigil holds
+                given = getattr(record, name)
+                if given is not None and given != getattr(old, name):
+                    changed[name] = (getattr(old, name), given)
             current = included.get(old.id, {})
             add = set(record.included_codes - current.keys())
             remove = {code: inc_id for code, (inc_id, source) in current.items()
@@ -457,8 +493,10 @@ class Applier:
                 "online": record.online,
                 "summary": record.summary,
                 "status": record.status,
-                "closed_at": (record.reported_at if record.status == CaseStatus.CLOSED
-                              else None),
+                "closed_at": (record.closed_at or record.reported_at
+                              if record.status == CaseStatus.CLOSED else None),
+                "outcome": record.outcome,
+                "reassessment_due_at": record.reassessment_due_at,
                 "allocation_team": record.allocation_team,
                 "officer": record.officer,
                 "pin_issued": record.pin_issued,
@@ -489,9 +527,11 @@ class Applier:
             closed_at = old.closed_at
             if "status" in changed:
                 closing = record.status == CaseStatus.CLOSED
-                closed_at = self.now if closing else None
+                closed_at = (record.closed_at or self.now) if closing else None
                 if closing:
                     self._delta["cases_closed"].add(record.crime_ref)
+            elif record.closed_at is not None:
+                closed_at = record.closed_at
             row = {
                 "b_id": old.id,
                 "reported_at": record.reported_at,
@@ -503,6 +543,10 @@ class Applier:
                 "summary": record.summary,
                 "status": record.status,
                 "closed_at": closed_at,
+                "outcome": record.outcome if record.outcome is not None else old.outcome,
+                "reassessment_due_at": (record.reassessment_due_at
+                                        if record.reassessment_due_at is not None
+                                        else old.reassessment_due_at),
                 "allocation_team": record.allocation_team,
                 "officer": record.officer,
                 "pin_issued": record.pin_issued,
@@ -561,7 +605,9 @@ class Applier:
         for row in self.sql.where_in(
             select(T_RISK.c.id, T_RISK.c.case_id, T_RISK.c.assessed_at, T_RISK.c.tool,
                    T_RISK.c.tool_version, T_RISK.c.answers, T_RISK.c.level,
-                   T_RISK.c.rationale, T_RISK.c.assessor),
+                   T_RISK.c.rationale, T_RISK.c.assessor, T_RISK.c.management_plan,
+                   T_RISK.c.plan_set_at, T_RISK.c.plan_review_due, T_RISK.c.approved_by,
+                   T_RISK.c.approved_at),
             T_RISK.c.case_id, [row.id for row in cases.values()],
         ):
             existing[(row.case_id, row.assessed_at, row.tool)] = row
@@ -573,6 +619,7 @@ class Applier:
         for record in records:
             case = cases[record.crime_ref]
             level = RiskLevel(record.level)
+            old = existing.get((case.id, record.assessed_at, record.tool))
             values = {
                 "tool_version": record.tool_version,
                 "answers": record.answers,
@@ -582,16 +629,23 @@ class Applier:
                 "yes_count": record.yes_count,
                 "suggested_level": record.suggested_level,
                 "review_due": review_due(level, record.assessed_at, self.policy.risk),
-                "approval_required": check_level(
-                    suggested=RiskLevel(record.suggested_level), level=level, previous=None
-                ).needs_second_approval,
             }
-            old = existing.get((case.id, record.assessed_at, record.tool))
+            # format 2 columns: an empty cell keeps what Vigil holds
+            for name in RISK_KEPT_FIELDS:
+                given = getattr(record, name)
+                values[name] = given if given is not None or old is None else getattr(old, name)
+            if (old is not None and record.approved_by is None
+                    and (old.level != record.level or old.answers != record.answers)):
+                # the assessment was amended: an approval of what it was no longer holds
+                values["approved_by"] = values["approved_at"] = None
             if old is None:
                 inserts.append({"case_id": case.id, "tool": record.tool,
-                                "assessed_at": record.assessed_at, **values})
+                                "assessed_at": record.assessed_at, "approval_required": False,
+                                **values})
                 counter.new += 1
                 changed = {name: (None, values[name]) for name in ("answers", "level")}
+                if values["approved_by"]:
+                    changed["approved_by"] = (None, values["approved_by"])
             else:
                 changed = _differs(old, values, RISK_FIELDS)
                 if not changed:
@@ -609,6 +663,14 @@ class Applier:
                             f"{'recorded' if old is None else 'updated'} from {SOURCE_REASON}",
                             {k: v[0] for k, v in changed.items()} if old is not None else None,
                             {k: v[1] for k, v in changed.items()})
+            if "approved_by" in changed and values["approved_by"]:
+                self._audit(audits, record.crime_ref,
+                            f"risk level {record.level} approved (four-eyes) in the "
+                            f"{SOURCE_REASON}: by {values['approved_by']}, assessed by "
+                            f"{record.assessor}", None,
+                            {"approved_by": values["approved_by"],
+                             "approved_at": values["approved_at"],
+                             "assessor": record.assessor, "level": record.level})
         self._write(T_RISK, inserts)
         self._update_by_id(T_RISK, updates)
         self._write(T_AUDIT, audits)
@@ -617,32 +679,48 @@ class Applier:
 
     def _follow_latest_assessment(self, cases: dict[str, Any],
                                   latest_change: dict[int, datetime]) -> None:
+        """Four-eyes over each changed case's assessments in order (a level
+        below the suggestion, or lowered from high, waits for a second
+        supervisor: the case keeps the higher level), then the case's risk
+        mirrors follow what it carries."""
         by_id = {row.id: row for row in cases.values()}
-        latest: dict[int, Any] = {}
+        history: dict[int, list[Any]] = defaultdict(list)
         for row in self.sql.where_in(
-            select(T_RISK.c.case_id, T_RISK.c.level, T_RISK.c.assessed_at, T_RISK.c.review_due)
+            select(T_RISK.c.id, T_RISK.c.case_id, T_RISK.c.level, T_RISK.c.suggested_level,
+                   T_RISK.c.assessed_at, T_RISK.c.approved_at, T_RISK.c.approval_required)
             .order_by(T_RISK.c.case_id, T_RISK.c.assessed_at, T_RISK.c.id),
             T_RISK.c.case_id, sorted(latest_change),
         ):
-            latest[row.case_id] = row
+            history[row.case_id].append(row)
         hours = timedelta(hours=self.policy.risk.reassessment_due_hours)
         mirrors: list[dict[str, Any]] = []
+        flags: list[dict[str, Any]] = []
         for case_id, assessed in latest_change.items():
             case = by_id[case_id]
-            newest = latest[case_id]
+            rows = sorted(history[case_id], key=lambda r: (_aware(r.assessed_at), r.id))
+            outcomes = walk_assessments(
+                [AssessmentStep(RiskLevel(r.level), RiskLevel(r.suggested_level),
+                                _aware(r.assessed_at), r.approved_at is not None) for r in rows],
+                self.policy.risk)
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if bool(row.approval_required) != outcome.approval_required:
+                    flags.append({"b_id": row.id, "approval_required": outcome.approval_required})
+            carried = outcomes[-1].case
             due = case.reassessment_due_at
             if due is not None and assessed >= due - hours:
                 due = None
+            level = carried.level.value
             if (case.risk_level, case.risk_assessed_at, case.risk_review_due,
-                    case.reassessment_due_at) == (newest.level, newest.assessed_at,
-                                                  newest.review_due, due):
+                    case.reassessment_due_at) == (level, carried.assessed_at,
+                                                  carried.review_due, due):
                 continue
-            if case.risk_level != newest.level and self._is_existing(case_id):
+            if case.risk_level != level and self._is_existing(case_id):
                 self._delta["risk_changes"].add(RiskChange(case.crime_ref, case.risk_level,
-                                                           newest.level))
-            mirrors.append({"b_id": case_id, "risk_level": newest.level,
-                            "risk_assessed_at": newest.assessed_at,
-                            "risk_review_due": newest.review_due, "reassessment_due_at": due})
+                                                           level))
+            mirrors.append({"b_id": case_id, "risk_level": level,
+                            "risk_assessed_at": carried.assessed_at,
+                            "risk_review_due": carried.review_due, "reassessment_due_at": due})
+        self._update_by_id(T_RISK, flags)
         self._update_by_id(T_CASE, mirrors)
 
     # --- orders.csv ----------------------------------------------------------------
@@ -656,7 +734,8 @@ class Applier:
             select(T_ORDER.c.id, T_ORDER.c.order_ref, T_ORDER.c.case_id, T_ORDER.c.kind,
                    T_ORDER.c.status, T_ORDER.c.applied_at, T_ORDER.c.granted_at,
                    T_ORDER.c.served_at, T_ORDER.c.expires_at, T_ORDER.c.subject_id,
-                   T_ORDER.c.protected_id),
+                   T_ORDER.c.protected_id, T_ORDER.c.notification_due_at,
+                   T_ORDER.c.notified_at),
             T_ORDER.c.order_ref, [r.order_ref for r in records],
         ):
             existing[row.order_ref] = row
@@ -672,6 +751,9 @@ class Applier:
                 "served_at": record.served_at, "expires_at": record.expires_at,
             }
             old = existing.get(record.order_ref)
+            for name in ORDER_KEPT_FIELDS:
+                given = getattr(record, name)
+                values[name] = given if given is not None or old is None else getattr(old, name)
             if old is None:
                 inserts.append({"order_ref": record.order_ref, **values,
                                 "subject_id": case.suspect_id, "protected_id": case.victim_id,
@@ -711,7 +793,7 @@ class Applier:
                             {k: v[0] for k, v in changed.items()} if old is not None else None,
                             {k: v[1] for k, v in changed.items()})
             decision = spo_decision_for_order(record.kind, record.status)
-            if changed and decision is not None:
+            if changed and decision is not None and not self.decisions_given:
                 when = (record.granted_at or record.applied_at or record.served_at
                         or self.now, record.order_ref)
                 newest = spo_news.get(case.id)
@@ -764,7 +846,8 @@ class Applier:
         for row in self.sql.where_in(
             select(T_BREACH.c.id, T_BREACH.c.breach_ref, T_BREACH.c.order_id,
                    T_BREACH.c.breach_case_id, T_BREACH.c.original_case_id,
-                   T_BREACH.c.occurred_at, T_BREACH.c.reported_at),
+                   T_BREACH.c.occurred_at, T_BREACH.c.reported_at,
+                   *[T_BREACH.c[name] for name in BREACH_KEPT_FIELDS]),
             T_BREACH.c.breach_ref, [r.breach_ref for r in records],
         ):
             existing[row.breach_ref] = row
@@ -784,6 +867,11 @@ class Applier:
                       "original_case_id": order.case_id, "occurred_at": record.occurred_at,
                       "reported_at": record.reported_at}
             old = existing.get(record.breach_ref)
+            for name in BREACH_KEPT_FIELDS:
+                given = getattr(record, name)
+                values[name] = given if given is not None or old is None else getattr(old, name)
+            if values["threats_or_violence"] is None:
+                values["threats_or_violence"] = False
             if old is None:
                 inserts.append({"breach_ref": record.breach_ref, **values})
                 counter.new += 1
@@ -800,6 +888,14 @@ class Applier:
                 else:
                     updates.append({"b_id": old.id, **values})
                     counter.updated += 1
+                    if "acknowledged_at" in changed and values["acknowledged_at"] is not None:
+                        self._audit(audits, order.crime_ref,
+                                    f"breach {record.breach_ref} acknowledged in the "
+                                    f"{SOURCE_REASON} by {values['acknowledged_by']}",
+                                    {"acknowledged_at": old.acknowledged_at},
+                                    {"acknowledged_by": values["acknowledged_by"],
+                                     "acknowledged_at": values["acknowledged_at"],
+                                     "note": values["acknowledgement_note"]})
             linked = links.get(case.id, case.linked_case_id)
             if case.id != order.case_id and linked != order.case_id:
                 links[case.id] = order.case_id
@@ -862,7 +958,8 @@ class Applier:
         referrals: dict[tuple[int, str], Any] = {}
         for row in self.sql.where_in(
             select(T_CARE.c.id, T_CARE.c.case_id, T_CARE.c.needs_assessed_at,
-                   T_CARE.c.enhanced_rights, T_CARE.c.rights_explained_at, T_CARE.c.consent),
+                   T_CARE.c.enhanced_rights, T_CARE.c.rights_explained_at, T_CARE.c.consent,
+                   *[T_CARE.c[name] for name in CARE_KEPT_FIELDS]),
             T_CARE.c.case_id, ids,
         ):
             care[row.case_id] = row
@@ -891,6 +988,10 @@ class Applier:
                     "rights_explained_at": record.rights_explained_at,
                     "consent": record.consent,
                 }
+                for name in CARE_KEPT_FIELDS:
+                    given = getattr(record, name)
+                    values[name] = (given if given is not None or old is None
+                                    else getattr(old, name))
                 if old is None:
                     care_inserts.append({"case_id": case_id, **values})
                     state = "new"
@@ -939,6 +1040,139 @@ class Applier:
         self._write(T_REFERRAL, referral_inserts)
         self._update_by_id(T_REFERRAL, referral_updates)
         self._write(T_AUDIT, audits)
+
+    # --- spo_decisions.csv -----------------------------------------------------------
+    def spo_decisions_chunk(self, records: list[SpoDecisionRecord]) -> None:
+        """``SpoDecision`` by (crime, decided_at, status); the case's SPO
+        decision (``spo_status``) follows its newest decision."""
+        counter = self.counters[SPO_DECISIONS]
+        cases = self._case_ids({r.crime_ref for r in records}, T_CASE.c.spo_status)
+        existing: dict[tuple[int, datetime, str], Any] = {}
+        for row in self.sql.where_in(
+            select(T_SPO_DECISION.c.id, T_SPO_DECISION.c.case_id, T_SPO_DECISION.c.status,
+                   T_SPO_DECISION.c.rationale, T_SPO_DECISION.c.decided_by,
+                   T_SPO_DECISION.c.decided_at),
+            T_SPO_DECISION.c.case_id, [row.id for row in cases.values()],
+        ):
+            existing[(row.case_id, _aware(row.decided_at), row.status)] = row
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        audits: list[dict[str, Any]] = []
+        changed_cases: set[int] = set()
+        for record in records:
+            case = cases[record.crime_ref]
+            values = {"rationale": record.rationale, "decided_by": record.decided_by}
+            old = existing.get((case.id, record.decided_at, record.status))
+            if old is None:
+                inserts.append({"case_id": case.id, "status": record.status,
+                                "decided_at": record.decided_at, **values})
+                counter.new += 1
+                changed = {"status": (None, record.status), "rationale": (None, record.rationale)}
+            else:
+                changed = _differs(old, values, ("rationale", "decided_by"))
+                if not changed:
+                    counter.unchanged += 1
+                    continue
+                updates.append({"b_id": old.id, **values})
+                counter.updated += 1
+            changed_cases.add(case.id)
+            if self._is_existing(case.id):
+                self.touched.add(case.id)
+                self._audit(audits, record.crime_ref,
+                            f"SPO decision {record.status} of {format_when(record.decided_at)} "
+                            f"by {record.decided_by} {'recorded' if old is None else 'updated'} "
+                            f"from {SOURCE_REASON}",
+                            {k: v[0] for k, v in changed.items()} if old is not None else None,
+                            {k: v[1] for k, v in changed.items()})
+        self._write(T_SPO_DECISION, inserts)
+        self._update_by_id(T_SPO_DECISION, updates)
+        newest: dict[int, str] = {}
+        for row in self.sql.where_in(
+            select(T_SPO_DECISION.c.case_id, T_SPO_DECISION.c.status)
+            .order_by(T_SPO_DECISION.c.case_id, T_SPO_DECISION.c.decided_at,
+                      T_SPO_DECISION.c.id),
+            T_SPO_DECISION.c.case_id, sorted(changed_cases),
+        ):
+            newest[row.case_id] = row.status
+        by_id = {row.id: row for row in cases.values()}
+        moved: list[dict[str, Any]] = []
+        for case_id, status in sorted(newest.items()):
+            case = by_id[case_id]
+            if case.spo_status == status:
+                continue
+            moved.append({"b_id": case_id, "spo_status": status})
+            if self._is_existing(case_id):
+                self._audit(audits, case.crime_ref, f"SPO decision now {status} from "
+                            f"{SOURCE_REASON}", {"spo_status": case.spo_status},
+                            {"spo_status": status})
+        self._update_by_id(T_CASE, moved)
+        self._write(T_AUDIT, audits)
+
+    # --- searches.csv ----------------------------------------------------------------
+    def searches_chunk(self, records: list[SearchRow]) -> None:
+        """``SearchRecord`` by (crime, power, conducted_at); ``result`` is kept
+        as the items seized."""
+        self._keyed_rows(
+            SEARCHES, records, T_SEARCH, ("power", "conducted_at"),
+            lambda r: {"officer": r.officer, "authorised_by": r.authorised_by,
+                       "premises": r.premises, "items_seized": r.result},
+            {"recorded_by": self.username, "recorded_at": self.now},
+            lambda r: f"search under {r.power} of {format_when(r.conducted_at)}")
+
+    # --- multi_agency.csv ------------------------------------------------------------
+    def multi_agency_chunk(self, records: list[MultiAgencyRecord]) -> None:
+        """``MultiAgencyReferral`` by (crime, kind, referred_at)."""
+        self._keyed_rows(
+            MULTI_AGENCY, records, T_MULTI_AGENCY, ("kind", "referred_at"),
+            lambda r: {"referred_by": r.referred_by, "outcome": r.outcome},
+            {}, lambda r: f"{r.kind} referral of {format_when(r.referred_at)}")
+
+    def _keyed_rows(self, file_name: str, records: list[Any], table: Any,
+                    key: tuple[str, ...], values_of: Callable[[Any], dict[str, Any]],
+                    on_insert: dict[str, Any], what: Callable[[Any], str]) -> None:
+        """Upsert rows of ``table`` identified by the case and ``key``."""
+        counter = self.counters[file_name]
+        cases = self._case_ids({r.crime_ref for r in records})
+        sample = values_of(records[0])
+        existing: dict[tuple[Any, ...], Any] = {}
+        for row in self.sql.where_in(
+            select(table.c.id, table.c.case_id, *[table.c[k] for k in key],
+                   *[table.c[name] for name in sample]),
+            table.c.case_id, [row.id for row in cases.values()],
+        ):
+            existing[(row.case_id, *[_aware(v) if isinstance(v, datetime) else v
+                                     for v in (getattr(row, k) for k in key)])] = row
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        audits: list[dict[str, Any]] = []
+        for record in records:
+            case_id = cases[record.crime_ref].id
+            values = values_of(record)
+            old = existing.get((case_id, *[getattr(record, k) for k in key]))
+            if old is None:
+                inserts.append({"case_id": case_id, **{k: getattr(record, k) for k in key},
+                                **values, **on_insert})
+                counter.new += 1
+                changed = {name: (None, value) for name, value in values.items()
+                           if value is not None}
+            else:
+                changed = _differs(old, values, tuple(values))
+                if not changed:
+                    counter.unchanged += 1
+                    continue
+                updates.append({"b_id": old.id, **values})
+                counter.updated += 1
+            if self._is_existing(case_id):
+                self.touched.add(case_id)
+                self._audit(audits, record.crime_ref,
+                            f"{what(record)} {'recorded' if old is None else 'updated'} from "
+                            f"{SOURCE_REASON}",
+                            {k: v[0] for k, v in changed.items()} if old is not None else None,
+                            {k: v[1] for k, v in changed.items()})
+        self._write(table, inserts)
+        self._update_by_id(table, updates)
+        self._write(T_AUDIT, audits)
+
 
 
 class _Values:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import functools
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,14 +26,17 @@ from typing import NamedTuple
 
 from app.dates import DateError, parse_datetime
 from app.policy import Policy
+from app.rms.manifest import Manifest
 from app.rules.risk import suggested_level
 from models.enums import (
     CaseStatus,
+    MultiAgencyKind,
     OrderKind,
     OrderStatus,
     ReferralOutcome,
     Relationship,
     RiskLevel,
+    SpoStatus,
 )
 from seed.reference import classifications, organisation, questionnaire
 
@@ -41,9 +45,18 @@ RISK = "risk.csv"
 ORDERS = "orders.csv"
 BREACHES = "breaches.csv"
 VICTIM_CARE = "victim_care.csv"
+# format 2
+SPO_DECISIONS = "spo_decisions.csv"
+SEARCHES = "searches.csv"
+MULTI_AGENCY = "multi_agency.csv"
 
 # The order files are validated and applied in: later files refer to earlier ones.
-FILE_ORDER: tuple[str, ...] = (CRIMES, RISK, ORDERS, BREACHES, VICTIM_CARE)
+# SPO decisions come before orders: an order then moves the decision only where
+# the decisions file does not already record what the order implies.
+FILE_ORDER: tuple[str, ...] = (CRIMES, RISK, SPO_DECISIONS, ORDERS, BREACHES, VICTIM_CARE,
+                               SEARCHES, MULTI_AGENCY)
+FORMAT1_FILES: tuple[str, ...] = (CRIMES, RISK, ORDERS, BREACHES, VICTIM_CARE)
+FORMAT2_FILES: tuple[str, ...] = (SPO_DECISIONS, SEARCHES, MULTI_AGENCY)
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     CRIMES: (
@@ -61,7 +74,39 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "crime_ref", "needs_assessed_at", "enhanced_rights", "rights_explained_at", "consent",
         "service", "referred_at", "outcome",
     ),
+    SPO_DECISIONS: ("crime_ref", "status", "rationale", "decided_by", "decided_at"),
+    SEARCHES: ("crime_ref", "power", "conducted_at", "officer", "authorised_by", "premises",
+               "result"),
+    MULTI_AGENCY: ("crime_ref", "kind", "referred_at", "referred_by", "outcome"),
 }
+
+# Format 2: columns a format-1 file may also carry (each optional: a column
+# left out, or a cell left empty, leaves what Vigil holds).
+EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
+    CRIMES: ("closed_at", "outcome", "reassessment_due_at"),
+    RISK: ("management_plan", "plan_set_at", "plan_review_due", "approved_by", "approved_at"),
+    ORDERS: ("notification_due_at", "notified_at"),
+    BREACHES: ("threats_or_violence", "acknowledged_by", "acknowledged_at",
+               "acknowledgement_note", "escalation_level", "escalated_by", "escalated_at",
+               "arrest_at", "reassessment_requested_at", "outcome"),
+    VICTIM_CARE: ("consent_at", "last_update_at", "vps_offered_at"),
+    SPO_DECISIONS: (),
+    SEARCHES: (),
+    MULTI_AGENCY: (),
+}
+
+
+def all_columns(file_name: str, format_version: int = 2) -> tuple[str, ...]:
+    """The columns a file of ``format_version`` may hold, in the order the export writes them."""
+    if format_version < 2:
+        return COLUMNS[file_name]
+    return COLUMNS[file_name] + EXTRA_COLUMNS[file_name]
+
+
+# consent to referral in format 2: Y given, N not yet asked, refused asked and declined
+CONSENT_GIVEN = "Y"
+CONSENT_NOT_ASKED = "N"
+CONSENT_REFUSED = "refused"
 
 # Lengths of the columns the values are stored in (models/tables.py).
 REF_LENGTH = 32
@@ -88,6 +133,13 @@ def format_codes(codes: Iterable[str]) -> str:
     return INCLUDED_SEPARATOR.join(sorted(codes))
 
 
+def format_consent(value: bool | None) -> str:
+    """Consent as format 2 writes it (True Y, False refused, None N)."""
+    if value is None:
+        return CONSENT_NOT_ASKED
+    return CONSENT_GIVEN if value else CONSENT_REFUSED
+
+
 # --- vocabulary ------------------------------------------------------------
 @dataclass(frozen=True)
 class RiskTool:
@@ -107,6 +159,11 @@ class Vocabulary:
     teams: tuple[str, ...]
     services: tuple[str, ...]
     tools: dict[str, RiskTool]
+    manifest: Manifest = Manifest()
+
+    @property
+    def format_version(self) -> int:
+        return self.manifest.format_version
 
     @classmethod
     def load(cls, policy: Policy, now: datetime) -> Vocabulary:
@@ -129,6 +186,12 @@ _KINDS = tuple(k.value for k in OrderKind)
 _ORDER_STATUSES = tuple(s.value for s in OrderStatus)
 _LEVELS = tuple(level.value for level in RiskLevel)
 _OUTCOMES = tuple(o.value for o in ReferralOutcome)
+_SPO_STATUSES = tuple(s.value for s in SpoStatus)
+_MULTI_AGENCY_KINDS = tuple(k.value for k in MultiAgencyKind)
+_CONSENTS = (CONSENT_GIVEN, CONSENT_NOT_ASKED, CONSENT_REFUSED)
+_ESCALATION_LEVELS = ("1", "2", "3")
+OUTCOME_LENGTH = 64
+PREMISES_LENGTH = 200
 
 
 # --- records ---------------------------------------------------------------
@@ -149,6 +212,9 @@ class CrimeRecord(NamedTuple):
     status: str
     pin_issued: bool
     summary: str
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    reassessment_due_at: datetime | None = None
 
 
 class RiskRecord(NamedTuple):
@@ -163,6 +229,11 @@ class RiskRecord(NamedTuple):
     level: str
     rationale: str | None
     assessor: str
+    management_plan: str | None = None
+    plan_set_at: datetime | None = None
+    plan_review_due: datetime | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
 
 
 class OrderRecord(NamedTuple):
@@ -175,6 +246,8 @@ class OrderRecord(NamedTuple):
     granted_at: datetime | None
     served_at: datetime | None
     expires_at: datetime | None
+    notification_due_at: datetime | None = None
+    notified_at: datetime | None = None
 
 
 class BreachRecord(NamedTuple):
@@ -184,6 +257,16 @@ class BreachRecord(NamedTuple):
     crime_ref: str
     occurred_at: datetime
     reported_at: datetime
+    threats_or_violence: bool | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    acknowledgement_note: str | None = None
+    manual_level: int | None = None
+    escalated_by: str | None = None
+    escalated_at: datetime | None = None
+    arrest_at: datetime | None = None
+    reassessment_requested_at: datetime | None = None
+    outcome: str | None = None
 
 
 class CareRecord(NamedTuple):
@@ -196,20 +279,52 @@ class CareRecord(NamedTuple):
     service: str | None
     referred_at: datetime | None
     outcome: str | None
+    consent_at: datetime | None = None
+    last_update_at: datetime | None = None
+    vps_offered_at: datetime | None = None
 
     @property
     def has_care(self) -> bool:
         """Does the row say anything about the victim-care record itself?"""
-        return not (self.needs_assessed_at is None and self.enhanced_rights is None
-                    and self.rights_explained_at is None and self.consent is None)
+        return any(value is not None for value in self.care_values)
 
     @property
     def care_values(self) -> tuple[object, ...]:
         return (self.needs_assessed_at, self.enhanced_rights, self.rights_explained_at,
-                self.consent)
+                self.consent, self.consent_at, self.last_update_at, self.vps_offered_at)
 
 
-Record = CrimeRecord | RiskRecord | OrderRecord | BreachRecord | CareRecord
+class SpoDecisionRecord(NamedTuple):
+    line: int
+    crime_ref: str
+    status: str
+    rationale: str | None
+    decided_by: str
+    decided_at: datetime
+
+
+class SearchRow(NamedTuple):
+    line: int
+    crime_ref: str
+    power: str
+    conducted_at: datetime
+    officer: str
+    authorised_by: str | None
+    premises: str | None
+    result: str | None
+
+
+class MultiAgencyRecord(NamedTuple):
+    line: int
+    crime_ref: str
+    kind: str
+    referred_at: datetime
+    referred_by: str | None
+    outcome: str | None
+
+
+Record = (CrimeRecord | RiskRecord | OrderRecord | BreachRecord | CareRecord | SpoDecisionRecord
+          | SearchRow | MultiAgencyRecord)
 RECORDS: dict[str, type[Record]] = {}  # filled below, per file
 
 
@@ -254,6 +369,8 @@ class _Fields:
     def text(self, name: str, *, required: bool = False, length: int | None = None,
              strip: bool = True) -> str | None:
         raw = self.values.get(name) or ""
+        if raw[:1] == "'":
+            raw = self.vocab.manifest.undo_protection(raw)
         value = raw.strip() if strip else raw
         if not value or (not strip and not value.strip()):
             if required:
@@ -360,6 +477,13 @@ def parse_crime(values: dict[str, str], line: int, vocab: Vocabulary,
     status = f.choice("status", _STATUSES, "status", required=True)
     pin = f.yn("pin_issued")
     summary = f.text("summary", strip=False)
+    closed_at = f.when("closed_at")
+    outcome = f.text("outcome", length=OUTCOME_LENGTH)
+    reassessment_due_at = f.when("reassessment_due_at", future=True)
+    if closed_at is not None and status == CaseStatus.OPEN:
+        f.fail("closed_at", "given, but status is open")
+    elif closed_at is not None and reported_at is not None and closed_at < reported_at:
+        f.fail("closed_at", "is before reported_at")
     if len(errors) > before:
         return None
     return CrimeRecord(
@@ -379,6 +503,9 @@ def parse_crime(values: dict[str, str], line: int, vocab: Vocabulary,
         status=status,  # type: ignore[arg-type]
         pin_issued=bool(pin),
         summary=summary or "",
+        closed_at=closed_at,
+        outcome=outcome,
+        reassessment_due_at=reassessment_due_at,
     )
 
 
@@ -404,7 +531,27 @@ def parse_risk(values: dict[str, str], line: int, vocab: Vocabulary,
     level = f.choice("level", _LEVELS, "risk level", required=True)
     rationale = f.text("rationale", strip=False)
     assessor = f.text("assessor", required=True, length=NAME_LENGTH)
+    plan = f.text("management_plan", strip=False)
+    plan_set_at = f.when("plan_set_at")
+    plan_review_due = f.when("plan_review_due", future=True)
+    approved_by = f.text("approved_by", length=NAME_LENGTH)
+    approved_at = f.when("approved_at")
     if len(errors) > before or tool is None:
+        return None
+    if plan is None and (plan_set_at or plan_review_due):
+        f.fail("management_plan", "required when plan_set_at or plan_review_due is given")
+    if plan_set_at is not None and plan_review_due is not None and plan_review_due < plan_set_at:
+        f.fail("plan_review_due", "is before plan_set_at")
+    if (approved_by is None) != (approved_at is None):
+        f.fail("approved_by" if approved_by is None else "approved_at",
+               "required when " + ("approved_at" if approved_by is None else "approved_by")
+               + " is given")
+    elif approved_by is not None and approved_by == assessor:
+        f.fail("approved_by", f"{_quote(approved_by)} is the assessor: a second supervisor "
+                              "approves (four-eyes)")
+    elif approved_at is not None and approved_at < assessed_at:  # type: ignore[operator]
+        f.fail("approved_at", "is before assessed_at")
+    if len(errors) > before:
         return None
     return RiskRecord(
         line=line,
@@ -418,6 +565,11 @@ def parse_risk(values: dict[str, str], line: int, vocab: Vocabulary,
         level=level,  # type: ignore[arg-type]
         rationale=rationale,
         assessor=assessor,  # type: ignore[arg-type]
+        management_plan=plan,
+        plan_set_at=plan_set_at,
+        plan_review_due=plan_review_due,
+        approved_by=approved_by,
+        approved_at=approved_at,
     )
 
 
@@ -435,7 +587,19 @@ def parse_order(values: dict[str, str], line: int, vocab: Vocabulary,
         granted_at=f.when("granted_at"),
         served_at=f.when("served_at"),
         expires_at=f.when("expires_at", future=True),
+        notification_due_at=f.when("notification_due_at", future=True),
+        notified_at=f.when("notified_at"),
     )
+    if len(errors) > before:
+        return None
+    if record.notified_at is not None:
+        if record.served_at is None:
+            f.fail("notified_at", "given, but the order has no served_at")
+        elif record.notified_at < record.served_at:
+            f.fail("notified_at", "is before served_at")
+    if (record.notification_due_at is not None and record.served_at is not None
+            and record.notification_due_at < record.served_at):
+        f.fail("notification_due_at", "is before served_at")
     return None if len(errors) > before else record
 
 
@@ -450,8 +614,36 @@ def parse_breach(values: dict[str, str], line: int, vocab: Vocabulary,
         crime_ref=f.text("crime_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
         occurred_at=f.when("occurred_at", required=True),  # type: ignore[arg-type]
         reported_at=f.when("reported_at", required=True),  # type: ignore[arg-type]
+        threats_or_violence=f.yn("threats_or_violence"),
+        acknowledged_by=f.text("acknowledged_by", length=NAME_LENGTH),
+        acknowledged_at=f.when("acknowledged_at"),
+        acknowledgement_note=f.text("acknowledgement_note", strip=False),
+        manual_level=_level_number(f.choice("escalation_level", _ESCALATION_LEVELS,
+                                            "escalation level")),
+        escalated_by=f.text("escalated_by", length=NAME_LENGTH),
+        escalated_at=f.when("escalated_at"),
+        arrest_at=f.when("arrest_at"),
+        reassessment_requested_at=f.when("reassessment_requested_at"),
+        outcome=f.text("outcome", length=OUTCOME_LENGTH),
     )
+    if len(errors) > before:
+        return None
+    for who, when in (("acknowledged_by", "acknowledged_at"), ("escalated_by", "escalated_at")):
+        by, at = getattr(record, who), getattr(record, when)
+        if (by is None) != (at is None):
+            f.fail(who if by is None else when,
+                   f"required when {when if by is None else who} is given")
+    if record.acknowledgement_note is not None and record.acknowledged_at is None:
+        f.fail("acknowledged_at", "required when acknowledgement_note is given")
+    for name in ("acknowledged_at", "escalated_at", "reassessment_requested_at"):
+        moment = getattr(record, name)
+        if moment is not None and record.reported_at is not None and moment < record.reported_at:
+            f.fail(name, "is before reported_at")
     return None if len(errors) > before else record
+
+
+def _level_number(value: str | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def parse_care(values: dict[str, str], line: int, vocab: Vocabulary,
@@ -464,12 +656,18 @@ def parse_care(values: dict[str, str], line: int, vocab: Vocabulary,
         needs_assessed_at=f.when("needs_assessed_at"),
         enhanced_rights=f.yn("enhanced_rights"),
         rights_explained_at=f.when("rights_explained_at"),
-        consent=f.yn("consent"),
+        consent=f.yn("consent") if vocab.format_version < 2 else _consent(f),
         service=f.choice("service", vocab.services, "support service"),
         referred_at=f.when("referred_at"),
         outcome=f.choice("outcome", _OUTCOMES, "referral outcome"),
+        consent_at=f.when("consent_at"),
+        last_update_at=f.when("last_update_at"),
+        vps_offered_at=f.when("vps_offered_at"),
     )
     if len(errors) > before:
+        return None
+    if record.consent_at is not None and record.consent is None:
+        f.fail("consent_at", "given, but consent is N (not yet asked)")
         return None
     if record.service is None and (record.referred_at or record.outcome):
         f.fail("service", "required when referred_at or outcome is given")
@@ -480,8 +678,79 @@ def parse_care(values: dict[str, str], line: int, vocab: Vocabulary,
     return record
 
 
+def _consent(f: _Fields) -> bool | None:
+    """Format 2 consent: Y given, N not yet asked, refused asked and declined."""
+    value = f.text("consent")
+    if value is None:
+        return None
+    if value.lower() == CONSENT_REFUSED:
+        return False
+    if value.upper() == CONSENT_GIVEN:
+        return True
+    if value.upper() == CONSENT_NOT_ASKED:
+        return None
+    f.fail("consent", f"{_quote(value)} is not Y (given), N (not yet asked) or refused")
+    return None
+
+
+def parse_spo_decision(values: dict[str, str], line: int, vocab: Vocabulary,
+                       errors: Errors) -> SpoDecisionRecord | None:
+    f = _Fields(values, vocab, errors)
+    before = len(errors)
+    record = SpoDecisionRecord(
+        line=line,
+        crime_ref=f.text("crime_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
+        status=f.choice("status", _SPO_STATUSES, "SPO decision", required=True),  # type: ignore[arg-type]
+        rationale=f.text("rationale", strip=False),
+        decided_by=f.text("decided_by", required=True, length=NAME_LENGTH),  # type: ignore[arg-type]
+        decided_at=f.when("decided_at", required=True),  # type: ignore[arg-type]
+    )
+    if len(errors) > before:
+        return None
+    if (record.status == SpoStatus.CONSIDERED_NOT_APPROPRIATE
+            and not (record.rationale or "").strip()):
+        f.fail("rationale", "required when the SPO is considered not appropriate")
+        return None
+    return record
+
+
+def parse_search(values: dict[str, str], line: int, vocab: Vocabulary,
+                 errors: Errors) -> SearchRow | None:
+    f = _Fields(values, vocab, errors)
+    before = len(errors)
+    record = SearchRow(
+        line=line,
+        crime_ref=f.text("crime_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
+        power=f.text("power", required=True, length=NAME_LENGTH),  # type: ignore[arg-type]
+        conducted_at=f.when("conducted_at", required=True),  # type: ignore[arg-type]
+        officer=f.text("officer", required=True, length=NAME_LENGTH),  # type: ignore[arg-type]
+        authorised_by=f.text("authorised_by", length=NAME_LENGTH),
+        premises=f.text("premises", length=PREMISES_LENGTH),
+        result=f.text("result", strip=False),
+    )
+    return None if len(errors) > before else record
+
+
+def parse_multi_agency(values: dict[str, str], line: int, vocab: Vocabulary,
+                       errors: Errors) -> MultiAgencyRecord | None:
+    f = _Fields(values, vocab, errors)
+    before = len(errors)
+    record = MultiAgencyRecord(
+        line=line,
+        crime_ref=f.text("crime_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
+        kind=f.choice("kind", _MULTI_AGENCY_KINDS, "multi-agency referral kind",  # type: ignore[arg-type]
+                      required=True),
+        referred_at=f.when("referred_at", required=True),  # type: ignore[arg-type]
+        referred_by=f.text("referred_by", length=NAME_LENGTH),
+        outcome=f.text("outcome", length=OUTCOME_LENGTH),
+    )
+    return None if len(errors) > before else record
+
+
 RECORDS.update({CRIMES: CrimeRecord, RISK: RiskRecord, ORDERS: OrderRecord,
-                BREACHES: BreachRecord, VICTIM_CARE: CareRecord})
+                BREACHES: BreachRecord, VICTIM_CARE: CareRecord,
+                SPO_DECISIONS: SpoDecisionRecord, SEARCHES: SearchRow,
+                MULTI_AGENCY: MultiAgencyRecord})
 TIME_FIELDS: dict[str, tuple[int, ...]] = {name: _time_fields(cls) for name, cls in RECORDS.items()}
 
 PARSERS: dict[str, Callable[[dict[str, str], int, Vocabulary, Errors], Record | None]] = {
@@ -490,6 +759,9 @@ PARSERS: dict[str, Callable[[dict[str, str], int, Vocabulary, Errors], Record | 
     ORDERS: parse_order,
     BREACHES: parse_breach,
     VICTIM_CARE: parse_care,
+    SPO_DECISIONS: parse_spo_decision,
+    SEARCHES: parse_search,
+    MULTI_AGENCY: parse_multi_agency,
 }
 
 
@@ -512,12 +784,15 @@ def _decoded_lines(path: Path, problem: ProblemSink) -> Iterator[str]:
                 yield raw.decode("utf-8", errors="replace")
 
 
-def read_rows(path: Path, file_name: str, problem: ProblemSink) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(path: Path, file_name: str, problem: ProblemSink,
+              format_version: int = 1) -> Iterator[tuple[int, dict[str, str]]]:
     """``(line, values)`` for each data row of ``path``; structural problems
     (header, field count, CSV syntax, encoding) go to ``problem`` and their
     rows are not yielded. ``line`` is the physical line the row starts on
-    (the header is line 1)."""
+    (the header is line 1). Format 2 files may also hold the
+    :data:`EXTRA_COLUMNS` of their file."""
     expected = COLUMNS[file_name]
+    allowed = all_columns(file_name, format_version)
     reader = csv.reader(_decoded_lines(path, problem), strict=False)
     try:
         header = next(reader)
@@ -534,11 +809,14 @@ def read_rows(path: Path, file_name: str, problem: ProblemSink) -> Iterator[tupl
             problem(1, "header", f"column {name} appears twice")
         seen.add(name)
     missing = [name for name in expected if name not in seen]
-    unknown = [name for name in names if name not in expected]
+    unknown = [name for name in names if name not in allowed]
     if missing:
         problem(1, "header", f"missing column(s) {', '.join(missing)}")
     if unknown:
-        problem(1, "header", f"unknown column(s) {', '.join(_quote(n) for n in unknown)}")
+        later = [n for n in unknown if n in all_columns(file_name, 2)]
+        hint = (" (format 2 columns: give the folder a manifest.json with format_version 2)"
+                if later and format_version < 2 else "")
+        problem(1, "header", f"unknown column(s) {', '.join(_quote(n) for n in unknown)}{hint}")
     if missing or len(seen) != len(names):
         return
     width = len(names)
@@ -557,3 +835,147 @@ def read_rows(path: Path, file_name: str, problem: ProblemSink) -> Iterator[tupl
             problem(start, "row", f"has {len(values)} fields, the header has {width}")
             continue
         yield start, dict(zip(names, values, strict=True))
+
+
+# --- what each column holds (vigil import --help, README) --------------------------
+FILE_HELP: dict[str, str] = {
+    CRIMES: "one row per crime report, by crime_ref",
+    RISK: "one row per risk assessment, by (crime_ref, assessed_at, tool)",
+    SPO_DECISIONS: "format 2: the SPO decision history, by (crime_ref, decided_at, status); "
+                   "when present it is the record of decisions (orders no longer move them)",
+    ORDERS: "one row per protective order, by order_ref",
+    BREACHES: "one row per breach of an order, by breach_ref",
+    VICTIM_CARE: "Victims' Code care, one row per crime, or per (crime_ref, service) referral",
+    SEARCHES: "format 2: searches under the stalking powers, by (crime_ref, power, conducted_at)",
+    MULTI_AGENCY: "format 2: multi-agency referrals, by (crime_ref, kind, referred_at)",
+}
+
+COLUMN_HELP: dict[str, dict[str, str]] = {
+    CRIMES: {
+        "crime_ref": "the crime reference (required, up to 32 characters)",
+        "reported_at": "when the crime was reported (required)",
+        "area_command": "area command (required): " + ", ".join(organisation().area_commands),
+        "principal_code": "the counted Home Office classification (required), e.g. 8Q",
+        "included_codes": "other classifications on the report, ;-separated (e.g. 8U;8R)",
+        "victim_ref": "the victim's person reference (required)",
+        "suspect_ref": "the suspect's person reference",
+        "relationship": "ex_partner, partner, family, acquaintance, stranger or unknown",
+        "domestic_abuse": "Y or N",
+        "online": "Y or N",
+        "allocation_team": "team holding the case: " + ", ".join(organisation().teams),
+        "officer": "officer in the case",
+        "status": "open or closed (required)",
+        "pin_issued": "Y when a Police Information Notice was issued",
+        "summary": "the MO / summary text",
+        "closed_at": "format 2: when the case closed (only when status is closed)",
+        "outcome": "format 2: the case outcome, e.g. victim does not support action",
+        "reassessment_due_at": "format 2: when a risk re-assessment falls due (a breach or new "
+                               "offence made it due)",
+    },
+    RISK: {
+        "crime_ref": "the crime assessed (required)",
+        "assessed_at": "when the assessment was made (required)",
+        "tool": "S-DASH (required)",
+        "answers": "one Y/N per question, e.g. YYNNNNNNNNN (required)",
+        "level": "standard, medium or high: the level set (required)",
+        "rationale": "why the level was set (needed below the suggestion)",
+        "assessor": "who assessed (required)",
+        "management_plan": "format 2: the risk management plan (clears 'high risk without a "
+                           "current plan')",
+        "plan_set_at": "format 2: when the plan was set (needs management_plan)",
+        "plan_review_due": "format 2: when the plan is to be reviewed (needs management_plan)",
+        "approved_by": "format 2: the second supervisor who approved a level below the "
+                       "suggestion or lowered from high (never the assessor)",
+        "approved_at": "format 2: when it was approved (with approved_by)",
+    },
+    SPO_DECISIONS: {
+        "crime_ref": "the stalking case (required)",
+        "status": "not_considered, considered_not_appropriate, application_in_preparation, "
+                  "applied, interim_granted, granted, refused, varied, renewed, discharged or "
+                  "expired (required)",
+        "rationale": "why (required for considered_not_appropriate)",
+        "decided_by": "who decided (required)",
+        "decided_at": "when (required)",
+    },
+    ORDERS: {
+        "order_ref": "the order reference (required)",
+        "crime_ref": "the case the order protects (required)",
+        "kind": "SPO, ISPO, RO, NMO or DVPO (required)",
+        "status": "application_in_preparation, applied, interim_granted, granted, refused, "
+                  "varied, renewed, discharged or expired (required)",
+        "applied_at": "when applied for",
+        "granted_at": "when granted",
+        "served_at": "when served on the subject",
+        "expires_at": "when it expires (may be in the future)",
+        "notification_due_at": "format 2: SPA 2019 s9 notification due date as the RMS "
+                               "records it (Vigil's clock: served_at + the policy's "
+                               "notification_days)",
+        "notified_at": "format 2: when the subject notified name and address (needs served_at)",
+    },
+    BREACHES: {
+        "breach_ref": "the breach reference (required)",
+        "order_ref": "the order breached (required)",
+        "crime_ref": "the breach's own crime (required)",
+        "occurred_at": "when the breach happened (required)",
+        "reported_at": "when it was reported (required)",
+        "threats_or_violence": "format 2: Y when the breach involved threats or violence",
+        "acknowledged_by": "format 2: the supervisor who acknowledged it (with acknowledged_at)",
+        "acknowledged_at": "format 2: when it was acknowledged (clears it from the board's "
+                           "acknowledgement clock)",
+        "acknowledgement_note": "format 2: what was done",
+        "escalation_level": "format 2: 1, 2 or 3 when a supervisor set the level by hand",
+        "escalated_by": "format 2: who escalated it (with escalated_at)",
+        "escalated_at": "format 2: when",
+        "arrest_at": "format 2: when the suspect was arrested for it",
+        "reassessment_requested_at": "format 2: when a risk re-assessment was requested",
+        "outcome": "format 2: the breach's outcome, e.g. charged",
+    },
+    VICTIM_CARE: {
+        "crime_ref": "the case (required)",
+        "needs_assessed_at": "when the victim's needs were assessed (right 4)",
+        "enhanced_rights": "Y or N: enhanced rights set the update clock (right 6)",
+        "rights_explained_at": "when the victim's rights were explained",
+        "consent": "consent to referral: format 1 Y or N (N: refused); format 2 Y given, "
+                   "N not yet asked, refused asked and declined (nothing outstanding)",
+        "service": "ISAC, ISHA, PALADIN, HELPLINE (signposting, not a referral) or LOCAL",
+        "referred_at": "when referred (required with service)",
+        "outcome": "pending, accepted, declined or no_contact",
+        "consent_at": "format 2: the date of the consent decision",
+        "last_update_at": "format 2: when the victim was last updated on the investigation",
+        "vps_offered_at": "format 2: when a Victim Personal Statement was offered (right 7)",
+    },
+    SEARCHES: {
+        "crime_ref": "the case (required)",
+        "power": "the power used, e.g. PHA 1997 s2B warrant (stalking) (required)",
+        "conducted_at": "when (required)",
+        "officer": "who searched (required)",
+        "authorised_by": "who authorised it",
+        "premises": "where",
+        "result": "what was found or seized",
+    },
+    MULTI_AGENCY: {
+        "crime_ref": "the case (required)",
+        "kind": "MARAC, MAPPA or MASIP (required)",
+        "referred_at": "when referred (required)",
+        "referred_by": "who referred",
+        "outcome": "the outcome, e.g. listed, adopted",
+    },
+}
+
+
+def columns_help() -> str:
+    """Every file and column of the extract, in words (``vigil import --help``)."""
+    intro = ("Extract files (CSV, UTF-8, header row; a folder may hold any of them). Format 2 "
+             "adds the files and columns marked and a manifest.json with format_version (2), "
+             "source_kind (live, training, evaluation or synthetic: training and synthetic "
+             "rows go only into a training database) and formula_protection (none, or "
+             "apostrophe: a leading ' added before = + - @ is removed on import). Dates: ISO "
+             "8601 or dd/mm/yyyy HH:MM (Europe/London without an offset). An empty cell of a "
+             "format 2 column leaves what Vigil holds.")
+    lines = [*textwrap.wrap(intro, 78), ""]
+    for file_name in FILE_ORDER:
+        lines += textwrap.wrap(f"{file_name}: {FILE_HELP[file_name]}", 78)
+        for column in all_columns(file_name, 2):
+            lines += textwrap.wrap(f"{column}: {COLUMN_HELP[file_name][column]}", 78,
+                                   initial_indent="  ", subsequent_indent="      ")
+    return "\n".join(lines)

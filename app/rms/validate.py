@@ -11,7 +11,7 @@ from __future__ import annotations
 import marshal
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -23,29 +23,39 @@ from app.rms.formats import (
     COLUMNS,
     CRIMES,
     FILE_ORDER,
+    FORMAT1_FILES,
+    FORMAT2_FILES,
+    MULTI_AGENCY,
     ORDERS,
     PARSERS,
     RECORDS,
     RISK,
+    SEARCHES,
+    SPO_DECISIONS,
     TIME_FIELDS,
     VICTIM_CARE,
     BreachRecord,
     CareRecord,
     Errors,
+    MultiAgencyRecord,
     Record,
     RiskRecord,
+    SearchRow,
+    SpoDecisionRecord,
     Vocabulary,
     read_rows,
     record_from_plain,
     record_to_plain,
 )
+from app.rms.manifest import MANIFEST, Manifest, ManifestError, read_manifest
 from models import Case, ProtectiveOrder
 
 # Errors kept for the report (all are counted); the CLI prints fewer.
 MAX_KEPT_ERRORS = 1000
 # References looked up in the database per query.
 LOOKUP_BATCH = 5000
-_CARE_FIELDS = ("needs_assessed_at", "enhanced_rights", "rights_explained_at", "consent")
+_CARE_FIELDS = ("needs_assessed_at", "enhanced_rights", "rights_explained_at", "consent",
+                "consent_at", "last_update_at", "vps_offered_at")
 
 
 @dataclass(frozen=True)
@@ -55,13 +65,21 @@ class ExtractFiles:
     folder: Path
     files: tuple[str, ...]
     ignored: tuple[str, ...] = ()
+    manifest: Manifest = Manifest()
+    # problems with manifest.json, or format 2 files in a format 1 folder
+    problems: tuple[str, ...] = ()
 
     def path(self, name: str) -> Path:
         return self.folder / name
 
+    @property
+    def format_version(self) -> int:
+        return self.manifest.format_version
+
 
 def find_extract_files(folder: Path | str) -> ExtractFiles:
-    """The extract files in ``folder``; :class:`BadInput` when there are none."""
+    """The extract files in ``folder`` and its manifest (format 1 without one);
+    :class:`BadInput` when there are no extract files."""
     path = Path(folder).expanduser()
     if not path.exists():
         raise BadInput(f"import: {path} does not exist")
@@ -70,10 +88,23 @@ def find_extract_files(folder: Path | str) -> ExtractFiles:
     present = {p.name for p in path.iterdir() if p.is_file()}
     files = tuple(name for name in FILE_ORDER if name in present)
     if not files:
-        raise BadInput(f"import: {path} holds none of {', '.join(FILE_ORDER)}")
+        raise BadInput(f"import: {path} holds none of {', '.join(FORMAT1_FILES)} "
+                       f"(format 2 also {', '.join(FORMAT2_FILES)})")
     ignored = tuple(sorted(name for name in present
                            if name.lower().endswith(".csv") and name not in COLUMNS))
-    return ExtractFiles(folder=path.resolve(), files=files, ignored=ignored)
+    problems: list[str] = []
+    try:
+        manifest = read_manifest(path)
+    except ManifestError as exc:
+        manifest = Manifest()
+        problems.extend(exc.problems)
+    if manifest.format_version < 2 and not problems:
+        for name in files:
+            if name in FORMAT2_FILES:
+                problems.append(f"{name}:1: header: a format 2 file; give the folder a "
+                                f"{MANIFEST} with format_version 2")
+    return ExtractFiles(folder=path.resolve(), files=files, ignored=ignored, manifest=manifest,
+                        problems=tuple(problems))
 
 
 SPOOL_CHUNK = 10_000
@@ -197,6 +228,18 @@ def _row_key(file_name: str, values: dict[str, str],
         return ((record.crime_ref, record.assessed_at, record.tool), "assessed_at",
                 f"the {record.tool} assessment of '{record.crime_ref}' at "
                 f"{_raw(values, 'assessed_at')}")
+    if file_name == SPO_DECISIONS and isinstance(record, SpoDecisionRecord):
+        return ((record.crime_ref, record.decided_at, record.status), "decided_at",
+                f"the {record.status} SPO decision on '{record.crime_ref}' at "
+                f"{_raw(values, 'decided_at')}")
+    if file_name == SEARCHES and isinstance(record, SearchRow):
+        return ((record.crime_ref, record.power, record.conducted_at), "conducted_at",
+                f"the {record.power} search on '{record.crime_ref}' at "
+                f"{_raw(values, 'conducted_at')}")
+    if file_name == MULTI_AGENCY and isinstance(record, MultiAgencyRecord):
+        return ((record.crime_ref, record.kind, record.referred_at), "referred_at",
+                f"the {record.kind} referral of '{record.crime_ref}' at "
+                f"{_raw(values, 'referred_at')}")
     if file_name == VICTIM_CARE and isinstance(record, CareRecord):
         if record.service:
             return ((record.crime_ref, record.service), "service",
@@ -257,7 +300,8 @@ def _rescan(extract: ExtractFiles, file_name: str, vocab: Vocabulary, scan: _Fil
     parse = PARSERS[file_name]
     first: dict[object, int] = {}
     care_first: dict[str, tuple[int, tuple[object, ...]]] = {}
-    for line, values in read_rows(extract.path(file_name), file_name, lambda *_: None):
+    for line, values in read_rows(extract.path(file_name), file_name, lambda *_: None,
+                                  extract.format_version):
         record = parse(values, line, vocab, [])
         found = _row_key(file_name, values, record)
         if found is not None and hash(found[0]) in scan.repeat_hashes:
@@ -283,7 +327,12 @@ def _rescan(extract: ExtractFiles, file_name: str, vocab: Vocabulary, scan: _Fil
 def validate_extract(session: Session, extract: ExtractFiles, vocab: Vocabulary,
                      *, progress: Callable[[str, int], None] | None = None) -> ValidationReport:
     """Check every row of every file of ``extract``; write nothing."""
+    if vocab.manifest != extract.manifest:
+        vocab = replace(vocab, manifest=extract.manifest)
     errors = _Collector()
+    if extract.problems:
+        return ValidationReport(extract=extract, rows={}, errors=extract.problems,
+                                error_count=len(extract.problems))
     rows: dict[str, int] = {}
     crime_refs: set[str] = set()
     order_refs: set[str] = set()
@@ -322,7 +371,8 @@ def _check_file(session: Session, extract: ExtractFiles, file_name: str, vocab: 
     def problem(line: int, field_name: str, text: str, _file: str = file_name) -> None:
         errors.add(_file, line, field_name, text)
 
-    for line, values in read_rows(extract.path(file_name), file_name, problem):
+    for line, values in read_rows(extract.path(file_name), file_name, problem,
+                                  extract.format_version):
         count += 1
         if progress and count % 100_000 == 0:
             progress(file_name, count)

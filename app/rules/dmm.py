@@ -296,7 +296,8 @@ class CaseFacts:
     breaches: tuple[BreachFact, ...] = ()  # breaches whose breach crime this case is
     pair_crimes: tuple[PairCrimeFact, ...] = ()
     needs_assessed_at: datetime | None = None
-    first_referral_at: datetime | None = None
+    first_referral_at: datetime | None = None  # referrals proper (signposting is none)
+    consent_refused: bool = False  # asked and declined a referral: nothing outstanding
     open_actions: tuple[ActionFact, ...] = ()  # DMM actions not done
     carried_from: date | None = None  # an earlier meeting listed it and decided nothing
     last_decided_at: datetime | None = None  # latest decision on the case, earlier meetings
@@ -679,7 +680,8 @@ def victim_not_referred_gap(facts: CaseFacts, frame: MeetingFrame,
         parts.append(f"no victim needs assessment (due by {_day(needs_due, policy, frame)})")
         passed.append(needs_due)
     referral_due = _working_deadline(reported, code.referral_working_days, policy.calendar)
-    if referral_due < frame.starts_at and facts.first_referral_at is None:
+    if (referral_due < frame.starts_at and facts.first_referral_at is None
+            and not facts.consent_refused):
         parts.append(f"no referral to support services (due by {_day(referral_due, policy, frame)})")
         passed.append(referral_due)
     if not passed:

@@ -80,6 +80,8 @@ class BreachFacts:
     arrest_at: datetime | None = None
     pair_has_spo_in_force: bool = False
     spo_application_pending: bool = False  # an SPO/ISPO applied for or in preparation
+    # the newest MARAC, MAPPA or MASIP referral of the original case
+    multi_agency_referred_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,9 @@ def assess_breach(facts: BreachFacts, policy: BreachPolicy, now: datetime) -> Es
         done.add(CONSIDER_ARREST)
     if facts.spo_application_pending:
         done.add(CONSIDER_SPO)
+    if (facts.multi_agency_referred_at is not None
+            and facts.multi_agency_referred_at >= facts.reported_at):
+        done.add(CONSIDER_MULTI_AGENCY)
     outstanding = tuple(a for a in expected if a not in done)
     return Escalation(
         level=level,

@@ -126,6 +126,7 @@ R13_SPO_GRANT_RATE = "R13_SPO_GRANT_RATE"
 R14_NEEDS_ASSESSED = "R14_NEEDS_ASSESSED"
 R14_REFERRALS = "R14_REFERRALS"
 R14_REFERRED_IN_TIME = "R14_REFERRED_IN_TIME"
+R14_CONSENT_REFUSED = "R14_CONSENT_REFUSED"
 R17_ALLOCATION = "R17_ALLOCATION"
 R17_TEAM_MOVES = "R17_TEAM_MOVES"
 R20_ONLINE = "R20_ONLINE"
@@ -234,8 +235,11 @@ def metric_definitions(policy: Policy) -> tuple[MetricDefinition, ...]:
         ),
         MetricDefinition(
             R14_REFERRALS, "14", "Stalking victims referred to specialist support, per 100",
-            numerator=f"of those, victims referred at least once to a specialist service ({services})",
-            denominator=_STALKING + " (one victim per case)",
+            numerator=f"of those, victims referred at least once to a specialist service ({services}; "
+                      "a referral the victim later declined still counts; signposting to "
+                      f"{', '.join(vc.signposting_services) or 'a helpline'} does not)",
+            denominator=_STALKING + " (one victim per case), less victims who refused consent to "
+                        "referral and were not referred (counted apart, R14_CONSENT_REFUSED)",
             period=_REPORTED, filters=_AREA_TEAM, higher_is_better=True, unit="rate_per_100",
             target=round(100 * vc.referral_rate_threshold, 6),
         ),
@@ -245,9 +249,18 @@ def metric_definitions(policy: Policy) -> tuple[MetricDefinition, ...]:
                       f"{_ordinal(vc.referral_working_days)} working day after the day of the "
                       "report "
                       "(weekends and bank holidays are not working days)",
-            denominator=_STALKING + " whose referral deadline had passed by the time of the report",
+            denominator=_STALKING + " whose referral deadline had passed by the time of the report, "
+                        "less victims who refused consent and were not referred",
             period=_REPORTED, filters=_AREA_TEAM, higher_is_better=True, unit="share",
             target=attention,
+        ),
+        MetricDefinition(
+            R14_CONSENT_REFUSED, "14", "Stalking victims who refused consent to referral (counted apart)",
+            numerator="of those, victims asked for consent to referral who refused it and were "
+                      "not referred: nothing is outstanding for them and they are not counted "
+                      "against the force in R14_REFERRALS (rec 14.5)",
+            denominator=_STALKING + " (one victim per case)",
+            period=_REPORTED, filters=_AREA_TEAM, higher_is_better=None, unit="share",
         ),
         MetricDefinition(
             R17_ALLOCATION, "17", "Cases allocated as the allocation policy requires",

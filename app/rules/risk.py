@@ -55,15 +55,16 @@ class LevelCheck:
 def check_level(*, suggested: RiskLevel, level: RiskLevel, previous: RiskLevel | None) -> LevelCheck:
     """Raising above the suggestion is professional judgement (allowed; a
     rationale is good practice but not forced). Lowering below the suggestion
-    needs a written rationale. Lowering from high (the suggestion or the
-    previous level) needs a second supervisor's approval."""
+    needs a written rationale; lowering below the suggestion, or lowering from
+    high (the suggestion or the previous level), needs a second supervisor's
+    approval (four-eyes), whether typed in Vigil or imported."""
     below = RISK_RANK[level] < RISK_RANK[suggested]
     from_high = level != RiskLevel.HIGH and (
         suggested == RiskLevel.HIGH or previous == RiskLevel.HIGH
     )
     return LevelCheck(
         needs_rationale=below or from_high,
-        needs_second_approval=from_high,
+        needs_second_approval=from_high or below,
         is_downgrade_from_suggestion=below,
         is_raise_on_judgement=RISK_RANK[level] > RISK_RANK[suggested],
     )
@@ -71,6 +72,59 @@ def check_level(*, suggested: RiskLevel, level: RiskLevel, previous: RiskLevel |
 
 def review_due(level: RiskLevel, assessed_at: datetime, policy: RiskPolicy) -> datetime:
     return assessed_at + timedelta(days=policy.review_days[level.value])
+
+
+@dataclass(frozen=True)
+class AssessmentStep:
+    """One assessment of a case, in the order they were made."""
+
+    level: RiskLevel
+    suggested: RiskLevel
+    assessed_at: datetime
+    approved: bool  # a second supervisor approved it
+
+
+@dataclass(frozen=True)
+class CaseRisk:
+    """What the case carries: its level, when it was assessed, its review date."""
+
+    level: RiskLevel
+    assessed_at: datetime
+    review_due: datetime
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    approval_required: bool
+    pending: bool  # four-eyes not yet satisfied: the case keeps the higher level
+    case: CaseRisk
+
+
+def level_while_pending(previous: RiskLevel | None, suggested: RiskLevel) -> RiskLevel:
+    """The level a case carries while a lower level waits for approval: the
+    level it had, or, when it had none, the checklist's suggestion (the
+    higher level in play)."""
+    return previous if previous is not None else suggested
+
+
+def walk_assessments(steps: list[AssessmentStep], policy: RiskPolicy) -> list[StepOutcome]:
+    """The four-eyes rule over a case's assessments in order: which need a
+    second supervisor, which are still pending, and what the case carries
+    after each (a pending one never lowers it)."""
+    carried: CaseRisk | None = None
+    outcomes: list[StepOutcome] = []
+    for step in steps:
+        previous = carried.level if carried is not None else None
+        check = check_level(suggested=step.suggested, level=step.level, previous=previous)
+        pending = check.needs_second_approval and not step.approved
+        if not pending:
+            carried = CaseRisk(step.level, step.assessed_at,
+                               review_due(step.level, step.assessed_at, policy))
+        elif carried is None:
+            held = level_while_pending(None, step.suggested)
+            carried = CaseRisk(held, step.assessed_at, review_due(held, step.assessed_at, policy))
+        outcomes.append(StepOutcome(check.needs_second_approval, pending, carried))
+    return outcomes
 
 
 @dataclass(frozen=True)
@@ -114,11 +168,13 @@ def rationale_problem(outcome: AssessmentOutcome, rationale: str | None) -> str 
 
 def level_guidance(outcome: AssessmentOutcome) -> str:
     """One line for the assessor about the level chosen against the suggestion."""
+    if outcome.check.needs_second_approval and outcome.check.is_downgrade_from_suggestion:
+        return (f"{outcome.level.value} is below the suggested {outcome.suggested.value}: "
+                "needs a rationale and a second supervisor's approval; the case keeps the "
+                "higher level until approved")
     if outcome.check.needs_second_approval:
         return (f"{outcome.level.value} lowers from high: needs a rationale and a second "
                 "supervisor's approval; the case keeps its current level until approved")
-    if outcome.check.is_downgrade_from_suggestion:
-        return f"{outcome.level.value} is below the suggested {outcome.suggested.value}: rationale required"
     if outcome.check.is_raise_on_judgement:
         return (f"{outcome.level.value} is above the suggested {outcome.suggested.value}: "
                 "raised on professional judgement")

@@ -248,8 +248,11 @@ CASE_METRICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     m.R12_HIGH_RISK_NO_PLAN: (("high",), ("high", "no_plan")),
     m.R13_SPO_DECISION: (("stalking",), ("stalking", "spo_decided")),
     m.R14_NEEDS_ASSESSED: (("stalking",), ("stalking", "needs")),
-    m.R14_REFERRALS: (("stalking",), ("stalking", "referred")),
-    m.R14_REFERRED_IN_TIME: (("stalking", "due"), ("stalking", "due", "in_time")),
+    # rec 14.5: a victim who refused consent (and was not referred) is counted apart
+    m.R14_REFERRALS: (("stalking", "not_refused"), ("stalking", "not_refused", "referred")),
+    m.R14_REFERRED_IN_TIME: (("stalking", "due", "not_refused"),
+                             ("stalking", "due", "not_refused", "in_time")),
+    m.R14_CONSENT_REFUSED: (("stalking",), ("stalking", "refused")),
     m.R17_ALLOCATION: ((), ("allocation_ok",)),
     m.R17_TEAM_MOVES: ((), ("moves_exceeded",)),
     m.R20_ONLINE: ((), ("online",)),
@@ -368,6 +371,11 @@ class _CaseFacts:
         if name == "referred":
             return exists().where(Referral.case_id == Case.id,
                                   Referral.service.in_(policy.victims_code.specialist_services))
+        if name in ("refused", "not_refused"):
+            refused = and_(
+                exists().where(VictimCare.case_id == Case.id, VictimCare.consent.is_(False)),
+                not_(self.fact("referred")))
+            return refused if name == "refused" else not_(refused)
         if name == "due":
             return self.deadline.is_not(None)
         if name == "in_time":
@@ -550,6 +558,7 @@ def _order_tallies(session: Session, period: _Period, area: str | None) -> dict[
         select(Case.area_command.label("area"), Case.allocation_team.label("team"),
                month.label("month"), case((granted, 1), else_=0).label("granted"),
                case((decided, 1), else_=0).label("decided"))
+        .select_from(ProtectiveOrder)
         .join(Case, Case.id == ProtectiveOrder.case_id)
         .where(*_order_scope(period, area, None))
         .subquery("orders")
@@ -582,6 +591,7 @@ def _flag_tallies(session: Session, period: _Period, area: str | None) -> dict[s
                period.month_of(ScreeningFlag.raised_at).label("month"),
                *[case((_flag_part(code, NUMERATOR), 1), else_=0).label(code)
                  for code in _FLAG_STATUS])
+        .select_from(ScreeningFlag)
         .join(Case, Case.id == ScreeningFlag.case_id)
         .where(period.contains(ScreeningFlag.raised_at), *_case_scope(area, None))
         .subquery("flags")
@@ -638,6 +648,7 @@ def _search_tallies(session: Session, policy: Policy, period: _Period,
     inner = (
         select(Case.area_command.label("area"), Case.allocation_team.label("team"),
                period.month_of(SearchRecord.conducted_at).label("month"))
+        .select_from(SearchRecord)
         .join(Case, Case.id == SearchRecord.case_id)
         .where(*_search_scope(policy, period, area, None))
         .subquery("searches")
@@ -657,6 +668,7 @@ def _classification_search_tallies(session: Session, period: _Period) -> list[m.
     """Searches by classification code recorded in the audit log (force-wide)."""
     inner = (
         select(period.month_of(AuditEvent.at).label("month"))
+        .select_from(AuditEvent)
         .where(AuditEvent.entity == "search", AuditEvent.action == AuditAction.VIEW.value,
                AuditEvent.reason.like("%code=%"), period.contains(AuditEvent.at))
         .subquery("searches")
@@ -688,6 +700,7 @@ def _breach_records(session: Session, policy: Policy, period: _Period, *, area: 
                Breach.threats_or_violence, original.risk_level, Breach.acknowledged_at,
                Breach.escalated_at, Breach.manual_level, reassessed, original.victim_id,
                original.suspect_id)
+        .select_from(Breach)
         .join(crime, crime.id == Breach.breach_case_id)
         .join(original, original.id == Breach.original_case_id)
         .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
@@ -703,6 +716,7 @@ def _breach_records(session: Session, policy: Policy, period: _Period, *, area: 
     pairs: dict[tuple[int, int | None], list[datetime]] = {}
     pair_stmt = (
         select(original.victim_id, original.suspect_id, Breach.occurred_at)
+        .select_from(Breach)
         .join(original, original.id == Breach.original_case_id)
         .where(Breach.occurred_at >= earliest, Breach.occurred_at <= latest)
     )

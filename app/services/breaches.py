@@ -51,7 +51,15 @@ from app.services.orders import (
     required_text,
 )
 from app.services.permissions import Permission
-from models import Allocation, Breach, Case, Person, ProtectiveOrder, RiskAssessment
+from models import (
+    Allocation,
+    Breach,
+    Case,
+    MultiAgencyReferral,
+    Person,
+    ProtectiveOrder,
+    RiskAssessment,
+)
 from models.enums import ORDERS_IN_FORCE, AuditAction, OrderStatus
 from seed.reference import breach_code_for_order
 
@@ -259,6 +267,12 @@ def _board_columns() -> tuple[Any, ...]:
         .correlate(a.original, a.breach_case)
         .scalar_subquery()
     )
+    multi_agency = (
+        select(func.max(MultiAgencyReferral.referred_at))
+        .where(MultiAgencyReferral.case_id == a.original.id)
+        .correlate(a.original)
+        .scalar_subquery()
+    )
     return (
         Breach.id, Breach.breach_ref, Breach.occurred_at, Breach.reported_at,
         Breach.threats_or_violence, Breach.acknowledged_at, Breach.acknowledged_by,
@@ -271,7 +285,7 @@ def _board_columns() -> tuple[Any, ...]:
         ProtectiveOrder.order_ref, ProtectiveOrder.kind,
         ProtectiveOrder.protected_id, ProtectiveOrder.subject_id,
         a.victim.person_ref.label("victim_ref"), a.suspect.person_ref.label("suspect_ref"),
-        last_assessed.label("last_assessed_at"),
+        last_assessed.label("last_assessed_at"), multi_agency.label("multi_agency_at"),
     )
 
 
@@ -377,7 +391,7 @@ def _items(ctx: ServiceContext, session: Session, filters: Sequence[Any], *,
          manual_level, escalated_at, arrest_at, reassessment_requested_at, crime_ref,
          _original_id, original_crime_ref, area_command, risk_level, version,
          reassessment_due_at, order_ref, kind, protected_id, subject_id, victim_ref,
-         suspect_ref, last_assessed_at) in rows:
+         suspect_ref, last_assessed_at, multi_agency_at) in rows:
         pair = (protected_id, subject_id)
         facts = BreachFacts(
             order_kind=kind, occurred_at=occurred_at, reported_at=reported_at,
@@ -386,6 +400,7 @@ def _items(ctx: ServiceContext, session: Session, filters: Sequence[Any], *,
             last_assessed_at=last_assessed_at, acknowledged_at=acknowledged_at,
             manual_level=manual_level, escalated_at=escalated_at, arrest_at=arrest_at,
             pair_has_spo_in_force=pair in spo_pairs, spo_application_pending=pair in spo_pending,
+            multi_agency_referred_at=multi_agency_at,
         )
         esc = assess_breach(facts, policy, now)
         if board_only and not _on_board_now(acknowledged_at is not None, esc):

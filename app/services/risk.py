@@ -15,15 +15,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import aliased
 
 from app.errors import BadInput, NotFound, PermissionDenied
-from app.rules.risk import AnswersError, assess, parse_answers, rationale_problem, review_due
+from app.rules.risk import (
+    AnswersError,
+    assess,
+    level_while_pending,
+    parse_answers,
+    rationale_problem,
+    review_due,
+)
 from app.services.case_lock import claim_case
 from app.services.cases import case_edit
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import Case, RiskAssessment
-from models.enums import AuditAction, RiskLevel
+from models.enums import RISK_RANK, AuditAction, RiskLevel
 from seed.reference import Questionnaire, questionnaire
 
 
@@ -106,6 +114,12 @@ def record_risk_assessment(ctx: ServiceContext, *, crime_ref: str, answers: str 
             case.risk_level = chosen.value
             case.risk_assessed_at = now
             case.risk_review_due = due
+        elif previous is None:
+            # nothing to keep: the case carries the checklist's (higher) suggestion
+            held = level_while_pending(None, outcome.suggested)
+            case.risk_level = held.value
+            case.risk_assessed_at = now
+            case.risk_review_due = review_due(held, now, ctx.policy.risk)
         case.reassessment_due_at = None
         session.add(case)
         if case.suspect_id is not None:  # the pair is re-assessed: on every crime of it
@@ -127,7 +141,9 @@ def record_risk_assessment(ctx: ServiceContext, *, crime_ref: str, answers: str 
         assessment_id = int(row.id)  # type: ignore[arg-type]
         case_level = case.risk_level
     if pending:
-        message = (f"{chosen.value} recorded; it lowers from high and waits for a second "
+        why = ("is below the suggested " + outcome.suggested.value
+               if outcome.check.is_downgrade_from_suggestion else "lowers from high")
+        message = (f"{chosen.value} recorded; it {why} and waits for a second "
                    f"supervisor's approval (the case stays {case_level or 'unassessed'})")
     else:
         message = f"risk set to {chosen.value} ({outcome.yes_count} yes, suggested {outcome.suggested.value})"
@@ -140,8 +156,9 @@ def record_risk_assessment(ctx: ServiceContext, *, crime_ref: str, answers: str 
 
 def approve_risk_assessment(ctx: ServiceContext, *, assessment_id: int,
                             expected_version: int) -> RiskApprovalResult:
-    """A second supervisor (never the assessor) approves a downgrade from high;
-    the case then takes the assessment's level and review date."""
+    """A second supervisor of the case's area (never the assessor) approves a
+    level below the suggestion or lowered from high; the case then takes the
+    assessment's level and review date. The audit names both people."""
     with ctx.read() as session:
         found = session.execute(
             select(RiskAssessment, Case.crime_ref, Case.area_command)
@@ -164,7 +181,7 @@ def approve_risk_assessment(ctx: ServiceContext, *, assessment_id: int,
                              f"risk downgrade (assessment {assessment_id})")
         raise PermissionDenied(
             f"four-eyes rule: you assessed {crime_ref} yourself; a second supervisor "
-            "must approve lowering the risk from high"
+            f"of {area} must approve this risk level"
         )
     with ctx.write() as session:
         newer = session.execute(
@@ -198,8 +215,82 @@ def approve_risk_assessment(ctx: ServiceContext, *, assessment_id: int,
                   before=before,
                   after={"risk_level": row.level, "risk_assessed_at": row.assessed_at,
                          "risk_review_due": row.review_due, "approved_by": ctx.actor.username,
-                         "assessment_id": assessment_id})
+                         "assessment_id": assessment_id, "assessor": row.assessor})
         level = row.level
     return RiskApprovalResult(crime_ref=crime_ref, version=version, assessment_id=assessment_id,
                               level=level, approved_by=ctx.actor.username,
-                              message=f"downgrade to {level} approved; the case is now {level}")
+                              message=f"{level} approved; the case is now {level}")
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """A risk level waiting for a second supervisor (four-eyes)."""
+
+    assessment_id: int
+    crime_ref: str
+    area_command: str
+    assessed_at: datetime
+    assessor: str
+    level: str
+    suggested_level: str
+    case_risk_level: str | None  # what the case carries meanwhile (the higher level)
+    rationale: str | None
+    why: str  # "below the suggestion" or "lowered from high"
+    case_version: int
+    yours: bool  # you may approve it (a supervisor of its area who did not assess it)
+    waiting_for: str  # who may approve it, in words
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def approvals_waiting(ctx: ServiceContext, *, area: str | None = None,
+                      force_wide: bool = False) -> list[PendingApproval]:
+    """Every risk level awaiting a second supervisor's approval in ``area``
+    (a supervisor's own area by default; force-wide for analysts and
+    auditors, or with ``force_wide``), oldest first; only the newest assessment of a case can be
+    approved. Each says whether you may approve it: a supervisor of the case's
+    area other than the assessor. On a database with one supervisor the
+    approval stays pending and listed. The view is audited."""
+    ctx.require(Permission.VIEW_CASE, entity="approvals")
+    scope = None if force_wide else area if area is not None else (
+        ctx.actor.area_command if ctx.actor.role == "supervisor" else None)
+    newer = aliased(RiskAssessment, name="newer")
+    later = (select(newer.id).where(
+        newer.case_id == RiskAssessment.case_id,
+        or_(newer.assessed_at > RiskAssessment.assessed_at,
+            and_(newer.assessed_at == RiskAssessment.assessed_at, newer.id > RiskAssessment.id)))
+        .exists())
+    stmt = (
+        select(RiskAssessment.id, Case.crime_ref, Case.area_command, RiskAssessment.assessed_at,
+               RiskAssessment.assessor, RiskAssessment.level, RiskAssessment.suggested_level,
+               Case.risk_level, RiskAssessment.rationale, Case.version)
+        .select_from(RiskAssessment).join(Case, Case.id == RiskAssessment.case_id)
+        .where(RiskAssessment.approval_required.is_(True), RiskAssessment.approved_at.is_(None),
+               ~later)
+        .order_by(RiskAssessment.assessed_at, RiskAssessment.id)
+    )
+    if scope:
+        stmt = stmt.where(Case.area_command == scope)
+    found: list[PendingApproval] = []
+    with ctx.read() as session:
+        for row in session.execute(stmt):
+            suggested = RiskLevel(row.suggested_level)
+            below = RISK_RANK[RiskLevel(row.level)] < RISK_RANK[suggested]
+            may = (ctx.allowed(Permission.APPROVE_RISK_DOWNGRADE, area=row.area_command)
+                   and row.assessor != ctx.actor.username)
+            if row.assessor == ctx.actor.username:
+                waiting = f"another supervisor of {row.area_command} (you assessed it)"
+            else:
+                waiting = f"a supervisor of {row.area_command} other than {row.assessor}"
+            found.append(PendingApproval(
+                assessment_id=row.id, crime_ref=row.crime_ref, area_command=row.area_command,
+                assessed_at=row.assessed_at, assessor=row.assessor, level=row.level,
+                suggested_level=row.suggested_level, case_risk_level=row.risk_level,
+                rationale=row.rationale,
+                why=(f"below the suggested {suggested.value}" if below else "lowered from high"),
+                case_version=row.version, yours=may, waiting_for=waiting))
+    with ctx.write() as session:
+        ctx.audit(session, AuditAction.VIEW, "approvals", scope,
+                  reason=f"risk approvals waiting ({scope or 'force-wide'}): {len(found)} listed")
+    return found

@@ -1,8 +1,10 @@
 """Export cases in the RMS extract format, and audit every export.
 
 ``export_cases`` writes crimes.csv columns to a file or standard output, or,
-given a folder, all five extract files (crimes, risk, orders, breaches,
-victim_care): that folder re-imports unchanged. Rows come in a fixed order
+given a folder, the extract in format 2: every file with every column
+(crimes, risk, spo_decisions, orders, breaches, victim_care, searches,
+multi_agency) and a ``manifest.json`` (app.rms.manifest): that folder
+re-imports unchanged. Rows come in a fixed order
 (by crime_ref, then by the record's own key; orders and breaches by their
 reference) and dates are ISO 8601 UTC with the offset, so the same database
 always gives the same bytes. Rows are streamed a page at a time from one
@@ -32,23 +34,32 @@ from app.rms.formats import (
     COLUMNS,
     CRIMES,
     FILE_ORDER,
+    MULTI_AGENCY,
     ORDERS,
     RISK,
+    SEARCHES,
+    SPO_DECISIONS,
     VICTIM_CARE,
+    all_columns,
     format_codes,
+    format_consent,
     format_when,
     format_yn,
 )
+from app.rms.manifest import CURRENT_FORMAT, Manifest, write_manifest
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import (
     Breach,
     Case,
     IncludedClassification,
+    MultiAgencyReferral,
     Person,
     ProtectiveOrder,
     Referral,
     RiskAssessment,
+    SearchRecord,
+    SpoDecision,
     VictimCare,
 )
 from models.enums import AuditAction
@@ -64,6 +75,9 @@ T_ORDER = ProtectiveOrder.__table__
 T_BREACH = Breach.__table__
 T_CARE = VictimCare.__table__
 T_REFERRAL = Referral.__table__
+T_SPO_DECISION = SpoDecision.__table__
+T_SEARCH = SearchRecord.__table__
+T_MULTI_AGENCY = MultiAgencyReferral.__table__
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,8 @@ def _case_pages(session: Session, flt: CaseFilter) -> Iterator[list[Any]]:
             T_CASE.c.principal_code, victim.c.person_ref.label("victim_ref"),
             suspect.c.person_ref.label("suspect_ref"), T_CASE.c.relationship,
             T_CASE.c.domestic_abuse, T_CASE.c.online, T_CASE.c.allocation_team, T_CASE.c.officer,
-            T_CASE.c.status, T_CASE.c.pin_issued, T_CASE.c.summary,
+            T_CASE.c.status, T_CASE.c.pin_issued, T_CASE.c.summary, T_CASE.c.closed_at,
+            T_CASE.c.outcome, T_CASE.c.reassessment_due_at,
         )
         .select_from(
             T_CASE.join(victim, victim.c.id == T_CASE.c.victim_id)
@@ -172,6 +187,9 @@ def _crime_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
                 "status": row.status,
                 "pin_issued": row.pin_issued,
                 "summary": row.summary,
+                "closed_at": row.closed_at,
+                "outcome": row.outcome,
+                "reassessment_due_at": row.reassessment_due_at,
             }
 
 
@@ -180,14 +198,49 @@ def _risk_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
         refs = {row.id: row.crime_ref for row in page}
         rows = session.execute(
             select(T_RISK.c.case_id, T_RISK.c.assessed_at, T_RISK.c.tool, T_RISK.c.answers,
-                   T_RISK.c.level, T_RISK.c.rationale, T_RISK.c.assessor)
+                   T_RISK.c.level, T_RISK.c.rationale, T_RISK.c.assessor,
+                   T_RISK.c.management_plan, T_RISK.c.plan_set_at, T_RISK.c.plan_review_due,
+                   T_RISK.c.approved_by, T_RISK.c.approved_at)
             .where(T_RISK.c.case_id.in_(list(refs)))
         ).all()
         rows.sort(key=lambda r: (refs[r.case_id], r.assessed_at, r.tool))
         for row in rows:
-            yield {"crime_ref": refs[row.case_id], "assessed_at": row.assessed_at,
-                   "tool": row.tool, "answers": row.answers, "level": row.level,
-                   "rationale": row.rationale, "assessor": row.assessor}
+            yield {"crime_ref": refs[row.case_id], **{
+                name: getattr(row, name) for name in all_columns(RISK) if name != "crime_ref"}}
+
+
+def _by_case(session: Session, flt: CaseFilter, table: Any, columns: tuple[str, ...],
+             key: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """Rows of ``table`` for each page of cases, by crime_ref then ``key``."""
+    for page in _case_pages(session, flt):
+        refs = {row.id: row.crime_ref for row in page}
+        rows = session.execute(
+            select(table.c.case_id, table.c.id, *[table.c[name] for name in columns])
+            .where(table.c.case_id.in_(list(refs)))
+        ).all()
+        rows.sort(key=lambda r: (refs[r.case_id], *[getattr(r, k) for k in key], r.id))
+        for row in rows:
+            yield {"crime_ref": refs[row.case_id], **{name: getattr(row, name) for name in columns}}
+
+
+def _spo_decision_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    yield from _by_case(session, flt, T_SPO_DECISION,
+                        ("status", "rationale", "decided_by", "decided_at"),
+                        ("decided_at", "status"))
+
+
+def _search_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    for row in _by_case(session, flt, T_SEARCH,
+                        ("power", "conducted_at", "officer", "authorised_by", "premises",
+                         "items_seized"), ("power", "conducted_at")):
+        row["result"] = row.pop("items_seized")
+        yield row
+
+
+def _multi_agency_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    yield from _by_case(session, flt, T_MULTI_AGENCY,
+                        ("kind", "referred_at", "referred_by", "outcome"),
+                        ("kind", "referred_at"))
 
 
 def _care_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
@@ -196,7 +249,8 @@ def _care_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
         ids = list(refs)
         care = {row.case_id: row for row in session.execute(
             select(T_CARE.c.case_id, T_CARE.c.needs_assessed_at, T_CARE.c.enhanced_rights,
-                   T_CARE.c.rights_explained_at, T_CARE.c.consent)
+                   T_CARE.c.rights_explained_at, T_CARE.c.consent, T_CARE.c.consent_at,
+                   T_CARE.c.last_update_at, T_CARE.c.vps_offered_at)
             .where(T_CARE.c.case_id.in_(ids)))}
         referrals: dict[int, dict[str, Any]] = defaultdict(dict)
         for row in session.execute(
@@ -213,7 +267,10 @@ def _care_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
                 "needs_assessed_at": held.needs_assessed_at if held else None,
                 "enhanced_rights": held.enhanced_rights if held else None,
                 "rights_explained_at": held.rights_explained_at if held else None,
-                "consent": held.consent if held else None,
+                "consent": format_consent(held.consent) if held else None,
+                "consent_at": held.consent_at if held else None,
+                "last_update_at": held.last_update_at if held else None,
+                "vps_offered_at": held.vps_offered_at if held else None,
                 "service": None, "referred_at": None, "outcome": None,
             }
             services = referrals.get(case_id, {})
@@ -242,7 +299,7 @@ def _order_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
     stmt = flt.where(
         select(T_ORDER.c.order_ref, T_CASE.c.crime_ref, T_ORDER.c.kind, T_ORDER.c.status,
                T_ORDER.c.applied_at, T_ORDER.c.granted_at, T_ORDER.c.served_at,
-               T_ORDER.c.expires_at)
+               T_ORDER.c.expires_at, T_ORDER.c.notification_due_at, T_ORDER.c.notified_at)
         .select_from(T_ORDER.join(T_CASE, T_CASE.c.id == T_ORDER.c.case_id))
     )
     for row in _keyset(session, stmt, T_ORDER.c.order_ref):
@@ -252,7 +309,11 @@ def _order_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
 def _breach_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
     stmt = flt.where(
         select(T_BREACH.c.breach_ref, T_ORDER.c.order_ref, T_CASE.c.crime_ref,
-               T_BREACH.c.occurred_at, T_BREACH.c.reported_at)
+               T_BREACH.c.occurred_at, T_BREACH.c.reported_at, T_BREACH.c.threats_or_violence,
+               T_BREACH.c.acknowledged_by, T_BREACH.c.acknowledged_at,
+               T_BREACH.c.acknowledgement_note, T_BREACH.c.manual_level.label("escalation_level"),
+               T_BREACH.c.escalated_by, T_BREACH.c.escalated_at, T_BREACH.c.arrest_at,
+               T_BREACH.c.reassessment_requested_at, T_BREACH.c.outcome)
         .select_from(
             T_BREACH.join(T_ORDER, T_ORDER.c.id == T_BREACH.c.order_id)
             .join(T_CASE, T_CASE.c.id == T_BREACH.c.breach_case_id)
@@ -268,6 +329,9 @@ READERS = {
     ORDERS: _order_rows,
     BREACHES: _breach_rows,
     VICTIM_CARE: _care_rows,
+    SPO_DECISIONS: _spo_decision_rows,
+    SEARCHES: _search_rows,
+    MULTI_AGENCY: _multi_agency_rows,
 }
 
 
@@ -285,8 +349,9 @@ def csv_value(value: Any) -> str:
     return str(value)
 
 
-def write_csv(handle: TextIO, file_name: str, rows: Iterator[dict[str, Any]]) -> int:
-    columns = COLUMNS[file_name]
+def write_csv(handle: TextIO, file_name: str, rows: Iterator[dict[str, Any]],
+              format_version: int = CURRENT_FORMAT) -> int:
+    columns = all_columns(file_name, format_version)
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(columns)
     count = 0
@@ -323,9 +388,10 @@ CRIME_TITLES = {
 
 
 def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter) -> int:
-    rows = _crime_rows(session, flt)
+    # one file without a manifest is a format 1 extract: its columns only
+    rows = ({name: row[name] for name in COLUMNS[CRIMES]} for row in _crime_rows(session, flt))
     if fmt == "csv":
-        return write_csv(handle, CRIMES, rows)
+        return write_csv(handle, CRIMES, rows, format_version=1)
     if fmt == "json":
         return write_json(handle, rows)
     listed = list(rows)
@@ -364,8 +430,9 @@ def _snapshot(session: Session) -> None:
 
 def export_cases(ctx: ServiceContext, *, target: str | Path | None, fmt: str = "csv",
                  flt: CaseFilter | None = None, stdout: TextIO | None = None) -> ExportResult:
-    """Export cases as ``fmt``: to ``target`` (a file; a folder writes all five
-    extract files as CSV), or to ``stdout`` when ``target`` is None."""
+    """Export cases as ``fmt``: to ``target`` (a file; a folder gets the format 2
+    extract: every file as CSV and manifest.json), or to ``stdout`` when
+    ``target`` is None."""
     flt = flt or CaseFilter()
     if fmt not in CASE_FORMATS:
         raise BadInput(f"export cases: format {fmt!r}: choose {', '.join(CASE_FORMATS)}")
@@ -384,6 +451,7 @@ def export_cases(ctx: ServiceContext, *, target: str | Path | None, fmt: str = "
             for file_name in FILE_ORDER:
                 with _Target(folder / file_name) as handle:
                     rows[file_name] = write_csv(handle, file_name, READERS[file_name](session, flt))
+        write_manifest(folder, extract_manifest(ctx))
         shown = str(folder)
     elif target is not None:
         path = Path(str(target))
@@ -405,6 +473,14 @@ def export_cases(ctx: ServiceContext, *, target: str | Path | None, fmt: str = "
                   detail=f"{flt.describe()}; " + ", ".join(
                       f"{name} {count:,} rows" for name, count in rows.items()))
     return result
+
+
+def extract_manifest(ctx: ServiceContext) -> Manifest:
+    """The manifest of a folder export: format 2, the database's kind (live or
+    training) and no formula protection (cells are written as they are held)."""
+    kind = ctx.database.database_kind() or "live"
+    return Manifest(format_version=CURRENT_FORMAT, source_kind=kind, formula_protection="none",
+                    present=True)
 
 
 def require_export(ctx: ServiceContext, kind: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from app.rms.apply import (
     ImportDelta,
 )
 from app.rms.formats import Vocabulary, format_when
+from app.rms.manifest import kind_problem
 from app.rms.validate import (
     ExtractFiles,
     ValidationReport,
@@ -201,8 +202,13 @@ def import_extract(ctx: ServiceContext, *, folder: Path | str, dry_run: bool = F
     ctx.require(Permission.IMPORT, entity="import", entity_id=str(folder)[:64])
     started = time.perf_counter()
     extract = find_extract_files(folder)
-    vocab = Vocabulary.load(ctx.policy, ctx.now())
+    vocab = replace(Vocabulary.load(ctx.policy, ctx.now()), manifest=extract.manifest)
     prints = _fingerprints(extract)
+    mixing = kind_problem(extract.manifest, ctx.database.database_kind())
+    if mixing is not None:
+        return ImportResult(source=str(extract.folder), files=extract.files,
+                            ignored=extract.ignored, dry_run=dry_run, errors=(mixing,),
+                            error_count=1, seconds=time.perf_counter() - started)
 
     def note(file_name: str, rows: int) -> None:
         if progress:

@@ -140,7 +140,8 @@ def test_export_a_folder_and_import_it_elsewhere(sqlite_database: Database, tmp_
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert vigil(sqlite_database, "import", str(good_extract(tmp_path))) == 0
     assert vigil(sqlite_database, "export", "cases", "-o", f"{tmp_path / 'out'}/") == 0
-    assert "crimes.csv 2 rows, risk.csv 0 rows, orders.csv 1 rows" in capsys.readouterr().err
+    assert ("crimes.csv 2 rows, risk.csv 0 rows, spo_decisions.csv 0 rows, orders.csv 1 rows"
+            in capsys.readouterr().err)
     other = Database(f"sqlite:///{tmp_path / 'other.db'}")
     try:
         assert tui.main(["--db", other.url, "users", "add", "analyst", "--name", "A",

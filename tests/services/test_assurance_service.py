@@ -202,6 +202,7 @@ EXPECTED: dict[str, tuple[int, int | None, float | None]] = {
     m.R14_NEEDS_ASSESSED: (3, 5, 3 / 5),  # C1 C3 C5
     m.R14_REFERRALS: (3, 5, 60.0),  # C1 C3 C5
     m.R14_REFERRED_IN_TIME: (2, 4, 2 / 4),  # C1 C5 of C1 C2 C3 C5 (C7 not yet due)
+    m.R14_CONSENT_REFUSED: (0, 5, 0.0),  # nobody refused (tests/services/test_assurance_periods.py)
     m.R17_ALLOCATION: (8, 11, 8 / 11),  # all but C2 (Response), C5 (none), C9 (Response)
     m.R17_TEAM_MOVES: (1, 11, 1 / 11),  # C3
     m.R20_ONLINE: (3, 11, 3 / 11),  # C1 C4 C6
@@ -227,6 +228,7 @@ NUMERATOR_REFS: dict[str, list[str]] = {
     m.R14_NEEDS_ASSESSED: ["C1", "C3", "C5"],
     m.R14_REFERRALS: ["C1", "C3", "C5"],
     m.R14_REFERRED_IN_TIME: ["C1", "C5"],
+    m.R14_CONSENT_REFUSED: [],
     m.R17_ALLOCATION: ["C1", "C3", "C8", "C4", "C13", "C7", "C6", "C10"],
     m.R17_TEAM_MOVES: ["C3"],
     m.R20_ONLINE: ["C1", "C4", "C6"],

@@ -403,9 +403,11 @@ def _random_force(session, seed: int) -> None:  # type: ignore[no-untyped-def]
                     case.reassessment_due_at = at
         if rng.random() < 0.7:
             add_victim_care(session, case, needs_assessed_at=None if rng.random() < 0.3
-                            else reported + timedelta(hours=5))
+                            else reported + timedelta(hours=5),
+                            consent=rng.choice([True, True, None, False]))
         if rng.random() < 0.6:
-            add_referral(session, case, "ISHA", reported + timedelta(hours=rng.uniform(1, 90)))
+            add_referral(session, case, rng.choice(["ISHA", "ISHA", "HELPLINE"]),
+                         reported + timedelta(hours=rng.uniform(1, 90)))
         elif rng.random() < 0.1:
             case.risk_level = "high"  # a level imported without its assessment
         if case.principal_code == "8Q" and rng.random() < 0.5:
@@ -481,7 +483,7 @@ def _rules_codes(database: Database, area: str, day: date) -> dict[str, list[str
         b = bounds(area, frame, policy)
         book = code_book(session)
         ids = session.execute(select(Case.id).where(Case.area_command == area)).scalars().all()
-        rows = [r for r in case_rows(session, list(ids), area) if r.reported_at < b.starts_at]
+        rows = [r for r in case_rows(session, list(ids), area, policy) if r.reported_at < b.starts_at]
         facts = gather_facts(session, rows, b, policy, book)
     found: dict[str, list[str]] = {}
     for row in rows:

@@ -100,7 +100,9 @@ def test_lowering_below_the_suggestion_needs_a_rationale(database: Database, mak
     result = record_risk_assessment(ctx, crime_ref=REF, answers="YYYYNNNNNNN", level="standard",
                                     rationale="Suspect now in custody", management_plan=None,
                                     expected_version=1)
-    assert (result.approval_required, result.case_risk_level) == (False, "standard")
+    # four-eyes: below the suggestion waits for a second supervisor; the case,
+    # unassessed before, carries the suggested (higher) level meanwhile
+    assert (result.approval_required, result.case_risk_level) == (True, "medium")
     assert _assessments(database)[0].rationale == "Suspect now in custody"
 
 
@@ -155,8 +157,10 @@ def test_a_high_suggestion_set_lower_on_an_unassessed_case(database: Database, m
     result = record_risk_assessment(make_context("officer.northern"), crime_ref=REF,
                                     answers="YYYYYYYNNNN", level="medium", rationale="Context",
                                     management_plan=None, expected_version=1)
-    assert result.approval_required and result.case_risk_level is None
-    assert _case(database).risk_level is None
+    # nothing to keep: until a second supervisor approves, the case carries the
+    # checklist's high suggestion, never "unassessed"
+    assert result.approval_required and result.case_risk_level == "high"
+    assert _case(database).risk_level == "high"
 
 
 def test_only_the_newest_pending_assessment_can_be_approved(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]

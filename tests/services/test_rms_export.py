@@ -74,30 +74,42 @@ def test_cases_as_crimes_csv(database: Database, make_context, tmp_path: Path) -
     assert not list(tmp_path.glob(".*partial"))
 
 
-def test_a_folder_gets_all_five_files(database: Database, make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_folder_gets_the_format_2_extract(database: Database, make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     seed_cases(database)
     folder = tmp_path / "extract"
     result = export_cases(make_context("analyst"), target=f"{folder}/")
     assert result.rows == {"crimes.csv": 3, "risk.csv": 2, "orders.csv": 1, "breaches.csv": 1,
-                           "victim_care.csv": 2}
+                           "victim_care.csv": 2, "spo_decisions.csv": 0, "searches.csv": 0,
+                           "multi_agency.csv": 0}
     read = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()}
-    assert read["crimes.csv"] == CRIMES_CSV
+    assert json.loads(read["manifest.json"]) == {
+        "format_version": 2, "source_kind": "live", "formula_protection": "none"}
+    # crimes.csv: the format 1 columns, then closed_at, outcome, reassessment_due_at
+    assert read["crimes.csv"].splitlines()[0] == (
+        CRIMES_CSV.splitlines()[0] + ",closed_at,outcome,reassessment_due_at")
     assert read["risk.csv"] == (
-        "crime_ref,assessed_at,tool,answers,level,rationale,assessor\n"
+        "crime_ref,assessed_at,tool,answers,level,rationale,assessor,management_plan,"
+        "plan_set_at,plan_review_due,approved_by,approved_at\n"
         "CR-0100,2026-02-02T10:00:00+00:00,S-DASH,YYYNNNNNNNN,medium,three yes answers,"
-        "officer.northern\n"
-        "CR-0100,2026-02-21T09:00:00+00:00,S-DASH,YYYYYYNNNNN,high,,officer.northern\n")
+        "officer.northern,,,,,\n"
+        "CR-0100,2026-02-21T09:00:00+00:00,S-DASH,YYYYYYNNNNN,high,,officer.northern,,,,,\n")
     assert read["orders.csv"] == (
-        "order_ref,crime_ref,kind,status,applied_at,granted_at,served_at,expires_at\n"
-        "OR-0001,CR-0100,RO,granted,,2026-02-05T14:00:00+00:00,,2027-02-05T00:00:00+00:00\n")
+        "order_ref,crime_ref,kind,status,applied_at,granted_at,served_at,expires_at,"
+        "notification_due_at,notified_at\n"
+        "OR-0001,CR-0100,RO,granted,,2026-02-05T14:00:00+00:00,,2027-02-05T00:00:00+00:00,,\n")
     assert read["breaches.csv"] == (
-        "breach_ref,order_ref,crime_ref,occurred_at,reported_at\n"
-        "BR-0001,OR-0001,CR-0300,2026-02-20T16:00:00+00:00,2026-02-20T18:00:00+00:00\n")
+        "breach_ref,order_ref,crime_ref,occurred_at,reported_at,threats_or_violence,"
+        "acknowledged_by,acknowledged_at,acknowledgement_note,escalation_level,escalated_by,"
+        "escalated_at,arrest_at,reassessment_requested_at,outcome\n"
+        "BR-0001,OR-0001,CR-0300,2026-02-20T16:00:00+00:00,2026-02-20T18:00:00+00:00,N,,,,,,,,,"
+        "\n")
+    # consent in format 2: Y given, N not yet asked, refused
     assert read["victim_care.csv"] == (
         "crime_ref,needs_assessed_at,enhanced_rights,rights_explained_at,consent,service,"
-        "referred_at,outcome\n"
-        "CR-0100,2026-02-01T11:00:00+00:00,Y,,,ISAC,2026-02-03T15:00:00+00:00,declined\n"
-        "CR-0100,2026-02-01T11:00:00+00:00,Y,,,ISHA,2026-02-02T09:00:00+00:00,accepted\n")
+        "referred_at,outcome,consent_at,last_update_at,vps_offered_at\n"
+        "CR-0100,2026-02-01T11:00:00+00:00,Y,,N,ISAC,2026-02-03T15:00:00+00:00,declined,,,\n"
+        "CR-0100,2026-02-01T11:00:00+00:00,Y,,N,ISHA,2026-02-02T09:00:00+00:00,accepted,,,\n")
+    assert read["spo_decisions.csv"] == "crime_ref,status,rationale,decided_by,decided_at\n"
 
 
 def test_the_same_database_gives_the_same_bytes(database: Database, make_context,  # type: ignore[no-untyped-def]
@@ -148,7 +160,8 @@ def test_an_empty_database_exports_headers_only(make_context, tmp_path: Path) ->
     result = export_cases(make_context("analyst"), target=f"{tmp_path / 'empty'}/")
     assert set(result.rows.values()) == {0}
     assert (tmp_path / "empty" / "orders.csv").read_text() == (
-        "order_ref,crime_ref,kind,status,applied_at,granted_at,served_at,expires_at\n")
+        "order_ref,crime_ref,kind,status,applied_at,granted_at,served_at,expires_at,"
+        "notification_due_at,notified_at\n")
     out = io.StringIO()
     export_cases(make_context("analyst"), target=None, fmt="json", stdout=out)
     assert out.getvalue() == "[]\n"

@@ -47,7 +47,8 @@ def test_victim_care_is_created_then_updated(database: Database, make_context) -
     event = _last_event(database)
     assert (event.action, event.before) == ("create", None)
     assert event.after == {"needs_assessed_at": (NOW - timedelta(days=1)).isoformat(),
-                           "enhanced_rights": True, "rights_explained_at": None, "consent": None}
+                           "enhanced_rights": True, "rights_explained_at": None, "consent": None,
+                           "consent_at": None, "last_update_at": None, "vps_offered_at": None}
     second = update_victim_care(ctx, crime_ref=REF, needs_assessed_at=NOW - timedelta(days=1),
                                 enhanced_rights=True, rights_explained_at=NOW, consent=True,
                                 expected_version=2)
@@ -56,6 +57,8 @@ def test_victim_care_is_created_then_updated(database: Database, make_context) -
     event = _last_event(database)
     assert event.action == "update"
     assert (event.before["consent"], event.after["consent"]) == (None, True)
+    # the consent decision is dated when it changes
+    assert (event.before["consent_at"], event.after["consent_at"]) == (None, NOW.isoformat())
     view = open_case(ctx, crime_ref=REF).victim_care
     assert view is not None and view.rights_explained_at == NOW
     with pytest.raises(BadInput, match="nothing changed"):
@@ -147,3 +150,42 @@ def test_victim_care_edits_check_permission_and_version(database: Database, make
                            enhanced_rights=True, rights_explained_at=None, consent=True,
                            expected_version=1)
     assert _care(database) is None
+
+
+def test_the_victims_code_list(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    """Consent refused: nothing outstanding and counted apart; signposting is not
+    a referral; a referral off the route; an ageing referral; late updates."""
+    from app.services.victim_care import victims_code_list
+    from tests.factories import add_referral
+
+    ten_days = NOW - timedelta(days=10)
+    with database.write() as session:
+        refused = add_case(session, "VC/1", ten_days, code="8Q", domestic_abuse=True,
+                           victim="V1", suspect="S1")
+        care = add_victim_care(session, refused, needs_assessed_at=ten_days, consent=False)
+        care.last_update_at = NOW - timedelta(hours=2)
+        care.vps_offered_at = ten_days
+        session.add(care)
+        signposted = add_case(session, "VC/2", ten_days, code="8Q", victim="V2", suspect="S2")
+        add_victim_care(session, signposted, needs_assessed_at=ten_days)
+        add_referral(session, signposted, "HELPLINE", ten_days + timedelta(hours=2))
+        off_route = add_case(session, "VC/3", NOW - timedelta(days=20), code="8Q", victim="V3",
+                             suspect="S3", area="Southern")
+        add_victim_care(session, off_route, needs_assessed_at=NOW - timedelta(days=20))
+        add_referral(session, off_route, "ISAC", NOW - timedelta(days=19))
+    listed = victims_code_list(make_context("analyst"))
+    gaps = {row.crime_ref: row.state.codes for row in listed.rows}
+    assert "VC/1" not in gaps and listed.consent_refused == 1
+    assert gaps["VC/2"] == ("REFERRAL_LATE", "UPDATE_LATE")
+    # non-domestic stalking goes to ISHA; the ISAC referral is 19 days pending
+    assert gaps["VC/3"] == ("REFERRAL_OFF_ROUTE", "REFERRAL_PENDING", "UPDATE_LATE")
+    assert listed.cases == 3 and listed.counts["UPDATE_LATE"] == 2
+    southern = victims_code_list(make_context("analyst"), area="Southern",
+                                 codes=("REFERRAL_PENDING",))
+    assert [row.crime_ref for row in southern.rows] == ["VC/3"]
+    with database.read() as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.entity == "victims_code")
+                             .order_by(AuditEvent.id.desc())).first()
+    assert event is not None and event.action == "view" and event.username == "analyst"
+    with pytest.raises(BadInput, match="gap 'LATE'"):
+        victims_code_list(make_context("analyst"), codes=("LATE",))

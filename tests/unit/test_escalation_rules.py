@@ -305,3 +305,22 @@ def test_a_pending_spo_application_means_the_spo_was_considered() -> None:
     result = assess_breach(facts(spo_application_pending=True), POLICY, REPORTED)
     assert CONSIDER_SPO in result.expected_actions
     assert result.outstanding_actions == (ACKNOWLEDGE, REASSESS_RISK, CONSIDER_ARREST)
+
+
+def test_a_multi_agency_referral_after_the_breach_is_the_multi_agency_action_done() -> None:
+    from dataclasses import replace as _replace
+
+    from app.policy import default_policy as _policy
+    from app.rules.escalation import CONSIDER_MULTI_AGENCY, BreachFacts, assess_breach
+
+    at = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    facts = BreachFacts(order_kind="SPO", occurred_at=at, reported_at=at, manual_level=3)
+    policy = _policy().breach
+    before = assess_breach(facts, policy, at)
+    assert before.level == 3 and CONSIDER_MULTI_AGENCY in before.outstanding_actions
+    earlier = assess_breach(_replace(facts, multi_agency_referred_at=at.replace(day=1, hour=9)),
+                            policy, at)
+    assert CONSIDER_MULTI_AGENCY in earlier.outstanding_actions  # made before the breach
+    after = assess_breach(_replace(facts, multi_agency_referred_at=at.replace(hour=12)), policy,
+                          at)
+    assert CONSIDER_MULTI_AGENCY not in after.outstanding_actions

@@ -73,10 +73,10 @@ def test_raising_on_professional_judgement_needs_nothing() -> None:
     assert not check.needs_second_approval
 
 
-def test_lowering_below_suggestion_needs_rationale_only() -> None:
+def test_lowering_below_suggestion_needs_rationale_and_four_eyes() -> None:
     check = check_level(suggested=M, level=S, previous=M)
     assert check.needs_rationale and check.is_downgrade_from_suggestion
-    assert not check.needs_second_approval
+    assert check.needs_second_approval
 
 
 def test_lowering_from_previous_high_needs_second_approval() -> None:
@@ -120,11 +120,12 @@ def test_review_due_by_level() -> None:
 
 @given(st.lists(st.booleans(), min_size=11, max_size=11),
        st.sampled_from([S, M, H]), st.sampled_from([None, S, M, H]))
-def test_second_approval_exactly_when_leaving_high(
+def test_second_approval_exactly_when_leaving_high_or_below_the_suggestion(
         flags: list[bool], level: RiskLevel, previous: RiskLevel | None) -> None:
     outcome = assess(tuple(flags), level, previous, POLICY)
     leaving_high = level != H and H in (outcome.suggested, previous)
-    assert outcome.check.needs_second_approval == leaving_high
+    below = level.rank < outcome.suggested.rank
+    assert outcome.check.needs_second_approval == (leaving_high or below)
     # never more than the suggestion needs a rationale unless leaving high
     if level.rank >= outcome.suggested.rank and not leaving_high:
         assert rationale_problem(outcome, None) is None

@@ -377,3 +377,166 @@ def test_every_problem_is_counted_in_file_and_line_order(sqlite_database: Databa
         "crimes.csv:4: online: '?' is not Y or N",
         f"... and {MAX_KEPT_ERRORS + 48} more",
     ]
+
+
+# --- format 2 ------------------------------------------------------------------
+def errors_v2(database: Database, tmp_path: Path,
+              files: dict[str, list[dict[str, str]]]) -> list[str]:
+    report = check(database, write_extract(tmp_path / "v2", files, format_version=2))
+    return list(report.errors)
+
+
+def test_format_2_columns_need_a_manifest(sqlite_database: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "v1"
+    write_extract(folder, {CRIMES: [extract_row(CRIMES)]})
+    text = (folder / CRIMES).read_text().splitlines()
+    (folder / CRIMES).write_text("\n".join([text[0] + ",closed_at", text[1] + ","]) + "\n")
+    assert list(check(sqlite_database, folder).errors) == [
+        "crimes.csv:1: header: unknown column(s) 'closed_at' (format 2 columns: give the folder "
+        "a manifest.json with format_version 2)"]
+    (folder / "spo_decisions.csv").write_text("crime_ref,status,rationale,decided_by,decided_at\n")
+    (folder / CRIMES).write_text("\n".join(text) + "\n")
+    assert list(check(sqlite_database, folder).errors) == [
+        "spo_decisions.csv:1: header: a format 2 file; give the folder a manifest.json with "
+        "format_version 2"]
+
+
+@pytest.mark.parametrize(("manifest", "message"), [
+    ('{"format_version": 3, "source_kind": "live"}',
+     "manifest.json:1: format_version: 3 is not a known format (expected 1 or 2)"),
+    ('{\n  "format_version": 2,\n  "source_kind": "test"\n}',
+     "manifest.json:3: source_kind: unknown source kind 'test' (expected live, training, "
+     "evaluation, synthetic)"),
+    ('{"format_version": 2, "source_kind": "live", "formula_protection": "quotes"}',
+     "manifest.json:1: formula_protection: unknown protection 'quotes' (expected none, "
+     "apostrophe)"),
+    ('{"format_version": 2}',
+     "manifest.json:1: source_kind: required, but missing (expected live, training, "
+     "evaluation, synthetic)"),
+    ('{"format_version": 2, "source_kind": "live", "rows": 3}',
+     "manifest.json:1: rows: unknown field (expected format_version, source_kind, "
+     "formula_protection)"),
+    ('{"format_version": 2,', "manifest.json:1: json: cannot be read (Expecting property name "
+                              "enclosed in double quotes)"),
+])
+def test_manifest_problems(sqlite_database: Database, tmp_path: Path, manifest: str,
+                           message: str) -> None:
+    folder = write_extract(tmp_path / "x", {CRIMES: [extract_row(CRIMES)]})
+    (folder / "manifest.json").write_text(manifest)
+    report = check(sqlite_database, folder)
+    assert list(report.errors) == [message] and not report.spools
+
+
+def test_a_valid_format_2_extract(sqlite_database: Database, tmp_path: Path) -> None:
+    report = check(sqlite_database, write_extract(tmp_path / "x", {
+        CRIMES: [extract_row(CRIMES, status="closed", closed_at="01/03/2026 18:00",
+                             outcome="charged"),
+                 extract_row(CRIMES, crime_ref="CR-0002", principal_code="BRO")],
+        RISK: [extract_row(RISK, management_plan="Plan", plan_set_at="01/03/2026 13:00",
+                           plan_review_due="08/03/2026 13:00")],
+        "spo_decisions.csv": [{"crime_ref": "CR-0001", "status": "considered_not_appropriate",
+                               "rationale": "no course of conduct", "decided_by": "DI Marr",
+                               "decided_at": "01/03/2026 14:00"}],
+        ORDERS: [extract_row(ORDERS, served_at="01/03/2026 14:00",
+                             notification_due_at="04/03/2026 14:00",
+                             notified_at="01/03/2026 20:00")],
+        BREACHES: [extract_row(BREACHES, acknowledged_by="PS Vale",
+                               acknowledged_at="01/03/2026 16:00",
+                               acknowledgement_note="seen", escalation_level="2",
+                               threats_or_violence="Y", outcome="charged")],
+        CARE: [extract_row(CARE, consent="refused", consent_at="01/03/2026 12:00",
+                           last_update_at="01/03/2026 17:00", vps_offered_at="01/03/2026 17:00",
+                           service="", referred_at="", outcome="")],
+        "searches.csv": [{"crime_ref": "CR-0001", "power": "PHA 1997 s2B warrant (stalking)",
+                          "conducted_at": "01/03/2026 19:00", "officer": "DC Orme",
+                          "authorised_by": "JP Hale", "premises": "suspect's flat",
+                          "result": "phone seized"}],
+        "multi_agency.csv": [{"crime_ref": "CR-0001", "kind": "MARAC",
+                              "referred_at": "01/03/2026 19:30", "referred_by": "DS Keld",
+                              "outcome": ""}],
+    }, format_version=2))
+    assert report.ok, report.errors
+    care = next(report.spools[CARE].records())
+    assert care.consent is False and care.consent_at is not None  # refused, with its date
+
+
+@pytest.mark.parametrize(("file_name", "values", "message"), [
+    (CARE, {"consent": "maybe"},
+     "victim_care.csv:2: consent: 'maybe' is not Y (given), N (not yet asked) or refused"),
+    (CARE, {"consent": "N", "consent_at": "01/03/2026 12:00"},
+     "victim_care.csv:2: consent_at: given, but consent is N (not yet asked)"),
+    (RISK, {"plan_set_at": "01/03/2026 13:00"},
+     "risk.csv:2: management_plan: required when plan_set_at or plan_review_due is given"),
+    (RISK, {"approved_by": "officer.northern", "approved_at": "01/03/2026 13:00"},
+     "risk.csv:2: approved_by: 'officer.northern' is the assessor: a second supervisor "
+     "approves (four-eyes)"),
+    (RISK, {"approved_at": "01/03/2026 13:00"},
+     "risk.csv:2: approved_by: required when approved_at is given"),
+    (ORDERS, {"notified_at": "01/03/2026 20:00"},
+     "orders.csv:2: notified_at: given, but the order has no served_at"),
+    (BREACHES, {"acknowledged_at": "01/03/2026 16:00"},
+     "breaches.csv:2: acknowledged_by: required when acknowledged_at is given"),
+    (BREACHES, {"acknowledged_by": "PS Vale", "acknowledged_at": "01/03/2026 14:30"},
+     "breaches.csv:2: acknowledged_at: is before reported_at"),
+    (BREACHES, {"escalation_level": "4"},
+     "breaches.csv:2: escalation_level: unknown escalation level '4' (expected 1, 2, 3)"),
+    (CRIMES, {"closed_at": "01/03/2026 18:00"},
+     "crimes.csv:2: closed_at: given, but status is open"),
+])
+def test_format_2_problems(sqlite_database: Database, tmp_path: Path, file_name: str,
+                           values: dict[str, str], message: str) -> None:
+    files = {CRIMES: [extract_row(CRIMES), extract_row(CRIMES, crime_ref="CR-0002",
+                                                       principal_code="BRO")]}
+    if file_name in (BREACHES,):
+        files[ORDERS] = [extract_row(ORDERS)]
+    if file_name == CRIMES:
+        files[CRIMES][0] = extract_row(CRIMES, **values)
+    else:
+        files[file_name] = [extract_row(file_name, **values)]
+    assert errors_v2(sqlite_database, tmp_path, files) == [message]
+
+
+def test_format_2_file_problems(sqlite_database: Database, tmp_path: Path) -> None:
+    assert errors_v2(sqlite_database, tmp_path, {
+        CRIMES: [extract_row(CRIMES)],
+        "spo_decisions.csv": [
+            {"crime_ref": "CR-0001", "status": "considered_not_appropriate", "rationale": "",
+             "decided_by": "DI Marr", "decided_at": "01/03/2026 14:00"},
+            {"crime_ref": "CR-0001", "status": "pondered", "rationale": "",
+             "decided_by": "DI Marr", "decided_at": "01/03/2026 15:00"}],
+        "multi_agency.csv": [{"crime_ref": "CR-0009", "kind": "MARAC",
+                              "referred_at": "01/03/2026 19:30", "referred_by": "",
+                              "outcome": ""}],
+        "searches.csv": [{"crime_ref": "CR-0001", "power": "", "conducted_at": "01/03/2026 19:00",
+                          "officer": "DC Orme", "authorised_by": "", "premises": "",
+                          "result": ""}],
+    }) == [
+        "spo_decisions.csv:2: rationale: required when the SPO is considered not appropriate",
+        "spo_decisions.csv:3: status: unknown SPO decision 'pondered' (expected not_considered, "
+        "considered_not_appropriate, application_in_preparation, applied, interim_granted, "
+        "granted, refused, varied, renewed, discharged, expired)",
+        "searches.csv:2: power: required, but empty",
+        "multi_agency.csv:2: crime_ref: 'CR-0009' is not in crimes.csv or in Vigil",
+    ]
+
+
+def test_formula_protection_is_undone(sqlite_database: Database, tmp_path: Path) -> None:
+    folder = write_extract(tmp_path / "x", {
+        CRIMES: [extract_row(CRIMES, summary="'=HYPERLINK(x)", officer="'+PC Orme")]},
+        format_version=2)
+    manifest = folder / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"none"', '"apostrophe"'))
+    record = next(check(sqlite_database, folder).spools[CRIMES].records())
+    assert (record.summary, record.officer) == ("=HYPERLINK(x)", "+PC Orme")
+    manifest.write_text(manifest.read_text().replace('"apostrophe"', '"none"'))
+    record = next(check(sqlite_database, folder).spools[CRIMES].records())
+    assert record.summary == "'=HYPERLINK(x)"
+
+
+@pytest.mark.parametrize("text", ["=SUM(A1)", "+44 7700", "-5", "@home", "\tx", "plain", "'quoted",
+                                  "", "'", "'=x", "''+y"])
+def test_formula_protection_round_trips(text: str) -> None:
+    from app.rms.manifest import Manifest, protect_formula
+
+    manifest = Manifest(format_version=2, source_kind="live", formula_protection="apostrophe")
+    assert manifest.undo_protection(protect_formula(text)) == text

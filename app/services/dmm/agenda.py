@@ -419,7 +419,7 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
             session, and_(DmmAction.item_id.in_(select(DmmItem.id).where(
                 DmmItem.meeting_id == meeting.id)), DmmAction.case_id.in_(page_ids)), {}) \
             if meeting is not None and meeting.id is not None and page_ids else {}
-        rows = {r.id: r for r in case_rows(session, page_ids, area)}
+        rows = {r.id: r for r in case_rows(session, page_ids, area, policy)}
         explained = {} if frozen else explain(
             session, b, frame, policy, book,
             [rows[p.case_id] for p in page if p.mask and p.case_id in rows])

@@ -76,14 +76,18 @@ class CaseRow:
     needs_assessed_at: datetime | None
     first_referral_at: datetime | None
     area: str
+    consent_refused: bool = False
 
 
-def case_rows(session: Session, ids: list[int], area: str | None) -> list[CaseRow]:
+def case_rows(session: Session, ids: list[int], area: str | None,
+              policy: Policy) -> list[CaseRow]:
     """The cases ``ids`` (of ``area``, when given) with their people and care dates."""
     victim = aliased(Person, name="victim")
     suspect = aliased(Person, name="suspect")
     original = aliased(Case, name="original_case")
-    first_referral = (select(func.min(Referral.referred_at)).where(Referral.case_id == Case.id)
+    signposting = policy.victims_code.signposting_services
+    first_referral = (select(func.min(Referral.referred_at))
+                      .where(Referral.case_id == Case.id, Referral.service.not_in(signposting))
                       .scalar_subquery())
     rows: list[CaseRow] = []
     for chunk in chunks(ids):
@@ -101,6 +105,7 @@ def case_rows(session: Session, ids: list[int], area: str | None) -> list[CaseRo
                 original.allocation_team.label("original_team"),
                 raw(VictimCare.needs_assessed_at).label("needs_assessed_at"),
                 raw(first_referral).label("first_referral_at"), Case.area_command,
+                VictimCare.consent,
             )
             .join(victim, victim.id == Case.victim_id)
             .outerjoin(suspect, suspect.id == Case.suspect_id)
@@ -126,6 +131,7 @@ def case_rows(session: Session, ids: list[int], area: str | None) -> list[CaseRo
                 original_team=r["original_team"],
                 needs_assessed_at=as_utc(r["needs_assessed_at"]),
                 first_referral_at=as_utc(r["first_referral_at"]), area=r["area_command"],
+                consent_refused=r["consent"] is False,
             ))
     # the area is checked here: naming it in SQL steers the planner off the ids
     return [r for r in rows if area is None or r.area == area]
@@ -282,6 +288,7 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
                 for p in pair_crimes[r.id]),
             needs_assessed_at=r.needs_assessed_at,
             first_referral_at=r.first_referral_at,
+            consent_refused=r.consent_refused,
             open_actions=tuple(ActionFact(a["text"], a["owner"], as_utc(a["due_at"]))  # type: ignore[arg-type]
                                for a in actions[r.id]),
             carried_from=carried.get(r.id),
@@ -310,7 +317,7 @@ def settle_standing(session: Session, b: Bounds, frame: MeetingFrame, policy: Po
     unsettled = [i for i in items if i.mask & STANDING_BITS]
     if not unsettled:
         return items
-    by_id = {r.id: r for r in case_rows(session, [i.case_id for i in unsettled], None)}
+    by_id = {r.id: r for r in case_rows(session, [i.case_id for i in unsettled], None, policy)}
     facts = gather_facts(session, list(by_id.values()), b, policy, book)
     kept: list[RankedItem] = []
     for item in items:

@@ -347,7 +347,11 @@ def _victim(q: _Sql, epoch: bool) -> Any:
                                                    VictimCare.needs_assessed_at.is_not(None))
                  .exists()),
             and_(s.reported_at < ts(referral_cut),
-                 ~select(Referral.case_id).where(Referral.case_id == s.id).exists())),
+                 ~select(Referral.case_id).where(
+                     Referral.case_id == s.id,
+                     Referral.service.not_in(code.signposting_services)).exists(),
+                 ~select(VictimCare.case_id).where(VictimCare.case_id == s.id,
+                                                   VictimCare.consent.is_(False)).exists())),
         q.since_epoch(s.reported_at, margin) if epoch else true(),
     )
 

@@ -112,7 +112,7 @@ def work_queue(ctx: ServiceContext, *, area: str, team: str | None = None,
     with ctx.read() as session:
         book = code_book(session)
         flagged = flagged_rows(session, b, policy, book, mode=WORKLIST)
-        rows = case_rows(session, [f.case_id for f in flagged], area)
+        rows = case_rows(session, [f.case_id for f in flagged], area, policy)
         facts = gather_facts(session, rows, b, policy, book)
     owners = _work_owners(ctx, [r.id for r in rows])
     items: list[WorkItem] = []
@@ -165,7 +165,7 @@ def case_gaps(ctx: ServiceContext, *, crime_ref: str) -> list[CaseGap]:
     b = bounds(case_row.area_command, frame, ctx.policy)
     with ctx.read() as session:
         book = code_book(session)
-        rows = case_rows(session, [case_row.id], None)  # type: ignore[list-item]
+        rows = case_rows(session, [case_row.id], None, ctx.policy)  # type: ignore[list-item]
         facts = gather_facts(session, rows, b, ctx.policy, book)
     if not rows:
         return []

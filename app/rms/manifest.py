@@ -1,0 +1,156 @@
+"""``manifest.json``: what kind of extract a folder holds.
+
+An extract folder without a manifest is format 1 (the five files and columns
+of the first format). Format 2 adds columns and files (app.rms.formats) and
+carries a manifest naming:
+
+- ``format_version``: 1 or 2;
+- ``source_kind``: where the rows come from: ``live`` (a force's records
+  management system or a live Vigil database), ``training`` (a Vigil training
+  database), ``evaluation`` (a live-like database a force uses to evaluate
+  Vigil) or ``synthetic`` (generated data). Training and synthetic rows go
+  only into a training database; live and evaluation rows never do
+  (:func:`kind_problem`);
+- ``formula_protection``: how text cells were protected against spreadsheet
+  formulas: ``none``, or ``apostrophe`` (a cell starting with ``=``, ``+``,
+  ``-``, ``@``, a tab or a carriage return was written with a leading ``'``),
+  so that the import can undo it and the round trip gives back the text.
+
+Problems are reported like the rest of the extract: ``manifest.json:LINE:
+field: problem``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+FORMAT_VERSIONS = (1, 2)
+CURRENT_FORMAT = 2
+SOURCE_KINDS = ("live", "training", "evaluation", "synthetic")
+FORMULA_PROTECTIONS = ("none", "apostrophe")
+# a text cell starting with one of these is read as a formula by spreadsheets
+FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
+_FIELDS = ("format_version", "source_kind", "formula_protection")
+# which database kinds may take an extract of each source kind
+TRAINING_SOURCES = frozenset({"training", "synthetic"})
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int = 1
+    source_kind: str | None = None
+    formula_protection: str = "none"
+    present: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        return {"format_version": self.format_version, "source_kind": self.source_kind,
+                "formula_protection": self.formula_protection}
+
+    def undo_protection(self, text: str) -> str:
+        """The text as it was before the export protected it."""
+        if (self.formula_protection == "apostrophe" and text[:1] == "'"
+                and needs_protection(text[1:])):
+            return text[1:]
+        return text
+
+
+def needs_protection(text: str) -> bool:
+    """Would a spreadsheet read ``text`` as a formula, or is it itself an
+    apostrophe before one (so that the protection can always be undone)?"""
+    rest = text
+    while rest[:1] == "'":
+        rest = rest[1:]
+    return rest[:1] in FORMULA_STARTS and rest != ""
+
+
+def protect_formula(text: str) -> str:
+    """``text`` as an ``apostrophe`` export writes it (the inverse of
+    :meth:`Manifest.undo_protection`)."""
+    return "'" + text if needs_protection(text) else text
+
+
+class ManifestError(ValueError):
+    """Problems with manifest.json, each as ``manifest.json:line: field: problem``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _line_of(text: str, key: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if f'"{key}"' in line:
+            return number
+    return 1
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """The folder's manifest; format 1 when there is none."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return Manifest()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ManifestError([f"{MANIFEST}:1: text: not UTF-8"]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ManifestError([f"{MANIFEST}:{exc.lineno}: json: cannot be read ({exc.msg})"]) from None
+    if not isinstance(data, dict):
+        raise ManifestError([f"{MANIFEST}:1: json: expected an object with "
+                             f"{', '.join(_FIELDS)}"])
+    problems: list[str] = []
+
+    def fail(key: str, problem: str) -> None:
+        problems.append(f"{MANIFEST}:{_line_of(text, key)}: {key}: {problem}")
+
+    for key in data:
+        if key not in _FIELDS:
+            fail(key, f"unknown field (expected {', '.join(_FIELDS)})")
+    version = data.get("format_version")
+    if version is None:
+        fail("format_version", "required, but missing")
+    elif isinstance(version, bool) or version not in FORMAT_VERSIONS:
+        fail("format_version", f"{version!r} is not a known format "
+                               f"(expected {' or '.join(map(str, FORMAT_VERSIONS))})")
+    kind = data.get("source_kind")
+    if kind is None:
+        fail("source_kind", f"required, but missing (expected {', '.join(SOURCE_KINDS)})")
+    elif kind not in SOURCE_KINDS:
+        fail("source_kind", f"unknown source kind {kind!r} (expected {', '.join(SOURCE_KINDS)})")
+    protection = data.get("formula_protection", "none")
+    if protection not in FORMULA_PROTECTIONS:
+        fail("formula_protection", f"unknown protection {protection!r} "
+                                   f"(expected {', '.join(FORMULA_PROTECTIONS)})")
+    if problems:
+        raise ManifestError(problems)
+    return Manifest(format_version=int(version), source_kind=str(kind),  # type: ignore[arg-type]
+                    formula_protection=str(protection), present=True)
+
+
+def kind_problem(manifest: Manifest, database_kind: str | None) -> str | None:
+    """Why rows of this source may not go into a database of ``database_kind``
+    (training data never mixes with live data), or None."""
+    if manifest.source_kind is None or database_kind is None:
+        return None
+    training_rows = manifest.source_kind in TRAINING_SOURCES
+    if training_rows and database_kind != "training":
+        return (f"{MANIFEST}:1: source_kind: the extract holds {manifest.source_kind} data "
+                f"and this is a {database_kind} database: training data never goes into it")
+    if not training_rows and database_kind == "training":
+        return (f"{MANIFEST}:1: source_kind: the extract holds {manifest.source_kind} data "
+                "and this is a training database of synthetic data only")
+    return None
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> Path:
+    """Write ``manifest.json`` into ``folder`` (whole, or not at all)."""
+    path = folder / MANIFEST
+    partial = folder / f".{MANIFEST}.partial"
+    partial.write_text(json.dumps(manifest.as_json(), indent=2) + "\n", encoding="utf-8")
+    partial.replace(path)
+    return path

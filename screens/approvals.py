@@ -1,0 +1,124 @@
+"""Approvals waiting: risk levels set below the checklist's suggestion or
+lowered from high (typed in Vigil or imported from the RMS) that wait for a
+second supervisor of the case's area. `a` approves the selected one when it is
+yours to approve; `enter` opens the case record."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Static
+
+from app.output import cell_text
+from app.sanitise import clean_text
+from app.services.risk import PendingApproval, approvals_waiting, approve_risk_assessment
+from screens.base import VigilScreen, cursor_row_key
+from screens.dialogs import ConfirmDialog
+
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("crime_ref", "Crime ref", 14),
+    ("area", "Area", 9),
+    ("assessed", "Assessed", 16),
+    ("assessor", "Assessor", 20),
+    ("level", "Level set", 9),
+    ("why", "Why it waits", 26),
+    ("keeps", "Case keeps", 10),
+    ("yours", "Yours", 5),
+    ("rationale", "Rationale", 50),
+)
+
+
+class ApprovalsScreen(VigilScreen):
+    """The four-eyes list: approvals waiting, and whether each is yours."""
+
+    PURPOSE = ("Approvals waiting: a risk level below the checklist's suggestion, or lowered "
+               "from high, waits for a second supervisor of the case's area (never the "
+               "assessor); the case keeps the higher level meanwhile. a approves the selected "
+               "one when it is yours; enter opens the case.")
+    CSS_PATH = "approvals.tcss"
+    AUTO_FOCUS = "#approvals-table"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "Approve", id="approvals.approve"),
+        Binding("enter", "open_case", "Open case", id="approvals.open"),
+        Binding("r", "refresh", "Refresh", id="approvals.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, PendingApproval] = {}
+        self.title = "Approvals waiting"
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        yield Static("loading…", id="approvals-summary", markup=False)
+        yield DataTable(id="approvals-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self.load()
+
+    def load(self) -> None:
+        self.call_service(approvals_waiting, on_result=self.show, group="approvals")
+
+    def show(self, items: list[PendingApproval]) -> None:
+        table = self.query_one(DataTable)
+        selected = cursor_row_key(table)
+        table.clear()
+        self.items = {}
+        for item in items:
+            key = str(item.assessment_id)
+            self.items[key] = item
+            table.add_row(item.crime_ref, item.area_command, cell_text(item.assessed_at),
+                          clean_text(item.assessor, keep_newlines=False), item.level, item.why,
+                          item.case_risk_level or "—", "yes" if item.yours else "no",
+                          clean_text(item.rationale or "", keep_newlines=False)[:100], key=key)
+        if selected and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        yours = sum(item.yours for item in items)
+        self.query_one("#approvals-summary", Static).update(
+            f"{len(items)} waiting · {yours} yours to approve")
+
+    def _selected(self) -> PendingApproval | None:
+        key = cursor_row_key(self.query_one(DataTable))
+        return self.items.get(key) if key else None
+
+    def action_open_case(self) -> None:
+        item = self._selected()
+        if item:
+            self.vigil.open_case(item.crime_ref)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        item = self.items.get(event.row_key.value or "")
+        if item:
+            self.vigil.open_case(item.crime_ref)
+
+    def action_approve(self) -> None:
+        item = self._selected()
+        if item is None:
+            return
+        if not item.yours:
+            self.notify(f"{item.crime_ref}: waiting for {item.waiting_for}.", severity="warning")
+            return
+        question = (f"Approve {item.level} on {item.crime_ref} ({item.why})? Assessed by "
+                    f"{item.assessor} on {cell_text(item.assessed_at)}. Rationale: "
+                    f"{clean_text(item.rationale or '', keep_newlines=False) or '—'}")
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.call_service(approve_risk_assessment, assessment_id=item.assessment_id,
+                                  expected_version=item.case_version, on_result=self.approved,
+                                  group="approvals-approve")
+
+        self.app.push_screen(ConfirmDialog(question), decided)
+
+    def approved(self, result: object) -> None:
+        self.notify(str(getattr(result, "message", "approved")))
+        self.load()
+
+    def action_refresh(self) -> None:
+        self.load()
