@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.dates import format_local
-from app.sanitise import clean_text
+from app.sanitise import clean_text, escape_markup, neutralise_formula
 
 FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -69,11 +69,12 @@ def render_json(payload: Any) -> str:
 
 
 def render_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> str:
+    """CSV for people: a cell a spreadsheet would run as a formula is guarded."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([c.key for c in columns])
     for row in rows:
-        writer.writerow([_csv_value(row.get(c.key)) for c in columns])
+        writer.writerow([neutralise_formula(_csv_value(row.get(c.key))) for c in columns])
     return buffer.getvalue()
 
 
@@ -90,7 +91,7 @@ def _csv_value(value: Any) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escape_markup(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(rows: Iterable[dict[str, Any]], columns: Sequence[Column],

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timedelta
 
-from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.cli.base import CliEnv, add_format_option
+from app.cli.disclose import add_output_option, emit_or_disclose
 from app.dates import DateError, local_midnight, parse_date, parse_datetime
 from app.errors import BadInput
 from app.output import Column, render
@@ -135,5 +136,7 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     counted = f" of {page.total_text}" if page.total is not None else ""
     more = "; more on the next page" if page.has_more else ""
     title = f"Cases: {criteria.describe()} ({first}-{page.first_index + len(page.rows)}{counted}{more})"
-    env.emit(render(rows, COLUMNS, args.format, title=title, payload=payload), args.output)
-    return 0
+    return emit_or_disclose(ctx, args, kind="search",
+                            text=render(rows, COLUMNS, args.format, title=title, payload=payload),
+                            filter=f"{criteria.describe()} (page {args.page})",
+                            crime_refs=[row.crime_ref for row in page.rows], rows=len(page.rows))

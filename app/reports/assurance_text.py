@@ -14,6 +14,7 @@ from typing import Any
 from app.dates import format_local
 from app.output import render_json
 from app.rules import metrics as m
+from app.sanitise import escape_markup, neutralise_formula
 from app.services.assurance import AssuranceReport
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -119,8 +120,9 @@ def render_report_csv(report: AssuranceReport) -> str:
             status: str) -> None:
         value = "" if f.value is None else f"{f.value:.6g}"
         denominator = "" if f.denominator is None else f.denominator
-        writer.writerow([d.code, d.recommendation, d.title, d.unit, scope, area, team, month,
-                         value, f.numerator, denominator, status])
+        writer.writerow([neutralise_formula(str(v)) for v in (
+            d.code, d.recommendation, d.title, d.unit, scope, area, team, month,
+            value, f.numerator, denominator, status)])
 
     for r in report.results:
         d = r.definition
@@ -136,7 +138,7 @@ def render_report_csv(report: AssuranceReport) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escape_markup(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_report_markdown(report: AssuranceReport) -> str:

@@ -39,6 +39,7 @@ from app.rules.escalation import (
     assess_breach,
     format_time_left,
 )
+from app.services.audit_trail import audit_naming
 from app.services.case_lock import claim_case, load_case
 from app.services.context import ServiceContext
 from app.services.orders import (
@@ -482,8 +483,10 @@ def breach_board(ctx: ServiceContext, *, area: str | None = None, text: str | No
             where = area or "force-wide"
             if text and text.strip():
                 where += f", filter {text.strip()!r}"
-            ctx.audit(session, AuditAction.VIEW, "breach_board", area or "force-wide",
-                      reason=f"breach board viewed ({where}; {counts})")
+            shown = [ref for item in board.items
+                     for ref in (item.crime_ref, item.original_crime_ref)]
+            audit_naming(ctx, session, AuditAction.VIEW, "breach_board", area or "force-wide",
+                         shown, reason=f"breach board viewed ({where}; {counts})")
     return board
 
 

@@ -1,8 +1,10 @@
-"""Export cases in the RMS extract format, and audit every export.
+"""Export cases in the RMS extract format, as a disclosure (see
+:mod:`app.services.disclosure`: permission, purpose, event first).
 
 ``export_cases`` writes crimes.csv columns to a file or standard output, or,
 given a folder, all five extract files (crimes, risk, orders, breaches,
-victim_care): that folder re-imports unchanged. Rows come in a fixed order
+victim_care) and ``manifest.json``: that folder re-imports unchanged, and is
+written aside and renamed into place as a set. Rows come in a fixed order
 (by crime_ref, then by the record's own key; orders and breaches by their
 reference) and dates are ISO 8601 UTC with the offset, so the same database
 always gives the same bytes. Rows are streamed a page at a time from one
@@ -13,10 +15,12 @@ bounded memory.
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +43,8 @@ from app.rms.formats import (
     format_when,
     format_yn,
 )
+from app.sanitise import FORMULA_PROTECTION, neutralise_formula
+from app.services import disclosure
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import (
@@ -51,10 +57,12 @@ from models import (
     RiskAssessment,
     VictimCare,
 )
-from models.enums import AuditAction
 
 PAGE = 5_000
 CASE_FORMATS = ("csv", "json", "md", "html")
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "vigil-rms-extract"
+MANIFEST_VERSION = 2
 
 T_CASE = Case.__table__
 T_PERSON = Person.__table__
@@ -273,7 +281,9 @@ READERS = {
 
 # --- writing ---------------------------------------------------------------
 def csv_value(value: Any) -> str:
-    """A value as the extract format writes it."""
+    """A value as the extract format writes it; text a spreadsheet would run
+    as a formula is guarded (reversibly: the manifest says so and the import
+    takes the guard off)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -282,10 +292,10 @@ def csv_value(value: Any) -> str:
         return format_when(value)
     if isinstance(value, list | tuple):
         return format_codes(value)
-    return str(value)
+    return neutralise_formula(str(value))
 
 
-def write_csv(handle: TextIO, file_name: str, rows: Iterator[dict[str, Any]]) -> int:
+def write_csv(handle: TextIO, file_name: str, rows: Iterable[dict[str, Any]]) -> int:
     columns = COLUMNS[file_name]
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(columns)
@@ -302,7 +312,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def write_json(handle: TextIO, rows: Iterator[dict[str, Any]]) -> int:
+def write_json(handle: TextIO, rows: Iterable[dict[str, Any]]) -> int:
     count = 0
     handle.write("[")
     for row in rows:
@@ -322,8 +332,11 @@ CRIME_TITLES = {
 }
 
 
-def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter) -> int:
-    rows = _crime_rows(session, flt)
+def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter,
+                  refs: list[str] | None = None) -> int:
+    rows: Iterable[dict[str, Any]] = _crime_rows(session, flt)
+    if refs is not None:
+        rows = _noting(rows, refs)
     if fmt == "csv":
         return write_csv(handle, CRIMES, rows)
     if fmt == "json":
@@ -334,25 +347,40 @@ def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter) -
     return len(listed)
 
 
-class _Target:
-    """Write to a temporary file beside ``path`` and move it into place only
-    when complete, so a failed export never leaves half a file."""
+def _noting(rows: Iterable[dict[str, Any]], refs: list[str]) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        refs.append(row["crime_ref"])
+        yield row
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.partial = path.with_name(f".{path.name}.partial")
 
-    def __enter__(self) -> TextIO:
-        self.handle = self.partial.open("w", encoding="utf-8", newline="")
-        return self.handle
+def _crime_refs(session: Session, flt: CaseFilter) -> list[str]:
+    """The references the filter selects, in export order (from the same snapshot)."""
+    refs: list[str] = []
+    for page in _case_pages(session, flt):
+        refs += [row.crime_ref for row in page]
+    return refs
 
-    def __exit__(self, kind: object, *_rest: object) -> None:
-        self.handle.close()
-        if kind is None:
-            os.replace(self.partial, self.path)
-        else:
-            self.partial.unlink(missing_ok=True)
 
+def manifest(ctx: ServiceContext, files: dict[str, int], digests: dict[str, str]) -> dict[str, Any]:
+    """What the importer checks: the format version, whether the data comes
+    from a live or a training database, the formula guard used, and each
+    file's rows and SHA-256 (a folder of mixed old and new files is refused)."""
+    kind = ctx.database.database_kind() or ("training" if ctx.training else "live")
+    return {
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_VERSION,
+        "source": kind,
+        "formula_protection": FORMULA_PROTECTION,
+        "files": {name: {"rows": files[name], "sha256": digests[name]} for name in files},
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _snapshot(session: Session) -> None:
@@ -363,48 +391,98 @@ def _snapshot(session: Session) -> None:
 
 
 def export_cases(ctx: ServiceContext, *, target: str | Path | None, fmt: str = "csv",
-                 flt: CaseFilter | None = None, stdout: TextIO | None = None) -> ExportResult:
+                 flt: CaseFilter | None = None, stdout: TextIO | None = None,
+                 purpose: str | None = None) -> ExportResult:
     """Export cases as ``fmt``: to ``target`` (a file; a folder writes all five
-    extract files as CSV), or to ``stdout`` when ``target`` is None."""
+    extract files as CSV and a manifest), or to ``stdout`` when ``target`` is
+    None. A disclosure (:mod:`app.services.disclosure`): the export permission
+    and a ``purpose`` are required, and the event naming every case is
+    committed before any data is released."""
     flt = flt or CaseFilter()
     if fmt not in CASE_FORMATS:
         raise BadInput(f"export cases: format {fmt!r}: choose {', '.join(CASE_FORMATS)}")
-    require_export(ctx, "cases")
+    purpose = disclosure.authorised_purpose(ctx, "cases", purpose)
     rows: dict[str, int] = {}
+    refs: list[str] = []
     if is_folder_target(target):
         if fmt != "csv":
             raise BadInput(f"export cases -o {target}: a folder export is the CSV extract; "
                            f"give a file name for --format {fmt}")
-        folder = Path(str(target))
-        if not folder.parent.is_dir():
-            raise BadInput(f"export cases -o {target}: folder {folder.parent} does not exist")
-        folder.mkdir(exist_ok=True)
-        with ctx.read() as session:
-            _snapshot(session)
-            for file_name in FILE_ORDER:
-                with _Target(folder / file_name) as handle:
-                    rows[file_name] = write_csv(handle, file_name, READERS[file_name](session, flt))
-        shown = str(folder)
+        folder = disclosure.AsideFolder("cases", str(target), (*FILE_ORDER, MANIFEST))
+        with disclosure.released_on_success(folder):
+            digests: dict[str, str] = {}
+            with ctx.read() as session:
+                _snapshot(session)
+                for file_name in FILE_ORDER:
+                    with folder.open(file_name) as handle:
+                        readers = READERS[file_name](session, flt)
+                        if file_name == CRIMES:
+                            readers = _noting(readers, refs)
+                        rows[file_name] = write_csv(handle, file_name, readers)
+                    digests[file_name] = _sha256(folder.aside / file_name)
+            with folder.open(MANIFEST) as handle:
+                handle.write(json.dumps(manifest(ctx, rows, digests), indent=2) + "\n")
+            shown = str(folder.path)
+            _record(ctx, fmt, shown, flt, purpose, rows, refs)
+        folder.release()
     elif target is not None:
-        path = Path(str(target))
-        if not path.parent.is_dir():
-            raise BadInput(f"export cases -o {target}: folder {path.parent} does not exist")
-        with ctx.read() as session, _Target(path) as handle:
-            _snapshot(session)
-            rows[CRIMES] = _write_crimes(handle, session, fmt, flt)
-        shown = str(path)
+        aside = disclosure.AsideFile("cases", target)
+        with disclosure.released_on_success(aside):
+            with ctx.read() as session:
+                _snapshot(session)
+                rows[CRIMES] = _write_crimes(aside.handle, session, fmt, flt, refs)
+            aside.handle.flush()
+            shown = str(aside.path)
+            _record(ctx, fmt, shown, flt, purpose, rows, refs)
+        aside.release()
     else:
         if stdout is None:
             raise BadInput("export cases: no output given")
+        shown = disclosure.STANDARD_OUTPUT
         with ctx.read() as session:
             _snapshot(session)
-            rows[CRIMES] = _write_crimes(stdout, session, fmt, flt)
-        shown = "standard output"
-    result = ExportResult(kind="cases", format=fmt, target=shown, rows=rows)
-    record_export(ctx, kind="cases", fmt=fmt, target=shown,
-                  detail=f"{flt.describe()}; " + ", ".join(
-                      f"{name} {count:,} rows" for name, count in rows.items()))
-    return result
+            refs = _crime_refs(session, flt)
+            rows[CRIMES] = len(refs)
+            event = _record(ctx, fmt, shown, flt, purpose, rows, refs)
+            chunks = _chunks(session, fmt, flt)
+            complete = disclosure.write_stream(ctx, event, stdout, chunks,
+                                               rows_of=lambda chunk: chunk.count("\n"))
+        if not complete:
+            raise disclosure.OutputClosed(
+                f"export cases: {shown} was closed by its reader before the end; the "
+                "disclosure of the selected cases is logged")
+    return ExportResult(kind="cases", format=fmt, target=shown, rows=rows)
+
+
+def _chunks(session: Session, fmt: str, flt: CaseFilter) -> Iterator[str]:
+    """The crimes export a page at a time, as text."""
+    if fmt in ("csv", "json"):
+        buffer = io.StringIO()
+        if fmt == "csv":
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(COLUMNS[CRIMES])
+            for count, row in enumerate(_crime_rows(session, flt), start=1):
+                writer.writerow([csv_value(row.get(name)) for name in COLUMNS[CRIMES]])
+                if count % 500 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        else:
+            write_json(buffer, _crime_rows(session, flt))
+        yield buffer.getvalue()
+        return
+    buffer = io.StringIO()
+    _write_crimes(buffer, session, fmt, flt)
+    yield buffer.getvalue()
+
+
+def _record(ctx: ServiceContext, fmt: str, target: str, flt: CaseFilter, purpose: str,
+            rows: dict[str, int], refs: list[str]) -> disclosure.Disclosure:
+    event = disclosure.Disclosure(
+        kind="cases", format=fmt, target=target, filter=flt.describe(), purpose=purpose,
+        rows=sum(rows.values()), crime_refs=tuple(refs), files=dict(rows))
+    disclosure.record(ctx, event)
+    return event
 
 
 def require_export(ctx: ServiceContext, kind: str) -> None:
@@ -413,8 +491,10 @@ def require_export(ctx: ServiceContext, kind: str) -> None:
 
 
 def record_export(ctx: ServiceContext, *, kind: str, fmt: str, target: str,
-                  detail: str | None = None) -> None:
-    """Audit an export (DPA 2018 s62: disclosure is logged, with who and why)."""
-    reason = f"{kind} exported as {fmt} to {target}" + (f": {detail}" if detail else "")
-    with ctx.write() as session:
-        ctx.audit(session, AuditAction.EXPORT, "export", kind, reason=reason)
+                  detail: str | None = None, purpose: str | None = None,
+                  crime_refs: Iterable[str] = (), rows: int = 0) -> None:
+    """Audit a disclosure made elsewhere (kept for callers not yet on
+    :func:`app.services.disclosure.disclose_text`, which records before release)."""
+    disclosure.record(ctx, disclosure.Disclosure(
+        kind=kind, format=fmt, target=target, filter=detail or "",
+        purpose=(purpose or "not given").strip(), rows=rows, crime_refs=tuple(crime_refs)))

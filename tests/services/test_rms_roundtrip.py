@@ -86,11 +86,11 @@ def round_trip(database: Database, empty_database: Database, tmp_path: Path) -> 
     source = _context_factory(database)("analyst")
     target = _context_factory(empty_database)("analyst")
     first = tmp_path / "first"
-    export_cases(source, target=f"{first}/")
+    export_cases(source, purpose="quality check", target=f"{first}/")
     imported = import_extract(target, folder=first)
     assert imported.ok, imported.errors
     second = tmp_path / "second"
-    export_cases(target, target=f"{second}/")
+    export_cases(target, purpose="quality check", target=f"{second}/")
     assert_same_files(first, second)
     # and the export re-imports into its own database without changing anything
     again = import_extract(source, folder=first)
