@@ -27,7 +27,7 @@ from app.rules.allocation import (
     team_moves,
     too_many_moves,
 )
-from app.services.case_lock import claim_case, load_case
+from app.services.case_lock import edit_case, load_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from app.services.search import included_codes
@@ -327,18 +327,14 @@ def case_area(ctx: ServiceContext, crime_ref: str) -> str:
 
 
 @contextmanager
-def case_edit(ctx: ServiceContext, crime_ref: str, expected_version: int | None,
+def case_edit(ctx: ServiceContext, crime_ref: str, expected_version: int,
               permission: Permission = Permission.EDIT_CASE) -> Iterator[tuple[Session, Case, int]]:
-    """Check the role and area, then open the write transaction and claim the
-    case's lock: yields (session, case, new_version). The permission check runs
-    before the write transaction so a refusal can be audited on its own."""
-    area = case_area(ctx, crime_ref)
-    ctx.require(permission, area=area, entity="case", entity_id=crime_ref)
-    with ctx.write() as session:
-        case = load_case(session, crime_ref)
-        version = claim_case(session, case.id, expected_version, ctx.now(),  # type: ignore[arg-type]
-                             crime_ref=crime_ref)
-        yield session, case, version
+    """The single edit path (:func:`app.services.case_lock.edit_case`):
+    authorise, lock the case row, check the version read; yields (session,
+    case, new_version) for the caller to write and audit."""
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=permission) as edit:
+        yield edit.session, edit.case, edit.version
 
 
 def required_text(value: str | None, what: str) -> str:
