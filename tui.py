@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "screen": "app.cli.screen",
     "search": "app.cli.search",
     "assurance": "app.cli.assurance",
+    "audit": "app.cli.audit",
     "serve": "app.cli.serve",
     "bench": "app.cli.bench",
 }

@@ -8,6 +8,8 @@ supervisor's terminal.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import TextIO
 
 # C0 controls except tab and newline, DEL, and C1 controls (incl. CSI 0x9b).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -50,3 +52,22 @@ def restore_formula(text: str) -> str:
 def escape_markup(text: str) -> str:
     """``text`` for Markdown meant to be read: HTML tags and entities shown, never run."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class CsvWriter:
+    """``csv.writer`` with ``\\n`` line ends that also quotes a field holding a
+    carriage return (the standard writer leaves it bare, and a reader then
+    splits the row there)."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self.handle = handle
+
+    @staticmethod
+    def field(value: object) -> str:
+        text = "" if value is None else str(value)
+        if any(char in text for char in ',"\r\n'):
+            return '"' + text.replace('"', '""') + '"'
+        return text
+
+    def writerow(self, values: Iterable[object]) -> None:
+        self.handle.write(",".join(self.field(v) for v in values) + "\n")

@@ -6,7 +6,6 @@ The same :class:`AssuranceReport` the screen shows; HTML (with charts) is in
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from app.dates import format_local
 from app.output import render_json
 from app.rules import metrics as m
-from app.sanitise import escape_markup, neutralise_formula
+from app.sanitise import CsvWriter, escape_markup, neutralise_formula
 from app.services.assurance import AssuranceReport
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -112,7 +111,7 @@ CSV_COLUMNS = ("code", "recommendation", "title", "unit", "scope", "area", "team
 def render_report_csv(report: AssuranceReport) -> str:
     """One row per figure: the overall figure, each area, each team, each month."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer)
     writer.writerow(CSV_COLUMNS)
     overall_scope = "area" if report.area else "force"
 

@@ -92,17 +92,26 @@ def _has_trail(ctx: ServiceContext, crime_ref: str) -> bool:
         ).first() is not None
 
 
-def case_audit_trail(ctx: ServiceContext, *, crime_ref: str,
-                     limit: int = TRAIL_LIMIT) -> list[AuditEntry]:
+def case_audit_trail(ctx: ServiceContext, *, crime_ref: str, limit: int = TRAIL_LIMIT,
+                     reason: str | None = None) -> list[AuditEntry]:
     """The newest ``limit`` audit events about ``crime_ref``, newest first:
-    those about the case alone, and the lists, exports and imports naming it."""
+    those about the case alone, and the lists, exports and imports naming it.
+    Outside the user's own area it needs a ``reason`` (as any consultation)."""
     crime_ref = crime_ref.strip()
     area = _case_area(ctx, crime_ref)
     if area is None and not _has_trail(ctx, crime_ref):
         raise NotFound(f"crime {crime_ref} is not in Vigil")
     ctx.require(Permission.VIEW_AUDIT, area=area, entity="case", entity_id=crime_ref)
+    why = "case audit trail viewed"
+    if area is not None:
+        from app.services.case_lock import load_case
+        from app.services.cases import consult
+
+        with ctx.read() as session:
+            why = consult(ctx, session, load_case(session, crime_ref), reason=reason,
+                          what="case audit trail")
     with ctx.write() as session:
-        ctx.audit(session, AuditAction.VIEW, "case", crime_ref, reason="case audit trail viewed")
+        ctx.audit(session, AuditAction.VIEW, "case", crime_ref, reason=why)
     named = select(AuditSubject.audit_event_id).where(AuditSubject.crime_ref == crime_ref)
     with ctx.read() as session:
         rows = session.execute(

@@ -23,6 +23,7 @@ from app.dates import format_local
 from app.errors import BadInput, NotFound
 from app.rules import orders as rules
 from app.rules.orders import OrderRuleError
+from app.services.audit_trail import audit_naming
 from app.services.case_lock import edit_case, load_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
@@ -580,12 +581,19 @@ _ORDER_STATUS_EVENTS = (OrderStatus.REFUSED, OrderStatus.VARIED, OrderStatus.REN
 TIMELINE_CRIME_LIMIT = 500
 
 
-def pair_timeline(ctx: ServiceContext, *, crime_ref: str, audit: bool = True) -> Timeline:
+def pair_timeline(ctx: ServiceContext, *, crime_ref: str, audit: bool = True,
+                  reason: str | None = None) -> Timeline:
     """Everything known about the course of conduct of this case's victim and
     suspect, in date order: their crimes, breaches of orders between them,
     risk assessments on those crimes, the orders' applied/granted/served/
-    notified/expiry and status dates, and SPO decisions."""
+    notified/expiry and status dates, and SPO decisions. A consultation of
+    every crime shown: outside the user's area it needs a ``reason``."""
+    from app.services.cases import consult
+
     ctx.require(Permission.VIEW_CASE, entity="case", entity_id=crime_ref)
+    with ctx.read() as session:
+        why = consult(ctx, session, load_case(session, crime_ref), reason=reason,
+                      what="course-of-conduct timeline")
     now = ctx.now()
     with ctx.read() as session:
         case = load_case(session, crime_ref)
@@ -695,8 +703,9 @@ def pair_timeline(ctx: ServiceContext, *, crime_ref: str, audit: bool = True) ->
         ))
     events.sort(key=lambda e: (e.at, _KIND_ORDER[e.kind], e.ref))
     if audit:
+        shown = [crime_ref, *(c.crime_ref for c in crimes if c.crime_ref != crime_ref)]
         with ctx.write() as session:
-            ctx.audit(session, AuditAction.VIEW, "case", crime_ref,
-                      reason=f"course-of-conduct timeline viewed ({len(events)} events)")
+            audit_naming(ctx, session, AuditAction.VIEW, "case", crime_ref, shown[1:],
+                         reason=f"{why} ({len(events)} events)")
     return Timeline(crime_ref=crime_ref, victim_ref=victim_ref, suspect_ref=suspect_ref,
                     events=tuple(events))

@@ -14,7 +14,6 @@ bounded memory.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -43,7 +42,7 @@ from app.rms.formats import (
     format_when,
     format_yn,
 )
-from app.sanitise import FORMULA_PROTECTION, neutralise_formula
+from app.sanitise import FORMULA_PROTECTION, CsvWriter, neutralise_formula
 from app.services import disclosure
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
@@ -297,7 +296,7 @@ def csv_value(value: Any) -> str:
 
 def write_csv(handle: TextIO, file_name: str, rows: Iterable[dict[str, Any]]) -> int:
     columns = COLUMNS[file_name]
-    writer = csv.writer(handle, lineterminator="\n")
+    writer = CsvWriter(handle)
     writer.writerow(columns)
     count = 0
     for row in rows:
@@ -459,7 +458,7 @@ def _chunks(session: Session, fmt: str, flt: CaseFilter) -> Iterator[str]:
     if fmt in ("csv", "json"):
         buffer = io.StringIO()
         if fmt == "csv":
-            writer = csv.writer(buffer, lineterminator="\n")
+            writer = CsvWriter(buffer)
             writer.writerow(COLUMNS[CRIMES])
             for count, row in enumerate(_crime_rows(session, flt), start=1):
                 writer.writerow([csv_value(row.get(name)) for name in COLUMNS[CRIMES]])
