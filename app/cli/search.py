@@ -11,10 +11,12 @@ from app.cli.disclose import add_output_option, emit_or_disclose
 from app.dates import DateError, local_midnight, parse_date, parse_datetime
 from app.errors import BadInput
 from app.output import Column, render
+from app.rms.formats import REF_LENGTH
 from app.services.search import MAX_PAGE_SIZE, UNALLOCATED, UNASSESSED, CaseSearch, search_cases
 from models.enums import RiskLevel
 from seed.reference import classifications, organisation
 
+MAX_PAGE = 1_000_000
 HELP = ("find cases by classification (principal or any included), risk, team, area, "
         "person, crime reference, flags and report dates")
 
@@ -81,10 +83,14 @@ def _moment(option: str, value: str | None, *, end: bool) -> datetime | None:
 
 
 def criteria_from(args: argparse.Namespace) -> CaseSearch:
-    if args.page < 1:
-        raise BadInput(f"--page {args.page}: pages are numbered from 1")
+    if not 1 <= args.page <= MAX_PAGE:
+        raise BadInput(f"--page {args.page}: pages are numbered from 1 to {MAX_PAGE:,}")
     if not 1 <= args.limit <= MAX_PAGE_SIZE:
         raise BadInput(f"--limit {args.limit}: expected 1 to {MAX_PAGE_SIZE}")
+    for option, value in (("--crime", args.crime), ("--person", args.person)):
+        if value is not None and len(value) > REF_LENGTH:
+            raise BadInput(f"{option}: a reference is at most {REF_LENGTH} characters "
+                           f"(got {len(value):,})")
     code = (args.code or "").strip().upper() or None
     if code and code not in classifications():
         raise BadInput(f"--code {args.code!r}: not a known classification "
