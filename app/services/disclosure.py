@@ -300,3 +300,16 @@ def released_on_success(aside: AsideFile | AsideFolder) -> Iterator[None]:
     except BaseException:
         aside.discard()
         raise
+
+
+def record_download(ctx: ServiceContext, *, kind: str, fmt: str, filename: str,
+                    purpose: str | None, filter: str, crime_refs: Sequence[str],
+                    rows: int) -> Disclosure:
+    """A screen's save (a file saved by the terminal app, a download in the
+    browser): the permission, the purpose and the event, committed; the screen
+    delivers the text only when this returns."""
+    clean_purpose = authorised_purpose(ctx, kind, purpose)
+    disclosure = Disclosure(kind=kind, format=fmt, target=f"download {filename}", filter=filter,
+                            purpose=clean_purpose, rows=rows, crime_refs=tuple(crime_refs))
+    record(ctx, disclosure)
+    return disclosure
