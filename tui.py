@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "search": "app.cli.search",
     "assurance": "app.cli.assurance",
     "audit": "app.cli.audit",
+    "retention": "app.cli.retention",
     "serve": "app.cli.serve",
     "bench": "app.cli.bench",
 }
