@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "assurance": "app.cli.assurance",
     "approvals": "app.cli.approvals",
     "victims-code": "app.cli.victims_code",
+    "audit": "app.cli.audit",
+    "retention": "app.cli.retention",
     "serve": "app.cli.serve",
     "bench": "app.cli.bench",
 }

@@ -48,6 +48,7 @@ def parse_datetime(text: str, *, tz: ZoneInfo = LONDON) -> datetime:
             value = datetime.fromisoformat(iso)
     except ValueError as exc:
         raise DateError(f"'{raw}' is not a real date ({exc})") from None
+    _in_range(raw, value.year)
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
@@ -58,11 +59,23 @@ def parse_date(text: str) -> date:
     raw = text.strip()
     match = _UK.match(raw)
     try:
-        if match:
-            return date(int(match["y"]), int(match["m"]), int(match["d"]))
-        return date.fromisoformat(raw)
+        day = date(int(match["y"]), int(match["m"]), int(match["d"])) if match \
+            else date.fromisoformat(raw)
     except ValueError as exc:
         raise DateError(f"'{raw}' is not a real date ({exc})") from None
+    _in_range(raw, day.year)
+    return day
+
+
+# Dates Vigil takes: a record of a crime, an order or a period in these years
+# (an older or later one is a typing mistake, and arithmetic on it overflows).
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2999
+
+
+def _in_range(raw: str, year: int) -> None:
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise DateError(f"'{raw}' is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}")
 
 
 def local(moment: datetime, tz: ZoneInfo = LONDON) -> datetime:

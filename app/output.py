@@ -6,7 +6,6 @@ the same rows.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -19,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.dates import format_local
-from app.sanitise import clean_text
+from app.sanitise import CsvWriter, clean_text, escape_markup, neutralise_formula
 
 FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -69,11 +68,12 @@ def render_json(payload: Any) -> str:
 
 
 def render_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column]) -> str:
+    """CSV for people: a cell a spreadsheet would run as a formula is guarded."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer)
     writer.writerow([c.key for c in columns])
     for row in rows:
-        writer.writerow([_csv_value(row.get(c.key)) for c in columns])
+        writer.writerow([neutralise_formula(_csv_value(row.get(c.key))) for c in columns])
     return buffer.getvalue()
 
 
@@ -90,7 +90,7 @@ def _csv_value(value: Any) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escape_markup(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(rows: Iterable[dict[str, Any]], columns: Sequence[Column],

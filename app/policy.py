@@ -165,6 +165,16 @@ class AssurancePolicy:
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """MoPI review: a closed case comes up for review this many years after it
+    closed; stalking (principal classification) or high-risk cases later."""
+
+    review_years: int = 6
+    serious_review_years: int = 10
+    retain_years: int = 5  # a reviewer's "retain" sets the next review this far on
+
+
+@dataclass(frozen=True)
 class Policy:
     calendar: CalendarPolicy
     dmm: DmmPolicy
@@ -175,6 +185,7 @@ class Policy:
     allocation: AllocationPolicy
     screening: ScreeningPolicy
     assurance: AssurancePolicy
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     source: str = field(default="defaults", compare=False)
 
 

@@ -12,6 +12,7 @@ class Role(StrEnum):
     TRAINER = "trainer"
     OFFICER = "officer"
     AUDITOR = "auditor"
+    ADMIN = "admin"
 
 
 class RiskLevel(StrEnum):
@@ -130,6 +131,12 @@ class SuggestedChange(StrEnum):
     PRINCIPAL_TO_STALKING = "principal_to_stalking"
     ADD_INCLUDED_STALKING = "add_included_stalking"
     NO_CHANGE = "no_change"
+
+
+class RetentionDecisionKind(StrEnum):
+    RETAIN = "retain"
+    DISPOSE = "dispose"
+    ERASED = "erased"
 
 
 class AuditAction(StrEnum):

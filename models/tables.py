@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -118,6 +118,10 @@ class Case(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_activity_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+# a crime reference differing only in letter case is the same crime
+Index("uq_case_crime_ref_ci", func.lower(Case.__table__.c.crime_ref), unique=True)  # type: ignore[attr-defined]
 
 
 class IncludedClassification(SQLModel, table=True):
@@ -437,3 +441,41 @@ class TrainingKey(SQLModel, table=True):
     case_id: int = Field(foreign_key="crime_case.id", primary_key=True)
     hidden_stalking: bool = False
     note: str | None = Field(default=None, max_length=200)
+
+
+class AuditSubject(SQLModel, table=True):
+    """A case named by an audit event: the cases a list showed, an export
+    disclosed or an import collected (one row per case, so "who saw this
+    case and why" is an index lookup). Append-only, like the events."""
+
+    __tablename__ = "audit_subject"
+    __table_args__ = (Index("ix_audit_subject_ref", "crime_ref", "audit_event_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    audit_event_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("audit_event.id"), nullable=False))
+    crime_ref: str = Field(max_length=32)
+
+
+class RefSequence(SQLModel, table=True):
+    """Reference counters on SQLite (one writer at a time); PostgreSQL uses
+    real sequences (``breach_ref_seq``, ``order_ref_seq``)."""
+
+    __tablename__ = "ref_sequence"
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = 0
+
+
+class RetentionDecision(SQLModel, table=True):
+    """A reviewer's decision on a case under MoPI: retain until the next
+    review, or dispose (erasure by an administrator). Kept by crime reference
+    so the decision outlives an erased case."""
+
+    __tablename__ = "retention_decision"
+    __table_args__ = (Index("ix_retention_ref_at", "crime_ref", "decided_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    crime_ref: str = Field(max_length=32)
+    decision: str = Field(max_length=16)
+    reason: str = Field(sa_type=Text)
+    decided_by: str = Field(max_length=64)
+    decided_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    next_review_at: datetime | None = _ts()

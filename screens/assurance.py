@@ -31,7 +31,9 @@ from app.services.assurance import (
     assurance_report,
     metric_cases,
 )
+from app.services.disclosure import record_download
 from screens.base import VigilScreen, cursor_row_key
+from screens.dialogs import ReasonDialog
 from seed.reference import organisation
 
 FORCE_WIDE = "__force__"
@@ -369,16 +371,37 @@ class AssuranceScreen(VigilScreen):
         scope = (report.area or "force").lower()
         return f"assurance-{scope}-{report.date_from:%Y-%m-%d}-{report.last_day:%Y-%m-%d}.{suffix}"
 
-    def action_save_html(self) -> None:
-        if self.report is None:
+    def _save(self, fmt: str, mime_type: str) -> None:
+        """A save is a disclosure: the purpose is asked, the export event is
+        committed, and only then is the report delivered."""
+        report = self.report
+        if report is None:
             return
-        self.app.deliver_text(io.StringIO(render_report_html(self.report)),
-                              save_filename=self._filename("html"), mime_type="text/html")
-        self.notify(f"Saving {self._filename('html')}")
+        filename = self._filename(fmt)
+        text = render_report_html(report) if fmt == "html" else render_report_markdown(report)
+
+        def deliver(_recorded: object) -> None:
+            self.app.deliver_text(io.StringIO(text), save_filename=filename, mime_type=mime_type)
+            self.notify(f"Saving {filename} (disclosure logged)")
+
+        def answered(purpose: str | None) -> None:
+            if purpose:
+                self.call_service(record_download, kind="assurance", fmt=fmt, filename=filename,
+                                  purpose=purpose, filter=_scope(report), crime_refs=[],
+                                  rows=len(report.results), on_result=deliver,
+                                  group="assurance-save")
+
+        self.app.push_screen(ReasonDialog(
+            f"Saving {filename} takes the report out of Vigil: the purpose is recorded with "
+            "who and when.", prompt="Purpose"), answered)
+
+    def action_save_html(self) -> None:
+        self._save("html", "text/html")
 
     def action_save_markdown(self) -> None:
-        if self.report is None:
-            return
-        self.app.deliver_text(io.StringIO(render_report_markdown(self.report)),
-                              save_filename=self._filename("md"), mime_type="text/markdown")
-        self.notify(f"Saving {self._filename('md')}")
+        self._save("md", "text/markdown")
+
+
+def _scope(report: AssuranceReport) -> str:
+    return (f"{report.area or 'force-wide'}, reported {report.date_from:%Y-%m-%d} to "
+            f"{report.last_day:%Y-%m-%d}")

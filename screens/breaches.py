@@ -13,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
 from app.dates import DateError, format_local, parse_datetime
-from app.errors import BadInput
+from app.errors import BadInput, VigilError
 from app.rules.escalation import ANY_BREACH
 from app.sanitise import clean_text
 from app.services.breaches import (
@@ -26,6 +26,7 @@ from app.services.breaches import (
     record_spo_application,
     request_reassessment,
 )
+from app.services.cases import ReasonRequired
 from app.services.orders import OrdersWatch, OrderView, Timeline, orders_watch, pair_timeline
 from app.widgets.timeline import TimelineView
 from screens.base import VigilScreen, cursor_row_key
@@ -109,6 +110,7 @@ class BreachBoardScreen(VigilScreen):
         self.items: dict[str, BoardItem] = {}
         self.timeline_for: str | None = None
         self._viewed_pairs: set[str] = set()
+        self._reasons: dict[str, str] = {}  # reasons given for other areas' cases
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -249,8 +251,25 @@ class BreachBoardScreen(VigilScreen):
         self.timeline_for = crime_ref
         audit = crime_ref not in self._viewed_pairs
         self._viewed_pairs.add(crime_ref)
+
+        def refused(error: VigilError) -> None:
+            self._viewed_pairs.discard(crime_ref)
+            if not isinstance(error, ReasonRequired):
+                self.show_error(error)
+                return
+
+            def answered(reason: str | None) -> None:
+                if reason:
+                    self._reasons[crime_ref] = reason
+                    self.load_timeline(crime_ref)
+
+            self.app.push_screen(ReasonDialog(f"{error} (the timeline shows the case's course "
+                                              "of conduct).", prompt="Reason for viewing"),
+                                 answered)
+
         self.call_service(pair_timeline, crime_ref=crime_ref, audit=audit,
-                          on_result=self.show_timeline, group="breach-timeline")
+                          reason=self._reasons.get(crime_ref), on_result=self.show_timeline,
+                          on_error=refused, group="breach-timeline")
 
     def show_timeline(self, timeline: Timeline) -> None:
         if timeline.crime_ref != self.timeline_for:

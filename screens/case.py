@@ -415,8 +415,8 @@ class CaseScreen(VigilScreen):
         if self.record is not None and self.record.suspect_ref is None:
             self._note("timeline-note", "No timeline: the suspect is unknown.")
             return
-        self.call_service(service, crime_ref=self.crime_ref, on_result=self.show_timeline,
-                          group="case-timeline")
+        self.call_service(service, crime_ref=self.crime_ref, reason=self.view_reason,
+                          on_result=self.show_timeline, group="case-timeline")
 
     def show_timeline(self, timeline: Any) -> None:
         events = list(getattr(timeline, "events", ()))
@@ -432,7 +432,7 @@ class CaseScreen(VigilScreen):
             self._note("audit-note", "Your role cannot read audit trails (supervisors and "
                                      "auditors can).")
             return
-        self.call_service(case_audit_trail, crime_ref=self.crime_ref,
+        self.call_service(case_audit_trail, crime_ref=self.crime_ref, reason=self.view_reason,
                           on_result=self.show_audit, group="case-audit")
 
     def show_audit(self, entries: list[AuditEntry]) -> None:

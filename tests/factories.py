@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, select
@@ -315,3 +316,23 @@ def planner_rows(database: Database, table: str) -> float:
     with database.read() as session:
         return float(session.execute(
             text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table}).scalar())
+
+
+def case_version(source: Any, crime_ref: str | None = None, *, order_ref: str | None = None,
+                 breach_ref: str | None = None) -> int:
+    """The version of a case as a user would have read it: by crime, by one of
+    its orders, or by a breach of its order (the original case). ``source`` is
+    a service context or a database (anything with ``read()``)."""
+    from sqlalchemy import select as _select
+
+    stmt = _select(Case.version)
+    if crime_ref is not None:
+        stmt = stmt.where(Case.crime_ref == crime_ref)
+    elif order_ref is not None:
+        stmt = stmt.join(ProtectiveOrder, ProtectiveOrder.case_id == Case.id).where(
+            ProtectiveOrder.order_ref == order_ref)
+    else:
+        stmt = stmt.join(Breach, Breach.original_case_id == Case.id).where(
+            Breach.breach_ref == breach_ref)
+    with source.read() as session:
+        return int(session.execute(stmt).scalar_one())

@@ -20,7 +20,8 @@ import argparse
 import textwrap
 from datetime import date, timedelta
 
-from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.cli.base import CliEnv, add_format_option
+from app.cli.disclose import add_output_option, emit_or_disclose
 from app.dates import DateError, local, parse_date
 from app.errors import BadInput
 from app.policy import default_policy
@@ -33,6 +34,7 @@ from app.reports.assurance_text import (
 )
 from app.rules.metrics import default_period, metric_definitions, shift_months
 from app.services.assurance import AssuranceReport, assurance_report
+from app.services.context import ServiceContext
 
 HELP = "assurance against the stalking recommendations, from case data, for a period"
 FORMATS = ("table", "json", "csv", "md", "html")
@@ -103,8 +105,9 @@ def _area(args: argparse.Namespace) -> str | None:
     return area
 
 
-def build_report(env: CliEnv, args: argparse.Namespace) -> AssuranceReport:
-    ctx = env.context()
+def build_report(env: CliEnv, args: argparse.Namespace,
+                 ctx: ServiceContext | None = None) -> AssuranceReport:
+    ctx = ctx or env.context()
     date_from, date_to = period_from_args(args, local(ctx.now()).date())
     return assurance_report(ctx, date_from=date_from, date_to=date_to, area=_area(args))
 
@@ -121,14 +124,20 @@ def render(report: AssuranceReport, fmt: str) -> str:
     return render_report_table(report)
 
 
+def describe(report: AssuranceReport) -> str:
+    return (f"{report.area or 'force-wide'}, reported {report.date_from:%Y-%m-%d} to "
+            f"{report.last_day:%Y-%m-%d}")
+
+
 def run(args: argparse.Namespace, env: CliEnv) -> int:
-    report = build_report(env, args)
-    env.emit(render(report, args.format), args.output)
-    return 0
+    ctx = env.context()
+    report = build_report(env, args, ctx)
+    return emit_or_disclose(ctx, args, kind="assurance", text=render(report, args.format),
+                            filter=describe(report), crime_refs=[], rows=len(report.results))
 
 
-def export_text(env: CliEnv, args: argparse.Namespace) -> str:
+def export_text(env: CliEnv, args: argparse.Namespace) -> tuple[str, list[str], int]:
     """`vigil export assurance`: the report in the export's format (csv by
-    default; the export itself is audited by the export command)."""
+    default; the export command discloses it). Figures only: no case named."""
     report = build_report(env, args)
-    return render(report, getattr(args, "format", None) or "csv")
+    return render(report, getattr(args, "format", None) or "csv"), [], len(report.results)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.cli.base import CliEnv, add_format_option
+from app.cli.disclose import add_output_option, emit_or_disclose
 from app.errors import BadInput
 from app.output import Column, render
 from app.services.breaches import BreachBoard, breach_board
@@ -127,17 +128,28 @@ def render_board(board: BreachBoard, fmt: str) -> str:
     return render(board_rows(board), cols, fmt, title=title, payload=payload(board))
 
 
+def board_refs(board: BreachBoard) -> list[str]:
+    """The cases the board names: each breach's crime and its original case."""
+    refs: list[str] = []
+    for item in board.items:
+        refs += [item.crime_ref, item.original_crime_ref]
+    return refs
+
+
 def run(args: argparse.Namespace, env: CliEnv) -> int:
     ctx = env.context()
-    board = breach_board(ctx, area=resolve_area(ctx, args.area))
-    env.emit(render_board(board, args.format), args.output)
-    return 0
+    area = resolve_area(ctx, args.area)
+    board = breach_board(ctx, area=area)
+    return emit_or_disclose(ctx, args, kind="breaches", text=render_board(board, args.format),
+                            filter=f"area {board.area or 'force-wide'}",
+                            crime_refs=board_refs(board), rows=len(board.items))
 
 
-def export_text(env: CliEnv, args: argparse.Namespace) -> str:
+def export_text(env: CliEnv, args: argparse.Namespace) -> tuple[str, list[str], int]:
     """`vigil export breaches`: the board force-wide, or one area with --area
-    (the export itself is audited by the export command)."""
+    (the export command discloses it: permission, purpose, event first)."""
     ctx = env.context()
     area = getattr(args, "area", None)
     board = breach_board(ctx, area=resolve_area(ctx, area) if area else None, audit=False)
-    return render_board(board, getattr(args, "format", "csv"))
+    return (render_board(board, getattr(args, "format", "csv")), board_refs(board),
+            len(board.items))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
 from app.cli.base import CliEnv, add_action_parser
+from app.errors import BadInput
 
 HELP = "database maintenance: upgrade the schema, or make an online backup"
 
@@ -26,6 +28,13 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
         print(f"{database.safe_url}: schema up to date", file=sys.stderr)
         return 0
     database.check_reachable()
-    database.backup(Path(args.path))
+    target = Path(args.path)
+    try:
+        if not args.path.strip() or target.is_dir() or (target.exists() and not target.is_file()):
+            raise BadInput(f"db backup {args.path[:200]!r}: give the path of a new file")
+        database.backup(target)
+    except (sqlite3.Error, OSError) as exc:
+        raise BadInput(f"db backup {args.path[:200]}: cannot write the copy there "
+                       f"({getattr(exc, 'strerror', None) or exc})") from None
     print(f"{database.safe_url}: backed up to {args.path}", file=sys.stderr)
     return 0

@@ -28,7 +28,8 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.cli.base import CliEnv, add_format_option
+from app.cli.disclose import add_output_option, emit_or_disclose
 from app.dates import DateError, format_local, parse_date, parse_datetime
 from app.errors import BadInput
 from app.rules import dmm as rules
@@ -147,14 +148,16 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     ctx = env.context()
     queue = build_queue(ctx, area=resolve_area(ctx, args.area),
                         meeting_date=resolve_date(ctx, args.date))
-    env.emit(render_queue(queue, args.format), args.output)
-    return 0
+    return emit_or_disclose(ctx, args, kind="dmm", text=render_queue(queue, args.format),
+                            filter=f"{queue.area} meeting {queue.meeting_date.isoformat()}",
+                            crime_refs=[i.crime_ref for i in queue.items], rows=queue.total)
 
 
-def export_text(env: CliEnv, args: argparse.Namespace) -> str:
+def export_text(env: CliEnv, args: argparse.Namespace) -> tuple[str, list[str], int]:
     """`vigil export dmm --area AREA --date DATE --format ...` (the export
     command checks the permission and audits the export)."""
     ctx = env.context()
     queue = build_queue(ctx, area=resolve_area(ctx, getattr(args, "area", None)),
                         meeting_date=resolve_date(ctx, getattr(args, "date", None)))
-    return render_queue(queue, getattr(args, "format", None) or "md")
+    return (render_queue(queue, getattr(args, "format", None) or "md"),
+            [i.crime_ref for i in queue.items], queue.total)

@@ -5,7 +5,9 @@ standard output), or the format 2 extract (every file and manifest.json) when ``
 existing folder, or a path ending with ``/``); that folder re-imports
 unchanged. The other kinds come from their feature's CLI module, which
 provides ``export_text(env, args) -> str`` and reads the options defined here.
-Every export is audited.
+Every export is a disclosure (:mod:`app.services.disclosure`): the export
+permission, a purpose (``--purpose`` or asked), and an event naming the cases
+committed before the data leaves.
 """
 
 from __future__ import annotations
@@ -18,14 +20,11 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.cli.base import CliEnv
+from app.cli.disclose import add_purpose_option, purpose_of, quiet_broken_stdout
 from app.dates import DateError, local_midnight, parse_date
 from app.errors import BadInput, VigilError
-from app.services.rms_export import (
-    CaseFilter,
-    export_cases,
-    record_export,
-    require_export,
-)
+from app.services import disclosure
+from app.services.rms_export import CaseFilter, export_cases
 from seed.reference import organisation
 
 HELP = "export cases (the RMS extract format), the DMM queue, breaches, screening or assurance"
@@ -51,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="DATE", help="from this date on")
     parser.add_argument("--from", dest="date_from", metavar="DATE", help="period start")
     parser.add_argument("--to", dest="date_to", metavar="DATE", help="period end (inclusive)")
+    add_purpose_option(parser)
 
 
 def _day(option: str, text: str | None) -> object:
@@ -80,6 +80,10 @@ def case_filter(args: argparse.Namespace) -> CaseFilter:
 def run(args: argparse.Namespace, env: CliEnv) -> int:
     try:
         return _run(args, env)
+    except disclosure.OutputClosed as exc:
+        quiet_broken_stdout()
+        print(f"vigil: {exc}", file=sys.stderr)
+        return 0
     except SQLAlchemyError as exc:  # a message, never a traceback
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise VigilError(f"export {args.kind} failed: {reason}") from None
@@ -89,11 +93,13 @@ def _run(args: argparse.Namespace, env: CliEnv) -> int:
     if args.kind == "cases":
         flt = case_filter(args)
         ctx = env.context()
+        disclosure.authorise(ctx, "cases")  # refuse before asking why
+        purpose = purpose_of(args, "cases")
         result = export_cases(ctx, target=args.output, fmt=args.format, flt=flt,
-                              stdout=sys.stdout)
+                              stdout=sys.stdout, purpose=purpose)
         if args.output:
             counts = ", ".join(f"{name} {n:,} rows" for name, n in result.rows.items())
-            print(f"wrote {result.target} ({counts})", file=sys.stderr)
+            print(f"wrote {result.target} ({counts}; disclosure logged)", file=sys.stderr)
         return 0
     module_name = DELEGATES[args.kind]
     try:
@@ -107,9 +113,34 @@ def _run(args: argparse.Namespace, env: CliEnv) -> int:
         print(f"vigil: export {args.kind} is not available in this build", file=sys.stderr)
         return 1
     ctx = env.context()
-    require_export(ctx, args.kind)
-    text = export_text(env, args)
-    env.emit(text, args.output)
-    record_export(ctx, kind=args.kind, fmt=args.format,
-                  target=args.output or "standard output")
+    disclosure.authorise(ctx, args.kind)  # refuse before asking why
+    purpose = purpose_of(args, args.kind)
+    exported = export_text(env, args)
+    text, crime_refs, rows = _parts(exported)
+    done = disclosure.disclose_text(
+        ctx, kind=args.kind, fmt=args.format, text=text, target=args.output,
+        purpose=purpose, filter=_describe(args), crime_refs=crime_refs, rows=rows,
+        stdout=None if args.output else sys.stdout)
+    if args.output:
+        print(f"wrote {done.disclosure.target} ({rows:,} rows; disclosure logged)",
+              file=sys.stderr)
+    elif not done.complete:
+        raise disclosure.OutputClosed(f"export {args.kind}: standard output was closed by its "
+                                      "reader before the end; the disclosure is logged")
     return 0
+
+
+def _parts(exported: object) -> tuple[str, list[str], int]:
+    """A feature's export: its text, the cases it names and its rows (a bare
+    text names none and counts its lines)."""
+    if isinstance(exported, str):
+        return exported, [], max(0, exported.count("\n") - 1)
+    text, crime_refs, rows = exported  # type: ignore[misc]
+    return text, list(crime_refs), int(rows)
+
+
+def _describe(args: argparse.Namespace) -> str:
+    parts = [f"{name} {value}" for name, value in (
+        ("area", args.area), ("date", args.date), ("since", args.since),
+        ("from", args.date_from), ("to", args.date_to)) if value]
+    return ", ".join(parts) or "all"

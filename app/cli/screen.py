@@ -22,7 +22,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.cli.base import CliEnv, add_format_option
+from app.cli.disclose import add_output_option, emit_or_disclose
 from app.dates import DateError, format_local, local_midnight, parse_date
 from app.errors import BadInput
 from app.output import Column, render
@@ -183,18 +184,24 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
         raise BadInput(f"--limit: between 1 and {MAX_PAGE_SIZE}")
     ctx = env.context()
     if args.feedback:
-        env.emit(render_feedback(flag_feedback(ctx, since=since), args.format), args.output)
-        return 0
+        feedback = render_feedback(flag_feedback(ctx, since=since), args.format)
+        return emit_or_disclose(ctx, args, kind="screening", text=feedback,
+                                filter="flag decisions per rule and team", crime_refs=[],
+                                rows=max(0, feedback.count("\n") - 1))
     _run_if_allowed(ctx, args, since)
     queue = screening_queue(ctx, since=since, min_score=args.min_score, area=area, team=team,
                             flag_status=args.flags, page_size=args.limit)
-    env.emit(render_queue(queue, args.format), args.output)
-    return 0
+    shown = ", ".join(f"{name} {value}" for name, value in (
+        ("since", args.since), ("area", area), ("team", team), ("flags", args.flags),
+        ("min score", args.min_score)) if value is not None) or "all candidates"
+    return emit_or_disclose(ctx, args, kind="screening", text=render_queue(queue, args.format),
+                            filter=shown, crime_refs=[i.crime_ref for i in queue.items],
+                            rows=len(queue.items))
 
 
-def export_text(env: CliEnv, args: argparse.Namespace) -> str:
-    """`vigil export screening`: every candidate (no run; the export is
-    audited by the export command). Honours --area and --since."""
+def export_text(env: CliEnv, args: argparse.Namespace) -> tuple[str, list[str], int]:
+    """`vigil export screening`: every candidate (no run; the export command
+    discloses it: permission, purpose, event first). Honours --area and --since."""
     ctx = env.context()
     since = parse_since(getattr(args, "since", None) or getattr(args, "date_from", None))
     area = _area(getattr(args, "area", None))
@@ -209,4 +216,5 @@ def export_text(env: CliEnv, args: argparse.Namespace) -> str:
         page += 1
     whole = ScreeningQueue(items=items, total=queue.total, page=0, page_size=len(items) or 1,
                            min_score=queue.min_score, last_run=queue.last_run)
-    return render_queue(whole, getattr(args, "format", "csv"))
+    return (render_queue(whole, getattr(args, "format", "csv")), [i.crime_ref for i in items],
+            len(items))

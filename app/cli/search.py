@@ -6,14 +6,17 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timedelta
 
-from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.cli.base import CliEnv, add_format_option
+from app.cli.disclose import add_output_option, emit_or_disclose
 from app.dates import DateError, local_midnight, parse_date, parse_datetime
 from app.errors import BadInput
 from app.output import Column, render
+from app.rms.formats import REF_LENGTH
 from app.services.search import MAX_PAGE_SIZE, UNALLOCATED, UNASSESSED, CaseSearch, search_cases
 from models.enums import RiskLevel
 from seed.reference import classifications, organisation
 
+MAX_PAGE = 1_000_000
 HELP = ("find cases by classification (principal or any included), risk, team, area, "
         "person, crime reference, flags and report dates")
 
@@ -80,10 +83,14 @@ def _moment(option: str, value: str | None, *, end: bool) -> datetime | None:
 
 
 def criteria_from(args: argparse.Namespace) -> CaseSearch:
-    if args.page < 1:
-        raise BadInput(f"--page {args.page}: pages are numbered from 1")
+    if not 1 <= args.page <= MAX_PAGE:
+        raise BadInput(f"--page {args.page}: pages are numbered from 1 to {MAX_PAGE:,}")
     if not 1 <= args.limit <= MAX_PAGE_SIZE:
         raise BadInput(f"--limit {args.limit}: expected 1 to {MAX_PAGE_SIZE}")
+    for option, value in (("--crime", args.crime), ("--person", args.person)):
+        if value is not None and len(value) > REF_LENGTH:
+            raise BadInput(f"{option}: a reference is at most {REF_LENGTH} characters "
+                           f"(got {len(value):,})")
     code = (args.code or "").strip().upper() or None
     if code and code not in classifications():
         raise BadInput(f"--code {args.code!r}: not a known classification "
@@ -135,5 +142,7 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     counted = f" of {page.total_text}" if page.total is not None else ""
     more = "; more on the next page" if page.has_more else ""
     title = f"Cases: {criteria.describe()} ({first}-{page.first_index + len(page.rows)}{counted}{more})"
-    env.emit(render(rows, COLUMNS, args.format, title=title, payload=payload), args.output)
-    return 0
+    return emit_or_disclose(ctx, args, kind="search",
+                            text=render(rows, COLUMNS, args.format, title=title, payload=payload),
+                            filter=f"{criteria.describe()} (page {args.page})",
+                            crime_refs=[row.crime_ref for row in page.rows], rows=len(page.rows))

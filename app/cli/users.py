@@ -14,6 +14,9 @@ from models import User
 from models.enums import AuditAction, Role
 from seed.reference import organisation
 
+# the lengths of app_user.username and app_user.display_name
+USERNAME_LENGTH = 64
+NAME_LENGTH = 120
 HELP = "list or add Vigil users (username, role, area command)"
 
 
@@ -42,6 +45,11 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
                    Column("role", "Role"), Column("area_command", "Area"), Column("active", "Active")]
         env.emit(render(rows, columns, args.format, title="Users"))
         return 0
+    for what, value, limit in (("username", args.username, USERNAME_LENGTH),
+                               ("--name", args.name, NAME_LENGTH)):
+        if not value.strip() or len(value) > limit:
+            raise BadInput(f"users add: {what} must be 1 to {limit} characters "
+                           f"(got {len(value)})")
     if args.role in (Role.SUPERVISOR, Role.OFFICER) and not args.area:
         raise BadInput(f"users add: --area is required for a {args.role}")
     with database.write() as session:

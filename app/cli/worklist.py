@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.cli.base import CliEnv, add_format_option
+from app.cli.disclose import add_output_option, emit_or_disclose
 from app.cli.dmm import resolve_area
 from app.errors import BadInput
 from app.output import Column, render
@@ -78,5 +79,7 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     ctx = env.context()
     queue = work_queue(ctx, area=resolve_area(ctx, args.area), team=args.team,
                        limit=args.limit)
-    env.emit(render_worklist(queue, args.format), args.output)
-    return 0
+    return emit_or_disclose(ctx, args, kind="worklist", text=render_worklist(queue, args.format),
+                            filter=f"{queue.area} work queue, {queue.team or 'every team'}",
+                            crime_refs=sorted({i.crime_ref for i in queue.items}),
+                            rows=len(queue.items))

@@ -6,7 +6,6 @@ The same :class:`AssuranceReport` the screen shows; HTML (with charts) is in
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from app.dates import format_local
 from app.output import render_json
 from app.rules import metrics as m
+from app.sanitise import CsvWriter, escape_markup, neutralise_formula
 from app.services.assurance import AssuranceReport
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -111,7 +111,7 @@ CSV_COLUMNS = ("code", "recommendation", "title", "unit", "scope", "area", "team
 def render_report_csv(report: AssuranceReport) -> str:
     """One row per figure: the overall figure, each area, each team, each month."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer)
     writer.writerow(CSV_COLUMNS)
     overall_scope = "area" if report.area else "force"
 
@@ -119,8 +119,9 @@ def render_report_csv(report: AssuranceReport) -> str:
             status: str) -> None:
         value = "" if f.value is None else f"{f.value:.6g}"
         denominator = "" if f.denominator is None else f.denominator
-        writer.writerow([d.code, d.recommendation, d.title, d.unit, scope, area, team, month,
-                         value, f.numerator, denominator, status])
+        writer.writerow([neutralise_formula(str(v)) for v in (
+            d.code, d.recommendation, d.title, d.unit, scope, area, team, month,
+            value, f.numerator, denominator, status)])
 
     for r in report.results:
         d = r.definition
@@ -136,7 +137,7 @@ def render_report_csv(report: AssuranceReport) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escape_markup(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_report_markdown(report: AssuranceReport) -> str:

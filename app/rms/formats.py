@@ -419,8 +419,11 @@ class _Fields:
             return None
         try:
             moment = parse_datetime(value)
-        except (DateError, ValueError, OverflowError):
-            if _DATE_SHAPE.match(value):
+        except (DateError, ValueError, OverflowError) as exc:
+            if "outside the years" in str(exc):
+                self.fail(name, f"{_quote(value)} is outside the years Vigil records "
+                                f"({EARLIEST_YEAR} onwards)")
+            elif _DATE_SHAPE.match(value):
                 self.fail(name, f"{_quote(value)} is not a real date")
             else:
                 self.fail(name, f"{_quote(value)} is not a date (use ISO 8601 or dd/mm/yyyy HH:MM)")

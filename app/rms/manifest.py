@@ -14,7 +14,9 @@ carries a manifest naming:
 - ``formula_protection``: how text cells were protected against spreadsheet
   formulas: ``none``, or ``apostrophe`` (a cell starting with ``=``, ``+``,
   ``-``, ``@``, a tab or a carriage return was written with a leading ``'``),
-  so that the import can undo it and the round trip gives back the text.
+  so that the import can undo it and the round trip gives back the text;
+- ``files`` (written by ``vigil export``): each file's rows and SHA-256, so a
+  folder that mixes the files of two exports is refused.
 
 Problems are reported like the rest of the extract: ``manifest.json:LINE:
 field: problem``.
@@ -22,9 +24,12 @@ field: problem``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.sanitise import neutralise_formula, restore_formula
 
 MANIFEST = "manifest.json"
 FORMAT_VERSIONS = (1, 2)
@@ -33,7 +38,8 @@ SOURCE_KINDS = ("live", "training", "evaluation", "synthetic")
 FORMULA_PROTECTIONS = ("none", "apostrophe")
 # a text cell starting with one of these is read as a formula by spreadsheets
 FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
-_FIELDS = ("format_version", "source_kind", "formula_protection")
+_FIELDS = ("format", "format_version", "source_kind", "formula_protection", "files")
+FORMAT_NAME = "vigil-rms-extract"
 # which database kinds may take an extract of each source kind
 TRAINING_SOURCES = frozenset({"training", "synthetic"})
 
@@ -44,32 +50,34 @@ class Manifest:
     source_kind: str | None = None
     formula_protection: str = "none"
     present: bool = False
+    # file name -> {"rows": n, "sha256": hex} as the export wrote them
+    files: dict[str, dict[str, object]] | None = None
 
     def as_json(self) -> dict[str, object]:
-        return {"format_version": self.format_version, "source_kind": self.source_kind,
-                "formula_protection": self.formula_protection}
+        data: dict[str, object] = {
+            "format": FORMAT_NAME, "format_version": self.format_version,
+            "source_kind": self.source_kind, "formula_protection": self.formula_protection}
+        if self.files is not None:
+            data["files"] = self.files
+        return data
 
     def undo_protection(self, text: str) -> str:
         """The text as it was before the export protected it."""
-        if (self.formula_protection == "apostrophe" and text[:1] == "'"
-                and needs_protection(text[1:])):
-            return text[1:]
+        if self.formula_protection == "apostrophe":
+            return restore_formula(text)
         return text
 
 
 def needs_protection(text: str) -> bool:
     """Would a spreadsheet read ``text`` as a formula, or is it itself an
     apostrophe before one (so that the protection can always be undone)?"""
-    rest = text
-    while rest[:1] == "'":
-        rest = rest[1:]
-    return rest[:1] in FORMULA_STARTS and rest != ""
+    return neutralise_formula(text) != text
 
 
 def protect_formula(text: str) -> str:
     """``text`` as an ``apostrophe`` export writes it (the inverse of
     :meth:`Manifest.undo_protection`)."""
-    return "'" + text if needs_protection(text) else text
+    return neutralise_formula(text)
 
 
 class ManifestError(ValueError):
@@ -126,10 +134,42 @@ def read_manifest(folder: Path) -> Manifest:
     if protection not in FORMULA_PROTECTIONS:
         fail("formula_protection", f"unknown protection {protection!r} "
                                    f"(expected {', '.join(FORMULA_PROTECTIONS)})")
+    if "format" in data and data["format"] != FORMAT_NAME:
+        fail("format", f"expected {FORMAT_NAME!r}")
+    listed = data.get("files")
+    if listed is not None and not (isinstance(listed, dict) and all(
+            isinstance(v, dict) for v in listed.values())):
+        fail("files", "expected each extract file with its rows and sha256")
     if problems:
         raise ManifestError(problems)
     return Manifest(format_version=int(version), source_kind=str(kind),  # type: ignore[arg-type]
-                    formula_protection=str(protection), present=True)
+                    formula_protection=str(protection), present=True, files=listed)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_problems(folder: Path, manifest: Manifest, files: tuple[str, ...]) -> list[str]:
+    """A folder whose files are not exactly those the manifest lists, unchanged:
+    it mixes the files of two exports (or one was edited since)."""
+    if manifest.files is None:
+        return []
+    problems: list[str] = []
+    for name in sorted(set(files) - set(manifest.files)):
+        problems.append(f"{name}:1: file: not listed in {MANIFEST}: the folder mixes files of "
+                        "different exports")
+    for name, facts in sorted(manifest.files.items()):
+        if name not in files:
+            problems.append(f"{MANIFEST}:1: files: {name} is listed but missing from the folder")
+        elif facts.get("sha256") != sha256_of(folder / name):
+            problems.append(f"{name}:1: file: differs from the file {MANIFEST} lists (sha256): "
+                            "the folder mixes files of different exports, or it was edited")
+    return problems
 
 
 def kind_problem(manifest: Manifest, database_kind: str | None) -> str | None:

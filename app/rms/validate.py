@@ -12,9 +12,10 @@ import marshal
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.errors import BadInput
@@ -36,8 +37,10 @@ from app.rms.formats import (
     VICTIM_CARE,
     BreachRecord,
     CareRecord,
+    CrimeRecord,
     Errors,
     MultiAgencyRecord,
+    OrderRecord,
     Record,
     RiskRecord,
     SearchRow,
@@ -47,7 +50,14 @@ from app.rms.formats import (
     record_from_plain,
     record_to_plain,
 )
-from app.rms.manifest import MANIFEST, Manifest, ManifestError, read_manifest
+from app.rms.manifest import (
+    MANIFEST,
+    TRAINING_SOURCES,
+    Manifest,
+    ManifestError,
+    file_problems,
+    read_manifest,
+)
 from models import Case, ProtectiveOrder
 
 # Errors kept for the report (all are counted); the CLI prints fewer.
@@ -56,11 +66,21 @@ MAX_KEPT_ERRORS = 1000
 LOOKUP_BATCH = 5000
 _CARE_FIELDS = ("needs_assessed_at", "enhanced_rights", "rights_explained_at", "consent",
                 "consent_at", "last_update_at", "vps_offered_at")
+# A risk assessment is made on the crime reported: one dated this long before
+# the report belongs to another crime (or a mistyped year).
+ASSESSMENT_LEAD = timedelta(days=31)
+
+LIVE_SOURCE = "live"
+TRAINING_SOURCE = "training"
 
 
 @dataclass(frozen=True)
 class ExtractFiles:
-    """The extract files found in a folder, in the order they are applied."""
+    """The extract files found in a folder, in the order they are applied.
+    ``source`` is where the extract comes from: a Vigil manifest says live or
+    training; a folder without one (an RMS extract, or a Vigil export before
+    manifests) is a live extract; the manifest also says how the export
+    guarded formula prefixes, which the import takes off (app.rms.formats)."""
 
     folder: Path
     files: tuple[str, ...]
@@ -68,6 +88,12 @@ class ExtractFiles:
     manifest: Manifest = Manifest()
     # problems with manifest.json, or format 2 files in a format 1 folder
     problems: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """``training`` for rows of a training (or synthetic) database, else ``live``."""
+        kind = self.manifest.source_kind
+        return TRAINING_SOURCE if kind in TRAINING_SOURCES else LIVE_SOURCE
 
     def path(self, name: str) -> Path:
         return self.folder / name
@@ -103,6 +129,9 @@ def find_extract_files(folder: Path | str) -> ExtractFiles:
             if name in FORMAT2_FILES:
                 problems.append(f"{name}:1: header: a format 2 file; give the folder a "
                                 f"{MANIFEST} with format_version 2")
+    # a folder mixing files of two exports is refused (the manifest lists each
+    # file's SHA-256)
+    problems.extend(file_problems(path, manifest, files))
     return ExtractFiles(folder=path.resolve(), files=files, ignored=ignored, manifest=manifest,
                         problems=tuple(problems))
 
@@ -209,6 +238,120 @@ class _ReferenceCheck:
                 self.errors.add(file_name, line, field_name,
                                 f"'{ref}' is not in {where} or in Vigil")
         self.pending.clear()
+
+
+class _CaseFold:
+    """Crime references that differ only in letter case: within crimes.csv
+    and against Vigil (through the lower-case unique index)."""
+
+    def __init__(self, session: Session, errors: _Collector) -> None:
+        self.session = session
+        self.errors = errors
+        self.seen: dict[int, tuple[str, int]] = {}
+        self.pending: list[tuple[str, int]] = []
+
+    def add(self, ref: str, line: int) -> None:
+        folded = ref.lower()
+        earlier = self.seen.get(hash(folded))
+        if earlier is not None and earlier[0] != ref and earlier[0].lower() == folded:
+            self.errors.add(CRIMES, line, "crime_ref",
+                            f"'{ref}' differs only in letter case from '{earlier[0]}' on line "
+                            f"{earlier[1]}: a crime reference names one crime")
+        elif earlier is None:
+            self.seen[hash(folded)] = (ref, line)
+        self.pending.append((ref, line))
+        if len(self.pending) >= LOOKUP_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        folded = {ref.lower() for ref, _line in self.pending}
+        held = {ref.lower(): ref for ref in self.session.execute(
+            select(Case.crime_ref).where(func.lower(Case.crime_ref).in_(folded))).scalars()}
+        for ref, line in self.pending:
+            other = held.get(ref.lower())
+            if other is not None and other != ref:
+                self.errors.add(CRIMES, line, "crime_ref",
+                                f"'{ref}' differs only in letter case from '{other}' in Vigil: "
+                                "write the reference as Vigil holds it")
+        self.pending.clear()
+
+
+class _DateOrder:
+    """Facts the services refuse, refused here too: a breach before its order
+    was granted, an order served before it was granted, an assessment dated
+    long before its crime was reported. Dates come from the extract or, for
+    references not in it, from Vigil (in batches)."""
+
+    def __init__(self, session: Session, errors: _Collector) -> None:
+        self.session = session
+        self.errors = errors
+        self.reported: dict[str, float] = {}  # crime_ref -> reported_at (epoch seconds)
+        self.granted: dict[str, float | None] = {}  # order_ref -> granted_at
+        self.risk_pending: list[RiskRecord] = []
+        self.breach_pending: list[BreachRecord] = []
+
+    def crime(self, record: CrimeRecord) -> None:
+        self.reported[record.crime_ref] = record.reported_at.timestamp()
+
+    def order(self, record: OrderRecord) -> None:
+        granted = record.granted_at
+        self.granted[record.order_ref] = granted.timestamp() if granted else None
+        if granted and record.served_at and record.served_at < granted:
+            self.errors.add(ORDERS, record.line, "served_at",
+                            f"{_shown(record.served_at)} is before the order was granted "
+                            f"({_shown(granted)})")
+
+    def risk(self, record: RiskRecord) -> None:
+        self.risk_pending.append(record)
+        if len(self.risk_pending) >= LOOKUP_BATCH:
+            self.flush()
+
+    def breach(self, record: BreachRecord) -> None:
+        self.breach_pending.append(record)
+        if len(self.breach_pending) >= LOOKUP_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.risk_pending:
+            wanted = {r.crime_ref for r in self.risk_pending} - set(self.reported)
+            held = dict(self.session.execute(
+                select(Case.crime_ref, Case.reported_at).where(Case.crime_ref.in_(wanted))
+            ).all()) if wanted else {}
+            for record in self.risk_pending:
+                stamp = self.reported.get(record.crime_ref)
+                reported = (datetime.fromtimestamp(stamp, tz=record.assessed_at.tzinfo)
+                            if stamp is not None else held.get(record.crime_ref))
+                if reported is not None and record.assessed_at < reported - ASSESSMENT_LEAD:
+                    self.errors.add(RISK, record.line, "assessed_at",
+                                    f"{_shown(record.assessed_at)} is long before crime "
+                                    f"'{record.crime_ref}' was reported ({_shown(reported)}): "
+                                    "an assessment is made on the crime reported")
+            self.risk_pending.clear()
+        if self.breach_pending:
+            wanted = {b.order_ref for b in self.breach_pending} - set(self.granted)
+            held = dict(self.session.execute(
+                select(ProtectiveOrder.order_ref, ProtectiveOrder.granted_at)
+                .where(ProtectiveOrder.order_ref.in_(wanted))
+            ).all()) if wanted else {}
+            for record in self.breach_pending:
+                if record.order_ref in self.granted:
+                    stamp = self.granted[record.order_ref]
+                    granted = (datetime.fromtimestamp(stamp, tz=record.occurred_at.tzinfo)
+                               if stamp is not None else None)
+                else:
+                    granted = held.get(record.order_ref)
+                if granted is not None and record.occurred_at < granted:
+                    self.errors.add(BREACHES, record.line, "occurred_at",
+                                    f"{_shown(record.occurred_at)} is before order "
+                                    f"'{record.order_ref}' was granted ({_shown(granted)}): "
+                                    "an order cannot be breached before it exists")
+            self.breach_pending.clear()
+
+
+def _shown(moment: datetime) -> str:
+    return moment.isoformat()
 
 
 def _raw(values: dict[str, str], name: str) -> str:
@@ -338,12 +481,13 @@ def validate_extract(session: Session, extract: ExtractFiles, vocab: Vocabulary,
     order_refs: set[str] = set()
     crimes = _ReferenceCheck(session, Case.crime_ref, errors)
     orders = _ReferenceCheck(session, ProtectiveOrder.order_ref, errors)
+    checks = _Checks(_CaseFold(session, errors), _DateOrder(session, errors))
 
     spools: dict[str, Spool] = {}
     try:
         for file_name in extract.files:
             _check_file(session, extract, file_name, vocab, errors, rows, spools, crime_refs,
-                        order_refs, crimes, orders, progress)
+                        order_refs, crimes, orders, progress, checks)
     except BaseException:
         for spool in spools.values():
             spool.close()
@@ -356,10 +500,32 @@ def validate_extract(session: Session, extract: ExtractFiles, vocab: Vocabulary,
                             error_count=errors.count, spools=spools)
 
 
+@dataclass
+class _Checks:
+    case_fold: _CaseFold
+    dates: _DateOrder
+
+    def record(self, record: object) -> None:
+        if isinstance(record, CrimeRecord):
+            self.case_fold.add(record.crime_ref, record.line)
+            self.dates.crime(record)
+        elif isinstance(record, OrderRecord):
+            self.dates.order(record)
+        elif isinstance(record, RiskRecord):
+            self.dates.risk(record)
+        elif isinstance(record, BreachRecord):
+            self.dates.breach(record)
+
+    def flush(self) -> None:
+        self.case_fold.flush()
+        self.dates.flush()
+
+
 def _check_file(session: Session, extract: ExtractFiles, file_name: str, vocab: Vocabulary,
                 errors: _Collector, rows: dict[str, int], spools: dict[str, Spool],
                 crime_refs: set[str], order_refs: set[str], crimes: _ReferenceCheck,
-                orders: _ReferenceCheck, progress: Callable[[str, int], None] | None) -> None:
+                orders: _ReferenceCheck, progress: Callable[[str, int], None] | None,
+                checks: _Checks) -> None:
     crimes_where = CRIMES if CRIMES in extract.files else "the extract"
     orders_where = ORDERS if ORDERS in extract.files else "the extract"
     parse = PARSERS[file_name]
@@ -380,6 +546,8 @@ def _check_file(session: Session, extract: ExtractFiles, file_name: str, vocab: 
         record = parse(values, line, vocab, row_errors)
         for field_name, text in row_errors:
             errors.add(file_name, line, field_name, text)
+        if record is not None:
+            checks.record(record)
         if record is not None and not errors.count:
             spool.add(record)
         found = _row_key(file_name, values, record)
@@ -399,6 +567,7 @@ def _check_file(session: Session, extract: ExtractFiles, file_name: str, vocab: 
             scan.care(record, line)
     crimes.flush()
     orders.flush()
+    checks.flush()
     rows[file_name] = count
     if scan.suspects:
         _rescan(extract, file_name, vocab, scan, errors)

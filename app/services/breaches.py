@@ -20,7 +20,8 @@ the SPOs in force between the pairs; never a query per row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -40,11 +41,14 @@ from app.rules.escalation import (
     format_time_left,
 )
 from app.rules.risk import reassessment_due
-from app.services.case_lock import claim_case, load_case
+from app.services.audit_trail import audit_naming
+from app.services.case_lock import claim_case, edit_case, lock_case
 from app.services.context import ServiceContext
 from app.services.orders import (
+    BREACH_SEQUENCE,
     OrderView,
     create_order_in_session,
+    next_number,
     next_ref,
     not_in_future,
     order_view,
@@ -499,8 +503,10 @@ def breach_board(ctx: ServiceContext, *, area: str | None = None, text: str | No
             where = area or "force-wide"
             if text and text.strip():
                 where += f", filter {text.strip()!r}"
-            ctx.audit(session, AuditAction.VIEW, "breach_board", area or "force-wide",
-                      reason=f"breach board viewed ({where}; {counts})")
+            shown = [ref for item in board.items
+                     for ref in (item.crime_ref, item.original_crime_ref)]
+            audit_naming(ctx, session, AuditAction.VIEW, "breach_board", area or "force-wide",
+                         shown, reason=f"breach board viewed ({where}; {counts})")
     return board
 
 
@@ -559,10 +565,11 @@ def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
     now = ctx.now()
     policy = ctx.policy
     with ctx.write() as session:
+        original = lock_case(session, crime_ref=original_ref)  # the state below is current
         order = session.execute(
             select(ProtectiveOrder).where(ProtectiveOrder.order_ref == order_ref.strip())
+            .execution_options(populate_existing=True)
         ).scalars().one()
-        original = load_case(session, original_ref)
         problem = _order_covers(order, occurred_at)
         if problem:
             raise BadInput(f"order {order.order_ref} cannot have been breached on "
@@ -571,14 +578,17 @@ def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
         suspect_id = order.subject_id or original.suspect_id
         if suspect_id is None:
             raise BadInput(f"order {order.order_ref} names no subject: record the suspect first")
-        last_id = session.execute(select(func.max(Breach.id))).scalar() or 0
-        breach_ref = next_ref(session, Breach.breach_ref, f"B/{now:%y}/", last_id + 1, width=6)
+        number = next_number(session, BREACH_SEQUENCE)
+        breach_ref = next_ref(session, Breach.breach_ref, f"B/{now:%y}/", number, width=6,
+                              sequence=BREACH_SEQUENCE)
         if crime_ref:
             crime_ref = crime_ref.strip()
-            if session.execute(select(Case.id).where(Case.crime_ref == crime_ref)).first():
+            if session.execute(select(Case.id).where(
+                    func.lower(Case.crime_ref) == crime_ref.lower())).first():
                 raise BadInput(f"crime reference {crime_ref} is already in Vigil")
         else:
-            crime_ref = next_ref(session, Case.crime_ref, f"BC/{now:%y}/", last_id + 1, width=6)
+            crime_ref = next_ref(session, Case.crime_ref, f"BC/{now:%y}/", number, width=6,
+                                 sequence=BREACH_SEQUENCE)
         code = breach_code_for_order(order.kind)
         team = _breach_team(original, ctx)
         officer = original.officer if team == original.allocation_team else None
@@ -661,39 +671,28 @@ def _breach_state(breach: Breach) -> dict[str, Any]:
             "outcome": breach.outcome}
 
 
-class _Action:
-    """Permission check, then one write transaction that loads the breach and
-    its original case and claims the case's lock."""
-
-    def __init__(self, ctx: ServiceContext, breach_ref: str, permission: Permission,
-                 expected_version: int | None) -> None:
-        self.ctx = ctx
-        self.breach_ref = breach_ref.strip()
-        area, self.crime_ref = _breach_area(ctx, self.breach_ref)
-        ctx.require(permission, area=area, entity="case", entity_id=self.crime_ref)
-        self.expected_version = expected_version
-
-    def __enter__(self) -> tuple[Session, Breach, Case]:
-        self._cm = self.ctx.write()
-        session = self._cm.__enter__()
-        breach = session.execute(
-            select(Breach).where(Breach.breach_ref == self.breach_ref)
+@contextmanager
+def _action(ctx: ServiceContext, breach_ref: str, permission: Permission,
+            expected_version: int) -> Iterator[tuple[Session, Breach, Case]]:
+    """The single edit path on the breach's original case (authorise, lock the
+    case row, check the version read), then the breach read afresh under the
+    lock: the state the action depends on is the current one."""
+    ref = breach_ref.strip()
+    _area, crime_ref = _breach_area(ctx, ref)
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=permission) as edit:
+        breach = edit.session.execute(
+            select(Breach).where(Breach.breach_ref == ref)
+            .execution_options(populate_existing=True)
         ).scalars().one()
-        original = load_case(session, self.crime_ref)
-        claim_case(session, original.id, self.expected_version, self.ctx.now(),  # type: ignore[arg-type]
-                   crime_ref=self.crime_ref)
-        self.session = session
-        return session, breach, original
-
-    def __exit__(self, *exc: object) -> bool | None:
-        return self._cm.__exit__(*exc)  # type: ignore[arg-type]
+        yield edit.session, breach, edit.case
 
 
 def acknowledge_breach(ctx: ServiceContext, *, breach_ref: str, note: str,
-                       expected_version: int | None = None) -> BoardItem:
+                       expected_version: int) -> BoardItem:
     """The supervisor acknowledges the breach, with a note of what was done."""
     text = required_text(note, "acknowledgement note")
-    with _Action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
+    with _action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
             session, breach, original):
         if breach.acknowledged_at is not None:
             raise BadInput(f"breach {breach.breach_ref} was already acknowledged by "
@@ -714,13 +713,13 @@ def acknowledge_breach(ctx: ServiceContext, *, breach_ref: str, note: str,
 
 
 def escalate_breach(ctx: ServiceContext, *, breach_ref: str, level: int, reason: str,
-                    expected_version: int | None = None) -> BoardItem:
+                    expected_version: int) -> BoardItem:
     """Raise the breach to ``level`` (2 or 3) by a supervisor's decision; a
     manual escalation never lowers the level."""
     text = required_text(reason, "escalation reason")
     if level not in (2, 3):
         raise BadInput(f"escalation level {level}: choose 2 or 3")
-    with _Action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
+    with _action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
             session, breach, original):
         current = _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
         if level <= current.level:
@@ -740,10 +739,10 @@ def escalate_breach(ctx: ServiceContext, *, breach_ref: str, level: int, reason:
 
 
 def record_arrest(ctx: ServiceContext, *, breach_ref: str, arrested_at: datetime,
-                  expected_version: int | None = None) -> BoardItem:
+                  expected_version: int) -> BoardItem:
     """The suspect was arrested for the breach."""
     not_in_future(ctx, arrested_at, "arrested_at")
-    with _Action(ctx, breach_ref, Permission.RECORD_BREACH, expected_version) as (
+    with _action(ctx, breach_ref, Permission.RECORD_BREACH, expected_version) as (
             session, breach, original):
         if arrested_at < breach.occurred_at:
             raise BadInput(f"arrest {arrested_at.isoformat()} is before the breach occurred "
@@ -761,11 +760,11 @@ def record_arrest(ctx: ServiceContext, *, breach_ref: str, arrested_at: datetime
 
 
 def request_reassessment(ctx: ServiceContext, *, breach_ref: str,
-                         expected_version: int | None = None) -> BoardItem:
+                         expected_version: int) -> BoardItem:
     """Ask for the victim's risk to be re-assessed now: the re-assessment on
     the breach crime (the pair's live record) becomes due within
     ``risk.reassessment_due_hours`` (or earlier if it already was)."""
-    with _Action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
+    with _action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
             session, breach, original):
         now = ctx.now()
         crime = session.get(Case, breach.breach_case_id)
@@ -802,19 +801,17 @@ def _pair_last_assessed(session: Session, victim_id: int | None,
 
 
 def record_spo_application(ctx: ServiceContext, *, crime_ref: str, kind: str,
-                           applied_at: datetime, order_ref: str | None = None,
-                           expected_version: int | None = None) -> OrderView:
+                           applied_at: datetime, expected_version: int,
+                           order_ref: str | None = None) -> OrderView:
     """An SPO or interim SPO applied for to protect the victim of ``crime_ref``
     from its suspect; the case's SPO decision becomes ``applied``."""
     kind = (kind or "").strip().upper()
     if kind not in order_rules.SPO_KINDS:
         raise BadInput(f"SPO application kind {kind!r}: choose SPO or ISPO")
-    with ctx.read() as session:
-        area = load_case(session, crime_ref).area_command
-    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
     not_in_future(ctx, applied_at, "applied_at")
-    with ctx.write() as session:
-        case_row = load_case(session, crime_ref)
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=Permission.MANAGE_ORDERS) as edit:
+        session, case_row = edit.session, edit.case
         if case_row.suspect_id is not None:
             pending = session.execute(
                 select(ProtectiveOrder.order_ref, ProtectiveOrder.status).where(
@@ -829,7 +826,6 @@ def record_spo_application(ctx: ServiceContext, *, crime_ref: str, kind: str,
             if pending:
                 raise BadInput(f"{kind} {pending[0]} for this victim and suspect is already "
                                f"{pending[1].replace('_', ' ')}")
-        claim_case(session, case_row.id, expected_version, ctx.now(), crime_ref=crime_ref)  # type: ignore[arg-type]
         order = create_order_in_session(
             ctx, session, case_row, kind=kind, status=OrderStatus.APPLIED, order_ref=order_ref,
             applied_at=applied_at, granted_at=None, served_at=None, expires_at=None,

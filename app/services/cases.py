@@ -27,7 +27,7 @@ from app.rules.allocation import (
     team_moves,
     too_many_moves,
 )
-from app.services.case_lock import claim_case, load_case
+from app.services.case_lock import edit_case, load_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from app.services.search import included_codes
@@ -327,18 +327,14 @@ def case_area(ctx: ServiceContext, crime_ref: str) -> str:
 
 
 @contextmanager
-def case_edit(ctx: ServiceContext, crime_ref: str, expected_version: int | None,
+def case_edit(ctx: ServiceContext, crime_ref: str, expected_version: int,
               permission: Permission = Permission.EDIT_CASE) -> Iterator[tuple[Session, Case, int]]:
-    """Check the role and area, then open the write transaction and claim the
-    case's lock: yields (session, case, new_version). The permission check runs
-    before the write transaction so a refusal can be audited on its own."""
-    area = case_area(ctx, crime_ref)
-    ctx.require(permission, area=area, entity="case", entity_id=crime_ref)
-    with ctx.write() as session:
-        case = load_case(session, crime_ref)
-        version = claim_case(session, case.id, expected_version, ctx.now(),  # type: ignore[arg-type]
-                             crime_ref=crime_ref)
-        yield session, case, version
+    """The single edit path (:func:`app.services.case_lock.edit_case`):
+    authorise, lock the case row, check the version read; yields (session,
+    case, new_version) for the caller to write and audit."""
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=permission) as edit:
+        yield edit.session, edit.case, edit.version
 
 
 def required_text(value: str | None, what: str) -> str:
@@ -361,6 +357,38 @@ def needs_reason(ctx: ServiceContext, *, crime_ref: str) -> bool:
     return ctx.actor.area_command is not None and area != ctx.actor.area_command
 
 
+def consult(ctx: ServiceContext, session: Session, case: Case, *, reason: str | None,
+            what: str) -> str:
+    """Check a consultation of ``case`` (DPA 2018 s62): outside the user's own
+    area command a reason is required (:class:`ReasonRequired`). The audit
+    reason to record for it (the caller writes the event)."""
+    reason = (reason or "").strip() or None
+    out_of_area = ctx.actor.area_command is not None and case.area_command != ctx.actor.area_command
+    if out_of_area and reason is None:
+        raise ReasonRequired(
+            f"{case.crime_ref} belongs to {case.area_command}, outside your area "
+            f"({ctx.actor.area_command}): give a reason for viewing it"
+        )
+    if out_of_area:
+        return f"{what} viewed outside own area ({ctx.actor.area_command}): {reason}"
+    return f"{what} viewed: {reason}" if reason else f"{what} viewed"
+
+
+def consult_case(ctx: ServiceContext, *, crime_ref: str, reason: str | None, what: str,
+                 audit: bool = True) -> str:
+    """The permission, the reason outside the user's area, and (``audit``) the
+    view recorded against the case; returns the area command of the case."""
+    ctx.require(Permission.VIEW_CASE, entity="case", entity_id=crime_ref)
+    with ctx.read() as session:
+        case = load_case(session, crime_ref)
+        why = consult(ctx, session, case, reason=reason, what=what)
+        area = case.area_command
+    if audit:
+        with ctx.write() as session:
+            ctx.audit(session, AuditAction.VIEW, "case", crime_ref, reason=why)
+    return area
+
+
 def open_case(ctx: ServiceContext, *, crime_ref: str, reason: str | None = None) -> CaseRecord:
     """The case record, audited as a consultation. Outside the user's own area
     a reason is required (:class:`ReasonRequired`) and recorded."""
@@ -368,18 +396,10 @@ def open_case(ctx: ServiceContext, *, crime_ref: str, reason: str | None = None)
     reason = (reason or "").strip() or None
     with ctx.read() as session:
         case = load_case(session, crime_ref)
+        why = consult(ctx, session, case, reason=reason, what="case record")
         out_of_area = ctx.actor.area_command is not None and case.area_command != ctx.actor.area_command
-        if out_of_area and reason is None:
-            raise ReasonRequired(
-                f"{crime_ref} belongs to {case.area_command}, outside your area "
-                f"({ctx.actor.area_command}): give a reason for viewing it"
-            )
         record = _build_record(ctx, session, case, out_of_area=out_of_area, reason=reason)
     with ctx.write() as session:
-        if out_of_area:
-            why = f"case record viewed outside own area ({ctx.actor.area_command}): {reason}"
-        else:
-            why = f"case record viewed: {reason}" if reason else "case record viewed"
         ctx.audit(session, AuditAction.VIEW, "case", crime_ref, reason=why)
     return record
 

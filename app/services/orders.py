@@ -9,11 +9,13 @@ claims the original case's lock and is audited on that case
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -21,10 +23,11 @@ from app.dates import format_local
 from app.errors import BadInput, NotFound
 from app.rules import orders as rules
 from app.rules.orders import OrderRuleError
-from app.services.case_lock import claim_case, load_case
+from app.services.audit_trail import audit_naming
+from app.services.case_lock import edit_case, load_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
-from models import Breach, Case, Person, ProtectiveOrder, RiskAssessment, SpoDecision
+from models import Breach, Case, Person, ProtectiveOrder, RefSequence, RiskAssessment, SpoDecision
 from models.enums import AuditAction, OrderStatus
 
 # --- views ---------------------------------------------------------------------
@@ -134,20 +137,44 @@ def _rule(fn, *args):  # type: ignore[no-untyped-def]
         raise BadInput(str(exc)) from None
 
 
-def next_ref(session: Session, column, prefix: str, start: int, width: int = 5) -> str:  # type: ignore[no-untyped-def]
-    """The first unused ``prefix`` + number from ``start`` (a point lookup on
-    the unique index per try, never a scan)."""
+BREACH_SEQUENCE = "breach_ref_seq"
+ORDER_SEQUENCE = "order_ref_seq"
+
+
+def next_number(session: Session, sequence: str) -> int:
+    """The next number of a reference sequence: a PostgreSQL sequence (two
+    users at once never get the same one, and nothing waits), or on SQLite,
+    where writers queue, a counter row in ``ref_sequence``."""
+    if sequence not in (BREACH_SEQUENCE, ORDER_SEQUENCE):
+        raise ValueError(f"unknown reference sequence {sequence!r}")
+    if session.get_bind().dialect.name == "postgresql":
+        return int(session.execute(text("SELECT nextval(:name)"), {"name": sequence}).scalar_one())
+    value = session.execute(
+        update(RefSequence).where(RefSequence.name == sequence)
+        .values(value=RefSequence.value + 1).returning(RefSequence.value)
+    ).scalar()
+    if value is None:
+        session.add(RefSequence(name=sequence, value=1))
+        session.flush()
+        value = 1
+    return int(value)
+
+
+def next_ref(session: Session, column, prefix: str, start: int, width: int = 5,  # type: ignore[no-untyped-def]
+             *, sequence: str | None = None) -> str:
+    """``prefix`` + the number ``start``; should that reference be held already
+    (an imported one), the next number of ``sequence`` (or the next integer)."""
     number = max(start, 1)
     while True:
         ref = f"{prefix}{number:0{width}d}"
         if session.execute(select(column).where(column == ref)).first() is None:
             return ref
-        number += 1
+        number = next_number(session, sequence) if sequence else number + 1
 
 
 def _new_order_ref(session: Session, kind: str, now: datetime) -> str:
-    last = session.execute(select(func.max(ProtectiveOrder.id))).scalar() or 0
-    return next_ref(session, ProtectiveOrder.order_ref, f"{kind}/{now:%y}/", last + 1)
+    return next_ref(session, ProtectiveOrder.order_ref, f"{kind}/{now:%y}/",
+                    next_number(session, ORDER_SEQUENCE), sequence=ORDER_SEQUENCE)
 
 
 # --- the SPO decision mirrored from SPO orders ------------------------------------
@@ -231,15 +258,12 @@ def create_order(ctx: ServiceContext, *, crime_ref: str, kind: str, status: str,
                  order_ref: str | None = None, applied_at: datetime | None = None,
                  granted_at: datetime | None = None, served_at: datetime | None = None,
                  expires_at: datetime | None = None, conditions: str | None = None,
-                 expected_version: int | None = None) -> OrderView:
+                 expected_version: int) -> OrderView:
     """Record a protective order protecting the victim of ``crime_ref`` from
     its suspect. SPOs and interim SPOs also move the case's SPO decision."""
-    with ctx.read() as session:
-        area = load_case(session, crime_ref).area_command
-    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
-    with ctx.write() as session:
-        case = load_case(session, crime_ref)
-        claim_case(session, case.id, expected_version, ctx.now(), crime_ref=crime_ref)  # type: ignore[arg-type]
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=Permission.MANAGE_ORDERS) as edit:
+        session, case = edit.session, edit.case
         order = create_order_in_session(
             ctx, session, case, kind=kind, status=status, order_ref=order_ref,
             applied_at=applied_at, granted_at=granted_at, served_at=served_at,
@@ -248,20 +272,31 @@ def create_order(ctx: ServiceContext, *, crime_ref: str, kind: str, status: str,
         return order_view(session, ctx, order, case)
 
 
+@contextmanager
+def _order_edit(ctx: ServiceContext, order_ref: str,
+                expected_version: int) -> Iterator[tuple[Session, ProtectiveOrder, Case]]:
+    """The single edit path on the order's case, then the order read afresh
+    under the case's lock."""
+    _area, crime_ref = _order_area(ctx, order_ref)
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=Permission.MANAGE_ORDERS) as edit:
+        order = edit.session.execute(
+            select(ProtectiveOrder).where(ProtectiveOrder.order_ref == order_ref.strip())
+            .execution_options(populate_existing=True)
+        ).scalars().one()
+        yield edit.session, order, edit.case
+
+
 def change_order_status(ctx: ServiceContext, *, order_ref: str, status: str, at: datetime,
-                        expected_version: int | None = None, note: str | None = None,
+                        expected_version: int, note: str | None = None,
                         expires_at: datetime | None = None) -> OrderView:
     """Move an order along its lifecycle (refused with a clear message when the
     transition is not allowed). ``expires_at`` sets a new expiry (on grant,
     variation or renewal)."""
-    area, crime_ref = _order_area(ctx, order_ref)
-    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
     not_in_future(ctx, at, "status date")
-    with ctx.write() as session:
-        order, case = _load_order(session, order_ref)
-        new = _rule(rules.order_status, status).value
+    new = _rule(rules.order_status, status).value
+    with _order_edit(ctx, order_ref, expected_version) as (session, order, case):
         _rule(rules.check_transition, order.kind, order.status, new)
-        claim_case(session, case.id, expected_version, ctx.now(), crime_ref=case.crime_ref)  # type: ignore[arg-type]
         before = _order_state(order)
         before["spo_status"] = case.spo_status
         order.status = new
@@ -291,13 +326,10 @@ def change_order_status(ctx: ServiceContext, *, order_ref: str, status: str, at:
 
 
 def record_notification(ctx: ServiceContext, *, order_ref: str, notified_at: datetime,
-                        expected_version: int | None = None) -> OrderView:
+                        expected_version: int) -> OrderView:
     """The subject of an SPO or interim SPO notified name and address (SPA 2019 s9)."""
-    area, crime_ref = _order_area(ctx, order_ref)
-    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
     not_in_future(ctx, notified_at, "notified_at")
-    with ctx.write() as session:
-        order, case = _load_order(session, order_ref)
+    with _order_edit(ctx, order_ref, expected_version) as (session, order, case):
         if order.kind not in rules.NOTIFICATION_KINDS:
             raise BadInput(f"order {order.order_ref} is {rules.ORDER_KIND_TITLES[order.kind]}: "
                            "only SPOs and interim SPOs carry the notification requirement")
@@ -306,7 +338,6 @@ def record_notification(ctx: ServiceContext, *, order_ref: str, notified_at: dat
         if notified_at < order.served_at:
             raise BadInput(f"notification {notified_at.isoformat()} is before service "
                            f"{order.served_at.isoformat()}")
-        claim_case(session, case.id, expected_version, ctx.now(), crime_ref=case.crime_ref)  # type: ignore[arg-type]
         before = {"notified_at": order.notified_at}
         order.notified_at = notified_at
         order.updated_at = ctx.now()
@@ -320,19 +351,15 @@ def record_notification(ctx: ServiceContext, *, order_ref: str, notified_at: dat
 
 
 def record_service(ctx: ServiceContext, *, order_ref: str, served_at: datetime,
-                   expected_version: int | None = None) -> OrderView:
+                   expected_version: int) -> OrderView:
     """The order was served on its subject (starts the notification clock)."""
-    area, crime_ref = _order_area(ctx, order_ref)
-    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
     not_in_future(ctx, served_at, "served_at")
-    with ctx.write() as session:
-        order, case = _load_order(session, order_ref)
+    with _order_edit(ctx, order_ref, expected_version) as (session, order, case):
         if not rules.in_force(order.status):
             raise BadInput(f"order {order.order_ref} is {order.status.replace('_', ' ')}: "
                            "only an order in force is served")
         if order.granted_at and served_at < order.granted_at:
             raise BadInput(f"service {served_at.isoformat()} is before the order was granted")
-        claim_case(session, case.id, expected_version, ctx.now(), crime_ref=case.crime_ref)  # type: ignore[arg-type]
         before = {"served_at": order.served_at}
         order.served_at = served_at
         order.updated_at = ctx.now()
@@ -346,19 +373,15 @@ def record_service(ctx: ServiceContext, *, order_ref: str, served_at: datetime,
 
 
 def record_spo_decision(ctx: ServiceContext, *, crime_ref: str, status: str,
-                        rationale: str | None, expected_version: int | None) -> SpoDecisionResult:
+                        rationale: str | None, expected_version: int) -> SpoDecisionResult:
     """The SPO decision on a case (history kept; the case carries the current
     one). ``considered_not_appropriate`` needs a written rationale."""
-    with ctx.read() as session:
-        area = load_case(session, crime_ref).area_command
-    ctx.require(Permission.MANAGE_ORDERS, area=area, entity="case", entity_id=crime_ref)
     new = _rule(rules.spo_status, status).value
     text = (rationale or "").strip() or None
-    with ctx.write() as session:
-        case = load_case(session, crime_ref)
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=Permission.MANAGE_ORDERS) as edit:
+        session, case, version = edit.session, edit.case, edit.version
         _rule(rules.check_spo_decision, case.spo_status, new, text)
-        version = claim_case(session, case.id, expected_version, ctx.now(),  # type: ignore[arg-type]
-                             crime_ref=crime_ref)
         previous = case.spo_status
         now = ctx.now()
         session.add(SpoDecision(case_id=case.id, status=new, rationale=text,  # type: ignore[arg-type]
@@ -558,12 +581,19 @@ _ORDER_STATUS_EVENTS = (OrderStatus.REFUSED, OrderStatus.VARIED, OrderStatus.REN
 TIMELINE_CRIME_LIMIT = 500
 
 
-def pair_timeline(ctx: ServiceContext, *, crime_ref: str, audit: bool = True) -> Timeline:
+def pair_timeline(ctx: ServiceContext, *, crime_ref: str, audit: bool = True,
+                  reason: str | None = None) -> Timeline:
     """Everything known about the course of conduct of this case's victim and
     suspect, in date order: their crimes, breaches of orders between them,
     risk assessments on those crimes, the orders' applied/granted/served/
-    notified/expiry and status dates, and SPO decisions."""
+    notified/expiry and status dates, and SPO decisions. A consultation of
+    every crime shown: outside the user's area it needs a ``reason``."""
+    from app.services.cases import consult
+
     ctx.require(Permission.VIEW_CASE, entity="case", entity_id=crime_ref)
+    with ctx.read() as session:
+        why = consult(ctx, session, load_case(session, crime_ref), reason=reason,
+                      what="course-of-conduct timeline")
     now = ctx.now()
     with ctx.read() as session:
         case = load_case(session, crime_ref)
@@ -673,8 +703,9 @@ def pair_timeline(ctx: ServiceContext, *, crime_ref: str, audit: bool = True) ->
         ))
     events.sort(key=lambda e: (e.at, _KIND_ORDER[e.kind], e.ref))
     if audit:
+        shown = [crime_ref, *(c.crime_ref for c in crimes if c.crime_ref != crime_ref)]
         with ctx.write() as session:
-            ctx.audit(session, AuditAction.VIEW, "case", crime_ref,
-                      reason=f"course-of-conduct timeline viewed ({len(events)} events)")
+            audit_naming(ctx, session, AuditAction.VIEW, "case", crime_ref, shown[1:],
+                         reason=f"{why} ({len(events)} events)")
     return Timeline(crime_ref=crime_ref, victim_ref=victim_ref, suspect_ref=suspect_ref,
                     events=tuple(events))

@@ -32,9 +32,12 @@ class Permission(StrEnum):
     EXPORT = "export"
     VIEW_AUDIT = "view_audit"
     SEARCH = "search"
+    REVIEW_RETENTION = "review_retention"
+    ERASE_CASE = "erase_case"
 
 
 _S, _A, _O, _U = Role.SUPERVISOR, Role.ANALYST, Role.OFFICER, Role.AUDITOR
+_ADMIN = Role.ADMIN
 
 ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_CASE: frozenset({_S, _A, _O, _U}),
@@ -57,6 +60,10 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.EXPORT: frozenset({_S, _A, _U}),
     Permission.VIEW_AUDIT: frozenset({_S, _U}),
     Permission.SEARCH: frozenset({_S, _A, _O, _U}),
+    # MoPI: the force's reviewers (auditors) decide retain or dispose; only an
+    # administrator erases, and only a case a reviewer decided to dispose of
+    Permission.REVIEW_RETENTION: frozenset({_U, _ADMIN}),
+    Permission.ERASE_CASE: frozenset({_ADMIN}),
 }
 
 # Permissions limited to the user's own area command (for roles that have one).

@@ -26,7 +26,7 @@ from app.rules.risk import (
     rationale_problem,
     review_due,
 )
-from app.services.case_lock import claim_case
+from app.services.case_lock import claim_case, require_version
 from app.services.cases import case_edit
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
@@ -183,7 +183,17 @@ def approve_risk_assessment(ctx: ServiceContext, *, assessment_id: int,
             f"four-eyes rule: you assessed {crime_ref} yourself; a second supervisor "
             f"of {area} must approve this risk level"
         )
+    require_version(expected_version, crime_ref)
     with ctx.write() as session:
+        # the single edit path: lock the case row and check the version read first
+        version = claim_case(session, assessment.case_id, expected_version, ctx.now(),
+                             crime_ref=crime_ref)
+        current = session.execute(
+            select(RiskAssessment).where(RiskAssessment.id == assessment_id)
+            .execution_options(populate_existing=True)).scalars().one()
+        if current.approved_at is not None:
+            raise BadInput(f"risk assessment {assessment_id} on {crime_ref} was already "
+                           f"approved by {current.approved_by}")
         newer = session.execute(
             select(RiskAssessment.id).where(
                 RiskAssessment.case_id == assessment.case_id,
@@ -195,8 +205,6 @@ def approve_risk_assessment(ctx: ServiceContext, *, assessment_id: int,
         if newer:
             raise BadInput(f"a newer risk assessment was recorded on {crime_ref} after "
                            f"assessment {assessment_id}: approve or review that one instead")
-        version = claim_case(session, assessment.case_id, expected_version, ctx.now(),
-                             crime_ref=crime_ref)
         row = session.get(RiskAssessment, assessment_id)
         case = session.get(Case, assessment.case_id)
         assert row is not None and case is not None

@@ -1,10 +1,12 @@
-"""Export cases in the RMS extract format, and audit every export.
+"""Export cases in the RMS extract format, as a disclosure (see
+:mod:`app.services.disclosure`: permission, purpose, event first).
 
 ``export_cases`` writes crimes.csv columns to a file or standard output, or,
 given a folder, the extract in format 2: every file with every column
 (crimes, risk, spo_decisions, orders, breaches, victim_care, searches,
 multi_agency) and a ``manifest.json`` (app.rms.manifest): that folder
-re-imports unchanged. Rows come in a fixed order
+re-imports unchanged, and is written aside and renamed into place as a set.
+Rows come in a fixed order
 (by crime_ref, then by the record's own key; orders and breaches by their
 reference) and dates are ISO 8601 UTC with the offset, so the same database
 always gives the same bytes. Rows are streamed a page at a time from one
@@ -14,11 +16,11 @@ bounded memory.
 
 from __future__ import annotations
 
-import csv
+import io
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +48,9 @@ from app.rms.formats import (
     format_when,
     format_yn,
 )
-from app.rms.manifest import CURRENT_FORMAT, Manifest, write_manifest
+from app.rms.manifest import CURRENT_FORMAT, MANIFEST, Manifest, sha256_of
+from app.sanitise import FORMULA_PROTECTION, CsvWriter, neutralise_formula
+from app.services import disclosure
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import (
@@ -62,7 +66,6 @@ from models import (
     SpoDecision,
     VictimCare,
 )
-from models.enums import AuditAction
 
 PAGE = 5_000
 CASE_FORMATS = ("csv", "json", "md", "html")
@@ -337,7 +340,9 @@ READERS = {
 
 # --- writing ---------------------------------------------------------------
 def csv_value(value: Any) -> str:
-    """A value as the extract format writes it."""
+    """A value as the extract format writes it; text a spreadsheet would run
+    as a formula is guarded (reversibly: the manifest says so and the import
+    takes the guard off)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -346,13 +351,13 @@ def csv_value(value: Any) -> str:
         return format_when(value)
     if isinstance(value, list | tuple):
         return format_codes(value)
-    return str(value)
+    return neutralise_formula(str(value))
 
 
-def write_csv(handle: TextIO, file_name: str, rows: Iterator[dict[str, Any]],
+def write_csv(handle: TextIO, file_name: str, rows: Iterable[dict[str, Any]],
               format_version: int = CURRENT_FORMAT) -> int:
     columns = all_columns(file_name, format_version)
-    writer = csv.writer(handle, lineterminator="\n")
+    writer = CsvWriter(handle)
     writer.writerow(columns)
     count = 0
     for row in rows:
@@ -367,7 +372,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def write_json(handle: TextIO, rows: Iterator[dict[str, Any]]) -> int:
+def write_json(handle: TextIO, rows: Iterable[dict[str, Any]]) -> int:
     count = 0
     handle.write("[")
     for row in rows:
@@ -387,9 +392,13 @@ CRIME_TITLES = {
 }
 
 
-def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter) -> int:
+def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter,
+                  refs: list[str] | None = None) -> int:
     # one file without a manifest is a format 1 extract: its columns only
-    rows = ({name: row[name] for name in COLUMNS[CRIMES]} for row in _crime_rows(session, flt))
+    rows: Iterable[dict[str, Any]] = (
+        {name: row[name] for name in COLUMNS[CRIMES]} for row in _crime_rows(session, flt))
+    if refs is not None:
+        rows = _noting(rows, refs)
     if fmt == "csv":
         return write_csv(handle, CRIMES, rows, format_version=1)
     if fmt == "json":
@@ -400,25 +409,18 @@ def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter) -
     return len(listed)
 
 
-class _Target:
-    """Write to a temporary file beside ``path`` and move it into place only
-    when complete, so a failed export never leaves half a file."""
+def _noting(rows: Iterable[dict[str, Any]], refs: list[str]) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        refs.append(row["crime_ref"])
+        yield row
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.partial = path.with_name(f".{path.name}.partial")
 
-    def __enter__(self) -> TextIO:
-        self.handle = self.partial.open("w", encoding="utf-8", newline="")
-        return self.handle
-
-    def __exit__(self, kind: object, *_rest: object) -> None:
-        self.handle.close()
-        if kind is None:
-            os.replace(self.partial, self.path)
-        else:
-            self.partial.unlink(missing_ok=True)
-
+def _crime_refs(session: Session, flt: CaseFilter) -> list[str]:
+    """The references the filter selects, in export order (from the same snapshot)."""
+    refs: list[str] = []
+    for page in _case_pages(session, flt):
+        refs += [row.crime_ref for row in page]
+    return refs
 
 
 def _snapshot(session: Session) -> None:
@@ -429,58 +431,112 @@ def _snapshot(session: Session) -> None:
 
 
 def export_cases(ctx: ServiceContext, *, target: str | Path | None, fmt: str = "csv",
-                 flt: CaseFilter | None = None, stdout: TextIO | None = None) -> ExportResult:
+                 flt: CaseFilter | None = None, stdout: TextIO | None = None,
+                 purpose: str | None = None) -> ExportResult:
     """Export cases as ``fmt``: to ``target`` (a file; a folder gets the format 2
     extract: every file as CSV and manifest.json), or to ``stdout`` when
-    ``target`` is None."""
+    ``target`` is None. A disclosure (:mod:`app.services.disclosure`): the
+    export permission and a ``purpose`` are required, and the event naming
+    every case is committed before any data is released."""
     flt = flt or CaseFilter()
     if fmt not in CASE_FORMATS:
         raise BadInput(f"export cases: format {fmt!r}: choose {', '.join(CASE_FORMATS)}")
-    require_export(ctx, "cases")
+    purpose = disclosure.authorised_purpose(ctx, "cases", purpose)
     rows: dict[str, int] = {}
+    refs: list[str] = []
     if is_folder_target(target):
         if fmt != "csv":
             raise BadInput(f"export cases -o {target}: a folder export is the CSV extract; "
                            f"give a file name for --format {fmt}")
-        folder = Path(str(target))
-        if not folder.parent.is_dir():
-            raise BadInput(f"export cases -o {target}: folder {folder.parent} does not exist")
-        folder.mkdir(exist_ok=True)
-        with ctx.read() as session:
-            _snapshot(session)
-            for file_name in FILE_ORDER:
-                with _Target(folder / file_name) as handle:
-                    rows[file_name] = write_csv(handle, file_name, READERS[file_name](session, flt))
-        write_manifest(folder, extract_manifest(ctx))
-        shown = str(folder)
+        folder = disclosure.AsideFolder("cases", str(target), (*FILE_ORDER, MANIFEST))
+        with disclosure.released_on_success(folder):
+            digests: dict[str, str] = {}
+            with ctx.read() as session:
+                _snapshot(session)
+                for file_name in FILE_ORDER:
+                    with folder.open(file_name) as handle:
+                        readers = READERS[file_name](session, flt)
+                        if file_name == CRIMES:
+                            readers = _noting(readers, refs)
+                        rows[file_name] = write_csv(handle, file_name, readers)
+                    digests[file_name] = sha256_of(folder.aside / file_name)
+            with folder.open(MANIFEST) as handle:
+                handle.write(json.dumps(extract_manifest(ctx, rows, digests).as_json(), indent=2)
+                             + "\n")
+            shown = str(folder.path)
+            _record(ctx, fmt, shown, flt, purpose, rows, refs)
+        folder.release()
     elif target is not None:
-        path = Path(str(target))
-        if not path.parent.is_dir():
-            raise BadInput(f"export cases -o {target}: folder {path.parent} does not exist")
-        with ctx.read() as session, _Target(path) as handle:
-            _snapshot(session)
-            rows[CRIMES] = _write_crimes(handle, session, fmt, flt)
-        shown = str(path)
+        aside = disclosure.AsideFile("cases", target)
+        with disclosure.released_on_success(aside):
+            with ctx.read() as session:
+                _snapshot(session)
+                rows[CRIMES] = _write_crimes(aside.handle, session, fmt, flt, refs)
+            aside.handle.flush()
+            shown = str(aside.path)
+            _record(ctx, fmt, shown, flt, purpose, rows, refs)
+        aside.release()
     else:
         if stdout is None:
             raise BadInput("export cases: no output given")
+        shown = disclosure.STANDARD_OUTPUT
         with ctx.read() as session:
             _snapshot(session)
-            rows[CRIMES] = _write_crimes(stdout, session, fmt, flt)
-        shown = "standard output"
-    result = ExportResult(kind="cases", format=fmt, target=shown, rows=rows)
-    record_export(ctx, kind="cases", fmt=fmt, target=shown,
-                  detail=f"{flt.describe()}; " + ", ".join(
-                      f"{name} {count:,} rows" for name, count in rows.items()))
-    return result
+            refs = _crime_refs(session, flt)
+            rows[CRIMES] = len(refs)
+            event = _record(ctx, fmt, shown, flt, purpose, rows, refs)
+            chunks = _chunks(session, fmt, flt)
+            complete = disclosure.write_stream(ctx, event, stdout, chunks,
+                                               rows_of=lambda chunk: chunk.count("\n"))
+        if not complete:
+            raise disclosure.OutputClosed(
+                f"export cases: {shown} was closed by its reader before the end; the "
+                "disclosure of the selected cases is logged")
+    return ExportResult(kind="cases", format=fmt, target=shown, rows=rows)
 
 
-def extract_manifest(ctx: ServiceContext) -> Manifest:
-    """The manifest of a folder export: format 2, the database's kind (live or
-    training) and no formula protection (cells are written as they are held)."""
-    kind = ctx.database.database_kind() or "live"
-    return Manifest(format_version=CURRENT_FORMAT, source_kind=kind, formula_protection="none",
-                    present=True)
+def _chunks(session: Session, fmt: str, flt: CaseFilter) -> Iterator[str]:
+    """The crimes export a page at a time, as text."""
+    if fmt in ("csv", "json"):
+        buffer = io.StringIO()
+        if fmt == "csv":
+            writer = CsvWriter(buffer)
+            writer.writerow(COLUMNS[CRIMES])
+            for count, row in enumerate(_crime_rows(session, flt), start=1):
+                writer.writerow([csv_value(row.get(name)) for name in COLUMNS[CRIMES]])
+                if count % 500 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        else:
+            write_json(buffer, _crime_rows(session, flt))
+        yield buffer.getvalue()
+        return
+    buffer = io.StringIO()
+    _write_crimes(buffer, session, fmt, flt)
+    yield buffer.getvalue()
+
+
+def _record(ctx: ServiceContext, fmt: str, target: str, flt: CaseFilter, purpose: str,
+            rows: dict[str, int], refs: list[str]) -> disclosure.Disclosure:
+    event = disclosure.Disclosure(
+        kind="cases", format=fmt, target=target, filter=flt.describe(), purpose=purpose,
+        rows=sum(rows.values()), crime_refs=tuple(refs), files=dict(rows))
+    disclosure.record(ctx, event)
+    return event
+
+
+def extract_manifest(ctx: ServiceContext, rows: dict[str, int],
+                     digests: dict[str, str]) -> Manifest:
+    """The manifest of a folder export: format 2, the database's kind (live,
+    training, evaluation, synthetic), the formula guard the CSV cells carry,
+    and each file's rows and SHA-256 (a folder of mixed old and new files is
+    refused on import)."""
+    kind = ctx.database.database_kind() or ("training" if ctx.training else "live")
+    return Manifest(format_version=CURRENT_FORMAT, source_kind=kind,
+                    formula_protection=FORMULA_PROTECTION, present=True,
+                    files={name: {"rows": rows[name], "sha256": digests[name]}
+                           for name in digests})
 
 
 def require_export(ctx: ServiceContext, kind: str) -> None:
@@ -489,8 +545,10 @@ def require_export(ctx: ServiceContext, kind: str) -> None:
 
 
 def record_export(ctx: ServiceContext, *, kind: str, fmt: str, target: str,
-                  detail: str | None = None) -> None:
-    """Audit an export (DPA 2018 s62: disclosure is logged, with who and why)."""
-    reason = f"{kind} exported as {fmt} to {target}" + (f": {detail}" if detail else "")
-    with ctx.write() as session:
-        ctx.audit(session, AuditAction.EXPORT, "export", kind, reason=reason)
+                  detail: str | None = None, purpose: str | None = None,
+                  crime_refs: Iterable[str] = (), rows: int = 0) -> None:
+    """Audit a disclosure made elsewhere (kept for callers not yet on
+    :func:`app.services.disclosure.disclose_text`, which records before release)."""
+    disclosure.record(ctx, disclosure.Disclosure(
+        kind=kind, format=fmt, target=target, filter=detail or "",
+        purpose=(purpose or "not given").strip(), rows=rows, crime_refs=tuple(crime_refs)))

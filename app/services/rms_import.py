@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.dates import format_local
-from app.errors import VigilError
+from app.errors import BadInput, VigilError
 from app.rms.apply import (
     DELTA_LIST_CAP,
     Applier,
@@ -36,14 +36,16 @@ from app.rms.apply import (
 from app.rms.formats import Vocabulary, format_when
 from app.rms.manifest import kind_problem
 from app.rms.validate import (
+    TRAINING_SOURCE,
     ExtractFiles,
     ValidationReport,
     find_extract_files,
     validate_extract,
 )
+from app.services.audit_trail import audit_naming
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
-from models import Classification, ImportBatch
+from models import Case, Classification, ImportBatch
 from models.enums import AuditAction
 from seed.reference import classifications, install_reference
 
@@ -132,9 +134,10 @@ def describe_totals(totals: dict[str, int]) -> str:
 class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
-    def __init__(self, outcome: ApplyOutcome) -> None:
+    def __init__(self, outcome: ApplyOutcome, changed: list[str]) -> None:
         super().__init__("dry run")
         self.outcome = outcome
+        self.changed = changed
 
 
 def _digest(path: Path) -> str:
@@ -202,6 +205,7 @@ def import_extract(ctx: ServiceContext, *, folder: Path | str, dry_run: bool = F
     ctx.require(Permission.IMPORT, entity="import", entity_id=str(folder)[:64])
     started = time.perf_counter()
     extract = find_extract_files(folder)
+    check_source(ctx, extract)
     vocab = replace(Vocabulary.load(ctx.policy, ctx.now()), manifest=extract.manifest)
     prints = _fingerprints(extract)
     mixing = kind_problem(extract.manifest, ctx.database.database_kind())
@@ -221,6 +225,32 @@ def import_extract(ctx: ServiceContext, *, folder: Path | str, dry_run: bool = F
                       started=started)
     finally:
         report.close()
+
+
+def check_source(ctx: ServiceContext, extract: ExtractFiles) -> None:
+    """Synthetic and live data never mix: a live database refuses an extract
+    exported from a training one; a training database takes only those."""
+    kind = ctx.database.database_kind() or ("training" if ctx.training else "live")
+    if kind == TRAINING_SOURCE and extract.source != TRAINING_SOURCE:
+        marked = ("a live extract" if extract.manifest.present
+                  else "unmarked (a live RMS extract)")
+        raise BadInput(f"import: {extract.folder} is {marked}: a training database takes only "
+                       "extracts exported from a training database; nothing was imported")
+    if kind != TRAINING_SOURCE and extract.source == TRAINING_SOURCE:
+        raise BadInput(f"import: {extract.folder} was exported from a TRAINING database "
+                       "(synthetic data): a live database never takes it; nothing was imported")
+
+
+def _collected(session: Any, applier: Applier) -> tuple[list[str], list[str]]:
+    """The references of the cases the import created and of those it changed."""
+    created = list(session.execute(
+        select(Case.crime_ref).where(Case.id > applier.max_case_id).order_by(Case.id)).scalars())
+    changed: list[str] = []
+    touched = sorted(applier.touched)
+    for start in range(0, len(touched), 5_000):
+        changed += session.execute(select(Case.crime_ref).where(
+            Case.id.in_(touched[start:start + 5_000])).order_by(Case.id)).scalars()
+    return created, changed
 
 
 def _apply(ctx: ServiceContext, extract: ExtractFiles, report: ValidationReport,
@@ -249,8 +279,9 @@ def _apply(ctx: ServiceContext, extract: ExtractFiles, report: ValidationReport,
             if _fingerprints(extract) != prints:
                 raise ExtractChanged(f"import: the files in {source} changed while they were "
                                      "being imported; nothing was written")
+            created, changed = _collected(session, applier)
             if dry_run:
-                raise _DryRun(outcome)
+                raise _DryRun(outcome, changed)
             counts = _counts_json(outcome, prints, extract)
             batch = ImportBatch(started_at=vocab.now, finished_at=ctx.now(),
                                 username=ctx.actor.username, source=source[:400],
@@ -258,12 +289,23 @@ def _apply(ctx: ServiceContext, extract: ExtractFiles, report: ValidationReport,
             session.add(batch)
             session.flush()
             batch_id = batch.id
-            ctx.audit(session, AuditAction.IMPORT, "import", batch_id,
-                      reason=f"{source}: {describe_counts(outcome.counts)}; "
-                             f"{describe_totals(outcome.delta.totals())}",
-                      after=counts)
+            # collection (DPA 2018 s62): the batch's event names every case it
+            # created and every case it changed (no cap)
+            audit_naming(ctx, session, AuditAction.IMPORT, "import", batch_id,
+                         [*created, *changed],
+                         reason=f"{source}: {describe_counts(outcome.counts)}; "
+                                f"{describe_totals(outcome.delta.totals())}; "
+                                f"{len(created):,} cases created, {len(changed):,} changed",
+                         after={**counts, "cases_created": len(created),
+                                "cases_changed": len(changed)})
     except _DryRun as signal:
         outcome = signal.outcome
+        # a dry run compares the extract with the cases held: a consultation of them
+        with ctx.write() as session:
+            audit_naming(ctx, session, AuditAction.VIEW, "import", source[:64], signal.changed,
+                         reason=f"import dry run of {source}: {describe_counts(outcome.counts)}; "
+                                f"{len(signal.changed):,} cases held compared and would change",
+                         after={"dry_run": True, "cases_compared": len(signal.changed)})
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise VigilError(f"import of {source} failed and was rolled back, nothing was "

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.errors import BadInput
+from app.services.audit_trail import audit_naming
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import Case, IncludedClassification, Person, ScreeningFlag
@@ -365,9 +366,10 @@ def search_cases(ctx: ServiceContext, criteria: CaseSearch, *, audit: bool = Tru
     if audit:
         with ctx.write() as session:
             counted = f", {page.total_text} in all" if total is not None else ""
-            ctx.audit(session, AuditAction.VIEW, "search", None,
-                      reason=f"{criteria.describe()} (page {criteria.page + 1}, "
-                             f"{len(rows)} rows{counted})")
+            audit_naming(ctx, session, AuditAction.VIEW, "search", None,
+                         [row.crime_ref for row in rows],
+                         reason=f"{criteria.describe()} (page {criteria.page + 1}, "
+                                f"{len(rows)} rows{counted})")
     return page
 
 

@@ -121,7 +121,7 @@ class _Collector(HTMLParser):
 
 def test_html_stands_alone_and_shows_every_metric(force_db: str, tmp_path: Path) -> None:
     target = tmp_path / "assurance.html"
-    assert _run(force_db, *PERIOD, "--format", "html", "-o", str(target)) == 0
+    assert _run(force_db, *PERIOD, "--format", "html", "--purpose", "quality check", "-o", str(target)) == 0
     page = target.read_text(encoding="utf-8")
     # nothing fetched from anywhere: no URL, no script, no stylesheet link, no web font
     assert not re.search(r"https?:|//|@import|url\(", page)
@@ -167,9 +167,9 @@ def test_officers_are_refused(force_db: str, capsys: pytest.CaptureFixture[str])
 
 def test_export_assurance_is_audited(force_db: str, tmp_path: Path) -> None:
     target = tmp_path / "assurance.md"
-    code = tui.main(["export", "assurance", "--db", force_db, "--user", "auditor", "--now",
+    code = tui.main(["export", "assurance", "--purpose", "quality check", "--db", force_db, "--user", "auditor", "--now",
                      NOW_ARG, "--from", "2026-01-01", "--to", "2026-02-28", "--format", "md",
-                     "-o", str(target)])
+                     "--purpose", "quality check", "-o", str(target)])
     assert code == 0
     assert "| R13_SPO_DECISION | Stalking cases with an SPO decision | 60.0% | 3 / 5 |" \
         in target.read_text(encoding="utf-8")
@@ -180,7 +180,7 @@ def test_export_assurance_is_audited(force_db: str, tmp_path: Path) -> None:
     database.dispose()
     assert [(e.action, e.entity, e.entity_id) for e in events] == [
         ("view", "assurance", None), ("export", "export", "assurance")]
-    assert "assurance exported as md" in (events[1].reason or "")
+    assert "assurance disclosed as md" in (events[1].reason or "")
 
 
 def test_html_escapes_text_from_the_records(sqlite_database: Database, tmp_path: Path) -> None:
@@ -192,7 +192,7 @@ def test_html_escapes_text_from_the_records(sqlite_database: Database, tmp_path:
         add_case(s, "X1", datetime(2026, 1, 5, 10, tzinfo=UTC), code="8Q",
                  team="<script>alert(1)</script>")
     target = tmp_path / "escaped.html"
-    assert _run(sqlite_database.url, *PERIOD, "--format", "html", "-o", str(target)) == 0
+    assert _run(sqlite_database.url, *PERIOD, "--format", "html", "--purpose", "quality check", "-o", str(target)) == 0
     page = target.read_text(encoding="utf-8")
     assert "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -95,7 +95,7 @@ def test_csv_md_and_table(board_db: str, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_output_file_and_audit(board_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "board.json"
-    assert _run(board_db, "--format", "json", "-o", str(target)) == 0
+    assert _run(board_db, "--format", "json", "--purpose", "quality check", "-o", str(target)) == 0
     assert json.loads(target.read_text())["items"][0]["breach_ref"] == "B/26/000002"
     database = Database(board_db)
     with database.read() as s:
@@ -111,7 +111,7 @@ def test_unknown_area_is_bad_input(board_db: str, capsys: pytest.CaptureFixture[
 
 
 def test_export_breaches(board_db: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code = tui.main(["export", "breaches", "--format", "json", "--db", board_db,
+    code = tui.main(["export", "breaches", "--purpose", "quality check", "--format", "json", "--db", board_db,
                      "--user", "supervisor.northern", "--now", NOW_ARG])
     assert code == 0
     data = json.loads(capsys.readouterr().out)

@@ -77,7 +77,7 @@ def test_csv_and_output_file(db_url: str, capsys: pytest.CaptureFixture[str],
     target = tmp_path / "queue.csv"
     code, _out, err = _run(capsys, "dmm", "--db", db_url, "--user", "analyst", *AT,
                            "--area", "Northern", "--date", "2026-03-02", "--format", "csv",
-                           "-o", str(target))
+                           "--purpose", "quality check", "-o", str(target))
     assert code == 0 and f"wrote {target}" in err
     lines = target.read_text().splitlines()
     assert lines[0] == ("rank,priority,crime_ref,reasons,risk,team,reported_at,age_days,"
@@ -118,7 +118,7 @@ def test_force_wide_user_must_name_the_area(db_url: str,
 
 def test_export_dmm_gives_the_minutes_and_is_audited(db_url: str, sqlite_database: Database,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _err = _run(capsys, "export", "dmm", "--db", db_url, "--user",
+    code, out, _err = _run(capsys, "export", "dmm", "--purpose", "quality check", "--db", db_url, "--user",
                            "supervisor.northern", *AT, "--area", "Northern", "--date",
                            "2026-03-02", "--format", "md")
     assert code == 0

@@ -95,7 +95,8 @@ def test_victims_code_list(pending_db: str, capsys: pytest.CaptureFixture[str]) 
 def test_export_then_import_of_format_2_changes_nothing(pending_db: str, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "out"
-    assert _vigil(pending_db, "export", "cases", "-o", f"{folder}/") == 0
+    assert _vigil(pending_db, "export", "cases", "--purpose", "round trip check", "-o",
+                  f"{folder}/") == 0
     assert json.loads((folder / "manifest.json").read_text())["format_version"] == 2
     capsys.readouterr()
     assert _vigil(pending_db, "import", str(folder), "--format", "json") == 0

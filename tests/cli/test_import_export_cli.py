@@ -139,7 +139,8 @@ def test_officers_may_not_import(sqlite_database: Database, tmp_path: Path,
 def test_export_a_folder_and_import_it_elsewhere(sqlite_database: Database, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert vigil(sqlite_database, "import", str(good_extract(tmp_path))) == 0
-    assert vigil(sqlite_database, "export", "cases", "-o", f"{tmp_path / 'out'}/") == 0
+    assert vigil(sqlite_database, "export", "cases", "--purpose", "quality check", "-o",
+                 f"{tmp_path / 'out'}/") == 0
     assert ("crimes.csv 2 rows, risk.csv 0 rows, spo_decisions.csv 0 rows, orders.csv 1 rows"
             in capsys.readouterr().err)
     other = Database(f"sqlite:///{tmp_path / 'other.db'}")
@@ -147,7 +148,7 @@ def test_export_a_folder_and_import_it_elsewhere(sqlite_database: Database, tmp_
         assert tui.main(["--db", other.url, "users", "add", "analyst", "--name", "A",
                          "--role", "analyst"]) == 0
         assert vigil(other, "import", str(tmp_path / "out")) == 0
-        assert vigil(other, "export", "cases", "-o", f"{tmp_path / 'again'}/") == 0
+        assert vigil(other, "export", "cases", "--purpose", "quality check", "--purpose", "quality check", "-o", f"{tmp_path / 'again'}/") == 0
     finally:
         other.dispose()
     for name in ("crimes.csv", "risk.csv", "orders.csv", "breaches.csv", "victim_care.csv"):
@@ -158,11 +159,11 @@ def test_export_cases_to_standard_output(sqlite_database: Database, tmp_path: Pa
                                          capsys: pytest.CaptureFixture[str]) -> None:
     vigil(sqlite_database, "import", str(good_extract(tmp_path)))
     capsys.readouterr()
-    assert vigil(sqlite_database, "export", "cases", "--format", "json", "--area", "Northern",
+    assert vigil(sqlite_database, "export", "cases", "--purpose", "quality check", "--format", "json", "--area", "Northern",
                  "--from", "2026-03-01", "--to", "01/03/2026") == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["crime_ref"] for r in rows] == ["CR-0001", "CR-0002"]
-    assert vigil(sqlite_database, "export", "cases", "--date", "2026-02-28") == 0
+    assert vigil(sqlite_database, "export", "cases", "--purpose", "quality check", "--date", "2026-02-28") == 0
     assert capsys.readouterr().out == ",".join(
         ["crime_ref", "reported_at", "area_command", "principal_code", "included_codes",
          "victim_ref", "suspect_ref", "relationship", "domestic_abuse", "online",
@@ -170,28 +171,29 @@ def test_export_cases_to_standard_output(sqlite_database: Database, tmp_path: Pa
 
 
 def test_export_bad_options(sqlite_database: Database, capsys: pytest.CaptureFixture[str]) -> None:
-    assert vigil(sqlite_database, "export", "cases", "--area", "Atlantis") == 2
+    assert vigil(sqlite_database, "export", "cases", "--purpose", "quality check", "--area", "Atlantis") == 2
     assert "unknown area command 'Atlantis'" in capsys.readouterr().err
-    assert vigil(sqlite_database, "export", "cases", "--from", "31/02/2026") == 2
+    assert vigil(sqlite_database, "export", "cases", "--purpose", "quality check", "--from", "31/02/2026") == 2
     assert "export --from: '31/02/2026' is not a real date" in capsys.readouterr().err
 
 
 def test_other_kinds_come_from_their_feature(sqlite_database: Database, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "breaches.csv"
-    assert vigil(sqlite_database, "export", "breaches", "-o", str(target)) == 0
+    assert vigil(sqlite_database, "export", "breaches", "--purpose", "quality check", "--purpose", "quality check", "-o", str(target)) == 0
     assert target.exists()
     with sqlite_database.read() as session:
         events = session.execute(select(AuditEvent.entity_id, AuditEvent.reason)
                                  .where(AuditEvent.entity == "export")).all()
-    assert events == [("breaches", f"breaches exported as csv to {target}")]
+    assert events == [("breaches", f"breaches disclosed as csv to {target} for: quality check; "
+                                   "filter: all; 0 rows, 0 cases")]
 
 
 def test_a_kind_missing_from_the_build(sqlite_database: Database,
                                        monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(export_cli.DELEGATES, "dmm", "app.cli.no_such_module")
-    assert vigil(sqlite_database, "export", "dmm") == 1
+    assert vigil(sqlite_database, "export", "dmm", "--purpose", "quality check") == 1
     assert capsys.readouterr().err == "vigil: export dmm is not available in this build\n"
 
 
@@ -209,5 +211,5 @@ def test_a_database_error_is_a_message_not_a_traceback(sqlite_database: Database
     module.export_text = broken  # type: ignore[attr-defined]
     monkeypatch.setitem(__import__("sys").modules, "app.cli.broken_feature", module)
     monkeypatch.setitem(export_cli.DELEGATES, "dmm", "app.cli.broken_feature")
-    assert vigil(sqlite_database, "export", "dmm") == 1
+    assert vigil(sqlite_database, "export", "dmm", "--purpose", "quality check") == 1
     assert capsys.readouterr().err == "vigil: export dmm failed: no such column: dmm_meeting.x\n"

@@ -129,7 +129,7 @@ def test_feedback(screen_db: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_export_screening_is_audited(screen_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _screen(screen_db, "--format", "json") == 0
     capsys.readouterr()
-    assert tui.main(["export", "screening", "--format", "json", "--db", screen_db,
+    assert tui.main(["export", "screening", "--purpose", "quality check", "--format", "json", "--db", screen_db,
                      "--user", "analyst", "--now", NOW_ARG]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [i["crime_ref"] for i in data["items"]] == ["NO/26/000001", "SO/26/000003"]

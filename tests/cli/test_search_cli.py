@@ -102,7 +102,7 @@ def test_table_csv_and_markdown(sqlite_database: Database, capsys: pytest.Captur
 def test_output_file(sqlite_database: Database, capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
     _seed(sqlite_database)
     target = tmp_path / "found.json"
-    assert _run(sqlite_database, "--code", "8R", "--format", "json", "-o", str(target)) == 0
+    assert _run(sqlite_database, "--code", "8R", "--format", "json", "--purpose", "quality check", "-o", str(target)) == 0
     assert [i["crime_ref"] for i in json.loads(target.read_text())["items"]] == ["CLI/2", "CLI/3"]
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from textual.widgets import DataTable, Select, Static
 from textual_plotext import PlotextPlot
 
 from app.app import VigilApp
 from app.rules import metrics as m
+from models import AuditEvent
 from screens.assurance import AssuranceScreen
 from tests.services.test_assurance_service import build_force
 
@@ -144,9 +146,24 @@ async def test_save_delivers_the_html_report(make_sqlite_context, sqlite_databas
     async with app.run_test(size=SIZE) as pilot:
         await _settle(app, pilot)
         await pilot.press("ctrl+s")
-        await pilot.press("s")
         await pilot.pause()
+        await pilot.press("escape")  # no purpose: nothing saved
+        await pilot.pause()
+        assert delivered == []
+        for key in ("ctrl+s", "s"):
+            await pilot.press(key)
+            await pilot.pause()
+            await pilot.press(*"board pack", "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
     (html, html_name), (markdown, md_name) = delivered
+    with sqlite_database.read() as session:
+        events = session.execute(select(AuditEvent.action, AuditEvent.entity_id, AuditEvent.after)
+                                 .where(AuditEvent.action == "export")
+                                 .order_by(AuditEvent.id)).all()
+    assert [(e[0], e[1], e[2]["purpose"], e[2]["target"]) for e in events] == [
+        ("export", "assurance", "board pack", f"download {html_name}"),
+        ("export", "assurance", "board pack", f"download {md_name}")]
     assert html_name == "assurance-force-2025-03-01-2026-02-28.html"
     assert html.startswith("<!DOCTYPE html>") and "http" not in html
     assert md_name == "assurance-force-2025-03-01-2026-02-28.md"

@@ -119,7 +119,7 @@ def test_scenario_resets_deterministically(tmp_path: Path, monkeypatch: pytest.M
         assert tui.main(["demo", "--db", db, "--scenario", name]) == 0
         folder = tmp_path / f"export{run}"
         folder.mkdir()
-        assert tui.main(["export", "cases", "--format", "csv", "-o", f"{folder}/", "--db", db,
+        assert tui.main(["export", "cases", "--purpose", "quality check", "--format", "csv", "--purpose", "quality check", "-o", f"{folder}/", "--db", db,
                          "--user", "trainer"]) == 0
         exports.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
     assert exports[0] == exports[1]

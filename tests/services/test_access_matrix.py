@@ -31,7 +31,7 @@ from app.services import search as search_service
 from app.services.context import ServiceContext
 from models import AuditEvent, Case
 from tests.conftest import NOW
-from tests.factories import add_breach, add_case, add_order
+from tests.factories import add_breach, add_case, add_order, case_version
 
 REF = "NC/26/AM0001"
 BREACH_CRIME = "NC/26/AM0002"
@@ -87,7 +87,7 @@ ACTIONS: dict[str, Callable[[ServiceContext], Any]] = {
         decision="no_further_action", rationale="matrix test"),
     "view breach board": lambda c: breaches.breach_board(c, area="Northern"),
     "acknowledge breach": lambda c: breaches.acknowledge_breach(
-        c, breach_ref="BR/AM/1", note="matrix test"),
+        c, breach_ref="BR/AM/1", note="matrix test", expected_version=case_version(c, breach_ref="BR/AM/1")),
     "record SPO decision": lambda c: orders.record_spo_decision(
         c, crime_ref=REF, status="considered_not_appropriate", rationale="matrix test",
         expected_version=_version(c)),

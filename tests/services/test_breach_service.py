@@ -23,6 +23,7 @@ from app.services.breaches import (
 from models import Allocation, AuditEvent, Breach, Case, ProtectiveOrder, SpoDecision
 from tests import factories as f
 from tests.conftest import NOW
+from tests.factories import case_version
 
 
 def _original(database: Database, *, kind: str = "ISPO", crime_ref: str = "NO/26/000100",
@@ -354,17 +355,17 @@ def test_acknowledge_is_recorded_and_audited_on_the_original_case(database, make
     assert audit.before["acknowledged_at"] is None
     assert audit.after["acknowledged_by"] == "supervisor.northern"
     with pytest.raises(BadInput, match="already acknowledged by supervisor.northern"):
-        acknowledge_breach(ctx, breach_ref=recorded.breach_ref, note="again")
+        acknowledge_breach(ctx, breach_ref=recorded.breach_ref, note="again", expected_version=case_version(ctx, breach_ref=recorded.breach_ref))
 
 
 def test_acknowledge_needs_a_note_and_the_right_role_and_area(database, make_context) -> None:  # type: ignore[no-untyped-def]
     recorded = _one_breach(database, make_context)
     with pytest.raises(BadInput, match="acknowledgement note is required"):
-        acknowledge_breach(make_context("supervisor.northern"), breach_ref=recorded.breach_ref, note=" ")
+        acknowledge_breach(make_context("supervisor.northern"), breach_ref=recorded.breach_ref, note=" ", expected_version=case_version(make_context("supervisor.northern"), breach_ref=recorded.breach_ref))
     with pytest.raises(PermissionDenied, match="Southern"):
-        acknowledge_breach(make_context("supervisor.southern"), breach_ref=recorded.breach_ref, note="n")
+        acknowledge_breach(make_context("supervisor.southern"), breach_ref=recorded.breach_ref, note="n", expected_version=case_version(make_context("supervisor.southern"), breach_ref=recorded.breach_ref))
     with pytest.raises(PermissionDenied):
-        acknowledge_breach(make_context("officer.northern"), breach_ref=recorded.breach_ref, note="n")
+        acknowledge_breach(make_context("officer.northern"), breach_ref=recorded.breach_ref, note="n", expected_version=case_version(make_context("officer.northern"), breach_ref=recorded.breach_ref))
 
 
 def test_acknowledge_with_a_stale_version_is_a_conflict(database, make_context) -> None:  # type: ignore[no-untyped-def]
@@ -379,13 +380,13 @@ def test_escalate_raises_never_lowers(database, make_context) -> None:  # type: 
                            status="granted")
     assert recorded.level == 1
     ctx = make_context("inspector.northern")
-    item = escalate_breach(ctx, breach_ref=recorded.breach_ref, level=2, reason="Escalating pattern")
+    item = escalate_breach(ctx, breach_ref=recorded.breach_ref, level=2, reason="Escalating pattern", expected_version=case_version(ctx, breach_ref=recorded.breach_ref))
     assert item.level == 2 and item.reasons == ("ANY_BREACH", "MANUAL") and item.manual_level == 2
     assert "inspector review" in item.expected_actions
     with pytest.raises(BadInput, match="already at level 2: escalation only raises"):
-        escalate_breach(ctx, breach_ref=recorded.breach_ref, level=2, reason="again")
+        escalate_breach(ctx, breach_ref=recorded.breach_ref, level=2, reason="again", expected_version=case_version(ctx, breach_ref=recorded.breach_ref))
     with pytest.raises(BadInput, match="choose 2 or 3"):
-        escalate_breach(ctx, breach_ref=recorded.breach_ref, level=1, reason="down")
+        escalate_breach(ctx, breach_ref=recorded.breach_ref, level=1, reason="down", expected_version=case_version(ctx, breach_ref=recorded.breach_ref))
     audit = _audits(database, "NO/26/000100")[-1]
     assert audit.reason == ("breach B/26/000001 escalated from level 1 to level 2: "
                             "Escalating pattern")
@@ -394,19 +395,19 @@ def test_escalate_raises_never_lowers(database, make_context) -> None:  # type: 
 def test_record_arrest(database, make_context) -> None:  # type: ignore[no-untyped-def]
     recorded = _one_breach(database, make_context)
     item = record_arrest(make_context("officer.northern"), breach_ref=recorded.breach_ref,
-                         arrested_at=NOW - timedelta(minutes=30))
+                         arrested_at=NOW - timedelta(minutes=30), expected_version=case_version(make_context("officer.northern"), breach_ref=recorded.breach_ref))
     assert item.arrest_at == NOW - timedelta(minutes=30)
     assert "consider arrest" not in item.outstanding_actions
     with pytest.raises(BadInput, match="before the breach occurred"):
         record_arrest(make_context("officer.northern"), breach_ref=recorded.breach_ref,
-                      arrested_at=NOW - timedelta(days=1))
+                      arrested_at=NOW - timedelta(days=1), expected_version=case_version(make_context("officer.northern"), breach_ref=recorded.breach_ref))
     assert _audits(database, "NO/26/000100")[-1].reason == "arrest recorded for breach B/26/000001"
 
 
 def test_request_reassessment_brings_the_due_date_forward(database, make_context) -> None:  # type: ignore[no-untyped-def]
     recorded = _one_breach(database, make_context)
     assert recorded.reassessment_due_at == NOW + timedelta(hours=22)
-    item = request_reassessment(make_context("supervisor.northern"), breach_ref=recorded.breach_ref)
+    item = request_reassessment(make_context("supervisor.northern"), breach_ref=recorded.breach_ref, expected_version=case_version(make_context("supervisor.northern"), breach_ref=recorded.breach_ref))
     assert item.reassessment_requested_at == NOW
     # already due sooner (22 h) than a new request (24 h): kept
     assert item.reassessment_due_at == NOW + timedelta(hours=22)
@@ -414,7 +415,7 @@ def test_request_reassessment_brings_the_due_date_forward(database, make_context
         case = s.exec(select(Case).where(Case.crime_ref == recorded.crime_ref)).one()
         case.reassessment_due_at = None
         s.add(case)
-    item = request_reassessment(make_context("supervisor.northern"), breach_ref=recorded.breach_ref)
+    item = request_reassessment(make_context("supervisor.northern"), breach_ref=recorded.breach_ref, expected_version=case_version(make_context("supervisor.northern"), breach_ref=recorded.breach_ref))
     assert item.reassessment_due_at == NOW + timedelta(hours=24)
     assert _audits(database, recorded.crime_ref)[-1].reason == (
         "risk re-assessment requested after breach B/26/000001")
@@ -426,19 +427,19 @@ def test_record_spo_application(database, make_context) -> None:  # type: ignore
     assert "consider SPO/interim SPO" in recorded.item.expected_actions
     ctx = make_context("supervisor.northern")
     view = record_spo_application(ctx, crime_ref="NO/26/000100", kind="ISPO",
-                                  applied_at=NOW - timedelta(hours=1))
+                                  applied_at=NOW - timedelta(hours=1), expected_version=case_version(ctx, "NO/26/000100"))
     assert (view.order_ref, view.kind, view.status, view.applied_at) == (
-        "ISPO/26/00002", "ISPO", "applied", NOW - timedelta(hours=1))
+        "ISPO/26/00001", "ISPO", "applied", NOW - timedelta(hours=1))
     assert (view.protected_ref, view.subject_ref) == ("V1", "S1")
     with database.read() as s:
         case = s.exec(select(Case).where(Case.crime_ref == "NO/26/000100")).one()
         decisions = s.exec(select(SpoDecision).where(SpoDecision.case_id == case.id)).all()
     assert case.spo_status == "applied"
     assert [d.status for d in decisions] == ["applied"]
-    with pytest.raises(BadInput, match="ISPO ISPO/26/00002 for this victim and suspect is already applied"):
-        record_spo_application(ctx, crime_ref="NO/26/000100", kind="ISPO", applied_at=NOW)
+    with pytest.raises(BadInput, match="ISPO ISPO/26/00001 for this victim and suspect is already applied"):
+        record_spo_application(ctx, crime_ref="NO/26/000100", kind="ISPO", applied_at=NOW, expected_version=case_version(ctx, "NO/26/000100"))
     with pytest.raises(BadInput, match="choose SPO or ISPO"):
-        record_spo_application(ctx, crime_ref="NO/26/000100", kind="RO", applied_at=NOW)
+        record_spo_application(ctx, crime_ref="NO/26/000100", kind="RO", applied_at=NOW, expected_version=case_version(ctx, "NO/26/000100"))
 
 
 # --- the scenario: two breaches of an interim SPO within a week -------------------------
@@ -464,7 +465,8 @@ def test_two_interim_spo_breaches_reach_level_2_and_the_next_dmm(database, make_
     assert first.level == 2  # a breach of an interim SPO is level 2 at once
     acknowledge_breach(make_context("supervisor.northern",
                                     now=datetime(2026, 2, 27, 12, 0, tzinfo=UTC)),
-                       breach_ref=first.breach_ref, note="Subject warned; arrest considered")
+                       breach_ref=first.breach_ref, note="Subject warned; arrest considered",
+                       expected_version=case_version(database, breach_ref=first.breach_ref))
     with database.write() as s:
         case = s.exec(select(Case).where(Case.crime_ref == "NO/26/000100")).one()
         f.add_risk(s, case, datetime(2026, 2, 28, 9, 0, tzinfo=UTC), level="medium")
@@ -497,7 +499,7 @@ def test_two_interim_spo_breaches_reach_level_2_and_the_next_dmm(database, make_
     assert "BREACH" not in original_codes  # the original case no longer carries them
 
     acknowledge_breach(supervisor, breach_ref=second.breach_ref,
-                       note="Arrest planned; victim safety visit today")
+                       note="Arrest planned; victim safety visit today", expected_version=case_version(supervisor, breach_ref=second.breach_ref))
     events = [a for a in _audits(database, "NO/26/000100")
               if a.reason and a.reason.startswith(f"breach {second.breach_ref} acknowledged")]
     assert [(e.username, e.action, e.entity, e.at) for e in events] == [

@@ -337,7 +337,8 @@ def test_a_stale_edit_is_refused_and_changes_nothing(database: Database, make_co
         add_included_classification(second, crime_ref=REF, code="8Q", reason="stalking behaviours",
                                     expected_version=seen_by_second)
     assert str(conflict.value) == (
-        "NC/26/000101 was changed by someone else since you opened it (your version 1, now 2). "
+        "NC/26/000101 was changed by someone else since you opened it (your version 1, now 2); "
+            "nothing was saved. "
         "Your input is kept: reload the case and retry.")
     record = open_case(second, crime_ref=REF)
     assert record.version == 2 and [c.code for c in record.included] == ["8R"]

@@ -24,6 +24,7 @@ from app.services.orders import (
 from models import AuditEvent, Case, SpoDecision
 from tests import factories as f
 from tests.conftest import NOW
+from tests.factories import case_version
 
 
 def _stalking_case(database: Database, crime_ref: str = "NO/26/000100", *, area: str = "Northern",
@@ -58,11 +59,11 @@ def test_spo_from_preparation_to_granted_moves_the_case_decision(database, make_
     assert view.case_version == version + 1
     assert (view.protected_ref, view.subject_ref) == ("V1", "S1")
     applied = change_order_status(ctx, order_ref="SPO/26/00001", status="applied",
-                                  at=NOW - timedelta(days=3))
+                                  at=NOW - timedelta(days=3), expected_version=case_version(ctx, order_ref="SPO/26/00001"))
     assert applied.applied_at == NOW - timedelta(days=3)
     granted = change_order_status(ctx, order_ref="SPO/26/00001", status="granted",
                                   at=NOW - timedelta(days=1), expires_at=NOW + timedelta(days=730),
-                                  note="Full order made at Northtown magistrates")
+                                  note="Full order made at Northtown magistrates", expected_version=case_version(ctx, order_ref="SPO/26/00001"))
     assert (granted.status, granted.granted_at, granted.expires_at, granted.in_force) == (
         "granted", NOW - timedelta(days=1), NOW + timedelta(days=730), True)
     case = _case(database, "NO/26/000100")
@@ -84,21 +85,21 @@ def test_a_transition_not_allowed_names_both_states(database, make_context) -> N
     _stalking_case(database)
     ctx = make_context("supervisor.northern")
     create_order(ctx, crime_ref="NO/26/000100", kind="RO", status="granted", order_ref="RO/26/7",
-                 granted_at=NOW - timedelta(days=5))
+                 granted_at=NOW - timedelta(days=5), expected_version=case_version(ctx, "NO/26/000100"))
     with pytest.raises(BadInput) as excinfo:
-        change_order_status(ctx, order_ref="RO/26/7", status="applied", at=NOW)
+        change_order_status(ctx, order_ref="RO/26/7", status="applied", at=NOW, expected_version=case_version(ctx, order_ref="RO/26/7"))
     assert str(excinfo.value) == ("an RO cannot go from granted to applied (from granted it may "
                                   "become varied, renewed, discharged, expired)")
-    change_order_status(ctx, order_ref="RO/26/7", status="discharged", at=NOW)
+    change_order_status(ctx, order_ref="RO/26/7", status="discharged", at=NOW, expected_version=case_version(ctx, order_ref="RO/26/7"))
     with pytest.raises(BadInput, match="an RO cannot go from discharged to renewed .discharged is final."):
-        change_order_status(ctx, order_ref="RO/26/7", status="renewed", at=NOW)
+        change_order_status(ctx, order_ref="RO/26/7", status="renewed", at=NOW, expected_version=case_version(ctx, order_ref="RO/26/7"))
 
 
 def test_court_orders_start_granted(database, make_context) -> None:  # type: ignore[no-untyped-def]
     _stalking_case(database)
     with pytest.raises(BadInput, match="a new NMO order cannot be recorded as applied"):
         create_order(make_context("officer.northern"), crime_ref="NO/26/000100", kind="NMO",
-                     status="applied")
+                     status="applied", expected_version=case_version(make_context("officer.northern"), "NO/26/000100"))
 
 
 def test_order_dates_are_checked(database, make_context) -> None:  # type: ignore[no-untyped-def]
@@ -106,37 +107,37 @@ def test_order_dates_are_checked(database, make_context) -> None:  # type: ignor
     ctx = make_context("officer.northern")
     with pytest.raises(BadInput, match="expires .* before it was granted"):
         create_order(ctx, crime_ref="NO/26/000100", kind="RO", status="granted",
-                     granted_at=NOW - timedelta(days=1), expires_at=NOW - timedelta(days=2))
+                     granted_at=NOW - timedelta(days=1), expires_at=NOW - timedelta(days=2), expected_version=case_version(ctx, "NO/26/000100"))
     with pytest.raises(BadInput, match="in the future"):
         create_order(ctx, crime_ref="NO/26/000100", kind="RO", status="granted",
-                     granted_at=NOW + timedelta(days=1))
+                     granted_at=NOW + timedelta(days=1), expected_version=case_version(ctx, "NO/26/000100"))
 
 
 def test_an_order_needs_a_subject(database, make_context) -> None:  # type: ignore[no-untyped-def]
     _stalking_case(database, suspect=None)
     with pytest.raises(BadInput, match="has no suspect: an order needs a subject"):
         create_order(make_context("officer.northern"), crime_ref="NO/26/000100", kind="SPO",
-                     status="application_in_preparation")
+                     status="application_in_preparation", expected_version=case_version(make_context("officer.northern"), "NO/26/000100"))
 
 
 def test_duplicate_order_ref(database, make_context) -> None:  # type: ignore[no-untyped-def]
     _stalking_case(database)
     ctx = make_context("officer.northern")
-    create_order(ctx, crime_ref="NO/26/000100", kind="RO", status="granted", order_ref="RO/1")
+    create_order(ctx, crime_ref="NO/26/000100", kind="RO", status="granted", order_ref="RO/1", expected_version=case_version(ctx, "NO/26/000100"))
     with pytest.raises(BadInput, match="order reference RO/1 is already in Vigil"):
-        create_order(ctx, crime_ref="NO/26/000100", kind="RO", status="granted", order_ref="RO/1")
+        create_order(ctx, crime_ref="NO/26/000100", kind="RO", status="granted", order_ref="RO/1", expected_version=case_version(ctx, "NO/26/000100"))
 
 
 def test_orders_are_permission_checked(database, make_context) -> None:  # type: ignore[no-untyped-def]
     _stalking_case(database)
     with pytest.raises(PermissionDenied):
-        create_order(make_context("analyst"), crime_ref="NO/26/000100", kind="RO", status="granted")
+        create_order(make_context("analyst"), crime_ref="NO/26/000100", kind="RO", status="granted", expected_version=case_version(make_context("analyst"), "NO/26/000100"))
     with pytest.raises(PermissionDenied, match="Southern"):
         create_order(make_context("supervisor.southern"), crime_ref="NO/26/000100", kind="RO",
-                     status="granted")
+                     status="granted", expected_version=case_version(make_context("supervisor.southern"), "NO/26/000100"))
     with pytest.raises(NotFound, match="order NOPE is not in Vigil"):
         change_order_status(make_context("supervisor.northern"), order_ref="NOPE",
-                            status="expired", at=NOW)
+                            status="expired", at=NOW, expected_version=1)
 
 
 def test_stale_version_is_a_conflict(database, make_context) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +172,7 @@ def test_spo_decision_not_appropriate_needs_a_rationale(database, make_context) 
     assert again.previous == "considered_not_appropriate"
     with pytest.raises(BadInput, match="SPO decision cannot go from application in preparation to granted"):
         record_spo_decision(ctx, crime_ref="NO/26/000100", status="granted", rationale=None,
-                            expected_version=None)
+                            expected_version=again.version)
     with pytest.raises(ConflictError):
         record_spo_decision(ctx, crime_ref="NO/26/000100", status="applied", rationale=None,
                             expected_version=case.version)
@@ -210,7 +211,7 @@ def test_notifications_due(database, make_context) -> None:  # type: ignore[no-u
     ]
     assert notifications_due(make_context("analyst"), area="Southern") == []
     view = record_notification(make_context("officer.northern"), order_ref="SPO/26/0001",
-                               notified_at=NOW - timedelta(hours=1))
+                               notified_at=NOW - timedelta(hours=1), expected_version=case_version(make_context("officer.northern"), order_ref="SPO/26/0001"))
     assert (view.notified_at, view.notification_overdue) == (NOW - timedelta(hours=1), False)
     assert _audits(database, "NO/26/000001")[-1].reason == (
         "order SPO/26/0001: subject's notification recorded (late)")
@@ -221,14 +222,14 @@ def test_notification_only_for_served_spos(database, make_context) -> None:  # t
     _orders_fixture(database)
     ctx = make_context("officer.northern")
     with pytest.raises(BadInput, match="only SPOs and interim SPOs carry the notification"):
-        record_notification(ctx, order_ref="RO/25/0003", notified_at=NOW)
+        record_notification(ctx, order_ref="RO/25/0003", notified_at=NOW, expected_version=case_version(ctx, order_ref="RO/25/0003"))
     with pytest.raises(BadInput, match="before service"):
-        record_notification(ctx, order_ref="ISPO/26/0002", notified_at=NOW - timedelta(days=2))
+        record_notification(ctx, order_ref="ISPO/26/0002", notified_at=NOW - timedelta(days=2), expected_version=case_version(ctx, order_ref="ISPO/26/0002"))
     create_order(ctx, crime_ref="NO/26/000001", kind="SPO", status="granted", order_ref="SPO/X",
-                 granted_at=NOW - timedelta(hours=5))
+                 granted_at=NOW - timedelta(hours=5), expected_version=case_version(ctx, "NO/26/000001"))
     with pytest.raises(BadInput, match="has not been served"):
-        record_notification(ctx, order_ref="SPO/X", notified_at=NOW)
-    served = record_service(ctx, order_ref="SPO/X", served_at=NOW - timedelta(hours=4))
+        record_notification(ctx, order_ref="SPO/X", notified_at=NOW, expected_version=case_version(ctx, order_ref="SPO/X"))
+    served = record_service(ctx, order_ref="SPO/X", served_at=NOW - timedelta(hours=4), expected_version=case_version(ctx, order_ref="SPO/X"))
     assert served.notification_due_at == NOW + timedelta(days=3) - timedelta(hours=4)
 
 

@@ -68,7 +68,7 @@ CRIMES_CSV = (
 
 def test_cases_as_crimes_csv(database: Database, make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     seed_cases(database)
-    result = export_cases(make_context("analyst"), target=tmp_path / "crimes.csv")
+    result = export_cases(make_context("analyst"), purpose="quality check", target=tmp_path / "crimes.csv")
     assert (tmp_path / "crimes.csv").read_bytes().decode() == CRIMES_CSV
     assert result.rows == {"crimes.csv": 3}
     assert not list(tmp_path.glob(".*partial"))
@@ -77,13 +77,17 @@ def test_cases_as_crimes_csv(database: Database, make_context, tmp_path: Path) -
 def test_a_folder_gets_the_format_2_extract(database: Database, make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     seed_cases(database)
     folder = tmp_path / "extract"
-    result = export_cases(make_context("analyst"), target=f"{folder}/")
+    result = export_cases(make_context("analyst"), purpose="quality check", target=f"{folder}/")
     assert result.rows == {"crimes.csv": 3, "risk.csv": 2, "orders.csv": 1, "breaches.csv": 1,
                            "victim_care.csv": 2, "spo_decisions.csv": 0, "searches.csv": 0,
                            "multi_agency.csv": 0}
     read = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()}
-    assert json.loads(read["manifest.json"]) == {
-        "format_version": 2, "source_kind": "live", "formula_protection": "none"}
+    manifest = json.loads(read["manifest.json"])
+    assert {k: manifest[k] for k in ("format", "format_version", "source_kind",
+                                     "formula_protection")} == {
+        "format": "vigil-rms-extract", "format_version": 2, "source_kind": "live",
+        "formula_protection": "apostrophe"}
+    assert sorted(manifest["files"]) == sorted(name for name in read if name != "manifest.json")
     # crimes.csv: the format 1 columns, then closed_at, outcome, reassessment_due_at
     assert read["crimes.csv"].splitlines()[0] == (
         CRIMES_CSV.splitlines()[0] + ",closed_at,outcome,reassessment_due_at")
@@ -115,8 +119,8 @@ def test_a_folder_gets_the_format_2_extract(database: Database, make_context, tm
 def test_the_same_database_gives_the_same_bytes(database: Database, make_context,  # type: ignore[no-untyped-def]
                                                 tmp_path: Path) -> None:
     seed_cases(database)
-    export_cases(make_context("analyst"), target=f"{tmp_path / 'one'}/")
-    export_cases(make_context("auditor"), target=f"{tmp_path / 'two'}/")
+    export_cases(make_context("analyst"), purpose="quality check", target=f"{tmp_path / 'one'}/")
+    export_cases(make_context("auditor"), purpose="quality check", target=f"{tmp_path / 'two'}/")
     for name in ("crimes.csv", "risk.csv", "orders.csv", "breaches.csv", "victim_care.csv"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
@@ -124,12 +128,12 @@ def test_the_same_database_gives_the_same_bytes(database: Database, make_context
 def test_filters_by_area_and_reported_date(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
     seed_cases(database)
     out = io.StringIO()
-    export_cases(make_context("analyst"), target=None, stdout=out,
+    export_cases(make_context("analyst"), purpose="quality check", target=None, stdout=out,
                  flt=CaseFilter(area="Northern"))
     assert [line.split(",")[0] for line in out.getvalue().splitlines()] == [
         "crime_ref", "CR-0100", "then visits\""]
     out = io.StringIO()
-    export_cases(make_context("analyst"), target=None, stdout=out,
+    export_cases(make_context("analyst"), purpose="quality check", target=None, stdout=out,
                  flt=CaseFilter(reported_from=at(5, 0), reported_to=at(21, 0)))
     assert [line.split(",")[0] for line in out.getvalue().splitlines()] == [
         "crime_ref", "CR-0200", "CR-0300"]
@@ -138,7 +142,7 @@ def test_filters_by_area_and_reported_date(database: Database, make_context) -> 
 def test_json_markdown_and_html_rows(database: Database, make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     seed_cases(database)
     ctx = make_context("analyst")
-    export_cases(ctx, target=tmp_path / "cases.json", fmt="json")
+    export_cases(ctx, purpose="quality check", target=tmp_path / "cases.json", fmt="json")
     rows = json.loads((tmp_path / "cases.json").read_text())
     assert [r["crime_ref"] for r in rows] == ["CR-0100", "CR-0200", "CR-0300"]
     assert rows[0] == {
@@ -147,29 +151,29 @@ def test_json_markdown_and_html_rows(database: Database, make_context, tmp_path:
         "victim_ref": "P-V1", "suspect_ref": "P-S1", "relationship": "ex_partner",
         "domestic_abuse": True, "online": True, "allocation_team": "CID", "officer": "PC Ashby",
         "status": "open", "pin_issued": True, "summary": "Messages,\nthen visits"}
-    export_cases(ctx, target=tmp_path / "cases.md", fmt="md")
+    export_cases(ctx, purpose="quality check", target=tmp_path / "cases.md", fmt="md")
     markdown = (tmp_path / "cases.md").read_text().splitlines()
     assert markdown[0] == "# Cases (all cases)"
     assert markdown[4].startswith("| CR-0100 | 01/02/2026 09:30 | Northern | 8L | 8Q, 8R |")
-    export_cases(ctx, target=tmp_path / "cases.html", fmt="html")
+    export_cases(ctx, purpose="quality check", target=tmp_path / "cases.html", fmt="html")
     html = (tmp_path / "cases.html").read_text()
     assert html.lstrip().startswith("<!DOCTYPE html>") and "CR-0300" in html
 
 
 def test_an_empty_database_exports_headers_only(make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    result = export_cases(make_context("analyst"), target=f"{tmp_path / 'empty'}/")
+    result = export_cases(make_context("analyst"), purpose="quality check", target=f"{tmp_path / 'empty'}/")
     assert set(result.rows.values()) == {0}
     assert (tmp_path / "empty" / "orders.csv").read_text() == (
         "order_ref,crime_ref,kind,status,applied_at,granted_at,served_at,expires_at,"
         "notification_due_at,notified_at\n")
     out = io.StringIO()
-    export_cases(make_context("analyst"), target=None, fmt="json", stdout=out)
+    export_cases(make_context("analyst"), purpose="quality check", target=None, fmt="json", stdout=out)
     assert out.getvalue() == "[]\n"
 
 
 def test_exports_are_audited(database: Database, make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     seed_cases(database)
-    export_cases(make_context("auditor"), target=tmp_path / "c.csv",
+    export_cases(make_context("auditor"), purpose="quality check", target=tmp_path / "c.csv",
                  flt=CaseFilter(area="Southern"))
     with database.read() as session:
         events = session.execute(select(AuditEvent.action, AuditEvent.entity,
@@ -177,24 +181,24 @@ def test_exports_are_audited(database: Database, make_context, tmp_path: Path) -
                                         AuditEvent.reason)
                                  .where(AuditEvent.entity == "export")).all()
     assert events == [("export", "export", "cases", "auditor",
-                       f"cases exported as csv to {tmp_path / 'c.csv'}: area Southern; "
-                       "crimes.csv 1 rows")]
+                       f"cases disclosed as csv to {tmp_path / 'c.csv'} for: quality check; "
+                       "filter: area Southern; 1 rows, 1 cases")]
 
 
 def test_officers_may_not_export(database: Database, make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PermissionDenied, match="an? officer may not export"):
-        export_cases(make_context("officer.northern"), target=tmp_path / "c.csv")
+        export_cases(make_context("officer.northern"), purpose="quality check", target=tmp_path / "c.csv")
     assert not (tmp_path / "c.csv").exists()
 
 
 def test_bad_targets(make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ctx = make_context("analyst")
     with pytest.raises(BadInput, match="folder .*missing does not exist"):
-        export_cases(ctx, target=tmp_path / "missing" / "c.csv")
+        export_cases(ctx, purpose="quality check", target=tmp_path / "missing" / "c.csv")
     with pytest.raises(BadInput, match="a folder export is the CSV extract"):
-        export_cases(ctx, target=f"{tmp_path}/", fmt="json")
+        export_cases(ctx, purpose="quality check", target=f"{tmp_path}/", fmt="json")
     with pytest.raises(BadInput, match="format 'xml'"):
-        export_cases(ctx, target=tmp_path / "c.xml", fmt="xml")
+        export_cases(ctx, purpose="quality check", target=tmp_path / "c.xml", fmt="xml")
 
 
 def test_folder_targets(tmp_path: Path) -> None:
@@ -208,5 +212,5 @@ def test_reported_times_are_utc_with_offset(database: Database, make_context,  #
                                             tmp_path: Path) -> None:
     with database.write() as session:  # 10:00 in London during summer time is 09:00 UTC
         add_case(session, "CR-0400", datetime(2025, 7, 1, 9, 0, tzinfo=UTC))
-    export_cases(make_context("analyst", now=NOW), target=tmp_path / "c.csv")
+    export_cases(make_context("analyst", now=NOW), purpose="quality check", target=tmp_path / "c.csv")
     assert "CR-0400,2025-07-01T09:00:00+00:00," in (tmp_path / "c.csv").read_text()

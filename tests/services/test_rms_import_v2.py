@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db import Database
-from app.errors import PermissionDenied
+from app.errors import BadInput, PermissionDenied
 from app.services.breaches import acknowledge_breach, breach_board
 from app.services.risk import approvals_waiting, approve_risk_assessment
 from app.services.rms_import import ImportResult, import_extract
@@ -158,8 +158,10 @@ def test_what_the_force_records_lands_where_the_reasons_read(
 def test_an_empty_cell_keeps_what_vigil_holds(database: Database, make_context: ContextFactory,
                                               tmp_path: Path) -> None:
     _import(make_context, write_extract(tmp_path / "first", _force(), format_version=2))
-    acknowledge_breach(make_context("supervisor.northern"), breach_ref="BR-0001",
-                       note="seen at the DMM")
+    supervisor = make_context("supervisor.northern")
+    version = breach_board(supervisor, area="Northern").find("BR-0001").case_version
+    acknowledge_breach(supervisor, breach_ref="BR-0001", note="seen at the DMM",
+                       expected_version=version)
     again = _import(make_context, write_extract(tmp_path / "again", _force(), format_version=2))
     assert not again.changed
     (breach,) = _rows(database, Breach)
@@ -187,10 +189,8 @@ def test_the_decisions_file_is_the_record_of_spo_decisions(
 def test_training_rows_never_go_into_a_live_database(make_context: ContextFactory,
                                                       tmp_path: Path) -> None:
     folder = write_extract(tmp_path / "x", _force(), format_version=2, source_kind="training")
-    result = import_extract(make_context("analyst"), folder=folder)
-    assert not result.ok and result.errors == (
-        "manifest.json:1: source_kind: the extract holds training data and this is a live "
-        "database: training data never goes into it",)
+    with pytest.raises(BadInput, match="exported from a TRAINING database"):
+        import_extract(make_context("analyst"), folder=folder)
 
 
 # --- four-eyes on imported levels ---------------------------------------------------

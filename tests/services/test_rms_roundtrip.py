@@ -87,11 +87,11 @@ def round_trip(database: Database, empty_database: Database, tmp_path: Path) -> 
     source = _context_factory(database)("analyst")
     target = _context_factory(empty_database)("analyst")
     first = tmp_path / "first"
-    export_cases(source, target=f"{first}/")
+    export_cases(source, purpose="quality check", target=f"{first}/")
     imported = import_extract(target, folder=first)
     assert imported.ok, imported.errors
     second = tmp_path / "second"
-    export_cases(target, target=f"{second}/")
+    export_cases(target, purpose="quality check", target=f"{second}/")
     assert_same_files(first, second)
     # and the export re-imports into its own database without changing anything
     again = import_extract(source, folder=first)
@@ -129,7 +129,7 @@ def test_a_seed_re_imported_from_its_format_2_export_is_the_same_force(
     source = _context_factory(database)("analyst")
     target = _context_factory(empty_database)("analyst")
     folder = tmp_path / "extract"
-    export_cases(source, target=f"{folder}/")
+    export_cases(source, purpose="round trip check", target=f"{folder}/")
     assert import_extract(target, folder=folder).ok
     before, after = extract_state(database), extract_state(empty_database)
     assert differences(before, after) == {}

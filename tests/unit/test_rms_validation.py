@@ -144,7 +144,8 @@ def test_expiry_may_be_in_the_future_but_a_grant_may_not(sqlite_database: Databa
 
 def test_date_before_1900(sqlite_database: Database, tmp_path: Path) -> None:
     assert one_crime(sqlite_database, tmp_path, reported_at="01/03/0026 10:00") == [
-        "crimes.csv:2: reported_at: '01/03/0026 10:00' is before 1900"]
+        "crimes.csv:2: reported_at: '01/03/0026 10:00' is outside the years Vigil records "
+        "(1900 onwards)"]
 
 
 def test_both_date_forms_read_as_the_same_moment() -> None:
@@ -414,8 +415,8 @@ def test_format_2_columns_need_a_manifest(sqlite_database: Database, tmp_path: P
      "manifest.json:1: source_kind: required, but missing (expected live, training, "
      "evaluation, synthetic)"),
     ('{"format_version": 2, "source_kind": "live", "rows": 3}',
-     "manifest.json:1: rows: unknown field (expected format_version, source_kind, "
-     "formula_protection)"),
+     "manifest.json:1: rows: unknown field (expected format, format_version, source_kind, "
+     "formula_protection, files)"),
     ('{"format_version": 2,', "manifest.json:1: json: cannot be read (Expecting property name "
                               "enclosed in double quotes)"),
 ])
