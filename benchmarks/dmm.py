@@ -118,6 +118,7 @@ decided AS (
 ),
 latest AS (
   SELECT r.case_id, r.assessed_at, r.level, r.suggested_level, r.approved_by,
+         r.approval_required,
          COALESCE(LENGTH(r.management_plan), 0) AS plan_length,
          ROW_NUMBER() OVER (PARTITION BY r.case_id ORDER BY r.assessed_at DESC, r.id DESC) AS n
   FROM risk_assessment r
@@ -126,7 +127,8 @@ latest AS (
 flags AS (
   SELECT s.*, v.needs_assessed_at, d.decided_at,
     a.assessed_at AS latest_at, a.level AS latest_level, a.suggested_level AS latest_suggested,
-    a.approved_by AS latest_approved, a.plan_length AS latest_plan, p.level AS previous_level,
+    a.approved_by AS latest_approved, a.approval_required AS latest_pending,
+    a.plan_length AS latest_plan, p.level AS previous_level,
     s.principal_code IN (SELECT value FROM json_each(:new_codes))
       OR s.id IN (SELECT case_id FROM inc WHERE code IN (SELECT value FROM json_each(:new_codes)))
       AS fam_new,
@@ -223,8 +225,9 @@ SELECT f.id, f.crime_ref, f.reported_at, f.principal_code, f.linked_case_id,
         THEN 2048 ELSE 0 END)
   + (CASE WHEN f.risk_assessed_at IS NOT NULL AND f.assessment_open
           AND f.latest_approved IS NULL
-          AND (CASE f.latest_level WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 0 END)
-            < (CASE f.latest_suggested WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 0 END)
+          AND ((CASE f.latest_level WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 0 END)
+                 < (CASE f.latest_suggested WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 0 END)
+               OR f.latest_pending)
         THEN 4096 ELSE 0 END)
   + (CASE WHEN f.risk_level = 'high'
           AND (f.latest_at IS NULL OR (f.latest_level = 'high' AND f.latest_plan = 0))

@@ -168,7 +168,8 @@ REASON_TITLES: dict[str, str] = {
     Reason.NEW_CRIME: "new stalking, harassment, malicious communications or breach crime",
     Reason.BREACH: "breach of an order reported since the last meeting, or not acknowledged",
     Reason.HIGH_RISK: "new or raised high risk, or high risk without a plan in its first days",
-    Reason.RISK_BELOW_SUGGESTION: "risk level set below the checklist's suggestion",
+    Reason.RISK_BELOW_SUGGESTION: "risk level below the checklist's suggestion, or lowered "
+                                  "from high, not yet approved",
     Reason.NO_RISK_ASSESSMENT: "stalking or harassment case with no risk assessment",
     Reason.RISK_REVIEW_DUE: "risk review or re-assessment overdue",
     Reason.NO_RISK_PLAN: "high risk without a risk management plan",
@@ -239,6 +240,7 @@ class AssessmentFact:
     review_due: datetime | None = None
     has_plan: bool = False
     approved: bool = False
+    approval_required: bool = False  # four-eyes: below the suggestion or lowered from high
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,7 @@ class BreachFact:
     order_ref: str | None = None
     original_crime_ref: str | None = None
     original_status: str | None = None
+    arrested_at: datetime | None = None  # the suspect arrested for the breach
 
 
 @dataclass(frozen=True)
@@ -447,6 +450,8 @@ def breach(facts: CaseFacts, frame: MeetingFrame, policy: Policy) -> ReasonHit |
             text += "; not acknowledged"
         elif item.acknowledged_at >= frame.starts_at:
             text += "; acknowledged since the meeting began"
+        if item.arrested_at is None or item.arrested_at >= frame.starts_at:
+            text += "; suspect not arrested for it (outstanding?)"
         parts.append(text)
     if not parts:
         return None
@@ -479,20 +484,29 @@ def high_risk(facts: CaseFacts, frame: MeetingFrame, policy: Policy) -> ReasonHi
 
 def risk_below_suggestion(facts: CaseFacts, frame: MeetingFrame,
                           policy: Policy) -> ReasonHit | None:
-    """The latest assessment set a level below the checklist's suggestion and
-    no second supervisor has approved it: the meeting sees it once."""
+    """The latest assessment set a level below the checklist's suggestion (or
+    lowered it from high) and no second supervisor has approved it: the
+    meeting sees it once, and the approval stays listed until given."""
     if facts.risk_assessed_at is None:
         return None
     latest, _previous = _latest(facts, frame)
-    if latest is None or latest.suggested_level is None or latest.approved:
+    if latest is None or latest.approved:
         return None
-    if LEVEL_RANK.get(latest.level, 0) >= LEVEL_RANK.get(latest.suggested_level, 0):
+    below = (latest.suggested_level is not None and
+             LEVEL_RANK.get(latest.level, 0) < LEVEL_RANK.get(latest.suggested_level, 0))
+    if not (below or latest.approval_required):
         return None
     if not needs_decision(latest.assessed_at, facts.last_decided_at, frame):
         return None
-    return ReasonHit(Reason.RISK_BELOW_SUGGESTION,
-                     f"level set {latest.level} below the checklist's suggested "
-                     f"{latest.suggested_level}, {_when(latest.assessed_at, policy, frame)}")
+    when = _when(latest.assessed_at, policy, frame)
+    if below:
+        text = (f"level set {latest.level} below the checklist's suggested "
+                f"{latest.suggested_level}, {when}")
+    else:
+        text = f"level lowered to {latest.level}, {when}"
+    if latest.approval_required:
+        text += "; waiting for a second supervisor's approval"
+    return ReasonHit(Reason.RISK_BELOW_SUGGESTION, text)
 
 
 def allocation_contrary(facts: CaseFacts, frame: MeetingFrame,

@@ -69,7 +69,8 @@ def test_minutes_show_decisions_and_actions_in_london_time(
     assert ("  - Arrest suspect for the breach — owner DS Lowther, due 01/04/2026 18:00 (open)"
             in section)
     assert ("  - BREACH: breach BR/26/0001 of RO RO/26/0001 reported Sun 01/03 21:00 "
-            "(original crime NC/26/0103, open); not acknowledged") in section
+            "(original crime NC/26/0103, open); not acknowledged; suspect not arrested for it "
+            "(outstanding?)") in section
 
 
 def test_csv_and_output_file(db_url: str, capsys: pytest.CaptureFixture[str],

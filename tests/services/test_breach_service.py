@@ -494,7 +494,8 @@ def test_two_interim_spo_breaches_reach_level_2_and_the_next_dmm(database, make_
     assert {"BREACH", "NEW_CRIME"} <= set(items[second.crime_ref].codes)
     assert {"BREACH", "NEW_CRIME"} <= set(items[first.crime_ref].codes)
     said = {r.code: r.explanation for r in items[second.crime_ref].reasons}
-    assert said["BREACH"].endswith("; not acknowledged; re-assessment due by Mon 02/03 22:00")
+    assert said["BREACH"].endswith("; not acknowledged; suspect not arrested for it "
+                                   "(outstanding?); re-assessment due by Mon 02/03 22:00")
     original_codes = items["NO/26/000100"].codes if "NO/26/000100" in items else []
     assert "BREACH" not in original_codes  # the original case no longer carries them
 

@@ -70,7 +70,8 @@ def test_queue_ranks_the_areas_cases_with_reasons(seeded: Database, make_context
     # the breach is an item of its own crime; its original case is not listed for it
     assert breach_item.reasons[0].explanation == (
         "breach BR/26/0001 of RO RO/26/0001 reported Sun 01/03 21:00 "
-        "(original crime NC/26/0103, open); not acknowledged")
+        "(original crime NC/26/0103, open); not acknowledged; suspect not arrested for it "
+        "(outstanding?)")
     assert (breach_item.victim_ref, breach_item.suspect_ref) == ("V103", "S103")
     assert breach_item.team == "Response"
     standing = queue.items[1]
@@ -464,6 +465,9 @@ def _random_force(session, seed: int) -> None:  # type: ignore[no-untyped-def]
     for assessment in session.execute(select(RiskAssessment)).scalars():
         if rng.random() < 0.1:
             assessment.approved_by = "supervisor.northern"
+            session.add(assessment)
+        elif rng.random() < 0.1:  # a four-eyes level waiting for its approval
+            assessment.approval_required = True
             session.add(assessment)
     session.flush()
 

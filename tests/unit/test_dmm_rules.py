@@ -223,7 +223,8 @@ def test_breach_on_a_closed_original_case_is_an_item_on_its_own_crime() -> None:
     assert codes(facts)[:1] == ["BREACH"] and "NEW_CRIME" in codes(facts)
     assert hit(facts, "BREACH") == (
         "breach BR/26/0004 of RO RO/25/0007 reported Sat 28/02 14:10 "
-        "(original crime NC/24/0099, closed); not acknowledged")
+        "(original crime NC/24/0099, closed); not acknowledged; "
+        "suspect not arrested for it (outstanding?)")
 
 
 def test_breach_reported_since_last_meeting_or_unacknowledged() -> None:
@@ -236,7 +237,10 @@ def test_breach_reported_since_last_meeting_or_unacknowledged() -> None:
     assert "BREACH" not in codes(breach_crime(old_ack))
     # acknowledged after the meeting began: still this meeting's item
     during = dataclasses.replace(old_unack, acknowledged_at=START + timedelta(minutes=20))
-    assert hit(breach_crime(during), "BREACH").endswith("acknowledged since the meeting began")
+    assert "; acknowledged since the meeting began" in hit(breach_crime(during), "BREACH")
+    # an arrest for the breach before the meeting: the suspect is not outstanding
+    arrested = dataclasses.replace(old_unack, arrested_at=utc(2025, 11, 10, 15, 0))
+    assert "suspect not arrested" not in hit(breach_crime(arrested), "BREACH")
 
 
 def test_breach_item_shows_the_re_assessment_due() -> None:
@@ -274,6 +278,19 @@ def test_high_risk_without_a_plan_after_its_first_days_is_a_standing_gap() -> No
     assert hit(decided, "NO_RISK_PLAN") == (
         "high risk since Fri 20/02 without a risk management plan; "
         "crossed its second threshold Mon 02/03")
+
+
+def test_a_level_lowered_from_high_waits_for_approval_on_the_agenda() -> None:
+    lowered = AssessmentFact(utc(2026, 3, 1, 15, 0), "medium", "medium", utc(2026, 3, 29), True,
+                             approval_required=True)
+    earlier = AssessmentFact(utc(2026, 2, 20), "high", "high", utc(2026, 2, 27), True)
+    facts = quiet(risk_level="high", assessments=(earlier, lowered),
+                  risk_assessed_at=lowered.assessed_at)
+    assert hit(facts, "RISK_BELOW_SUGGESTION") == (
+        "level lowered to medium, Sun 01/03 15:00; waiting for a second supervisor's approval")
+    approved = dataclasses.replace(facts, assessments=(earlier, dataclasses.replace(
+        lowered, approved=True)))
+    assert "RISK_BELOW_SUGGESTION" not in codes(approved)
 
 
 def test_a_level_set_below_the_suggestion_is_seen_once() -> None:
@@ -494,7 +511,8 @@ def test_working_deadline_cutoff_matches_the_rule_day_by_day() -> None:
 def test_dates_of_another_year_carry_the_year() -> None:
     old = BreachFact("BR/24/1", utc(2024, 6, 24, 11, 28), None, "NMO", "NMO/24/2")
     assert hit(breach_crime(old), "BREACH") == (
-        "breach BR/24/1 of NMO NMO/24/2 reported Mon 24/06/2024 12:28; not acknowledged")  # BST
+        "breach BR/24/1 of NMO NMO/24/2 reported Mon 24/06/2024 12:28; not acknowledged; "
+        "suspect not arrested for it (outstanding?)")  # BST
 
 
 def test_every_reason_has_a_fixed_bit_and_is_a_meeting_item_or_a_standing_gap() -> None:

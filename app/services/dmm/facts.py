@@ -216,14 +216,15 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
         RiskAssessment.level, RiskAssessment.suggested_level,
         raw(RiskAssessment.review_due).label("review_due"),
         func.coalesce(func.length(RiskAssessment.management_plan), 0).label("plan_length"),
-        RiskAssessment.approved_by)
+        RiskAssessment.approved_by, RiskAssessment.approval_required)
         .where(RiskAssessment.case_id.in_(chunk))
         .order_by(RiskAssessment.case_id, RiskAssessment.assessed_at, RiskAssessment.id), ids)
     original = aliased(Case, name="original_case")
     breaches = grouped(session, lambda chunk: select(
         Breach.breach_case_id.label("case_id"), Breach.breach_ref,
         raw(Breach.reported_at).label("reported_at"),
-        raw(Breach.acknowledged_at).label("acknowledged_at"), ProtectiveOrder.kind,
+        raw(Breach.acknowledged_at).label("acknowledged_at"),
+        raw(Breach.arrest_at).label("arrest_at"), ProtectiveOrder.kind,
         ProtectiveOrder.order_ref, original.crime_ref.label("original_ref"),
         original.status.label("original_status"))
         .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
@@ -274,13 +275,14 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
             assessments=tuple(
                 AssessmentFact(as_utc(a["assessed_at"]), a["level"],  # type: ignore[arg-type]
                                a["suggested_level"], as_utc(a["review_due"]),
-                               bool(a["plan_length"]), a["approved_by"] is not None)
+                               bool(a["plan_length"]), a["approved_by"] is not None,
+                               bool(a["approval_required"]))
                 for a in assessments[r.id]),
             breaches=tuple(
                 BreachFact(x["breach_ref"], as_utc(x["reported_at"]),  # type: ignore[arg-type]
                            as_utc(x["acknowledged_at"]), x["kind"], x["order_ref"],
                            x["original_ref"] if x["original_ref"] != r.crime_ref else None,
-                           x["original_status"])
+                           x["original_status"], as_utc(x["arrest_at"]))
                 for x in breaches[r.id]),
             pair_crimes=tuple(
                 PairCrimeFact(p["crime_ref"], as_utc(p["reported_at"]),  # type: ignore[arg-type]

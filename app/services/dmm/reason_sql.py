@@ -229,7 +229,9 @@ def _risk_below_suggestion(q: _Sql, decided: Any) -> Any:
     level = _latest_assessment(q, RiskAssessment.level)
     suggested = _latest_assessment(q, RiskAssessment.suggested_level)
     approved = _latest_assessment(q, RiskAssessment.approved_by)
-    exact = and_(approved.is_(None), _level_rank(level) < _level_rank(suggested),
+    pending = _latest_assessment(q, RiskAssessment.approval_required)
+    exact = and_(approved.is_(None),
+                 or_(_level_rank(level) < _level_rank(suggested), pending.is_(True)),
                  q.needs_decision(latest_at, decided))
     return case((and_(q.s.risk_assessed_at.is_not(None), _assessed_since(q)), exact),
                 else_=false())
