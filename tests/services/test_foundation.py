@@ -49,7 +49,7 @@ def test_upgrade_is_idempotent(database: Database) -> None:
     database.upgrade()
     database.upgrade()
     with database.read() as session:
-        assert session.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert session.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
 
 
 def _one_audit_event(database: Database) -> int:
