@@ -1,28 +1,27 @@
 """Analyst screening: finding stalking recorded as something else (rec 23.1).
 
-- :func:`run_screening` scores every screenable crime with the pure rules of
-  :mod:`app.rules.screening` and keeps one :class:`ScreeningResult` per
-  screened crime, **including those below the minimum score** (score 0 and no
-  rules when nothing fired). Keeping them is what makes the incremental run
-  cheap: it re-screens only crimes whose ``last_activity_at`` is newer than
-  their result's ``screened_at``, crimes without a result, and the other
-  crimes of the same victim–suspect pairs (a new crime can make an old one
-  part of a course of conduct). A crime that stops being screenable (now
-  recorded as stalking) loses its result. Evidence is stored only for crimes
-  that qualify for the queue (a ``candidate_requires`` rule fired); the others
-  keep their score and rule names.
+- :func:`run_screening` reads the summary of every screenable crime with the
+  pure rules of :mod:`app.rules.screening`; only crimes whose summary can
+  make them qualify for the queue (the behaviour rule reaching the policy's
+  ``candidate_min_behaviour``) have their other facts gathered (pair
+  history, S-DASH answers, breached orders) and are scored, and only crimes
+  that qualify keep a :class:`ScreeningResult`, with their evidence.
+- An incremental run re-screens the crimes whose ``last_activity_at`` moved
+  since the last finished run that covered at least the same crimes (less
+  ``INCREMENTAL_OVERLAP``), and the other crimes of the same victim-suspect
+  pairs (a new crime can make an old one part of a course of conduct); a
+  first run screens everything. A crime that stops being screenable (now
+  recorded as stalking) or stops qualifying loses its result.
 - The queue shows qualifying results whose score reaches the policy's
   ``min_score``, highest first.
-- The run is set-based: crimes are read by primary-key ranges; pair
-  histories, S-DASH answers and breached orders come from one query each
-  (per chunk of pairs or crimes); report times come as epoch seconds; results
-  are written with one driver-level executemany per chunk. Runs over
-  ``PARALLEL_MIN_CRIMES`` score in a worker process while this one reads and
-  writes. A run reads in one transaction and writes each chunk's results in
-  a short transaction of its own (deleting the chunk's old results first),
-  so it never holds other writers up for long; until it finishes a crime
-  shows this run's result or the previous one, and an unfinished run is not
-  the "last run".
+- The run is set-based: crimes are read by primary-key ranges (id, summary,
+  code); the facts of the few that can qualify come from one query each per
+  chunk; results are written with one driver-level executemany every
+  ``WRITE_EVERY`` chunks. A run reads in one transaction and writes in
+  short transactions of their own (deleting the chunks' old results
+  first), so it never holds other writers up for long; until it finishes a
+  crime shows this run's result or the previous one, and an unfinished run
+  is not the "last run".
 - :func:`raise_flag` (analyst) proposes a change; :func:`decide_flag`
   (supervisor of the case's area, never the person who raised it) accepts,
   applying the change to the classification with audit, or rejects with a
@@ -785,8 +784,11 @@ def _required(value: str | None, what: str) -> str:
 
 def raise_flag(ctx: ServiceContext, *, crime_ref: str, suggested_change: str,
                reason: str) -> FlagView:
-    """An analyst proposes a change of classification for a crime (one open
-    flag per crime). The flag carries the rules and score of its screening."""
+    """An analyst proposes a change of classification for a crime. One open
+    flag per crime, held by a partial unique index: of two raised at the same
+    moment one is saved and the other analyst is told so, nothing saved. The
+    flag carries the rules and score of its screening (screened now when the
+    crime has no stored result)."""
     ctx.require(Permission.RAISE_FLAG, entity="case", entity_id=crime_ref)
     try:
         change = SuggestedChange(suggested_change)

@@ -224,15 +224,17 @@ class PhraseMatcher:
         cache = self._cache
         labels: list[tuple[str, ...]] = []
         segments: list[int] = []
+        month = "May" in sentence
         for segment, part in enumerate(parts):
-            for word in TOKEN.findall(part):
+            words = TOKEN.findall(part)
+            for word in words:
                 found = cache.get(word)
                 if found is None:
                     found = self.labels(word)
-                if word == "May" and labels:
+                if month and word == "May" and labels:
                     found = ()
                 labels.append(found)
-                segments.append(segment)
+            segments.extend([segment] * len(words))
         return labels, segments
 
     # --- the prefilter -----------------------------------------------------------
@@ -249,7 +251,7 @@ class PhraseMatcher:
         digits = bool(self._digit_labels) and _DIGIT.search(lowered) is not None
         if not hits and not digits:
             return False
-        key = (frozenset(hits), digits)
+        key = (hits, digits)
         verdict = self._verdicts.get(key)
         if verdict is None:
             verdict = self._verdicts[key] = self._verdict(hits, digits)
@@ -363,9 +365,10 @@ class PhraseMatcher:
 
     def _dictionary(self) -> Any:
         if self._dictionary_cache is None:
-            from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+            # the dictionary simplemma.lemmatize itself uses: loaded once per process
+            from simplemma.strategies import DEFAULT_DICTIONARY_FACTORY
 
-            self._dictionary_cache = DefaultDictionaryFactory().get_dictionary("en")
+            self._dictionary_cache = DEFAULT_DICTIONARY_FACTORY.get_dictionary("en")
         return self._dictionary_cache
 
     # --- finding -----------------------------------------------------------------
