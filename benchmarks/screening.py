@@ -32,7 +32,7 @@ from sqlalchemy import case, func, select, update
 
 from app.clock import Clock
 from app.services.context import ServiceContext
-from app.services.screening import ScreeningRunSummary, run_screening
+from app.services.screening import INCREMENTAL_OVERLAP, ScreeningRunSummary, run_screening
 from models import Case, ScreeningResult, ScreeningRun, TrainingKey
 
 
@@ -43,15 +43,13 @@ def time_full_run(ctx: ServiceContext) -> float:
     return time.perf_counter() - start
 
 
-def _later_context(ctx: ServiceContext) -> tuple[ServiceContext, Any]:
-    """A context whose clock is just after the last run and the moment the
-    simulated edits are made (so a fixed --now still sees them as newer)."""
+def _later_context(ctx: ServiceContext, after: timedelta) -> ServiceContext:
+    """A context whose clock is ``after`` past the latest run (so a fixed
+    --now still moves forward from run to run)."""
     with ctx.read() as session:
         last = session.execute(select(func.max(ScreeningRun.started_at))).scalar()
     base = max(ctx.now(), last) if last else ctx.now()
-    edited_at = base + timedelta(seconds=1)
-    later = dataclasses.replace(ctx, clock=Clock.fixed(edited_at + timedelta(seconds=1)))
-    return later, edited_at
+    return dataclasses.replace(ctx, clock=Clock.fixed(base + after))
 
 
 def touch_crimes(ctx: ServiceContext, changes: int, edited_at: Any) -> int:
@@ -75,7 +73,13 @@ def incremental_run(ctx: ServiceContext, changes: int = 1000) -> tuple[float, Sc
         screened_before = session.execute(select(func.count(ScreeningRun.id))).scalar()
     if not screened_before:
         run_screening(ctx, full=True)
-    later, edited_at = _later_context(ctx)
+    # An untimed run first, as a scheduler's previous run would be: each
+    # run re-reads the overlap before the last one, so the timed run then
+    # sees only the edits made after it.
+    settled = _later_context(ctx, INCREMENTAL_OVERLAP + timedelta(seconds=1))
+    run_screening(settled)
+    edited_at = settled.now() + INCREMENTAL_OVERLAP + timedelta(seconds=1)
+    later = dataclasses.replace(ctx, clock=Clock.fixed(edited_at + timedelta(seconds=1)))
     if changes:
         touch_crimes(later, changes, edited_at)
     start = time.perf_counter()
