@@ -472,3 +472,43 @@ def test_two_analysts_flagging_one_crime_at_once_leave_one_open_flag(
         decide_flag(supervisor, flag_id=open_flags[0].id, accept=False, rationale="round over")
     assert other == []
     assert (saved, refused) == (rounds, rounds)
+
+
+def test_the_migration_closes_duplicate_open_flags_with_an_audit_event(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A database that stored two open flags on one crime (the race before
+    the index) upgrades: the oldest stays open, the other is closed as a
+    duplicate, with an audit event; then the index holds."""
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from app.db import alembic_config
+
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    config = alembic_config(database.engine)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    with database.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO classification (code, title, family, is_stalking, screen_for_stalking, "
+            "is_breach) "
+            "VALUES ('8L', 'Harassment', 'harassment', false, true, false)"))
+    with database.write() as s:
+        case = add_case(s, "NC/26/000090", NOW - DAY, code="8L", victim="V90", suspect="S90")
+        for _ in range(2):
+            s.add(ScreeningFlag(case_id=case.id, rules=[], score=0.0,
+                                suggested_change="principal_to_stalking", reason="r",
+                                raised_by="analyst", raised_at=NOW, status="open"))
+    database.upgrade()
+    with database.read() as s:
+        flags = s.exec(select(ScreeningFlag).order_by(ScreeningFlag.id)).all()
+        events = s.exec(select(AuditEvent).where(AuditEvent.entity_id == "NC/26/000090")).all()
+    assert [f.status for f in flags] == ["open", "rejected"]
+    assert flags[1].decided_by == "vigil" and f"#{flags[0].id}" in (flags[1].rationale or "")
+    assert len(events) == 1 and f"#{flags[1].id}" in (events[0].reason or "")
+    with pytest.raises(IntegrityError), database.write() as s:
+        s.add(ScreeningFlag(case_id=case.id, rules=[], score=0.0,
+                            suggested_change="principal_to_stalking", reason="r",
+                            raised_by="analyst", raised_at=NOW, status="open"))
+    database.dispose()
