@@ -215,7 +215,10 @@ def screening_figures(database: Database, analyst: ServiceContext, raw: Any, rep
 
         def read_changed(limit: int = read) -> None:
             cursor = raw.cursor()
-            cursor.execute(f"SELECT id, summary FROM crime_case LIMIT {int(limit)}")  # noqa: S608
+            if database.dialect == "sqlite":
+                cursor.execute("SELECT id, summary FROM crime_case LIMIT ?", (limit,))
+            else:
+                cursor.execute("SELECT id, summary FROM crime_case LIMIT %s", (limit,))
             cursor.fetchall()
             cursor.close()
 

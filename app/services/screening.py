@@ -336,8 +336,10 @@ def _pair_histories_for(session: Session, pairs: Sequence[tuple[int, int]]
     return histories
 
 
-def _breached_orders(session: Session) -> dict[tuple[int, int], tuple[str, ...]]:
-    """(protected victim, subject) -> refs of their orders that have been breached."""
+def _breached_orders(session: Session, pair: tuple[int, int] | None = None
+                     ) -> dict[tuple[int, int], tuple[str, ...]]:
+    """(protected victim, subject) -> refs of their orders that have been
+    breached (every pair, or only ``pair``)."""
     original = select(Case.id, Case.victim_id, Case.suspect_id).subquery()
     protected = func.coalesce(ProtectiveOrder.protected_id, original.c.victim_id)
     subject = func.coalesce(ProtectiveOrder.subject_id, original.c.suspect_id)
@@ -347,6 +349,8 @@ def _breached_orders(session: Session) -> dict[tuple[int, int], tuple[str, ...]]
         .join(original, original.c.id == ProtectiveOrder.case_id)
         .distinct()
     )
+    if pair is not None:
+        stmt = stmt.where(protected == pair[0], subject == pair[1])
     found: dict[tuple[int, int], list[str]] = defaultdict(list)
     for victim_id, suspect_id, order_ref in session.execute(stmt):
         if victim_id is not None and suspect_id is not None:
@@ -847,6 +851,10 @@ def _screen_one(ctx: ServiceContext, session: Session, codes: _Codes, case: Case
     """The rules and score of one crime that has no stored result (the runs
     keep only crimes that qualify for the queue), screened now."""
     screener = _Screener(ctx, session, codes, ctx.now())
+    if case.suspect_id is not None:  # only this pair's orders, not every breach in the force
+        screener._breached = _breached_orders(session, (case.victim_id, case.suspect_id))
+    else:
+        screener._breached = {}
     prepared = screener.prepare([(case.id, case.summary or "", case.principal_code)])
     (_, summary, family, relationship, online, linked, sdash, orders), = prepared
     facts = CrimeFacts(summary=summary, family=family, relationship=relationship,
