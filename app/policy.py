@@ -9,6 +9,7 @@ default.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import types
 import typing
@@ -141,16 +142,24 @@ class ScreeningPolicy:
     window_days: int
     course_of_conduct_min_crimes: int
     min_score: float
+    candidate_min_behaviour: float
     lookback_days: int
     weights: dict[str, float]
+    category_weights: dict[str, float]
     behaviours: dict[str, tuple[str, ...]]
     online_markers: OnlineMarkers
-    word_endings: tuple[str, ...]
+    phrase_span: int
+    count_min: int
     exclusions: tuple[str, ...]
     negations: tuple[str, ...]
-    negation_window: int
+    hedges: tuple[str, ...]
+    post_negations: tuple[str, ...]
+    negation_terminators: tuple[str, ...]
     negation_breakers: tuple[str, ...]
+    negation_scope: int
+    clause_starters: tuple[str, ...]
     former_partner_categories: tuple[str, ...]
+    family_categories: dict[str, str]
     risk_visit_questions: tuple[int, ...]
     isolated_incident: tuple[str, ...]
     candidate_requires: tuple[str, ...]
@@ -263,8 +272,6 @@ def _convert(value: Any, hint: Any, key: str) -> Any:
 
 
 def _generic_key(key: str) -> str:
-    import re
-
     return re.sub(r"\[\d+\]", "", key)
 
 
@@ -313,14 +320,59 @@ def _check(policy: Policy) -> None:
                  "online_contact", "isolated_incident"):
         if rule not in policy.screening.weights:
             raise PolicyError(f"policy key 'screening.weights.{rule}' is missing")
-    for key in ("former_partner_categories", "supporting_categories"):
-        for category in getattr(policy.screening, key):
-            if category not in policy.screening.behaviours:
-                raise PolicyError(f"policy key 'screening.{key}': "
-                                  f"{category!r} is not a screening.behaviours category")
+    _check_screening(policy.screening)
     for day in policy.dmm.meeting_weekdays:
         if day > 6:
             raise PolicyError(f"policy key 'dmm.meeting_weekdays': {day} is not a weekday number 0-6")
+
+
+def _check_screening(screening: ScreeningPolicy) -> None:
+    for key in ("former_partner_categories", "supporting_categories"):
+        for category in getattr(screening, key):
+            if category not in screening.behaviours:
+                raise PolicyError(f"policy key 'screening.{key}': "
+                                  f"{category!r} is not a screening.behaviours category")
+    for family, category in screening.family_categories.items():
+        if category not in screening.supporting_categories:
+            raise PolicyError(f"policy key 'screening.family_categories.{family}': "
+                              f"{category!r} is not a supporting category")
+    for category in screening.category_weights:
+        if category not in screening.behaviours:
+            raise PolicyError(f"policy key 'screening.category_weights.{category}': "
+                              "not a screening.behaviours category")
+    if all(c in screening.supporting_categories for c in screening.behaviours):
+        raise PolicyError("policy key 'screening.supporting_categories': at least one "
+                          "behaviour category must not be supporting")
+    if screening.phrase_span < 1:
+        raise PolicyError("policy key 'screening.phrase_span': must be at least 1")
+    if screening.count_min < 2:
+        raise PolicyError("policy key 'screening.count_min': must be at least 2")
+    lists = [(f"behaviours.{c}", p) for c, p in screening.behaviours.items()]
+    lists += [("online_markers.phrases", screening.online_markers.phrases),
+              ("exclusions", screening.exclusions), ("isolated_incident", screening.isolated_incident)]
+    for key, phrases in lists:
+        for index, phrase in enumerate(phrases):
+            problem = _phrase_problem(phrase)
+            if problem:
+                raise PolicyError(f"policy key 'screening.{key}[{index}]': phrase {phrase!r}: "
+                                  f"{problem}")
+
+
+_PHRASE_WORD = re.compile(r"(?:#count|#ordinal|#night|[^\W_]+(?:['’][^\W_]+)*)")
+
+
+def _phrase_problem(phrase: str) -> str | None:
+    """What is wrong with a screening phrase, if anything (its grammar is in
+    seed/policy.toml: words, ``a|b`` alternatives, ``#count``, ``#ordinal``,
+    ``#night``, a leading ``=`` for an ordered phrase)."""
+    words = phrase.strip().removeprefix("=").split()
+    if not words:
+        return "empty"
+    for word in words:
+        for option in word.split("|"):
+            if not _PHRASE_WORD.fullmatch(option):
+                return f"{option!r} is not a word, #count, #ordinal or #night"
+    return None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -339,8 +349,9 @@ class DmmAction(SQLModel, table=True):
 
 
 class ScreeningResult(SQLModel, table=True):
-    """The latest screening of one crime: the incremental run re-screens only
-    crimes whose `last_activity_at` is newer than `screened_at`."""
+    """The latest screening of one crime that qualifies for the queue (crimes
+    that do not qualify have no row): the incremental run re-screens crimes
+    changed since the last run."""
 
     __tablename__ = "screening_result"
     __table_args__ = (Index("ix_screening_score", "score"),
@@ -364,10 +375,17 @@ class ScreeningRun(SQLModel, table=True):
     full: bool = False
     screened: int = 0
     candidates: int = 0
+    # the earliest report time the run screened (None: every crime)
+    scope_start: datetime | None = _ts()
 
 
 class ScreeningFlag(SQLModel, table=True):
     __tablename__ = "screening_flag"
+    # at most one open flag per crime, whoever raises it and however many at once
+    __table_args__ = (
+        Index("uq_screening_flag_open", "case_id", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="crime_case.id", index=True)
     rules: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -7,6 +7,9 @@ runs as the acting user, who must be an analyst: anyone else sees the queue
 as last screened (``--no-run`` skips the run for analysts too). ``--since``
 limits the run and the queue to crimes reported since that date.
 ``--feedback`` prints the flag decisions per rule and per team instead.
+``--evaluate FILE`` measures the rules on a labelled CSV of summaries (id,
+label, summary; optionally family, note): recall, precision, the confusion
+table and each miss with its explanation. It reads no database.
 
 JSON gives one object with ``run`` and ``items``; each item carries
 ``crime_ref``, ``principal_code``, ``score``, ``rules`` (names),
@@ -63,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"at most N crimes, highest score first (default 100, max {MAX_PAGE_SIZE})")
     parser.add_argument("--feedback", action="store_true",
                         help="print flag decisions per rule and per team instead of the queue")
+    parser.add_argument("--evaluate", metavar="FILE",
+                        help="measure the rules on a labelled CSV of summaries (id, label, "
+                             "summary[, family, note]) instead: recall, precision, misses")
     add_format_option(parser)
     add_output_option(parser)
 
@@ -178,6 +184,9 @@ def _run_if_allowed(ctx: ServiceContext, args: argparse.Namespace,
 
 
 def run(args: argparse.Namespace, env: CliEnv) -> int:
+    if args.evaluate:
+        env.emit(evaluate_file(args.evaluate, env, args.format), args.output)
+        return 0
     since = parse_since(args.since)
     area, team = _area(args.area), _team(args.team)
     if not 1 <= args.limit <= MAX_PAGE_SIZE:
@@ -218,3 +227,55 @@ def export_text(env: CliEnv, args: argparse.Namespace) -> tuple[str, list[str], 
                            min_score=queue.min_score, last_run=queue.last_run)
     return (render_queue(whole, getattr(args, "format", "csv")), [i.crime_ref for i in items],
             len(items))
+
+
+# --- evaluation on a labelled corpus ---------------------------------------------------
+CONFUSION_COLUMNS = [Column("label", "Label", 16), Column("total", "Summaries", 9),
+                     Column("flagged", "Flagged", 7), Column("not_flagged", "Not flagged", 11)]
+MISS_COLUMNS = [Column("id", "Id", 6), Column("label", "Label", 15),
+                Column("outcome", "Outcome", 11), Column("score", "Score", 5),
+                Column("why", "Why (rules; phrases read)", 50), Column("summary", "Summary", 60)]
+OUTCOME_COLUMNS = [Column(k, k) for k in ("id", "label", "family", "outcome", "score",
+                                          "explanations", "phrases", "summary")]
+
+
+def evaluate_file(path: str, env: CliEnv, fmt: str) -> str:
+    """`vigil screen --evaluate FILE`: the rules measured on a labelled file."""
+    from pathlib import Path
+
+    from app.policy import load_policy
+    from app.rules.screening.evaluation import CorpusError, evaluate, read_corpus
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"--evaluate {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"--evaluate {path}: cannot be read ({exc})") from None
+    policy = load_policy(env.option("policy")).screening
+    try:
+        items = read_corpus(text, source=str(path), families=policy.families)
+    except CorpusError as exc:
+        raise BadInput(str(exc)) from None
+    result = evaluate(items, policy)
+    payload = {"file": str(path), **result.as_dict()}
+    if fmt == "json":
+        return render([], [], "json", payload=payload)
+    if fmt == "csv":
+        return render([o.as_dict() for o in result.outcomes], OUTCOME_COLUMNS, "csv")
+    recall = "n/a" if result.recall is None else f"{result.recall:.3f}"
+    precision = "n/a" if result.precision is None else f"{result.precision:.3f}"
+    title = (f"Screening evaluated on {path}: {len(result.outcomes)} summaries, recall {recall} "
+             f"({result.true_positives} of {result.true_positives + result.false_negatives} "
+             f"hidden stalking flagged), precision {precision} ({result.false_positives} "
+             f"false alarms of {result.true_positives + result.false_positives} flagged)")
+    misses = [{**o.as_dict(), "why": "; ".join((*o.explanations, *o.phrases)) or "nothing read"}
+              for o in result.misses]
+    if fmt == "table":  # the figures as a plain line: a table title would wrap them
+        text = title + "\n\n" + render(result.confusion(), CONFUSION_COLUMNS, fmt)
+    else:
+        text = render(result.confusion(), CONFUSION_COLUMNS, fmt, title=title)
+    miss_title = f"Misses: {len(misses)} ({result.false_negatives} missed, " \
+                 f"{result.false_positives} false alarms)"
+    return text + "\n" + render(misses, MISS_COLUMNS, fmt, title=miss_title)

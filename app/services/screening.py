@@ -1,28 +1,27 @@
 """Analyst screening: finding stalking recorded as something else (rec 23.1).
 
-- :func:`run_screening` scores every screenable crime with the pure rules of
-  :mod:`app.rules.screening` and keeps one :class:`ScreeningResult` per
-  screened crime, **including those below the minimum score** (score 0 and no
-  rules when nothing fired). Keeping them is what makes the incremental run
-  cheap: it re-screens only crimes whose ``last_activity_at`` is newer than
-  their result's ``screened_at``, crimes without a result, and the other
-  crimes of the same victim–suspect pairs (a new crime can make an old one
-  part of a course of conduct). A crime that stops being screenable (now
-  recorded as stalking) loses its result. Evidence is stored only for crimes
-  that qualify for the queue (a ``candidate_requires`` rule fired); the others
-  keep their score and rule names.
+- :func:`run_screening` reads the summary of every screenable crime with the
+  pure rules of :mod:`app.rules.screening`; only crimes whose summary can
+  make them qualify for the queue (the behaviour rule reaching the policy's
+  ``candidate_min_behaviour``) have their other facts gathered (pair
+  history, S-DASH answers, breached orders) and are scored, and only crimes
+  that qualify keep a :class:`ScreeningResult`, with their evidence.
+- An incremental run re-screens the crimes whose ``last_activity_at`` moved
+  since the last finished run that covered at least the same crimes (less
+  ``INCREMENTAL_OVERLAP``), and the other crimes of the same victim-suspect
+  pairs (a new crime can make an old one part of a course of conduct); a
+  first run screens everything. A crime that stops being screenable (now
+  recorded as stalking) or stops qualifying loses its result.
 - The queue shows qualifying results whose score reaches the policy's
   ``min_score``, highest first.
-- The run is set-based: crimes are read by primary-key ranges; pair
-  histories, S-DASH answers and breached orders come from one query each
-  (per chunk of pairs or crimes); report times come as epoch seconds; results
-  are written with one driver-level executemany per chunk. Runs over
-  ``PARALLEL_MIN_CRIMES`` score in a worker process while this one reads and
-  writes. A run reads in one transaction and writes each chunk's results in
-  a short transaction of its own (deleting the chunk's old results first),
-  so it never holds other writers up for long; until it finishes a crime
-  shows this run's result or the previous one, and an unfinished run is not
-  the "last run".
+- The run is set-based: crimes are read by primary-key ranges (id, summary,
+  code); the facts of the few that can qualify come from one query each per
+  chunk; results are written with one driver-level executemany every
+  ``WRITE_EVERY`` chunks. A run reads in one transaction and writes in
+  short transactions of their own (deleting the chunks' old results
+  first), so it never holds other writers up for long; until it finishes a
+  crime shows this run's result or the previous one, and an unfinished run
+  is not the "last run".
 - :func:`raise_flag` (analyst) proposes a change; :func:`decide_flag`
   (supervisor of the case's area, never the person who raised it) accepts,
   applying the change to the classification with audit, or rejects with a
@@ -31,14 +30,10 @@
 """
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
 from bisect import bisect_left, bisect_right
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,20 +55,24 @@ from sqlalchemy import (
     table,
     tuple_,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.errors import BadInput, ConflictError, NotFound, PermissionDenied, VigilError
+from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
 from app.policy import ScreeningPolicy
 from app.rules.screening import (
     DESCRIPTIONS,
     RULE_NAMES,
+    CrimeFacts,
+    PhraseMatch,
     PhraseMatcher,
     PreparedCrime,
     ScoredCrime,
     compile_policy,
-    init_worker,
+    needs_facts,
     score_batch,
-    score_batch_in_worker,
+    screen_crime,
+    summary_matches,
 )
 from app.services.case_lock import claim_case, load_case
 from app.services.context import ServiceContext
@@ -93,10 +92,12 @@ from models import (
 from models.enums import AuditAction, ClassificationSource, FlagStatus, SuggestedChange
 from models.types import UTCDateTime
 
-CHUNK = 5_000  # crimes read, scored and written at a time
-# Runs over at least this many crimes score in worker processes (one per core
-# but one) while this process reads, prepares and writes.
-PARALLEL_MIN_CRIMES = 200_000
+CHUNK = 5_000  # crimes read and screened at a time
+WRITE_EVERY = 10  # chunks whose results are written in one short transaction
+# An incremental run re-reads what changed this long before the last run
+# started: a change whose clock was read before that start but committed after
+# the run's read began is not missed.
+INCREMENTAL_OVERLAP = timedelta(minutes=5)
 PAIR_CHUNK = 400  # victim-suspect pairs per IN list
 MAX_PAGE_SIZE = 500
 MAX_LINKED = 50  # linked crime refs kept as evidence for one crime
@@ -300,8 +301,7 @@ class _PairHistory:
 
 
 def _epoch(session: Session, column: Any) -> Any:
-    """``column`` as seconds since 1970 (UTC), computed by the database: the
-    run compares millions of report times and needs no datetime objects."""
+    """``column`` as seconds since 1970 (UTC), computed by the database."""
     if session.get_bind().dialect.name == "sqlite":
         return (func.julianday(column) - 2440587.5) * 86400.0
     return cast(func.extract("epoch", column), Float)
@@ -322,28 +322,9 @@ def _add_pairs(histories: dict[tuple[int, int], _PairHistory], rows: Iterable[An
         history.refs.append(crime_ref)
 
 
-def _all_pair_histories(session: Session, min_crimes: int) -> dict[tuple[int, int], _PairHistory]:
-    """Every pair with at least ``min_crimes`` crimes (one grouped query + one join)."""
-    repeat = (
-        select(Case.victim_id.label("v"), Case.suspect_id.label("s"))
-        .where(Case.suspect_id.is_not(None))
-        .group_by(Case.victim_id, Case.suspect_id)
-        .having(func.count() >= max(2, min_crimes))
-        .subquery()
-    )
-    stmt = (
-        select(*_pair_columns(session))
-        .join(repeat, and_(repeat.c.v == Case.victim_id, repeat.c.s == Case.suspect_id))
-        .order_by(Case.victim_id, Case.suspect_id, Case.reported_at, Case.id)
-    )
-    histories: dict[tuple[int, int], _PairHistory] = {}
-    _add_pairs(histories, session.connection().execute(stmt).all())
-    return histories
-
-
 def _pair_histories_for(session: Session, pairs: Sequence[tuple[int, int]]
                         ) -> dict[tuple[int, int], _PairHistory]:
-    histories: dict[tuple[int, int], _PairHistory] = {}
+    histories: dict[tuple[int, int], _PairHistory] = {pair: _PairHistory() for pair in pairs}
     for start in range(0, len(pairs), PAIR_CHUNK):
         batch = pairs[start:start + PAIR_CHUNK]
         stmt = (
@@ -355,8 +336,10 @@ def _pair_histories_for(session: Session, pairs: Sequence[tuple[int, int]]
     return histories
 
 
-def _breached_orders(session: Session) -> dict[tuple[int, int], tuple[str, ...]]:
-    """(protected victim, subject) -> refs of their orders that have been breached."""
+def _breached_orders(session: Session, pair: tuple[int, int] | None = None
+                     ) -> dict[tuple[int, int], tuple[str, ...]]:
+    """(protected victim, subject) -> refs of their orders that have been
+    breached (every pair, or only ``pair``)."""
     original = select(Case.id, Case.victim_id, Case.suspect_id).subquery()
     protected = func.coalesce(ProtectiveOrder.protected_id, original.c.victim_id)
     subject = func.coalesce(ProtectiveOrder.subject_id, original.c.suspect_id)
@@ -366,6 +349,8 @@ def _breached_orders(session: Session) -> dict[tuple[int, int], tuple[str, ...]]
         .join(original, original.c.id == ProtectiveOrder.case_id)
         .distinct()
     )
+    if pair is not None:
+        stmt = stmt.where(protected == pair[0], subject == pair[1])
     found: dict[tuple[int, int], list[str]] = defaultdict(list)
     for victim_id, suspect_id, order_ref in session.execute(stmt):
         if victim_id is not None and suspect_id is not None:
@@ -373,49 +358,45 @@ def _breached_orders(session: Session) -> dict[tuple[int, int], tuple[str, ...]]
     return {pair: tuple(sorted(refs)) for pair, refs in found.items()}
 
 
-def _sdash_answers(session: Session, which: Any, tool: str) -> dict[int, str]:
-    """Latest answers per crime for the crimes ``which`` selects (a condition
-    on ``RiskAssessment.case_id``)."""
+def _sdash_answers(session: Session, ids: Sequence[int], tool: str) -> dict[int, str]:
+    """Latest answers per crime for the crimes ``ids``."""
     stmt = (
         select(RiskAssessment.case_id, RiskAssessment.answers)
-        .where(which, RiskAssessment.tool == tool)
+        .where(RiskAssessment.case_id.in_(ids), RiskAssessment.tool == tool)
         .order_by(RiskAssessment.case_id, RiskAssessment.assessed_at, RiskAssessment.id)
     )
     return dict(session.connection().execute(stmt).all())  # in order: the latest wins
 
 
-def _crime_columns(session: Session) -> tuple[Any, ...]:
-    return (Case.id, Case.summary, Case.principal_code, Case.relationship, Case.online,
-            Case.victim_id, Case.suspect_id, _epoch(session, Case.reported_at))
-
-
 @dataclass(frozen=True)
 class _Chunk:
-    """Crimes read together: their rows (those to screen), the id range they
-    were read from (a full run) and which stored results they replace."""
+    """Crimes read together: (id, summary, principal code) of those to screen,
+    and which stored results they replace."""
 
     rows: list[Any]
     replaces: Any  # a condition on ScreeningResult
-    id_range: tuple[int, int] | None = None
 
 
 @dataclass
 class _Screener:
-    """Scores chunks of crimes and writes their results."""
+    """Screens chunks of crimes: every summary first; the other facts (pairs,
+    S-DASH answers, breached orders) only for crimes whose summary lets them
+    qualify; then writes the results of those that do, a few chunks at a time."""
 
     ctx: ServiceContext
     session: Session
     codes: _Codes
-    histories: dict[tuple[int, int], _PairHistory]
-    breached: dict[tuple[int, int], tuple[str, ...]]
     now: datetime
+    histories: dict[tuple[int, int], _PairHistory] = field(default_factory=dict)
     screened: int = 0
     candidates: int = 0
+    facts_read: int = 0
 
     def __post_init__(self) -> None:
         self.policy = self.ctx.policy.screening
         self.matcher: PhraseMatcher = compile_policy(self.policy)
         self.window = timedelta(days=self.policy.window_days).total_seconds()
+        self._breached: dict[tuple[int, int], tuple[str, ...]] | None = None
         dialect = self.session.get_bind().dialect
         compiled = _result_insert(dialect.name).compile(dialect=dialect)
         self.insert_sql = str(compiled)
@@ -423,20 +404,33 @@ class _Screener:
         # the run's time, converted for the database once rather than per row
         to_db = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
         self.screened_at = to_db(self.now) if to_db else self.now
+        self._pending: list[ScoredCrime] = []
+        self._replaces: list[Any] = []
 
-    def prepare(self, rows: Sequence[Any], id_range: tuple[int, int] | None = None
-                ) -> list[PreparedCrime]:
-        """What the rules need for ``rows`` (crimes in id order; ``id_range``:
-        the ids they were read from, so their S-DASH answers are read by range)."""
+    @property
+    def breached(self) -> dict[tuple[int, int], tuple[str, ...]]:
+        if self._breached is None:
+            self._breached = _breached_orders(self.session)
+        return self._breached
+
+    def prepare(self, rows: Sequence[Any]) -> list[PreparedCrime]:
+        """What the rules need for ``rows`` ((id, summary, code) in id order)."""
         if not rows:
             return []
-        which = (and_(RiskAssessment.case_id > id_range[0], RiskAssessment.case_id <= id_range[1])
-                 if id_range else RiskAssessment.case_id.in_([r[0] for r in rows]))
-        answers = _sdash_answers(self.session, which, self.ctx.policy.risk.tool)
-        families, histories, breached = self.codes.families, self.histories, self.breached
-        window = self.window
+        ids = [r[0] for r in rows]
+        facts = {r[0]: r for r in self.session.connection().execute(
+            select(Case.id, Case.relationship, Case.online, Case.victim_id, Case.suspect_id,
+                   _epoch(self.session, Case.reported_at)).where(Case.id.in_(ids)))}
+        answers = _sdash_answers(self.session, ids, self.ctx.policy.risk.tool)
+        missing = sorted({(f[3], f[4]) for f in facts.values() if f[4] is not None}
+                         - self.histories.keys())
+        if missing:
+            self.histories.update(_pair_histories_for(self.session, missing))
+        families, histories, window = self.codes.families, self.histories, self.window
+        breached = self.breached
         prepared: list[PreparedCrime] = []
-        for case_id, summary, code, relationship, online, victim_id, suspect_id, reported_at in rows:
+        for case_id, summary, code in rows:
+            _, relationship, online, victim_id, suspect_id, reported_at = facts[case_id]
             linked: tuple[str, ...] = ()
             orders: tuple[str, ...] = ()
             if suspect_id is not None:
@@ -450,19 +444,33 @@ class _Screener:
         return prepared
 
     def score_chunk(self, chunk: _Chunk) -> None:
-        """Prepare, score here and write one chunk."""
-        self.write(chunk, score_batch(self.prepare(chunk.rows, chunk.id_range), self.policy,
-                                      self.matcher))
-
-    def write(self, chunk: _Chunk, scored: tuple[list[ScoredCrime], int]) -> None:
-        """Replace the results of the chunk's crimes in one short write
-        transaction: the old results go, then one executemany of the compiled
-        insert straight to the driver (the values are already in the
-        database's form)."""
-        rows, candidates = scored
-        self.screened += len(rows)
+        """Read every summary of the chunk, gather the facts of the crimes
+        that can qualify, score them and queue their results for writing."""
+        matcher, policy, families = self.matcher, self.policy, self.codes.families
+        found: dict[int, list[PhraseMatch]] = {}
+        need = []
+        for row in chunk.rows:
+            matches = summary_matches(matcher, row[1] or "")
+            if needs_facts(matches, policy, families.get(row[2], "")):
+                need.append(row)
+                found[row[0]] = matches
+        self.screened += len(chunk.rows)
+        self.facts_read += len(need)
+        rows, candidates = score_batch(self.prepare(need), policy, matcher, matches=found)
         self.candidates += candidates
+        self._pending.extend(rows)
+        self._replaces.append(chunk.replaces)
+        if len(self._replaces) >= WRITE_EVERY or len(self._pending) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Replace the results of the chunks screened since the last write in
+        one short write transaction: their old results go, then one
+        executemany of the compiled insert straight to the driver."""
+        if not self._replaces:
+            return
         at = self.screened_at
+        rows = self._pending
         if self.insert_keys == _RESULT_KEYS:
             params: list[Any] = [(*row, at) for row in rows]
         elif self.insert_keys is not None:
@@ -471,9 +479,11 @@ class _Screener:
         else:
             params = [dict(zip(_RESULT_KEYS, (*row, at), strict=True)) for row in rows]
         with self.ctx.write() as session:
-            session.execute(delete(ScreeningResult).where(chunk.replaces))
+            session.execute(delete(ScreeningResult).where(or_(*self._replaces)))
             if params:
                 session.connection().exec_driver_sql(self.insert_sql, params)
+        self._pending = []
+        self._replaces = []
 
 
 _RESULT_KEYS = ("case_id", "score", "qualifies", "rules", "evidence", "screened_at")
@@ -481,8 +491,7 @@ _RESULT_KEYS = ("case_id", "score", "qualifies", "rules", "evidence", "screened_
 
 def _result_insert(dialect: str) -> Any:
     """A Core insert into screening_result taking the JSON columns already
-    serialised (the run writes up to millions of rows: one ``json.dumps`` per
-    value, done once, and rules shared between rows are serialised once)."""
+    serialised (rules shared between rows are serialised once)."""
     results = table(
         "screening_result", column("case_id"), column("score"), column("qualifies"),
         column("rules", Text),
@@ -507,100 +516,69 @@ class _Filter:
 
     codes: frozenset[str]
     stalking_included: frozenset[int]
-    scope_start: float | None  # seconds since 1970
 
     def keep(self, rows: Iterable[Any]) -> list[Any]:
-        codes, excluded, start = self.codes, self.stalking_included, self.scope_start
-        return [r for r in rows if r[2] in codes and r[0] not in excluded
-                and (start is None or r[7] >= start)]
+        codes, excluded = self.codes, self.stalking_included
+        return [r for r in rows if r[2] in codes and r[0] not in excluded]
 
 
-def _filter(session: Session, codes: _Codes, scope_start: datetime | None) -> _Filter:
+def _filter(session: Session, codes: _Codes) -> _Filter:
     included = session.execute(
         select(IncludedClassification.case_id).where(
             IncludedClassification.code.in_(codes.stalking))
     ).scalars()
-    return _Filter(frozenset(codes.screened), frozenset(included),
-                   scope_start.timestamp() if scope_start else None)
+    return _Filter(frozenset(codes.screened), frozenset(included))
+
+
+_SUMMARY_COLUMNS = (Case.id, Case.summary, Case.principal_code)
 
 
 def _crime_chunks_by_id(session: Session, keep: _Filter, scope: Sequence[Any]
                         ) -> Iterator[_Chunk]:
     """Screenable crimes in id order, a range of ids at a time; each chunk
-    replaces the results of the range (those in ``scope``)."""
+    replaces the results of its range."""
     low, high = session.execute(select(func.min(Case.id), func.max(Case.id))).one()
     if low is None:
         return
-    columns = _crime_columns(session)
     connection = session.connection()
     for start in range(low - 1, high, CHUNK):
         end = start + CHUNK
-        stmt = select(*columns).where(Case.id > start, Case.id <= end).order_by(Case.id)
+        stmt = select(*_SUMMARY_COLUMNS).where(Case.id > start, Case.id <= end, *scope)
         replaces = and_(ScreeningResult.case_id > start, ScreeningResult.case_id <= end)
         if scope:
             replaces = and_(replaces, ScreeningResult.case_id.in_(
                 select(Case.id).where(Case.id > start, Case.id <= end, *scope)))
-        yield _Chunk(keep.keep(connection.execute(stmt).all()), replaces, (start, end))
+        yield _Chunk(keep.keep(connection.execute(stmt).all()), replaces)
 
 
 def _crime_chunks_for(session: Session, ids: Sequence[int], keep: _Filter) -> Iterator[_Chunk]:
     """The crimes ``ids`` a chunk at a time; each chunk replaces their results."""
     for start in range(0, len(ids), CHUNK):
         batch = list(ids[start:start + CHUNK])
-        stmt = select(*_crime_columns(session)).where(Case.id.in_(batch)).order_by(Case.id)
+        stmt = select(*_SUMMARY_COLUMNS).where(Case.id.in_(batch)).order_by(Case.id)
         yield _Chunk(keep.keep(session.connection().execute(stmt).all()),
                      ScreeningResult.case_id.in_(batch))
 
 
-def _workers() -> int:
-    """Worker processes for a large run: one core stays with this process,
-    which reads, prepares and writes (on 2 cores: one worker)."""
-    return min(4, (os.cpu_count() or 1) - 1)
+def _watermark(session: Session, scope_start: datetime | None) -> datetime | None:
+    """When the last finished run that screened at least the crimes in scope
+    started: every crime not changed since then has its current result."""
+    covers = ScreeningRun.scope_start.is_(None)
+    if scope_start is not None:
+        covers = or_(covers, ScreeningRun.scope_start <= scope_start)
+    return session.execute(
+        select(func.max(ScreeningRun.started_at))
+        .where(ScreeningRun.finished_at.is_not(None), covers)
+    ).scalar()
 
 
-def _score_all(screener: _Screener, chunks: Iterable[_Chunk], expected: int) -> None:
-    """Score and write every chunk: here for small runs, else in worker
-    processes (spawned, so safe from a thread of the terminal app), with a
-    few chunks in flight and results written in order."""
-    workers = _workers()
-    if workers < 1 or expected < PARALLEL_MIN_CRIMES:
-        for chunk in chunks:
-            screener.score_chunk(chunk)
-        return
-    try:
-        with ProcessPoolExecutor(max_workers=workers,
-                                 mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=init_worker, initargs=(screener.policy,)) as pool:
-            pending: deque[tuple[_Chunk, Future[tuple[list[ScoredCrime], int]]]] = deque()
-            for chunk in chunks:
-                pending.append((chunk, pool.submit(
-                    score_batch_in_worker, screener.prepare(chunk.rows, chunk.id_range))))
-                while len(pending) > 2 * workers:
-                    done, future = pending.popleft()
-                    screener.write(done, future.result())
-            while pending:
-                done, future = pending.popleft()
-                screener.write(done, future.result())
-    except BrokenProcessPool as exc:
-        raise VigilError(f"screening stopped: a scoring process ended unexpectedly ({exc}); "
-                         "the crimes written so far keep their new results, the rest their "
-                         "previous ones: run it again") from None
-
-
-def _changed_cases(session: Session, codes: _Codes, scope: Sequence[Any]) -> list[tuple[int, int, int | None]]:
-    """(id, victim, suspect) of crimes to re-screen: screenable without a
-    result, or with a result older than their last activity."""
-    stmt = (
-        select(Case.id, Case.victim_id, Case.suspect_id)
-        .outerjoin(ScreeningResult, ScreeningResult.case_id == Case.id)
-        .where(
-            or_(
-                and_(ScreeningResult.case_id.is_(None), _screenable(codes)),
-                Case.last_activity_at > ScreeningResult.screened_at,
-            ),
-            *scope,
-        )
-    )
+def _changed_cases(session: Session, since: datetime, scope: Sequence[Any]
+                   ) -> list[tuple[int, int, int | None]]:
+    """(id, victim, suspect) of crimes active since ``since`` (less the
+    overlap; by the activity index). A crime now recorded as stalking is
+    among them, so its result goes."""
+    stmt = select(Case.id, Case.victim_id, Case.suspect_id).where(
+        Case.last_activity_at > since - INCREMENTAL_OVERLAP, *scope)
     return [(r[0], r[1], r[2]) for r in session.execute(stmt)]
 
 
@@ -608,15 +586,11 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
                   since: datetime | None = None) -> ScreeningRunSummary:
     """Screen crimes for stalking recorded as something else.
 
-    ``full`` re-screens every screenable crime; otherwise only what is new or
-    changed since it was last screened (and the other crimes of the same
-    pairs). ``since`` limits the run to crimes reported since then (as does
-    the policy's ``lookback_days``).
-
-    Runs over ``PARALLEL_MIN_CRIMES`` or more crimes score in a spawned
-    worker process, which imports the caller's main module: a script calling
-    this needs the usual ``if __name__ == "__main__":`` guard (the ``vigil``
-    entry point, the app and pytest have it)."""
+    ``full`` re-screens every screenable crime; otherwise only the crimes
+    changed since the last finished run that covered them (and the other
+    crimes of the same pairs), or everything when there was none. ``since``
+    limits the run to crimes reported since then (as does the policy's
+    ``lookback_days``)."""
     ctx.require(Permission.RUN_SCREENING, entity="screening_run")
     policy = ctx.policy.screening
     started = ctx.now()
@@ -624,35 +598,34 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
     scope_start = _scope_start(ctx, since)
     scope = [Case.reported_at >= scope_start] if scope_start else []
     with ctx.write() as session:
-        run = ScreeningRun(started_at=started, run_by=ctx.actor.username, full=full)
+        run = ScreeningRun(started_at=started, run_by=ctx.actor.username, full=full,
+                           scope_start=scope_start)
         session.add(run)
         session.flush()
         run_id = int(run.id)  # type: ignore[arg-type]
     # Crimes are read in one read transaction (one consistent view) and their
-    # results written a chunk at a time, each chunk in its own short write
+    # results written a few chunks at a time, each write in its own short
     # transaction, so other users' writes never wait long for a run (SQLite
     # has one writer at a time). Until the run finishes, a crime shows the
     # result of this run or of the one before.
     with ctx.read() as session:
         codes = _codes(session, policy)
-        breached = _breached_orders(session)
-        keep = _filter(session, codes, scope_start)
-        if full:
-            histories = _all_pair_histories(session, policy.course_of_conduct_min_crimes)
-            screener = _Screener(ctx, session, codes, histories, breached, started)
-            low, high = session.execute(select(func.min(Case.id), func.max(Case.id))).one()
-            _score_all(screener, _crime_chunks_by_id(session, keep, scope),
-                       expected=(high - low + 1) if low is not None else 0)
+        keep = _filter(session, codes)
+        screener = _Screener(ctx, session, codes, started)
+        mark = None if full else _watermark(session, scope_start)
+        if mark is None:
+            chunks = _crime_chunks_by_id(session, keep, scope)
         else:
-            changed = _changed_cases(session, codes, scope)
+            changed = _changed_cases(session, mark, scope)
             pairs = sorted({(v, s) for _, v, s in changed if s is not None})
-            histories = _pair_histories_for(session, pairs)
+            screener.histories = _pair_histories_for(session, pairs)
             ids = {case_id for case_id, _, _ in changed}
-            for history in histories.values():
+            for history in screener.histories.values():
                 ids.update(history.ids)
-            screener = _Screener(ctx, session, codes, histories, breached, started)
-            ordered = sorted(ids)
-            _score_all(screener, _crime_chunks_for(session, ordered, keep), expected=len(ordered))
+            chunks = _crime_chunks_for(session, sorted(ids), keep)
+        for chunk in chunks:
+            screener.score_chunk(chunk)
+        screener.flush()
     with ctx.write() as session:
         run = session.get(ScreeningRun, run_id)  # type: ignore[assignment]
         finished = ctx.now()
@@ -661,7 +634,7 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
         run.candidates = screener.candidates
         session.add(run)
         seconds = round(time.perf_counter() - wall, 3)
-        kind = "full" if full else "incremental"
+        kind = "full" if mark is None else "incremental"
         ctx.audit(session, AuditAction.CREATE, "screening_run", run_id,
                   reason=f"{kind} screening run: {screener.screened} crimes screened, "
                          f"{screener.candidates} candidates",
@@ -815,8 +788,11 @@ def _required(value: str | None, what: str) -> str:
 
 def raise_flag(ctx: ServiceContext, *, crime_ref: str, suggested_change: str,
                reason: str) -> FlagView:
-    """An analyst proposes a change of classification for a crime (one open
-    flag per crime). The flag carries the rules and score of its screening."""
+    """An analyst proposes a change of classification for a crime. One open
+    flag per crime, held by a partial unique index: of two raised at the same
+    moment one is saved and the other analyst is told so, nothing saved. The
+    flag carries the rules and score of its screening (screened now when the
+    crime has no stored result)."""
     ctx.require(Permission.RAISE_FLAG, entity="case", entity_id=crime_ref)
     try:
         change = SuggestedChange(suggested_change)
@@ -826,6 +802,18 @@ def raise_flag(ctx: ServiceContext, *, crime_ref: str, suggested_change: str,
             f"{', '.join(c.value for c in SuggestedChange)}"
         ) from None
     text = _required(reason, "a reason for the flag")
+    try:
+        return _raise_flag(ctx, crime_ref, change, text)
+    except IntegrityError:
+        # two flags raised at once: the partial unique index kept the other one
+        raise ConflictError(
+            f"{crime_ref} was flagged by someone else at the same moment: nothing saved "
+            "(a supervisor decides their flag first)"
+        ) from None
+
+
+def _raise_flag(ctx: ServiceContext, crime_ref: str, change: SuggestedChange,
+                text: str) -> FlagView:
     with ctx.write() as session:
         case = load_case(session, crime_ref)
         codes = _codes(session, ctx.policy.screening)
@@ -841,9 +829,10 @@ def raise_flag(ctx: ServiceContext, *, crime_ref: str, suggested_change: str,
                 f"{open_flag[1]}): a supervisor decides it first"
             )
         result = session.get(ScreeningResult, case.id)
+        rules, score = ((list(result.rules), result.score) if result is not None
+                        else _screen_one(ctx, session, codes, case))
         flag = ScreeningFlag(
-            case_id=case.id, rules=list(result.rules) if result else [],
-            score=result.score if result else 0.0, suggested_change=change.value, reason=text,
+            case_id=case.id, rules=rules, score=score, suggested_change=change.value, reason=text,
             raised_by=ctx.actor.username, raised_at=ctx.now(), status=FlagStatus.OPEN,
         )
         session.add(flag)
@@ -855,6 +844,26 @@ def raise_flag(ctx: ServiceContext, *, crime_ref: str, suggested_change: str,
                   after={"flag_id": view.id, "suggested_change": change.value, "reason": text,
                          "rules": list(view.rules), "score": view.score})
         return view
+
+
+def _screen_one(ctx: ServiceContext, session: Session, codes: _Codes, case: Case
+                ) -> tuple[list[str], float]:
+    """The rules and score of one crime that has no stored result (the runs
+    keep only crimes that qualify for the queue), screened now."""
+    screener = _Screener(ctx, session, codes, ctx.now())
+    if case.suspect_id is not None:  # only this pair's orders, not every breach in the force
+        screener._breached = _breached_orders(session, (case.victim_id, case.suspect_id))
+    else:
+        screener._breached = {}
+    prepared = screener.prepare([(case.id, case.summary or "", case.principal_code)])
+    (_, summary, family, relationship, online, linked, sdash, orders), = prepared
+    facts = CrimeFacts(summary=summary, family=family, relationship=relationship,
+                       online=online, pair_crime_refs=linked, sdash_answers=sdash,
+                       breached_orders=orders)
+    result = screen_crime(facts, ctx.policy.screening, screener.matcher)
+    if result is None:
+        return [], 0.0
+    return [hit.rule for hit in result.hits], result.score
 
 
 def _is_stalking(session: Session, case: Case, codes: _Codes) -> bool:

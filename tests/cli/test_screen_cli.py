@@ -30,7 +30,7 @@ def screen_db(sqlite_database: Database) -> str:
                    suspect="S1", relationship="ex_partner", summary="Abusive words.")
         f.add_case(s, "SO/26/000003", NOW - timedelta(days=3), code="58C", area="Southern",
                    victim="V2", suspect="S2", relationship="stranger", team="Neighbourhood",
-                   summary="Tyres slashed; he turned up at her work.")
+                   summary="Tyres slashed; he turned up at her work again.")
         f.add_case(s, "NO/26/000004", NOW - timedelta(days=2), code="8R", victim="V3",
                    suspect="S3", summary="One rude email.")
         f.add_case(s, "NO/26/000005", NOW - timedelta(days=2), code="8Q", victim="V4",
@@ -52,7 +52,7 @@ def test_json_queue_after_an_incremental_run(screen_db: str, capsys: pytest.Capt
     items = data["items"]
     # NO/26/000002 scores 4.5 (course of conduct, former partner) but describes no behaviour
     assert [(i["crime_ref"], i["principal_code"], i["score"]) for i in items] == [
-        ("NO/26/000001", "8L", 7.5), ("SO/26/000003", "58C", 3.0)]
+        ("NO/26/000001", "8L", 7.5), ("SO/26/000003", "58C", 4.0)]
     first = items[0]
     assert first["rules"] == ["course_of_conduct", "former_partner_repeated_contact", "behaviour"]
     phrases = [(e["text"], e["start"], e["end"]) for e in first["evidence"] if "text" in e]
@@ -79,7 +79,7 @@ def test_csv_md_and_table(screen_db: str, capsys: pytest.CaptureFixture[str]) ->
     assert [r["crime_ref"] for r in rows] == ["NO/26/000001", "SO/26/000003"]
     assert rows[0]["rules"] == "course_of_conduct;former_partner_repeated_contact;behaviour"
     assert rows[0]["phrases"] == "followed;waited outside"
-    assert rows[1]["score"] == "3.0" and rows[1]["team"] == "Neighbourhood"
+    assert rows[1]["score"] == "4.0" and rows[1]["team"] == "Neighbourhood"
     assert _screen(screen_db, "--no-run", "--format", "md") == 0
     md = capsys.readouterr().out
     assert md.startswith("# Screening queue: 2 candidates (score ≥ 3)")

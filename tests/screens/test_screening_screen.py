@@ -35,7 +35,7 @@ def _seed(database: Database) -> None:
                    suspect="S1", relationship="ex_partner", summary="Abusive words.")
         f.add_case(s, "SO/26/000003", NOW - timedelta(days=3), code="58C", area="Southern",
                    victim="V2", suspect="S2", relationship="stranger", team="Neighbourhood",
-                   summary="Tyres slashed; he turned up at her work.")
+                   summary="Tyres slashed; he turned up at her work again.")
         f.add_case(s, "NO/26/000004", NOW - timedelta(days=2), code="8R", victim="V3",
                    suspect="S3", summary="One rude email.")
 

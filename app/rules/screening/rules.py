@@ -1,38 +1,23 @@
-"""Screening for stalking recorded as something else (DOMAIN.md §2; rec 23.1).
-
-Pure functions: no database, no Textual. Every weight, window and keyword
-comes from :class:`app.policy.ScreeningPolicy`.
-
-Phrases (policy ``screening.behaviours``, ``online_markers`` and
-``exclusions``) are compiled into one regular expression:
-
-- each phrase matches whole words only, ignoring case; a hyphen joins words,
-  so ``follow*`` matches neither "unfollowing" nor "follow-up";
-- a trailing ``*`` allows one of ``word_endings`` (``follow*`` = follow,
-  follows, followed, following, follower);
-- ``*`` alone between words stands for any one word
-  (``accessed * account*`` = "accessed her accounts"), ``**`` for one to
-  three words (``monitor* ** phone`` = "monitoring Sam Lee's phone");
-- an apostrophe also matches the typographic one (``won't`` = "won’t");
-- a match inside an exclusion ("follow up", "neighbourhood watch") is ignored;
-- a match is ignored when a negating word comes within ``negation_window``
-  words before it in the same clause ("did not follow her"), unless a breaker
-  word comes between ("would not stop following her").
+"""The screening rules (DOMAIN.md §2; rec 23.1): pure functions, no database,
+no Textual. Every weight, window and phrase comes from
+:class:`app.policy.ScreeningPolicy`.
 
 The rules each take the facts of one crime, the phrases found in its summary
-and the policy, and return a :class:`RuleHit` (name, weight, explanation,
-evidence) or None. :func:`screen_crime` sums the weights.
+(:mod:`.phrases`) and the policy, and return a :class:`RuleHit` (name,
+weight, explanation, evidence) or None. :func:`screen_crime` sums the
+weights.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.policy import ScreeningPolicy
+from app.rules.screening.language import Scoping, lemma_of
+from app.rules.screening.phrases import PhraseError, PhraseMatch, PhraseMatcher
 
 COURSE_OF_CONDUCT = "course_of_conduct"
 FORMER_PARTNER = "former_partner_repeated_contact"
@@ -66,202 +51,50 @@ DESCRIPTIONS: dict[str, str] = {
     RISK_ANSWERS: "an S-DASH stalking risk assessment was recorded on this crime",
     BREACH_SAME_VICTIM: "the suspect has breached an order protecting this victim",
     ONLINE_CONTACT: "online contact (the online flag or online wording)",
-    ISOLATED_INCIDENT: "the summary says the incident was isolated (lowers the score)",
+    ISOLATED_INCIDENT: "the summary says the incident was a one-off or not aimed at the "
+                       "victim (lowers the score)",
 }
 
 ONLINE_CATEGORY = "online"
 ISOLATED_CATEGORY = "isolated_incident"
-_EXCLUDE_GROUP = "x"
-_WORD = r"[\w'’]+"
-_START = r"(?<![\w-])"
-_END = r"(?![\w-])"
-_TOKENS = re.compile(r"[\w'’]+")
-_CLAUSE_END = re.compile(r"[.;:!?,()\n]")
+RESERVED_CATEGORIES = (ONLINE_CATEGORY, ISOLATED_CATEGORY)
 
 
-class PhraseError(ValueError):
-    """A phrase in the policy cannot be compiled (names the phrase)."""
+# --- the policy compiled -----------------------------------------------------
+
+def _sequences(words: Iterable[str], count_min: int) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(lemma_of(w, count_min) for w in text.lower().split())
+                 for text in words if text.strip())
 
 
-# --- phrase compiler ---------------------------------------------------------
-
-def _literal(text: str) -> str:
-    return "".join("['’]" if ch in "'’" else re.escape(ch) for ch in text)
-
-
-def phrase_parts(phrase: str, endings: Sequence[str]) -> tuple[str, str]:
-    """Split ``phrase`` into (literal lowercase prefix, regex for the rest).
-
-    The prefix (the first word's letters up to any apostrophe or ``*``) goes
-    into a character trie shared by all phrases, so the combined expression
-    only tries the phrases that start with the letters under the cursor."""
-    words = phrase.strip().lower().split()
-    if not words:
-        raise PhraseError("empty phrase in the screening policy")
-    if words[0] in ("*", "**"):
-        raise PhraseError(f"phrase {phrase!r}: it may not start with a '*' word")
-    ending = "(?:" + "|".join(_literal(e) for e in sorted(endings, key=len, reverse=True)) + ")?"
-    prefix = ""
-    tail = ""
-    for index, word in enumerate(words):
-        if word == "*":
-            tail += r"\s+" + _WORD
-            continue
-        if word == "**":
-            tail += r"(?:\s+" + _WORD + r"){1,3}"
-            continue
-        star = word.endswith("*")
-        stem = word[:-1] if star else word
-        if not stem or "*" in stem:
-            raise PhraseError(
-                f"phrase {phrase!r}: '*' may only end a word or stand alone for one word"
-            )
-        if index == 0:
-            cut = next((i for i, ch in enumerate(stem) if ch in "'’"), len(stem))
-            prefix, rest = stem[:cut], stem[cut:]
-            tail = _literal(rest) + (ending if star else "")
-        else:
-            tail += r"\s+" + _literal(stem) + (ending if star else "")
-    return prefix, tail
+def scoping(policy: ScreeningPolicy) -> Scoping:
+    """The policy's negation and hedging words, read as lemmas."""
+    n = policy.count_min
+    return Scoping(
+        negations=_sequences(policy.negations, n),
+        hedges=_sequences(policy.hedges, n),
+        post_negations=_sequences(policy.post_negations, n),
+        terminators=_sequences(policy.negation_terminators, n),
+        breakers=frozenset(lemma_of(w, n) for w in policy.negation_breakers),
+        scope=policy.negation_scope,
+        clause_starters=frozenset(lemma_of(w, n) for w in policy.clause_starters),
+    )
 
 
-def phrase_regex(phrase: str, endings: Sequence[str]) -> str:
-    """The regular expression (lowercase text, whole words) for one phrase."""
-    prefix, tail = phrase_parts(phrase, endings)
-    return _START + re.escape(prefix) + tail + _END
-
-
-def _trie_regex(entries: Sequence[tuple[str, str, str | None]]) -> str:
-    """One alternation for (prefix, tail, group name) entries, branching on
-    the prefix letters. Longer prefixes are tried first, then the tails at a
-    node in the order given."""
-    trie: dict[str, Any] = {}
-    for prefix, tail, group in entries:
-        node = trie
-        for ch in prefix:
-            node = node.setdefault(ch, {})
-        node.setdefault("", []).append((tail, group))
-
-    def build(node: dict[str, Any]) -> str:
-        options = [re.escape(ch) + build(node[ch]) for ch in sorted(k for k in node if k)]
-        for tail, group in node.get("", []):
-            options.append(tail + _END + (f"(?P<{group}>)" if group else ""))
-        return options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
-
-    return build(trie)
-
-
-@dataclass(frozen=True)
-class PhraseMatch:
-    """One phrase found in a text: its category, the phrase from the policy,
-    the words matched and their character span."""
-
-    category: str
-    phrase: str
-    text: str
-    start: int
-    end: int
-
-    def as_evidence(self, rule: str) -> dict[str, Any]:
-        return {"rule": rule, "category": self.category, "phrase": self.phrase,
-                "text": self.text, "start": self.start, "end": self.end}
-
-
-@dataclass(frozen=True)
-class _Negation:
-    words: frozenset[str]
-    window: int
-    breakers: frozenset[str]
-
-
-class PhraseMatcher:
-    """Finds the policy's phrases in free text with one compiled expression."""
-
-    def __init__(self, categories: dict[str, Sequence[str]], *, endings: Sequence[str],
-                 exclusions: Sequence[str] = (), negations: Iterable[str] = (),
-                 negation_window: int = 0, negation_breakers: Iterable[str] = ()) -> None:
-        self.categories = {name: tuple(phrases) for name, phrases in categories.items()}
-        self._groups: dict[str, tuple[str, str]] = {}
-        entries: list[tuple[str, str, str | None]] = []
-        for name, phrases in self.categories.items():
-            for phrase in phrases:
-                group = f"p{len(self._groups)}"
-                self._groups[group] = (name, phrase)
-                prefix, tail = phrase_parts(phrase, endings)
-                entries.append((prefix, tail, group))
-        excluded = [(*phrase_parts(p, endings), None) for p in exclusions]
-        alternatives = []
-        if excluded:
-            alternatives.append(f"(?P<{_EXCLUDE_GROUP}>{_trie_regex(excluded)})")
-        if entries:
-            alternatives.append(_trie_regex(entries))
-        body = "|".join(alternatives) if alternatives else "(?!)"
-        self.pattern = _START + "(?:" + body + ")"
-        try:
-            self._regex = re.compile(self.pattern)
-        except re.error as exc:  # pragma: no cover - phrase_parts validates
-            raise PhraseError(f"screening phrases do not compile: {exc}") from None
-        self._negation = _Negation(
-            frozenset(_norm(w) for w in negations), negation_window,
-            frozenset(_norm(w) for w in negation_breakers),
-        )
-        # quick test: is there any negating word near the match at all?
-        words = sorted(self._negation.words, key=len, reverse=True)
-        self._any_negation = re.compile(
-            r"(?<![\w'’])(?:" + "|".join(_literal(w) for w in words) + r")(?![\w'’])"
-        ) if words else None
-
-    def find(self, text: str) -> list[PhraseMatch]:
-        """Every phrase in ``text`` (spans index ``text`` itself)."""
-        if not text:
-            return []
-        lowered = text.lower()
-        if len(lowered) != len(text):  # a few Unicode letters change length
-            lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
-        found: list[PhraseMatch] = []
-        for match in self._regex.finditer(lowered):
-            group = match.lastgroup
-            if group is None or group == _EXCLUDE_GROUP:
-                continue
-            start, end = match.span()
-            if self._negated(lowered, start):
-                continue
-            category, phrase = self._groups[group]
-            found.append(PhraseMatch(category, phrase, text[start:end], start, end))
-        return found
-
-    def _negated(self, lowered: str, start: int) -> bool:
-        negation = self._negation
-        if self._any_negation is None or negation.window <= 0:
-            return False
-        begin = max(0, start - 20 * negation.window)
-        if self._any_negation.search(lowered, begin, start) is None:
-            return False
-        clause = _CLAUSE_END.search(lowered, begin, start)
-        while clause is not None:  # only the words of the same clause count
-            begin = clause.end()
-            clause = _CLAUSE_END.search(lowered, begin, start)
-        before = _TOKENS.findall(lowered, begin, start)
-        window = [_norm(w) for w in before[-negation.window:]]
-        for index in range(len(window) - 1, -1, -1):
-            word = window[index]
-            if word in negation.breakers:
-                return False
-            if word in negation.words:
-                return True
-        return False
-
-
-def _norm(word: str) -> str:
-    return word.lower().replace("’", "'")
+def summary_decides(policy: ScreeningPolicy) -> bool:
+    """Whether a crime can qualify only through its summary (every
+    ``candidate_requires`` rule reads the summary): then a run need not
+    gather the other facts of crimes whose summary holds no behaviour."""
+    return bool(policy.candidate_requires) and set(policy.candidate_requires) <= {BEHAVIOUR}
 
 
 _COMPILED: dict[int, tuple[ScreeningPolicy, PhraseMatcher]] = {}
 
 
 def compile_policy(policy: ScreeningPolicy) -> PhraseMatcher:
-    """The matcher for a policy's behaviours and online markers (cached per
-    policy object: the policy is loaded once and never changes)."""
+    """The matcher for a policy's behaviours, online markers and one-off
+    wording (cached per policy object: the policy is loaded once and never
+    changes)."""
     cached = _COMPILED.get(id(policy))
     if cached is not None and cached[0] is policy:
         return cached[1]
@@ -272,22 +105,26 @@ def compile_policy(policy: ScreeningPolicy) -> PhraseMatcher:
     return matcher
 
 
+def core_categories(policy: ScreeningPolicy) -> tuple[str, ...]:
+    """Behaviour categories that can make the behaviour rule fire on their own."""
+    return tuple(c for c in policy.behaviours if c not in policy.supporting_categories)
+
+
 def _compile(policy: ScreeningPolicy) -> PhraseMatcher:
     categories: dict[str, Sequence[str]] = dict(policy.behaviours)
-    for reserved in (ONLINE_CATEGORY, ISOLATED_CATEGORY):
+    for reserved in RESERVED_CATEGORIES:
         if reserved in categories:
             raise PhraseError(f"screening.behaviours may not have a category named {reserved!r}")
     categories[ONLINE_CATEGORY] = policy.online_markers.phrases
     categories[ISOLATED_CATEGORY] = policy.isolated_incident
     return PhraseMatcher(
-        categories, endings=policy.word_endings, exclusions=policy.exclusions,
-        negations=policy.negations, negation_window=policy.negation_window,
-        negation_breakers=policy.negation_breakers,
+        categories, exclusions=policy.exclusions, scoping=scoping(policy),
+        span=policy.phrase_span, count_min=policy.count_min,
+        prefilter=core_categories(policy) if summary_decides(policy) else None,
     )
 
 
 # --- the facts of one crime and the rules ------------------------------------
-
 @dataclass(frozen=True)
 class CrimeFacts:
     """What the screening rules look at for one crime.
@@ -332,9 +169,14 @@ class Screening:
 
     def qualifies(self, policy: ScreeningPolicy) -> bool:
         """At least one of the policy's ``candidate_requires`` rules fired
-        (any rule when the list is empty)."""
+        (any rule when the list is empty); the behaviour rule only with a
+        weight of at least ``candidate_min_behaviour``."""
         required = policy.candidate_requires
-        return bool(self.hits) and (not required or any(h.rule in required for h in self.hits))
+        if not self.hits:
+            return False
+        if not required:
+            return True
+        return any(_counts(hit, policy) for hit in self.hits if hit.rule in required)
 
     def is_candidate(self, policy: ScreeningPolicy) -> bool:
         """Qualifies and the score reaches ``min_score``."""
@@ -342,6 +184,10 @@ class Screening:
 
 
 _NOTHING = Screening(score=0.0)
+
+
+def _counts(hit: RuleHit, policy: ScreeningPolicy) -> bool:
+    return hit.rule != BEHAVIOUR or hit.weight >= policy.candidate_min_behaviour
 
 Rule = Callable[[CrimeFacts, Sequence[PhraseMatch], ScreeningPolicy], RuleHit | None]
 
@@ -383,19 +229,41 @@ def former_partner_repeated_contact(facts: CrimeFacts, matches: Sequence[PhraseM
 
 def behaviour(facts: CrimeFacts, matches: Sequence[PhraseMatch],
               policy: ScreeningPolicy) -> RuleHit | None:
-    """Each behaviour category found scores its weight, up to ``behaviour_cap``.
-    Supporting categories (e.g. repetition: "every night") count only next to
-    another behaviour: repeated abuse alone is harassment."""
+    """Each behaviour category found scores its weight (``category_weights``,
+    else ``weights.behaviour``), up to ``behaviour_cap``. Supporting
+    categories (repetition, a former partner, the small hours, a breach)
+    count only next to a stalking behaviour: repeated abuse alone is
+    harassment. A crime of a family in ``family_categories`` holds that
+    category whatever its summary says."""
     found = [m for m in matches if m.category in policy.behaviours]
-    if all(m.category in policy.supporting_categories for m in found):
+    categories = _categories(found, facts.family, policy)
+    if all(c in policy.supporting_categories for c in categories):
         return None
-    categories = list(dict.fromkeys(m.category for m in found))
-    weight = min(len(categories) * policy.weights[BEHAVIOUR], policy.weights["behaviour_cap"])
+    weight = min(sum(category_weight(policy, c) for c in categories),
+                 policy.weights["behaviour_cap"])
     names = ", ".join(c.replace("_", " ") for c in categories)
+    evidence = [m.as_evidence(BEHAVIOUR) for m in found]
+    implied = policy.family_categories.get(facts.family)
+    if implied and implied not in {m.category for m in found}:
+        evidence.append({"rule": BEHAVIOUR, "category": implied,
+                         "family": facts.family, "text": f"recorded as {facts.family}"})
     return RuleHit(
-        BEHAVIOUR, weight, f"{_plural(len(categories), 'behaviour')}: {names}",
-        tuple(m.as_evidence(BEHAVIOUR) for m in found),
+        BEHAVIOUR, round(weight, 2), f"{_plural(len(categories), 'behaviour')}: {names}",
+        tuple(evidence),
     )
+
+
+def _categories(found: Sequence[PhraseMatch], family: str, policy: ScreeningPolicy
+                ) -> list[str]:
+    categories = list(dict.fromkeys(m.category for m in found))
+    implied = policy.family_categories.get(family)
+    if implied and implied not in categories:
+        categories.append(implied)
+    return categories
+
+
+def category_weight(policy: ScreeningPolicy, category: str) -> float:
+    return policy.category_weights.get(category, policy.weights[BEHAVIOUR])
 
 
 def risk_answers(facts: CrimeFacts, matches: Sequence[PhraseMatch],
@@ -444,7 +312,9 @@ def online_contact(facts: CrimeFacts, matches: Sequence[PhraseMatch],
 def isolated_incident(facts: CrimeFacts, matches: Sequence[PhraseMatch],
                       policy: ScreeningPolicy) -> RuleHit | None:
     """Wording that the incident was a one-off ("single incident", "no other
-    contact") counts against stalking, which is Repeated: a negative weight."""
+    contact") or not aimed at the victim ("several cars damaged", "for the
+    insurance") counts against stalking, which is Fixated and Repeated: a
+    negative weight."""
     found = [m for m in matches if m.category == ISOLATED_CATEGORY]
     if not found:
         return None
@@ -492,6 +362,31 @@ def evidence_items(result: Screening) -> list[dict[str, Any]]:
     return items
 
 
+def summary_matches(matcher: PhraseMatcher, summary: str) -> list[PhraseMatch]:
+    """The phrases of a summary; none, cheaply, when the prefilter rules it out."""
+    if not summary:
+        return []
+    return matcher.find_relevant(summary)
+
+
+def needs_facts(matches: Sequence[PhraseMatch], policy: ScreeningPolicy,
+                family: str = "") -> bool:
+    """Whether a crime whose summary holds ``matches`` can qualify, so that
+    its other facts (pairs, S-DASH, orders) must be gathered. Always true
+    when a ``candidate_requires`` rule does not read the summary."""
+    if not summary_decides(policy):
+        return True
+    if not matches:
+        return False
+    categories = set(_categories([m for m in matches if m.category in policy.behaviours],
+                                 family, policy))
+    if categories <= set(policy.supporting_categories):
+        return False
+    weight = min(sum(category_weight(policy, c) for c in categories),
+                 policy.weights["behaviour_cap"])
+    return weight >= policy.candidate_min_behaviour
+
+
 # (case_id, summary, family, relationship, online, linked refs, S-DASH answers, orders)
 PreparedCrime = tuple[int, str, str, str, bool, tuple[str, ...], str | None, tuple[str, ...]]
 # (case_id, score, qualifies, rules as JSON, evidence as JSON)
@@ -499,48 +394,35 @@ ScoredCrime = tuple[int, float, bool, str, str]
 
 
 def score_batch(crimes: Sequence[PreparedCrime], policy: ScreeningPolicy,
-                matcher: PhraseMatcher | None = None) -> tuple[list[ScoredCrime], int]:
-    """Score many screenable crimes at once, for storing: the rules and the
-    evidence as JSON text (evidence only for crimes that qualify for the
-    queue), and how many are candidates. Plain tuples in and out, so a batch
-    can be scored in another process."""
+                matcher: PhraseMatcher | None = None, *,
+                matches: dict[int, Sequence[PhraseMatch]] | None = None,
+                ) -> tuple[list[ScoredCrime], int]:
+    """Score many screenable crimes, for storing: the crimes that qualify for
+    the queue (a ``candidate_requires`` rule fired), with their rules and
+    evidence as JSON text, and how many are candidates (the score also
+    reaches ``min_score``). Crimes that do not qualify are left out: they
+    have nothing to show. ``matches``: phrases already found per crime."""
     matcher = matcher or compile_policy(policy)
-    rules_json: dict[tuple[str, ...], str] = {(): "[]"}
+    rules_json: dict[tuple[str, ...], str] = {}
     out: list[ScoredCrime] = []
     candidates = 0
     for case_id, summary, family, relationship, online, linked, sdash, orders in crimes:
-        matches = matcher.find(summary)
-        if not (matches or linked or sdash or orders or online):
-            out.append((case_id, 0.0, False, "[]", "[]"))  # nothing for any rule
-            continue
+        found = matches.get(case_id) if matches is not None else None
+        if found is None:
+            found = summary_matches(matcher, summary)
         facts = CrimeFacts(summary=summary, family=family, relationship=relationship,
                            online=online, pair_crime_refs=linked, sdash_answers=sdash,
                            breached_orders=orders)
-        result = screen_crime(facts, policy, matcher, matches=matches)
-        if result is None:
+        result = screen_crime(facts, policy, matcher, matches=found)
+        if result is None or not result.qualifies(policy):
             continue
-        qualifies = result.qualifies(policy)
-        candidates += qualifies and result.score >= policy.min_score
+        candidates += result.score >= policy.min_score
         names = tuple(hit.rule for hit in result.hits)
         names_json = rules_json.get(names)
         if names_json is None:
             names_json = rules_json[names] = json.dumps(list(names))
-        evidence = json.dumps(evidence_items(result)) if qualifies else "[]"
-        out.append((case_id, result.score, qualifies, names_json, evidence))
+        out.append((case_id, result.score, True, names_json, json.dumps(evidence_items(result))))
     return out, candidates
-
-
-_WORKER_POLICY: list[tuple[ScreeningPolicy, PhraseMatcher]] = []
-
-
-def init_worker(policy: ScreeningPolicy) -> None:
-    """Process-pool initialiser: compile the policy once per worker."""
-    _WORKER_POLICY[:] = [(policy, compile_policy(policy))]
-
-
-def score_batch_in_worker(crimes: Sequence[PreparedCrime]) -> tuple[list[ScoredCrime], int]:
-    policy, matcher = _WORKER_POLICY[0]
-    return score_batch(crimes, policy, matcher)
 
 
 @dataclass(frozen=True)

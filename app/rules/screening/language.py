@@ -1,0 +1,254 @@
+"""Reading a summary as words: tokens, lemmas, clauses, and the scope of
+negation and hedging.
+
+Lemmas come from ``simplemma`` (its English dictionary ships in the wheel),
+one look-up per distinct word, cached: "stalked", "stalking" and "stalks"
+all read as ``stalk``; "sat" as ``sit``; "tyres" as ``tyre``. Two small
+additions that a dictionary of word forms cannot give:
+
+- a gerund the dictionary keeps as a noun reads as its verb when the verb is
+  a known word ("following" -> ``follow``, "sitting" -> ``sit``);
+- negative contractions read as ``not`` ("won't", "doesnt", "cannot"), and
+  numbers as classes: ``#count`` for a count of at least the policy's
+  ``count_min`` ("63", "dozens", "eleven"), ``#ordinal`` for the second
+  and after ("fourth", "5th"), ``#night`` for a time in the small hours
+  ("0200", "3am", "11pm", "midnight").
+
+Negation and hedging are scoped NegEx-style, by clause rather than by a
+window of words: a trigger ("not", "no", "never", "if", "might") covers the
+words after it up to the end of its clause, a terminator ("but", "because",
+"and he") or ``negation_scope`` words, whichever comes first; a breaker
+("stop", "only", "leave") ends the scope ("would not stop following her");
+a comma ends it only when what follows starts a clause of its own ("not
+long after, he followed her"), not in a list ("never followed, watched or
+contacted"). A post-trigger ("ruled out")
+covers the words before it in its clause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, cached_property
+
+COUNT = "#count"
+ORDINAL = "#ordinal"
+NIGHT = "#night"
+NOT = "not"
+CLASSES = (COUNT, ORDINAL, NIGHT)
+
+# Words, keeping inner apostrophes ("won't", "ex's"); hyphens and other
+# punctuation separate words ("ex-partner" = ex partner, "follow-up" = follow up).
+TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# Hard clause ends: sentence punctuation, brackets, new lines, a dash between words.
+SENTENCE_END = re.compile(r"[.;:!?()\[\]\n]+|\s[-–—]+\s")
+COMMA = re.compile(r",")
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90, "hundred": 100, "hundreds": 100, "dozen": 12, "dozens": 24,
+    "thousand": 1000, "thousands": 1000, "scores": 40,
+}
+_ORDINAL_WORDS = {
+    "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+    "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "twentieth",
+}
+# every word that may carry a number class
+NUMBER_WORDS = frozenset(_NUMBER_WORDS) | _ORDINAL_WORDS | {"midnight"}
+_ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th)")
+_CLOCK = re.compile(r"([01]?\d)(?:[.:]?\d\d)?(am|pm|hrs)?")
+
+
+def _norm(word: str) -> str:
+    return word.lower().replace("’", "'")
+
+
+@cache
+def _simplemma() -> object:
+    import simplemma
+
+    return simplemma
+
+
+def dictionary_lemma(word: str) -> str:
+    """The lemma of one lowercase word (no classes, no contractions)."""
+    simplemma = _simplemma()
+    base = simplemma.lemmatize(word, lang="en").lower()  # type: ignore[attr-defined]
+    if base == word and word.endswith("ing") and len(word) > 5:
+        stem = word[:-3]
+        candidates = [stem, stem + "e"]
+        if len(stem) > 2 and stem[-1] == stem[-2]:
+            candidates.append(stem[:-1])
+        for candidate in candidates:
+            if len(candidate) > 2 and simplemma.is_known(candidate, lang="en"):  # type: ignore[attr-defined]
+                return candidate
+    return base
+
+
+def word_labels(word: str, count_min: int) -> tuple[str, ...]:
+    """Every label a word carries: its lemma, and a number class if any."""
+    word = _norm(word)
+    if word.endswith("'s"):
+        word = word[:-2]
+    if not word:
+        return ()
+    if word == "cannot" or word.endswith("n't") or (
+            word.endswith("nt") and word[:-2] in _CONTRACTED):
+        return (NOT,)
+    labels: list[str] = []
+    if word.isdigit():
+        labels.append(word)
+        clock = len(word) == 4 and (word[:2] in ("22", "23") or word[:2] <= "05")
+        if clock:
+            labels.append(NIGHT)
+        year = len(word) == 4 and "1900" <= word <= "2099"
+        if int(word) >= count_min and len(word) <= 4 and not clock and not year:
+            labels.append(COUNT)
+        return tuple(labels)
+    clock = _CLOCK.fullmatch(word)
+    if clock and clock.group(2):
+        hour, suffix = int(clock.group(1)), clock.group(2)
+        if (suffix == "am" and (hour <= 5 or hour == 12)) or (suffix == "pm" and hour >= 11):
+            return (word, NIGHT)
+        return (word,)
+    ordinal = _ORDINAL.fullmatch(word)
+    if ordinal:
+        return (word, ORDINAL) if int(ordinal.group(1)) >= 2 else (word,)
+    lemma = dictionary_lemma(word)
+    labels.append(lemma)
+    if word == "midnight":
+        labels.append(NIGHT)
+    if word in _ORDINAL_WORDS:
+        labels.append(ORDINAL)
+    value = _NUMBER_WORDS.get(word)
+    if value is not None and value >= count_min:
+        labels.append(COUNT)
+    return tuple(dict.fromkeys(labels))
+
+
+# auxiliaries whose contraction without an apostrophe reads as "not" ("doesnt")
+_CONTRACTED = frozenset({
+    "do", "does", "did", "is", "was", "were", "are", "has", "have", "had", "wo", "ca", "could",
+    "would", "should", "must", "need", "ai",
+})
+
+
+def lemma_of(word: str, count_min: int = 3) -> str:
+    """The label a policy word stands for: a class name as written
+    (``#count``), else the word's first label (``stalked`` -> ``stalk``)."""
+    if word.startswith("#"):
+        return word
+    labels = word_labels(word, count_min)
+    return labels[0] if labels else word
+
+
+@dataclass(frozen=True)
+class Scoping:
+    """The words and sequences that open, end and break negation scope."""
+
+    negations: tuple[tuple[str, ...], ...]
+    hedges: tuple[tuple[str, ...], ...]
+    post_negations: tuple[tuple[str, ...], ...]
+    terminators: tuple[tuple[str, ...], ...]
+    breakers: frozenset[str]
+    scope: int
+    clause_starters: frozenset[str] = frozenset()
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every lemma scoping looks at."""
+        found = {w for seq in (*self.negations, *self.hedges, *self.post_negations,
+                               *self.terminators) for w in seq}
+        return frozenset(found | self.breakers | self.clause_starters | {NOT})
+
+    @cached_property
+    def _index(self) -> dict[str, dict[str, list[tuple[str, ...]]]]:
+        """Per kind of sequence: first word -> the sequences starting with it."""
+        index: dict[str, dict[str, list[tuple[str, ...]]]] = {}
+        for kind in ("negations", "hedges", "post_negations", "terminators"):
+            by_first: dict[str, list[tuple[str, ...]]] = {}
+            for seq in getattr(self, kind):
+                by_first.setdefault(seq[0], []).append(seq)
+            index[kind] = by_first
+        return index
+
+    def sequence_ends(self, labels: Sequence[tuple[str, ...]], kind: str, max_gap: int = 2
+                      ) -> dict[int, int]:
+        """{index of a sequence's last word: index of its first word} for each
+        occurrence of the ordered sequences of ``kind`` among the words'
+        ``labels`` (later words within ``max_gap`` words of the one before)."""
+        by_first = self._index[kind]
+        found: dict[int, int] = {}
+        n = len(labels)
+        for first, word_labels_ in enumerate(labels):
+            for label in word_labels_:
+                for sequence in by_first.get(label, ()):
+                    at = first
+                    for word in sequence[1:]:
+                        nxt = next((j for j in range(at + 1, min(n, at + 2 + max_gap))
+                                    if word in labels[j]), None)
+                        if nxt is None:
+                            break
+                        at = nxt
+                    else:
+                        found.setdefault(at, first)
+        return found
+
+
+def negated_words(labels: Sequence[tuple[str, ...]], segments: Sequence[int],
+                  scoping: Scoping) -> list[bool]:
+    """For each word of one sentence (its labels, and which comma-separated
+    part it is in): is it in the scope of a negation or a hedge?"""
+    n = len(labels)
+    scoped = [False] * n
+    if n == 0:
+        return scoped
+    triggers = scoping.sequence_ends(labels, "negations", 0)
+    for end, first in scoping.sequence_ends(labels, "hedges").items():
+        triggers.setdefault(end, first)
+    for index, word in enumerate(labels):
+        if NOT in word:
+            triggers.setdefault(index, index)
+    posts = scoping.sequence_ends(labels, "post_negations")
+    if not triggers and not posts:
+        return scoped
+    terminators = set(scoping.sequence_ends(labels, "terminators", 0).values())
+    breakers = scoping.breakers
+    for trigger in sorted(triggers):
+        count = 0
+        j = trigger + 1
+        while j < n and count < scoping.scope:
+            if j in terminators or (breakers and not breakers.isdisjoint(labels[j])):
+                break
+            if segments[j] != segments[j - 1] and not scoping.clause_starters.isdisjoint(labels[j]):
+                break  # a comma, then a clause of its own
+            scoped[j] = True
+            j += 1
+            count += 1
+    for first in posts.values():
+        j = first - 1
+        count = 0
+        while j >= 0 and count < scoping.scope:
+            if segments[j] != segments[first] or j + 1 in terminators:
+                break
+            scoped[j] = True
+            j -= 1
+            count += 1
+    return scoped
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text`` (hard clause boundaries)."""
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    for match in SENTENCE_END.finditer(text):
+        if match.start() > begin:
+            spans.append((begin, match.start()))
+        begin = match.end()
+    if begin < len(text):
+        spans.append((begin, len(text)))
+    return spans
