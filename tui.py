@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "db": "app.cli.db",
     "seed": "app.cli.seed",
     "users": "app.cli.users",
+    "policy": "app.cli.policy",
+    "audit": "app.cli.audit",
     "import": "app.cli.rms_import",
     "export": "app.cli.export",
     "dmm": "app.cli.dmm",

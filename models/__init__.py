@@ -3,6 +3,7 @@
 from models.tables import (
     Allocation,
     AppMeta,
+    AuditChain,
     AuditEvent,
     Breach,
     Case,
@@ -14,6 +15,7 @@ from models.tables import (
     IncludedClassification,
     MultiAgencyReferral,
     Person,
+    PolicyVersion,
     ProtectiveOrder,
     Referral,
     RiskAssessment,
@@ -30,6 +32,7 @@ from models.tables import (
 __all__ = [
     "Allocation",
     "AppMeta",
+    "AuditChain",
     "AuditEvent",
     "Breach",
     "Case",
@@ -41,6 +44,7 @@ __all__ = [
     "IncludedClassification",
     "MultiAgencyReferral",
     "Person",
+    "PolicyVersion",
     "ProtectiveOrder",
     "Referral",
     "RiskAssessment",

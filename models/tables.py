@@ -30,6 +30,10 @@ class AppMeta(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
+    """A person who may use this database. ``username`` is normalised
+    (:func:`app.services.users.normalise_username`); on a live PostgreSQL
+    database it is also the person's own database login."""
+
     __tablename__ = "app_user"
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
@@ -405,6 +409,34 @@ class AuditEvent(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=Text)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # the force policy in effect (ServiceContext.policy_version)
+    policy_version: str | None = Field(default=None, max_length=32)
+
+
+class AuditChain(SQLModel, table=True):
+    """The hash chain over the audit log: one link per audit event, written by
+    a database trigger. ``hash`` is SHA-256 of the previous link's hash and the
+    event's canonical text, so an edited, deleted or inserted event breaks the
+    chain (`vigil audit verify`)."""
+
+    __tablename__ = "audit_chain"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    audit_id: int = Field(unique=True)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class PolicyVersion(SQLModel, table=True):
+    """The force policy stored in the database, one row per version; the
+    newest is in effect on a live database (`vigil policy set|history`)."""
+
+    __tablename__ = "policy_version"
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    policy_text: str = Field(sa_type=Text)
+    sha256: str = Field(max_length=64)
+    set_by: str = Field(max_length=64)
+    set_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    note: str | None = Field(default=None, sa_type=Text)
 
 
 class ImportBatch(SQLModel, table=True):

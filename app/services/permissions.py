@@ -2,7 +2,10 @@
 
 Areas: supervisors and officers change cases of their own area command only;
 analysts and auditors work force-wide (read). A trainer acts only on a
-training database, as the role they demonstrate.
+training database, as the role they demonstrate. The administrator manages
+users and the force policy and sees no case data; the importer is the nightly
+RMS import's login. On PostgreSQL the same table is enforced by the database
+(app.dbsecurity derives its grants and row-level security from it).
 """
 
 from __future__ import annotations
@@ -31,9 +34,13 @@ class Permission(StrEnum):
     EXPORT = "export"
     VIEW_AUDIT = "view_audit"
     SEARCH = "search"
+    MANAGE_USERS = "manage_users"
+    SET_POLICY = "set_policy"
+    VERIFY_AUDIT = "verify_audit"
 
 
 _S, _A, _O, _U = Role.SUPERVISOR, Role.ANALYST, Role.OFFICER, Role.AUDITOR
+_ADMIN, _I = Role.ADMIN, Role.IMPORTER
 
 ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_CASE: frozenset({_S, _A, _O, _U}),
@@ -50,10 +57,14 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.DECIDE_FLAG: frozenset({_S}),
     Permission.VIEW_SCREENING: frozenset({_S, _A, _U}),
     Permission.VIEW_ASSURANCE: frozenset({_S, _A, _U}),
-    Permission.IMPORT: frozenset({_A}),
+    Permission.IMPORT: frozenset({_A, _I}),
     Permission.EXPORT: frozenset({_S, _A, _U}),
     Permission.VIEW_AUDIT: frozenset({_S, _U}),
     Permission.SEARCH: frozenset({_S, _A, _O, _U}),
+    # administration: users and the force policy; the administrator sees no case data
+    Permission.MANAGE_USERS: frozenset({_ADMIN}),
+    Permission.SET_POLICY: frozenset({_ADMIN}),
+    Permission.VERIFY_AUDIT: frozenset({_U, _ADMIN}),
 }
 
 # Permissions limited to the user's own area command (for roles that have one).

@@ -1,0 +1,295 @@
+"""Identity, clock and policy on live databases; user administration; the
+audit chain; resets only where they belong (both engines where they apply)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+import tui
+from app.db import Database
+from app.errors import BadInput, PermissionDenied
+from app.services import audit_verify, policy_store, users
+from app.services.context import open_context
+from app.services.users import install_first_admin, normalise_username
+from app.settings import Settings
+from models import AuditEvent, User
+from tests.conftest import NOW
+
+OS_USER = "host.admin"
+
+
+@pytest.fixture
+def os_user(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The operating-system user a live SQLite database believes."""
+    monkeypatch.setenv("LOGNAME", OS_USER)
+    return OS_USER
+
+
+def _live_sqlite_with_admin(make_live_database) -> Database:  # type: ignore[no-untyped-def]
+    database: Database = make_live_database("sqlite")
+    with database.write() as session:
+        install_first_admin(session, username=OS_USER, display_name="Host admin",
+                            dialect="sqlite", live=True)
+    return database
+
+
+# --- item 0 / 7: what a live database believes ---------------------------------------------
+
+@pytest.mark.parametrize("option", [["--user", "analyst"], ["--now", "2001-01-01T00:00:00Z"],
+                                    ["--policy", "seed/policy.toml"]])
+def test_live_sqlite_refuses_asserted_identity_clock_and_policy(
+        make_live_database, os_user: str, option: list[str],  # type: ignore[no-untyped-def]
+        capsys: pytest.CaptureFixture[str]) -> None:
+    database = _live_sqlite_with_admin(make_live_database)
+    assert tui.main(["users", "list", "--db", database.url, *option]) == 2
+    err = capsys.readouterr().err
+    assert "refused on the LIVE database" in err and option[0] in err
+    # the same names through the environment
+    variable = {"--user": "VIGIL_USER", "--now": "VIGIL_NOW", "--policy": "VIGIL_POLICY"}[option[0]]
+    os.environ[variable] = option[1]
+    try:
+        assert tui.main(["users", "list", "--db", database.url]) == 2
+    finally:
+        del os.environ[variable]
+    # without them the operating-system user is the identity
+    assert tui.main(["users", "list", "--db", database.url]) == 0
+    assert OS_USER in capsys.readouterr().out
+
+
+def test_asserted_identity_accepted_on_training_synthetic_and_evaluation(
+        make_context, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    assert make_context("analyst").actor.username == "analyst"  # synthetic test copy
+    assert make_context("trainer", training=True).actor.real_role == "trainer"
+    url = f"sqlite:///{tmp_path / 'eval.db'}"
+    assert tui.main(["db", "upgrade", "--evaluation", "--admin", "evaluator", "--db", url]) == 0
+    assert tui.main(["users", "list", "--db", url, "--user", "evaluator",
+                     "--now", "2026-03-02T08:00:00Z", "--policy", "seed/policy.toml"]) == 0
+    err = capsys.readouterr().err
+    assert "EVALUATION database" in err
+    ctx = open_context(Settings(database_url=url, username="evaluator", now=NOW))
+    assert ctx.kind == "evaluation" and ctx.now() == NOW and "EVALUATION" in ctx.describe()
+    ctx.database.dispose()
+
+
+def test_live_sqlite_file_is_private_and_a_world_readable_one_refused(
+        make_live_database, os_user: str, tmp_path: Path,  # type: ignore[no-untyped-def]
+        capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'new' / 'force.db'}"
+    (tmp_path / "new").mkdir()
+    assert tui.main(["db", "upgrade", "--admin", OS_USER, "--db", url]) == 0
+    path = tmp_path / "new" / "force.db"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o644)
+    assert tui.main(["users", "list", "--db", url]) == 2
+    assert "can be read by every user of this host" in capsys.readouterr().err
+    path.chmod(0o600)
+    assert tui.main(["users", "list", "--db", url]) == 0
+
+
+def test_logons_and_refused_logons_are_audited_without_listing_users(
+        make_live_database, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    database = _live_sqlite_with_admin(make_live_database)
+    monkeypatch.setenv("LOGNAME", "stranger")
+    with pytest.raises(BadInput) as refused:
+        open_context(Settings(database_url=database.url), database=database, migrate=False)
+    assert OS_USER not in str(refused.value) and "administrator" in str(refused.value)
+    monkeypatch.setenv("LOGNAME", OS_USER)
+    ctx = open_context(Settings(database_url=database.url), database=database, migrate=False)
+    assert ctx.actor.username == OS_USER and ctx.policy_version == "1"
+    with database.read() as session:
+        events = session.execute(select(AuditEvent.username, AuditEvent.action, AuditEvent.entity)
+                                 .where(AuditEvent.entity == "logon")
+                                 .order_by(AuditEvent.id)).all()
+    assert [tuple(e) for e in events] == [("stranger", "denied", "logon"),
+                                          (OS_USER, "login", "logon")]
+
+
+# --- item 3: administration is a role ------------------------------------------------------
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Supervisor.Northern", "supervisor.northern"), ("ＰＳ.Ｅxample", "ps.example"),
+])
+def test_usernames_are_normalised(raw: str, expected: str) -> None:
+    assert normalise_username(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["supervisor.northern ", "super\u200bvisor", "sup ervisor",
+                                 "supеrvisor", "", "-x"])
+def test_lookalike_and_invisible_usernames_refused(raw: str) -> None:
+    with pytest.raises(BadInput):
+        normalise_username(raw)
+
+
+def test_only_an_administrator_administers_users(make_context, database: Database) -> None:  # type: ignore[no-untyped-def]
+    with database.write() as session:
+        install_first_admin(session, username="it.admin", display_name="IT", dialect="sqlite",
+                            live=False)
+    for who in ("officer.northern", "supervisor.northern", "analyst", "auditor"):
+        with pytest.raises(PermissionDenied):
+            users.add_user(make_context(who), username="ps.new", display_name="PS New",
+                           role="supervisor", area="Southern")
+    admin = make_context("it.admin")
+    with pytest.raises(BadInput, match="already exists"):
+        users.add_user(admin, username="Supervisor.Northern", display_name="Lookalike",
+                       role="supervisor", area="Northern")
+    added = users.add_user(admin, username="PS.New", display_name="PS New", role="supervisor",
+                           area="Southern")
+    assert added.username == "ps.new"
+    users.set_role(admin, username="ps.new", role="officer", area="Southern", reason="moved")
+    users.deactivate_user(admin, username="ps.new", reason="left the force")
+    with pytest.raises(BadInput, match="not an active Vigil user"):
+        make_context("ps.new")
+    with pytest.raises(BadInput, match="cannot deactivate themselves"):
+        users.deactivate_user(admin, username="it.admin", reason="oops")
+    with database.read() as session:
+        actions = session.execute(select(AuditEvent.action).where(
+            AuditEvent.entity == "user", AuditEvent.entity_id == "ps.new")).scalars().all()
+        assert actions == ["create", "update", "update"]
+        assert session.execute(select(User.active).where(User.username == "ps.new")).scalar() is False
+
+
+def test_first_admin_only_once(database: Database) -> None:
+    with database.write() as session:
+        install_first_admin(session, username="it.admin", display_name="IT",
+                            dialect=database.dialect, live=False)
+    with database.write() as session, pytest.raises(BadInput, match="already has an administrator"):
+        install_first_admin(session, username="it.admin2", display_name="IT",
+                            dialect=database.dialect, live=False)
+
+
+# --- item 4: the force's policy --------------------------------------------------------------
+
+def test_policy_is_stored_versioned_and_set_only_by_an_administrator(
+        make_context, database: Database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with database.write() as session:
+        install_first_admin(session, username="it.admin", display_name="IT",
+                            dialect=database.dialect, live=False)
+    force = tmp_path / "force.toml"
+    force.write_text("[risk]\nmedium_from_yes = 3\nhigh_from_yes = 7\n", encoding="utf-8")
+    with pytest.raises(PermissionDenied):
+        policy_store.set_policy(make_context("supervisor.northern"), path=str(force), note="mine")
+    assert make_context("analyst").policy_version == "default"
+    version = policy_store.set_policy(make_context("it.admin"), path=str(force),
+                                      note="force thresholds")
+    analyst = make_context("analyst")
+    assert analyst.policy_version == str(version) and analyst.policy.risk.high_from_yes == 7
+    with analyst.write() as session:
+        analyst.audit(session, "view", "case", "X")
+    with database.read() as session:
+        last = session.execute(select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
+        assert last is not None and last.policy_version == str(version)
+        changed = session.execute(select(AuditEvent).where(AuditEvent.entity == "policy",
+                                                       AuditEvent.action == "update")).scalar_one()
+        assert changed.username == "it.admin" and changed.reason == "force thresholds"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[risk]\nhigh_from_yes = 'x'\n", encoding="utf-8")
+    with pytest.raises(BadInput, match="risk.high_from_yes"):
+        policy_store.set_policy(make_context("it.admin"), path=str(bad), note="typo")
+    assert [h.version for h in policy_store.view_history(analyst)] == [version]
+
+
+# --- item 2: the audit chain -----------------------------------------------------------------
+
+EDIT = "UPDATE audit_event SET reason = 'nothing to see' WHERE id = "
+DELETE = "DELETE FROM audit_event WHERE id = "
+
+
+def _tamper(database: Database, statement: str, event_id: int) -> None:
+    """What the host's administrator could do: triggers off, then edit or delete."""
+    if database.dialect == "sqlite":
+        with sqlite3.connect(database.engine.url.database) as conn:
+            conn.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+            conn.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
+            conn.execute(statement + "?", (event_id,))
+        return
+    with database.engine.begin() as conn:  # the server's superuser, triggers off for the session
+        conn.exec_driver_sql("SET session_replication_role = replica")
+        conn.exec_driver_sql(statement + "%(id)s", {"id": event_id})
+
+
+def test_audit_verify_detects_an_edited_and_a_deleted_event(
+        make_context, database: Database) -> None:  # type: ignore[no-untyped-def]
+    auditor = make_context("auditor")
+    for n in range(4):
+        with auditor.write() as session:
+            auditor.audit(session, "view", "case", f"NC/26/{n:04d}", reason="looked")
+    report = audit_verify.verify(auditor)
+    assert report.ok and report.links >= 4
+    with database.read() as session:
+        ids = session.execute(select(AuditEvent.id).order_by(AuditEvent.id)).scalars().all()
+    _tamper(database, EDIT, ids[1])
+    _tamper(database, DELETE, ids[2])
+    problems = audit_verify.verify(make_context("auditor")).problems
+    assert any(f"audit event {ids[1]} " in p and "altered" in p for p in problems)
+    assert any(f"audit event {ids[2]} " in p and "deleted" in p for p in problems)
+    assert tui.main(["audit", "verify", "--db", database.url, "--user", "auditor"]) == 1
+    with pytest.raises(PermissionDenied):
+        audit_verify.verify(make_context("officer.northern"))
+
+
+# --- issue 16 item 1: resets only where they belong -----------------------------------------
+
+def _seed(url: str, *extra: str) -> int:
+    return tui.main(["seed", "--cases", "20", "--db", url, "--now", "2026-03-02T08:00:00Z",
+                     *extra])
+
+
+def test_resets_refuse_live_unmarked_and_extract_fed_databases(
+        make_live_database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    tried = refused = 0
+    live = make_live_database("sqlite")
+    name = Path(live.engine.url.database).name
+    for argv in (["seed", "--cases", "5", "--reset", "--yes", name, "--db", live.url],
+                 ["demo", "--reset", "--yes", name, "--db", live.url],
+                 ["demo", "--scenario", "night-breach", "--yes", name, "--db", live.url]):
+        tried += 1
+        refused += tui.main(argv) != 0
+    # unmarked at creation, marked training later (the README's old deployment state)
+    unmarked = Database(f"sqlite:///{tmp_path / 'unmarked.db'}")
+    unmarked.upgrade()
+    unmarked.mark_kind("training")
+    for argv in (["demo", "--reset", "--yes", "unmarked.db", "--db", unmarked.url],
+                 ["seed", "--cases", "5", "--training", "--reset", "--yes", "unmarked.db",
+                  "--db", unmarked.url]):
+        tried += 1
+        refused += tui.main(argv) != 0
+    # a synthetic database that has received an RMS extract
+    fed = f"sqlite:///{tmp_path / 'fed.db'}"
+    assert _seed(fed) == 0
+    with sqlite3.connect(tmp_path / "fed.db") as conn:
+        conn.execute("INSERT INTO import_batch (started_at, username, source, counts, delta) "
+                     "VALUES ('2026-03-01 00:00:00', 'analyst', '/x', '{}', '{}')")
+    tried += 1
+    refused += _seed(fed, "--reset", "--yes", "fed.db") != 0
+    err = capsys.readouterr().err
+    assert (tried, refused) == (6, 6)
+    assert "LIVE database: refusing to reset" in err and "marked training after it was created" in err
+    assert "received 1 RMS extract" in err
+    with live.read() as session:
+        assert session.execute(text("SELECT count(*) FROM classification")).scalar() > 0
+    unmarked.dispose()
+
+
+def test_reset_keeps_another_applications_tables_and_needs_the_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "shared.db"
+    url = f"sqlite:///{path}"
+    assert _seed(url) == 0
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE other_app_notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.execute("INSERT INTO other_app_notes (body) VALUES ('keep me')")
+    assert _seed(url, "--reset") == 2
+    assert "confirm with --yes shared.db" in capsys.readouterr().err
+    assert _seed(url, "--reset", "--yes", "other.db") == 2
+    assert _seed(url, "--reset", "--yes", "shared.db") == 0
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT body FROM other_app_notes").fetchall() == [("keep me",)]
+        assert conn.execute("SELECT count(*) FROM crime_case").fetchone()[0] == 20
+        kind = conn.execute("SELECT value FROM app_meta WHERE key = 'database_kind'").fetchone()
+        assert kind == ("synthetic",)

@@ -1,0 +1,340 @@
+"""Red team on a real PostgreSQL server: a live database, its people each
+connecting with their own login (created here through `vigil db upgrade
+--admin` and `vigil users add`), none of them superuser or BYPASSRLS.
+
+As each runtime role, through a raw DB-API (psycopg) connection, every
+tampering attempt of issue 15 is tried and counted: none may succeed. Through
+Vigil's services the same logins get the answers of app/services/permissions.py.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from app.cli.db import _first_admin
+from app.db import LIVE, Database
+from app.errors import BadInput, PermissionDenied
+from app.services import cases, risk, users
+from app.services.context import ServiceContext, open_context
+from app.services.permissions import Permission, is_allowed
+from app.settings import Settings
+from models import AuditEvent, Case, RiskAssessment
+from seed.reference import install_reference
+from tests import factories
+from tests.conftest import NOW, PG_ENV
+
+pytestmark = pytest.mark.postgres
+
+NORTH_CASE, SOUTH_CASE = "NC/26/700001", "SC/26/700002"
+
+
+@dataclass
+class Force:
+    admin_url: str  # the server's administrator (the test's superuser)
+    database: Database
+    logins: dict[str, str]  # part -> login
+    roles: dict[str, str]  # login -> Vigil role
+    areas: dict[str, str | None]
+
+    def url(self, login: str) -> str:
+        return make_url(self.database.url).set(username=login, password=None).render_as_string(
+            hide_password=False)
+
+    def dsn(self, login: str) -> str:
+        url = make_url(self.url(login))
+        return f"host={url.host} port={url.port} dbname={url.database} user={login}"
+
+    def context(self, login: str) -> ServiceContext:
+        database = Database(self.url(login))
+        return open_context(Settings(database_url=database.url), database=database, migrate=False)
+
+
+PEOPLE = (  # part, role, area
+    ("sup.n", "supervisor", "Northern"), ("sup.n2", "supervisor", "Northern"),
+    ("off.n", "officer", "Northern"), ("analyst", "analyst", None),
+    ("auditor", "auditor", None), ("importer", "importer", None),
+)
+
+
+@pytest.fixture(scope="module")
+def force() -> Iterator[Force]:
+    admin_url = os.environ.get(PG_ENV)
+    if not admin_url:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PG_ENV} is not set: PostgreSQL tests must run in CI")
+        pytest.skip(f"PostgreSQL: set {PG_ENV} to run")
+    tag = uuid.uuid4().hex[:8]
+    name = f"vigil_redteam_{tag}"
+    server = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    database = Database(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+    database.upgrade(create_as=LIVE)
+    with database.write() as session:
+        install_reference(session)
+        factories.add_case(session, NORTH_CASE, NOW - timedelta(days=2), area="Northern")
+        factories.add_case(session, SOUTH_CASE, NOW - timedelta(days=2), area="Southern",
+                           victim="V2", suspect="S2")
+        session.execute(text("UPDATE crime_case SET risk_level = 'high'"))
+    admin = _first_admin(database, f"rt{tag}.admin", "Red team admin", LIVE)
+    logins = {"admin": admin}
+    roles = {admin: "admin"}
+    areas: dict[str, str | None] = {admin: None}
+    made = Force(admin_url, database, logins, roles, areas)
+    admin_ctx = made.context(admin)
+    for part, role, area in PEOPLE:
+        row = users.add_user(admin_ctx, username=f"rt{tag}.{part}", display_name=part,
+                             role=role, area=area)
+        logins[part], roles[row.username], areas[row.username] = row.username, role, area
+    admin_ctx.database.dispose()
+    yield made
+    database.dispose()
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for login in logins.values():
+            conn.execute(text(f'DROP ROLE IF EXISTS "{login}"'))
+    server.dispose()
+
+
+def test_the_logins_are_neither_superuser_nor_bypass_rls(force: Force) -> None:
+    for login in force.logins.values():
+        with psycopg.connect(force.dsn(login)) as conn:
+            row = conn.execute("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb "
+                               "FROM pg_roles WHERE rolname = session_user").fetchone()
+            assert row == (False, False, False, False), login
+
+
+# --- tampering through psql ----------------------------------------------------------------
+
+Attempt = Callable[[psycopg.Connection, Force, str], bool]  # True: the tampering succeeded
+
+
+def _fails(conn: psycopg.Connection, sql: str, params: tuple = ()) -> bool:
+    """Run ``sql``; True when it raised (the tampering failed)."""
+    try:
+        with conn.transaction():
+            conn.execute(sql, params)
+    except psycopg.Error:
+        return True
+    return False
+
+
+def _refused(sql: str, params: tuple = ()) -> Attempt:
+    return lambda conn, _force, _login: not _fails(conn, sql, params)
+
+
+def _edit_case_unaudited(conn: psycopg.Connection, force: Force, login: str) -> bool:
+    """Change a case with no audit row naming who did it."""
+    changed = 0
+    for ref in (NORTH_CASE, SOUTH_CASE):
+        try:
+            with conn.transaction():
+                cur = conn.execute("UPDATE crime_case SET summary = summary || ' (edited)' "
+                                   "WHERE crime_ref = %s", (ref,))
+                if cur.rowcount:
+                    audited = conn.execute(
+                        "SELECT count(*) FROM audit_event WHERE entity = 'crime_case' "
+                        "AND entity_id = %s AND username = %s AND action = 'row_update'",
+                        (ref, login)).fetchone()
+                    if not audited or not audited[0]:
+                        changed += 1
+        except psycopg.Error:
+            continue
+    return changed > 0
+
+
+def _edit_other_area(conn: psycopg.Connection, force: Force, login: str) -> bool:
+    """A Northern supervisor or officer changing a Southern case."""
+    if force.roles[login] not in ("supervisor", "officer"):
+        return False  # force-wide roles have no other area
+    try:
+        with conn.transaction():
+            cur = conn.execute("UPDATE crime_case SET summary = 'x' WHERE crime_ref = %s",
+                               (SOUTH_CASE,))
+            return cur.rowcount > 0
+    except psycopg.Error:
+        return False
+
+
+def _forge_audit(conn: psycopg.Connection, force: Force, login: str) -> bool:
+    try:
+        with conn.transaction():
+            conn.execute("INSERT INTO audit_event (at, username, role, action, entity, reason) "
+                         "VALUES ('2001-01-01T00:00:00Z', 'someone.else', 'supervisor', 'view', "
+                         "'case', 'forged')")
+    except psycopg.Error:
+        return False
+    row = conn.execute("SELECT count(*) FROM audit_event WHERE reason = 'forged' AND "
+                       "(username = 'someone.else' OR at < '2002-01-01')").fetchone()
+    return bool(row and row[0])
+
+
+def _forge_four_eyes(conn: psycopg.Connection, force: Force, login: str) -> bool:
+    try:
+        with conn.transaction():
+            conn.execute("UPDATE risk_assessment SET approved_by = 'someone.else', "
+                         "approved_at = now()")
+    except psycopg.Error:
+        return False
+    row = conn.execute("SELECT count(*) FROM risk_assessment "
+                       "WHERE approved_by = 'someone.else'").fetchone()
+    return bool(row and row[0])
+
+
+def _admin_only(sql: str) -> Attempt:
+    """Legitimate for an administrator (their job, audited); tampering for anyone else."""
+    def attempt(conn: psycopg.Connection, force: Force, login: str) -> bool:
+        if force.roles[login] == "admin":
+            return False
+        return not _fails(conn, sql)
+    return attempt
+
+
+ATTEMPTS: dict[str, Attempt] = {
+    "edit a case with no audit": _edit_case_unaudited,
+    "edit a case of another area": _edit_other_area,
+    "forge an audit event (someone else, 2001)": _forge_audit,
+    "edit an audit event": _refused("UPDATE audit_event SET reason = 'x'"),
+    "delete audit events": _refused("DELETE FROM audit_event"),
+    "truncate the audit log": _refused("TRUNCATE audit_event"),
+    "delete the audit chain": _refused("DELETE FROM audit_chain"),
+    "add a user": _admin_only("INSERT INTO app_user (username, display_name, role, active) "
+                              "VALUES ('ghost', 'Ghost', 'supervisor', true)"),
+    "promote oneself": _refused("UPDATE app_user SET role = 'supervisor', area_command = "
+                                "'Southern' WHERE username = session_user"),
+    "flip the live marker": _refused("UPDATE app_meta SET value = 'training' "
+                                     "WHERE key = 'database_kind'"),
+    "set the force policy": _admin_only("INSERT INTO policy_version (version, policy_text, "
+                                        "sha256, set_by, set_at) VALUES (99, '', '', 'x', now())"),
+    "forge a four-eyes approval": _forge_four_eyes,
+    "disable the audit triggers": _refused("ALTER TABLE audit_event DISABLE TRIGGER ALL"),
+    "drop the row audit trigger": _refused("DROP TRIGGER vigil_row_audit ON crime_case"),
+    "drop the audit table": _refused("DROP TABLE audit_event"),
+    "turn off row-level security": _refused("ALTER TABLE crime_case DISABLE ROW LEVEL SECURITY"),
+    "skip triggers (replication role)": _refused("SET session_replication_role = replica"),
+    "create a table (DDL)": _refused("CREATE TABLE public.loot (id integer)"),
+    "become the owner": _refused("SET ROLE vigil_owner"),
+    "grant oneself administration": _refused("GRANT vigil_admin TO CURRENT_USER"),
+    "make the server's superuser a Vigil person": _refused(
+        "SELECT vigil_admin_set_login('postgres', 'admin', true)"),
+    "replace an audit function": _refused(
+        "CREATE OR REPLACE FUNCTION vigil_audit_stamp() RETURNS trigger LANGUAGE plpgsql "
+        "AS $$ BEGIN RETURN NEW; END $$"),
+}
+
+
+def test_every_tampering_attempt_fails_for_every_runtime_role(force: Force) -> None:
+    with force.database.write() as session:  # something for the four-eyes forgery to aim at
+        case_id = session.execute(select(Case.id).where(Case.crime_ref == NORTH_CASE)).scalar()
+        session.add(RiskAssessment(case_id=case_id, answers="YNNNNNNNNNN", yes_count=1,
+                                   suggested_level="standard", level="standard",
+                                   assessor="someone", assessed_at=NOW, approval_required=True))
+    tried = succeeded = 0
+    got_through: list[str] = []
+    for login in force.logins.values():
+        with psycopg.connect(force.dsn(login), autocommit=True) as conn:
+            for name, attempt in ATTEMPTS.items():
+                tried += 1
+                if attempt(conn, force, login):
+                    succeeded += 1
+                    got_through.append(f"{force.roles[login]}: {name}")
+    assert tried == len(ATTEMPTS) * len(force.logins) == 154
+    assert (succeeded, got_through) == (0, [])
+
+
+def test_a_psql_update_of_a_case_is_audited_naming_the_login(force: Force) -> None:
+    login = force.logins["sup.n"]
+    with psycopg.connect(force.dsn(login), autocommit=True) as conn:
+        conn.execute("UPDATE crime_case SET summary = 'changed in psql' WHERE crime_ref = %s",
+                     (NORTH_CASE,))
+    with force.database.read() as session:
+        event = session.execute(
+            select(AuditEvent).where(AuditEvent.entity == "crime_case",
+                                     AuditEvent.entity_id == NORTH_CASE,
+                                     AuditEvent.action == "row_update")
+            .order_by(AuditEvent.id.desc())).scalars().first()
+        server_now = session.execute(text("SELECT now()")).scalar()
+    assert event is not None and event.username == login and event.role == "supervisor"
+    assert event.after is not None and event.after["summary"] == "changed in psql"
+    assert abs((server_now - event.at).total_seconds()) < 600  # the server's clock
+
+
+# --- through Vigil's services -------------------------------------------------------------
+
+def test_services_as_each_login_answer_as_permissions_py(force: Force) -> None:
+    for login, role in force.roles.items():
+        ctx = force.context(login)
+        try:
+            assert (ctx.actor.username, ctx.actor.role, ctx.kind) == (login, role, "live")
+            for ref, area in ((NORTH_CASE, "Northern"), (SOUTH_CASE, "Southern")):
+                expected = is_allowed(role, Permission.EDIT_CASE, user_area=force.areas[login],
+                                      target_area=area)
+                with force.database.read() as session:  # the administrator reads no cases
+                    version = session.execute(
+                        select(Case.version).where(Case.crime_ref == ref)).scalar()
+                try:
+                    cases.add_included_classification(
+                        ctx, crime_ref=ref, code="8R", reason=f"seen by {role}",
+                        expected_version=version)
+                except PermissionDenied:
+                    allowed = False
+                except BadInput as exc:  # added by an earlier login of the same area
+                    allowed = "already" in str(exc)
+                else:
+                    allowed = True
+                assert allowed == expected, (role, ref)
+        finally:
+            ctx.database.dispose()
+
+
+def test_live_postgres_refuses_asserted_user_clock_and_policy(force: Force) -> None:
+    url = force.url(force.logins["off.n"])
+    for settings in (Settings(database_url=url, username=force.logins["sup.n"]),
+                     Settings(database_url=url, now=NOW),
+                     Settings(database_url=url, policy_path=__import__("pathlib").Path(
+                         "seed/policy.toml"))):
+        with pytest.raises(BadInput, match="refused on the LIVE database"):
+            open_context(settings, migrate=False)
+    server = Database(force.database.url)  # the server's superuser is not a Vigil person
+    with pytest.raises(PermissionDenied, match="superuser"):
+        open_context(Settings(database_url=server.url), database=server, migrate=False)
+    server.dispose()
+
+
+def test_four_eyes_cannot_be_beaten_by_one_login(force: Force) -> None:
+    first, second = force.logins["sup.n"], force.logins["sup.n2"]
+    ctx = force.context(first)
+    try:
+        with ctx.read() as session:
+            version = session.execute(
+                select(Case.version).where(Case.crime_ref == NORTH_CASE)).scalar()
+        result = risk.record_risk_assessment(
+            ctx, crime_ref=NORTH_CASE, answers="NNNNNNNNNNN", level="standard",
+            rationale="threats withdrawn", management_plan=None, expected_version=version)
+        assessment_id = result.assessment_id
+        with pytest.raises(PermissionDenied, match="four-eyes"):
+            risk.approve_risk_assessment(ctx, assessment_id=assessment_id,
+                                         expected_version=result.version)
+    finally:
+        ctx.database.dispose()
+    with pytest.raises(BadInput, match="refused"):  # nor as a second name
+        open_context(Settings(database_url=force.url(first), username=second), migrate=False)
+    with psycopg.connect(force.dsn(first), autocommit=True) as conn:  # nor behind Vigil's back
+        assert _fails(conn, "UPDATE risk_assessment SET approved_by = %s WHERE id = %s",
+                      (second, assessment_id))
+    other = force.context(second)
+    try:
+        approved = risk.approve_risk_assessment(other, assessment_id=assessment_id,
+                                                expected_version=result.version)
+        assert approved.approved_by == second
+    finally:
+        other.database.dispose()
