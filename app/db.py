@@ -179,10 +179,24 @@ class Database:
 
     url: str
     busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    # PostgreSQL, behind an authenticating web front (`vigil serve`): the
+    # person's login this connection acts as (the front's login SET ROLEs to it)
+    act_as: str | None = None
     engine: Engine = field(init=False)
 
     def __post_init__(self) -> None:
         self.engine = create_vigil_engine(self.url, busy_timeout_ms=self.busy_timeout_ms)
+        if self.act_as is not None:
+            if self.dialect != "postgresql":
+                raise DatabaseUnavailable("acting as a person's login needs PostgreSQL")
+            role = '"' + self.act_as.replace('"', '""') + '"'
+
+            @event.listens_for(self.engine, "connect")
+            def _act_as(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                cursor.execute(f"SET ROLE {role}")
+                cursor.close()
+                dbapi_connection.commit()
 
     @property
     def dialect(self) -> str:

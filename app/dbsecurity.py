@@ -263,9 +263,11 @@ $$;
 -- that SET ROLE to the person's login, that login.
 CREATE OR REPLACE FUNCTION vigil_login() RETURNS text
 LANGUAGE sql STABLE AS $$
-  SELECT CASE WHEN session_user <> current_user
+  -- the role GUC, not current_user: inside SECURITY DEFINER functions
+  -- current_user is the owner
+  SELECT CASE WHEN current_setting('role') <> 'none'
                AND pg_has_role(session_user, 'vigil_front', 'MEMBER')
-              THEN current_user::text ELSE session_user::text END
+              THEN current_setting('role') ELSE session_user::text END
 $$;
 
 CREATE OR REPLACE FUNCTION vigil_user_role() RETURNS text
@@ -412,8 +414,13 @@ BEGIN
   END IF;
   IF active THEN
     EXECUTE format('ALTER ROLE %I LOGIN', login);
+    -- an authenticating web front (vigil serve) may act as the person
+    EXECUTE format('GRANT %I TO vigil_front', login);
   ELSE
     EXECUTE format('ALTER ROLE %I NOLOGIN', login);
+    IF pg_has_role('vigil_front', login, 'MEMBER') THEN
+      EXECUTE format('REVOKE %I FROM vigil_front', login);
+    END IF;
   END IF;
   FOREACH group_name IN ARRAY ARRAY[__GROUP_NAMES__] LOOP
     IF group_name <> 'vigil_' || vigil_role AND pg_has_role(login, group_name, 'MEMBER') THEN

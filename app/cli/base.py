@@ -4,6 +4,7 @@ service context, and writing output to stdout or a file."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,9 @@ class CliEnv:
         return settings
 
     def database(self, settings: Settings) -> Database:
-        database = Database(settings.database_url)
+        from app.web import WEB_LOGIN_ENV
+
+        database = Database(settings.database_url, act_as=os.environ.get(WEB_LOGIN_ENV) or None)
         self._databases.append(database)
         return database
 

@@ -12,6 +12,7 @@ the first run, seeds at that time).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
@@ -27,6 +28,7 @@ from seed.scenarios import Scenario, get_scenario, load_scenario, scenarios
 
 HELP = "open the training database of synthetic data (created and seeded on first use)"
 
+DEMO_DATABASE_ENV = "VIGIL_DEMO_DATABASE_URL"
 DEMO_CASES = 5_000
 DEMO_SEED = 1
 DEMO_NOW_KEY = "demo_now"
@@ -67,7 +69,10 @@ def demo_settings(env: CliEnv, *, role: str | None = None) -> Settings:
     (``VIGIL_DATABASE_URL`` is ignored: it may point at live data)."""
     settings = env.settings(training=True, demo_role=role)
     if not env.option("db"):
-        settings = settings.with_(database_url=training_database_url())
+        # the browser sessions of `vigil demo --web` get the database this way,
+        # never on their command line
+        served = os.environ.get(DEMO_DATABASE_ENV)
+        settings = settings.with_(database_url=served or training_database_url())
     return settings
 
 
@@ -192,14 +197,15 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
             raise BadInput(f"--port {args.port}: not a port number")
         from app.web import serve
 
-        argv = ["demo", "--db", database.url, "--role", role]
+        argv = ["demo", "--role", role]  # the database through the environment
         if env.option("user"):
             argv += ["--user", env.option("user")]  # type: ignore[list-item]
         if env.option("now"):
             argv += ["--now", env.option("now")]  # type: ignore[list-item]
         print(f"vigil: serving the training demo on http://{args.host}:{args.port}/",
               file=sys.stderr)
-        serve(argv, host=args.host, port=args.port, title="Vigil — TRAINING")
+        serve(argv, host=args.host, port=args.port, title="Vigil — TRAINING",
+              environment={DEMO_DATABASE_ENV: database.url})
         return 0
     session = settings.with_(now=when, username=env.option("user") or "trainer",
                              training=True, demo_role=role)

@@ -183,4 +183,5 @@ def install_first_admin(session: Session, *, username: str, display_name: str,
         if role is None:
             session.execute(text(f"CREATE ROLE {quoted} LOGIN"))
         session.execute(text(f"GRANT vigil_admin TO {quoted}"))
+        session.execute(text(f"GRANT {quoted} TO vigil_front"))
     return name

@@ -293,3 +293,76 @@ def test_reset_keeps_another_applications_tables_and_needs_the_name(
         assert conn.execute("SELECT count(*) FROM crime_case").fetchone()[0] == 20
         kind = conn.execute("SELECT value FROM app_meta WHERE key = 'database_kind'").fetchone()
         assert kind == ("synthetic",)
+
+
+# --- item 8: vigil db upgrade verifies -----------------------------------------------------
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_db_upgrade_names_a_missing_defence_and_repairs_it(
+        make_live_database, engine: str, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    database: Database = make_live_database(engine)
+    if engine == "sqlite":
+        drop, named = "DROP TRIGGER audit_event_chain", "trigger audit_event_chain is missing"
+    else:
+        drop = "DROP TRIGGER vigil_audit_link ON audit_event"
+        named = "trigger vigil_audit_link on audit_event is missing"
+    with database.engine.begin() as conn:
+        conn.exec_driver_sql(drop)
+    database.dispose()
+    assert tui.main(["db", "upgrade", "--db", database.url]) == 1
+    err = capsys.readouterr().err
+    assert named in err and "--repair" in err and "up to date" not in err
+    assert tui.main(["db", "upgrade", "--repair", "--db", database.url]) == 0
+    assert tui.main(["db", "upgrade", "--db", database.url]) == 0
+    assert "triggers, grants and policies verified" in capsys.readouterr().err
+
+
+# --- item 5: vigil serve on live data ----------------------------------------------------------
+
+def test_serve_on_live_refuses_without_an_authenticating_front(
+        make_live_database, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[dict[str, object]] = []
+    monkeypatch.setattr("app.web.serve", lambda argv, **kw: served.append({"argv": argv, **kw}))
+    live = make_live_database("sqlite")
+    assert tui.main(["serve", "--db", live.url]) == 2
+    assert "needs an authenticating front" in capsys.readouterr().err
+    assert tui.main(["serve", "--db", live.url, "--trusted-header", "X-Remote-User"]) == 2
+    assert "use PostgreSQL" in capsys.readouterr().err
+    assert served == []
+
+
+def test_serve_on_live_postgres_needs_a_front_login_on_loopback(
+        make_live_database, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[dict[str, object]] = []
+    monkeypatch.setattr("app.web.serve", lambda argv, **kw: served.append({"argv": argv, **kw}))
+    live = make_live_database("postgresql")
+    assert tui.main(["serve", "--db", live.url]) == 2
+    assert tui.main(["serve", "--db", live.url, "--trusted-header", "X-Remote-User",
+                     "--host", "0.0.0.0"]) == 2
+    assert "loopback only" in capsys.readouterr().err
+    # the server's superuser is no web front
+    assert tui.main(["serve", "--db", live.url, "--trusted-header", "X-Remote-User"]) == 2
+    assert "not a web front" in capsys.readouterr().err
+    assert served == []
+
+
+def test_the_trusted_header_is_believed_only_from_loopback() -> None:
+    from app.web import person_from_request
+
+    headers = {"X-Remote-User": "PS.Example"}
+    assert person_from_request("127.0.0.1", headers, "X-Remote-User") == "ps.example"
+    assert person_from_request("10.0.0.7", headers, "X-Remote-User") is None
+    assert person_from_request("127.0.0.1", {}, "X-Remote-User") is None
+    assert person_from_request("::1", {"X-Remote-User": "a b"}, "X-Remote-User") is None
+
+
+def test_serve_passes_no_database_url_on_a_command_line(
+        make_context, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    served: list[dict[str, object]] = []
+    monkeypatch.setattr("app.web.serve", lambda argv, **kw: served.append({"argv": argv, **kw}))
+    assert tui.main(["serve", "--db", database.url, "--user", "analyst"]) == 0
+    (call,) = served
+    assert database.url not in " ".join(call["argv"])  # type: ignore[arg-type]
+    assert call["environment"] == {"VIGIL_DATABASE_URL": database.url}

@@ -338,3 +338,46 @@ def test_four_eyes_cannot_be_beaten_by_one_login(force: Force) -> None:
         assert approved.approved_by == second
     finally:
         other.database.dispose()
+
+
+# --- item 5: the browser on live data --------------------------------------------------------
+
+def test_a_web_front_acts_as_the_person_and_the_audit_names_them(force: Force) -> None:
+    from app.cli.serve import check_front
+
+    person = force.logins["sup.n"]
+    front = person.split(".")[0] + ".web"
+    server = create_engine(force.database.url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{front}" LOGIN NOINHERIT IN ROLE vigil_front')
+    databases: list[Database] = []
+    try:
+        front_db = Database(force.url(front))
+        person_db = Database(force.url(person))
+        acting = Database(force.url(front), act_as=person)
+        databases += [front_db, person_db, acting]
+        assert check_front(front_db) == front
+        with pytest.raises(BadInput, match="not a web front"):
+            check_front(person_db)
+        ctx = open_context(Settings(database_url=acting.url), database=acting, migrate=False)
+        assert (ctx.actor.username, ctx.actor.role) == (person, "supervisor")
+        with ctx.write() as session:
+            session.execute(text("UPDATE crime_case SET summary = 'through the web front' "
+                                 "WHERE crime_ref = :ref"), {"ref": NORTH_CASE})
+        with force.database.read() as session:
+            event = session.execute(
+                select(AuditEvent).where(AuditEvent.entity == "crime_case",
+                                         AuditEvent.action == "row_update")
+                .order_by(AuditEvent.id.desc())).scalars().first()
+        assert event is not None and event.username == person
+        # the front on its own (no SET ROLE) may read or change nothing
+        with psycopg.connect(force.dsn(front), autocommit=True) as conn:
+            assert _fails(conn, "SELECT count(*) FROM crime_case")
+            assert _fails(conn, "UPDATE crime_case SET summary = 'x'")
+            assert _fails(conn, "SET ROLE vigil_owner")
+    finally:
+        for database in databases:
+            database.dispose()
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{front}"')
+        server.dispose()
