@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "users": "app.cli.users",
     "policy": "app.cli.policy",
     "audit": "app.cli.audit",
+    "restrict": "app.cli.restrict",
     "import": "app.cli.rms_import",
     "export": "app.cli.export",
     "dmm": "app.cli.dmm",

@@ -63,6 +63,7 @@ WRITE_PERMISSIONS: frozenset[Permission] = frozenset({
     Permission.EDIT_CASE, Permission.APPROVE_RISK_DOWNGRADE, Permission.DECIDE_DMM,
     Permission.RECORD_BREACH, Permission.ACT_ON_BREACH, Permission.MANAGE_ORDERS,
     Permission.RUN_SCREENING, Permission.RAISE_FLAG, Permission.DECIDE_FLAG, Permission.IMPORT,
+    Permission.RESTRICT_CASE,
 })
 
 # Tables only the owner (migrations) and the administration functions write.
@@ -79,6 +80,10 @@ AREA_OF: dict[str, str] = {
     "crime_case": "area_command",
     "dmm_meeting": "area_command",
     "breach": "vigil_case_area(original_case_id)",
+}
+# Rows a role reads (row-level security); every other table: all rows.
+READABLE: dict[str, str] = {
+    "crime_case": "NOT restricted OR vigil_may_see_case(id)",
 }
 # Tables hanging off a case by ``case_id`` get the case's area.
 CASE_AREA = "vigil_case_area(case_id)"
@@ -285,6 +290,22 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
   SELECT area_command FROM crime_case WHERE id = case_key
 $$;
 
+-- Restricted cases: content for the named users, auditors and the importer only.
+CREATE OR REPLACE FUNCTION vigil_may_see_case(case_key integer) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT pg_has_role(vigil_login(), 'vigil_auditor', 'MEMBER')
+      OR pg_has_role(vigil_login(), 'vigil_importer', 'MEMBER')
+      OR EXISTS (SELECT 1 FROM case_access a
+                  WHERE a.case_id = case_key AND a.username = vigil_login())
+$$;
+
+-- That a restricted case exists, and whom to ask: for everyone.
+CREATE OR REPLACE FUNCTION vigil_restricted_contact(ref text) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT coalesce(restricted_contact, area_command || ' area command')
+    FROM crime_case WHERE crime_ref = ref AND restricted
+$$;
+
 -- Every audit event written on a live database names the login and carries
 -- the server's clock, whatever the client wrote.
 CREATE OR REPLACE FUNCTION vigil_audit_stamp() RETURNS trigger
@@ -440,7 +461,8 @@ $$;
 """
 
 DEFINER_FUNCTIONS = ("vigil_is_live()", "vigil_user_role()", "vigil_user_area()",
-                     "vigil_case_area(integer)", "vigil_audit_link()",
+                     "vigil_case_area(integer)", "vigil_may_see_case(integer)",
+                     "vigil_restricted_contact(text)", "vigil_audit_link()",
                      "vigil_admin_set_login(text,text,boolean)",
                      "vigil_record_refused_logon(text)")
 ALL_FUNCTIONS = (*DEFINER_FUNCTIONS, "vigil_login()", "vigil_audit_stamp()",
@@ -487,10 +509,10 @@ def expected(tables: list[str], columns: dict[str, set[str]]) -> Expected:
     policies: set[tuple[str, str]] = set()
     for table in rls:
         policies.add((table, "vigil_read"))
-        if writers - bound:
-            policies.add((table, "vigil_write_forcewide"))
-        if bound:
-            policies.add((table, "vigil_write_own_area"))
+        for scope, present in (("forcewide", writers - bound), ("own_area", bound)):
+            if present:
+                for command in ("insert", "update", "delete"):
+                    policies.add((table, f"vigil_{scope}_{command}"))
     triggers: set[tuple[str, str]] = {
         ("audit_event", "audit_event_no_change"), ("audit_event", "audit_event_no_truncate"),
         ("audit_event", "vigil_audit_stamp"), ("audit_event", "vigil_audit_link"),
@@ -526,7 +548,8 @@ def _install_postgresql(connection: Any) -> None:
     for signature in ALL_FUNCTIONS:
         connection.exec_driver_sql(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
     for signature in ("vigil_is_live()", "vigil_login()", "vigil_user_role()",
-                      "vigil_user_area()", "vigil_case_area(integer)"):
+                      "vigil_user_area()", "vigil_case_area(integer)",
+                      "vigil_may_see_case(integer)", "vigil_restricted_contact(text)"):
         connection.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION {signature} TO {everyone}")
     connection.exec_driver_sql(
         f"GRANT EXECUTE ON FUNCTION vigil_admin_set_login(text,text,boolean) TO {_quote(GROUP_ROLES['admin'])}")
@@ -561,20 +584,29 @@ def _install_postgresql(connection: Any) -> None:
     for table in sorted(want.rls_tables):
         quoted = _quote(table)
         connection.exec_driver_sql(f"ALTER TABLE {quoted} ENABLE ROW LEVEL SECURITY")
-        for policy in ("vigil_read", "vigil_write_forcewide", "vigil_write_own_area"):
-            connection.exec_driver_sql(f"DROP POLICY IF EXISTS {policy} ON {quoted}")
+        present = connection.execute(text(
+            "SELECT policyname FROM pg_policies WHERE schemaname = 'public' AND tablename = :t"),
+            {"t": table}).scalars().all()
+        for policy in present:
+            if policy.startswith("vigil_"):
+                connection.exec_driver_sql(f"DROP POLICY {_quote(policy)} ON {quoted}")
+        readable = READABLE.get(table, "true")
         connection.exec_driver_sql(
-            f"CREATE POLICY vigil_read ON {quoted} FOR SELECT TO {everyone} USING (true)")
-        if forcewide:
+            f"CREATE POLICY vigil_read ON {quoted} FOR SELECT TO {everyone} USING ({readable})")
+        for scope, groups, rule in (("forcewide", forcewide, "true"),
+                                    ("own_area", own_area, f"{_area_expr(table)} = vigil_user_area()")):
+            if not groups:
+                continue
+            to = ", ".join(groups)
             connection.exec_driver_sql(
-                f"CREATE POLICY vigil_write_forcewide ON {quoted} FOR ALL "
-                f"TO {', '.join(forcewide)} USING (true) WITH CHECK (true)")
-        if own_area:
-            area = _area_expr(table)
+                f"CREATE POLICY vigil_{scope}_insert ON {quoted} FOR INSERT TO {to} "
+                f"WITH CHECK ({rule})")
             connection.exec_driver_sql(
-                f"CREATE POLICY vigil_write_own_area ON {quoted} FOR ALL "
-                f"TO {', '.join(own_area)} USING ({area} = vigil_user_area()) "
-                f"WITH CHECK ({area} = vigil_user_area())")
+                f"CREATE POLICY vigil_{scope}_update ON {quoted} FOR UPDATE TO {to} "
+                f"USING ({rule}) WITH CHECK ({rule})")
+            connection.exec_driver_sql(
+                f"CREATE POLICY vigil_{scope}_delete ON {quoted} FOR DELETE TO {to} "
+                f"USING ({rule})")
     # triggers
     def trigger(table: str, name: str, definition: str) -> None:
         connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {_quote(table)}")

@@ -122,6 +122,24 @@ class Case(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_activity_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # a police officer or member of staff is the suspect or the victim: only the
+    # named users (case_access) and auditors see the content; others see that
+    # it exists and whom to ask (restricted_contact)
+    restricted: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    restricted_contact: str | None = Field(default=None, max_length=120)
+
+
+class CaseAccess(SQLModel, table=True):
+    """Who may see a restricted case (besides auditors)."""
+
+    __tablename__ = "case_access"
+    __table_args__ = (UniqueConstraint("case_id", "username", name="uq_case_access_user"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="crime_case.id", index=True)
+    username: str = Field(max_length=64)
+    granted_by: str = Field(max_length=64)
+    granted_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    reason: str | None = Field(default=None, sa_type=Text)
 
 
 class IncludedClassification(SQLModel, table=True):

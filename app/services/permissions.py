@@ -37,6 +37,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     SET_POLICY = "set_policy"
     VERIFY_AUDIT = "verify_audit"
+    RESTRICT_CASE = "restrict_case"
 
 
 _S, _A, _O, _U = Role.SUPERVISOR, Role.ANALYST, Role.OFFICER, Role.AUDITOR
@@ -65,6 +66,8 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_USERS: frozenset({_ADMIN}),
     Permission.SET_POLICY: frozenset({_ADMIN}),
     Permission.VERIFY_AUDIT: frozenset({_U, _ADMIN}),
+    # mark a case restricted (an officer or member of staff involved), name who may see it
+    Permission.RESTRICT_CASE: frozenset({_S}),
 }
 
 # Permissions limited to the user's own area command (for roles that have one).
@@ -77,6 +80,7 @@ AREA_BOUND: frozenset[Permission] = frozenset(
         Permission.MANAGE_ORDERS,
         Permission.APPROVE_RISK_DOWNGRADE,
         Permission.DECIDE_FLAG,
+        Permission.RESTRICT_CASE,
     }
 )
 

@@ -366,3 +366,46 @@ def test_serve_passes_no_database_url_on_a_command_line(
     (call,) = served
     assert database.url not in " ".join(call["argv"])  # type: ignore[arg-type]
     assert call["environment"] == {"VIGIL_DATABASE_URL": database.url}
+
+
+# --- item 6: restricted cases -------------------------------------------------------------------
+
+def test_a_restricted_case_shows_only_that_it_exists_and_whom_to_ask(
+        make_context, database: Database) -> None:  # type: ignore[no-untyped-def]
+    from app.services import cases, restricted, search
+    from app.services.restricted import RestrictedCase
+    from app.services.search import CaseSearch
+    from tests import factories
+
+    with database.write() as session:
+        factories.add_case(session, "NC/26/880001", NOW, area="Northern")
+    supervisor = make_context("supervisor.northern")
+    with pytest.raises(PermissionDenied):  # another area's supervisor may not restrict it
+        restricted.restrict_case(make_context("supervisor.southern"), crime_ref="NC/26/880001",
+                                 contact="DI Ashdown (PSD)", named=[], reason="staff involved",
+                                 expected_version=1)
+    restricted.restrict_case(supervisor, crime_ref="NC/26/880001", contact="DI Ashdown (PSD)",
+                             named=["inspector.northern"], reason="a PC is the suspect",
+                             expected_version=1)
+    for who in ("officer.northern", "analyst", "supervisor.southern"):
+        ctx = make_context(who)
+        with pytest.raises(RestrictedCase, match="ask DI Ashdown"):
+            cases.open_case(ctx, crime_ref="NC/26/880001", reason="curious")
+        (row,) = search.search_cases(ctx, CaseSearch(crime_ref="NC/26/880001")).rows
+        assert row.summary == "RESTRICTED — ask DI Ashdown (PSD)" and row.victim_ref == "restricted"
+    for who in ("inspector.northern", "supervisor.northern", "auditor"):
+        record = cases.open_case(make_context(who), crime_ref="NC/26/880001", reason="named")
+        assert record is not None
+        (row,) = search.search_cases(make_context(who), CaseSearch(crime_ref="NC/26/880001")).rows
+        assert not row.summary.startswith("RESTRICTED")
+    with database.read() as session:
+        denied = session.execute(select(AuditEvent.username).where(
+            AuditEvent.entity == "case", AuditEvent.entity_id == "NC/26/880001",
+            AuditEvent.action == "denied",
+            AuditEvent.reason == "restricted case: content not shown")).scalars().all()
+    assert sorted(denied) == ["analyst", "officer.northern", "supervisor.southern"]
+    restricted.lift_restriction(supervisor, crime_ref="NC/26/880001", reason="cleared",
+                                expected_version=2)
+    assert cases.open_case(make_context("officer.northern"), crime_ref="NC/26/880001")
+    assert tui.main(["restrict", "show", "NC/26/880001", "--db", database.url,
+                     "--user", "officer.northern"]) == 0

@@ -381,3 +381,34 @@ def test_a_web_front_acts_as_the_person_and_the_audit_names_them(force: Force) -
         with server.connect() as conn:
             conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{front}"')
         server.dispose()
+
+
+# --- item 6: restricted cases, by row-level security -------------------------------------------
+
+def test_a_restricted_case_is_hidden_by_the_database(force: Force) -> None:
+    from app.services import restricted
+    from app.services.restricted import RestrictedCase
+
+    owner = force.context(force.logins["sup.n"])
+    try:
+        version = restricted.version_of(owner, NORTH_CASE)
+        restricted.restrict_case(owner, crime_ref=NORTH_CASE, contact="DI Ashdown (PSD)",
+                                 named=[], reason="a PC is the victim", expected_version=version)
+        sees = {}
+        for part in ("sup.n", "sup.n2", "off.n", "analyst", "auditor", "importer"):
+            with psycopg.connect(force.dsn(force.logins[part]), autocommit=True) as conn:
+                row = conn.execute("SELECT count(*) FROM crime_case WHERE crime_ref = %s",
+                                   (NORTH_CASE,)).fetchone()
+                sees[part] = bool(row and row[0])
+        assert sees == {"sup.n": True, "sup.n2": False, "off.n": False, "analyst": False,
+                        "auditor": True, "importer": True}
+        officer = force.context(force.logins["off.n"])
+        try:
+            with pytest.raises(RestrictedCase, match="ask DI Ashdown"):
+                cases.open_case(officer, crime_ref=NORTH_CASE)
+        finally:
+            officer.database.dispose()
+        restricted.lift_restriction(owner, crime_ref=NORTH_CASE, reason="cleared",
+                                    expected_version=restricted.version_of(owner, NORTH_CASE))
+    finally:
+        owner.database.dispose()

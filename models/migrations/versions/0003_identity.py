@@ -1,5 +1,5 @@
 """Identity and authority: the audit hash chain, the force policy stored in
-the database, the policy version on each audit event.
+the database, the policy version on each audit event, restricted cases.
 
 The roles, grants, row-level security and audit triggers are installed after
 the migrations by ``app.dbsecurity.install`` (``vigil db upgrade``), so tables
@@ -42,9 +42,31 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.add_column(sa.Column('policy_version', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
+    with op.batch_alter_table('crime_case', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('restricted', sa.Boolean(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('restricted_contact', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True))
+    op.create_table('case_access',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('granted_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('granted_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['crime_case.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('case_id', 'username', name='uq_case_access_user')
+    )
+    with op.batch_alter_table('case_access', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_access_case_id'), ['case_id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('case_access', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_access_case_id'))
+    op.drop_table('case_access')
+    with op.batch_alter_table('crime_case', schema=None) as batch_op:
+        batch_op.drop_column('restricted_contact')
+        batch_op.drop_column('restricted')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_column('policy_version')
     op.drop_table('policy_version')
