@@ -383,6 +383,65 @@ def test_a_web_front_acts_as_the_person_and_the_audit_names_them(force: Force) -
         server.dispose()
 
 
+def test_the_everyday_services_work_as_each_login(force: Force, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The database's grants and policies let each role do, through Vigil,
+    what permissions.py allows, and refuse as a permission (never SQL) what
+    it does not."""
+    from datetime import date
+
+    from app.services import assurance, breaches, dmm, rms_import, screening, search
+    from app.services.search import CaseSearch
+
+    monday = date(2026, 3, 2)
+    calls: list[tuple[Permission, str | None, Callable[[ServiceContext], object]]] = [
+        (Permission.SEARCH, None, lambda c: search.search_cases(c, CaseSearch())),
+        (Permission.VIEW_DMM, None,
+         lambda c: dmm.build_queue(c, area="Northern", meeting_date=monday)),
+        (Permission.VIEW_BREACHES, None, lambda c: breaches.breach_board(c)),
+        (Permission.VIEW_SCREENING, None, lambda c: screening.screening_queue(c)),
+        (Permission.VIEW_ASSURANCE, None, lambda c: assurance.assurance_report(
+            c, date_from=date(2026, 1, 1), date_to=date(2026, 4, 1))),
+    ]
+    problems: list[str] = []
+    for login, role in force.roles.items():
+        ctx = force.context(login)
+        try:
+            for permission, area, call in calls:
+                expected = is_allowed(role, permission, user_area=force.areas[login],
+                                      target_area=area)
+                try:
+                    call(ctx)
+                except PermissionDenied:
+                    allowed = False
+                except Exception as exc:  # collect every role's failures
+                    problems.append(f"{role} {permission}: {type(exc).__name__}: {exc}"[:300])
+                    continue
+                else:
+                    allowed = True
+                if allowed != expected:
+                    problems.append(f"{role} {permission}: allowed={allowed}, expected {expected}")
+        finally:
+            ctx.database.dispose()
+    assert problems == []
+    # the nightly import, as the importer's own login
+    extract = factories.write_extract(tmp_path / "extract", {
+        "crimes.csv": [factories.extract_row("crimes.csv", crime_ref="CR-7001"),
+                       factories.extract_row("crimes.csv", crime_ref="CR-7002",
+                                             area_command="Southern")],
+    })
+    importer = force.context(force.logins["importer"])
+    try:
+        result = rms_import.import_extract(importer, folder=extract)
+        assert result.ok, result.errors
+    finally:
+        importer.database.dispose()
+    with force.database.read() as session:
+        created = session.execute(select(AuditEvent.username).where(
+            AuditEvent.entity == "crime_case", AuditEvent.action == "row_insert",
+            AuditEvent.entity_id.in_(["CR-7001", "CR-7002"]))).scalars().all()
+    assert created == [force.logins["importer"]] * 2
+
+
 # --- item 6: restricted cases, by row-level security -------------------------------------------
 
 def test_a_restricted_case_is_hidden_by_the_database(force: Force) -> None:
