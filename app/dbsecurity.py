@@ -420,6 +420,9 @@ BEGIN
   IF NOT pg_has_role(session_user, 'vigil_admin', 'MEMBER') THEN
     RAISE EXCEPTION 'only a Vigil administrator may change logins';
   END IF;
+  IF login LIKE 'vigil\_%' OR login LIKE 'pg\_%' OR login IN ('postgres', 'public') THEN
+    RAISE EXCEPTION 'login % is reserved for the database', login;
+  END IF;
   IF vigil_role NOT IN (__ROLE_NAMES__) THEN
     RAISE EXCEPTION 'unknown Vigil role %', vigil_role;
   END IF;

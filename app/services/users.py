@@ -27,6 +27,8 @@ from models.enums import AuditAction, Role
 from seed.reference import organisation
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,62}$")
+RESERVED_PREFIXES = ("vigil_", "pg_")
+RESERVED_NAMES = frozenset({"postgres", "public"})
 AREA_ROLES = frozenset({Role.SUPERVISOR.value, Role.OFFICER.value})
 # roles a user may hold on a live database (the trainer works on training databases)
 LIVE_ROLES = (Role.SUPERVISOR, Role.ANALYST, Role.OFFICER, Role.AUDITOR, Role.ADMIN, Role.IMPORTER)
@@ -45,6 +47,9 @@ def normalise_username(raw: str, *, where: str = "username") -> str:
     if not USERNAME_PATTERN.fullmatch(name):
         raise BadInput(f"{where} {raw!r}: use 1-63 plain letters a-z, digits and . _ - @, "
                        "starting with a letter or digit")
+    if name.startswith(RESERVED_PREFIXES) or name in RESERVED_NAMES:
+        raise BadInput(f"{where} {raw!r}: names beginning vigil_ or pg_ (and postgres) belong "
+                       "to the database")
     return name
 
 

@@ -120,7 +120,7 @@ def test_usernames_are_normalised(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("raw", ["supervisor.northern ", "super\u200bvisor", "sup ervisor",
-                                 "supеrvisor", "", "-x"])
+                                 "supеrvisor", "", "-x", "vigil_owner", "postgres"])
 def test_lookalike_and_invisible_usernames_refused(raw: str) -> None:
     with pytest.raises(BadInput):
         normalise_username(raw)

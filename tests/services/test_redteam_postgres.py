@@ -226,6 +226,8 @@ ATTEMPTS: dict[str, Attempt] = {
     "grant oneself administration": _refused("GRANT vigil_admin TO CURRENT_USER"),
     "make the server's superuser a Vigil person": _refused(
         "SELECT vigil_admin_set_login('postgres', 'admin', true)"),
+    "turn a group role into a login": _refused(
+        "SELECT vigil_admin_set_login('vigil_supervisor', 'admin', true)"),
     "replace an audit function": _refused(
         "CREATE OR REPLACE FUNCTION vigil_audit_stamp() RETURNS trigger LANGUAGE plpgsql "
         "AS $$ BEGIN RETURN NEW; END $$"),
@@ -247,7 +249,7 @@ def test_every_tampering_attempt_fails_for_every_runtime_role(force: Force) -> N
                 if attempt(conn, force, login):
                     succeeded += 1
                     got_through.append(f"{force.roles[login]}: {name}")
-    assert tried == len(ATTEMPTS) * len(force.logins) == 154
+    assert tried == len(ATTEMPTS) * len(force.logins) == 161
     assert (succeeded, got_through) == (0, [])
 
 
