@@ -244,7 +244,7 @@ class Database:
         try:
             with self.engine.connect():
                 pass
-        except OperationalError as exc:
+        except DBAPIError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise DatabaseUnavailable(f"cannot open database {self.safe_url}: {reason}") from None
 
@@ -256,8 +256,12 @@ class Database:
         """The migration the schema is at (None: not migrated)."""
         if not self.is_migrated():
             return None
-        with self.engine.connect() as connection:
-            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        try:
+            with self.engine.connect() as connection:
+                return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except DBAPIError as exc:  # a login the database grants nothing
+            _raise_if_refused(exc)
+            raise
 
     def upgrade(self, *, create_as: str | None = None, repair: bool = False) -> bool:
         """Bring the schema to the newest migration (idempotent); returns

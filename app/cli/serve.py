@@ -48,6 +48,13 @@ def global_argv(env: CliEnv) -> list[str]:
     return argv
 
 
+def is_front(database: Database) -> bool:
+    with database.read() as session:
+        return bool(session.execute(text(
+            "SELECT pg_has_role(session_user, 'vigil_front', 'MEMBER') AND NOT r.rolsuper "
+            "FROM pg_roles r WHERE r.rolname = session_user")).scalar())
+
+
 def check_front(database: Database) -> str:
     """The login `vigil serve` connects with must be a web front: member of
     vigil_front, inheriting nothing, not an administrator of the server."""
@@ -71,8 +78,18 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
 
     settings = env.settings()
     database = env.database(settings)
-    database.upgrade(create_as=LIVE)
-    kind = database.database_kind() or LIVE
+    database.check_reachable()
+    if database.dialect == "postgresql" and is_front(database):
+        # a web front may read nothing: it asks the database only whether it is live
+        with database.read() as session:
+            live = bool(session.execute(text("SELECT vigil_is_live()")).scalar())
+        if not live:
+            raise BadInput("a web front login serves only a live database; "
+                           "`vigil demo --web` serves the training database")
+        kind = LIVE
+    else:
+        database.upgrade(create_as=LIVE)
+        kind = database.database_kind() or LIVE
     if kind not in ASSERTED_IDENTITY_KINDS:
         refuse_asserted_on_live(settings, database)
         if not args.trusted_header:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from app.cli.db import _first_admin
 from app.db import LIVE, Database
-from app.errors import BadInput, PermissionDenied
+from app.errors import BadInput, DatabaseUnavailable, PermissionDenied
 from app.services import cases, risk, users
 from app.services.context import ServiceContext, open_context
 from app.services.permissions import Permission, is_allowed
@@ -372,6 +372,10 @@ def test_a_web_front_acts_as_the_person_and_the_audit_names_them(force: Force) -
                                          AuditEvent.action == "row_update")
                 .order_by(AuditEvent.id.desc())).scalars().first()
         assert event is not None and event.username == person
+        stranger = Database(force.url(front), act_as="nobody.here")
+        databases.append(stranger)
+        with pytest.raises(DatabaseUnavailable, match="nobody.here"):
+            stranger.check_reachable()
         # the front on its own (no SET ROLE) may read or change nothing
         with psycopg.connect(force.dsn(front), autocommit=True) as conn:
             assert _fails(conn, "SELECT count(*) FROM crime_case")
