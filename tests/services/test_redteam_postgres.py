@@ -344,7 +344,9 @@ def test_four_eyes_cannot_be_beaten_by_one_login(force: Force) -> None:
 
 # --- item 5: the browser on live data --------------------------------------------------------
 
-def test_a_web_front_acts_as_the_person_and_the_audit_names_them(force: Force) -> None:
+def test_a_web_front_acts_as_the_person_and_the_audit_names_them(
+        force: Force, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tui
     from app.cli.serve import check_front
 
     person = force.logins["sup.n"]
@@ -359,6 +361,13 @@ def test_a_web_front_acts_as_the_person_and_the_audit_names_them(force: Force) -
         acting = Database(force.url(front), act_as=person)
         databases += [front_db, person_db, acting]
         assert check_front(front_db) == front
+        served: list[dict[str, object]] = []
+        monkeypatch.setattr("app.web.serve", lambda argv, **kw: served.append({"argv": argv, **kw}))
+        assert tui.main(["serve", "--db", front_db.url, "--trusted-header", "X-Remote-User"]) == 0
+        assert served == [{"argv": [], "host": "127.0.0.1", "port": 8000, "title": "Vigil",
+                           "environment": {"VIGIL_DATABASE_URL": front_db.url},
+                           "trusted_header": "X-Remote-User"}]
+        assert tui.main(["serve", "--db", front_db.url]) == 2  # no trusted front named
         with pytest.raises(BadInput, match="not a web front"):
             check_front(person_db)
         ctx = open_context(Settings(database_url=acting.url), database=acting, migrate=False)
