@@ -557,8 +557,9 @@ def _install_postgresql(connection: Any) -> None:
     connection.exec_driver_sql(
         f"GRANT EXECUTE ON FUNCTION vigil_admin_set_login(text,text,boolean) TO {_quote(GROUP_ROLES['admin'])}")
     connection.exec_driver_sql("GRANT EXECUTE ON FUNCTION vigil_record_refused_logon(text) TO PUBLIC")
-    # whether the database is live, for a web front that may read nothing else
-    connection.exec_driver_sql("GRANT EXECUTE ON FUNCTION vigil_is_live() TO PUBLIC")
+    # whether the database is live, and who is asking: for any login (a web
+    # front, a login refused at logon)
+    connection.exec_driver_sql("GRANT EXECUTE ON FUNCTION vigil_is_live(), vigil_login() TO PUBLIC")
     connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {everyone}")
     # grants: exactly the expected ones
     for table in tables:

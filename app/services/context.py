@@ -249,6 +249,16 @@ def authenticated_login(database: Database) -> str:
         raise PermissionDenied(
             f"{why}: connect with your own login (the database administrator's login "
             "administers the server, not cases)")
+    from app.dbsecurity import GROUP_ROLES
+
+    with database.read() as session:
+        member = session.execute(
+            text("SELECT bool_or(pg_has_role(vigil_login(), g, 'MEMBER')) FROM unnest(CAST(:groups AS text[])) g"),
+            {"groups": list(GROUP_ROLES.values())}).scalar()
+    if not member:
+        _refuse_logon(database, row.login, "login holds no Vigil role")
+        raise BadInput(f"{row.login!r} is not an active Vigil user of this database. "
+                       "Ask a Vigil administrator to add you (`vigil users add`).")
     return str(row.login)
 
 
@@ -288,7 +298,14 @@ def open_context(settings: Settings, *, database: Database | None = None,
     db = database or Database(settings.database_url)
     if migrate:
         db.upgrade(create_as=LIVE)
-    kind = db.require_kind(TRAINING if settings.training else LIVE)
+    try:
+        kind = db.require_kind(TRAINING if settings.training else LIVE)
+    except PermissionDenied:  # PostgreSQL: a login the database grants nothing
+        with db.read() as session:
+            login = str(session.execute(text("SELECT vigil_login()")).scalar())
+        _refuse_logon(db, login, "login holds no Vigil role")
+        raise BadInput(f"{login!r} is not an active Vigil user of this database. "
+                       "Ask a Vigil administrator to add you (`vigil users add`).") from None
     asserted_ok = kind in ASSERTED_IDENTITY_KINDS
     if not asserted_ok:
         refuse_asserted_on_live(settings, db)

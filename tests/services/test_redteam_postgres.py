@@ -486,3 +486,25 @@ def test_a_restricted_case_is_hidden_by_the_database(force: Force) -> None:
                                     expected_version=restricted.version_of(owner, NORTH_CASE))
     finally:
         owner.database.dispose()
+
+
+def test_a_login_holding_no_vigil_role_is_refused_and_audited(force: Force) -> None:
+    stranger = force.logins["sup.n"].split(".")[0] + ".stranger"
+    server = create_engine(force.database.url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{stranger}" LOGIN')
+    try:
+        database = Database(force.url(stranger))
+        with pytest.raises(BadInput, match="not an active Vigil user") as refused:
+            open_context(Settings(database_url=database.url), database=database, migrate=False)
+        assert force.logins["sup.n"] not in str(refused.value)  # no usernames listed
+        database.dispose()
+        with force.database.read() as session:
+            event = session.execute(select(AuditEvent).where(
+                AuditEvent.entity == "logon", AuditEvent.action == "denied",
+                AuditEvent.username == stranger)).scalars().first()
+        assert event is not None
+    finally:
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{stranger}"')
+        server.dispose()
