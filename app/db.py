@@ -403,6 +403,16 @@ class Database:
                            "data: refusing to reset it; create a new database instead")
         return kind
 
+    def require_empty_or_vigil(self) -> None:
+        """Synthetic data (seed, demo) goes only into a Vigil database or a new,
+        empty one, never beside another application's tables."""
+        if self.is_migrated():
+            return
+        others = inspect(self.engine).get_table_names()
+        if others:
+            raise BadInput(f"{self.safe_url} holds tables that are not Vigil's ({', '.join(sorted(others)[:5])}): "
+                           "synthetic data goes only into a new, empty database; nothing was changed")
+
     def drop_vigil_tables(self) -> None:
         """Drop Vigil's own tables and functions, nothing else. A SQLite file
         holding only Vigil's tables is removed (with its -wal and -shm)."""

@@ -115,6 +115,7 @@ def prepare_training_database(settings: Settings, *, database: Database | None =
 def require_training(database: Database) -> None:
     """Demonstrations run only on a new database or one created as training."""
     if not database.is_migrated():
+        database.require_empty_or_vigil()
         return
     kind = database.database_kind()
     if kind == TRAINING:

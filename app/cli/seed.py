@@ -46,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _check_seedable(database: Database, kind: str) -> None:
     """Seed only a new database, or one created as this kind."""
     if not database.is_migrated():
+        database.require_empty_or_vigil()
         return
     current = database.database_kind()
     if current != kind:
@@ -64,8 +65,10 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     database = env.database(settings)
     database.check_reachable()
     kind = TRAINING if args.training else SYNTHETIC
-    if args.reset and database.is_migrated():
-        database.require_resettable()
+    if args.reset:
+        database.require_empty_or_vigil()
+        if database.is_migrated():
+            database.require_resettable()
     _check_seedable(database, kind)
     if args.reset and database.is_migrated():
         confirm_reset(database, args.yes, "vigil seed --reset")

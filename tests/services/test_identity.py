@@ -409,3 +409,53 @@ def test_a_restricted_case_shows_only_that_it_exists_and_whom_to_ask(
     assert cases.open_case(make_context("officer.northern"), crime_ref="NC/26/880001")
     assert tui.main(["restrict", "show", "NC/26/880001", "--db", database.url,
                      "--user", "officer.northern"]) == 0
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_resets_never_touch_another_applications_database(
+        engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """seed --reset on another application's SQLite file; a scenario on another
+    application's PostgreSQL database holding a `person` table of 500 rows."""
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import PG_ENV
+
+    if engine == "sqlite":
+        path = tmp_path / "other-app.db"
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT)")
+            conn.executemany("INSERT INTO person (name) VALUES (?)", [(f"p{i}",) for i in range(500)])
+        url, name = f"sqlite:///{path}", path.name
+        argv = ["seed", "--cases", "5", "--reset", "--yes", name, "--db", url]
+    else:
+        server_url = os.environ.get(PG_ENV)
+        if not server_url:
+            pytest.skip(f"PostgreSQL: set {PG_ENV} to run")
+        import uuid
+
+        from sqlalchemy import create_engine
+
+        name = f"other_app_{uuid.uuid4().hex[:10]}"
+        server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        other = create_engine(url)
+        with other.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE person (id serial PRIMARY KEY, name text)")
+            conn.exec_driver_sql("INSERT INTO person (name) SELECT 'p' || g FROM generate_series(1, 500) g")
+        other.dispose()
+        argv = ["demo", "--scenario", "night-breach", "--yes", name, "--db", url]
+    try:
+        assert tui.main(argv) != 0
+        assert "not Vigil's" in capsys.readouterr().err
+        check = Database(url)
+        with check.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM person")).scalar() == 500
+            assert not check.is_migrated()
+        check.dispose()
+    finally:
+        if engine == "postgresql":
+            with server.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            server.dispose()
