@@ -18,16 +18,11 @@ import os
 import sys
 from pathlib import Path
 
-from sqlalchemy import text
-
 from app import dbsecurity
 from app.cli.base import CliEnv, add_action_parser
 from app.db import EVALUATION, LIVE, Database
 from app.errors import BadInput, VigilError
-from app.services.users import install_first_admin
-from app.settings import login_name
-from models import AuditEvent
-from models.enums import AuditAction
+from app.services.users import create_first_admin
 
 HELP = "database maintenance: create, upgrade and verify the schema, or make an online backup"
 
@@ -70,30 +65,6 @@ def _share_with_group(database: Database, group: str) -> None:
         os.chmod(target, mode)
 
 
-def _first_admin(database: Database, name: str, display_name: str, kind: str) -> str:
-    with database.write() as session:
-        if database.dialect == "postgresql":
-            session.execute(text(f"SET LOCAL ROLE {dbsecurity.OWNER_ROLE}"))
-            by = session.execute(text("SELECT session_user")).scalar()
-        else:
-            by = login_name()
-        username = install_first_admin(session, username=name, display_name=display_name,
-                                       dialect=database.dialect, live=kind == LIVE)
-        session.add(AuditEvent(at=database_now(session, database), username=str(by)[:64],
-                               role="dbadmin", action=AuditAction.CREATE.value, entity="user",
-                               entity_id=username, reason="first administrator (vigil db upgrade)",
-                               after={"role": "admin"}))
-    return username
-
-
-def database_now(session: object, database: Database):  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    if database.dialect == "postgresql":
-        return session.execute(text("SELECT clock_timestamp()")).scalar()  # type: ignore[attr-defined]
-    return datetime.now(UTC)
-
-
 def upgrade(args: argparse.Namespace, database: Database) -> None:
     wanted = EVALUATION if args.evaluation else LIVE
     existed = database.is_migrated()
@@ -118,7 +89,7 @@ def upgrade(args: argparse.Namespace, database: Database) -> None:
             f"not as the migrations made them:\n  {listed}\n"
             "Run `vigil db upgrade --repair` as the database administrator to reinstall them.")
     if args.admin:
-        name = _first_admin(database, args.admin, args.admin_name, kind)
+        name = create_first_admin(database, args.admin, args.admin_name, kind)
         print(f"first administrator: {name}", file=sys.stderr)
     state = "migrated" if migrated else ("repaired" if args.repair else "up to date")
     print(f"{database.safe_url}: schema {state} ({kind}); triggers, grants and policies verified",

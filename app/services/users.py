@@ -15,14 +15,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from app.db import LIVE, Database
+from app.dbsecurity import OWNER_ROLE
 from app.errors import BadInput, NotFound
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
-from models import User
+from app.settings import login_name
+from models import AuditEvent, User
 from models.enums import AuditAction, Role
 from seed.reference import organisation
 
@@ -190,3 +194,27 @@ def install_first_admin(session: Session, *, username: str, display_name: str,
         session.execute(text(f"GRANT vigil_admin TO {quoted}"))
         session.execute(text(f"GRANT {quoted} TO vigil_front"))
     return name
+
+
+def create_first_admin(database: Database, name: str, display_name: str, kind: str) -> str:
+    """The first Vigil administrator (on PostgreSQL also their login), audited."""
+    with database.write() as session:
+        if database.dialect == "postgresql":
+            session.execute(text(f"SET LOCAL ROLE {OWNER_ROLE}"))
+            by = session.execute(text("SELECT session_user")).scalar()
+        else:
+            by = login_name()
+        username = install_first_admin(session, username=name, display_name=display_name,
+                                       dialect=database.dialect, live=kind == LIVE)
+        session.add(AuditEvent(at=database_now(session, database), username=str(by)[:64],
+                               role="dbadmin", action=AuditAction.CREATE.value, entity="user",
+                               entity_id=username, reason="first administrator (vigil db upgrade)",
+                               after={"role": "admin"}))
+    return username
+
+
+def database_now(session: Session, database: Database) -> datetime:
+    """The database server's clock (PostgreSQL), or this host's (SQLite)."""
+    if database.dialect == "postgresql":
+        return session.execute(text("SELECT clock_timestamp()")).scalar_one()
+    return datetime.now(UTC)

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.cli.db import _first_admin
 from app.db import LIVE, Database
 from app.services import search, users
 from app.services.context import open_context
 from app.services.search import CaseSearch
+from app.services.users import create_first_admin
 from app.settings import Settings
 
 pytestmark = pytest.mark.postgres
@@ -48,7 +48,7 @@ def test_pgaudit_logs_a_persons_reads_with_their_login(make_live_database) -> No
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pgaudit")
         conn.exec_driver_sql(f"ALTER DATABASE \"{name}\" SET pgaudit.log = 'read, write'")
     tag = name.rsplit("_", 1)[-1][:8]
-    admin = _first_admin(database, f"pa{tag}.admin", "Admin", LIVE)
+    admin = create_first_admin(database, f"pa{tag}.admin", "Admin", LIVE)
     person = f"pa{tag}.sup"
     logins = [admin, person]
     try:

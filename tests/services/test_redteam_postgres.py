@@ -20,12 +20,12 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from app.cli.db import _first_admin
 from app.db import LIVE, Database
 from app.errors import BadInput, DatabaseUnavailable, PermissionDenied
 from app.services import cases, risk, users
 from app.services.context import ServiceContext, open_context
 from app.services.permissions import Permission, is_allowed
+from app.services.users import create_first_admin
 from app.settings import Settings
 from models import AuditEvent, Case, RiskAssessment
 from seed.reference import install_reference
@@ -85,7 +85,7 @@ def force() -> Iterator[Force]:
         factories.add_case(session, SOUTH_CASE, NOW - timedelta(days=2), area="Southern",
                            victim="V2", suspect="S2")
         session.execute(text("UPDATE crime_case SET risk_level = 'high'"))
-    admin = _first_admin(database, f"rt{tag}.admin", "Red team admin", LIVE)
+    admin = create_first_admin(database, f"rt{tag}.admin", "Red team admin", LIVE)
     logins = {"admin": admin}
     roles = {admin: "admin"}
     areas: dict[str, str | None] = {admin: None}
