@@ -60,7 +60,8 @@ def verify_chain(connection: object) -> AuditVerification:
     query = " ".join(("SELECT c.seq, c.audit_id, c.prev_hash, c.hash, e.id AS event_id,",
                       canon, "AS canon FROM audit_chain c",
                       "LEFT JOIN audit_event e ON e.id = c.audit_id ORDER BY c.seq"))
-    rows = connection.execute(text(query))  # type: ignore[attr-defined]
+    rows = connection.execution_options(stream_results=True, yield_per=10_000).execute(  # type: ignore[attr-defined]
+        text(query))
     previous_hash = ""
     previous_seq = 0
     first_linked: int | None = None

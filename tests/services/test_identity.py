@@ -72,6 +72,12 @@ def test_asserted_identity_accepted_on_training_synthetic_and_evaluation(
                      "--now", "2026-03-02T08:00:00Z", "--policy", "seed/policy.toml"]) == 0
     err = capsys.readouterr().err
     assert "EVALUATION database" in err
+    assert tui.main(["users", "add", "ana", "--name", "Analyst", "--role", "analyst",
+                     "--db", url, "--user", "evaluator"]) == 0
+    assert tui.main(["assurance", "--from", "2026-01-01", "--to", "2026-03-01", "--db", url,
+                     "--user", "ana", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert "EVALUATION (sample data, not live)" in out and '"evaluation": true' in out
     ctx = open_context(Settings(database_url=url, username="evaluator", now=NOW))
     assert ctx.kind == "evaluation" and ctx.now() == NOW and "EVALUATION" in ctx.describe()
     ctx.database.dispose()
