@@ -388,10 +388,11 @@ BEGIN
   END IF;
   NEW := jsonb_populate_record(NEW, jsonb_build_object(by_col, left(vigil_login(), 64),
                                                        at_col, now()));
-  IF TG_TABLE_NAME = 'risk_assessment' AND by_col = 'approved_by'
-     AND NEW.approved_by = NEW.assessor THEN
+  new_row := to_jsonb(NEW);
+  IF by_col = 'approved_by' AND new_row ? 'assessor'
+     AND new_row ->> 'approved_by' = new_row ->> 'assessor' THEN
     RAISE EXCEPTION 'four-eyes: % assessed this risk and may not approve its downgrade',
-      NEW.assessor;
+      new_row ->> 'assessor';
   END IF;
   RETURN NEW;
 END $$;

@@ -457,6 +457,43 @@ def test_the_everyday_services_work_as_each_login(force: Force, tmp_path) -> Non
     assert created == [force.logins["importer"]] * 2
 
 
+def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force: Force) -> None:
+    from app.services import breaches, dmm, screening
+    from models import Breach, DmmItem
+
+    with force.database.write() as session:
+        factories.dmm_morning(session)
+    supervisor, officer, analyst = (force.context(force.logins[p]) for p in ("sup.n", "off.n", "analyst"))
+    try:
+        with pytest.raises(PermissionDenied):
+            breaches.acknowledge_breach(officer, breach_ref="BR/26/0001", note="seen")
+        breaches.acknowledge_breach(supervisor, breach_ref="BR/26/0001", note="arrest planned")
+        meeting = dmm.current_meeting_date(supervisor)  # the server's clock decides which
+        dmm.build_queue(supervisor, area="Northern", meeting_date=meeting)
+        dmm.record_decision(supervisor, area="Northern", meeting_date=meeting,
+                            crime_ref="NC/26/0105", decision="actions_set",
+                            rationale="safety plan agreed")
+        screening.run_screening(analyst, full=True)
+        flag = screening.raise_flag(analyst, crime_ref="NC/26/0102",
+                                    suggested_change="add_included_stalking",
+                                    reason="repeated unwanted contact")
+        with pytest.raises(PermissionDenied):
+            screening.decide_flag(analyst, flag_id=flag.id, accept=False, rationale="no")
+        screening.decide_flag(supervisor, flag_id=flag.id, accept=False,
+                              rationale="harassment in law only")
+    finally:
+        for ctx in (supervisor, officer, analyst):
+            ctx.database.dispose()
+    login = force.logins["sup.n"]
+    with force.database.read() as session:
+        server_now = session.execute(text("SELECT now()")).scalar()
+        breach = session.execute(select(Breach).where(Breach.breach_ref == "BR/26/0001")).scalar_one()
+        item = session.execute(select(DmmItem).where(DmmItem.crime_ref == "NC/26/0105",
+                                                     DmmItem.decision.is_not(None))).scalars().first()
+    assert breach.acknowledged_by == login and abs((server_now - breach.acknowledged_at).total_seconds()) < 600
+    assert item is not None and item.decided_by == login
+
+
 # --- item 6: restricted cases, by row-level security -------------------------------------------
 
 def test_a_restricted_case_is_hidden_by_the_database(force: Force) -> None:
