@@ -458,8 +458,8 @@ def test_the_everyday_services_work_as_each_login(force: Force, tmp_path) -> Non
 
 
 def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force: Force) -> None:
-    from app.services import breaches, dmm, screening
-    from models import Breach, DmmItem
+    from app.services import breaches, dmm, orders, screening
+    from models import Breach, DmmAction, DmmItem, SpoDecision
 
     with force.database.write() as session:
         factories.dmm_morning(session)
@@ -473,6 +473,11 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
         dmm.record_decision(supervisor, area="Northern", meeting_date=meeting,
                             crime_ref="NC/26/0105", decision="actions_set",
                             rationale="safety plan agreed")
+        dmm.add_action(supervisor, area="Northern", meeting_date=meeting, crime_ref="NC/26/0105",
+                       text="Visit the victim today", owner="PC Northern", due_at=None)
+        orders.record_spo_decision(supervisor, crime_ref="NC/26/0105",
+                                   status="considered_not_appropriate",
+                                   rationale="no ongoing contact", expected_version=None)
         screening.run_screening(analyst, full=True)
         flag = screening.raise_flag(analyst, crime_ref="NC/26/0102",
                                     suggested_change="add_included_stalking",
@@ -490,8 +495,13 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
         breach = session.execute(select(Breach).where(Breach.breach_ref == "BR/26/0001")).scalar_one()
         item = session.execute(select(DmmItem).where(DmmItem.crime_ref == "NC/26/0105",
                                                      DmmItem.decision.is_not(None))).scalars().first()
-    assert breach.acknowledged_by == login and abs((server_now - breach.acknowledged_at).total_seconds()) < 600
+        action = session.execute(select(DmmAction)).scalars().first()
+        spo = session.execute(select(SpoDecision).order_by(SpoDecision.id.desc())).scalars().first()
+    assert breach.acknowledged_by == login
+    assert abs((server_now - breach.acknowledged_at).total_seconds()) < 600
     assert item is not None and item.decided_by == login
+    assert action is not None and action.created_by == login
+    assert spo is not None and spo.decided_by == login
 
 
 # --- item 6: restricted cases, by row-level security -------------------------------------------
