@@ -44,8 +44,11 @@ class AuditEntry:
 def case_audit_trail(ctx: ServiceContext, *, crime_ref: str,
                      limit: int = TRAIL_LIMIT) -> list[AuditEntry]:
     """The newest ``limit`` audit events about ``crime_ref``, newest first."""
+    from app.services.restricted import require_visible
+
     area = case_area(ctx, crime_ref)
     ctx.require(Permission.VIEW_AUDIT, area=area, entity="case", entity_id=crime_ref)
+    require_visible(ctx, crime_ref)
     with ctx.write() as session:
         ctx.audit(session, AuditAction.VIEW, "case", crime_ref, reason="case audit trail viewed")
     with ctx.read() as session:

@@ -203,3 +203,17 @@ def version_of(ctx: ServiceContext, crime_ref: str) -> int:
         check_hidden(ctx, crime_ref)
         raise NotFound(f"crime {crime_ref} is not in Vigil")
     return int(version)
+
+
+def require_visible(ctx: ServiceContext, crime_ref: str) -> None:
+    """Refuse (audited) a restricted case's content to someone not named on it."""
+    with ctx.read() as session:
+        try:
+            case = load_case(session, crime_ref)
+        except NotFound:
+            check_hidden(ctx, crime_ref)
+            raise
+        visible = may_see(ctx, session, case)
+        contact = contact_text(case)
+    if not visible:
+        raise refuse(ctx, crime_ref, contact)

@@ -399,6 +399,11 @@ def test_a_restricted_case_shows_only_that_it_exists_and_whom_to_ask(
             cases.open_case(ctx, crime_ref="NC/26/880001", reason="curious")
         (row,) = search.search_cases(ctx, CaseSearch(crime_ref="NC/26/880001")).rows
         assert row.summary == "RESTRICTED — ask DI Ashdown (PSD)" and row.victim_ref == "restricted"
+    from app.services.audit_trail import case_audit_trail
+
+    with pytest.raises(RestrictedCase):  # nor its audit trail
+        case_audit_trail(make_context("supervisor.southern"), crime_ref="NC/26/880001")
+    assert case_audit_trail(make_context("auditor"), crime_ref="NC/26/880001")
     for who in ("inspector.northern", "supervisor.northern", "auditor"):
         record = cases.open_case(make_context(who), crime_ref="NC/26/880001", reason="named")
         assert record is not None
@@ -409,7 +414,8 @@ def test_a_restricted_case_shows_only_that_it_exists_and_whom_to_ask(
             AuditEvent.entity == "case", AuditEvent.entity_id == "NC/26/880001",
             AuditEvent.action == "denied",
             AuditEvent.reason == "restricted case: content not shown")).scalars().all()
-    assert sorted(denied) == ["analyst", "officer.northern", "supervisor.southern"]
+    assert sorted(denied) == ["analyst", "officer.northern", "supervisor.southern",
+                              "supervisor.southern"]
     restricted.lift_restriction(supervisor, crime_ref="NC/26/880001", reason="cleared",
                                 expected_version=2)
     assert cases.open_case(make_context("officer.northern"), crime_ref="NC/26/880001")
