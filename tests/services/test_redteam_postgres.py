@@ -78,31 +78,35 @@ def force() -> Iterator[Force]:
     with server.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     database = Database(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
-    database.upgrade(create_as=LIVE)
-    with database.write() as session:
-        install_reference(session)
-        factories.add_case(session, NORTH_CASE, NOW - timedelta(days=2), area="Northern")
-        factories.add_case(session, SOUTH_CASE, NOW - timedelta(days=2), area="Southern",
-                           victim="V2", suspect="S2")
-        session.execute(text("UPDATE crime_case SET risk_level = 'high'"))
-    admin = create_first_admin(database, f"rt{tag}.admin", "Red team admin", LIVE)
-    logins = {"admin": admin}
-    roles = {admin: "admin"}
-    areas: dict[str, str | None] = {admin: None}
-    made = Force(admin_url, database, logins, roles, areas)
-    admin_ctx = made.context(admin)
-    for part, role, area in PEOPLE:
-        row = users.add_user(admin_ctx, username=f"rt{tag}.{part}", display_name=part,
-                             role=role, area=area)
-        logins[part], roles[row.username], areas[row.username] = row.username, role, area
-    admin_ctx.database.dispose()
-    yield made
-    database.dispose()
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        for login in logins.values():
-            conn.execute(text(f'DROP ROLE IF EXISTS "{login}"'))
-    server.dispose()
+    # every login this module may create, so a failed setup still drops them
+    logins: dict[str, str] = {"admin": f"rt{tag}.admin",
+                              **{part: f"rt{tag}.{part}" for part, _role, _area in PEOPLE}}
+    try:
+        database.upgrade(create_as=LIVE)
+        with database.write() as session:
+            install_reference(session)
+            factories.add_case(session, NORTH_CASE, NOW - timedelta(days=2), area="Northern")
+            factories.add_case(session, SOUTH_CASE, NOW - timedelta(days=2), area="Southern",
+                               victim="V2", suspect="S2")
+            session.execute(text("UPDATE crime_case SET risk_level = 'high'"))
+        admin = create_first_admin(database, logins["admin"], "Red team admin", LIVE)
+        roles = {admin: "admin"}
+        areas: dict[str, str | None] = {admin: None}
+        made = Force(admin_url, database, logins, roles, areas)
+        admin_ctx = made.context(admin)
+        for part, role, area in PEOPLE:
+            row = users.add_user(admin_ctx, username=logins[part], display_name=part,
+                                 role=role, area=area)
+            roles[row.username], areas[row.username] = role, area
+        admin_ctx.database.dispose()
+        yield made
+    finally:
+        database.dispose()
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for login in logins.values():
+                conn.execute(text(f'DROP ROLE IF EXISTS "{login}"'))
+        server.dispose()
 
 
 def test_the_logins_are_neither_superuser_nor_bypass_rls(force: Force) -> None:
