@@ -51,15 +51,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     backup.add_argument("path", metavar="PATH", help="file to write the copy to")
 
 
-def _share_with_group(database: Database, group: str) -> None:
-    path = database.engine.url.database
-    if database.dialect != "sqlite" or not path:
+def _group_id(database: Database, group: str) -> int:
+    if database.dialect != "sqlite" or not database.engine.url.database:
         raise BadInput("--group: only for an SQLite database file")
     try:
-        gid = grp.getgrnam(group).gr_gid
+        return grp.getgrnam(group).gr_gid
     except KeyError:
         raise BadInput(f"--group {group!r}: no such group on this host") from None
-    file = Path(path)
+
+
+def _share_with_group(database: Database, group: str) -> None:
+    gid = _group_id(database, group)
+    file = Path(str(database.engine.url.database))
     for target, mode in ((file, 0o660), (file.parent, 0o770)):
         os.chown(target, -1, gid)
         os.chmod(target, mode)
@@ -74,6 +77,8 @@ def upgrade(args: argparse.Namespace, database: Database) -> None:
                        f"({current or 'unmarked'}); an evaluation database is created empty")
     if args.group and existed:
         raise BadInput("--group: only when creating the database file")
+    if args.group:
+        _group_id(database, args.group)  # before anything is written
     migrated = database.upgrade(create_as=wanted, repair=args.repair)
     if args.group:
         _share_with_group(database, args.group)

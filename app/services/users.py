@@ -79,7 +79,8 @@ def _check_role(role: str, area: str | None) -> None:
         raise BadInput(f"--area {area!r}: not an area command "
                        f"({', '.join(organisation().area_commands)})")
     if role not in AREA_ROLES and area:
-        raise BadInput(f"--area: a {role} works force-wide; give an area only to a "
+        article = "an" if role[:1] in "aeiou" else "a"
+        raise BadInput(f"--area: {article} {role} works force-wide; give an area only to a "
                        "supervisor or an officer")
 
 
