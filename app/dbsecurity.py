@@ -100,6 +100,15 @@ STAMPED: tuple[tuple[str, str, str], ...] = (
     ("dmm_action", "created_by", "created_at"),
 )
 
+# The stored DMM agendas: a cache of the queue that whoever views the queue
+# writes (supervisors of any area, analysts, auditors); what a meeting
+# decided in them is guarded by vigil_agenda_guard (a supervisor of the area).
+AGENDA_GUARDED: dict[str, tuple[str, ...]] = {
+    "dmm_meeting": ("chaired_by", "closed_at"),
+    "dmm_item": ("decision", "rationale", "decided_by", "decided_at", "discussed_at",
+                 "discussed_by"),
+}
+
 # Tables not audited row by row (the audit log itself, Alembic's bookkeeping).
 NOT_ROW_AUDITED = ("audit_event", "audit_chain", "alembic_version")
 
@@ -115,6 +124,11 @@ def group_role(role: str) -> str:
 
 def writer_roles() -> frozenset[str]:
     return frozenset(r.value for p in WRITE_PERMISSIONS for r in ALLOWED[p]) | {Role.IMPORTER.value}
+
+
+def agenda_viewers() -> frozenset[str]:
+    """Roles that view the DMM queue, and so write its stored agenda."""
+    return frozenset(r.value for r in ALLOWED[Permission.VIEW_DMM])
 
 
 def area_bound_roles() -> frozenset[str]:
@@ -397,6 +411,39 @@ BEGIN
   RETURN NEW;
 END $$;
 
+-- What a meeting decided (TG_ARGV: the columns) only a supervisor of the area
+-- records, changes or removes; the rest of a stored agenda is a cache.
+CREATE OR REPLACE FUNCTION vigil_agenda_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
+  new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
+  any_row jsonb := coalesce(to_jsonb(NEW), to_jsonb(OLD));
+  col text;
+  area text;
+  touched boolean := false;
+BEGIN
+  IF vigil_is_live() THEN
+    FOREACH col IN ARRAY TG_ARGV LOOP
+      IF (old_row ->> col) IS DISTINCT FROM (new_row ->> col) THEN
+        touched := true;
+      END IF;
+    END LOOP;
+  END IF;
+  IF touched THEN
+    area := CASE WHEN any_row ? 'area_command' THEN any_row ->> 'area_command'
+                 ELSE vigil_case_area((any_row ->> 'case_id')::integer) END;
+    IF coalesce(vigil_user_role(), '') <> 'supervisor' OR area IS DISTINCT FROM vigil_user_area() THEN
+      RAISE EXCEPTION 'only a supervisor of % records, changes or removes what a meeting decided',
+        coalesce(area, 'the area');
+    END IF;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    RETURN OLD;
+  END IF;
+  RETURN NEW;
+END $$;
+
 -- Nobody changes their own role, area or active flag, not even an administrator.
 CREATE OR REPLACE FUNCTION vigil_no_self_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -471,7 +518,7 @@ DEFINER_FUNCTIONS = ("vigil_is_live()", "vigil_user_role()", "vigil_user_area()"
                      "vigil_record_refused_logon(text)")
 ALL_FUNCTIONS = (*DEFINER_FUNCTIONS, "vigil_login()", "vigil_audit_stamp()",
                  "vigil_append_only()", "vigil_row_audit()", "vigil_stamp_actor()",
-                 "vigil_no_self_change()")
+                 "vigil_no_self_change()", "vigil_agenda_guard()")
 
 
 @dataclass(frozen=True)
@@ -508,11 +555,16 @@ def expected(tables: list[str], columns: dict[str, set[str]]) -> Expected:
                     granted |= {"INSERT", "UPDATE", "DELETE"}
             if table == "audit_event":
                 granted.add("INSERT")
+            if table in AGENDA_GUARDED and role in agenda_viewers():
+                granted |= {"INSERT", "UPDATE", "DELETE"}
             privileges[(group, table)] = frozenset(granted)
     rls = {t for t in tables if t in AREA_OF or "case_id" in columns.get(t, set())}
     policies: set[tuple[str, str]] = set()
     for table in rls:
         policies.add((table, "vigil_read"))
+        if table in AGENDA_GUARDED:
+            for command in ("insert", "update", "delete"):
+                policies.add((table, f"vigil_agenda_{command}"))
         for scope, present in (("forcewide", writers - bound), ("own_area", bound)):
             if present:
                 for command in ("insert", "update", "delete"):
@@ -529,6 +581,9 @@ def expected(tables: list[str], columns: dict[str, set[str]]) -> Expected:
     for table, by_col, _at_col in STAMPED:
         if table in tables:
             triggers.add((table, f"vigil_stamp_{by_col}"))
+    for table in AGENDA_GUARDED:
+        if table in tables:
+            triggers.add((table, "vigil_agenda_guard"))
     return Expected(privileges=privileges, rls_tables=frozenset(rls),
                     policies=frozenset(policies), triggers=frozenset(triggers))
 
@@ -600,6 +655,16 @@ def _install_postgresql(connection: Any) -> None:
         readable = READABLE.get(table, "true")
         connection.exec_driver_sql(
             f"CREATE POLICY vigil_read ON {quoted} FOR SELECT TO {everyone} USING ({readable})")
+        if table in AGENDA_GUARDED:
+            viewers = ", ".join(sorted(GROUP_ROLES[r] for r in agenda_viewers()))
+            connection.exec_driver_sql(
+                f"CREATE POLICY vigil_agenda_insert ON {quoted} FOR INSERT TO {viewers} "
+                "WITH CHECK (true)")
+            connection.exec_driver_sql(
+                f"CREATE POLICY vigil_agenda_update ON {quoted} FOR UPDATE TO {viewers} "
+                "USING (true) WITH CHECK (true)")
+            connection.exec_driver_sql(
+                f"CREATE POLICY vigil_agenda_delete ON {quoted} FOR DELETE TO {viewers} USING (true)")
         for scope, groups, rule in (("forcewide", forcewide, "true"),
                                     ("own_area", own_area, f"{_area_expr(table)} = vigil_user_area()")):
             if not groups:
@@ -636,6 +701,13 @@ def _install_postgresql(connection: Any) -> None:
         trigger(table, "vigil_append_only",
                 f"TRIGGER vigil_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION vigil_append_only()")
+    for table, guarded in AGENDA_GUARDED.items():
+        present = [c for c in guarded if c in columns.get(table, set())]
+        if table in tables and present:
+            arguments = ", ".join(f"'{c}'" for c in present)
+            trigger(table, "vigil_agenda_guard",
+                    f"TRIGGER vigil_agenda_guard BEFORE INSERT OR UPDATE OR DELETE ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION vigil_agenda_guard({arguments})")
     trigger("app_user", "vigil_no_self_change",
             "TRIGGER vigil_no_self_change BEFORE UPDATE ON app_user "
             "FOR EACH ROW EXECUTE FUNCTION vigil_no_self_change()")

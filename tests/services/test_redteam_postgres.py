@@ -506,6 +506,33 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
     assert item is not None and item.decided_by == login
     assert action is not None and action.created_by == login
     assert spo is not None and spo.decided_by == login
+    # the stored agenda is a cache anyone viewing the queue writes; its decisions are not
+    for part in ("auditor", "analyst", "off.n"):
+        with psycopg.connect(force.dsn(force.logins[part]), autocommit=True) as conn:
+            assert _fails(conn, "UPDATE dmm_item SET decision = 'no_further_action', "
+                                "rationale = 'forged' WHERE crime_ref = 'NC/26/0105'")
+            assert _fails(conn, "DELETE FROM dmm_item WHERE decision IS NOT NULL")
+
+
+async def test_the_terminal_app_works_as_each_login(force: Force) -> None:
+    """Every section of the app, as a supervisor and as an auditor, on the
+    live database: nothing the database refuses that permissions.py allows."""
+    from app.app import VigilApp
+
+    for part in ("sup.n", "auditor"):
+        ctx = force.context(force.logins[part])
+        try:
+            app = VigilApp(ctx, start="cases")
+            async with app.run_test(size=(160, 50)) as pilot:
+                for key in "123456":
+                    await pilot.press(key)
+                    await pilot.pause()
+                    await app.workers.wait_for_complete()
+                    await pilot.pause()
+                errors = [n.message for n in app._notifications if n.severity == "error"]
+            assert errors == [], (part, errors)
+        finally:
+            ctx.database.dispose()
 
 
 # --- item 6: restricted cases, by row-level security -------------------------------------------
