@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,17 @@ class Clock:
             raise ValueError("a fixed clock needs an aware datetime")
         moment = at.astimezone(UTC)
         return cls(lambda: moment)
+
+    @classmethod
+    def anchored(cls, at: datetime) -> Clock:
+        """The time ``at`` (read from the database server) moving on with this
+        machine's monotonic clock, which its user cannot set: a live
+        PostgreSQL database's clock, without a round trip per reading."""
+        if at.tzinfo is None:
+            raise ValueError("an anchored clock needs an aware datetime")
+        start = at.astimezone(UTC)
+        mono = time.monotonic()
+        return cls(lambda: start + timedelta(seconds=time.monotonic() - mono))
 
     def shifted(self, delta: timedelta) -> Clock:
         source = self.source

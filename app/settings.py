@@ -2,6 +2,12 @@
 
 Precedence: explicit option, then environment (``VIGIL_DATABASE_URL``,
 ``VIGIL_USER``, ``VIGIL_NOW``, ``VIGIL_POLICY``), then defaults.
+
+A user, a clock or a policy given here is *asserted*: believed only on
+training, synthetic and evaluation databases. On a live database
+:func:`app.services.context.open_context` refuses them: identity comes from
+authentication (the PostgreSQL login, or the operating-system user on SQLite),
+time from the server, policy from the database.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from app.errors import BadInput
 
 def data_dir() -> Path:
     folder = Path(os.environ.get("VIGIL_HOME") or user_data_dir("vigil", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700)  # the live database lives here
     return folder
 
 
@@ -33,7 +40,8 @@ def training_database_url() -> str:
     return f"sqlite:///{data_dir() / 'training.db'}"
 
 
-def _login_name() -> str:
+def login_name() -> str:
+    """The operating-system user running Vigil (the identity on a live SQLite file)."""
     try:
         return getpass.getuser()
     except Exception:  # no login name on some containers
@@ -43,12 +51,24 @@ def _login_name() -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    username: str
+    # None: whoever authenticated (database login, or operating-system user)
+    username: str | None = None
     now: datetime | None = None
     policy_path: Path | None = None
     training: bool = False
     # In training the trainer demonstrates as this role (supervisor, analyst, officer).
     demo_role: str | None = None
+
+    def asserted(self) -> list[str]:
+        """The options given that a live database refuses, as the user names them."""
+        named: list[str] = []
+        if self.username is not None:
+            named.append("--user / VIGIL_USER")
+        if self.now is not None:
+            named.append("--now / VIGIL_NOW")
+        if self.policy_path is not None:
+            named.append("--policy / VIGIL_POLICY")
+        return named
 
     @property
     def clock(self) -> Clock:
@@ -82,7 +102,7 @@ class Settings:
         policy_text = policy or env.get("VIGIL_POLICY")
         return cls(
             database_url=database_url,
-            username=user or env.get("VIGIL_USER") or _login_name(),
+            username=user or env.get("VIGIL_USER") or None,
             now=when,
             policy_path=Path(policy_text) if policy_text else None,
             training=training,

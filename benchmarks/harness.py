@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from app.db import Database
+from app.db import SYNTHETIC, Database
 from app.rules.dmm import next_meeting_date
 from app.services.context import ServiceContext, open_context
 from app.services.dmm import prepare_queue
@@ -90,13 +90,12 @@ def ensure_database(url: str, cases: int, progress: Callable[[str], None]) -> tu
     from seed.generator import existing_cases, generate, reset_database
 
     database = Database(url)
-    database.upgrade()
+    database.upgrade(create_as=SYNTHETIC)
     have = existing_cases(database)
     if have == cases:
         return database, None
     progress(f"seeding {cases:,} cases into {database.safe_url} (first run only)")
     reset_database(database)
-    database.mark_kind("live")
     begin = time.perf_counter()
     generate(database, cases=cases, seed=BENCH_SEED, now=BENCH_NOW)
     return database, time.perf_counter() - begin

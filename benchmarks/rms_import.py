@@ -25,7 +25,7 @@ from typing import Any
 
 from app.clock import Clock
 from app.dates import LONDON
-from app.db import LIVE, Database
+from app.db import SYNTHETIC, Database
 from app.rms.formats import BREACHES, COLUMNS, CRIMES, ORDERS, RISK, VICTIM_CARE
 from app.services.context import system_context
 from app.services.rms_import import import_extract
@@ -166,12 +166,12 @@ def write_synthetic_extract(folder: Path | str, crimes: int, seed: int) -> dict[
 
 
 def _prepare(database: Database) -> None:
-    database.upgrade()
+    database.upgrade(create_as=SYNTHETIC)
     with database.write() as session:
         install_reference(session)
         install_users(session)
     if database.database_kind() is None:
-        database.mark_kind(LIVE)
+        database.mark_kind(SYNTHETIC)
 
 
 def peak_rss_mb() -> float:

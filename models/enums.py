@@ -12,7 +12,10 @@ class Role(StrEnum):
     TRAINER = "trainer"
     OFFICER = "officer"
     AUDITOR = "auditor"
+    # administers users and the force policy; sees no case data
     ADMIN = "admin"
+    # the nightly RMS import's own login
+    IMPORTER = "importer"
 
 
 class RiskLevel(StrEnum):
@@ -148,6 +151,10 @@ class AuditAction(StrEnum):
     IMPORT = "import"
     LOGIN = "login"
     DENIED = "denied"
+    # a row changed in the database, written by the audit triggers (PostgreSQL, live)
+    ROW_INSERT = "row_insert"
+    ROW_UPDATE = "row_update"
+    ROW_DELETE = "row_delete"
 
 
 class MultiAgencyKind(StrEnum):

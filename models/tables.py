@@ -40,6 +40,10 @@ class AppMeta(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
+    """A person who may use this database. ``username`` is normalised
+    (:func:`app.services.users.normalise_username`); on a live PostgreSQL
+    database it is also the person's own database login."""
+
     __tablename__ = "app_user"
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
@@ -128,6 +132,24 @@ class Case(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_activity_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # a police officer or member of staff is the suspect or the victim: only the
+    # named users (case_access) and auditors see the content; others see that
+    # it exists and whom to ask (restricted_contact)
+    restricted: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    restricted_contact: str | None = Field(default=None, max_length=120)
+
+
+class CaseAccess(SQLModel, table=True):
+    """Who may see a restricted case (besides auditors)."""
+
+    __tablename__ = "case_access"
+    __table_args__ = (UniqueConstraint("case_id", "username", name="uq_case_access_user"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="crime_case.id", index=True)
+    username: str = Field(max_length=64)
+    granted_by: str = Field(max_length=64)
+    granted_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    reason: str | None = Field(default=None, sa_type=Text)
 
 
 # a crime reference differing only in letter case is the same crime
@@ -434,6 +456,34 @@ class AuditEvent(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=Text)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # the force policy in effect (ServiceContext.policy_version)
+    policy_version: str | None = Field(default=None, max_length=32)
+
+
+class AuditChain(SQLModel, table=True):
+    """The hash chain over the audit log: one link per audit event, written by
+    a database trigger. ``hash`` is SHA-256 of the previous link's hash and the
+    event's canonical text, so an edited, deleted or inserted event breaks the
+    chain (`vigil audit verify`)."""
+
+    __tablename__ = "audit_chain"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    audit_id: int = Field(unique=True)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class PolicyVersion(SQLModel, table=True):
+    """The force policy stored in the database, one row per version; the
+    newest is in effect on a live database (`vigil policy set|history`)."""
+
+    __tablename__ = "policy_version"
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    policy_text: str = Field(sa_type=Text)
+    sha256: str = Field(max_length=64)
+    set_by: str = Field(max_length=64)
+    set_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    note: str | None = Field(default=None, sa_type=Text)
 
 
 class ImportBatch(SQLModel, table=True):

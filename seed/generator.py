@@ -42,10 +42,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlmodel import SQLModel
 
@@ -306,23 +305,10 @@ def generate(database: Database, *, cases: int, seed: int, now: datetime,
 
 
 def reset_database(database: Database) -> None:
-    """Empty the database and bring it back to the newest schema.
-
-    The audit log refuses DELETE (DPA 2018 s62), so rows are not deleted: an
-    SQLite file is removed and created again; on PostgreSQL every table (and
-    Alembic's version table and the audit trigger function) is dropped and the
-    migrations run again.
-    """
-    if database.dialect == "sqlite":
-        path = database.engine.url.database
-        if not path or path == ":memory:":
-            raise BadInput(f"{database.safe_url}: only a database file can be reset")
-        database.dispose()
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(path + suffix).unlink(missing_ok=True)
-    else:
-        with database.write_engine.begin() as conn:
-            SQLModel.metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-            conn.execute(text("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE"))
-    database.upgrade()
+    """Empty a training, evaluation or synthetic database and bring it back to
+    the newest schema, keeping its kind (:meth:`Database.require_resettable`
+    says which databases may be; anything else is refused). Only Vigil's own
+    tables are dropped: an SQLite file holding nothing else is created again."""
+    kind = database.require_resettable()
+    database.drop_vigil_tables()
+    database.upgrade(create_as=kind)

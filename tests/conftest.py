@@ -1,6 +1,13 @@
 """Fixtures: a migrated database on SQLite and PostgreSQL, service contexts
 for each synthetic user, and a fixed clock.
 
+Test databases are created SYNTHETIC (app.db): they behave as live (no
+training banner, trainers refused) but take named users, a fixed clock and a
+policy file, which is how tests set identity (``make_context("analyst")``).
+``make_context(..., training=True)`` makes the copy a training database. A
+true live database, where all three are refused, comes from
+``make_live_database`` (tests of the refusals and of the PostgreSQL roles).
+
 PostgreSQL tests need ``VIGIL_TEST_POSTGRES_URL`` (a server URL whose user may
 create databases). Without it they are skipped locally; under CI (``CI=true``)
 a missing server is a failure, never a skip.
@@ -20,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.clock import Clock
-from app.db import LIVE, TRAINING, Database
+from app.db import DATABASE_KIND_KEY, LIVE, SYNTHETIC, TRAINING, Database
 from app.policy import Policy, default_policy
 from app.services.context import ServiceContext, open_context
 from app.settings import Settings
@@ -34,8 +41,8 @@ PG_ENV = "VIGIL_TEST_POSTGRES_URL"
 ENGINES = ("sqlite", "postgresql")
 
 
-def _prepare(database: Database) -> None:
-    database.upgrade()
+def _prepare(database: Database, kind: str = SYNTHETIC) -> None:
+    database.upgrade(create_as=kind)
     with database.write() as session:
         install_reference(session)
         install_users(session)
@@ -135,10 +142,10 @@ def _context_factory(database: Database) -> ContextFactory:
     def make(username: str = "supervisor.northern", *, now: datetime = NOW,
              training: bool = False, demo_role: str | None = None,
              policy_path: Path | None = None) -> ServiceContext:
-        kind = database.database_kind()
-        wanted = TRAINING if training else LIVE
-        if kind is None:
-            database.mark_kind(wanted)
+        if training and database.database_kind() == SYNTHETIC:
+            # a test copy of the synthetic template serves as a training database
+            database.set_meta(DATABASE_KIND_KEY, TRAINING)
+            database.set_meta("created_as", TRAINING)
         settings = Settings(database_url=database.url, username=username, now=now,
                             policy_path=policy_path, training=training, demo_role=demo_role)
         return open_context(settings, database=database, migrate=False)
@@ -155,6 +162,46 @@ def make_context(database: Database) -> ContextFactory:
 @pytest.fixture
 def make_sqlite_context(sqlite_database: Database) -> ContextFactory:
     return _context_factory(sqlite_database)
+
+
+LiveDatabaseFactory = Callable[[str], Database]
+
+
+@pytest.fixture
+def make_live_database(tmp_path: Path) -> Iterator[LiveDatabaseFactory]:
+    """``make_live_database("sqlite")`` or ``("postgresql")``: a new, empty
+    database created LIVE by the same path as `vigil db upgrade`, with the
+    reference data (no users: tests add the ones they need)."""
+    made: list[tuple[Database, str | None]] = []
+
+    def make(engine: str) -> Database:
+        if engine == "sqlite":
+            database = Database(f"sqlite:///{tmp_path / f'live{len(made)}.db'}")
+            name = None
+        else:
+            url = _pg_admin_url()
+            if not url:
+                pytest.skip(f"PostgreSQL: set {PG_ENV} to run")
+            name = f"vigil_live_{uuid.uuid4().hex[:12]}"
+            admin = create_engine(url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+            database = Database(make_url(url).set(database=name).render_as_string(hide_password=False))
+        database.upgrade(create_as=LIVE)
+        with database.write() as session:
+            install_reference(session)
+        made.append((database, name))
+        return database
+
+    yield make
+    for database, name in made:
+        database.dispose()
+        if name:
+            admin = create_engine(os.environ[PG_ENV], isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
 
 
 @pytest.fixture

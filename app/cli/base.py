@@ -4,11 +4,12 @@ service context, and writing output to stdout or a file."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.db import Database
+from app.db import EVALUATION, LIVE, TRAINING, Database
 from app.errors import BadInput
 from app.output import FORMATS
 from app.policy import load_policy
@@ -42,7 +43,9 @@ class CliEnv:
         return settings
 
     def database(self, settings: Settings) -> Database:
-        database = Database(settings.database_url)
+        from app.web import WEB_LOGIN_ENV
+
+        database = Database(settings.database_url, act_as=os.environ.get(WEB_LOGIN_ENV) or None)
         self._databases.append(database)
         return database
 
@@ -51,10 +54,15 @@ class CliEnv:
         opened as training automatically for read-only commands."""
         settings = self.settings(training=bool(training), demo_role=demo_role)
         database = self.database(settings)
-        database.upgrade()
-        if training is None and database.database_kind() == "training":
+        database.upgrade(create_as=LIVE)
+        kind = database.database_kind()
+        if training is None and kind == TRAINING:
             settings = settings.with_(training=True)
-        return open_context(settings, database=database, migrate=False)
+        context = open_context(settings, database=database, migrate=False)
+        if kind == EVALUATION:
+            print(f"vigil: EVALUATION database {database.safe_url}: sample data, never live",
+                  file=sys.stderr)
+        return context
 
     def emit(self, text: str, output: str | None = None) -> None:
         if output:
@@ -72,6 +80,28 @@ class CliEnv:
             database.dispose()
 
 
+def add_confirm_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", metavar="NAME",
+                        help="confirm a reset without being asked: the database's name "
+                        "(PostgreSQL database name, or SQLite file name)")
+
+
+def confirm_reset(database: Database, yes: str | None, what: str) -> None:
+    """A destructive command goes ahead only when the person types the
+    database's name, or gives it with ``--yes``."""
+    name = database.name
+    if yes is not None:
+        if yes != name:
+            raise BadInput(f"--yes {yes!r}: this database is named {name!r}; nothing was changed")
+        return
+    if sys.stdin.isatty():
+        typed = input(f"{what} empties {database.safe_url}. Type its name ({name}) to go on: ")
+        if typed.strip() == name:
+            return
+        raise BadInput(f"{what}: not confirmed; nothing was changed")
+    raise BadInput(f"{what} empties {database.safe_url}: confirm with --yes {name}")
+
+
 def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = True) -> None:
     """--db, --user, --now, --policy. Subparsers suppress their defaults so an
     option given before the subcommand is not overwritten by the default after it."""
@@ -81,11 +111,14 @@ def add_global_options(parser: argparse.ArgumentParser, *, suppress: bool = True
                        help="database URL (sqlite:///FILE or postgresql+psycopg://...); "
                        "env VIGIL_DATABASE_URL")
     group.add_argument("--user", metavar="NAME", default=default,
-                       help="Vigil user to act as; env VIGIL_USER, else the login name")
+                       help="training, synthetic and evaluation databases only: the Vigil user "
+                       "to act as; env VIGIL_USER (live: your own login, never this)")
     group.add_argument("--now", metavar="ISO", default=default,
-                       help="fix the clock, e.g. 2026-03-02T08:00:00Z; env VIGIL_NOW")
+                       help="training, synthetic and evaluation databases only: fix the clock, "
+                       "e.g. 2026-03-02T08:00:00Z; env VIGIL_NOW")
     group.add_argument("--policy", metavar="FILE", default=default,
-                       help="force policy TOML merged over the defaults; env VIGIL_POLICY")
+                       help="training, synthetic and evaluation databases only: policy TOML "
+                       "merged over the defaults; env VIGIL_POLICY (live: `vigil policy set`)")
 
 
 def add_action_parser(actions: argparse._SubParsersAction, name: str,  # type: ignore[type-arg]

@@ -12,13 +12,14 @@ the first run, seeds at that time).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
-from app.cli.base import CliEnv
+from app.cli.base import CliEnv, add_confirm_option, confirm_reset
 from app.dates import LONDON, DateError, parse_datetime
-from app.db import LIVE, TRAINING, Database
+from app.db import TRAINING, Database
 from app.errors import BadInput, DatabaseKindMismatch
 from app.services.context import open_context
 from app.settings import Settings, training_database_url
@@ -27,6 +28,7 @@ from seed.scenarios import Scenario, get_scenario, load_scenario, scenarios
 
 HELP = "open the training database of synthetic data (created and seeded on first use)"
 
+DEMO_DATABASE_ENV = "VIGIL_DEMO_DATABASE_URL"
 DEMO_CASES = 5_000
 DEMO_SEED = 1
 DEMO_NOW_KEY = "demo_now"
@@ -36,7 +38,9 @@ ROLES = ("supervisor", "analyst", "officer", "auditor")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reset", action="store_true",
-                        help="delete the training database and seed it again")
+                        help="empty the training database and seed it again (with --db: asks "
+                        "for the database's name, or give --yes NAME)")
+    add_confirm_option(parser)
     parser.add_argument("--role", choices=ROLES, default=None,
                         help="the role the trainer demonstrates (default: the scenario's, "
                         "else supervisor)")
@@ -65,7 +69,10 @@ def demo_settings(env: CliEnv, *, role: str | None = None) -> Settings:
     (``VIGIL_DATABASE_URL`` is ignored: it may point at live data)."""
     settings = env.settings(training=True, demo_role=role)
     if not env.option("db"):
-        settings = settings.with_(database_url=training_database_url())
+        # the browser sessions of `vigil demo --web` get the database this way,
+        # never on their command line
+        served = os.environ.get(DEMO_DATABASE_ENV)
+        settings = settings.with_(database_url=served or training_database_url())
     return settings
 
 
@@ -84,15 +91,11 @@ def prepare_training_database(settings: Settings, *, database: Database | None =
     """
     db = database or Database(settings.database_url)
     db.check_reachable()
-    if db.is_migrated() and db.database_kind() == LIVE:
-        raise DatabaseKindMismatch(
-            f"{db.safe_url} is a LIVE database: training and demonstrations never run on live "
-            "data (run `vigil demo` without --db to use the training database)")
-    if reset:
+    require_training(db)
+    if reset and db.is_migrated():
         reset_database(db)
     else:
-        db.upgrade()
-    db.mark_kind(TRAINING)
+        db.upgrade(create_as=TRAINING)
     stored = db.meta(DEMO_NOW_KEY)
     stored_at = _parse_stored(stored)
     if existing_cases(db):
@@ -107,6 +110,21 @@ def prepare_training_database(settings: Settings, *, database: Database | None =
     generate(db, cases=DEMO_CASES, seed=DEMO_SEED, now=when, training=True, progress=progress)
     db.set_meta(DEMO_NOW_KEY, when.isoformat())
     return db, when
+
+
+def require_training(database: Database) -> None:
+    """Demonstrations run only on a new database or one created as training."""
+    if not database.is_migrated():
+        database.require_empty_or_vigil()
+        return
+    kind = database.database_kind()
+    if kind == TRAINING:
+        return
+    label = f"a {kind.upper()}" if kind else "an unmarked"
+    raise DatabaseKindMismatch(
+        f"{database.safe_url} is {label} database: training and demonstrations run only on a "
+        "database created as training (run `vigil demo` without --db to use the training "
+        "database)")
 
 
 def _parse_stored(text: str | None) -> datetime | None:
@@ -138,11 +156,11 @@ def prepare_scenario(settings: Settings, database: Database, name: str) -> Scena
     """Reset the training database to scenario ``name`` (deterministic)."""
     scenario = get_scenario(name)
     database.check_reachable()
-    if database.is_migrated() and database.database_kind() == LIVE:
-        raise DatabaseKindMismatch(
-            f"{database.safe_url} is a LIVE database: scenarios reset only a training database")
-    reset_database(database)
-    database.mark_kind(TRAINING)
+    require_training(database)
+    if database.is_migrated():
+        reset_database(database)
+    else:
+        database.upgrade(create_as=TRAINING)
     load_scenario(database, scenario)
     database.set_meta(DEMO_NOW_KEY, scenario.now.isoformat())
     database.set_meta(SCENARIO_KEY, scenario.name)
@@ -157,6 +175,11 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     database = env.database(settings)
     start = "cases"
     role = args.role or "supervisor"
+    if (args.scenario or args.reset) and env.option("db") and database.is_migrated():
+        require_training(database)
+        database.require_resettable()
+        what = f"vigil demo --scenario {args.scenario}" if args.scenario else "vigil demo --reset"
+        confirm_reset(database, args.yes, what)
     if args.scenario:
         scenario = prepare_scenario(settings, database, args.scenario)
         when, start, role = settings.now or scenario.now, scenario.start, args.role or scenario.role
@@ -175,14 +198,15 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
             raise BadInput(f"--port {args.port}: not a port number")
         from app.web import serve
 
-        argv = ["demo", "--db", database.url, "--role", role]
+        argv = ["demo", "--role", role]  # the database through the environment
         if env.option("user"):
             argv += ["--user", env.option("user")]  # type: ignore[list-item]
         if env.option("now"):
             argv += ["--now", env.option("now")]  # type: ignore[list-item]
         print(f"vigil: serving the training demo on http://{args.host}:{args.port}/",
               file=sys.stderr)
-        serve(argv, host=args.host, port=args.port, title="Vigil — TRAINING")
+        serve(argv, host=args.host, port=args.port, title="Vigil — TRAINING",
+              environment={DEMO_DATABASE_ENV: database.url})
         return 0
     session = settings.with_(now=when, username=env.option("user") or "trainer",
                              training=True, demo_role=role)

@@ -252,6 +252,8 @@ def render_report_html(report: AssuranceReport) -> str:
     ]
     if report.training:
         out.append('<p class="training">TRAINING — synthetic data, not a real force</p>')
+    if report.evaluation:
+        out.append('<p class="training">EVALUATION — sample data, not live</p>')
     out.append(f"<h1>{_e(title)}</h1>")
     out.append(
         f'<p class="meta">Cases reported from {_e(report.describe_period())} inclusive '

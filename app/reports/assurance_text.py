@@ -48,6 +48,8 @@ def status_label(status: str) -> str:
 
 def title_line(report: AssuranceReport) -> str:
     training = " — TRAINING (synthetic data)" if report.training else ""
+    if report.evaluation:
+        training = " — EVALUATION (sample data, not live)"
     return (f"Stalking assurance: {report.scope}, {report.describe_period()}{training}")
 
 
@@ -66,6 +68,7 @@ def report_payload(report: AssuranceReport) -> dict[str, Any]:
         "generated_at": report.generated_at,
         "generated_by": report.generated_by,
         "training": report.training,
+        "evaluation": report.evaluation,
         "policy": report.policy_source,
         "months": list(report.months),
         "call_outs": [

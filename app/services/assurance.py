@@ -104,6 +104,8 @@ class AssuranceReport:
     definitions: tuple[m.MetricDefinition, ...]
     areas: tuple[str, ...]  # the force's area commands (to choose from)
     policy_source: str = "defaults"
+    # an evaluation database (sample data): every output says so
+    evaluation: bool = False
 
     @property
     def last_day(self) -> date:
@@ -848,6 +850,7 @@ def assurance_report(ctx: ServiceContext, *, date_from: date, date_to: date,
         generated_by=ctx.actor.display_name, training=ctx.training, months=period.months,
         results=tuple(results), call_outs=call_outs, definitions=definitions,
         areas=organisation().area_commands, policy_source=policy.source,
+        evaluation=ctx.evaluation,
     )
     with ctx.write() as session:
         ctx.audit(session, AuditAction.VIEW, "assurance", None,

@@ -102,6 +102,10 @@ def case_audit_trail(ctx: ServiceContext, *, crime_ref: str, limit: int = TRAIL_
     if area is None and not _has_trail(ctx, crime_ref):
         raise NotFound(f"crime {crime_ref} is not in Vigil")
     ctx.require(Permission.VIEW_AUDIT, area=area, entity="case", entity_id=crime_ref)
+    if area is not None:
+        from app.services.restricted import require_visible
+
+        require_visible(ctx, crime_ref)
     why = "case audit trail viewed"
     if area is not None:
         from app.services.case_lock import load_case

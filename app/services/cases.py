@@ -322,6 +322,9 @@ def case_area(ctx: ServiceContext, crime_ref: str) -> str:
             select(Case.area_command).where(Case.crime_ref == crime_ref)
         ).scalar()
     if area is None:
+        from app.services import restricted
+
+        restricted.check_hidden(ctx, crime_ref)  # hidden from this user by the database
         raise NotFound(f"crime {crime_ref} is not in Vigil")
     return str(area)
 
@@ -392,8 +395,20 @@ def consult_case(ctx: ServiceContext, *, crime_ref: str, reason: str | None, wha
 def open_case(ctx: ServiceContext, *, crime_ref: str, reason: str | None = None) -> CaseRecord:
     """The case record, audited as a consultation. Outside the user's own area
     a reason is required (:class:`ReasonRequired`) and recorded."""
+    from app.services import restricted
+
     ctx.require(Permission.VIEW_CASE, entity="case", entity_id=crime_ref)
     reason = (reason or "").strip() or None
+    with ctx.read() as session:
+        try:
+            case = load_case(session, crime_ref)
+        except NotFound:
+            restricted.check_hidden(ctx, crime_ref)  # hidden from this user by the database
+            raise
+        hidden_from_me = not restricted.may_see(ctx, session, case)
+        contact = restricted.contact_text(case)
+    if hidden_from_me:
+        raise restricted.refuse(ctx, crime_ref, contact)
     with ctx.read() as session:
         case = load_case(session, crime_ref)
         why = consult(ctx, session, case, reason=reason, what="case record")

@@ -2,7 +2,10 @@
 
 Areas: supervisors and officers change cases of their own area command only;
 analysts and auditors work force-wide (read). A trainer acts only on a
-training database, as the role they demonstrate.
+training database, as the role they demonstrate. The administrator manages
+users and the force policy and sees no case data; the importer is the nightly
+RMS import's login. On PostgreSQL the same table is enforced by the database
+(app.dbsecurity derives its grants and row-level security from it).
 """
 
 from __future__ import annotations
@@ -34,10 +37,14 @@ class Permission(StrEnum):
     SEARCH = "search"
     REVIEW_RETENTION = "review_retention"
     ERASE_CASE = "erase_case"
+    MANAGE_USERS = "manage_users"
+    SET_POLICY = "set_policy"
+    VERIFY_AUDIT = "verify_audit"
+    RESTRICT_CASE = "restrict_case"
 
 
 _S, _A, _O, _U = Role.SUPERVISOR, Role.ANALYST, Role.OFFICER, Role.AUDITOR
-_ADMIN = Role.ADMIN
+_ADMIN, _I = Role.ADMIN, Role.IMPORTER
 
 ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_CASE: frozenset({_S, _A, _O, _U}),
@@ -56,7 +63,7 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.DECIDE_FLAG: frozenset({_S}),
     Permission.VIEW_SCREENING: frozenset({_S, _A, _U}),
     Permission.VIEW_ASSURANCE: frozenset({_S, _A, _U}),
-    Permission.IMPORT: frozenset({_A}),
+    Permission.IMPORT: frozenset({_A, _I}),
     Permission.EXPORT: frozenset({_S, _A, _U}),
     Permission.VIEW_AUDIT: frozenset({_S, _U}),
     Permission.SEARCH: frozenset({_S, _A, _O, _U}),
@@ -64,6 +71,12 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     # administrator erases, and only a case a reviewer decided to dispose of
     Permission.REVIEW_RETENTION: frozenset({_U, _ADMIN}),
     Permission.ERASE_CASE: frozenset({_ADMIN}),
+    # administration: users and the force policy; the administrator sees no case data
+    Permission.MANAGE_USERS: frozenset({_ADMIN}),
+    Permission.SET_POLICY: frozenset({_ADMIN}),
+    Permission.VERIFY_AUDIT: frozenset({_U, _ADMIN}),
+    # mark a case restricted (an officer or member of staff involved), name who may see it
+    Permission.RESTRICT_CASE: frozenset({_S}),
 }
 
 # Permissions limited to the user's own area command (for roles that have one).
@@ -77,6 +90,7 @@ AREA_BOUND: frozenset[Permission] = frozenset(
         Permission.APPROVE_RISK_DOWNGRADE,
         Permission.DECIDE_FLAG,
         Permission.VIEW_WORKLIST,
+        Permission.RESTRICT_CASE,
     }
 )
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.errors import BadInput
+from app.services import restricted
 from app.services.audit_trail import audit_naming
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
@@ -318,6 +319,18 @@ def count_cases(session: Session, criteria: CaseSearch, now: datetime,
     return total
 
 
+def restricted_row(crime_ref: str, reported_at: datetime, area: str,
+                   contact: str | None) -> CaseRow:
+    """What a restricted case shows someone not named on it: that it exists
+    and whom to ask (app.services.restricted)."""
+    ask = contact or f"the {area} area command"
+    return CaseRow(crime_ref=crime_ref, reported_at=reported_at, area_command=area,
+                   principal_code="", included_codes=(), risk_level=None, allocation_team=None,
+                   status="restricted", victim_ref="restricted", suspect_ref=None,
+                   relationship="", online=False, domestic_abuse=False, pin_issued=False,
+                   summary=f"RESTRICTED — ask {ask}")
+
+
 def search_cases(ctx: ServiceContext, criteria: CaseSearch, *, audit: bool = True,
                  with_total: bool = False) -> SearchPage:
     """One page of cases matching ``criteria``, newest report first; with
@@ -338,7 +351,7 @@ def search_cases(ctx: ServiceContext, criteria: CaseSearch, *, audit: bool = Tru
                 Case.id, Case.crime_ref, Case.reported_at, Case.area_command, Case.principal_code,
                 Case.risk_level, Case.allocation_team, Case.status, victim.person_ref,
                 suspect.person_ref, Case.relationship, Case.online, Case.domestic_abuse,
-                Case.pin_issued, Case.summary,
+                Case.pin_issued, Case.summary, Case.restricted, Case.restricted_contact,
             )
             .select_from(page_ids)
             .join(Case, Case.id == page_ids.c.id)
@@ -350,6 +363,7 @@ def search_cases(ctx: ServiceContext, criteria: CaseSearch, *, audit: bool = Tru
         has_more = len(found) > size
         found = found[:size]
         included = included_codes(session, [r[0] for r in found])
+        hidden = restricted.hidden_case_ids(ctx, session, [(r[0], r[15]) for r in found])
         if with_total:
             total = count_cases(session, criteria, ctx.now())
     rows = [
@@ -359,6 +373,7 @@ def search_cases(ctx: ServiceContext, criteria: CaseSearch, *, audit: bool = Tru
             status=r[7], victim_ref=r[8], suspect_ref=r[9], relationship=r[10], online=r[11],
             domestic_abuse=r[12], pin_issued=r[13], summary=r[14],
         )
+        if r[0] not in hidden else restricted_row(r[1], r[2], r[3], r[16])
         for r in found
     ]
     page = SearchPage(criteria=replace(criteria, page_size=size), rows=rows, has_more=has_more,

@@ -62,13 +62,16 @@ def test_global_options_before_or_after_subcommand(tmp_path: Path) -> None:
     assert (tmp_path / "v.db").exists()
 
 
-def test_backup_makes_a_consistent_copy(tmp_path: Path) -> None:
+def test_backup_makes_a_consistent_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sqlite3
 
     db = f"sqlite:///{tmp_path}/v.db"
+    monkeypatch.setenv("LOGNAME", "it.admin")  # the live SQLite identity: the host's user
+    assert tui.main(["--db", db, "db", "upgrade", "--admin", "it.admin"]) == 0
     assert tui.main(["--db", db, "users", "add", "ps.test", "--name", "PS Test",
                      "--role", "supervisor", "--area", "Northern"]) == 0
     assert tui.main(["--db", db, "db", "backup", str(tmp_path / "copy.db")]) == 0
     with sqlite3.connect(tmp_path / "copy.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("SELECT username FROM app_user").fetchall() == [("ps.test",)]
+        assert conn.execute("SELECT username FROM app_user ORDER BY username").fetchall() == [
+            ("it.admin",), ("ps.test",)]

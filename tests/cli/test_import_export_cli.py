@@ -145,8 +145,10 @@ def test_export_a_folder_and_import_it_elsewhere(sqlite_database: Database, tmp_
             in capsys.readouterr().err)
     other = Database(f"sqlite:///{tmp_path / 'other.db'}")
     try:
-        assert tui.main(["--db", other.url, "users", "add", "analyst", "--name", "A",
-                         "--role", "analyst"]) == 0
+        assert tui.main(["--db", other.url, "db", "upgrade", "--evaluation",
+                         "--admin", "boss"]) == 0
+        assert tui.main(["--db", other.url, "--user", "boss", "users", "add", "analyst",
+                         "--name", "A", "--role", "analyst"]) == 0
         assert vigil(other, "import", str(tmp_path / "out")) == 0
         assert vigil(other, "export", "cases", "--purpose", "quality check", "--purpose", "quality check", "-o", f"{tmp_path / 'again'}/") == 0
     finally:

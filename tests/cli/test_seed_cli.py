@@ -34,15 +34,15 @@ def _kind(path: Path) -> str:
         return conn.execute("SELECT value FROM app_meta WHERE key = 'database_kind'").fetchone()[0]
 
 
-def test_seed_writes_cases_marks_live_and_reports(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_seed_writes_cases_marks_synthetic_and_reports(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "v.db"
     assert tui.main(["seed", "--cases", "300", "--seed", "2", "--db", _url(path), *FIXED]) == 0
     err = capsys.readouterr().err
-    assert "seeded 300 synthetic cases" in err and "(live)" in err and "with seed 2" in err
+    assert "seeded 300 synthetic cases" in err and "(synthetic)" in err and "with seed 2" in err
     assert "crime_case" in err and "300" in err and " s\n" in err
     assert _count(path) == 300
-    assert _kind(path) == "live"
+    assert _kind(path) == "synthetic"
     database = Database(_url(path))
     with database.read() as session:
         event = session.execute(select(AuditEvent).where(AuditEvent.entity == "seed")).scalar_one()
@@ -60,7 +60,10 @@ def test_refuses_a_database_with_cases_unless_reset(tmp_path: Path,
     err = capsys.readouterr().err
     assert "already holds 250 cases" in err and "--reset" in err
     assert _count(path) == 250
-    assert tui.main(["seed", "--cases", "120", "--reset", "--db", _url(path), *FIXED]) == 0
+    assert tui.main(["seed", "--cases", "120", "--reset", "--db", _url(path), *FIXED]) == 2
+    assert "confirm with --yes v.db" in capsys.readouterr().err and _count(path) == 250
+    assert tui.main(["seed", "--cases", "120", "--reset", "--yes", "v.db", "--db", _url(path),
+                     *FIXED]) == 0
     assert _count(path) == 120
     # A reset database holds exactly what a fresh one would.
     fresh = tmp_path / "fresh.db"
@@ -101,20 +104,21 @@ def test_training_flag_and_kind_mismatch(tmp_path: Path,
     database.mark_kind("training")
     database.dispose()
     capsys.readouterr()
-    assert tui.main(["seed", "--cases", "50", "--db", _url(empty), *FIXED]) == 1
+    assert tui.main(["seed", "--cases", "50", "--db", _url(empty), *FIXED]) == 2
     assert "TRAINING database" in capsys.readouterr().err
     assert _count(empty) == 0
 
 
 def test_never_resets_live_data_it_did_not_generate(
-        make_sqlite_context, capsys: pytest.CaptureFixture[str]) -> None:
-    context: ServiceContext = make_sqlite_context()
-    with context.write() as session:
+        make_live_database, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    database: Database = make_live_database("sqlite")
+    with database.write() as session:
         factories.add_case(session, "NC/26/999001", NOW)
-    url = context.database.url
-    assert tui.main(["seed", "--cases", "10", "--reset", "--db", url, *FIXED]) == 2
-    assert "refusing to reset" in capsys.readouterr().err
-    with context.read() as session:
+    name = Path(database.engine.url.database).name
+    assert tui.main(["seed", "--cases", "10", "--reset", "--yes", name, "--db", database.url,
+                     *FIXED]) == 2
+    assert "LIVE database: refusing to reset it" in capsys.readouterr().err
+    with database.read() as session:
         assert session.execute(select(func.count()).select_from(Case)).scalar() == 1
 
 
@@ -171,20 +175,24 @@ def test_demo_now_option_seeds_at_that_time_and_reset_reseeds(
         latest = conn.execute("SELECT max(reported_at) FROM crime_case").fetchone()[0]
     assert stored == "2026-03-02T08:00:00+00:00" and latest < "2026-03-02 08:00:00"
     later = ["--now", "2026-03-04T08:15:00Z"]
-    assert tui.main(["demo", "--db", url, "--reset", *later]) == 0
+    assert tui.main(["demo", "--db", url, "--reset", "--yes", "d.db", *later]) == 0
     assert opened[-1][0].now() == datetime(2026, 3, 4, 8, 15, tzinfo=UTC)
     assert _count(tmp_path / "d.db") == 300
 
 
 def test_demo_refuses_a_live_database(tmp_path: Path, opened: list[tuple[ServiceContext, str]],
                                       capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "live.db"
+    path = tmp_path / "synthetic.db"
     assert tui.main(["seed", "--cases", "20", "--db", _url(path), *FIXED]) == 0
+    live = tmp_path / "live.db"
+    assert tui.main(["db", "upgrade", "--db", _url(live)]) == 0
     capsys.readouterr()
-    for argv in (["demo", "--db", _url(path)], ["demo", "--reset", "--db", _url(path)]):
-        assert tui.main(argv) == 1
-        assert "LIVE database" in capsys.readouterr().err
-    assert _count(path) == 20 and _kind(path) == "live"
+    for target, label in ((path, "SYNTHETIC database"), (live, "LIVE database")):
+        for argv in (["demo", "--db", _url(target)],
+                     ["demo", "--reset", "--yes", target.name, "--db", _url(target)]):
+            assert tui.main(argv) == 1
+            assert label in capsys.readouterr().err
+    assert _count(path) == 20 and _kind(path) == "synthetic" and _kind(live) == "live"
     assert opened == []
 
 

@@ -116,7 +116,7 @@ def test_scenario_resets_deterministically(tmp_path: Path, monkeypatch: pytest.M
     db = f"sqlite:///{tmp_path / 'training.db'}"
     exports: list[dict[str, bytes]] = []
     for run in range(2):
-        assert tui.main(["demo", "--db", db, "--scenario", name]) == 0
+        assert tui.main(["demo", "--db", db, "--scenario", name, "--yes", "training.db"]) == 0
         folder = tmp_path / f"export{run}"
         folder.mkdir()
         assert tui.main(["export", "cases", "--purpose", "quality check", "--format", "csv", "--purpose", "quality check", "-o", f"{folder}/", "--db", db,

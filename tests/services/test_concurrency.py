@@ -24,7 +24,6 @@ REFS = ["NC/26/900001", "NC/26/900002", "NC/26/900003"]
 
 
 def test_two_processes_lose_no_update(database: Database) -> None:
-    database.mark_kind("live")
     with database.write() as session:
         for index, ref in enumerate(REFS):
             add_case(session, ref, NOW, victim=f"VC{index}", suspect=f"SC{index}")

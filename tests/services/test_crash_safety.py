@@ -48,7 +48,6 @@ def test_killed_import_writes_nothing(database: Database, tmp_path: Path) -> Non
 
     folder = tmp_path / "extract"
     write_synthetic_extract(folder, 150_000, 3)  # progress is reported every 100,000 rows
-    database.mark_kind("live")
     with database.read() as session:
         before = session.execute(select(func.count()).select_from(Case)).scalar()
     importer = subprocess.Popen(

@@ -83,12 +83,12 @@ def test_training_database_cannot_open_as_live(database: Database, make_context)
 
 def test_live_database_cannot_open_as_training(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
     make_context("supervisor.northern")
-    with pytest.raises(DatabaseKindMismatch, match="LIVE"):
+    with pytest.raises(DatabaseKindMismatch, match="SYNTHETIC"):
         database.require_kind("training")
 
 
 def test_unknown_user_is_refused(make_context) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(BadInput, match="not a Vigil user"):
+    with pytest.raises(BadInput, match="not an active Vigil user"):
         make_context("nobody")
 
 
