@@ -68,7 +68,9 @@ WRITE_PERMISSIONS: frozenset[Permission] = frozenset({
 
 # Tables only the owner (migrations) and the administration functions write.
 GOVERNANCE_TABLES = ("app_meta", "app_user", "audit_event", "audit_chain", "policy_version",
-                     "alembic_version")
+                     "alembic_version", "audit_subject", "retention_decision")
+# Append-only parts of the audit log every runtime role adds to (never changes).
+AUDIT_APPEND_TABLES = ("audit_event", "audit_subject")
 # Reference data an administrator loads (organisation, classifications).
 REFERENCE_TABLES = ("classification",)
 # What the administrator reads (no case data).
@@ -110,7 +112,8 @@ AGENDA_GUARDED: dict[str, tuple[str, ...]] = {
 }
 
 # Tables not audited row by row (the audit log itself, Alembic's bookkeeping).
-NOT_ROW_AUDITED = ("audit_event", "audit_chain", "alembic_version")
+NOT_ROW_AUDITED = ("audit_event", "audit_chain", "alembic_version", "audit_subject",
+                   "ref_sequence")
 
 NULL_MARK = "\u2400"
 SEPARATOR = "\u241f"
@@ -553,8 +556,11 @@ def expected(tables: list[str], columns: dict[str, set[str]]) -> Expected:
                 if role in writers and table not in GOVERNANCE_TABLES \
                         and table not in REFERENCE_TABLES:
                     granted |= {"INSERT", "UPDATE", "DELETE"}
-            if table == "audit_event":
+            if table in AUDIT_APPEND_TABLES:
                 granted.add("INSERT")
+            if table == "retention_decision" and role in {
+                    r.value for r in ALLOWED[Permission.REVIEW_RETENTION]}:
+                granted |= {"INSERT", "UPDATE"}
             if table in AGENDA_GUARDED and role in agenda_viewers():
                 granted |= {"INSERT", "UPDATE", "DELETE"}
             privileges[(group, table)] = frozenset(granted)
@@ -584,6 +590,9 @@ def expected(tables: list[str], columns: dict[str, set[str]]) -> Expected:
     for table in AGENDA_GUARDED:
         if table in tables:
             triggers.add((table, "vigil_agenda_guard"))
+    if "audit_subject" in tables:
+        triggers |= {("audit_subject", "audit_subject_no_change"),
+                     ("audit_subject", "audit_subject_no_truncate")}
     return Expected(privileges=privileges, rls_tables=frozenset(rls),
                     policies=frozenset(policies), triggers=frozenset(triggers))
 
@@ -690,6 +699,13 @@ def _install_postgresql(connection: Any) -> None:
     trigger("audit_event", "audit_event_no_truncate",
             "TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
             "FOR EACH STATEMENT EXECUTE FUNCTION vigil_append_only()")
+    if "audit_subject" in tables:  # the cases an audit event names: append-only too
+        trigger("audit_subject", "audit_subject_no_change",
+                "TRIGGER audit_subject_no_change BEFORE UPDATE OR DELETE ON audit_subject "
+                "FOR EACH ROW EXECUTE FUNCTION vigil_append_only()")
+        trigger("audit_subject", "audit_subject_no_truncate",
+                "TRIGGER audit_subject_no_truncate BEFORE TRUNCATE ON audit_subject "
+                "FOR EACH STATEMENT EXECUTE FUNCTION vigil_append_only()")
     connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_event_append_only()")
     trigger("audit_event", "vigil_audit_stamp",
             "TRIGGER vigil_audit_stamp BEFORE INSERT ON audit_event "
