@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from app.dates import DateError, parse_datetime
+from app.dates import DateError, DateOutOfRange, parse_datetime
 from app.policy import Policy
 from app.rules.risk import suggested_level
 from models.enums import (
@@ -302,6 +302,10 @@ class _Fields:
             return None
         try:
             moment = parse_datetime(value)
+        except DateOutOfRange as exc:
+            side = f"before {EARLIEST_YEAR}" if exc.year < EARLIEST_YEAR else "too far ahead"
+            self.fail(name, f"{_quote(value)} is {side}")
+            return None
         except (DateError, ValueError, OverflowError):
             if _DATE_SHAPE.match(value):
                 self.fail(name, f"{_quote(value)} is not a real date")
