@@ -10,6 +10,7 @@ import io
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -116,7 +117,8 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str],
 
 def test_every_subcommand_answers_hostile_arguments_without_a_traceback(
         walk_db: str, database: Database, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # a hostile relative path lands here, never in the repository
     base = ["--db", walk_db, "--user", "supervisor.northern", "--now", NOW.isoformat()]
     tried = escaped = 0
     failures: list[str] = []
@@ -162,7 +164,9 @@ def test_every_subcommand_answers_hostile_arguments_without_a_traceback(
     ["bench", "--cases", "-5"],
 ])
 def test_the_known_failures_give_a_message(walk_db: str, capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+                                           monkeypatch: pytest.MonkeyPatch, argv: list[str],
+                                           tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
     base = ["--db", walk_db, "--user", "supervisor.northern", "--now", NOW.isoformat()]
     if argv[0] in ("users", "import", "seed", "bench"):
         base = ["--db", walk_db, "--user", "analyst", "--now", NOW.isoformat()]
