@@ -73,9 +73,18 @@ EARLIEST_YEAR = 1900
 LATEST_YEAR = 2999
 
 
+class DateOutOfRange(DateError):
+    """A real date outside the years Vigil takes."""
+
+    def __init__(self, raw: str, year: int) -> None:
+        side = f"before {EARLIEST_YEAR}" if year < EARLIEST_YEAR else f"after {LATEST_YEAR}"
+        super().__init__(f"'{raw}' is {side}")
+        self.year = year
+
+
 def _in_range(raw: str, year: int) -> None:
     if not EARLIEST_YEAR <= year <= LATEST_YEAR:
-        raise DateError(f"'{raw}' is outside the years {EARLIEST_YEAR}-{LATEST_YEAR}")
+        raise DateOutOfRange(raw, year)
 
 
 def local(moment: datetime, tz: ZoneInfo = LONDON) -> datetime:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from app.dates import DateError, parse_datetime
+from app.dates import DateError, DateOutOfRange, parse_datetime
 from app.policy import Policy
 from app.rms.manifest import Manifest
 from app.rules.risk import suggested_level
@@ -419,11 +419,12 @@ class _Fields:
             return None
         try:
             moment = parse_datetime(value)
-        except (DateError, ValueError, OverflowError) as exc:
-            if "outside the years" in str(exc):
-                self.fail(name, f"{_quote(value)} is outside the years Vigil records "
-                                f"({EARLIEST_YEAR} onwards)")
-            elif _DATE_SHAPE.match(value):
+        except DateOutOfRange as exc:
+            side = f"before {EARLIEST_YEAR}" if exc.year < EARLIEST_YEAR else "too far ahead"
+            self.fail(name, f"{_quote(value)} is {side}")
+            return None
+        except (DateError, ValueError, OverflowError):
+            if _DATE_SHAPE.match(value):
                 self.fail(name, f"{_quote(value)} is not a real date")
             else:
                 self.fail(name, f"{_quote(value)} is not a date (use ISO 8601 or dd/mm/yyyy HH:MM)")

@@ -45,6 +45,7 @@ from sqlmodel import Session
 from app.errors import BadInput
 from app.policy import Policy
 from app.rules import metrics as m
+from app.services.audit_trail import audit_naming
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import (
@@ -908,9 +909,10 @@ def metric_cases(ctx: ServiceContext, *, metric_code: str, date_from: date, date
         page_size=size, rows=tuple(rows),
     )
     with ctx.write() as session:
-        ctx.audit(session, AuditAction.VIEW, "assurance", definition.code,
-                  reason=f"cases behind {result.describe()} (page {page + 1}, "
-                         f"{len(rows)} of {total})")
+        audit_naming(ctx, session, AuditAction.VIEW, "assurance", definition.code,
+                     [row.crime_ref for row in rows],
+                     reason=f"cases behind {result.describe()} (page {page + 1}, "
+                            f"{len(rows)} of {total})")
     return result
 
 

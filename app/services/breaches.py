@@ -28,10 +28,11 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select, union_all
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app.errors import BadInput, NotFound
+from app.errors import BadInput, ConflictError, NotFound
 from app.rules import orders as order_rules
 from app.rules.allocation import AllocationFacts, check_allocation
 from app.rules.escalation import (
@@ -562,6 +563,21 @@ def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
     if occurred_at > reported_at:
         raise BadInput(f"breach occurred {occurred_at.isoformat()} after it was reported "
                        f"{reported_at.isoformat()}")
+    try:
+        return _record_breach(ctx, order_ref=order_ref, occurred_at=occurred_at,
+                              reported_at=reported_at, text=text,
+                              threats_or_violence=threats_or_violence, crime_ref=crime_ref,
+                              original_ref=original_ref)
+    except IntegrityError:
+        raise ConflictError(
+            f"breach of {order_ref.strip()} not recorded: a reference it needed was taken by "
+            "someone else at the same moment; nothing was saved. Try again."
+        ) from None
+
+
+def _record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
+                   reported_at: datetime, text: str, threats_or_violence: bool,
+                   crime_ref: str | None, original_ref: str) -> BreachRecorded:
     now = ctx.now()
     policy = ctx.policy
     with ctx.write() as session:

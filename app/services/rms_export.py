@@ -66,6 +66,7 @@ from models import (
     SpoDecision,
     VictimCare,
 )
+from models.enums import AuditAction
 
 PAGE = 5_000
 CASE_FORMATS = ("csv", "json", "md", "html")
@@ -545,10 +546,10 @@ def require_export(ctx: ServiceContext, kind: str) -> None:
 
 
 def record_export(ctx: ServiceContext, *, kind: str, fmt: str, target: str,
-                  detail: str | None = None, purpose: str | None = None,
-                  crime_refs: Iterable[str] = (), rows: int = 0) -> None:
-    """Audit a disclosure made elsewhere (kept for callers not yet on
-    :func:`app.services.disclosure.disclose_text`, which records before release)."""
-    disclosure.record(ctx, disclosure.Disclosure(
-        kind=kind, format=fmt, target=target, filter=detail or "",
-        purpose=(purpose or "not given").strip(), rows=rows, crime_refs=tuple(crime_refs)))
+                  detail: str | None = None) -> None:
+    """Audit an export made elsewhere, after the fact (kept for the DMM
+    minutes until they move to :func:`app.services.disclosure.record_download`,
+    which records before release, with the purpose and the cases)."""
+    reason = f"{kind} exported as {fmt} to {target}" + (f": {detail}" if detail else "")
+    with ctx.write() as session:
+        ctx.audit(session, AuditAction.EXPORT, "export", kind, reason=reason)

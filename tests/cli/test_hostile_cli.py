@@ -118,7 +118,7 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str],
 def test_every_subcommand_answers_hostile_arguments_without_a_traceback(
         walk_db: str, database: Database, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)  # hostile file names land in the test's own folder
+    monkeypatch.chdir(tmp_path)  # a hostile relative path lands here, never in the repository
     base = ["--db", walk_db, "--user", "supervisor.northern", "--now", NOW.isoformat()]
     tried = escaped = 0
     failures: list[str] = []

@@ -296,6 +296,8 @@ async def test_the_audit_tab_lists_views_and_changes(make_sqlite_context, sqlite
         assert [(r[1], r[3], r[4]) for r in rows] == [
             ("supervisor.northern", "view", "case audit trail viewed"),
             ("supervisor.northern", "view", "case record viewed"),
+            # the home list that showed the case names it too
+            ("supervisor.northern", "view", "all cases (page 1, 3 rows)"),
             ("officer.northern", "create", "included classification 8Q added: following"),
         ]
 

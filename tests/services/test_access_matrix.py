@@ -97,7 +97,8 @@ ACTIONS: dict[str, Callable[[ServiceContext], Any]] = {
         reason="matrix test"),
     "assurance report": lambda c: assurance.assurance_report(
         c, date_from=date(2026, 1, 1), date_to=date(2026, 3, 1)),
-    "case audit trail": lambda c: audit_trail.case_audit_trail(c, crime_ref=REF),
+    "case audit trail": lambda c: audit_trail.case_audit_trail(c, crime_ref=REF,
+                                                               reason="matrix test"),
 }
 
 

@@ -67,7 +67,7 @@ def upgrade() -> None:
         )
     else:
         for name, table in SEQUENCES.items():
-            op.execute(f"CREATE SEQUENCE {name}")  # sql-safe: constants
+            op.execute(f"CREATE SEQUENCE IF NOT EXISTS {name}")  # sql-safe: constants
             op.execute(f"SELECT setval('{name}', COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, "
                        "false)")
         op.execute(
@@ -89,7 +89,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER audit_subject_no_change ON audit_subject")
         op.execute("DROP TRIGGER audit_subject_no_truncate ON audit_subject")
         for name in SEQUENCES:
-            op.execute(f"DROP SEQUENCE {name}")  # sql-safe: constants
+            op.execute(f"DROP SEQUENCE IF EXISTS {name}")  # sql-safe: constants
     op.execute("DROP INDEX uq_case_crime_ref_ci")
     with op.batch_alter_table("retention_decision", schema=None) as batch_op:
         batch_op.drop_index("ix_retention_ref_at")
