@@ -96,7 +96,6 @@ CASES = list(_walk())
 
 @pytest.fixture
 def walk_db(database: Database) -> str:
-    database.mark_kind("live")
     with database.write() as session:
         for n in range(6):
             add_case(session, f"NC/26/{n + 1:06d}", NOW - timedelta(days=n), victim=f"V{n}",

@@ -169,7 +169,6 @@ def test_every_detail_view_of_another_areas_case_asks_why(database: Database,
 
 def test_vigil_audit_case_says_who_saw_it_and_why(sqlite_database: Database, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    sqlite_database.mark_kind("live")
     _two_areas(sqlite_database)
     base = ["--db", sqlite_database.url, "--now", NOW.isoformat()]
     assert tui.main(["search", "--user", "analyst", *base]) == 0

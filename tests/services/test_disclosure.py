@@ -154,7 +154,6 @@ def test_an_export_during_a_long_write_saves_no_file_and_says_so(sqlite_database
 def test_an_officer_may_not_disclose_through_search(sqlite_database: Database, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     _seed(sqlite_database, 4)
-    sqlite_database.mark_kind("live")
     target = tmp_path / "cases.csv"
     code = tui.main(["search", "--db", sqlite_database.url, "--user", "officer.northern",
                      "--now", NOW.isoformat(), "--format", "csv", "-o", str(target),
@@ -177,7 +176,6 @@ def test_an_officer_may_not_disclose_through_search(sqlite_database: Database, t
 def test_every_o_option_is_a_disclosure(sqlite_database: Database, tmp_path: Path,
                                         command: list[str]) -> None:
     _seed(sqlite_database, 4)
-    sqlite_database.mark_kind("live")
     target = tmp_path / "out.csv"
     base = ["--db", sqlite_database.url, "--user", "supervisor.northern", "--now", NOW.isoformat()]
     assert tui.main([*command, *base, "-o", str(target)]) == 2  # no purpose: refused, no file
@@ -210,7 +208,6 @@ def test_export_to_a_reader_that_stops_early_leaves_the_event(sqlite_database: D
     from app.services import rms_export
 
     refs = _seed(sqlite_database, 12)
-    sqlite_database.mark_kind("live")
     monkeypatch.setattr(rms_export, "_chunks", _small_chunks(rms_export._chunks))
     reader = _ClosesEarly(writes=1)
     monkeypatch.setattr(sys, "stdout", reader)
@@ -237,7 +234,6 @@ def test_export_piped_into_head_leaves_the_event(sqlite_database: Database) -> N
         for n in range(3000):
             add_case(session, f"NC/26/{n + 1:06d}", NOW - timedelta(minutes=n),
                      summary="x" * 200, victim=f"V{n}", suspect=f"S{n}")
-    sqlite_database.mark_kind("live")
     command = (f"{sys.executable} -m tui export cases --db {sqlite_database.url} --user analyst "
                f"--now {NOW.isoformat()} --purpose 'first ten lines' | head -n 10")
     done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=ROOT, capture_output=True,

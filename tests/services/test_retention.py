@@ -102,7 +102,6 @@ def test_erasure_is_by_an_admin_after_a_review_and_leaves_a_stub(database: Datab
 
 def test_retention_from_the_command_line(sqlite_database: Database,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    sqlite_database.mark_kind("live")
     _force(sqlite_database)
     base = ["--db", sqlite_database.url, "--now", NOW.isoformat()]
     assert tui.main(["retention", "list", "--user", "auditor", "--format", "json", *base]) == 0
