@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.cli.base import CliEnv, add_format_option
 from app.cli.breaches import resolve_area
+from app.cli.disclose import add_output_option, emit_or_disclose
 from app.errors import BadInput
 from app.output import Column, render
 from app.services.risk import approvals_waiting, approve_risk_assessment
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     title = (f"Approvals waiting — {area or 'force-wide'}: {len(items)} "
              f"({sum(i.yours for i in items)} yours to approve)")
     rows = [item.as_dict() for item in items]
-    env.emit(render(rows, COLUMNS, args.format, title=title,
-                    payload={"area": area or "force-wide", "items": rows}), args.output)
-    return 0
+    text = render(rows, COLUMNS, args.format, title=title,
+                  payload={"area": area or "force-wide", "items": rows})
+    return emit_or_disclose(ctx, args, kind="approvals", text=text, filter=f"approvals waiting, {area or 'force-wide'}",
+                            crime_refs=[i.crime_ref for i in items], rows=len(rows))

@@ -116,6 +116,9 @@ def prepare(args: argparse.Namespace, env: CliEnv) -> int:
 
 
 def change_action(args: argparse.Namespace, env: CliEnv) -> int:
+    action_id = args.complete_action if args.complete_action is not None else args.reassign_action
+    if not 1 <= action_id < 2 ** 63:
+        raise BadInput(f"dmm: action id {action_id} is not one Vigil gives (see --format json)")
     ctx = env.context()
     if args.complete_action is not None:
         action = complete_action(ctx, action_id=args.complete_action)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.base import CliEnv, add_format_option, add_output_option
+from app.cli.base import CliEnv, add_format_option
 from app.cli.breaches import resolve_area
+from app.cli.disclose import add_output_option, emit_or_disclose
 from app.output import Column, render
 from app.rules.victim_care import CareGapCode
 from app.services.victim_care import victims_code_list
@@ -55,8 +56,8 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
              f"cases with something outstanding ({counts or 'nothing'}); consent refused "
              f"{listed.consent_refused} (counted apart)")
     rows = [row.as_dict() for row in listed.rows]
-    env.emit(render(rows, COLUMNS, args.format, title=title, payload={
+    text = render(rows, COLUMNS, args.format, title=title, payload={
         "area": area or "force-wide", "built_at": listed.built_at, "cases": listed.cases,
-        "counts": listed.counts, "consent_refused": listed.consent_refused, "items": rows}),
-        args.output)
-    return 0
+        "counts": listed.counts, "consent_refused": listed.consent_refused, "items": rows})
+    return emit_or_disclose(ctx, args, kind="victims-code", text=text, filter=f"Victims' Code list, {area or 'force-wide'}",
+                            crime_refs=[r.crime_ref for r in listed.rows], rows=len(rows))

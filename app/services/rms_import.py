@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.dates import format_local
+from app.db import SYNTHETIC
 from app.errors import BadInput, VigilError
 from app.rms.apply import (
     DELTA_LIST_CAP,
@@ -208,7 +209,8 @@ def import_extract(ctx: ServiceContext, *, folder: Path | str, dry_run: bool = F
     check_source(ctx, extract)
     vocab = replace(Vocabulary.load(ctx.policy, ctx.now()), manifest=extract.manifest)
     prints = _fingerprints(extract)
-    mixing = kind_problem(extract.manifest, ctx.database.database_kind())
+    kind = ctx.database.database_kind()
+    mixing = None if kind == SYNTHETIC else kind_problem(extract.manifest, kind)
     if mixing is not None:
         return ImportResult(source=str(extract.folder), files=extract.files,
                             ignored=extract.ignored, dry_run=dry_run, errors=(mixing,),
@@ -228,9 +230,13 @@ def import_extract(ctx: ServiceContext, *, folder: Path | str, dry_run: bool = F
 
 
 def check_source(ctx: ServiceContext, extract: ExtractFiles) -> None:
-    """Synthetic and live data never mix: a live database refuses an extract
-    exported from a training one; a training database takes only those."""
+    """Synthetic and live data never mix: a live (or evaluation) database
+    refuses an extract exported from a training or synthetic one; a training
+    database takes only those; a synthetic database (benchmarks, trying Vigil
+    out) takes either."""
     kind = ctx.database.database_kind() or ("training" if ctx.training else "live")
+    if kind == SYNTHETIC:
+        return
     if kind == TRAINING_SOURCE and extract.source != TRAINING_SOURCE:
         marked = ("a live extract" if extract.manifest.present
                   else "unmarked (a live RMS extract)")

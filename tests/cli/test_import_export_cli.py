@@ -149,6 +149,14 @@ def test_export_a_folder_and_import_it_elsewhere(sqlite_database: Database, tmp_
                          "--admin", "boss"]) == 0
         assert tui.main(["--db", other.url, "--user", "boss", "users", "add", "analyst",
                          "--name", "A", "--role", "analyst"]) == 0
+        # the extract comes from a synthetic test database: an evaluation
+        # database, like a live one, never takes synthetic data
+        assert vigil(other, "import", str(tmp_path / "out")) == 2
+        assert "never takes it" in capsys.readouterr().err
+        manifest = tmp_path / "out" / "manifest.json"
+        marked = json.loads(manifest.read_text())
+        marked["source_kind"] = "live"  # as a live database's export says
+        manifest.write_text(json.dumps(marked))
         assert vigil(other, "import", str(tmp_path / "out")) == 0
         assert vigil(other, "export", "cases", "--purpose", "quality check", "--purpose", "quality check", "-o", f"{tmp_path / 'again'}/") == 0
     finally:

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select, text
 
 import tui
-from app.db import Database
+from app.db import DATABASE_KIND_KEY, EVALUATION, Database
 from app.errors import PermissionDenied
 from app.rms.formats import CRIMES, FILE_ORDER, RISK
 from app.sanitise import neutralise_formula, restore_formula
@@ -353,7 +353,8 @@ def test_exported_csv_runs_no_formula_and_round_trips(database: Database, make_c
     with (tmp_path / "one" / RISK).open(newline="") as handle:
         assert {row["rationale"] for row in csv.DictReader(handle)} == {"'@risk note"}
     manifest = json.loads((tmp_path / "one" / MANIFEST).read_text())
-    assert (manifest["source_kind"], manifest["formula_protection"]) == ("live", "apostrophe")
+    # the test databases are synthetic (app.db): so is their extract
+    assert (manifest["source_kind"], manifest["formula_protection"]) == ("synthetic", "apostrophe")
     # the guard comes off on import: the same summaries, byte for byte
     import_extract(ctx, folder=tmp_path / "one")
     with database.read() as session:
@@ -383,6 +384,10 @@ def test_a_training_extract_never_enters_a_live_database(tmp_path: Path, sqlite_
         path = tmp_path / f"{kind}.db"
         shutil.copy(sqlite_template, path)
         paths[kind] = Database(f"sqlite:///{path}")
+    # the "live" side: an evaluation database, which takes named users and a
+    # fixed clock like the tests' own but refuses training data as live does
+    paths["live"].set_meta(DATABASE_KIND_KEY, EVALUATION)
+    paths["live"].set_meta("created_as", EVALUATION)
     training = _context_factory(paths["training"])("trainer", training=True,
                                                    demo_role="analyst")
     with paths["training"].write() as session:

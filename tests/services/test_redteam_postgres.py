@@ -469,9 +469,12 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
         factories.dmm_morning(session)
     supervisor, officer, analyst = (force.context(force.logins[p]) for p in ("sup.n", "off.n", "analyst"))
     try:
+        version = breaches.breach_board(supervisor, area="Northern").find("BR/26/0001").case_version
         with pytest.raises(PermissionDenied):
-            breaches.acknowledge_breach(officer, breach_ref="BR/26/0001", note="seen")
-        breaches.acknowledge_breach(supervisor, breach_ref="BR/26/0001", note="arrest planned")
+            breaches.acknowledge_breach(officer, breach_ref="BR/26/0001", note="seen",
+                                        expected_version=version)
+        breaches.acknowledge_breach(supervisor, breach_ref="BR/26/0001", note="arrest planned",
+                                    expected_version=version)
         meeting = dmm.current_meeting_date(supervisor)  # the server's clock decides which
         dmm.build_queue(supervisor, area="Northern", meeting_date=meeting)
         dmm.record_decision(supervisor, area="Northern", meeting_date=meeting,
@@ -479,9 +482,12 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
                             rationale="safety plan agreed")
         dmm.add_action(supervisor, area="Northern", meeting_date=meeting, crime_ref="NC/26/0105",
                        text="Visit the victim today", owner="PC Northern", due_at=None)
+        with force.database.read() as session:
+            version = session.execute(select(Case.version).where(
+                Case.crime_ref == "NC/26/0105")).scalar_one()
         orders.record_spo_decision(supervisor, crime_ref="NC/26/0105",
                                    status="considered_not_appropriate",
-                                   rationale="no ongoing contact", expected_version=None)
+                                   rationale="no ongoing contact", expected_version=version)
         screening.run_screening(analyst, full=True)
         flag = screening.raise_flag(analyst, crime_ref="NC/26/0102",
                                     suggested_change="add_included_stalking",

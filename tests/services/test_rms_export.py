@@ -85,7 +85,7 @@ def test_a_folder_gets_the_format_2_extract(database: Database, make_context, tm
     manifest = json.loads(read["manifest.json"])
     assert {k: manifest[k] for k in ("format", "format_version", "source_kind",
                                      "formula_protection")} == {
-        "format": "vigil-rms-extract", "format_version": 2, "source_kind": "live",
+        "format": "vigil-rms-extract", "format_version": 2, "source_kind": "synthetic",
         "formula_protection": "apostrophe"}
     assert sorted(manifest["files"]) == sorted(name for name in read if name != "manifest.json")
     # crimes.csv: the format 1 columns, then closed_at, outcome, reassessment_due_at
