@@ -294,11 +294,11 @@ class Database:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
                 migrated = True
-            dbsecurity.install(connection)
             if creating and create_as is not None:
                 _mark_created(connection, create_as)
                 if create_as in (LIVE, EVALUATION):
                     _store_default_policy(connection)
+            dbsecurity.install(connection)  # after the marking: the kind decides the triggers
             if self.dialect == "postgresql":
                 connection.exec_driver_sql("RESET ROLE")
         return migrated

@@ -361,15 +361,18 @@ END $$;
 CREATE OR REPLACE FUNCTION vigil_row_audit() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-  old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
-  new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
+  old_row jsonb;
+  new_row jsonb;
   changed_old jsonb;
   changed_new jsonb;
-  row_key jsonb := coalesce(new_row, old_row);
+  row_key jsonb;
 BEGIN
   IF NOT vigil_is_live() THEN
     RETURN NULL;
   END IF;
+  old_row := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
+  new_row := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
+  row_key := coalesce(new_row, old_row);
   IF TG_OP = 'UPDATE' THEN
     SELECT jsonb_object_agg(o.key, o.value), jsonb_object_agg(o.key, new_row -> o.key)
       INTO changed_old, changed_new
@@ -396,10 +399,15 @@ LANGUAGE plpgsql AS $$
 DECLARE
   by_col text := TG_ARGV[0];
   at_col text := TG_ARGV[1];
-  new_row jsonb := to_jsonb(NEW);
-  old_by text := CASE WHEN TG_OP = 'UPDATE' THEN to_jsonb(OLD) ->> by_col END;
+  new_row jsonb;
+  old_by text;
 BEGIN
-  IF NOT vigil_is_live() OR new_row ->> by_col IS NULL
+  IF NOT vigil_is_live() THEN
+    RETURN NEW;
+  END IF;
+  new_row := to_jsonb(NEW);
+  old_by := CASE WHEN TG_OP = 'UPDATE' THEN to_jsonb(OLD) ->> by_col END;
+  IF new_row ->> by_col IS NULL
      OR new_row ->> by_col IS NOT DISTINCT FROM old_by THEN
     RETURN NEW;
   END IF;
@@ -537,7 +545,10 @@ class Expected:
 CHECKED_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 
-def expected(tables: list[str], columns: dict[str, set[str]]) -> Expected:
+def expected(tables: list[str], columns: dict[str, set[str]], *, live: bool = True) -> Expected:
+    """``live``: the row audit, the server's stamps and the agenda guard are
+    installed on live databases only (they would do nothing elsewhere, at a
+    cost on every row of a seed or an import)."""
     writers = writer_roles()
     bound = area_bound_roles()
     privileges: dict[tuple[str, str], frozenset[str]] = {}
@@ -581,20 +592,30 @@ def expected(tables: list[str], columns: dict[str, set[str]]) -> Expected:
         ("audit_chain", "vigil_append_only"), ("policy_version", "vigil_append_only"),
         ("app_user", "vigil_no_self_change"),
     }
-    for table in tables:
-        if table not in NOT_ROW_AUDITED:
-            triggers.add((table, "vigil_row_audit"))
-    for table, by_col, _at_col in STAMPED:
-        if table in tables:
-            triggers.add((table, f"vigil_stamp_{by_col}"))
-    for table in AGENDA_GUARDED:
-        if table in tables:
-            triggers.add((table, "vigil_agenda_guard"))
+    if live:
+        for table in tables:
+            if table not in NOT_ROW_AUDITED:
+                triggers.add((table, "vigil_row_audit"))
+        for table, by_col, _at_col in STAMPED:
+            if table in tables:
+                triggers.add((table, f"vigil_stamp_{by_col}"))
+        for table in AGENDA_GUARDED:
+            if table in tables:
+                triggers.add((table, "vigil_agenda_guard"))
     if "audit_subject" in tables:
         triggers |= {("audit_subject", "audit_subject_no_change"),
                      ("audit_subject", "audit_subject_no_truncate")}
     return Expected(privileges=privileges, rls_tables=frozenset(rls),
                     policies=frozenset(policies), triggers=frozenset(triggers))
+
+
+def is_live(connection: Any) -> bool:
+    """Live, or not marked (yet): the kind decides which triggers belong."""
+    if "app_meta" not in _vigil_tables(connection):
+        return True
+    kind = connection.execute(text(
+        "SELECT value FROM app_meta WHERE key = 'database_kind'")).scalar()
+    return kind in (None, "live")
 
 
 def _area_expr(table: str) -> str:
@@ -604,7 +625,8 @@ def _area_expr(table: str) -> str:
 def _install_postgresql(connection: Any) -> None:
     tables = _vigil_tables(connection)
     columns = {t: _columns(connection, t) for t in tables}
-    want = expected(tables, columns)
+    live = is_live(connection)
+    want = expected(tables, columns, live=live)
     role_names = ", ".join(f"'{r}'" for r in GROUP_ROLES)
     group_names = ", ".join(f"'{g}'" for g in GROUP_ROLES.values())
     functions = (FUNCTIONS_SQL.replace("__CANON__", canonical_sql("postgresql", "NEW."))
@@ -717,9 +739,14 @@ def _install_postgresql(connection: Any) -> None:
         trigger(table, "vigil_append_only",
                 f"TRIGGER vigil_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION vigil_append_only()")
+    if not live:  # none of these on a training, synthetic or evaluation database
+        for table in tables:
+            for name in ("vigil_row_audit", "vigil_agenda_guard",
+                         *(f"vigil_stamp_{by}" for t, by, _ in STAMPED if t == table)):
+                connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {_quote(table)}")
     for table, guarded in AGENDA_GUARDED.items():
         present = [c for c in guarded if c in columns.get(table, set())]
-        if table in tables and present:
+        if live and table in tables and present:
             arguments = ", ".join(f"'{c}'" for c in present)
             trigger(table, "vigil_agenda_guard",
                     f"TRIGGER vigil_agenda_guard BEFORE INSERT OR UPDATE OR DELETE ON {table} "
@@ -727,12 +754,12 @@ def _install_postgresql(connection: Any) -> None:
     trigger("app_user", "vigil_no_self_change",
             "TRIGGER vigil_no_self_change BEFORE UPDATE ON app_user "
             "FOR EACH ROW EXECUTE FUNCTION vigil_no_self_change()")
-    for table in tables:
+    for table in tables if live else []:
         if table not in NOT_ROW_AUDITED:
             trigger(table, "vigil_row_audit",
                     f"TRIGGER vigil_row_audit AFTER INSERT OR UPDATE OR DELETE ON {_quote(table)} "
                     "FOR EACH ROW EXECUTE FUNCTION vigil_row_audit()")
-    for table, by_col, at_col in STAMPED:
+    for table, by_col, at_col in STAMPED if live else ():
         if table in tables:
             trigger(table, f"vigil_stamp_{by_col}",
                     f"TRIGGER vigil_stamp_{by_col} BEFORE INSERT OR UPDATE ON {_quote(table)} "
@@ -776,7 +803,7 @@ def verify(connection: Any) -> list[str]:
         if owner != OWNER_ROLE:
             problems.append(f"table {table} is owned by {owner}, not {OWNER_ROLE}")
     columns = {t: _columns(connection, t) for t in tables}
-    want = expected(tables, columns)
+    want = expected(tables, columns, live=is_live(connection))
     for (group, table), granted in sorted(want.privileges.items()):
         for privilege in CHECKED_PRIVILEGES:
             has = connection.execute(text("SELECT has_table_privilege(:r, :t, :p)"),
