@@ -186,8 +186,15 @@ def test_the_decisions_file_is_the_record_of_spo_decisions(
     assert _case(database).spo_status == "granted"
 
 
-def test_training_rows_never_go_into_a_live_database(make_context: ContextFactory,
+def test_training_rows_never_go_into_a_live_database(database: Database,
+                                                      make_context: ContextFactory,
                                                       tmp_path: Path) -> None:
+    from app.db import DATABASE_KIND_KEY, EVALUATION
+
+    # an evaluation database refuses training rows as a live one does, and
+    # takes the named user and fixed clock a test needs
+    database.set_meta(DATABASE_KIND_KEY, EVALUATION)
+    database.set_meta("created_as", EVALUATION)
     folder = write_extract(tmp_path / "x", _force(), format_version=2, source_kind="training")
     with pytest.raises(BadInput, match="exported from a TRAINING database"):
         import_extract(make_context("analyst"), folder=folder)
