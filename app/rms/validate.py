@@ -298,7 +298,8 @@ class _DateOrder:
     def order(self, record: OrderRecord) -> None:
         granted = record.granted_at
         self.granted[record.order_ref] = granted.timestamp() if granted else None
-        if granted and record.served_at and record.served_at < granted:
+        # compared to the minute: records management systems record minutes
+        if granted and record.served_at and _minute(record.served_at) < _minute(granted):
             self.errors.add(ORDERS, record.line, "served_at",
                             f"{_shown(record.served_at)} is before the order was granted "
                             f"({_shown(granted)})")
@@ -348,6 +349,10 @@ class _DateOrder:
                                     f"'{record.order_ref}' was granted ({_shown(granted)}): "
                                     "an order cannot be breached before it exists")
             self.breach_pending.clear()
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
 
 
 def _shown(moment: datetime) -> str:
