@@ -22,6 +22,7 @@ from app.services.dmm.items import (
     with_meeting,
 )
 from app.services.dmm.views import DECISION_LABELS, DmmActionView, DmmItemState
+from app.services.dmm.worklist import WORK_QUEUE_PREFIX
 from app.services.permissions import Permission
 from models import Case, DmmAction, DmmItem, DmmMeeting
 from models.enums import AuditAction, DmmDecision
@@ -101,7 +102,7 @@ def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime
         before = _item_snapshot(item)
         if chosen == DmmDecision.WORK_QUEUE:
             session.add(DmmAction(item_id=item.id, case_id=case_row.id,  # type: ignore[arg-type]
-                                  text=f"Work queue: {text}"[:2000], owner=who[:64],
+                                  text=f"{WORK_QUEUE_PREFIX}{text}"[:2000], owner=who[:64],
                                   due_at=due_at, created_by=ctx.actor.username,
                                   created_at=now))
         item.decision = chosen.value

@@ -28,14 +28,6 @@ def find_meeting(session: Session, area: str, meeting_date: date) -> DmmMeeting 
     ).scalars().first()
 
 
-def previous_meeting(session: Session, area: str, meeting_date: date) -> DmmMeeting | None:
-    return session.execute(
-        select(DmmMeeting)
-        .where(DmmMeeting.area_command == area, DmmMeeting.meeting_date < meeting_date)
-        .order_by(DmmMeeting.meeting_date.desc()).limit(1)
-    ).scalars().first()
-
-
 @dataclass
 class StoredItem:
     id: int | None  # None: a queue computed for reading only (a meeting never held)
