@@ -69,16 +69,29 @@ def scope_columns() -> list[Any]:
             Case.allocation_team, Case.domestic_abuse, Case.linked_case_id, Case.status]
 
 
+def breach_crimes_to_list(b: Bounds) -> Any:
+    """The breach crimes whose breach belongs on this meeting's agenda:
+    reported since the last meeting, or not acknowledged before this one. One
+    indexed range per condition (a single OR would read every breach). The
+    report time of the acknowledgement branches is tested as a CASE, which no
+    planner ranges an index over: it holds for nearly every breach, and the
+    acknowledgement index is the narrow one."""
+    before = Breach.reported_at < ts(b.starts_at)
+    reported_before = case((before, 1), else_=0) == 1
+    return union(
+        select(Breach.breach_case_id).where(Breach.reported_at >= ts(b.covers_from), before),
+        select(Breach.breach_case_id).where(Breach.acknowledged_at.is_(None), reported_before),
+        select(Breach.breach_case_id).where(Breach.acknowledged_at >= ts(b.starts_at),
+                                            reported_before),
+    )
+
+
 def _scope(b: Bounds, restrict: list[Any], mode: str) -> Any:
     open_cases = select(*scope_columns()).where(
         Case.area_command == b.area, Case.status == CaseStatus.OPEN,
         Case.reported_at < b.starts_at, *restrict)
     if mode == WORKLIST:
         return open_cases.cte("dmm_scope")
-    breaches_to_list = select(Breach.breach_case_id).where(
-        Breach.reported_at < b.starts_at,
-        or_(Breach.reported_at >= b.covers_from, Breach.acknowledged_at.is_(None),
-            Breach.acknowledged_at >= b.starts_at))
     return union_all(
         open_cases,
         # reported_at is left to the caller: naming it here steers SQLite off the index
@@ -90,7 +103,7 @@ def _scope(b: Bounds, restrict: list[Any], mode: str) -> Any:
                                        Case.status != CaseStatus.OPEN,
                                        or_(Case.closed_at.is_(None),
                                            Case.closed_at < b.closed_since),
-                                       Case.id.in_(breaches_to_list), *restrict),
+                                       Case.id.in_(breach_crimes_to_list(b)), *restrict),
     ).cte("dmm_scope")
 
 
@@ -201,6 +214,8 @@ def _new_crime(q: _Sql, decided: Any) -> Any:
 
 
 def _breach(q: _Sql, decided: Any) -> Any:
+    if q.only is None:
+        return q.s.id.in_(breach_crimes_to_list(q.b))
     b = q.b
     return q.member((select(Breach.breach_case_id).where(
         Breach.reported_at < b.starts_at,
@@ -379,6 +394,88 @@ GAP_SQL: dict[str, Callable[[_Sql, bool], Any]] = {
 }
 
 
+# --- what a case must show, cheaply, to be able to have each reason ---------------
+#
+# Each reason's necessary condition on the scope's own columns, or an id list
+# read once: recent events for meeting items (an item rests on an event since
+# the meeting horizon), the threshold windows for standing gaps. The scope is
+# cut to the cases meeting any of them before the exact twins above run their
+# per-case probes (most open cases of an area have no reason this morning).
+
+
+def _recent(q: _Sql, at: Any) -> Any:
+    lower = q.lower_event()
+    inside = at < ts(q.b.starts_at)
+    return inside if lower is None else and_(at >= ts(lower), inside)
+
+
+def _assessed_recently(q: _Sql) -> Any:
+    lower = q.lower_event()
+    recent = select(RiskAssessment.case_id).where(RiskAssessment.assessed_at < ts(q.b.starts_at))
+    if lower is None:
+        return q.s.risk_assessed_at.is_not(None)
+    return q.s.id.in_(recent.where(RiskAssessment.assessed_at >= ts(lower)))
+
+
+def _carried_ids(q: _Sql) -> Any:
+    return q.s.id.in_(select(DmmItem.case_id).join(DmmMeeting, DmmMeeting.id == DmmItem.meeting_id)
+                      .where(DmmItem.decision.is_(None), func.coalesce(DmmItem.mask, 1) != 0,
+                             DmmMeeting.area_command == q.b.area,
+                             DmmMeeting.meeting_date < q.b.meeting_date))
+
+
+AGENDA_NECESSARY: dict[str, Callable[[_Sql], Any]] = {
+    Reason.NEW_CRIME: lambda q: _recent(q, q.s.reported_at),
+    Reason.BREACH: lambda q: _breach(q, None),
+    Reason.HIGH_RISK: lambda q: and_(q.s.risk_level == "high", _assessed_recently(q)),
+    Reason.RISK_BELOW_SUGGESTION: lambda q: and_(q.s.risk_assessed_at.is_not(None),
+                                                 _assessed_recently(q)),
+    Reason.ALLOCATION_CONTRARY_TO_POLICY: lambda q: _recent(q, q.s.reported_at),
+    Reason.REPEAT_PAIR: lambda q: and_(q.s.suspect_id.is_not(None), _recent(q, q.s.reported_at)),
+    Reason.PIN_RECORDED: lambda q: and_(q.s.pin_issued.is_(True), _recent(q, q.s.reported_at)),
+    Reason.ACTION_OVERDUE: lambda q: _action(q, None),
+    Reason.CARRIED_OVER: _carried_ids,
+}
+
+
+def _gap_necessary(q: _Sql, code: str, epoch: bool) -> Any:
+    """A standing gap's twin without its per-case probes."""
+    s, dmm = q.s, q.policy.dmm
+    if code == Reason.NO_RISK_ASSESSMENT:
+        return and_(s.risk_assessed_at.is_(None),
+                    s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.risk_assessment_days)),
+                    q.since_epoch(s.reported_at,
+                                  timedelta(days=dmm.risk_assessment_second_days))
+                    if epoch else true())
+    if code == Reason.NO_RISK_PLAN:
+        if not epoch or q.b.epoch is None:
+            return s.risk_level == "high"
+        # the twin's "since" is the latest assessment before the meeting, or
+        # without one the case's own dates
+        earliest = ts(q.b.epoch - timedelta(days=dmm.high_risk_plan_days
+                                            + dmm.risk_plan_second_days))
+        return and_(s.risk_level == "high", or_(
+            s.id.in_(select(RiskAssessment.case_id).where(
+                RiskAssessment.assessed_at >= earliest,
+                RiskAssessment.assessed_at < ts(q.b.starts_at))),
+            func.coalesce(s.risk_assessed_at, s.reported_at) >= earliest))
+    if code == Reason.SPO_NOT_CONSIDERED:
+        return and_(s.spo_status == "not_considered", q.fam(["stalking"]),
+                    s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.spo_consideration_days)),
+                    q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days))
+                    if epoch else true())
+    if code == Reason.VICTIM_NOT_REFERRED:
+        code_days = q.policy.victims_code
+        longest = max(code_days.needs_assessment_working_days, code_days.referral_working_days)
+        cut = rules.working_deadline_cutoff(
+            q.b.starts_at, min(code_days.needs_assessment_working_days,
+                               code_days.referral_working_days), q.policy)
+        margin = (timedelta(days=longest + dmm.victim_care_second_days) + WORKING_DAY_SLACK)
+        return and_(s.reported_at < ts(cut), q.fam(q.policy.dmm.case_families),
+                    q.since_epoch(s.reported_at, margin) if epoch else true())
+    return GAP_SQL[code](q, epoch)  # RISK_REVIEW_DUE's twin reads the scope's columns only
+
+
 def flags_query(b: Bounds, policy: Policy, book: CodeBook, *, only: list[int] | None = None,
                 mode: str = AGENDA) -> Select[Any]:
     """One row per case of the area in scope with the bit mask of its reasons.
@@ -407,8 +504,15 @@ def flags_query(b: Bounds, policy: Policy, book: CodeBook, *, only: list[int] | 
             bits[code] = twin(q, decided)
     for code, twin in GAP_SQL.items():
         bits[code] = twin(q, mode == AGENDA)
+    necessary: dict[str, Any] = {}
+    if mode == AGENDA:
+        necessary.update((code, AGENDA_NECESSARY[code](q)) for code in AGENDA_SQL)
+    necessary.update((code, _gap_necessary(q, code, mode == AGENDA)) for code in GAP_SQL)
+    enabled &= set(necessary)
+    # the cheap condition first: a CASE's test stops at the first false part,
+    # so a case's probes for a reason run only when it can have the reason
     mask = sum(
-        (case((predicate, REASON_BITS[code]), else_=0)
+        (case((and_(necessary[code], predicate), REASON_BITS[code]), else_=0)
          for code, predicate in bits.items() if code in enabled),
         literal(0),
     )
@@ -417,6 +521,7 @@ def flags_query(b: Bounds, policy: Policy, book: CodeBook, *, only: list[int] | 
                s.victim_id, s.suspect_id, s.linked_case_id, s.principal_code,
                mask.label("mask"))
         .select_from(scope)
+        .where(or_(false(), *(necessary[code] for code in enabled)))
     )
 
 
