@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from app.services.context import ServiceContext
+from app.services.dmm.first_page import FirstPage
 
 SECTIONS: dict[str, tuple[str, str, str]] = {
     # mode: (module, class, title)
@@ -64,8 +65,10 @@ class VigilApp(App[None]):
     ]
 
     def __init__(self, context: ServiceContext, *, start: str = "cases",
-                 crime_ref: str | None = None) -> None:
+                 crime_ref: str | None = None, first_page: FirstPage | None = None) -> None:
         self.context = context
+        # the DMM's first page, computed since before the app was built (or None)
+        self.first_page = first_page
         self.start_section = start
         self.start_crime_ref = crime_ref
         self.MODES = {

@@ -48,13 +48,15 @@ async def _moves(pilot) -> float:  # type: ignore[no-untyped-def]
 
 
 async def product(args: argparse.Namespace) -> dict[str, float]:
-    from app.app import VigilApp
+    # the order `vigil` itself follows: the context, then the app (which
+    # starts the DMM's first page before importing the interface)
+    from app.cli.open_tui import build_app
     from app.services.context import open_context
     from app.settings import Settings
 
     settings = Settings.resolve(db=args.db, user=args.user, now=args.now)
     context = open_context(settings, migrate=False)
-    app = VigilApp(context, start="dmm")
+    app = build_app(context, start="dmm")
     async with app.run_test(size=(160, 48)) as pilot:
         first = await _first_rows(app, pilot, "DataTable")
         moves = await _moves(pilot)

@@ -43,6 +43,7 @@ from app.services.dmm import (
     reassign_action,
     record_decision,
 )
+from app.services.dmm.first_page import PAGE_SIZE
 from app.services.dmm_minutes import export_minutes, minutes_filename
 from app.services.permissions import Permission
 from app.services.rms_import import ExtractSummary, last_extract_summary
@@ -60,7 +61,6 @@ from screens.dmm_dialogs import (
 )
 from seed.reference import organisation
 
-PAGE_SIZE = 100
 REFRESH_SECONDS = 60.0
 PANEL_DELAY = 0.15
 
@@ -189,7 +189,9 @@ class DmmScreen(VigilScreen):
         then rebuilt in full behind the rows (``show_queue``)."""
         if self.queue is None:
             self.query_one("#dmm-progress", Static).update("loading…")
-        self.call_service(build_queue, area=self.area, meeting_date=self.meeting_date,
+        first_page = self.vigil.first_page
+        fetch = first_page.build_queue if first_page is not None else build_queue
+        self.call_service(fetch, area=self.area, meeting_date=self.meeting_date,
                           audit=audit, limit=PAGE_SIZE, offset=self.page * PAGE_SIZE,
                           reason=self.reason_filter, text=self.text_filter or None,
                           defer_full=defer_full, on_result=self.show_queue, group="dmm-queue")

@@ -173,7 +173,7 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
         return 0
     settings = demo_settings(env, role=args.role)
     database = env.database(settings)
-    start = "cases"
+    start: str | None = None  # the role's landing section
     role = args.role or "supervisor"
     if (args.scenario or args.reset) and env.option("db") and database.is_migrated():
         require_training(database)

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.cli.base import CliEnv
 from app.services.context import ServiceContext
+from app.services.dmm.first_page import start_first_page
+from models.enums import Role
 
-
-def run_app(context: ServiceContext, *, start: str = "cases") -> int:
+if TYPE_CHECKING:
     from app.app import VigilApp
 
-    VigilApp(context, start=start).run()
+# Where each role lands: a supervisor on their own area's DMM, an analyst on
+# screening; everyone else on the case list.
+LANDING = {Role.SUPERVISOR: "dmm", Role.ANALYST: "screening"}
+
+
+def landing_section(context: ServiceContext) -> str:
+    return LANDING.get(Role(context.actor.role), "cases") \
+        if context.actor.role in set(Role) else "cases"
+
+
+def build_app(context: ServiceContext, *, start: str | None = None) -> VigilApp:
+    """The app, opening on ``start`` (default: the role's landing section).
+    Opening on the DMM starts computing its first page first, so that runs
+    while the interface is imported and started."""
+    section = start or landing_section(context)
+    first_page = start_first_page(context) if section == "dmm" else None
+    from app.app import VigilApp
+
+    return VigilApp(context, start=section, first_page=first_page)
+
+
+def run_app(context: ServiceContext, *, start: str | None = None) -> int:
+    build_app(context, start=start).run()
     return 0
 
 

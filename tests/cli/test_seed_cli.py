@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 import tui
 from app.cli import demo
+from app.cli.open_tui import landing_section
 from app.db import Database
 from app.services.context import ServiceContext
 from models import AuditEvent, Case
@@ -126,11 +127,11 @@ def test_never_resets_live_data_it_did_not_generate(
 
 
 @pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ServiceContext, str]]:
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ServiceContext, str | None]]:
     """Stub the TUI: record the context and start section instead of running."""
-    calls: list[tuple[ServiceContext, str]] = []
+    calls: list[tuple[ServiceContext, str | None]] = []
 
-    def fake_run_app(context: ServiceContext, *, start: str = "cases") -> int:
+    def fake_run_app(context: ServiceContext, *, start: str | None = None) -> int:
         calls.append((context, start))
         return 0
 
@@ -141,7 +142,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ServiceContext, str]]:
 
 def test_demo_creates_seeds_and_reuses_the_training_database(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        opened: list[tuple[ServiceContext, str]], capsys: pytest.CaptureFixture[str]) -> None:
+        opened: list[tuple[ServiceContext, str | None]], capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("VIGIL_HOME", str(tmp_path))
     monkeypatch.setenv("VIGIL_DATABASE_URL", _url(tmp_path / "live.db"))  # never used by demo
     monkeypatch.delenv("VIGIL_NOW", raising=False)
@@ -151,7 +152,8 @@ def test_demo_creates_seeds_and_reuses_the_training_database(
     assert _count(path) == 300 and _kind(path) == "training"
     assert not (tmp_path / "live.db").exists()
     context, start = opened[-1]
-    assert start == "cases"
+    # no scenario: the demonstrated role's own landing (a supervisor's DMM)
+    assert start is None and landing_section(context) == "dmm"
     assert context.training and context.actor.username == "trainer"
     assert context.actor.role == "supervisor" and context.actor.real_role == "trainer"
     first_now = context.now()
@@ -166,7 +168,7 @@ def test_demo_creates_seeds_and_reuses_the_training_database(
 
 
 def test_demo_now_option_seeds_at_that_time_and_reset_reseeds(
-        tmp_path: Path, opened: list[tuple[ServiceContext, str]]) -> None:
+        tmp_path: Path, opened: list[tuple[ServiceContext, str | None]]) -> None:
     url = _url(tmp_path / "d.db")
     assert tui.main(["demo", "--db", url, *FIXED]) == 0
     assert opened[-1][0].now() == NOW
@@ -180,7 +182,7 @@ def test_demo_now_option_seeds_at_that_time_and_reset_reseeds(
     assert _count(tmp_path / "d.db") == 300
 
 
-def test_demo_refuses_a_live_database(tmp_path: Path, opened: list[tuple[ServiceContext, str]],
+def test_demo_refuses_a_live_database(tmp_path: Path, opened: list[tuple[ServiceContext, str | None]],
                                       capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "synthetic.db"
     assert tui.main(["seed", "--cases", "20", "--db", _url(path), *FIXED]) == 0

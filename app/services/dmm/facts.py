@@ -203,22 +203,20 @@ def _carried(session: Session, rows: list[CaseRow], b: Bounds,
 
 
 def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Policy,
-                 book: CodeBook) -> dict[int, CaseFacts]:
-    """What the rules need about each of ``rows`` for the meeting ``b``."""
+                 book: CodeBook, *, standing_only: bool = False) -> dict[int, CaseFacts]:
+    """What the rules need about each of ``rows`` for the meeting ``b``
+    (``standing_only``: what the standing gaps need, without the breaches,
+    the pair's crimes, the open actions and earlier listings that only the
+    meeting items read)."""
     ids = [r.id for r in rows]
     if not ids:
         return {}
-    included = grouped(session, lambda chunk: select(
-        IncludedClassification.case_id, IncludedClassification.code)
-        .where(IncludedClassification.case_id.in_(chunk)), ids)
-    assessments = grouped(session, lambda chunk: select(
-        RiskAssessment.case_id, raw(RiskAssessment.assessed_at).label("assessed_at"),
-        RiskAssessment.level, RiskAssessment.suggested_level,
-        raw(RiskAssessment.review_due).label("review_due"),
-        func.coalesce(func.length(RiskAssessment.management_plan), 0).label("plan_length"),
-        RiskAssessment.approved_by, RiskAssessment.approval_required)
-        .where(RiskAssessment.case_id.in_(chunk))
-        .order_by(RiskAssessment.case_id, RiskAssessment.assessed_at, RiskAssessment.id), ids)
+    if standing_only:
+        return _facts(rows, book, grouped(session, _included_stmt, ids),
+                      grouped(session, _assessments_stmt, ids), {}, {}, {},
+                      _decisions(session, rows, b), {})
+    included = grouped(session, _included_stmt, ids)
+    assessments = grouped(session, _assessments_stmt, ids)
     original = aliased(Case, name="original_case")
     breaches = grouped(session, lambda chunk: select(
         Breach.breach_case_id.label("case_id"), Breach.breach_ref,
@@ -247,13 +245,38 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
         DmmAction.case_id, DmmAction.text, DmmAction.owner,
         raw(DmmAction.due_at).label("due_at"))
         .where(DmmAction.case_id.in_(chunk), DmmAction.done_at.is_(None)), ids)
-    decided, pair_decided = _decisions(session, rows, b)
-    carried = _carried(session, rows, b, decided)
+    decisions = _decisions(session, rows, b)
+    carried = _carried(session, rows, b, decisions[0])
+    return _facts(rows, book, included, assessments, breaches, pair_crimes, actions, decisions,
+                  carried)
 
+
+def _included_stmt(chunk: list[int]) -> Any:
+    return (select(IncludedClassification.case_id, IncludedClassification.code)
+            .where(IncludedClassification.case_id.in_(chunk)))
+
+
+def _assessments_stmt(chunk: list[int]) -> Any:
+    return (select(
+        RiskAssessment.case_id, raw(RiskAssessment.assessed_at).label("assessed_at"),
+        RiskAssessment.level, RiskAssessment.suggested_level,
+        raw(RiskAssessment.review_due).label("review_due"),
+        func.coalesce(func.length(RiskAssessment.management_plan), 0).label("plan_length"),
+        RiskAssessment.approved_by, RiskAssessment.approval_required)
+        .where(RiskAssessment.case_id.in_(chunk))
+        .order_by(RiskAssessment.case_id, RiskAssessment.assessed_at, RiskAssessment.id))
+
+
+def _facts(rows: list[CaseRow], book: CodeBook, included: dict[int, list[Any]],
+           assessments: dict[int, list[Any]], breaches: dict[int, list[Any]],
+           pair_crimes: dict[int, list[Any]], actions: dict[int, list[Any]],
+           decisions: tuple[dict[int, datetime], dict[tuple[int, int | None], datetime]],
+           carried: dict[int, date]) -> dict[int, CaseFacts]:
+    decided, pair_decided = decisions
     facts: dict[int, CaseFacts] = {}
     for r in rows:
         principal_family = book.family.get(r.principal_code, "")
-        families = {principal_family} | {book.family.get(i["code"], "") for i in included[r.id]}
+        families = {principal_family} | {book.family.get(i["code"], "") for i in included.get(r.id, ())}
         families.discard("")
         facts[r.id] = CaseFacts(
             crime_ref=r.crime_ref,
@@ -277,22 +300,22 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
                                a["suggested_level"], as_utc(a["review_due"]),
                                bool(a["plan_length"]), a["approved_by"] is not None,
                                bool(a["approval_required"]))
-                for a in assessments[r.id]),
+                for a in assessments.get(r.id, ())),
             breaches=tuple(
                 BreachFact(x["breach_ref"], as_utc(x["reported_at"]),  # type: ignore[arg-type]
                            as_utc(x["acknowledged_at"]), x["kind"], x["order_ref"],
                            x["original_ref"] if x["original_ref"] != r.crime_ref else None,
                            x["original_status"], as_utc(x["arrest_at"]))
-                for x in breaches[r.id]),
+                for x in breaches.get(r.id, ())),
             pair_crimes=tuple(
                 PairCrimeFact(p["crime_ref"], as_utc(p["reported_at"]),  # type: ignore[arg-type]
                               book.family.get(p["principal_code"], ""))
-                for p in pair_crimes[r.id]),
+                for p in pair_crimes.get(r.id, ())),
             needs_assessed_at=r.needs_assessed_at,
             first_referral_at=r.first_referral_at,
             consent_refused=r.consent_refused,
             open_actions=tuple(ActionFact(a["text"], a["owner"], as_utc(a["due_at"]))  # type: ignore[arg-type]
-                               for a in actions[r.id]),
+                               for a in actions.get(r.id, ())),
             carried_from=carried.get(r.id),
             last_decided_at=decided.get(r.id),
             pair_decided_at=pair_decided.get((r.victim_id, r.suspect_id))
@@ -320,7 +343,7 @@ def settle_standing(session: Session, b: Bounds, frame: MeetingFrame, policy: Po
     if not unsettled:
         return items
     by_id = {r.id: r for r in case_rows(session, [i.case_id for i in unsettled], None, policy)}
-    facts = gather_facts(session, list(by_id.values()), b, policy, book)
+    facts = gather_facts(session, list(by_id.values()), b, policy, book, standing_only=True)
     kept: list[RankedItem] = []
     for item in items:
         if item.mask & STANDING_BITS and item.case_id in facts:

@@ -113,7 +113,7 @@ def work_queue(ctx: ServiceContext, *, area: str, team: str | None = None,
         book = code_book(session)
         flagged = flagged_rows(session, b, policy, book, mode=WORKLIST)
         rows = case_rows(session, [f.case_id for f in flagged], area, policy)
-        facts = gather_facts(session, rows, b, policy, book)
+        facts = gather_facts(session, rows, b, policy, book, standing_only=True)
     owners = _work_owners(ctx, [r.id for r in rows])
     items: list[WorkItem] = []
     for row in rows:
@@ -166,7 +166,7 @@ def case_gaps(ctx: ServiceContext, *, crime_ref: str) -> list[CaseGap]:
     with ctx.read() as session:
         book = code_book(session)
         rows = case_rows(session, [case_row.id], None, ctx.policy)  # type: ignore[list-item]
-        facts = gather_facts(session, rows, b, ctx.policy, book)
+        facts = gather_facts(session, rows, b, ctx.policy, book, standing_only=True)
     if not rows:
         return []
     return [CaseGap(gap.code, REASON_TITLES[gap.code], gap.explanation, gap.crossed_at,

@@ -1,0 +1,99 @@
+"""Where each role lands, and the DMM's first page computed while the app starts."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from textual.widgets import DataTable
+
+from app.cli.open_tui import build_app, landing_section
+from app.db import Database
+from app.services.dmm import build_queue
+from app.services.dmm.first_page import PAGE_SIZE, FirstPage, start_first_page
+from models import AuditEvent
+from screens.dmm import DmmScreen
+from tests.factories import dmm_morning
+
+MONDAY = date(2026, 3, 2)
+SIZE = (160, 48)
+
+
+@pytest.fixture
+def seeded(sqlite_database: Database) -> Database:
+    with sqlite_database.write() as session:
+        dmm_morning(session)
+    return sqlite_database
+
+
+async def _settle(pilot: Any, app: Any) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _queue_views(database: Database) -> list[str]:
+    with database.read() as session:
+        return list(session.scalars(select(AuditEvent.entity_id).where(
+            AuditEvent.entity == "dmm_queue", AuditEvent.action == "view")))
+
+
+@pytest.mark.parametrize(("user", "section"), [
+    ("supervisor.northern", "dmm"), ("analyst", "screening"), ("officer.northern", "cases"),
+    ("auditor", "cases"),
+])
+def test_each_role_lands_on_its_own_screen(make_sqlite_context, user: str,  # type: ignore[no-untyped-def]
+                                            section: str) -> None:
+    assert landing_section(make_sqlite_context(user)) == section
+
+
+async def test_a_supervisor_lands_on_their_areas_dmm_from_the_page_computed_at_start(  # type: ignore[no-untyped-def]
+        seeded, make_sqlite_context) -> None:
+    app = build_app(make_sqlite_context("supervisor.northern"))
+    assert app.first_page is not None
+    assert (app.first_page.area, app.first_page.meeting_date) == ("Northern", MONDAY)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, DmmScreen)
+        assert screen.area == "Northern"
+        assert screen.query_one(DataTable).row_count > 0
+    # the screen's first request was answered by the page computed at start:
+    # one view of the queue, not two
+    assert _queue_views(seeded) == ["Northern/2026-03-02"]
+
+
+def test_the_first_page_answers_its_own_request_once(seeded, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_sqlite_context("supervisor.northern")
+    first = start_first_page(ctx)
+    assert isinstance(first, FirstPage)
+    page = first.build_queue(ctx, area="Northern", meeting_date=MONDAY, audit=True,
+                             limit=PAGE_SIZE, offset=0, reason=None, text=None,
+                             defer_full=True)
+    direct = build_queue(ctx, area="Northern", meeting_date=MONDAY, limit=PAGE_SIZE,
+                         defer_full=True)
+    assert [i.crime_ref for i in page.items] == [i.crime_ref for i in direct.items]
+    assert len(_queue_views(seeded)) == 2
+    # a second request, or any other page or filter, is computed afresh
+    again = first.build_queue(ctx, area="Northern", meeting_date=MONDAY, audit=True,
+                              limit=PAGE_SIZE, offset=0, defer_full=True)
+    other = first.build_queue(ctx, area="Northern", meeting_date=MONDAY, audit=False,
+                              limit=PAGE_SIZE, offset=0, reason="BREACH", defer_full=True)
+    assert again.items and all("BREACH" in [r.code for r in i.reasons] for i in other.items)
+    assert len(_queue_views(seeded)) == 3
+
+
+def test_no_first_page_for_a_user_without_an_area(make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
+    assert start_first_page(make_sqlite_context("analyst")) is None
+    assert build_app(make_sqlite_context("analyst")).first_page is None
+
+
+def test_an_error_computing_the_first_page_reaches_the_screen(seeded, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
+    ctx = make_sqlite_context("supervisor.northern")
+    first = FirstPage(ctx, "Nowhere", MONDAY)
+    with pytest.raises(Exception, match="Nowhere"):
+        first.build_queue(ctx, area="Nowhere", meeting_date=MONDAY, audit=True,
+                          limit=PAGE_SIZE, offset=0, defer_full=True)
