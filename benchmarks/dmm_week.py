@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from app.clock import Clock
-from app.db import Database
+from app.db import SYNTHETIC, Database
 from app.policy import default_policy
 from app.rules import dmm as rules
 from app.services.context import open_context
@@ -118,7 +118,7 @@ def seeded_mornings(cases: int, monday: date, folder: Path) -> list[MeetingSize]
     while day <= monday + timedelta(days=7):
         url = f"sqlite:///{folder / f'force-{day.isoformat()}.db'}"
         database = Database(url)
-        database.upgrade()
+        database.upgrade(create_as=SYNTHETIC)
         generate(database, cases=cases, seed=7, now=rules.meeting_start(day, policy))
         database.dispose()
         sizes.extend(s for s in walk_week(url, day, decide=False) if s.meeting_date == str(day))

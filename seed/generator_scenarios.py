@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from app.dates import add_working_days
 from app.rules import dmm as dmm_rules
@@ -532,6 +533,17 @@ class ScenarioMaker:
                                   discussed=discussed)
                     self._actions(item, case_id, decision, role, discussed, slug, chair)
 
+    def _working_day(self, moment: int) -> int:
+        """``moment`` moved on to the same time of the next working day when
+        it falls on a weekend or a bank holiday (actions are set due on
+        working days)."""
+        calendar = self.policy.calendar
+        while True:
+            day = to_datetime(moment).astimezone(ZoneInfo(calendar.timezone)).date()
+            if day.weekday() < 5 and day not in calendar.holidays:
+                return moment
+            moment += DAY
+
     def _actions(self, item: int, case_id: int, decision: str, role: str, discussed: int,
                  slug: str, chair: str) -> None:
         b, rng = self.b, self.rng
@@ -541,9 +553,11 @@ class ScenarioMaker:
                      due=discussed + self.policy.dmm.default_action_hours * HOUR, done=None,
                      by=chair, created=discussed)
             return
-        count = {"actions_set": rng.randint(1, 2), "escalate": 1}.get(decision, 0)
+        # one action per decision that sets actions, now and then a second
+        count = {"actions_set": 1 + (rng.random() < 0.3), "escalate": 1}.get(decision, 0)
         for _ in range(count):
-            due = discussed + rng.choice((self.policy.dmm.default_action_hours, 48, 72)) * HOUR
+            due = self._working_day(
+                discussed + rng.choice((self.policy.dmm.default_action_hours, 48, 72)) * HOUR)
             done = None
             if due < now:
                 # most actions are done on time, some late; one still open is recent
@@ -551,7 +565,8 @@ class ScenarioMaker:
                     late = rng.random() < 0.15
                     done = (due + rng.randrange(HOUR, 30 * HOUR) if late
                             else max(discussed + HOUR, due - rng.randrange(0, 20 * HOUR)))
-            elif rng.random() < 0.3:
+            elif rng.random() < 0.6:
+                # a next-day enquiry is usually done before the next meeting
                 done = discussed + rng.randrange(HOUR, max(2 * HOUR, now - discussed))
             if done is not None and done >= now:
                 done = None
