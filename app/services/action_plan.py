@@ -178,7 +178,7 @@ def read_file(path: str | Path) -> str:
 def load_recommendations(ctx: ServiceContext, *, text: str, where: str,
                          note: str) -> LoadResult:
     """Store the recommendations of a force's file: texts, evidence
-    requirements and figures from the file; a new recommendation takes its
+    requirements (where the file gives one) and figures from the file; a new recommendation takes its
     owner from the file, an existing one keeps the owner set in Vigil; status
     and updates are never touched. Audited with the file's SHA-256."""
     ctx.require(Permission.EDIT_ACTION_PLAN, entity=ENTITY)
@@ -205,6 +205,8 @@ def load_recommendations(ctx: ServiceContext, *, text: str, where: str,
                 created.append(entry["number"])
                 after[entry["number"]] = texts
                 continue
+            if not texts["evidence_requirement"]:
+                del texts["evidence_requirement"]  # the file leaves the one set in Vigil
             old = {k: getattr(row, k) for k in texts}
             if old == texts:
                 unchanged += 1
