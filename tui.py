@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "approvals": "app.cli.approvals",
     "victims-code": "app.cli.victims_code",
     "retention": "app.cli.retention",
+    "sample": "app.cli.sample",
+    "plan": "app.cli.plan",
     "serve": "app.cli.serve",
     "bench": "app.cli.bench",
 }

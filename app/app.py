@@ -29,6 +29,7 @@ SECTIONS: dict[str, tuple[str, str, str]] = {
     "assurance": ("screens.assurance", "AssuranceScreen", "Assurance"),
     "approvals": ("screens.approvals", "ApprovalsScreen", "Approvals waiting"),
     "worklist": ("screens.worklist", "WorklistScreen", "Work queue"),
+    "sampling": ("screens.sampling", "SamplingScreen", "Dip sampling"),
 }
 
 
@@ -60,6 +61,7 @@ class VigilApp(App[None]):
         Binding("6", "switch_section('assurance')", "Assurance", show=False, id="app.assurance"),
         Binding("7", "switch_section('approvals')", "Approvals", show=False, id="app.approvals"),
         Binding("8", "switch_section('worklist')", "Work queue", show=False, id="app.worklist"),
+        Binding("9", "switch_section('sampling')", "Dip sampling", show=False, id="app.sampling"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
     ]

@@ -68,14 +68,20 @@ WRITE_PERMISSIONS: frozenset[Permission] = frozenset({
 
 # Tables only the owner (migrations) and the administration functions write.
 GOVERNANCE_TABLES = ("app_meta", "app_user", "audit_event", "audit_chain", "policy_version",
-                     "alembic_version", "audit_subject", "retention_decision")
+                     "alembic_version", "audit_subject", "retention_decision",
+                     "dip_sample", "dip_sample_file", "dip_finding",
+                     "recommendation", "recommendation_update")
+# Dip samples: drawn by analysts and auditors, reviewed by auditors.
+SAMPLE_TABLES = ("dip_sample", "dip_sample_file", "dip_finding")
+# The action plan: edited by analysts and the administrator.
+ACTION_PLAN_TABLES = ("recommendation", "recommendation_update")
 # Append-only parts of the audit log every runtime role adds to (never changes).
 AUDIT_APPEND_TABLES = ("audit_event", "audit_subject")
 # Reference data an administrator loads (organisation, classifications).
 REFERENCE_TABLES = ("classification",)
 # What the administrator reads (no case data).
 ADMIN_READS = ("app_meta", "app_user", "audit_event", "audit_chain", "policy_version",
-               "alembic_version", "classification")
+               "alembic_version", "classification", *ACTION_PLAN_TABLES)
 
 # Row-level security: how a row of each table finds its area command.
 AREA_OF: dict[str, str] = {
@@ -571,6 +577,13 @@ def expected(tables: list[str], columns: dict[str, set[str]], *, live: bool = Tr
                 granted.add("INSERT")
             if table == "retention_decision" and role in {
                     r.value for r in ALLOWED[Permission.REVIEW_RETENTION]}:
+                granted |= {"INSERT", "UPDATE"}
+            if table in SAMPLE_TABLES and role in {
+                    r.value for p in (Permission.DRAW_SAMPLE, Permission.REVIEW_SAMPLE)
+                    for r in ALLOWED[p]}:
+                granted |= {"INSERT", "UPDATE"}
+            if table in ACTION_PLAN_TABLES and role in {
+                    r.value for r in ALLOWED[Permission.EDIT_ACTION_PLAN]}:
                 granted |= {"INSERT", "UPDATE"}
             if table in AGENDA_GUARDED and role in agenda_viewers():
                 granted |= {"INSERT", "UPDATE", "DELETE"}

@@ -184,6 +184,34 @@ class RetentionPolicy:
 
 
 @dataclass(frozen=True)
+class ChecklistItem:
+    """One question of the dip-sampling checklist (national stalking protocol, APP)."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DipSamplingPolicy:
+    """Dip sampling of case files: the checklist (versioned: a sample keeps
+    the version it was drawn under) and how many files to draw per stratum
+    (risk level and classification family)."""
+
+    checklist_version: str = "1"
+    checklist: tuple[ChecklistItem, ...] = ()
+    per_stratum: int = 2
+
+
+@dataclass(frozen=True)
+class TrainingPolicy:
+    """Rec 10: the courses that count as stalking training, and how long a
+    completion stays current."""
+
+    courses: tuple[str, ...] = ()
+    valid_months: int = 36
+
+
+@dataclass(frozen=True)
 class Policy:
     calendar: CalendarPolicy
     dmm: DmmPolicy
@@ -195,6 +223,8 @@ class Policy:
     screening: ScreeningPolicy
     assurance: AssurancePolicy
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    dip_sampling: DipSamplingPolicy = field(default_factory=DipSamplingPolicy)
+    training: TrainingPolicy = field(default_factory=TrainingPolicy)
     source: str = field(default="defaults", compare=False)
 
 
@@ -294,6 +324,16 @@ def _build(cls: Any, values: dict[str, Any], prefix: str) -> Any:
 
 
 def _check(policy: Policy) -> None:
+    codes = [item.code for item in policy.dip_sampling.checklist]
+    for i, code in enumerate(codes):
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", code):
+            raise PolicyError(f"policy key 'dip_sampling.checklist[{i}].code': {code!r} must be "
+                              "lower-case letters, digits and _ (at most 32)")
+        if code in codes[:i]:
+            raise PolicyError(f"policy key 'dip_sampling.checklist[{i}].code': {code!r} is "
+                              "given twice")
+    if policy.dip_sampling.per_stratum < 1:
+        raise PolicyError("policy key 'dip_sampling.per_stratum': must be at least 1")
     risk = policy.risk
     if risk.high_from_yes <= risk.medium_from_yes:
         raise PolicyError("policy key 'risk.high_from_yes': must be greater than risk.medium_from_yes")

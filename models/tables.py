@@ -137,6 +137,12 @@ class Case(SQLModel, table=True):
     # it exists and whom to ask (restricted_contact)
     restricted: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     restricted_contact: str | None = Field(default=None, max_length=120)
+    # the superintendent who authorised a PIN (any PIN without one is an exception)
+    pin_authorised_by: str | None = Field(default=None, max_length=64)
+    # rec 18: the suspect's arrest, and the digital lines of enquiry recorded
+    # (devices, accounts, communications data: free text, "" or NULL for none)
+    arrested_at: datetime | None = _ts()
+    digital_enquiries: str | None = Field(default=None, sa_type=Text)
 
 
 class CaseAccess(SQLModel, table=True):
@@ -547,3 +553,127 @@ class RetentionDecision(SQLModel, table=True):
     decided_by: str = Field(max_length=64)
     decided_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     next_review_at: datetime | None = _ts()
+
+
+class TrainingRecord(SQLModel, table=True):
+    """A course an officer completed (rec 10), from the force's learning
+    records (RMS extract ``training.csv``). ``officer`` is the name the case
+    records carry in ``crime_case.officer``."""
+
+    __tablename__ = "training_record"
+    __table_args__ = (
+        UniqueConstraint("officer", "course", "completed_on", name="uq_training_record"),
+        Index("ix_training_officer", "officer", "completed_on"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    officer: str = Field(max_length=64)
+    course: str = Field(max_length=120)
+    completed_on: date
+    source: str = Field(default="import", max_length=32)
+
+
+class PerpetratorProgramme(SQLModel, table=True):
+    """A perpetrator intervention available in an area command (a multi-agency
+    stalking intervention programme, a behaviour-change course): rec 25 and
+    the 2017 report's offender programmes."""
+
+    __tablename__ = "perpetrator_programme"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=120)
+    area_command: str = Field(max_length=32, index=True)
+    available_from: date
+    available_to: date | None = None
+
+
+class PerpetratorReferral(SQLModel, table=True):
+    """A suspect referred to a perpetrator programme, on a case."""
+
+    __tablename__ = "perpetrator_referral"
+    __table_args__ = (Index("ix_perpetrator_referral_at", "referred_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="crime_case.id", index=True)
+    programme_id: int = Field(foreign_key="perpetrator_programme.id", index=True)
+    referred_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    referred_by: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=64)
+
+
+class DipSample(SQLModel, table=True):
+    """A dip sample of case files drawn for review against the checklist:
+    one area command and period, reproducible from its seed."""
+
+    __tablename__ = "dip_sample"
+    id: int | None = Field(default=None, primary_key=True)
+    area_command: str = Field(max_length=32, index=True)
+    period_from: date
+    period_to: date  # first day not counted
+    seed: int
+    per_stratum: int
+    reviewer: str = Field(max_length=64)
+    checklist_version: str = Field(max_length=32)
+    drawn_by: str = Field(max_length=64)
+    drawn_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class DipSampleFile(SQLModel, table=True):
+    """One case file of a sample. Kept by crime reference (as retention
+    decisions are) so the finding outlives an erased case."""
+
+    __tablename__ = "dip_sample_file"
+    __table_args__ = (UniqueConstraint("sample_id", "crime_ref", name="uq_dip_sample_file"),)
+    id: int | None = Field(default=None, primary_key=True)
+    sample_id: int = Field(foreign_key="dip_sample.id", index=True)
+    crime_ref: str = Field(max_length=32, index=True)
+    stratum: str = Field(max_length=64)
+    team: str | None = Field(default=None, max_length=32)
+    reviewed_by: str | None = Field(default=None, max_length=64)
+    reviewed_at: datetime | None = _ts(index=True)
+
+
+class DipFinding(SQLModel, table=True):
+    """The reviewer's finding on one checklist item of one file."""
+
+    __tablename__ = "dip_finding"
+    __table_args__ = (UniqueConstraint("file_id", "item", name="uq_dip_finding"),)
+    id: int | None = Field(default=None, primary_key=True)
+    file_id: int = Field(foreign_key="dip_sample_file.id", index=True)
+    item: str = Field(max_length=32)
+    passed: bool
+    note: str | None = Field(default=None, sa_type=Text)
+
+
+class Recommendation(SQLModel, table=True):
+    """One recommendation of the force's action plan: its text as published
+    (loaded from the force's file), the evidence required, the owner and the
+    current status (its history is in the updates)."""
+
+    __tablename__ = "recommendation"
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=16, unique=True)
+    report: str = Field(max_length=16)  # "2024" super-complaint, "2017" HMIC/HMCPSI
+    theme: str = Field(max_length=200)
+    published_text: str = Field(default="", sa_type=Text)
+    source: str | None = Field(default=None, max_length=400)
+    evidence_requirement: str = Field(default="", sa_type=Text)
+    owner: str = Field(default="", max_length=120)
+    status: str = Field(default="awaiting_review", max_length=32)
+    metrics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    text_sha256: str = Field(default="", max_length=64)
+    position: int = 0
+
+
+class RecommendationUpdate(SQLModel, table=True):
+    """A dated update of a recommendation: the response written, the status
+    it moved to, and the figures attached (as they stood when written)."""
+
+    __tablename__ = "recommendation_update"
+    __table_args__ = (Index("ix_recommendation_update_at", "recommendation_id", "written_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    recommendation_id: int = Field(foreign_key="recommendation.id")
+    written_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    written_by: str = Field(max_length=64)
+    status: str = Field(max_length=32)
+    response: str = Field(default="", sa_type=Text)
+    # {"period": [from, to], "figures": [{code, title, figure, basis, status, definition}]}
+    figures: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

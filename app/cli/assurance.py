@@ -20,7 +20,7 @@ import argparse
 import textwrap
 from datetime import date, timedelta
 
-from app.cli.base import CliEnv, add_format_option
+from app.cli.base import CliEnv
 from app.cli.disclose import add_output_option, emit_or_disclose
 from app.dates import DateError, local, parse_date
 from app.errors import BadInput
@@ -37,7 +37,8 @@ from app.services.assurance import AssuranceReport, assurance_report
 from app.services.context import ServiceContext
 
 HELP = "assurance against the stalking recommendations, from case data, for a period"
-FORMATS = ("table", "json", "csv", "md", "html")
+FORMATS = ("table", "json", "csv", "md", "html", "action-plan", "profile")
+PLAN_AS = ("md", "csv", "html")
 ALL_AREAS = "all"
 
 
@@ -66,7 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="last day counted, inclusive (default: the end of last month)")
     parser.add_argument("--area", metavar="AREA",
                         help="one area command (default force-wide; 'all' is force-wide)")
-    add_format_option(parser, choices=FORMATS)
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="output format (default table); action-plan: the force's action "
+                             "plan with these figures (--plan-as md|csv|html); profile: the "
+                             "problem profile, one offline HTML page")
+    parser.add_argument("--plan-as", choices=PLAN_AS, metavar="FORMAT",
+                        help="the action plan as md, csv or html (default: from the -o file's "
+                             "suffix, else md)")
     add_output_option(parser)
 
 
@@ -129,8 +136,41 @@ def describe(report: AssuranceReport) -> str:
             f"{report.last_day:%Y-%m-%d}")
 
 
+def _plan_as(args: argparse.Namespace) -> str:
+    chosen = getattr(args, "plan_as", None)
+    if chosen:
+        return str(chosen)
+    suffix = str(getattr(args, "output", "") or "").rsplit(".", 1)[-1].lower()
+    return suffix if suffix in PLAN_AS else "md"
+
+
 def run(args: argparse.Namespace, env: CliEnv) -> int:
     ctx = env.context()
+    if args.format == "action-plan":
+        from app.reports.action_plan import render_plan
+        from app.services.action_plan import action_plan
+
+        date_from, date_to = period_from_args(args, local(ctx.now()).date())
+        plan = action_plan(ctx, date_from=date_from, date_to=date_to)
+        fmt = _plan_as(args)
+        args.format = fmt
+        return emit_or_disclose(ctx, args, kind="action_plan", text=render_plan(plan, fmt),
+                                filter=f"action plan, figures {date_from:%Y-%m-%d} to "
+                                       f"{date_to - timedelta(days=1):%Y-%m-%d}",
+                                crime_refs=[], rows=len(plan.items))
+    if args.format == "profile":
+        from app.reports.profile_html import render_profile_html
+        from app.services.profile import problem_profile
+
+        date_from, date_to = period_from_args(args, local(ctx.now()).date())
+        profile = problem_profile(ctx, date_from=date_from, date_to=date_to, area=_area(args))
+        args.format = "html"
+        return emit_or_disclose(ctx, args, kind="problem_profile",
+                                text=render_profile_html(profile),
+                                filter=f"problem profile {profile.scope}, "
+                                       f"{date_from:%Y-%m-%d} to "
+                                       f"{date_to - timedelta(days=1):%Y-%m-%d}",
+                                crime_refs=[], rows=len(profile.sections))
     report = build_report(env, args, ctx)
     return emit_or_disclose(ctx, args, kind="assurance", text=render(report, args.format),
                             filter=describe(report), crime_refs=[], rows=len(report.results))

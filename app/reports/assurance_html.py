@@ -78,6 +78,8 @@ def _axis_label(definition: m.MetricDefinition, value: float) -> str:
         return f"{100 * value:.0f}%"
     if definition.unit == "hours":
         return f"{value:.0f} h"
+    if definition.unit == "days":
+        return f"{value:.0f} d"
     return f"{value:.0f}"
 
 

@@ -31,7 +31,7 @@ from typing import Literal
 from app.dates import add_working_days, local_midnight
 from app.policy import AllocationPolicy, Policy
 
-Unit = Literal["share", "rate_per_100", "count", "hours"]
+Unit = Literal["share", "rate_per_100", "count", "hours", "days"]
 
 UNALLOCATED = "Unallocated"
 
@@ -51,14 +51,19 @@ STATUS_NO_DATA = "no data"
 
 RECOMMENDATIONS: dict[str, str] = {
     "7": "Rec 7: record stalking as an included classification, and search by it",
+    "10": "Rec 10: stalking training for officers and staff",
     "12": "Rec 12: assess risk with S-DASH; re-assess after breaches; plan for high risk",
     "13": "Rec 13: consider Stalking Protection Orders",
     "14": "Rec 14: Victims' Code needs assessment and referral to specialist support",
+    "16": "Rec 16: share information with support services; referral outcomes",
     "17": "Rec 17: allocate stalking to the right team",
+    "18": "Rec 18: investigation: searches, arrests and digital lines of enquiry",
     "20": "Rec 20: flag online stalking",
     "23": "Rec 23: screen for stalking recorded as something else",
+    "25": "Rec 25: multi-agency working and perpetrator interventions",
     "breach": "Breaches (rec 12.3): acknowledgement and escalation",
     "2017": "HMIC/HMCPSI 2017: Police Information Notices and search powers",
+    "dip": "Dip sampling: case files against the stalking protocol checklist",
 }
 
 
@@ -112,6 +117,7 @@ UNIT_TITLES: dict[str, str] = {
     "rate_per_100": "rate per 100",
     "count": "count",
     "hours": "hours (median)",
+    "days": "days (median)",
 }
 
 # --- metric codes --------------------------------------------------------
@@ -139,6 +145,23 @@ BREACH_ACK_IN_TIME = "BREACH_ACK_IN_TIME"
 BREACH_ESCALATED_IN_TIME = "BREACH_ESCALATED_IN_TIME"
 PINS_RECORDED = "PINS_RECORDED"
 STALKING_SEARCHES = "STALKING_SEARCHES"
+R10_TRAINED = "R10_TRAINED"
+R16_REFERRAL_OUTCOME = "R16_REFERRAL_OUTCOME"
+R16_PENDING_DAYS = "R16_PENDING_DAYS"
+R18_SEARCHED = "R18_SEARCHED"
+R18_ARRESTED = "R18_ARRESTED"
+R18_DIGITAL = "R18_DIGITAL"
+R25_MULTI_AGENCY = "R25_MULTI_AGENCY"
+R25_PERPETRATOR_REFERRED = "R25_PERPETRATOR_REFERRED"
+R25_PROGRAMMES = "R25_PROGRAMMES"
+PINS_UNAUTHORISED = "PINS_UNAUTHORISED"
+DIP_COMPLIANCE = "DIP_COMPLIANCE"
+DIP_ITEM_PREFIX = "DIP_"
+
+
+def dip_item_code(item: str) -> str:
+    """The metric code of one checklist item's compliance: ``DIP_SDASH``."""
+    return DIP_ITEM_PREFIX + item.upper()
 
 _REPORTED = ("cases reported in the period (its first to its last day inclusive, Europe/London "
              "calendar days)")
@@ -362,7 +385,104 @@ def metric_definitions(policy: Policy) -> tuple[MetricDefinition, ...]:
             filters="area command and team of the case", higher_is_better=None, unit="count",
             lists=LISTS_SEARCHES, has_denominator=False,
         ),
+        MetricDefinition(
+            PINS_UNAUTHORISED, "2017", "PINs without an authorising superintendent",
+            numerator="of those, cases whose PIN records no authorising superintendent "
+                      "(each is an exception: the force requires a superintendent's authority)",
+            denominator="cases with a PIN recorded", period=_REPORTED, filters=_AREA_TEAM,
+            higher_is_better=False, unit="count", target=0.0,
+        ),
+        MetricDefinition(
+            R10_TRAINED, "10", "Officers on stalking cases with current stalking training",
+            numerator="of those, officers with a training record of a stalking course ("
+                      f"{'; '.join(policy.training.courses) or 'none set'}) completed within "
+                      f"{policy.training.valid_months} months before the end of the month",
+            denominator="officers named on stalking and harassment cases reported in the month "
+                        "(each officer once a month: the period's figure is over officer-months)",
+            period=_REPORTED, filters="force-wide: an officer is not tied to one area command",
+            higher_is_better=True, unit="share", target=attention, lists=LISTS_NOTHING,
+            breakdown=False,
+        ),
+        MetricDefinition(
+            R16_REFERRAL_OUTCOME, "16", "Specialist referrals with an outcome back from the service",
+            numerator="of those, referrals whose outcome is recorded (accepted, declined, "
+                      "no contact: anything but pending)",
+            denominator=f"referrals to a specialist service ({services}) made in the period",
+            period="referrals made in the period", filters="area command and team of the case",
+            higher_is_better=True, unit="share", target=attention, lists=LISTS_NOTHING,
+        ),
+        MetricDefinition(
+            R16_PENDING_DAYS, "16", "Median days a specialist referral has been pending",
+            numerator="median of the days from the referral to now, over referrals still pending",
+            denominator="referrals to a specialist service made in the period, still pending",
+            period="referrals made in the period", filters="area command and team of the case",
+            higher_is_better=False, unit="days",
+            target=float(vc.referral_pending_days), lists=LISTS_NOTHING,
+        ),
+        MetricDefinition(
+            R18_SEARCHED, "18", "Stalking cases with a search recorded",
+            numerator="of those, cases with at least one search recorded (any power)",
+            denominator=_STALKING, period=_REPORTED, filters=_AREA_TEAM,
+            higher_is_better=None, unit="share",
+        ),
+        MetricDefinition(
+            R18_ARRESTED, "18", "Stalking cases with the suspect arrested",
+            numerator="of those, cases with an arrest recorded (the case's arrest date, or an "
+                      "arrest on a breach of an order on the case)",
+            denominator=_STALKING + " with a suspect named", period=_REPORTED, filters=_AREA_TEAM,
+            higher_is_better=None, unit="share",
+        ),
+        MetricDefinition(
+            R18_DIGITAL, "18", "Stalking cases with digital lines of enquiry recorded",
+            numerator="of those, cases with digital lines of enquiry recorded (devices, "
+                      "accounts, communications data)",
+            denominator=_STALKING, period=_REPORTED, filters=_AREA_TEAM,
+            higher_is_better=True, unit="share", target=attention,
+        ),
+        MetricDefinition(
+            R25_MULTI_AGENCY, "25", "High-risk stalking cases referred to a multi-agency forum",
+            numerator="of those, cases with a multi-agency referral recorded (MARAC, MAPPA, MASIP)",
+            denominator=_STALKING + " whose current risk level is high", period=_REPORTED,
+            filters=_AREA_TEAM, higher_is_better=True, unit="share", target=attention,
+        ),
+        MetricDefinition(
+            R25_PERPETRATOR_REFERRED, "25", "Stalking cases whose suspect was referred to a "
+            "perpetrator programme",
+            numerator="of those, cases with a referral of the suspect to a perpetrator programme",
+            denominator=_STALKING + " with a suspect named", period=_REPORTED, filters=_AREA_TEAM,
+            higher_is_better=None, unit="share",
+        ),
+        MetricDefinition(
+            R25_PROGRAMMES, "25", "Perpetrator programmes available",
+            numerator="perpetrator programmes available in the area command on the last day of "
+                      "the month (the period's figure: on its last day)",
+            denominator="none (a count)", period="programmes available in the period",
+            filters="area command of the programme", higher_is_better=None, unit="count",
+            lists=LISTS_NOTHING, has_denominator=False,
+        ),
+        *_dip_definitions(policy, attention),
     )
+
+
+def _dip_definitions(policy: Policy, attention: float) -> tuple[MetricDefinition, ...]:
+    """Compliance of reviewed files with the dip-sampling checklist: overall
+    and one figure per item (the items of the policy's checklist)."""
+    sampling = policy.dip_sampling
+    common = dict(period="files reviewed in the period", filters="area command of the sample; "
+                  "team of the case when drawn", higher_is_better=True, unit="share",
+                  target=attention, lists=LISTS_NOTHING)
+    found = [MetricDefinition(
+        DIP_COMPLIANCE, "dip", "Dip-sampled files: checklist items met",
+        numerator="of those, items the reviewer found met",
+        denominator=f"checklist items answered on reviewed files (checklist version "
+                    f"{sampling.checklist_version}, {len(sampling.checklist)} items)",
+        **common)]  # type: ignore[arg-type]
+    for item in sampling.checklist:
+        found.append(MetricDefinition(
+            dip_item_code(item.code), "dip", f"Dip sample: {item.text}",
+            numerator="of those, files where the reviewer found this item met",
+            denominator=f"reviewed files answering the item '{item.code}'", **common))  # type: ignore[arg-type]
+    return tuple(found)
 
 
 def _ordinal(n: int) -> str:
@@ -436,6 +556,8 @@ def format_value(unit: str, value: float | None) -> str:
         return f"{value:.1f} per 100"
     if unit == "hours":
         return f"{value:.1f} h"
+    if unit == "days":
+        return f"{value:.1f} days"
     return f"{value:.0f}"
 
 
@@ -447,6 +569,8 @@ def format_basis(definition: MetricDefinition, result: Figure) -> str:
     """What the figure was computed from: '12 / 40', '12 of 40 acknowledged'."""
     if definition.unit == "hours":
         return f"{result.numerator} of {result.denominator or 0} acknowledged"
+    if definition.unit == "days":
+        return f"median of {result.numerator}"
     if result.denominator is None:
         return str(result.numerator)
     return f"{result.numerator} / {result.denominator}"
@@ -925,3 +1049,50 @@ def breakdown_rows(result: MetricResult) -> list[tuple[str, str, Figure, str]]:
                 rows.append((team.area, team.team, team.figure, team.status))
     return rows
 
+
+
+# --- training (rec 10) ---------------------------------------------------
+def is_trained(completions: Sequence[date], by: date, valid_months: int) -> bool:
+    """A completion on or before ``by`` and no older than ``valid_months``."""
+    earliest = shift_months(by, -valid_months)
+    return any(earliest < done <= by for done in completions)
+
+
+def training_tallies(officer_months: Iterable[tuple[int, str]],
+                     completions: dict[str, Sequence[date]], months: Sequence[date],
+                     period_end: date, valid_months: int) -> list[Tally]:
+    """One tally per month: officers named on the month's cases (each once)
+    against those trained by the month's last day (or the period's, for a
+    part-month at its end)."""
+    seen: dict[int, set[str]] = {}
+    for month, officer in officer_months:
+        seen.setdefault(month, set()).add(officer)
+    tallies: list[Tally] = []
+    for index, officers in sorted(seen.items()):
+        last = min(shift_months(months[index], 1), period_end) - timedelta(days=1)
+        trained = sum(1 for o in officers if is_trained(completions.get(o, ()), last, valid_months))
+        tallies.append(Tally("", "", index, trained, len(officers)))
+    return tallies
+
+
+# --- programmes (rec 25) -------------------------------------------------
+def programmes_result(definition: MetricDefinition,
+                      programmes: Iterable[tuple[str, date, date | None]],
+                      months: Sequence[date], period_end: date) -> MetricResult:
+    """Programmes (area, available from, available to) available on the last
+    day of each month, and of the period, by area."""
+    found = list(programmes)
+
+    def available(on: date, area: str | None = None) -> int:
+        return sum(1 for a, start, end in found
+                   if (area is None or a == area) and start <= on and (end is None or end >= on))
+
+    last_day = period_end - timedelta(days=1)
+    overall = figure("count", available(last_day), None)
+    by_area = tuple(AreaFigure(area, figure("count", available(last_day, area), None), STATUS_INFO)
+                    for area in sorted({a for a, _, _ in found}))
+    trend = tuple(
+        TrendPoint(month, figure("count", available(
+            min(shift_months(month, 1), period_end) - timedelta(days=1)), None))
+        for month in months)
+    return MetricResult(definition, overall, status_of(definition, overall), by_area, (), trend)

@@ -45,6 +45,7 @@ from sqlmodel import Session
 from app.errors import BadInput
 from app.policy import Policy
 from app.rules import metrics as m
+from app.services import assurance_more
 from app.services.audit_trail import audit_naming
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
@@ -55,6 +56,8 @@ from models import (
     Case,
     Classification,
     IncludedClassification,
+    MultiAgencyReferral,
+    PerpetratorReferral,
     ProtectiveOrder,
     Referral,
     RiskAssessment,
@@ -260,6 +263,13 @@ CASE_METRICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     m.R17_TEAM_MOVES: ((), ("moves_exceeded",)),
     m.R20_ONLINE: ((), ("online",)),
     m.PINS_RECORDED: ((), ("pin",)),
+    m.PINS_UNAUTHORISED: (("pin",), ("pin", "pin_unauthorised")),
+    m.R18_SEARCHED: (("stalking",), ("stalking", "searched")),
+    m.R18_ARRESTED: (("stalking", "has_suspect"), ("stalking", "has_suspect", "arrested")),
+    m.R18_DIGITAL: (("stalking",), ("stalking", "digital")),
+    m.R25_MULTI_AGENCY: (("stalking", "high"), ("stalking", "high", "multi_agency")),
+    m.R25_PERPETRATOR_REFERRED: (("stalking", "has_suspect"),
+                                 ("stalking", "has_suspect", "perpetrator_referred")),
 }
 
 
@@ -397,6 +407,22 @@ class _CaseFacts:
             return Case.online == true()
         if name == "pin":
             return Case.pin_issued == true()
+        if name == "pin_unauthorised":
+            return func.coalesce(func.trim(Case.pin_authorised_by), "") == ""
+        if name == "has_suspect":
+            return Case.suspect_id.is_not(None)
+        if name == "searched":
+            return exists().where(SearchRecord.case_id == Case.id)
+        if name == "arrested":
+            return or_(Case.arrested_at.is_not(None),
+                       exists().where(Breach.original_case_id == Case.id,
+                                      Breach.arrest_at.is_not(None)))
+        if name == "digital":
+            return func.coalesce(func.trim(Case.digital_enquiries), "") != ""
+        if name == "multi_agency":
+            return exists().where(MultiAgencyReferral.case_id == Case.id)
+        if name == "perpetrator_referred":
+            return exists().where(PerpetratorReferral.case_id == Case.id)
         raise KeyError(name)
 
     def _moves_exceeded(self) -> ColumnElement[bool]:
@@ -792,6 +818,8 @@ def _in_session(ctx: ServiceContext, fn: Any, *args: Any, **kwargs: Any) -> Any:
 class _OtherTallies:
     tallies: dict[str, list[m.Tally]]
     breaches: list[m.BreachRecord]
+    samples: dict[str, list[m.Sample]]
+    results: dict[str, m.MetricResult]
 
 
 def _other_tallies(ctx: ServiceContext, ref: _Reference, period: _Period,
@@ -805,9 +833,12 @@ def _other_tallies(ctx: ServiceContext, ref: _Reference, period: _Period,
         tallies[m.R23_RECLASSIFIED] = _reclassified_tallies(session, ref, period, area)
         tallies[m.STALKING_SEARCHES] = _search_tallies(session, policy, period, area)
         tallies[m.R7_CLASSIFICATION_SEARCHES] = _classification_search_tallies(session, period)
+        more = assurance_more.gather(session, policy, ref.stalking_or_harassment, period,
+                                     area, ctx.now())
+        tallies.update(more.tallies)
         breaches = [record for _, record in
                     _breach_records(session, policy, period, area=area, team=None)]
-    return _OtherTallies(tallies, breaches)
+    return _OtherTallies(tallies, breaches, more.samples, more.results)
 
 
 def assurance_report(ctx: ServiceContext, *, date_from: date, date_to: date,
@@ -837,7 +868,12 @@ def assurance_report(ctx: ServiceContext, *, date_from: date, date_to: date,
     tallies.update(breach_counts)
     results: list[m.MetricResult] = []
     for definition in definitions:
-        if definition.unit == "hours":
+        if definition.code in other.results:
+            results.append(other.results[definition.code])
+        elif definition.code in other.samples:
+            results.append(m.summarise_samples(definition, other.samples[definition.code],
+                                               period.months))
+        elif definition.unit == "hours":
             results.append(m.summarise_samples(definition, ack_samples, period.months))
         else:
             results.append(m.summarise_tallies(definition, tallies[definition.code], period.months))

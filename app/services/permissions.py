@@ -41,6 +41,11 @@ class Permission(StrEnum):
     SET_POLICY = "set_policy"
     VERIFY_AUDIT = "verify_audit"
     RESTRICT_CASE = "restrict_case"
+    DRAW_SAMPLE = "draw_sample"
+    REVIEW_SAMPLE = "review_sample"
+    VIEW_SAMPLES = "view_samples"
+    EDIT_ACTION_PLAN = "edit_action_plan"
+    VIEW_ACTION_PLAN = "view_action_plan"
 
 
 _S, _A, _O, _U = Role.SUPERVISOR, Role.ANALYST, Role.OFFICER, Role.AUDITOR
@@ -77,6 +82,15 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.VERIFY_AUDIT: frozenset({_U, _ADMIN}),
     # mark a case restricted (an officer or member of staff involved), name who may see it
     Permission.RESTRICT_CASE: frozenset({_S}),
+    # dip sampling: analysts and auditors draw samples of case files; auditors
+    # (the force's reviewers) review them against the checklist, never their own cases
+    Permission.DRAW_SAMPLE: frozenset({_A, _U}),
+    Permission.REVIEW_SAMPLE: frozenset({_U}),
+    Permission.VIEW_SAMPLES: frozenset({_S, _A, _U}),
+    # the action plan: texts, owners, status and dated updates; the
+    # administrator edits it too but attaches no figures (sees no case data)
+    Permission.EDIT_ACTION_PLAN: frozenset({_A, _ADMIN}),
+    Permission.VIEW_ACTION_PLAN: frozenset({_S, _A, _U, _ADMIN}),
 }
 
 # Permissions limited to the user's own area command (for roles that have one).

@@ -22,6 +22,20 @@ Cases reported in the period (all times UTC = London in winter):
 
 Outside the period: C11 (31 Dec 2025, 8L, stalking added by screening on
 3 Jan) and C12 (1 March 2026, 8Q).
+
+The figures of recs 10, 16, 18 and 25 and the PIN authority:
+
+- officers: C1 and C3 PC Amber (trained May 2024: current), C2 PC Birch
+  (trained 10 Feb 2026: not yet in January), C4 PC Birch, C5 PC Cedar (trained
+  January 2022: lapsed after 36 months; an unrelated course does not count);
+- referral outcomes: C1's ISAC accepted, C5's PALADIN declined, C3's ISHA
+  still pending since 21 January 10:00;
+- C1 arrested and digital enquiries recorded (phone download); C7 digital
+  (social media accounts); C3 blank digital enquiries; B10 (on C5) an arrest;
+- MARAC referrals on C1 (high) and C2 (medium: not in the high-risk figure);
+- programmes: PN1 Northern from June 2025, PN2 Northern to 31 January 2026,
+  PS1 Southern from 15 February 2026; C5's suspect referred to PS1;
+- C4's PIN has no authorising superintendent.
 """
 
 from __future__ import annotations
@@ -32,6 +46,7 @@ import pytest
 from sqlmodel import select
 
 from app.errors import BadInput, PermissionDenied
+from app.policy import default_policy
 from app.rules import metrics as m
 from app.services.assurance import (
     AssuranceReport,
@@ -42,8 +57,12 @@ from models import (
     Allocation,
     AuditEvent,
     IncludedClassification,
+    MultiAgencyReferral,
+    PerpetratorProgramme,
+    PerpetratorReferral,
     ScreeningFlag,
     SearchRecord,
+    TrainingRecord,
 )
 from tests.factories import (
     add_breach,
@@ -92,25 +111,33 @@ def build_force(database) -> None:  # type: ignore[no-untyped-def]
         add_risk(s, c1, at("2026-01-05", 12), answers="YYYYYYNNNNN", level="high", plan="Plan A")
         add_spo_decision(s, c1, "considered_not_appropriate", at("2026-01-06"), rationale="r")
         add_victim_care(s, c1, needs_assessed_at=at("2026-01-05", 15))
-        add_referral(s, c1, "ISAC", at("2026-01-06"))
+        add_referral(s, c1, "ISAC", at("2026-01-06"), outcome="accepted")
+        c1.officer = "PC Amber"
+        c1.arrested_at = at("2026-01-07")
+        c1.digital_enquiries = "phone download"
         c2 = add_case(s, "C2", at("2026-01-09", 15), code="8L", included=("8Q",), team="Response",
                       victim="V2", suspect="S2")
         add_risk(s, c2, at("2026-01-09", 16), answers="YYYNNNNNNNN", level="medium")
+        c2.officer = "PC Birch"
         c3 = add_case(s, "C3", at("2026-01-16", 12), code="8Q", team="Safeguarding",
                       victim="V3", suspect="S3", spo_status="applied")
         _moves(s, c3, ["Response", "CID", "Safeguarding"])  # Safeguarding, R, CID, S: 3 moves
         add_victim_care(s, c3, needs_assessed_at=at("2026-01-17"))
         add_referral(s, c3, "ISHA", at("2026-01-21"))
+        c3.officer = "PC Amber"
+        c3.digital_enquiries = "  "
         c4 = add_case(s, "C4", at("2026-02-02", 9), code="8L", team="Response", online=True,
                       pin=True, victim="V4", suspect="S4")
         add_risk(s, c4, at("2026-02-02", 11), level="standard")
+        c4.officer = "PC Birch"
         _moves(s, c4, ["CID", "Response"])  # 2 moves: allowed
         c5 = add_case(s, "C5", at("2026-02-10"), code="8Q", team=None, area="Southern",
                       victim="V5", suspect="S5")
         add_risk(s, c5, at("2026-02-10", 11), answers="YYYYYYYNNNN", level="high", plan="   ")
         add_spo_decision(s, c5, "granted", at("2026-02-20"))
         add_victim_care(s, c5, needs_assessed_at=at("2026-02-10", 12))
-        add_referral(s, c5, "PALADIN", at("2026-02-10", 13))
+        add_referral(s, c5, "PALADIN", at("2026-02-10", 13), outcome="declined")
+        c5.officer = "PC Cedar"
         c6 = add_case(s, "C6", at("2026-02-27"), code="8R", team="Response", online=True,
                       area="Southern", victim="V6", suspect="S6")
         _moves(s, c6, ["Response", "CID", "Response"])  # R, R, CID, R: 2 moves
@@ -118,6 +145,24 @@ def build_force(database) -> None:  # type: ignore[no-untyped-def]
                       area="Southern", victim="V7", suspect="S7")
         add_risk(s, c7, at("2026-02-26", 11), answers="YYYYYYNNNNN", level="high", plan="Plan")
         add_risk(s, c7, at("2026-02-27", 11), answers="YYYYYYNNNNN", level="high", plan=None)
+        c7.digital_enquiries = "social media accounts"
+        for officer, course, day in (
+                ("PC Amber", "Stalking: first response", date(2024, 5, 1)),
+                ("PC Birch", "Stalking and harassment (College of Policing)", date(2026, 2, 10)),
+                ("PC Cedar", "Stalking and harassment (College of Policing)", date(2022, 1, 15)),
+                ("PC Cedar", "Unrelated course", date(2026, 1, 1))):
+            s.add(TrainingRecord(officer=officer, course=course, completed_on=day))
+        for case, kind in ((c1, "MARAC"), (c2, "MARAC")):
+            s.add(MultiAgencyReferral(case_id=case.id, kind=kind, referred_at=at("2026-02-01")))
+        s.add(PerpetratorProgramme(code="PN1", name="Northern stalking intervention",
+                                   area_command="Northern", available_from=date(2025, 6, 1)))
+        s.add(PerpetratorProgramme(code="PN2", name="Northern pilot", area_command="Northern",
+                                   available_from=date(2025, 1, 1), available_to=date(2026, 1, 31)))
+        ps1 = PerpetratorProgramme(code="PS1", name="Southern stalking intervention",
+                                   area_command="Southern", available_from=date(2026, 2, 15))
+        s.add(ps1)
+        s.flush()
+        s.add(PerpetratorReferral(case_id=c5.id, programme_id=ps1.id, referred_at=at("2026-02-16")))
         # outside the period
         c11 = add_case(s, "C11", at("2025-12-31", 23, 30), code="8L", team="Response",
                        victim="V11", suspect="S11")
@@ -150,8 +195,9 @@ def build_force(database) -> None:  # type: ignore[no-untyped-def]
         b9.escalated_by = "inspector.northern"
         c10 = add_case(s, "C10", at("2026-02-28", 20), code="BSPO", team="Orders", area="Southern",
                        victim="V5", suspect="S5", linked_case=c5)
-        add_breach(s, spo5, c10, "B10", occurred_at=at("2026-02-28", 18),
-                   reported_at=at("2026-02-28", 20))
+        b10 = add_breach(s, spo5, c10, "B10", occurred_at=at("2026-02-28", 18),
+                         reported_at=at("2026-02-28", 20))
+        b10.arrest_at = at("2026-03-01", 2)
         c13 = add_case(s, "C13", at("2026-02-05"), code="BRO", team="Orders", victim="V4",
                        suspect="S4", linked_case=c4)
         add_breach(s, ro4, c13, "B13", occurred_at=at("2026-02-05", 9),
@@ -215,6 +261,20 @@ EXPECTED: dict[str, tuple[int, int | None, float | None]] = {
     m.BREACH_ESCALATED_IN_TIME: (1, 3, 1 / 3),  # B9 of B8 B9 B10 (B13 needs none)
     m.PINS_RECORDED: (1, 11, 1.0),  # C4
     m.STALKING_SEARCHES: (1, None, 1.0),  # C1's s2B search
+    m.PINS_UNAUTHORISED: (1, 1, 1.0),  # C4's PIN, no superintendent named
+    m.R10_TRAINED: (2, 4, 2 / 4),  # Jan: Amber of Amber, Birch; Feb: Birch of Birch, Cedar
+    m.R16_REFERRAL_OUTCOME: (2, 3, 2 / 3),  # C1 accepted, C5 declined; C3 pending
+    m.R16_PENDING_DAYS: (1, 1, 39 + 22 / 24),  # C3: 21 Jan 10:00 to 2 Mar 08:00
+    m.R18_SEARCHED: (3, 5, 3 / 5),  # C1 C5 C7 of C1 C2 C3 C5 C7 (C7's on 1 March)
+    m.R18_ARRESTED: (2, 5, 2 / 5),  # C1 (arrested), C5 (arrest on breach B10)
+    m.R18_DIGITAL: (2, 5, 2 / 5),  # C1 C7 (C3's is blank)
+    m.R25_MULTI_AGENCY: (1, 3, 1 / 3),  # C1 of C1 C5 C7 (C2's MARAC: medium risk)
+    m.R25_PERPETRATOR_REFERRED: (1, 5, 1 / 5),  # C5 to PS1
+    m.R25_PROGRAMMES: (2, None, 2.0),  # on 28 February: PN1, PS1 (PN2 ended 31 January)
+    # no file dip-sampled in this force
+    m.DIP_COMPLIANCE: (0, 0, None),
+    **{m.dip_item_code(item.code): (0, 0, None)
+       for item in default_policy().dip_sampling.checklist},
 }
 
 NUMERATOR_REFS: dict[str, list[str]] = {
@@ -241,6 +301,12 @@ NUMERATOR_REFS: dict[str, list[str]] = {
     m.BREACH_ESCALATED_IN_TIME: ["C9"],
     m.PINS_RECORDED: ["C4"],
     m.STALKING_SEARCHES: ["C1"],
+    m.PINS_UNAUTHORISED: ["C4"],
+    m.R18_SEARCHED: ["C1", "C5", "C7"],
+    m.R18_ARRESTED: ["C1", "C5"],
+    m.R18_DIGITAL: ["C1", "C7"],
+    m.R25_MULTI_AGENCY: ["C1"],
+    m.R25_PERPETRATOR_REFERRED: ["C5"],
 }
 
 
@@ -301,7 +367,26 @@ def test_call_outs(report: AssuranceReport) -> None:
         m.R12_BREACH_REASSESSED, m.R12_HIGH_RISK_NO_PLAN, m.R13_SPO_DECISION,
         m.R13_SPO_GRANT_RATE, m.R14_NEEDS_ASSESSED, m.R14_REFERRED_IN_TIME, m.R17_ALLOCATION,
         m.BREACH_ACK_IN_TIME, m.BREACH_ESCALATED_IN_TIME, m.PINS_RECORDED,
+        # 1 PIN without authority; 50% trained; 2 of 3 outcomes back; 39.9 days
+        # pending (over 14); 40% digital enquiries; 1 of 3 high risk to MARAC
+        m.PINS_UNAUTHORISED, m.R10_TRAINED, m.R16_REFERRAL_OUTCOME, m.R16_PENDING_DAYS,
+        m.R18_DIGITAL, m.R25_MULTI_AGENCY,
     }
+
+
+def test_new_figures_by_month_and_area(report: AssuranceReport) -> None:
+    trained = report.result(m.R10_TRAINED)
+    assert [(p.figure.numerator, p.figure.denominator) for p in trained.trend] == [(1, 2), (1, 2)]
+    assert trained.by_area == ()  # force-wide: officers are not tied to an area
+    programmes = report.result(m.R25_PROGRAMMES)
+    assert [p.figure.value for p in programmes.trend] == [2.0, 2.0]  # PN1 PN2; PN1 PS1
+    assert [(a.area, a.figure.value) for a in programmes.by_area] == [("Northern", 1.0),
+                                                                       ("Southern", 1.0)]
+    outcome = report.result(m.R16_REFERRAL_OUTCOME)
+    assert [(a.area, a.figure.numerator, a.figure.denominator) for a in outcome.by_area] == [
+        ("Northern", 1, 2), ("Southern", 1, 1)]
+    arrested = report.result(m.R18_ARRESTED)
+    assert [(p.figure.numerator, p.figure.denominator) for p in arrested.trend] == [(1, 3), (1, 2)]
 
 
 def test_one_area(database, make_context) -> None:  # type: ignore[no-untyped-def]

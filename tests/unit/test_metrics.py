@@ -26,7 +26,8 @@ def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
 def test_every_definition_is_complete_and_unique() -> None:
     definitions = m.metric_definitions(POLICY)
     codes = [d.code for d in definitions]
-    assert len(codes) == len(set(codes)) == 24
+    # 35 figures and one per checklist item of the dip-sampling policy
+    assert len(codes) == len(set(codes)) == 35 + len(POLICY.dip_sampling.checklist)
     for d in definitions:
         for text in (d.title, d.numerator, d.denominator, d.period, d.filters):
             assert text.strip()
@@ -335,3 +336,25 @@ def test_escalation_need_agrees_with_the_breach_board(kind: str, threats: bool, 
     board = assess_breach(facts, POLICY.breach, NOW)
     expected = any(code in (*LEVEL_2_CODES, MANUAL) for code in board.codes)
     assert m.needs_escalation(record, POLICY) == expected
+
+
+def test_training_current_within_the_policy_months() -> None:
+    assert m.is_trained([date(2023, 3, 1)], date(2026, 2, 28), 36)
+    assert not m.is_trained([date(2023, 2, 28)], date(2026, 2, 28), 36)  # exactly 36 months
+    assert not m.is_trained([date(2026, 3, 1)], date(2026, 2, 28), 36)  # after the day
+    months = (date(2026, 1, 1), date(2026, 2, 1))
+    tallies = m.training_tallies([(0, "a"), (0, "b"), (0, "a"), (1, "b")],
+                                 {"a": [date(2025, 1, 1)], "b": [date(2026, 2, 3)]},
+                                 months, date(2026, 3, 1), 36)
+    assert [(t.month, t.numerator, t.denominator) for t in tallies] == [(0, 1, 2), (1, 1, 1)]
+
+
+def test_programmes_available_on_the_last_day_of_each_month() -> None:
+    definition = m.definitions_by_code(POLICY)[m.R25_PROGRAMMES]
+    months = (date(2026, 1, 1), date(2026, 2, 1))
+    result = m.programmes_result(definition, [("N", date(2025, 1, 1), date(2026, 1, 31)),
+                                              ("S", date(2026, 2, 28), None)],
+                                 months, date(2026, 3, 1))
+    assert [p.figure.value for p in result.trend] == [1.0, 1.0]
+    assert result.overall.value == 1.0
+    assert [(a.area, a.figure.value) for a in result.by_area] == [("N", 0.0), ("S", 1.0)]

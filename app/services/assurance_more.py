@@ -1,0 +1,152 @@
+"""The assurance figures that are not a pass over the period's cases:
+training of the officers on stalking cases (rec 10), specialist referral
+outcomes and how long referrals have been pending (rec 16), perpetrator
+programmes available (rec 25) and the findings of dip-sampled case files.
+
+Each is a ``GROUP BY`` (or a bounded read) over its own table; the rules in
+:mod:`app.rules.metrics` turn the rows into figures. Called by
+:func:`app.services.assurance.assurance_report` on its read session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, func, or_, select
+from sqlmodel import Session
+
+from app.policy import Policy
+from app.rules import metrics as m
+from models import (
+    Case,
+    DipFinding,
+    DipSample,
+    DipSampleFile,
+    IncludedClassification,
+    PerpetratorProgramme,
+    Referral,
+    TrainingRecord,
+)
+
+if TYPE_CHECKING:
+    from app.services.assurance import _Period
+
+PENDING = "pending"
+
+
+@dataclass
+class MoreFigures:
+    tallies: dict[str, list[m.Tally]] = field(default_factory=dict)
+    samples: dict[str, list[m.Sample]] = field(default_factory=dict)
+    results: dict[str, m.MetricResult] = field(default_factory=dict)
+
+
+def _run(session: Session, stmt: Any) -> Any:
+    return session.connection().execute(stmt)
+
+
+def _team(team: str | None) -> str:
+    return team or m.UNALLOCATED
+
+
+def gather(session: Session, policy: Policy, stalking_or_harassment: Sequence[str],
+           period: _Period, area: str | None, now: datetime) -> MoreFigures:
+    definitions = m.definitions_by_code(policy)
+    found = MoreFigures()
+    found.tallies[m.R10_TRAINED] = training_tallies(session, policy, stalking_or_harassment,
+                                                    period, area)
+    outcome, pending = referral_figures(session, policy, period, area, now)
+    found.tallies[m.R16_REFERRAL_OUTCOME] = outcome
+    found.samples[m.R16_PENDING_DAYS] = pending
+    found.results[m.R25_PROGRAMMES] = programmes(session, definitions[m.R25_PROGRAMMES],
+                                                 period, area)
+    found.tallies.update(dip_tallies(session, policy, period, area))
+    return found
+
+
+def training_tallies(session: Session, policy: Policy, stalking_or_harassment: Sequence[str],
+                     period: _Period, area: str | None) -> list[m.Tally]:
+    """Rec 10: officers named on the stalking and harassment cases of each
+    month, against their training records."""
+    inc = IncludedClassification
+    sh = or_(Case.principal_code.in_(stalking_or_harassment),
+             select(inc.case_id).where(inc.case_id == Case.id,
+                                       inc.code.in_(stalking_or_harassment)).exists())
+    conditions = [period.contains(Case.reported_at), Case.officer.is_not(None), sh]
+    if area:
+        conditions.append(Case.area_command == area)
+    month = period.month_of(Case.reported_at)
+    rows = _run(session, select(month, Case.officer).where(*conditions)
+                .group_by(month, Case.officer)).all()
+    officers = sorted({officer for _, officer in rows})
+    completions: dict[str, list[date]] = {}
+    for start in range(0, len(officers), 500):
+        chunk = officers[start:start + 500]
+        for officer, done in _run(session, select(TrainingRecord.officer,
+                                                  TrainingRecord.completed_on)
+                                  .where(TrainingRecord.officer.in_(chunk),
+                                         TrainingRecord.course.in_(policy.training.courses))):
+            completions.setdefault(officer, []).append(done)
+    return m.training_tallies([(int(mo), o) for mo, o in rows], completions, period.months,
+                              period.date_to, policy.training.valid_months)
+
+
+def referral_figures(session: Session, policy: Policy, period: _Period, area: str | None,
+                     now: datetime) -> tuple[list[m.Tally], list[m.Sample]]:
+    """Rec 16: specialist referrals made in the period with an outcome back,
+    and the days each still-pending one has waited."""
+    conditions = [period.contains(Referral.referred_at),
+                  Referral.service.in_(policy.victims_code.specialist_services)]
+    if area:
+        conditions.append(Case.area_command == area)
+    month = period.month_of(Referral.referred_at)
+    stmt = (select(month, Case.area_command, Case.allocation_team, func.count(),
+                   func.sum(case((Referral.outcome != PENDING, 1), else_=0)))
+            .select_from(Referral).join(Case, Case.id == Referral.case_id)
+            .where(*conditions).group_by(month, Case.area_command, Case.allocation_team))
+    tallies = [m.Tally(a, _team(t), int(mo), int(back or 0), int(n))
+               for mo, a, t, n, back in _run(session, stmt)]
+    pending_stmt = (select(month, Case.area_command, Case.allocation_team, Referral.referred_at)
+                    .select_from(Referral).join(Case, Case.id == Referral.case_id)
+                    .where(*conditions, Referral.outcome == PENDING))
+    samples = [m.Sample(a, _team(t), int(mo), max(0.0, (now - at).total_seconds() / 86400))
+               for mo, a, t, at in _run(session, pending_stmt)]
+    return tallies, samples
+
+
+def programmes(session: Session, definition: m.MetricDefinition, period: _Period,
+               area: str | None) -> m.MetricResult:
+    stmt = select(PerpetratorProgramme.area_command, PerpetratorProgramme.available_from,
+                  PerpetratorProgramme.available_to)
+    if area:
+        stmt = stmt.where(PerpetratorProgramme.area_command == area)
+    rows = [(a, start, end) for a, start, end in _run(session, stmt)]
+    return m.programmes_result(definition, rows, period.months, period.date_to)
+
+
+def dip_tallies(session: Session, policy: Policy, period: _Period,
+                area: str | None) -> dict[str, list[m.Tally]]:
+    """Checklist items answered on files reviewed in the period, overall and
+    per item, by the sample's area, the file's team and the review month."""
+    codes = {item.code: m.dip_item_code(item.code) for item in policy.dip_sampling.checklist}
+    found: dict[str, list[m.Tally]] = {m.DIP_COMPLIANCE: [], **{c: [] for c in codes.values()}}
+    conditions = [period.contains(DipSampleFile.reviewed_at)]
+    if area:
+        conditions.append(DipSample.area_command == area)
+    month = period.month_of(DipSampleFile.reviewed_at)
+    stmt = (select(month, DipSample.area_command, DipSampleFile.team, DipFinding.item,
+                   func.count(), func.sum(case((DipFinding.passed, 1), else_=0)))
+            .select_from(DipFinding)
+            .join(DipSampleFile, DipSampleFile.id == DipFinding.file_id)
+            .join(DipSample, DipSample.id == DipSampleFile.sample_id)
+            .where(*conditions)
+            .group_by(month, DipSample.area_command, DipSampleFile.team, DipFinding.item))
+    for mo, a, team, item, answered, passed in _run(session, stmt):
+        tally = m.Tally(a, _team(team), int(mo), int(passed or 0), int(answered))
+        found[m.DIP_COMPLIANCE].append(tally)
+        if item in codes:
+            found[codes[item]].append(tally)
+    return found

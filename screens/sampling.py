@@ -1,0 +1,153 @@
+"""Dip sampling: the samples drawn (top), and the files of the selected one
+with the reviewer's findings (bottom). `enter` on a sample lists its files;
+`enter` on a file opens the case record; `m` records the selected file as
+meeting every checklist item (the sample's reviewer only); a file with items
+not met is recorded with `vigil sample review ... --fail ITEM=NOTE`."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Static
+
+from app.output import cell_text
+from app.rules.metrics import UNALLOCATED
+from app.services.dip_sampling import (
+    SampleDetail,
+    SampleFile,
+    SampleSummary,
+    list_samples,
+    record_review,
+    sample_detail,
+)
+from screens.base import VigilScreen, cursor_row_key
+from screens.dialogs import ConfirmDialog
+
+SAMPLE_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("id", "Sample", 7), ("area", "Area", 9), ("period", "Reported", 23),
+    ("reviewer", "Reviewer", 16), ("checklist", "Checklist", 10), ("seed", "Seed", 11),
+    ("files", "Files", 6), ("reviewed", "Reviewed", 9), ("drawn", "Drawn", 16),
+)
+FILE_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("crime_ref", "Crime ref", 14), ("stratum", "Stratum", 28), ("team", "Team", 13),
+    ("reviewed", "Reviewed", 16), ("met", "Met", 5), ("not_met", "Not met (note)", 60),
+)
+
+
+class SamplingScreen(VigilScreen):
+    """Dip samples of case files and the findings against the checklist."""
+
+    PURPOSE = ("Dip sampling: samples of an area's stalking and harassment files, drawn "
+               "reproducibly by risk and classification and never the reviewer's own cases, "
+               "reviewed against the policy's checklist. enter lists a sample's files or opens "
+               "a file's case; m records a file as meeting every item (its reviewer only).")
+    CSS_PATH = "sampling.tcss"
+    AUTO_FOCUS = "#sampling-samples"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "all_met", "All items met", id="sampling.all_met"),
+        Binding("r", "refresh", "Refresh", id="sampling.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.samples: dict[str, SampleSummary] = {}
+        self.files: dict[str, SampleFile] = {}
+        self.detail: SampleDetail | None = None
+        self.title = "Dip sampling"
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        yield Static("loading…", id="sampling-summary", markup=False)
+        yield DataTable(id="sampling-samples", cursor_type="row", zebra_stripes=True)
+        yield Static("choose a sample (enter)", id="sampling-files-title", markup=False)
+        yield DataTable(id="sampling-files", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for table_id, columns in (("#sampling-samples", SAMPLE_COLUMNS),
+                                  ("#sampling-files", FILE_COLUMNS)):
+            table = self.query_one(table_id, DataTable)
+            for key, label, width in columns:
+                table.add_column(label, key=key, width=width)
+        self.load()
+
+    def load(self) -> None:
+        self.call_service(list_samples, on_result=self.show, group="sampling")
+
+    def show(self, samples: list[SampleSummary]) -> None:
+        table = self.query_one("#sampling-samples", DataTable)
+        selected = cursor_row_key(table)
+        table.clear()
+        self.samples = {}
+        for s in samples:
+            key = str(s.sample_id)
+            self.samples[key] = s
+            table.add_row(key, s.area, f"{s.date_from:%d/%m/%Y} to {s.date_to:%d/%m/%Y}",
+                          s.reviewer, s.checklist_version, str(s.seed), str(s.files),
+                          str(s.reviewed), cell_text(s.drawn_at), key=key)
+        if selected and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        reviewed = sum(s.reviewed for s in samples)
+        files = sum(s.files for s in samples)
+        self.query_one("#sampling-summary", Static).update(
+            f"{len(samples)} samples · {reviewed} of {files} files reviewed")
+        if self.detail is not None:
+            self.open_sample(self.detail.summary.sample_id)
+
+    def open_sample(self, sample_id: int) -> None:
+        self.call_service(sample_detail, sample_id, on_result=self.show_files,
+                          group="sampling-files")
+
+    def show_files(self, detail: SampleDetail) -> None:
+        self.detail = detail
+        table = self.query_one("#sampling-files", DataTable)
+        selected = cursor_row_key(table)
+        table.clear()
+        self.files = {}
+        for f in detail.files:
+            self.files[f.crime_ref] = f
+            not_met = "; ".join(f"{x.item}: {x.note or ''}" for x in f.findings if not x.passed)
+            table.add_row(f.crime_ref, f.stratum, f.team or UNALLOCATED,
+                          cell_text(f.reviewed_at) if f.reviewed_at else "—",
+                          str(sum(1 for x in f.findings if x.passed)) if f.findings else "—",
+                          not_met or "—", key=f.crime_ref)
+        if selected and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        s = detail.summary
+        self.query_one("#sampling-files-title", Static).update(
+            f"Sample {s.sample_id} · {s.area} · reviewer {s.reviewer} · {s.reviewed} of "
+            f"{s.files} files reviewed")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value or ""
+        if event.data_table.id == "sampling-samples" and key in self.samples:
+            self.open_sample(self.samples[key].sample_id)
+        elif event.data_table.id == "sampling-files" and key in self.files:
+            self.vigil.open_case(key)
+
+    def action_all_met(self) -> None:
+        detail = self.detail
+        key = cursor_row_key(self.query_one("#sampling-files", DataTable))
+        if detail is None or not key:
+            self.notify("choose a file of a sample first", severity="warning")
+            return
+        if not detail.checklist:
+            self.notify("this sample's checklist is not the policy's current one",
+                        severity="warning")
+            return
+        items = [code for code, _ in detail.checklist]
+        question = (f"Record {key} as meeting every checklist item ({len(items)}) in sample "
+                    f"{detail.summary.sample_id}?")
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.call_service(record_review, sample_id=detail.summary.sample_id,
+                                  crime_ref=key, answers={i: True for i in items},
+                                  on_result=lambda _: self.load(), group="sampling-review")
+
+        self.app.push_screen(ConfirmDialog(question), decided)
+
+    def action_refresh(self) -> None:
+        self.load()
