@@ -120,6 +120,8 @@ latest AS (
   SELECT r.case_id, r.assessed_at, r.level, r.suggested_level, r.approved_by,
          r.approval_required,
          COALESCE(LENGTH(r.management_plan), 0) AS plan_length,
+         CASE WHEN COALESCE(LENGTH(r.management_plan), 0) > 0 THEN r.plan_review_due END
+           AS plan_review_due,
          ROW_NUMBER() OVER (PARTITION BY r.case_id ORDER BY r.assessed_at DESC, r.id DESC) AS n
   FROM risk_assessment r
   WHERE r.assessed_at < :t AND r.case_id IN (SELECT id FROM scope)
@@ -128,7 +130,8 @@ flags AS (
   SELECT s.*, v.needs_assessed_at, d.decided_at,
     a.assessed_at AS latest_at, a.level AS latest_level, a.suggested_level AS latest_suggested,
     a.approved_by AS latest_approved, a.approval_required AS latest_pending,
-    a.plan_length AS latest_plan, p.level AS previous_level,
+    a.plan_length AS latest_plan, a.plan_review_due AS latest_plan_review,
+    p.level AS previous_level,
     s.principal_code IN (SELECT value FROM json_each(:new_codes))
       OR s.id IN (SELECT case_id FROM inc WHERE code IN (SELECT value FROM json_each(:new_codes)))
       AS fam_new,
@@ -170,8 +173,9 @@ SELECT f.id, f.crime_ref, f.reported_at, f.principal_code, f.linked_case_id,
           AND NOT EXISTS (SELECT 1 FROM risk_assessment r WHERE r.case_id = f.id)
           AND f.reported_at >= :ra_epoch
         THEN 8 ELSE 0 END)
-  + (CASE WHEN (f.risk_review_due < :t OR f.reassessment_due_at < :t)
-          AND (f.risk_review_due >= :review_epoch OR f.reassessment_due_at >= :review_epoch)
+  + (CASE WHEN (f.risk_review_due < :t AND f.risk_review_due >= :review_epoch)
+          OR (f.reassessment_due_at < :t AND f.reassessment_due_at >= :review_epoch)
+          OR (f.latest_plan_review < :t AND f.latest_plan_review >= :review_epoch)
         THEN 16 ELSE 0 END)
   + (CASE WHEN f.spo_status = 'not_considered' AND f.reported_at < :spo_cut AND f.fam_stalking
           AND f.reported_at >= :spo_epoch

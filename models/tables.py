@@ -185,6 +185,8 @@ class RiskAssessment(SQLModel, table=True):
         Index("ix_risk_case_assessed", "case_id", "assessed_at"),
         # the DMM queue: assessments made since the previous meeting (new high risk)
         Index("ix_risk_assessed", "assessed_at"),
+        # the DMM's standing gaps: plans whose review has fallen due
+        Index("ix_risk_plan_review", "plan_review_due"),
     )
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="crime_case.id")

@@ -101,7 +101,8 @@ def add_case(
 
 def add_risk(session: Session, case: Case, assessed_at: datetime, *, answers: str = "NNNNNNNNNNN",
              level: str | None = None, assessor: str = "officer.northern",
-             plan: str | None = None, rationale: str | None = None) -> RiskAssessment:
+             plan: str | None = None, rationale: str | None = None,
+             plan_review_due: datetime | None = None) -> RiskAssessment:
     policy = default_policy().risk
     parsed = parse_answers(answers, 11)
     suggested = suggested_level(parsed, policy)
@@ -109,6 +110,7 @@ def add_risk(session: Session, case: Case, assessed_at: datetime, *, answers: st
     assessment = RiskAssessment(
         case_id=case.id, answers=answers, yes_count=yes_count(parsed),
         suggested_level=suggested, level=chosen, rationale=rationale, management_plan=plan,
+        plan_set_at=assessed_at if plan else None, plan_review_due=plan_review_due,
         assessor=assessor, assessed_at=assessed_at, review_due=review_due(chosen, assessed_at, policy),
     )
     session.add(assessment)

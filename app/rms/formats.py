@@ -887,7 +887,8 @@ COLUMN_HELP: dict[str, dict[str, str]] = {
         "management_plan": "format 2: the risk management plan (clears 'high risk without a "
                            "current plan')",
         "plan_set_at": "format 2: when the plan was set (needs management_plan)",
-        "plan_review_due": "format 2: when the plan is to be reviewed (needs management_plan)",
+        "plan_review_due": "format 2: when the plan is to be reviewed (needs management_plan; once passed, a "
+                           "review overdue until a later plan or assessment)",
         "approved_by": "format 2: the second supervisor who approved a level below the "
                        "suggestion or lowered from high (never the assessor)",
         "approved_at": "format 2: when it was approved (with approved_by)",

@@ -241,6 +241,7 @@ class AssessmentFact:
     has_plan: bool = False
     approved: bool = False
     approval_required: bool = False  # four-eyes: below the suggestion or lowered from high
+    plan_review_due: datetime | None = None  # the risk management plan's own review date
 
 
 @dataclass(frozen=True)
@@ -637,6 +638,11 @@ def risk_review_gap(facts: CaseFacts, frame: MeetingFrame,
         parts.append(f"re-assessment after a breach was due "
                      f"{_when(facts.reassessment_due_at, policy, frame)}")
         passed.append(facts.reassessment_due_at)
+    latest, _previous = _latest(facts, frame)
+    plan_due = latest.plan_review_due if latest is not None and latest.has_plan else None
+    if plan_due is not None and plan_due < frame.starts_at:
+        parts.append(f"risk management plan review was due {_day(plan_due, policy, frame)}")
+        passed.append(plan_due)
     if not passed:
         return None
     # a re-assessment falling due after a breach is a new crossing, even when

@@ -396,10 +396,12 @@ def _random_force(session, seed: int) -> None:  # type: ignore[no-untyped-def]
             for k in range(rng.choice([1, 1, 2, 3])):
                 at = max(reported, rng.choice([reported + timedelta(hours=rng.uniform(1, 24 * 20)),
                                                NOW - timedelta(hours=rng.uniform(-2, 24 * 4))]))
+                plan = rng.choice([None, "plan", ""])
                 add_risk(session, case, at, answers=rng.choice(["NNNNNNNNNNN", "YYYNNNNNNNN",
                                                                 "YYYYYYYNNNN"]),
-                         level=rng.choice([None, "high", "high", "standard"]),
-                         plan=rng.choice([None, "plan", ""]))
+                         level=rng.choice([None, "high", "high", "standard"]), plan=plan,
+                         plan_review_due=at + timedelta(days=rng.uniform(1, 30))
+                         if plan == "plan" and rng.random() < 0.6 else None)
                 if k == 0 and rng.random() < 0.2:
                     case.reassessment_due_at = at
         if rng.random() < 0.7:

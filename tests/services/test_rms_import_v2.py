@@ -155,6 +155,28 @@ def test_what_the_force_records_lands_where_the_reasons_read(
     assert "breach BR-0001 acknowledged in the RMS extract by PS Vale" in reasons
 
 
+def test_a_plan_review_date_passed_in_the_rms_is_a_review_due_until_the_next_plan(
+        database: Database, make_context: ContextFactory, tmp_path: Path) -> None:
+    from app.services.dmm.worklist import case_gaps
+
+    files = {CRIMES: [extract_row(CRIMES, principal_code="8Q", reported_at="10/02/2026 09:00")],
+             RISK: [extract_row(RISK, assessed_at="10/02/2026 12:00", answers="YYYNNNNNNNN",
+                                level="medium", management_plan="Safety plan; markers",
+                                plan_set_at="10/02/2026 12:30",
+                                plan_review_due="24/02/2026 12:30")],
+             CARE: [extract_row(CARE, consent="Y")]}
+    _import(make_context, write_extract(tmp_path / "first", files, format_version=2))
+    supervisor = make_context("supervisor.northern")
+    gaps = {gap.code: gap for gap in case_gaps(supervisor, crime_ref="CR-0001")}
+    assert gaps["RISK_REVIEW_DUE"].explanation == (
+        "risk management plan review was due Tue 24/02")
+    # the RMS records the review: a new plan with its own date clears it
+    files[RISK][0] = {**files[RISK][0], "plan_review_due": "10/03/2026 12:30"}
+    _import(make_context, write_extract(tmp_path / "second", files, format_version=2))
+    assert "RISK_REVIEW_DUE" not in {gap.code for gap in case_gaps(supervisor,
+                                                                    crime_ref="CR-0001")}
+
+
 def test_an_empty_cell_keeps_what_vigil_holds(database: Database, make_context: ContextFactory,
                                               tmp_path: Path) -> None:
     _import(make_context, write_extract(tmp_path / "first", _force(), format_version=2))

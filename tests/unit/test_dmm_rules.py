@@ -426,6 +426,27 @@ def test_risk_review_and_re_assessment_overdue() -> None:
     assert "RISK_REVIEW_DUE" not in codes(not_yet)
 
 
+def test_a_risk_management_plan_whose_review_date_passed_is_a_review_due() -> None:
+    assessed = START - timedelta(days=29)
+    plan = AssessmentFact(assessed, "standard", "standard", assessed + timedelta(days=90),
+                          has_plan=True, plan_review_due=utc(2026, 2, 26))
+    due = quiet(assessments=(plan,))
+    assert hit(due, "RISK_REVIEW_DUE") == (
+        "risk management plan review was due Thu 26/02; crossed its first threshold Thu 26/02")
+    # an imported plan with a later review date, a plan with none, or a review
+    # date on an assessment without a plan: nothing due
+    later = dataclasses.replace(plan, plan_review_due=START + timedelta(days=3))
+    undated = dataclasses.replace(plan, plan_review_due=None)
+    no_plan = dataclasses.replace(plan, has_plan=False)
+    for assessment in (later, undated, no_plan):
+        assert "RISK_REVIEW_DUE" not in codes(quiet(assessments=(assessment,)))
+    # a newer assessment replaces the plan's date with its own
+    newer = AssessmentFact(START - timedelta(days=2), "standard", "standard",
+                           START + timedelta(days=88), has_plan=True,
+                           plan_review_due=START + timedelta(days=28))
+    assert "RISK_REVIEW_DUE" not in codes(quiet(assessments=(plan, newer)))
+
+
 def test_spo_not_considered_goes_to_the_orders_desk_after_policy_days() -> None:
     stalking = quiet(principal_code="8Q", principal_family="stalking", families=frozenset({"stalking"}),
                      reported_at=START - timedelta(days=20), team="CID")

@@ -262,7 +262,8 @@ def _assessments_stmt(chunk: list[int]) -> Any:
         RiskAssessment.level, RiskAssessment.suggested_level,
         raw(RiskAssessment.review_due).label("review_due"),
         func.coalesce(func.length(RiskAssessment.management_plan), 0).label("plan_length"),
-        RiskAssessment.approved_by, RiskAssessment.approval_required)
+        RiskAssessment.approved_by, RiskAssessment.approval_required,
+        raw(RiskAssessment.plan_review_due).label("plan_review_due"))
         .where(RiskAssessment.case_id.in_(chunk))
         .order_by(RiskAssessment.case_id, RiskAssessment.assessed_at, RiskAssessment.id))
 
@@ -299,7 +300,7 @@ def _facts(rows: list[CaseRow], book: CodeBook, included: dict[int, list[Any]],
                 AssessmentFact(as_utc(a["assessed_at"]), a["level"],  # type: ignore[arg-type]
                                a["suggested_level"], as_utc(a["review_due"]),
                                bool(a["plan_length"]), a["approved_by"] is not None,
-                               bool(a["approval_required"]))
+                               bool(a["approval_required"]), as_utc(a["plan_review_due"]))
                 for a in assessments.get(r.id, ())),
             breaches=tuple(
                 BreachFact(x["breach_ref"], as_utc(x["reported_at"]),  # type: ignore[arg-type]

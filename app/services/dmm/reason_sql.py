@@ -310,14 +310,26 @@ def _no_risk_assessment(q: _Sql, epoch: bool) -> Any:
     )
 
 
+def _review_margin(q: _Sql) -> timedelta:
+    return timedelta(days=max(q.policy.dmm.risk_review_second_days.values(), default=0))
+
+
+def _plan_review_due(q: _Sql) -> Any:
+    """The review date of the latest assessment's risk management plan (None
+    without a plan)."""
+    return _latest_assessment(q, case(
+        (func.coalesce(func.length(RiskAssessment.management_plan), 0) > 0,
+         RiskAssessment.plan_review_due), else_=None).label("plan_review_due"))
+
+
 def _risk_review(q: _Sql, epoch: bool) -> Any:
     s, start = q.s, ts(q.b.starts_at)
-    margin = timedelta(days=max(q.policy.dmm.risk_review_second_days.values(), default=0))
-    overdue = or_(s.risk_review_due < start, s.reassessment_due_at < start)
-    if not epoch:
-        return overdue
-    return and_(overdue, or_(q.since_epoch(s.risk_review_due, margin),
-                             q.since_epoch(s.reassessment_due_at, margin)))
+    margin = _review_margin(q)
+    # a review date passed since the first import (less the second threshold):
+    # the rule's crossing is the latest date passed
+    dates = (s.risk_review_due, s.reassessment_due_at, _plan_review_due(q))
+    return or_(*(and_(due < start, q.since_epoch(due, margin) if epoch else true())
+                 for due in dates))
 
 
 def _no_risk_plan(q: _Sql, epoch: bool) -> Any:
@@ -473,7 +485,14 @@ def _gap_necessary(q: _Sql, code: str, epoch: bool) -> Any:
         margin = (timedelta(days=longest + dmm.victim_care_second_days) + WORKING_DAY_SLACK)
         return and_(s.reported_at < ts(cut), q.fam(q.policy.dmm.case_families),
                     q.since_epoch(s.reported_at, margin) if epoch else true())
-    return GAP_SQL[code](q, epoch)  # RISK_REVIEW_DUE's twin reads the scope's columns only
+    # RISK_REVIEW_DUE: the case's own review dates, or a plan review date passed
+    start, margin = ts(q.b.starts_at), _review_margin(q)
+    plans = select(RiskAssessment.case_id).where(RiskAssessment.plan_review_due < start)
+    if epoch and q.b.epoch is not None:
+        plans = plans.where(RiskAssessment.plan_review_due >= ts(q.b.epoch - margin))
+    own = (and_(due < start, q.since_epoch(due, margin) if epoch else true())
+           for due in (s.risk_review_due, s.reassessment_due_at))
+    return or_(*own, s.id.in_(plans))
 
 
 def flags_query(b: Bounds, policy: Policy, book: CodeBook, *, only: list[int] | None = None,
