@@ -238,6 +238,14 @@ SELECT f.id, f.crime_ref, f.reported_at, f.principal_code, f.linked_case_id,
           AND COALESCE(f.latest_at, f.risk_assessed_at, f.reported_at) < :plan_first
           AND COALESCE(f.latest_at, f.risk_assessed_at, f.reported_at) >= :plan_epoch
         THEN 8192 ELSE 0 END)
+  + (CASE WHEN EXISTS (SELECT 1 FROM protective_order o WHERE o.case_id = f.id
+                       AND o.kind IN ('ISPO', 'SPO')
+                       AND o.status IN ('granted', 'interim_granted', 'renewed', 'varied')
+                       AND o.served_at IS NOT NULL AND o.notification_due_at IS NOT NULL
+                       AND o.notification_due_at < :t AND o.notification_due_at >= :lower
+                       AND (o.notified_at IS NULL OR o.notified_at >= :t)
+                       AND (f.decided_at IS NULL OR f.decided_at < o.notification_due_at))
+        THEN 16384 ELSE 0 END)
   AS mask
 FROM undecided f
 """

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.policy import Policy
+from app.rules.orders import NOTIFICATION_KINDS
 from app.rules.risk import parse_answers, suggested_level, yes_count
 from models.enums import RISK_RANK, RiskLevel
 
@@ -52,7 +53,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "protective_order": (
         "id", "order_ref", "case_id", "kind", "status", "applied_at", "granted_at", "served_at",
-        "expires_at", "notified_at", "conditions", "subject_id", "protected_id", "updated_at",
+        "expires_at", "notified_at", "notification_due_at", "conditions", "subject_id",
+        "protected_id", "updated_at",
     ),
     "spo_decision": ("id", "case_id", "status", "rationale", "decided_by", "decided_at"),
     "breach": (
@@ -512,9 +514,12 @@ class Builder:
         anchor = granted or applied or case.reported
         ref = f"{kind}/{self.year(anchor) % 100:02d}/{oid:06d}"
         ts = self.ts
+        # SPA 2019 s9: an SPO's subject notifies within the policy's days of service
+        notice_due = (served + self.policy.spo.notification_days * DAY
+                      if served is not None and kind in NOTIFICATION_KINDS else None)
         self.rows["protective_order"].append((
             oid, ref, case.id, kind, status, ts(applied), ts(granted), ts(served), ts(expires),
-            ts(notified), conditions, subject, protected,
+            ts(notified), ts(notice_due), conditions, subject, protected,
             ts(updated or granted or applied),
         ))
         self.touch(case, granted or applied)

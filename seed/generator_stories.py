@@ -636,7 +636,8 @@ class StoryMaker:
         if outcome == "granted" and full < now:
             b.order(case, "ISPO", "expired", applied=applied, granted=interim,
                     served=interim + HOUR, expires=full, conditions=ORDER_CONDITIONS["ISPO"],
-                    subject=suspect, protected=victim, updated=full)
+                    subject=suspect, protected=victim, updated=full,
+                    notified=self._notified(interim + HOUR))
             b.spo(case, "granted", full, by=by, rationale="Full order made for two years or more")
             served = full + rng.randrange(HOUR, 3 * DAY)
             expires = full + rng.randint(2, 5) * 365 * DAY
@@ -649,7 +650,17 @@ class StoryMaker:
             self._spo_order = b.order(
                 case, "ISPO", "interim_granted", applied=applied, granted=interim,
                 served=interim + HOUR, expires=None, conditions=ORDER_CONDITIONS["ISPO"],
-                subject=suspect, protected=victim)
+                subject=suspect, protected=victim, notified=self._notified(interim + HOUR))
+
+    def _notified(self, served: int) -> int | None:
+        """When the subject of an order served at ``served`` notified name and
+        address (SPA 2019 s9): nearly always within the policy's days, now and
+        then not at all; never after now."""
+        rng, now = self.rng, self.b.now
+        if rng.random() >= 0.93:
+            return None
+        notified = served + rng.randrange(HOUR, self.b.policy.spo.notification_days * DAY)
+        return notified if notified < now else None
 
     def maybe_order(self, story: Story, case: CaseRec) -> OrderRec | None:
         """A restraining order after a charge, a non-molestation order or a DVPO

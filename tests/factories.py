@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from app.db import Database
 from app.policy import default_policy
+from app.rules.orders import NOTIFICATION_KINDS, notification_due
 from app.rules.risk import parse_answers, review_due, suggested_level, yes_count
 from models import (
     Allocation,
@@ -127,10 +128,15 @@ def add_order(session: Session, case: Case, order_ref: str, *, kind: str = "RO",
               status: str = "granted", granted_at: datetime | None = None,
               served_at: datetime | None = None, expires_at: datetime | None = None,
               applied_at: datetime | None = None) -> ProtectiveOrder:
+    # as every write path keeps it: a served SPO or interim SPO has its
+    # notification clock (SPA 2019 s9)
+    notice_due = (notification_due(served_at, default_policy().spo)
+                  if served_at is not None and kind in NOTIFICATION_KINDS else None)
     order = ProtectiveOrder(
         order_ref=order_ref, case_id=case.id, kind=kind, status=status, applied_at=applied_at,
         granted_at=granted_at, served_at=served_at, expires_at=expires_at,
         subject_id=case.suspect_id, protected_id=case.victim_id, updated_at=granted_at,
+        notification_due_at=notice_due,
     )
     session.add(order)
     session.flush()

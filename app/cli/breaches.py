@@ -1,5 +1,8 @@
 """`vigil breaches [--area AREA] [--format table|json|csv|md] [-o FILE]`: the
 breach escalation board, grouped by level (3 first), most urgent first.
+``--orders expiring`` lists the orders in force about to expire instead, and
+``--orders notifications`` the SPOs and interim SPOs served whose subject has
+not yet notified name and address (SPA 2019 s9), most overdue first.
 
 Without ``--area`` the board is the user's own area command (force-wide for
 analysts and auditors); ``--area all`` asks for every area. JSON gives one
@@ -19,15 +22,29 @@ from app.errors import BadInput
 from app.output import Column, render
 from app.services.breaches import BreachBoard, breach_board
 from app.services.context import ServiceContext
+from app.services.orders import OrderView, notifications_due, orders_expiring
 from seed.reference import organisation
 
 HELP = "the breach escalation board: breaches by level, deadlines and expected actions"
 ALL_AREAS = "all"
+ORDER_LISTS = ("expiring", "notifications")
+ORDER_COLUMNS = [
+    Column("order_ref", "Order"), Column("kind", "Kind"), Column("status", "Status"),
+    Column("crime_ref", "Case"), Column("area_command", "Area"),
+    Column("served_at", "Served"), Column("expires_at", "Expires"),
+    Column("notification_due_at", "Notify by"), Column("notified_at", "Notified"),
+    Column("notification_overdue", "Overdue"), Column("subject_ref", "Subject"),
+    Column("protected_ref", "Protected"),
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--area", metavar="AREA",
                         help="area command (default: your own; 'all' for force-wide)")
+    parser.add_argument("--orders", choices=ORDER_LISTS,
+                        help="list orders instead of breaches: 'expiring' (in force, expiring "
+                             "within the policy's warning days) or 'notifications' (SPO "
+                             "subjects who have not notified name and address)")
     add_format_option(parser)
     add_output_option(parser)
 
@@ -136,9 +153,26 @@ def board_refs(board: BreachBoard) -> list[str]:
     return refs
 
 
+def render_orders(orders: list[OrderView], which: str, area: str | None, fmt: str) -> str:
+    title = (f"Orders expiring — {area or 'force-wide'}: {len(orders)}" if which == "expiring"
+             else f"SPO notifications outstanding — {area or 'force-wide'}: {len(orders)}")
+    rows = [{column.key: getattr(order, column.key) for column in ORDER_COLUMNS}
+            for order in orders]
+    return render(rows, ORDER_COLUMNS, fmt, title=title,
+                  payload={"area": area or "force-wide", "list": which, "orders": rows})
+
+
 def run(args: argparse.Namespace, env: CliEnv) -> int:
     ctx = env.context()
     area = resolve_area(ctx, args.area)
+    if args.orders:
+        lister = orders_expiring if args.orders == "expiring" else notifications_due
+        orders = lister(ctx, area=area)
+        return emit_or_disclose(ctx, args, kind="orders",
+                                text=render_orders(orders, args.orders, area, args.format),
+                                filter=f"{args.orders} orders, area {area or 'force-wide'}",
+                                crime_refs=[order.crime_ref for order in orders],
+                                rows=len(orders))
     board = breach_board(ctx, area=area)
     return emit_or_disclose(ctx, args, kind="breaches", text=render_board(board, args.format),
                             filter=f"area {board.area or 'force-wide'}",

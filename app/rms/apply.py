@@ -73,7 +73,7 @@ from app.rms.formats import (
     format_when,
 )
 from app.rms.validate import Spool
-from app.rules.orders import spo_decision_for_order
+from app.rules.orders import NOTIFICATION_KINDS, notification_due, spo_decision_for_order
 from app.rules.risk import AssessmentStep, review_due, walk_assessments
 from models import (
     Allocation,
@@ -754,6 +754,11 @@ class Applier:
             for name in ORDER_KEPT_FIELDS:
                 given = getattr(record, name)
                 values[name] = given if given is not None or old is None else getattr(old, name)
+            if (values["notification_due_at"] is None and record.served_at is not None
+                    and record.kind in NOTIFICATION_KINDS):
+                # the RMS gave no date: SPA 2019 s9's clock from service, as Vigil keeps it
+                values["notification_due_at"] = notification_due(record.served_at,
+                                                                 self.policy.spo)
             if old is None:
                 inserts.append({"order_ref": record.order_ref, **values,
                                 "subject_id": case.suspect_id, "protected_id": case.victim_id,

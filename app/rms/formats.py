@@ -913,8 +913,9 @@ COLUMN_HELP: dict[str, dict[str, str]] = {
         "served_at": "when served on the subject",
         "expires_at": "when it expires (may be in the future)",
         "notification_due_at": "format 2: SPA 2019 s9 notification due date as the RMS "
-                               "records it (Vigil's clock: served_at + the policy's "
-                               "notification_days)",
+                               "records it (left empty for a served SPO or interim SPO: "
+                               "served_at + the policy's notification_days); not notified "
+                               "by then is a DMM item",
         "notified_at": "format 2: when the subject notified name and address (needs served_at)",
     },
     BREACHES: {

@@ -132,6 +132,7 @@ class Reason(StrEnum):
     CARRIED_OVER = "CARRIED_OVER"
     RISK_BELOW_SUGGESTION = "RISK_BELOW_SUGGESTION"
     NO_RISK_PLAN = "NO_RISK_PLAN"
+    SPO_NOTIFICATION_OVERDUE = "SPO_NOTIFICATION_OVERDUE"
 
 
 # The bit each reason is stored as on a DMM item (``dmm_item.mask``). Fixed by
@@ -151,12 +152,13 @@ REASON_BITS: dict[str, int] = {
     Reason.CARRIED_OVER: 1 << 11,
     Reason.RISK_BELOW_SUGGESTION: 1 << 12,
     Reason.NO_RISK_PLAN: 1 << 13,
+    Reason.SPO_NOTIFICATION_OVERDUE: 1 << 14,
 }
 
 AGENDA_REASONS: frozenset[str] = frozenset({
     Reason.NEW_CRIME, Reason.BREACH, Reason.HIGH_RISK, Reason.RISK_BELOW_SUGGESTION,
     Reason.ALLOCATION_CONTRARY_TO_POLICY, Reason.REPEAT_PAIR, Reason.PIN_RECORDED,
-    Reason.ACTION_OVERDUE, Reason.CARRIED_OVER,
+    Reason.ACTION_OVERDUE, Reason.CARRIED_OVER, Reason.SPO_NOTIFICATION_OVERDUE,
 })
 STANDING_REASONS: frozenset[str] = frozenset({
     Reason.NO_RISK_ASSESSMENT, Reason.RISK_REVIEW_DUE, Reason.NO_RISK_PLAN,
@@ -180,6 +182,8 @@ REASON_TITLES: dict[str, str] = {
     Reason.PIN_RECORDED: "Police Information Notice recorded",
     Reason.ACTION_OVERDUE: "DMM action due or overdue",
     Reason.CARRIED_OVER: "on an earlier agenda, no decision yet",
+    Reason.SPO_NOTIFICATION_OVERDUE: "Stalking Protection Order served, the subject has not "
+                                     "notified name and address in time (SPA 2019 s9)",
 }
 
 # Short labels for the chips on the queue.
@@ -198,12 +202,13 @@ REASON_SHORT: dict[str, str] = {
     Reason.PIN_RECORDED: "PIN",
     Reason.ACTION_OVERDUE: "ACTION",
     Reason.CARRIED_OVER: "CARRIED",
+    Reason.SPO_NOTIFICATION_OVERDUE: "NOTIFY",
 }
 
 # Display order of reasons of equal weight.
 REASON_ORDER: tuple[str, ...] = (
-    Reason.NEW_CRIME, Reason.BREACH, Reason.HIGH_RISK, Reason.RISK_BELOW_SUGGESTION,
-    Reason.NO_RISK_ASSESSMENT, Reason.RISK_REVIEW_DUE, Reason.NO_RISK_PLAN,
+    Reason.NEW_CRIME, Reason.BREACH, Reason.SPO_NOTIFICATION_OVERDUE, Reason.HIGH_RISK,
+    Reason.RISK_BELOW_SUGGESTION, Reason.NO_RISK_ASSESSMENT, Reason.RISK_REVIEW_DUE, Reason.NO_RISK_PLAN,
     Reason.SPO_NOT_CONSIDERED, Reason.VICTIM_NOT_REFERRED,
     Reason.ALLOCATION_CONTRARY_TO_POLICY, Reason.REPEAT_PAIR, Reason.PIN_RECORDED,
     Reason.ACTION_OVERDUE, Reason.CARRIED_OVER,
@@ -259,6 +264,19 @@ class BreachFact:
 
 
 @dataclass(frozen=True)
+class NotificationFact:
+    """A Stalking Protection Order (or interim order) of the case, in force and
+    served, with its notification clock (SPA 2019 s9: the subject notifies
+    name and address within the policy's days of service)."""
+
+    order_ref: str
+    kind: str
+    served_at: datetime
+    due_at: datetime
+    notified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class PairCrimeFact:
     """Another crime of the same victim and suspect (never the case itself)."""
 
@@ -303,6 +321,7 @@ class CaseFacts:
     first_referral_at: datetime | None = None  # referrals proper (signposting is none)
     consent_refused: bool = False  # asked and declined a referral: nothing outstanding
     open_actions: tuple[ActionFact, ...] = ()  # DMM actions not done
+    notifications: tuple[NotificationFact, ...] = ()  # SPO/ISPO served, in force
     carried_from: date | None = None  # an earlier meeting listed it and decided nothing
     last_decided_at: datetime | None = None  # latest decision on the case, earlier meetings
     pair_decided_at: datetime | None = None  # latest decision on any crime of the pair
@@ -588,6 +607,25 @@ def action_overdue(facts: CaseFacts, frame: MeetingFrame, policy: Policy) -> Rea
     return ReasonHit(Reason.ACTION_OVERDUE, text)
 
 
+def spo_notification_overdue(facts: CaseFacts, frame: MeetingFrame,
+                             policy: Policy) -> ReasonHit | None:
+    """An SPO or interim SPO served whose subject had not notified name and
+    address when the notification fell due (failing to is an offence): from
+    the due time until the subject notifies or a meeting decides on it."""
+    parts = []
+    for order in sorted(facts.notifications, key=lambda n: (n.due_at, n.order_ref)):
+        if order.notified_at is not None and order.notified_at < frame.starts_at:
+            continue
+        if not needs_decision(order.due_at, facts.last_decided_at, frame):
+            continue
+        parts.append(f"{order.kind} {order.order_ref} served {_day(order.served_at, policy, frame)}: "
+                     f"the subject has not notified name and address (due "
+                     f"{_when(order.due_at, policy, frame)}; failing to notify is an offence)")
+    if not parts:
+        return None
+    return ReasonHit(Reason.SPO_NOTIFICATION_OVERDUE, "; ".join(parts))
+
+
 def carried_over(facts: CaseFacts, frame: MeetingFrame, policy: Policy) -> ReasonHit | None:
     if facts.carried_from is None:
         return None
@@ -744,6 +782,7 @@ AGENDA_RULES = {
     Reason.PIN_RECORDED: pin_recorded,
     Reason.ACTION_OVERDUE: action_overdue,
     Reason.CARRIED_OVER: carried_over,
+    Reason.SPO_NOTIFICATION_OVERDUE: spo_notification_overdue,
 }
 GAP_RULES = {
     Reason.NO_RISK_ASSESSMENT: no_risk_assessment_gap,

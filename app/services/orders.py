@@ -442,9 +442,10 @@ def orders_expiring(ctx: ServiceContext, *, area: str | None = None,
     if audit:
         with ctx.write() as session:
             days = (end - start).days
-            ctx.audit(session, AuditAction.VIEW, "orders", None,
-                      reason=f"orders expiring within {days} days ({area or 'force-wide'}, "
-                      f"{len(rows)} orders)")
+            audit_naming(ctx, session, AuditAction.VIEW, "orders", None,
+                         [row.crime_ref for row in rows],
+                         reason=f"orders expiring within {days} days ({area or 'force-wide'}, "
+                         f"{len(rows)} orders)")
     return rows
 
 
@@ -466,8 +467,10 @@ def notifications_due(ctx: ServiceContext, *, area: str | None = None,
                            [ProtectiveOrder.served_at, ProtectiveOrder.order_ref], limit)
     if audit:
         with ctx.write() as session:
-            ctx.audit(session, AuditAction.VIEW, "orders", None,
-                      reason=f"SPO notifications due ({area or 'force-wide'}, {len(rows)} orders)")
+            audit_naming(ctx, session, AuditAction.VIEW, "orders", None,
+                         [row.crime_ref for row in rows],
+                         reason=f"SPO notifications due ({area or 'force-wide'}, "
+                         f"{len(rows)} orders)")
     return rows
 
 

@@ -117,3 +117,32 @@ def test_export_breaches(board_db: str, capsys: pytest.CaptureFixture[str]) -> N
     data = json.loads(capsys.readouterr().out)
     assert data["area"] == "force-wide"
     assert [i["breach_ref"] for i in data["items"]] == ["B/26/000002", "B/26/000003", "B/26/000009"]
+
+
+def test_orders_lists_name_the_cases_shown(sqlite_database: Database,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from models import AuditSubject
+
+    with sqlite_database.write() as s:
+        case = f.add_case(s, "NO/26/000010", NOW - timedelta(days=20), code="8Q", victim="V1",
+                          suspect="S1")
+        served = NOW - timedelta(days=5)
+        late = f.add_order(s, case, "SPO/26/0010", kind="SPO", granted_at=served,
+                           served_at=served, expires_at=NOW + timedelta(days=700))
+        late.notification_due_at = served + timedelta(days=3)
+        s.add(late)
+        soon = f.add_order(s, case, "RO/26/0011", kind="RO", granted_at=NOW - timedelta(days=300),
+                           expires_at=NOW + timedelta(days=10))
+        s.add(soon)
+    assert _run(sqlite_database.url, "--orders", "notifications", "--format", "json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [(o["order_ref"], o["notification_overdue"]) for o in shown["orders"]] == [
+        ("SPO/26/0010", True)]
+    assert _run(sqlite_database.url, "--orders", "expiring", "--format", "json") == 0
+    assert [o["order_ref"] for o in json.loads(capsys.readouterr().out)["orders"]] == [
+        "RO/26/0011"]
+    with sqlite_database.read() as s:
+        named = s.exec(select(AuditSubject.crime_ref).join(
+            AuditEvent, AuditEvent.id == AuditSubject.audit_event_id).where(
+            AuditEvent.entity == "orders")).all()
+    assert named == ["NO/26/000010", "NO/26/000010"]

@@ -430,6 +430,17 @@ def _random_force(session, seed: int) -> None:  # type: ignore[no-untyped-def]
             add_breach(session, order, crime, f"BR/R{seed}/{n}-{m}", occurred_at=at,
                        reported_at=at + timedelta(minutes=rng.choice([0, 30, 600])),
                        acknowledged_at=None if rng.random() < 0.4 else at + timedelta(hours=2))
+    # SPOs and interim SPOs served, their subjects notified in time, late or not yet
+    notices = random.Random(seed + 1000)
+    for n, case in enumerate(notices.sample(cases, 30)):
+        served = NOW - timedelta(hours=notices.uniform(-12, 24 * notices.choice([5, 12, 40])))
+        order = add_order(session, case, f"SPO/R{seed}/{n}", kind=notices.choice(["SPO", "ISPO"]),
+                          status=notices.choice(["granted", "interim_granted", "discharged"]),
+                          granted_at=served - timedelta(hours=2), served_at=served)
+        order.notification_due_at = served + timedelta(days=3)
+        order.notified_at = notices.choice([None, None, served + timedelta(days=1),
+                                            served + timedelta(days=4), NOW + timedelta(hours=1)])
+        session.add(order)
     session.flush()
     # earlier meetings of Northern: some items decided, some not, some actions open
     from app.policy import default_policy
@@ -513,7 +524,8 @@ def test_sql_reasons_match_the_rules_case_by_case(database: Database, make_conte
     assert sql == _rules_codes(database, "Northern", MONDAY)
     # every reason fires on this force (so none escapes the comparison)
     assert set(queue.reason_counts) >= {"NEW_CRIME", "BREACH", "HIGH_RISK", "REPEAT_PAIR",
-                                        "ACTION_OVERDUE", "ALLOCATION_CONTRARY_TO_POLICY"}
+                                        "ACTION_OVERDUE", "ALLOCATION_CONTRARY_TO_POLICY",
+                                        "SPO_NOTIFICATION_OVERDUE"}
     # the next day: Monday decided on some items and set an action on one
     dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref=queue.items[0].crime_ref,
                    text="Visit", owner="PC Test", due_at=NOW + timedelta(hours=2))

@@ -177,6 +177,30 @@ def test_a_plan_review_date_passed_in_the_rms_is_a_review_due_until_the_next_pla
                                                                     crime_ref="CR-0001")}
 
 
+def test_an_spo_subject_not_notified_is_on_the_dmm_until_the_rms_records_the_notification(
+        database: Database, make_context: ContextFactory, tmp_path: Path) -> None:
+    from datetime import date
+
+    from app.services.dmm import build_queue
+
+    files = {CRIMES: [extract_row(CRIMES, principal_code="8Q", reported_at="20/02/2026 09:00")],
+             ORDERS: [extract_row(ORDERS, order_ref="SPO-0001", kind="SPO",
+                                  granted_at="25/02/2026 10:00", served_at="25/02/2026 14:00")],
+             CARE: [extract_row(CARE, consent="Y")]}
+    _import(make_context, write_extract(tmp_path / "first", files, format_version=2))
+    (order,) = _rows(database, ProtectiveOrder)
+    assert order.notification_due_at.day == 28  # served + the policy's 3 days
+    supervisor = make_context("supervisor.northern")
+    monday = build_queue(supervisor, area="Northern", meeting_date=date(2026, 3, 2), audit=False)
+    (item,) = [i for i in monday.items if i.crime_ref == "CR-0001"]
+    assert "SPO_NOTIFICATION_OVERDUE" in [r.code for r in item.reasons]
+    files[ORDERS][0] = {**files[ORDERS][0], "notified_at": "01/03/2026 11:00"}
+    _import(make_context, write_extract(tmp_path / "second", files, format_version=2))
+    again = build_queue(supervisor, area="Northern", meeting_date=date(2026, 3, 2), audit=False)
+    codes = {i.crime_ref: [r.code for r in i.reasons] for i in again.items}
+    assert "SPO_NOTIFICATION_OVERDUE" not in codes.get("CR-0001", [])
+
+
 def test_an_empty_cell_keeps_what_vigil_holds(database: Database, make_context: ContextFactory,
                                               tmp_path: Path) -> None:
     _import(make_context, write_extract(tmp_path / "first", _force(), format_version=2))

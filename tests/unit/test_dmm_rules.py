@@ -17,6 +17,7 @@ from app.rules.dmm import (
     BreachFact,
     CaseFacts,
     MeetingFrame,
+    NotificationFact,
     PairCrimeFact,
     Reason,
     StandingGap,
@@ -445,6 +446,29 @@ def test_a_risk_management_plan_whose_review_date_passed_is_a_review_due() -> No
                            START + timedelta(days=88), has_plan=True,
                            plan_review_due=START + timedelta(days=28))
     assert "RISK_REVIEW_DUE" not in codes(quiet(assessments=(plan, newer)))
+
+
+def test_an_spo_subject_not_notified_in_time_is_a_meeting_item_until_notified_or_decided() -> None:
+    served = utc(2026, 2, 25, 14, 0)
+    order = NotificationFact("SPO/26/000123", "SPO", served, served + timedelta(days=3))
+    late = quiet(notifications=(order,))
+    assert hit(late, "SPO_NOTIFICATION_OVERDUE") == (
+        "SPO SPO/26/000123 served Wed 25/02: the subject has not notified name and address "
+        "(due Sat 28/02 14:00; failing to notify is an offence)")
+    # notified before the meeting, even late: nothing to decide
+    notified = dataclasses.replace(order, notified_at=utc(2026, 3, 1, 9, 0))
+    assert "SPO_NOTIFICATION_OVERDUE" not in codes(quiet(notifications=(notified,)))
+    # notified after the meeting began: still on this meeting's agenda
+    during = dataclasses.replace(order, notified_at=START + timedelta(minutes=30))
+    assert "SPO_NOTIFICATION_OVERDUE" in codes(quiet(notifications=(during,)))
+    # not yet due at the meeting's start
+    young = dataclasses.replace(order, due_at=START + timedelta(hours=2))
+    assert "SPO_NOTIFICATION_OVERDUE" not in codes(quiet(notifications=(young,)))
+    # a meeting decided on the case after it fell due; a decision before does not count
+    assert "SPO_NOTIFICATION_OVERDUE" not in codes(
+        quiet(notifications=(order,), last_decided_at=utc(2026, 2, 28, 15, 0)))
+    assert "SPO_NOTIFICATION_OVERDUE" in codes(
+        quiet(notifications=(order,), last_decided_at=utc(2026, 2, 27, 9, 0)))
 
 
 def test_spo_not_considered_goes_to_the_orders_desk_after_policy_days() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -27,11 +27,12 @@ from app.rules.dmm import (
     BreachFact,
     CaseFacts,
     MeetingFrame,
+    NotificationFact,
     PairCrimeFact,
     ReasonHit,
 )
 from app.services.dmm.common import Bounds, CodeBook, as_utc, chunks, core, raw, ts
-from app.services.dmm.reason_sql import STANDING_BITS, RankedItem
+from app.services.dmm.reason_sql import STANDING_BITS, RankedItem, notice_conditions
 from models import (
     Breach,
     Case,
@@ -245,10 +246,28 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
         DmmAction.case_id, DmmAction.text, DmmAction.owner,
         raw(DmmAction.due_at).label("due_at"))
         .where(DmmAction.case_id.in_(chunk), DmmAction.done_at.is_(None)), ids)
+    notices = grouped(session, lambda chunk: notice_stmt().where(
+        ProtectiveOrder.case_id.in_(chunk)), ids)
     decisions = _decisions(session, rows, b)
     carried = _carried(session, rows, b, decisions[0])
-    return _facts(rows, book, included, assessments, breaches, pair_crimes, actions, decisions,
-                  carried)
+    facts = _facts(rows, book, included, assessments, breaches, pair_crimes, actions, decisions,
+                   carried)
+    for case_id, found in notices.items():
+        facts[case_id] = replace(facts[case_id], notifications=tuple(
+            NotificationFact(n["order_ref"], n["kind"], as_utc(n["served_at"]),  # type: ignore[arg-type]
+                             as_utc(n["due_at"]), as_utc(n["notified_at"]))  # type: ignore[arg-type]
+            for n in found))
+    return facts
+
+
+def notice_stmt() -> Any:
+    """The SPOs and interim SPOs in force and served, with their notification
+    clock (``case_id`` first, for :func:`grouped`)."""
+    return (select(ProtectiveOrder.case_id, ProtectiveOrder.order_ref, ProtectiveOrder.kind,
+                   raw(ProtectiveOrder.served_at).label("served_at"),
+                   raw(ProtectiveOrder.notification_due_at).label("due_at"),
+                   raw(ProtectiveOrder.notified_at).label("notified_at"))
+            .where(*notice_conditions(ProtectiveOrder)))
 
 
 def _included_stmt(chunk: list[int]) -> Any:

@@ -39,6 +39,7 @@ from sqlmodel import Session
 from app.policy import Policy
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_BITS, STANDING_REASONS, Reason
+from app.rules.orders import NOTIFICATION_KINDS
 from app.services.dmm.common import Bounds, CodeBook, MaskBook, as_utc, core, raw, ts
 from models import (
     Breach,
@@ -47,11 +48,12 @@ from models import (
     DmmItem,
     DmmMeeting,
     IncludedClassification,
+    ProtectiveOrder,
     Referral,
     RiskAssessment,
     VictimCare,
 )
-from models.enums import CaseStatus
+from models.enums import ORDERS_IN_FORCE, CaseStatus
 
 # Agenda: every meeting item and standing gap; work queue: the standing gaps only.
 AGENDA = "agenda"
@@ -295,6 +297,26 @@ def _carried(q: _Sql, decided: Any) -> Any:
         or_(decided.is_(None), meeting.starts_at > decided)).exists()
 
 
+def notice_conditions(order: Any) -> list[Any]:
+    """An SPO or interim SPO in force, served, with a notification due date."""
+    return [order.kind.in_(sorted(NOTIFICATION_KINDS)),
+            order.status.in_(sorted(ORDERS_IN_FORCE)), order.served_at.is_not(None),
+            order.notification_due_at.is_not(None)]
+
+
+def _not_notified(q: _Sql, order: Any) -> list[Any]:
+    """Due before the meeting and not notified when it began."""
+    start = ts(q.b.starts_at)
+    return [*notice_conditions(order), order.notification_due_at < start,
+            or_(order.notified_at.is_(None), order.notified_at >= start)]
+
+
+def _notification(q: _Sql, decided: Any) -> Any:
+    order = aliased(ProtectiveOrder, name="notice_order")
+    return select(order.id).where(order.case_id == q.s.id, *_not_notified(q, order),
+                                  q.needs_decision(order.notification_due_at, decided)).exists()
+
+
 # --- standing gaps: open, and able to have crossed a threshold since the first import
 
 
@@ -396,6 +418,7 @@ AGENDA_SQL: dict[str, Callable[[_Sql, Any], Any]] = {
     Reason.PIN_RECORDED: _pin,
     Reason.ACTION_OVERDUE: _action,
     Reason.CARRIED_OVER: _carried,
+    Reason.SPO_NOTIFICATION_OVERDUE: _notification,
 }
 GAP_SQL: dict[str, Callable[[_Sql, bool], Any]] = {
     Reason.NO_RISK_ASSESSMENT: _no_risk_assessment,
@@ -447,6 +470,9 @@ AGENDA_NECESSARY: dict[str, Callable[[_Sql], Any]] = {
     Reason.PIN_RECORDED: lambda q: and_(q.s.pin_issued.is_(True), _recent(q, q.s.reported_at)),
     Reason.ACTION_OVERDUE: lambda q: _action(q, None),
     Reason.CARRIED_OVER: _carried_ids,
+    Reason.SPO_NOTIFICATION_OVERDUE: lambda q: q.s.id.in_(
+        select(ProtectiveOrder.case_id).where(*_not_notified(q, ProtectiveOrder),
+                                              _recent(q, ProtectiveOrder.notification_due_at))),
 }
 
 
