@@ -30,6 +30,7 @@ SECTIONS: dict[str, tuple[str, str, str]] = {
     "approvals": ("screens.approvals", "ApprovalsScreen", "Approvals waiting"),
     "worklist": ("screens.worklist", "WorklistScreen", "Work queue"),
     "sampling": ("screens.sampling", "SamplingScreen", "Dip sampling"),
+    "plan": ("screens.action_plan", "ActionPlanScreen", "Action plan"),
 }
 
 
@@ -62,6 +63,7 @@ class VigilApp(App[None]):
         Binding("7", "switch_section('approvals')", "Approvals", show=False, id="app.approvals"),
         Binding("8", "switch_section('worklist')", "Work queue", show=False, id="app.worklist"),
         Binding("9", "switch_section('sampling')", "Dip sampling", show=False, id="app.sampling"),
+        Binding("0", "switch_section('plan')", "Action plan", show=False, id="app.plan"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
     ]

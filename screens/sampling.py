@@ -1,8 +1,9 @@
 """Dip sampling: the samples drawn (top), and the files of the selected one
 with the reviewer's findings (bottom). `enter` on a sample lists its files;
-`enter` on a file opens the case record; `m` records the selected file as
-meeting every checklist item (the sample's reviewer only); a file with items
-not met is recorded with `vigil sample review ... --fail ITEM=NOTE`."""
+`enter` on a file opens the case record; `v` opens the review of the
+selected file (each checklist item met or not, a note on each item not met);
+`m` records it as meeting every item. Both are for the sample's reviewer
+only, refused in words before anything opens for anyone else."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from app.services.dip_sampling import (
     record_review,
     sample_detail,
 )
+from app.services.permissions import Permission
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ConfirmDialog
+from screens.review_dialog import ReviewDialog, ReviewResult
 
 SAMPLE_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("id", "Sample", 7), ("area", "Area", 9), ("period", "Reported", 23),
@@ -42,10 +45,12 @@ class SamplingScreen(VigilScreen):
     PURPOSE = ("Dip sampling: samples of an area's stalking and harassment files, drawn "
                "reproducibly by risk and classification and never the reviewer's own cases, "
                "reviewed against the policy's checklist. enter lists a sample's files or opens "
-               "a file's case; m records a file as meeting every item (its reviewer only).")
+               "a file's case; v reviews a file item by item, m records it as meeting every item "
+               "(its reviewer only).")
     CSS_PATH = "sampling.tcss"
     AUTO_FOCUS = "#sampling-samples"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "review", "Review file", id="sampling.review"),
         Binding("m", "all_met", "All items met", id="sampling.all_met"),
         Binding("r", "refresh", "Refresh", id="sampling.refresh"),
     ]
@@ -127,16 +132,53 @@ class SamplingScreen(VigilScreen):
         elif event.data_table.id == "sampling-files" and key in self.files:
             self.vigil.open_case(key)
 
-    def action_all_met(self) -> None:
+    def _reviewable(self) -> tuple[SampleDetail, str] | None:
+        """The sample and file under the cursor, when the user may review it;
+        otherwise says why (before any dialog opens) and gives None."""
         detail = self.detail
         key = cursor_row_key(self.query_one("#sampling-files", DataTable))
         if detail is None or not key:
             self.notify("choose a file of a sample first", severity="warning")
-            return
+            return None
+        actor = self.context.actor
+        if not self.context.allowed(Permission.REVIEW_SAMPLE):
+            self.notify(f"Reviewing dip-sampled files is for auditors and inspectors; you are "
+                        f"{actor.username} ({actor.role}).", severity="error")
+            return None
+        if detail.summary.reviewer != actor.username:
+            self.notify(f"Sample {detail.summary.sample_id} is for {detail.summary.reviewer} "
+                        f"to review, not {actor.username}.", severity="error")
+            return None
         if not detail.checklist:
-            self.notify("this sample's checklist is not the policy's current one",
-                        severity="warning")
+            self.notify("this sample's checklist is not the policy's current one: draw a new "
+                        "sample", severity="warning")
+            return None
+        return detail, key
+
+    def action_review(self) -> None:
+        found = self._reviewable()
+        if found is None:
             return
+        detail, key = found
+        held = self.files.get(key)
+        answers = {x.item: x.passed for x in held.findings} if held else {}
+        notes = {x.item: x.note or "" for x in held.findings if x.note} if held else {}
+        title = (f"Review of {key} · sample {detail.summary.sample_id} · checklist "
+                 f"{detail.summary.checklist_version}")
+
+        def decided(result: ReviewResult | None) -> None:
+            if result is not None:
+                self.call_service(record_review, sample_id=detail.summary.sample_id,
+                                  crime_ref=key, answers=result.answers, notes=result.notes,
+                                  on_result=lambda _: self.load(), group="sampling-review")
+
+        self.app.push_screen(ReviewDialog(title, detail.checklist, answers, notes), decided)
+
+    def action_all_met(self) -> None:
+        found = self._reviewable()
+        if found is None:
+            return
+        detail, key = found
         items = [code for code, _ in detail.checklist]
         question = (f"Record {key} as meeting every checklist item ({len(items)}) in sample "
                     f"{detail.summary.sample_id}?")

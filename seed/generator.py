@@ -21,6 +21,9 @@ What the data holds (DOMAIN.md §11, DESIGN.md vocabulary):
   linked to the original case, SPO decisions, victims' care and referrals
   (some late or missing), allocation histories (some contrary to the policy,
   some moved several times), a few PINs and searches;
+- the action plan's rows (seed/generator_figures.py): training records of the
+  officers, perpetrator programmes and referrals, PIN authorities, arrests,
+  digital lines of enquiry and a reviewed dip sample per area command;
 - busy last days (seed/generator_scenarios.py): at ``now`` every DMM reason
   and every breach escalation level is present, in every area command when
   there are 5,000 cases or more (force-wide for smaller runs), with the history
@@ -53,6 +56,7 @@ from app.db import Database
 from app.errors import BadInput
 from app.policy import Policy, default_policy
 from seed.generator_build import ID_TABLES, TABLES, Builder
+from seed.generator_figures import add_action_plan_figures
 from seed.generator_scenarios import ScenarioMaker
 from seed.generator_stories import StoryMaker
 from seed.reference import install_reference, organisation
@@ -295,12 +299,13 @@ def generate(database: Database, *, cases: int, seed: int, now: datetime,
         writer.write(builder.take_rows())
     if progress:
         progress(builder.cases_made)
+    figures = add_action_plan_figures(database, seed=seed, now=now, policy=policy)
     database.set_meta(GENERATED_KEY, json.dumps(
         {"cases": cases, "seed": seed, "now": now.astimezone(UTC).isoformat(),
          "training": training}, sort_keys=True))
     database.refresh_statistics()
     return GenerationReport(cases=builder.cases_made, seed=seed, now=now,
-                            counts=dict(writer.counts),
+                            counts={**writer.counts, **figures},
                             elapsed_seconds=time.perf_counter() - started)
 
 

@@ -31,6 +31,11 @@ Mapping (DESIGN.md, models/tables.py):
   due (``risk.reassessment_due_hours`` after it was reported) unless the case
   was assessed since.
 - victim_care.csv → ``VictimCare`` by crime, ``Referral`` by (crime, service).
+- officer_training.csv → ``TrainingRecord`` by (officer, course, completed_on);
+  perpetrator_programmes.csv → ``PerpetratorProgramme`` by code;
+  perpetrator_referrals.csv → ``PerpetratorReferral`` by (crime, programme,
+  referred_at). crimes.csv's pin_authorised_by, arrested_at and
+  digital_enquiries (format 2) keep what Vigil holds when empty.
 
 Every case that existed before the import and is changed by it gets its
 version bumped and ``last_activity_at`` moved (what
@@ -55,7 +60,10 @@ from app.rms.formats import (
     CRIMES,
     FILE_ORDER,
     MULTI_AGENCY,
+    OFFICER_TRAINING,
     ORDERS,
+    PERPETRATOR_REFERRALS,
+    PROGRAMMES,
     RISK,
     SEARCHES,
     SPO_DECISIONS,
@@ -65,10 +73,13 @@ from app.rms.formats import (
     CrimeRecord,
     MultiAgencyRecord,
     OrderRecord,
+    PerpetratorReferralRecord,
+    ProgrammeRecord,
     Record,
     RiskRecord,
     SearchRow,
     SpoDecisionRecord,
+    TrainingRow,
     Vocabulary,
     format_when,
 )
@@ -82,12 +93,15 @@ from models import (
     Case,
     IncludedClassification,
     MultiAgencyReferral,
+    PerpetratorProgramme,
+    PerpetratorReferral,
     Person,
     ProtectiveOrder,
     Referral,
     RiskAssessment,
     SearchRecord,
     SpoDecision,
+    TrainingRecord,
     VictimCare,
 )
 from models.enums import (
@@ -121,6 +135,9 @@ T_AUDIT = AuditEvent.__table__
 T_SPO_DECISION = SpoDecision.__table__
 T_SEARCH = SearchRecord.__table__
 T_MULTI_AGENCY = MultiAgencyReferral.__table__
+T_TRAINING = TrainingRecord.__table__
+T_PROGRAMME = PerpetratorProgramme.__table__
+T_PERPETRATOR_REFERRAL = PerpetratorReferral.__table__
 
 GRANTED_STATUSES = frozenset({OrderStatus.GRANTED.value, OrderStatus.INTERIM_GRANTED.value})
 
@@ -146,6 +163,11 @@ BREACH_FIELDS = ("order_id", "breach_case_id", "original_case_id", "occurred_at"
 CARE_KEPT_FIELDS = ("consent_at", "last_update_at", "vps_offered_at")
 CARE_FIELDS = ("needs_assessed_at", "enhanced_rights", "rights_explained_at",
                "consent") + CARE_KEPT_FIELDS
+# format 2 columns of crimes.csv: an empty cell leaves what Vigil holds
+CRIME_KEPT_FIELDS = ("closed_at", "outcome", "reassessment_due_at", "pin_authorised_by",
+                     "arrested_at", "digital_enquiries")
+PROGRAMME_FIELDS = ("name", "area_command", "available_from", "available_to")
+TRAINING_SOURCE = "import"
 
 
 class ExtractChanged(BadInput):
@@ -320,6 +342,9 @@ class Applier:
             SPO_DECISIONS: self.spo_decisions_chunk,
             SEARCHES: self.searches_chunk,
             MULTI_AGENCY: self.multi_agency_chunk,
+            OFFICER_TRAINING: self.training_chunk,
+            PROGRAMMES: self.programmes_chunk,
+            PERPETRATOR_REFERRALS: self.perpetrator_referrals_chunk,
         }
         # with spo_decisions.csv the extract records the SPO decisions itself;
         # without it an order's status moves the decision (format 1)
@@ -428,6 +453,7 @@ class Applier:
                 T_CASE.c.domestic_abuse, T_CASE.c.online, T_CASE.c.allocation_team,
                 T_CASE.c.officer, T_CASE.c.status, T_CASE.c.pin_issued, T_CASE.c.summary,
                 T_CASE.c.closed_at, T_CASE.c.outcome, T_CASE.c.reassessment_due_at,
+                T_CASE.c.pin_authorised_by, T_CASE.c.arrested_at, T_CASE.c.digital_enquiries,
             )
             .select_from(
                 T_CASE.join(victim, victim.c.id == T_CASE.c.victim_id)
@@ -457,7 +483,7 @@ class Applier:
                 continue
             values = {name: getattr(record, name) for name in CRIME_FIELDS}
             changed = _differs(old, values, CRIME_FIELDS)
-            for name in ("closed_at", "outcome", "reassessment_due_at"):
+            for name in CRIME_KEPT_FIELDS:
                 # format 2: an empty cell keeps what Vigil holds
                 given = getattr(record, name)
                 if given is not None and given != getattr(old, name):
@@ -500,6 +526,9 @@ class Applier:
                 "allocation_team": record.allocation_team,
                 "officer": record.officer,
                 "pin_issued": record.pin_issued,
+                "pin_authorised_by": record.pin_authorised_by,
+                "arrested_at": record.arrested_at,
+                "digital_enquiries": record.digital_enquiries,
                 "version": 1,
                 "created_at": self.now,
                 "last_activity_at": self.now,
@@ -550,6 +579,9 @@ class Applier:
                 "allocation_team": record.allocation_team,
                 "officer": record.officer,
                 "pin_issued": record.pin_issued,
+                **{name: (getattr(record, name) if getattr(record, name) is not None
+                          else getattr(old, name))
+                   for name in ("pin_authorised_by", "arrested_at", "digital_enquiries")},
             }
             if "victim_ref" in changed or "suspect_ref" in changed:
                 self._update_people(old.id, person_ids[record.victim_ref],
@@ -1131,6 +1163,76 @@ class Applier:
             MULTI_AGENCY, records, T_MULTI_AGENCY, ("kind", "referred_at"),
             lambda r: {"referred_by": r.referred_by, "outcome": r.outcome},
             {}, lambda r: f"{r.kind} referral of {format_when(r.referred_at)}")
+
+    # --- officer_training.csv ------------------------------------------------------
+    def training_chunk(self, records: list[TrainingRow]) -> None:
+        """``TrainingRecord`` by (officer, course, completed_on): a row is a fact
+        (a course completed), new or already held."""
+        counter = self.counters[OFFICER_TRAINING]
+        held: set[tuple[str, str, Any]] = set()
+        for row in self.sql.where_in(
+            select(T_TRAINING.c.officer, T_TRAINING.c.course, T_TRAINING.c.completed_on),
+            T_TRAINING.c.officer, sorted({r.officer for r in records}),
+        ):
+            held.add((row.officer, row.course, row.completed_on))
+        inserts: list[dict[str, Any]] = []
+        for record in records:
+            key = (record.officer, record.course, record.completed_on)
+            if key in held:
+                counter.unchanged += 1
+                continue
+            held.add(key)
+            inserts.append({"officer": record.officer, "course": record.course,
+                            "completed_on": record.completed_on, "source": TRAINING_SOURCE})
+            counter.new += 1
+        self._write(T_TRAINING, inserts)
+
+    # --- perpetrator_programmes.csv -----------------------------------------------
+    def programmes_chunk(self, records: list[ProgrammeRecord]) -> None:
+        """``PerpetratorProgramme`` by code."""
+        counter = self.counters[PROGRAMMES]
+        existing: dict[str, Any] = {}
+        for row in self.sql.where_in(
+            select(T_PROGRAMME.c.id, T_PROGRAMME.c.code,
+                   *[T_PROGRAMME.c[name] for name in PROGRAMME_FIELDS]),
+            T_PROGRAMME.c.code, [r.code for r in records],
+        ):
+            existing[row.code] = row
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for record in records:
+            values = {name: getattr(record, name) for name in PROGRAMME_FIELDS}
+            old = existing.get(record.code)
+            if old is None:
+                inserts.append({"code": record.code, **values})
+                counter.new += 1
+            elif _differs(old, values, PROGRAMME_FIELDS):
+                updates.append({"b_id": old.id, **values})
+                counter.updated += 1
+            else:
+                counter.unchanged += 1
+        self._write(T_PROGRAMME, inserts)
+        self._update_by_id(T_PROGRAMME, updates)
+
+    # --- perpetrator_referrals.csv ------------------------------------------------
+    def perpetrator_referrals_chunk(self, records: list[PerpetratorReferralRecord]) -> None:
+        """``PerpetratorReferral`` by (crime, programme, referred_at)."""
+        ids: dict[str, int] = {}
+        for row in self.sql.where_in(select(T_PROGRAMME.c.id, T_PROGRAMME.c.code),
+                                     T_PROGRAMME.c.code, {r.programme_code for r in records}):
+            ids[row.code] = row.id
+        missing = {r.programme_code for r in records} - ids.keys()
+        if missing:
+            raise ExtractChanged(f"programme '{sorted(missing)[0]}' is no longer in Vigil or "
+                                 "the extract; nothing was written")
+        rows = [_Values(crime_ref=r.crime_ref, programme_id=ids[r.programme_code],
+                        programme_code=r.programme_code, referred_at=r.referred_at,
+                        referred_by=r.referred_by, outcome=r.outcome) for r in records]
+        self._keyed_rows(
+            PERPETRATOR_REFERRALS, rows, T_PERPETRATOR_REFERRAL, ("programme_id", "referred_at"),
+            lambda r: {"referred_by": r.referred_by, "outcome": r.outcome},
+            {}, lambda r: f"referral to perpetrator programme {r.programme_code} of "
+                          f"{format_when(r.referred_at)}")
 
     def _keyed_rows(self, file_name: str, records: list[Any], table: Any,
                     key: tuple[str, ...], values_of: Callable[[Any], dict[str, Any]],

@@ -20,11 +20,11 @@ import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from app.dates import DateError, DateOutOfRange, parse_datetime
+from app.dates import DateError, DateOutOfRange, local, parse_date, parse_datetime
 from app.policy import Policy
 from app.rms.manifest import Manifest
 from app.rules.risk import suggested_level
@@ -49,14 +49,21 @@ VICTIM_CARE = "victim_care.csv"
 SPO_DECISIONS = "spo_decisions.csv"
 SEARCHES = "searches.csv"
 MULTI_AGENCY = "multi_agency.csv"
+# format 2, the action plan's figures (recs 10 and 25)
+OFFICER_TRAINING = "officer_training.csv"
+PROGRAMMES = "perpetrator_programmes.csv"
+PERPETRATOR_REFERRALS = "perpetrator_referrals.csv"
 
 # The order files are validated and applied in: later files refer to earlier ones.
 # SPO decisions come before orders: an order then moves the decision only where
 # the decisions file does not already record what the order implies.
+# Programmes come before the referrals to them.
 FILE_ORDER: tuple[str, ...] = (CRIMES, RISK, SPO_DECISIONS, ORDERS, BREACHES, VICTIM_CARE,
-                               SEARCHES, MULTI_AGENCY)
+                               SEARCHES, MULTI_AGENCY, OFFICER_TRAINING, PROGRAMMES,
+                               PERPETRATOR_REFERRALS)
 FORMAT1_FILES: tuple[str, ...] = (CRIMES, RISK, ORDERS, BREACHES, VICTIM_CARE)
-FORMAT2_FILES: tuple[str, ...] = (SPO_DECISIONS, SEARCHES, MULTI_AGENCY)
+FORMAT2_FILES: tuple[str, ...] = (SPO_DECISIONS, SEARCHES, MULTI_AGENCY, OFFICER_TRAINING,
+                                  PROGRAMMES, PERPETRATOR_REFERRALS)
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     CRIMES: (
@@ -78,12 +85,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     SEARCHES: ("crime_ref", "power", "conducted_at", "officer", "authorised_by", "premises",
                "result"),
     MULTI_AGENCY: ("crime_ref", "kind", "referred_at", "referred_by", "outcome"),
+    OFFICER_TRAINING: ("officer", "course", "completed_on"),
+    PROGRAMMES: ("code", "name", "area_command", "available_from", "available_to"),
+    PERPETRATOR_REFERRALS: ("crime_ref", "programme_code", "referred_at", "referred_by",
+                            "outcome"),
 }
 
 # Format 2: columns a format-1 file may also carry (each optional: a column
 # left out, or a cell left empty, leaves what Vigil holds).
 EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
-    CRIMES: ("closed_at", "outcome", "reassessment_due_at"),
+    CRIMES: ("closed_at", "outcome", "reassessment_due_at", "pin_authorised_by", "arrested_at",
+             "digital_enquiries"),
     RISK: ("management_plan", "plan_set_at", "plan_review_due", "approved_by", "approved_at"),
     ORDERS: ("notification_due_at", "notified_at"),
     BREACHES: ("threats_or_violence", "acknowledged_by", "acknowledged_at",
@@ -93,6 +105,9 @@ EXTRA_COLUMNS: dict[str, tuple[str, ...]] = {
     SPO_DECISIONS: (),
     SEARCHES: (),
     MULTI_AGENCY: (),
+    OFFICER_TRAINING: (),
+    PROGRAMMES: (),
+    PERPETRATOR_REFERRALS: (),
 }
 
 
@@ -121,6 +136,11 @@ _DATE_SHAPE = re.compile(r"^\s*(\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2})")
 def format_when(value: datetime | None) -> str:
     """ISO 8601 in UTC with the offset: what the export writes."""
     return "" if value is None else value.astimezone(UTC).isoformat()
+
+
+def format_day(value: date | None) -> str:
+    """A calendar date as the export writes it (ISO, ``2026-03-02``)."""
+    return "" if value is None else value.isoformat()
 
 
 def format_yn(value: bool | None) -> str:
@@ -192,6 +212,8 @@ _CONSENTS = (CONSENT_GIVEN, CONSENT_NOT_ASKED, CONSENT_REFUSED)
 _ESCALATION_LEVELS = ("1", "2", "3")
 OUTCOME_LENGTH = 64
 PREMISES_LENGTH = 200
+COURSE_LENGTH = 120
+PROGRAMME_NAME_LENGTH = 120
 
 
 # --- records ---------------------------------------------------------------
@@ -215,6 +237,10 @@ class CrimeRecord(NamedTuple):
     closed_at: datetime | None = None
     outcome: str | None = None
     reassessment_due_at: datetime | None = None
+    # format 2 (recs 18 and 2017): an empty cell keeps what Vigil holds
+    pin_authorised_by: str | None = None
+    arrested_at: datetime | None = None
+    digital_enquiries: str | None = None
 
 
 class RiskRecord(NamedTuple):
@@ -323,8 +349,34 @@ class MultiAgencyRecord(NamedTuple):
     outcome: str | None
 
 
+class TrainingRow(NamedTuple):
+    line: int
+    officer: str
+    course: str
+    completed_on: date
+
+
+class ProgrammeRecord(NamedTuple):
+    line: int
+    code: str
+    name: str
+    area_command: str
+    available_from: date
+    available_to: date | None
+
+
+class PerpetratorReferralRecord(NamedTuple):
+    line: int
+    crime_ref: str
+    programme_code: str
+    referred_at: datetime
+    referred_by: str | None
+    outcome: str | None
+
+
 Record = (CrimeRecord | RiskRecord | OrderRecord | BreachRecord | CareRecord | SpoDecisionRecord
-          | SearchRow | MultiAgencyRecord)
+          | SearchRow | MultiAgencyRecord | TrainingRow | ProgrammeRecord
+          | PerpetratorReferralRecord)
 RECORDS: dict[str, type[Record]] = {}  # filled below, per file
 
 
@@ -333,10 +385,19 @@ def _time_fields(cls: type) -> tuple[int, ...]:
     return tuple(i for i, name in enumerate(cls._fields) if "datetime" in str(hints[name]))
 
 
+def _day_fields(cls: type) -> tuple[int, ...]:
+    hints = cls.__annotations__
+    return tuple(i for i, name in enumerate(cls._fields)
+                 if re.search(r"\bdate\b", str(hints[name])) and "datetime" not in str(hints[name]))
+
+
 def record_to_plain(record: Record, times: tuple[int, ...]) -> tuple[object, ...]:
     """The record as builtin values only (timestamps as ISO text), for ``marshal``."""
     values = list(record)
     for i in times:
+        if values[i] is not None:
+            values[i] = values[i].isoformat()
+    for i in DAY_FIELDS.get(type(record).__name__, ()):
         if values[i] is not None:
             values[i] = values[i].isoformat()
     return tuple(values)
@@ -348,6 +409,9 @@ def record_from_plain(cls: type[Record], values: tuple[object, ...],
     for i in times:
         if items[i] is not None:
             items[i] = datetime.fromisoformat(items[i])  # type: ignore[arg-type]
+    for i in DAY_FIELDS.get(cls.__name__, ()):
+        if items[i] is not None:
+            items[i] = date.fromisoformat(items[i])  # type: ignore[arg-type]
     return cls._make(items)  # type: ignore[union-attr]
 Errors = list[tuple[str, str]]
 
@@ -438,6 +502,30 @@ class _Fields:
         return moment
 
 
+    def day(self, name: str, *, required: bool = False, future: bool = False) -> date | None:
+        """A calendar date (ISO or dd/mm/yyyy); a date-time is read as its
+        Europe/London day."""
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        try:
+            found = parse_date(value) if len(value) <= 10 else local(parse_datetime(value)).date()
+        except DateOutOfRange as exc:
+            side = f"before {EARLIEST_YEAR}" if exc.year < EARLIEST_YEAR else "too far ahead"
+            self.fail(name, f"{_quote(value)} is {side}")
+            return None
+        except (DateError, ValueError, OverflowError, TypeError):
+            if _DATE_SHAPE.match(value):
+                self.fail(name, f"{_quote(value)} is not a real date")
+            else:
+                self.fail(name, f"{_quote(value)} is not a date (use ISO 8601 or dd/mm/yyyy)")
+            return None
+        if not future and found > local(self.vocab.now).date():
+            self.fail(name, f"{_quote(value)} is in the future")
+            return None
+        return found
+
+
 @functools.cache
 def _members(allowed: tuple[str, ...]) -> frozenset[str]:
     return frozenset(allowed)
@@ -484,6 +572,11 @@ def parse_crime(values: dict[str, str], line: int, vocab: Vocabulary,
     closed_at = f.when("closed_at")
     outcome = f.text("outcome", length=OUTCOME_LENGTH)
     reassessment_due_at = f.when("reassessment_due_at", future=True)
+    pin_authorised_by = f.text("pin_authorised_by", length=NAME_LENGTH)
+    arrested_at = f.when("arrested_at")
+    digital_enquiries = f.text("digital_enquiries", strip=False)
+    if pin_authorised_by is not None and pin is False:
+        f.fail("pin_authorised_by", "given, but pin_issued is N (no PIN to authorise)")
     if closed_at is not None and status == CaseStatus.OPEN:
         f.fail("closed_at", "given, but status is open")
     elif closed_at is not None and reported_at is not None and closed_at < reported_at:
@@ -510,6 +603,9 @@ def parse_crime(values: dict[str, str], line: int, vocab: Vocabulary,
         closed_at=closed_at,
         outcome=outcome,
         reassessment_due_at=reassessment_due_at,
+        pin_authorised_by=pin_authorised_by,
+        arrested_at=arrested_at,
+        digital_enquiries=digital_enquiries,
     )
 
 
@@ -751,11 +847,64 @@ def parse_multi_agency(values: dict[str, str], line: int, vocab: Vocabulary,
     return None if len(errors) > before else record
 
 
+def parse_training(values: dict[str, str], line: int, vocab: Vocabulary,
+                   errors: Errors) -> TrainingRow | None:
+    f = _Fields(values, vocab, errors)
+    before = len(errors)
+    record = TrainingRow(
+        line=line,
+        officer=f.text("officer", required=True, length=NAME_LENGTH),  # type: ignore[arg-type]
+        course=f.text("course", required=True, length=COURSE_LENGTH),  # type: ignore[arg-type]
+        completed_on=f.day("completed_on", required=True),  # type: ignore[arg-type]
+    )
+    return None if len(errors) > before else record
+
+
+def parse_programme(values: dict[str, str], line: int, vocab: Vocabulary,
+                    errors: Errors) -> ProgrammeRecord | None:
+    f = _Fields(values, vocab, errors)
+    before = len(errors)
+    record = ProgrammeRecord(
+        line=line,
+        code=f.text("code", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
+        name=f.text("name", required=True, length=PROGRAMME_NAME_LENGTH),  # type: ignore[arg-type]
+        area_command=f.choice("area_command", vocab.areas, "area command",  # type: ignore[arg-type]
+                              required=True),
+        available_from=f.day("available_from", required=True, future=True),  # type: ignore[arg-type]
+        available_to=f.day("available_to", future=True),
+    )
+    if len(errors) > before:
+        return None
+    if record.available_to is not None and record.available_to < record.available_from:
+        f.fail("available_to", "is before available_from")
+        return None
+    return record
+
+
+def parse_perpetrator_referral(values: dict[str, str], line: int, vocab: Vocabulary,
+                               errors: Errors) -> PerpetratorReferralRecord | None:
+    f = _Fields(values, vocab, errors)
+    before = len(errors)
+    record = PerpetratorReferralRecord(
+        line=line,
+        crime_ref=f.text("crime_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
+        programme_code=f.text("programme_code", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
+        referred_at=f.when("referred_at", required=True),  # type: ignore[arg-type]
+        referred_by=f.text("referred_by", length=NAME_LENGTH),
+        outcome=f.text("outcome", length=OUTCOME_LENGTH),
+    )
+    return None if len(errors) > before else record
+
+
 RECORDS.update({CRIMES: CrimeRecord, RISK: RiskRecord, ORDERS: OrderRecord,
                 BREACHES: BreachRecord, VICTIM_CARE: CareRecord,
                 SPO_DECISIONS: SpoDecisionRecord, SEARCHES: SearchRow,
-                MULTI_AGENCY: MultiAgencyRecord})
+                MULTI_AGENCY: MultiAgencyRecord, OFFICER_TRAINING: TrainingRow,
+                PROGRAMMES: ProgrammeRecord, PERPETRATOR_REFERRALS: PerpetratorReferralRecord})
 TIME_FIELDS: dict[str, tuple[int, ...]] = {name: _time_fields(cls) for name, cls in RECORDS.items()}
+# calendar-date fields, by record class name (marshalled as ISO text)
+DAY_FIELDS: dict[str, tuple[int, ...]] = {
+    cls.__name__: found for cls in RECORDS.values() if (found := _day_fields(cls))}
 
 PARSERS: dict[str, Callable[[dict[str, str], int, Vocabulary, Errors], Record | None]] = {
     CRIMES: parse_crime,
@@ -766,6 +915,9 @@ PARSERS: dict[str, Callable[[dict[str, str], int, Vocabulary, Errors], Record | 
     SPO_DECISIONS: parse_spo_decision,
     SEARCHES: parse_search,
     MULTI_AGENCY: parse_multi_agency,
+    OFFICER_TRAINING: parse_training,
+    PROGRAMMES: parse_programme,
+    PERPETRATOR_REFERRALS: parse_perpetrator_referral,
 }
 
 
@@ -852,6 +1004,13 @@ FILE_HELP: dict[str, str] = {
     VICTIM_CARE: "Victims' Code care, one row per crime, or per (crime_ref, service) referral",
     SEARCHES: "format 2: searches under the stalking powers, by (crime_ref, power, conducted_at)",
     MULTI_AGENCY: "format 2: multi-agency referrals, by (crime_ref, kind, referred_at)",
+    OFFICER_TRAINING: "format 2: the force's learning records, one row per course an officer "
+                      "completed, by (officer, course, completed_on) (rec 10); not filtered "
+                      "by case",
+    PROGRAMMES: "format 2: perpetrator programmes available per area command, by code "
+                "(rec 25 and the 2017 report); not filtered by case",
+    PERPETRATOR_REFERRALS: "format 2: referrals of a case's suspect to a perpetrator "
+                           "programme, by (crime_ref, programme_code, referred_at)",
 }
 
 COLUMN_HELP: dict[str, dict[str, str]] = {
@@ -875,6 +1034,11 @@ COLUMN_HELP: dict[str, dict[str, str]] = {
         "outcome": "format 2: the case outcome, e.g. victim does not support action",
         "reassessment_due_at": "format 2: when a risk re-assessment falls due (a breach or new "
                                "offence made it due)",
+        "pin_authorised_by": "format 2: the superintendent who authorised the PIN (only with "
+                             "pin_issued Y; a PIN without one is an exception)",
+        "arrested_at": "format 2: when the suspect was arrested for this crime (rec 18)",
+        "digital_enquiries": "format 2: the digital lines of enquiry recorded (devices, "
+                             "accounts, communications data), free text (rec 18)",
     },
     RISK: {
         "crime_ref": "the crime assessed (required)",
@@ -965,6 +1129,27 @@ COLUMN_HELP: dict[str, dict[str, str]] = {
         "referred_at": "when referred (required)",
         "referred_by": "who referred",
         "outcome": "the outcome, e.g. listed, adopted",
+    },
+    OFFICER_TRAINING: {
+        "officer": "the officer, as crimes.csv names them in officer (required)",
+        "course": "the course completed, e.g. a stalking course the policy counts (required)",
+        "completed_on": "the day it was completed, e.g. 2025-11-03 (required)",
+    },
+    PROGRAMMES: {
+        "code": "the programme's reference (required, up to 32 characters)",
+        "name": "its name (required)",
+        "area_command": "the area command it serves (required): "
+                        + ", ".join(organisation().area_commands),
+        "available_from": "the first day it takes referrals (required; may be in the future)",
+        "available_to": "the last day it takes referrals (empty: still available)",
+    },
+    PERPETRATOR_REFERRALS: {
+        "crime_ref": "the case whose suspect was referred (required)",
+        "programme_code": "the programme, by code from perpetrator_programmes.csv or Vigil "
+                          "(required)",
+        "referred_at": "when referred (required)",
+        "referred_by": "who referred",
+        "outcome": "the outcome, e.g. accepted, completed, declined",
     },
 }
 

@@ -27,8 +27,11 @@ from app.rms.formats import (
     FORMAT1_FILES,
     FORMAT2_FILES,
     MULTI_AGENCY,
+    OFFICER_TRAINING,
     ORDERS,
     PARSERS,
+    PERPETRATOR_REFERRALS,
+    PROGRAMMES,
     RECORDS,
     RISK,
     SEARCHES,
@@ -41,10 +44,13 @@ from app.rms.formats import (
     Errors,
     MultiAgencyRecord,
     OrderRecord,
+    PerpetratorReferralRecord,
+    ProgrammeRecord,
     Record,
     RiskRecord,
     SearchRow,
     SpoDecisionRecord,
+    TrainingRow,
     Vocabulary,
     read_rows,
     record_from_plain,
@@ -58,7 +64,7 @@ from app.rms.manifest import (
     file_problems,
     read_manifest,
 )
-from models import Case, ProtectiveOrder
+from models import Case, PerpetratorProgramme, ProtectiveOrder
 
 # Errors kept for the report (all are counted); the CLI prints fewer.
 MAX_KEPT_ERRORS = 1000
@@ -388,6 +394,15 @@ def _row_key(file_name: str, values: dict[str, str],
         return ((record.crime_ref, record.kind, record.referred_at), "referred_at",
                 f"the {record.kind} referral of '{record.crime_ref}' at "
                 f"{_raw(values, 'referred_at')}")
+    if file_name == OFFICER_TRAINING and isinstance(record, TrainingRow):
+        return ((record.officer, record.course, record.completed_on), "completed_on",
+                f"the {record.course} course of '{record.officer}' on {record.completed_on}")
+    if file_name == PROGRAMMES and isinstance(record, ProgrammeRecord):
+        return record.code, "code", f"programme '{record.code}'"
+    if file_name == PERPETRATOR_REFERRALS and isinstance(record, PerpetratorReferralRecord):
+        return ((record.crime_ref, record.programme_code, record.referred_at), "referred_at",
+                f"the {record.programme_code} referral of '{record.crime_ref}' at "
+                f"{_raw(values, 'referred_at')}")
     if file_name == VICTIM_CARE and isinstance(record, CareRecord):
         if record.service:
             return ((record.crime_ref, record.service), "service",
@@ -486,8 +501,11 @@ def validate_extract(session: Session, extract: ExtractFiles, vocab: Vocabulary,
     order_refs: set[str] = set()
     crimes = _ReferenceCheck(session, Case.crime_ref, errors)
     orders = _ReferenceCheck(session, ProtectiveOrder.order_ref, errors)
-    checks = _Checks(_CaseFold(session, errors), _DateOrder(session, errors))
+    checks = _Checks(_CaseFold(session, errors), _DateOrder(session, errors),
+                     _ReferenceCheck(session, PerpetratorProgramme.code, errors))
 
+    if PROGRAMMES in extract.files:
+        checks.programmes_where = PROGRAMMES
     spools: dict[str, Spool] = {}
     try:
         for file_name in extract.files:
@@ -509,8 +527,18 @@ def validate_extract(session: Session, extract: ExtractFiles, vocab: Vocabulary,
 class _Checks:
     case_fold: _CaseFold
     dates: _DateOrder
+    # programme codes a perpetrator referral names: in the extract or in Vigil
+    programmes: _ReferenceCheck | None = None
+    programme_codes: set[str] = field(default_factory=set)
+    programmes_where: str = "the extract"
 
     def record(self, record: object) -> None:
+        if isinstance(record, ProgrammeRecord):
+            self.programme_codes.add(record.code)
+        elif (isinstance(record, PerpetratorReferralRecord) and self.programmes is not None
+              and record.programme_code not in self.programme_codes):
+            self.programmes.need(record.programme_code, PERPETRATOR_REFERRALS, record.line,
+                                 "programme_code", self.programmes_where)
         if isinstance(record, CrimeRecord):
             self.case_fold.add(record.crime_ref, record.line)
             self.dates.crime(record)
@@ -524,6 +552,8 @@ class _Checks:
     def flush(self) -> None:
         self.case_fold.flush()
         self.dates.flush()
+        if self.programmes is not None:
+            self.programmes.flush()
 
 
 def _check_file(session: Session, extract: ExtractFiles, file_name: str, vocab: Vocabulary,

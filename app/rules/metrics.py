@@ -41,6 +41,8 @@ LISTS_BREACHES = "breaches"
 LISTS_ORDERS = "orders"
 LISTS_FLAGS = "flags"
 LISTS_SEARCHES = "searches"
+LISTS_REFERRALS = "referrals"
+LISTS_FILES = "files"  # dip-sampled files, one row per checklist answer
 LISTS_NOTHING = ""
 
 # Status of a figure against its target.
@@ -409,7 +411,7 @@ def metric_definitions(policy: Policy) -> tuple[MetricDefinition, ...]:
                       "no contact: anything but pending)",
             denominator=f"referrals to a specialist service ({services}) made in the period",
             period="referrals made in the period", filters="area command and team of the case",
-            higher_is_better=True, unit="share", target=attention, lists=LISTS_NOTHING,
+            higher_is_better=True, unit="share", target=attention, lists=LISTS_REFERRALS,
         ),
         MetricDefinition(
             R16_PENDING_DAYS, "16", "Median days a specialist referral has been pending",
@@ -417,7 +419,7 @@ def metric_definitions(policy: Policy) -> tuple[MetricDefinition, ...]:
             denominator="referrals to a specialist service made in the period, still pending",
             period="referrals made in the period", filters="area command and team of the case",
             higher_is_better=False, unit="days",
-            target=float(vc.referral_pending_days), lists=LISTS_NOTHING,
+            target=float(vc.referral_pending_days), lists=LISTS_REFERRALS,
         ),
         MetricDefinition(
             R18_SEARCHED, "18", "Stalking cases with a search recorded",
@@ -470,7 +472,7 @@ def _dip_definitions(policy: Policy, attention: float) -> tuple[MetricDefinition
     sampling = policy.dip_sampling
     common = dict(period="files reviewed in the period", filters="area command of the sample; "
                   "team of the case when drawn", higher_is_better=True, unit="share",
-                  target=attention, lists=LISTS_NOTHING)
+                  target=attention, lists=LISTS_FILES)
     found = [MetricDefinition(
         DIP_COMPLIANCE, "dip", "Dip-sampled files: checklist items met",
         numerator="of those, items the reviewer found met",

@@ -1022,6 +1022,10 @@ def _event_rows(session: Session, code: str, part: str, period: _Period, policy:
                 .select_from(SearchRecord).join(Case, Case.id == SearchRecord.case_id)
                 .where(*_search_scope(policy, period, area, team))
                 .order_by(SearchRecord.conducted_at, SearchRecord.id))
+    elif code in (m.R16_REFERRAL_OUTCOME, m.R16_PENDING_DAYS):
+        base = assurance_more.referral_rows(policy, code, part, period, area, team)
+    elif assurance_more.is_dip_metric(policy, code):
+        base = assurance_more.dip_rows(policy, code, part, period, area, team)
     else:  # pragma: no cover - every drillable metric is handled above
         raise BadInput(f"{code}: no cases to list")
     counted = base.order_by(None).subquery()

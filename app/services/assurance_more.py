@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import String, case, cast, func, literal, or_, select
 from sqlmodel import Session
 
 from app.policy import Policy
@@ -150,3 +150,73 @@ def dip_tallies(session: Session, policy: Policy, period: _Period,
         if item in codes:
             found[codes[item]].append(tally)
     return found
+
+
+# --- drill-down: the referrals and files behind a figure -------------------------
+def _team_is(column: Any, team: str) -> Any:
+    return column.is_(None) if team == m.UNALLOCATED else column == team
+
+
+def referral_rows(policy: Policy, code: str, part: str, period: _Period, area: str | None,
+                  team: str | None) -> Any:
+    """The specialist referrals behind rec 16's figures, as (crime_ref,
+    reported_at, area, team, detail) ordered by the referral: for the outcome
+    figure its numerator has an outcome back; for the pending days both parts
+    are the referrals still pending."""
+    conditions = [period.contains(Referral.referred_at),
+                  Referral.service.in_(policy.victims_code.specialist_services)]
+    if area:
+        conditions.append(Case.area_command == area)
+    if team is not None:
+        conditions.append(_team_is(Case.allocation_team, team))
+    if code == m.R16_PENDING_DAYS:
+        conditions.append(Referral.outcome == PENDING)
+    elif part == "numerator":
+        conditions.append(Referral.outcome != PENDING)
+    return (select(Case.crime_ref, Case.reported_at, Case.area_command, Case.allocation_team,
+                   Referral.service + literal(" referral ") + Referral.outcome)
+            .select_from(Referral).join(Case, Case.id == Referral.case_id)
+            .where(*conditions).order_by(Referral.referred_at, Referral.id))
+
+
+def dip_item_of(policy: Policy, code: str) -> str | None:
+    """The checklist item a DIP_ figure is about (None for overall compliance)."""
+    for item in policy.dip_sampling.checklist:
+        if m.dip_item_code(item.code) == code:
+            return item.code
+    return None
+
+
+def is_dip_metric(policy: Policy, code: str) -> bool:
+    return code == m.DIP_COMPLIANCE or dip_item_of(policy, code) is not None
+
+
+def dip_rows(policy: Policy, code: str, part: str, period: _Period, area: str | None,
+             team: str | None) -> Any:
+    """The checklist answers behind the dip-sample figures, one row per item
+    answered on a file reviewed in the period (the figures count answers), as
+    (crime_ref, reported_at, area, team, detail): the sample, the item, met or
+    not and the reviewer's note."""
+    conditions = [period.contains(DipSampleFile.reviewed_at)]
+    item = dip_item_of(policy, code)
+    if item is not None:
+        conditions.append(DipFinding.item == item)
+    if part == "numerator":
+        conditions.append(DipFinding.passed.is_(True))
+    if area:
+        conditions.append(DipSample.area_command == area)
+    if team is not None:
+        conditions.append(_team_is(DipSampleFile.team, team))
+    detail = (literal("sample ") + cast(DipSample.id, String) + literal(" · ")
+              + DipFinding.item
+              + case((DipFinding.passed, literal(" met")), else_=literal(" not met"))
+              + case((DipFinding.note.is_not(None), literal(": ") + DipFinding.note),
+                     else_=literal("")))
+    return (select(DipSampleFile.crime_ref, Case.reported_at, DipSample.area_command,
+                   DipSampleFile.team, detail)
+            .select_from(DipFinding)
+            .join(DipSampleFile, DipSampleFile.id == DipFinding.file_id)
+            .join(DipSample, DipSample.id == DipSampleFile.sample_id)
+            .join(Case, Case.crime_ref == DipSampleFile.crime_ref)
+            .where(*conditions)
+            .order_by(DipSampleFile.reviewed_at, DipSampleFile.id, DipFinding.item))

@@ -4,7 +4,7 @@
 ``export_cases`` writes crimes.csv columns to a file or standard output, or,
 given a folder, the extract in format 2: every file with every column
 (crimes, risk, spo_decisions, orders, breaches, victim_care, searches,
-multi_agency) and a ``manifest.json`` (app.rms.manifest): that folder
+multi_agency, officer_training, perpetrator_programmes, perpetrator_referrals) and a ``manifest.json`` (app.rms.manifest): that folder
 re-imports unchanged, and is written aside and renamed into place as a set.
 Rows come in a fixed order
 (by crime_ref, then by the record's own key; orders and breaches by their
@@ -22,7 +22,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,7 +37,10 @@ from app.rms.formats import (
     CRIMES,
     FILE_ORDER,
     MULTI_AGENCY,
+    OFFICER_TRAINING,
     ORDERS,
+    PERPETRATOR_REFERRALS,
+    PROGRAMMES,
     RISK,
     SEARCHES,
     SPO_DECISIONS,
@@ -45,6 +48,7 @@ from app.rms.formats import (
     all_columns,
     format_codes,
     format_consent,
+    format_day,
     format_when,
     format_yn,
 )
@@ -58,12 +62,15 @@ from models import (
     Case,
     IncludedClassification,
     MultiAgencyReferral,
+    PerpetratorProgramme,
+    PerpetratorReferral,
     Person,
     ProtectiveOrder,
     Referral,
     RiskAssessment,
     SearchRecord,
     SpoDecision,
+    TrainingRecord,
     VictimCare,
 )
 from models.enums import AuditAction
@@ -82,6 +89,9 @@ T_REFERRAL = Referral.__table__
 T_SPO_DECISION = SpoDecision.__table__
 T_SEARCH = SearchRecord.__table__
 T_MULTI_AGENCY = MultiAgencyReferral.__table__
+T_TRAINING = TrainingRecord.__table__
+T_PROGRAMME = PerpetratorProgramme.__table__
+T_PERPETRATOR_REFERRAL = PerpetratorReferral.__table__
 
 
 @dataclass(frozen=True)
@@ -144,7 +154,8 @@ def _case_pages(session: Session, flt: CaseFilter) -> Iterator[list[Any]]:
             suspect.c.person_ref.label("suspect_ref"), T_CASE.c.relationship,
             T_CASE.c.domestic_abuse, T_CASE.c.online, T_CASE.c.allocation_team, T_CASE.c.officer,
             T_CASE.c.status, T_CASE.c.pin_issued, T_CASE.c.summary, T_CASE.c.closed_at,
-            T_CASE.c.outcome, T_CASE.c.reassessment_due_at,
+            T_CASE.c.outcome, T_CASE.c.reassessment_due_at, T_CASE.c.pin_authorised_by,
+            T_CASE.c.arrested_at, T_CASE.c.digital_enquiries,
         )
         .select_from(
             T_CASE.join(victim, victim.c.id == T_CASE.c.victim_id)
@@ -194,6 +205,9 @@ def _crime_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
                 "closed_at": row.closed_at,
                 "outcome": row.outcome,
                 "reassessment_due_at": row.reassessment_due_at,
+                "pin_authorised_by": row.pin_authorised_by,
+                "arrested_at": row.arrested_at,
+                "digital_enquiries": row.digital_enquiries,
             }
 
 
@@ -245,6 +259,33 @@ def _multi_agency_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, 
     yield from _by_case(session, flt, T_MULTI_AGENCY,
                         ("kind", "referred_at", "referred_by", "outcome"),
                         ("kind", "referred_at"))
+
+
+def _training_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    """The force's learning records (not case data: every row, whatever the filter)."""
+    stmt = (select(T_TRAINING.c.officer, T_TRAINING.c.course, T_TRAINING.c.completed_on)
+            .order_by(T_TRAINING.c.officer, T_TRAINING.c.course, T_TRAINING.c.completed_on))
+    for row in session.execute(stmt):
+        yield {"officer": row.officer, "course": row.course, "completed_on": row.completed_on}
+
+
+def _programme_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    """Every perpetrator programme (a referral of any exported case may name one)."""
+    stmt = (select(T_PROGRAMME.c.code, T_PROGRAMME.c.name, T_PROGRAMME.c.area_command,
+                   T_PROGRAMME.c.available_from, T_PROGRAMME.c.available_to)
+            .order_by(T_PROGRAMME.c.code))
+    for row in session.execute(stmt):
+        yield dict(row._mapping)
+
+
+def _perpetrator_referral_rows(session: Session,
+                               flt: CaseFilter) -> Iterator[dict[str, Any]]:
+    codes = dict(session.execute(select(T_PROGRAMME.c.id, T_PROGRAMME.c.code)).all())
+    for row in _by_case(session, flt, T_PERPETRATOR_REFERRAL,
+                        ("programme_id", "referred_at", "referred_by", "outcome"),
+                        ("referred_at", "programme_id")):
+        row["programme_code"] = codes[row.pop("programme_id")]
+        yield row
 
 
 def _care_rows(session: Session, flt: CaseFilter) -> Iterator[dict[str, Any]]:
@@ -336,6 +377,9 @@ READERS = {
     SPO_DECISIONS: _spo_decision_rows,
     SEARCHES: _search_rows,
     MULTI_AGENCY: _multi_agency_rows,
+    OFFICER_TRAINING: _training_rows,
+    PROGRAMMES: _programme_rows,
+    PERPETRATOR_REFERRALS: _perpetrator_referral_rows,
 }
 
 
@@ -350,6 +394,8 @@ def csv_value(value: Any) -> str:
         return format_yn(value)
     if isinstance(value, datetime):
         return format_when(value)
+    if isinstance(value, date):
+        return format_day(value)
     if isinstance(value, list | tuple):
         return format_codes(value)
     return neutralise_formula(str(value))

@@ -23,19 +23,23 @@ from models import (
     Case,
     IncludedClassification,
     MultiAgencyReferral,
+    PerpetratorProgramme,
+    PerpetratorReferral,
     Person,
     ProtectiveOrder,
     Referral,
     RiskAssessment,
     SearchRecord,
     SpoDecision,
+    TrainingRecord,
     VictimCare,
 )
 
 CASE_FIELDS = ("reported_at", "area_command", "principal_code", "relationship",
                "domestic_abuse", "online", "summary", "status", "outcome", "closed_at",
                "allocation_team", "officer", "pin_issued", "risk_level", "risk_assessed_at",
-               "risk_review_due", "reassessment_due_at", "spo_status")
+               "risk_review_due", "reassessment_due_at", "spo_status", "pin_authorised_by",
+               "arrested_at", "digital_enquiries")
 RISK_FIELDS = ("tool_version", "answers", "yes_count", "suggested_level", "level", "rationale",
                "management_plan", "plan_set_at", "plan_review_due", "assessor", "review_due",
                "approval_required", "approved_by", "approved_at")
@@ -102,6 +106,18 @@ def extract_state(database: Database) -> dict[str, dict[Any, Any]]:
                 row.officer, row.authorised_by, row.premises, row.items_seized)
         for row in session.execute(select(MultiAgencyReferral)).scalars():
             state["multi_agency"][(refs[row.case_id], row.kind, _aware(row.referred_at))] = (
+                row.referred_by, row.outcome)
+        for row in session.execute(select(TrainingRecord)).scalars():
+            # the extract carries the course completed, not where Vigil got it from
+            state["training"][(row.officer, row.course, row.completed_on)] = True
+        programmes = {}
+        for row in session.execute(select(PerpetratorProgramme)).scalars():
+            programmes[row.id] = row.code
+            state["programmes"][row.code] = (row.name, row.area_command, row.available_from,
+                                             row.available_to)
+        for row in session.execute(select(PerpetratorReferral)).scalars():
+            state["perpetrator_referrals"][
+                (refs[row.case_id], programmes[row.programme_id], _aware(row.referred_at))] = (
                 row.referred_by, row.outcome)
     return dict(state)
 

@@ -307,6 +307,8 @@ NUMERATOR_REFS: dict[str, list[str]] = {
     m.R18_DIGITAL: ["C1", "C7"],
     m.R25_MULTI_AGENCY: ["C1"],
     m.R25_PERPETRATOR_REFERRED: ["C5"],
+    m.R16_REFERRAL_OUTCOME: ["C1", "C5"],  # by referral date: C1 6 Jan, C5 10 Feb
+    m.R16_PENDING_DAYS: ["C3"],
 }
 
 

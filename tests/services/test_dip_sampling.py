@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from app.errors import BadInput, PermissionDenied
 from app.rules import metrics as m
-from app.services.assurance import assurance_report
+from app.services.assurance import assurance_report, metric_cases
 from app.services.dip_sampling import (
     draw_sample,
     list_samples,
@@ -155,6 +155,20 @@ def test_review_checklist_and_its_figures(database, make_context) -> None:  # ty
     assert [(a.area, a.figure.numerator) for a in compliance.by_area] == [("Northern", 12)]
     detail = sample_detail(make_context("analyst"), sample_id)
     assert detail.summary.reviewed == 2
+    # drill-down: the answers behind the figures, one row per item answered
+    analyst = make_context("analyst")
+    failed = metric_cases(analyst, metric_code=m.dip_item_code("sdash"),
+                          date_from=date(2026, 2, 1), date_to=date(2026, 3, 1), part="denominator")
+    assert failed.total == 2 and sorted(r.crime_ref for r in failed.rows) == ["M1", "S1"]
+    assert {r.crime_ref: r.detail for r in failed.rows}["M1"] == (
+        f"sample {sample_id} · sdash not met: no supervisor review of the S-DASH")
+    met = metric_cases(analyst, metric_code=m.DIP_COMPLIANCE, date_from=date(2026, 2, 1),
+                       date_to=date(2026, 3, 1))
+    assert met.total == 12
+    for row in compliance.by_team:
+        cell = metric_cases(analyst, metric_code=m.DIP_COMPLIANCE, date_from=date(2026, 2, 1),
+                            date_to=date(2026, 3, 1), area=row.area, team=row.team)
+        assert cell.total == row.figure.numerator
     # a second review replaces the first
     record_review(auditor, sample_id=sample_id, crime_ref="M1", answers=_answers())
     again = sample_report(make_context("analyst"), date_from=date(2026, 2, 1),

@@ -80,7 +80,8 @@ def test_a_folder_gets_the_format_2_extract(database: Database, make_context, tm
     result = export_cases(make_context("analyst"), purpose="quality check", target=f"{folder}/")
     assert result.rows == {"crimes.csv": 3, "risk.csv": 2, "orders.csv": 1, "breaches.csv": 1,
                            "victim_care.csv": 2, "spo_decisions.csv": 0, "searches.csv": 0,
-                           "multi_agency.csv": 0}
+                           "multi_agency.csv": 0, "officer_training.csv": 0,
+                           "perpetrator_programmes.csv": 0, "perpetrator_referrals.csv": 0}
     read = {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()}
     manifest = json.loads(read["manifest.json"])
     assert {k: manifest[k] for k in ("format", "format_version", "source_kind",
@@ -88,9 +89,10 @@ def test_a_folder_gets_the_format_2_extract(database: Database, make_context, tm
         "format": "vigil-rms-extract", "format_version": 2, "source_kind": "synthetic",
         "formula_protection": "apostrophe"}
     assert sorted(manifest["files"]) == sorted(name for name in read if name != "manifest.json")
-    # crimes.csv: the format 1 columns, then closed_at, outcome, reassessment_due_at
+    # crimes.csv: the format 1 columns, then the format 2 ones
     assert read["crimes.csv"].splitlines()[0] == (
-        CRIMES_CSV.splitlines()[0] + ",closed_at,outcome,reassessment_due_at")
+        CRIMES_CSV.splitlines()[0] + ",closed_at,outcome,reassessment_due_at,"
+        "pin_authorised_by,arrested_at,digital_enquiries")
     assert read["risk.csv"] == (
         "crime_ref,assessed_at,tool,answers,level,rationale,assessor,management_plan,"
         "plan_set_at,plan_review_due,approved_by,approved_at\n"

@@ -5,15 +5,17 @@ nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from app.db import Database
 from app.rms.formats import FILE_ORDER
 from app.services.rms_export import export_cases
 from app.services.rms_import import import_extract
+from models import Case, PerpetratorProgramme, PerpetratorReferral, TrainingRecord
 from seed.generator import generate
 from tests.conftest import NOW, _context_factory, _new_database
 from tests.factories import (
@@ -24,7 +26,12 @@ from tests.factories import (
     add_risk,
     add_victim_care,
 )
-from tests.services.roundtrip_state import board_state, differences, extract_state
+from tests.services.roundtrip_state import (
+    CASE_FIELDS,
+    board_state,
+    differences,
+    extract_state,
+)
 
 
 @pytest.fixture
@@ -108,7 +115,57 @@ def test_round_trip_of_hand_made_cases(database: Database, empty_database: Datab
     # 4 crimes (one summary spans two lines), 3 assessments, 2 orders, 1 breach, 4 care rows
     assert lines == {"crimes.csv": 5, "risk.csv": 3, "orders.csv": 2, "breaches.csv": 1,
                      "victim_care.csv": 4, "spo_decisions.csv": 0, "searches.csv": 0,
-                     "multi_agency.csv": 0}
+                     "multi_agency.csv": 0, "officer_training.csv": 0,
+                     "perpetrator_programmes.csv": 0, "perpetrator_referrals.csv": 0}
+
+
+def seed_action_plan_figures(database: Database) -> None:
+    """The rows behind the action plan's figures (recs 10, 18, 25, 2017 PINs)."""
+    with database.write() as session:
+        stalking = session.exec(select(Case).where(Case.crime_ref == "NC/26/0001")).one()
+        stalking.arrested_at = at(1, 8, 6, 30)
+        stalking.digital_enquiries = "=phone download; social media accounts"
+        pin = session.exec(select(Case).where(Case.crime_ref == "NC/26/0002")).one()
+        pin.pin_authorised_by = "Supt Hale"
+        session.add(TrainingRecord(officer="DC Keld", course="Stalking awareness",
+                                   completed_on=date(2025, 9, 30)))
+        session.add(TrainingRecord(officer="PC Orme", course="Stalking awareness",
+                                   completed_on=date(2024, 3, 1)))
+        programme = PerpetratorProgramme(code="NSIP-N", name="Northern stalking intervention",
+                                         area_command="Northern",
+                                         available_from=date(2025, 4, 1))
+        session.add(programme)
+        session.add(PerpetratorProgramme(code="PILOT-E", name="Eastern pilot",
+                                         area_command="Eastern", available_from=date(2024, 1, 1),
+                                         available_to=date(2025, 12, 31)))
+        session.flush()
+        session.add(PerpetratorReferral(case_id=stalking.id, programme_id=programme.id,
+                                        referred_at=at(2, 25, 10), referred_by="DS Ward",
+                                        outcome="accepted"))
+
+
+def test_round_trip_of_the_action_plan_figures(database: Database, empty_database: Database,
+                                               tmp_path: Path) -> None:
+    """Training records, programmes, perpetrator referrals, a PIN's authority,
+    an arrest and digital lines of enquiry leave in the extract and come back
+    unchanged."""
+    seed_every_file(database)
+    seed_action_plan_figures(database)
+    first = round_trip(database, empty_database, tmp_path)
+    lines = {name: len((first / name).read_text().splitlines()) - 1
+             for name in ("officer_training.csv", "perpetrator_programmes.csv",
+                          "perpetrator_referrals.csv")}
+    assert lines == {"officer_training.csv": 2, "perpetrator_programmes.csv": 2,
+                     "perpetrator_referrals.csv": 1}
+    before, after = extract_state(database), extract_state(empty_database)
+    assert differences(before, after) == {}
+    assert after["cases"]["NC/26/0002"][CASE_FIELDS.index("pin_authorised_by")] == "Supt Hale"
+    assert after["cases"]["NC/26/0001"][CASE_FIELDS.index("digital_enquiries")] == (
+        "=phone download; social media accounts")
+    assert after["perpetrator_referrals"] == {
+        ("NC/26/0001", "NSIP-N", at(2, 25, 10)): ("DS Ward", "accepted")}
+    assert set(after["training"]) == {("DC Keld", "Stalking awareness", date(2025, 9, 30)),
+                                      ("PC Orme", "Stalking awareness", date(2024, 3, 1))}
 
 
 def test_round_trip_of_a_generated_force(database: Database, empty_database: Database,
