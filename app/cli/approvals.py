@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.base import CliEnv, add_format_option
+from app.cli.base import CliEnv, add_format_option, record_id
 from app.cli.breaches import resolve_area
 from app.cli.disclose import add_output_option, emit_or_disclose
 from app.errors import BadInput
@@ -40,7 +40,7 @@ COLUMNS = [
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--area", metavar="AREA",
                         help="area command (default: your own; 'all' for force-wide)")
-    parser.add_argument("--approve", metavar="ID", type=int,
+    parser.add_argument("--approve", metavar="ID", type=record_id,
                         help="approve risk assessment ID (a supervisor of its area who did "
                              "not assess it)")
     add_format_option(parser)

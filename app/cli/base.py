@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,6 +128,30 @@ def add_action_parser(actions: argparse._SubParsersAction, name: str,  # type: i
     parser = actions.add_parser(name, help=help_text, description=help_text)
     add_global_options(parser)
     return parser
+
+
+# Record numbers are stored as 64-bit integers on both engines.
+MAX_RECORD_ID = 2 ** 63 - 1
+
+
+def whole_number(low: int, high: int, what: str = "a whole number") -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (argparse
+    names the option and exits 2 otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {what} from {low:,} to {high:,}, "
+                                             f"got {text}")
+        return value
+
+    return parse
+
+
+record_id = whole_number(1, MAX_RECORD_ID, "a record number")
 
 
 def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...] = ("table", "json", "csv", "md"),

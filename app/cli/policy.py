@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli.base import CliEnv, add_action_parser, add_format_option
+from app.cli.base import CliEnv, add_action_parser, add_format_option, record_id
 from app.dates import LONDON
 from app.output import Column, render
 from app.services import policy_store
@@ -17,7 +17,7 @@ HELP = "show the force policy in effect, set a new version (administrators), or 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="policy_action", metavar="ACTION", required=True)
     show = add_action_parser(actions, "show", "print the policy in effect (TOML)")
-    show.add_argument("--version", type=int, metavar="N", help="an earlier stored version")
+    show.add_argument("--version", type=record_id, metavar="N", help="an earlier stored version")
     setter = add_action_parser(actions, "set", "store FILE as the next policy version")
     setter.add_argument("file", metavar="FILE", help="TOML holding the keys the force changes")
     setter.add_argument("--note", required=True, help="why the policy changes")

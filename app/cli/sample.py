@@ -18,7 +18,7 @@ import sys
 from datetime import timedelta
 
 from app.cli.assurance import period_from_args
-from app.cli.base import CliEnv, add_action_parser, add_format_option
+from app.cli.base import CliEnv, add_action_parser, add_format_option, record_id, whole_number
 from app.cli.disclose import add_output_option, emit_or_disclose
 from app.dates import DateError, local, parse_date
 from app.errors import BadInput
@@ -70,21 +70,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="last day of report counted (inclusive)")
     draw.add_argument("--reviewer", required=True, metavar="USER",
                       help="the auditor who reviews the files (never their own cases)")
-    draw.add_argument("--seed", type=int, help="seed of the draw (the same seed draws the same "
+    draw.add_argument("--seed", type=whole_number(0, 2 ** 31 - 1), help="seed of the draw (the same seed draws the same "
                                               "files; default: from the clock, recorded)")
-    draw.add_argument("--per-stratum", type=int, metavar="N",
+    draw.add_argument("--per-stratum", type=whole_number(1, 1000), metavar="N",
                       help="files per stratum (default: the policy's)")
     add_format_option(draw)
     add_output_option(draw)
     listing = add_action_parser(actions, "list", "the samples, or one sample's files")
     listing.add_argument("--area", help="samples of one area command")
-    listing.add_argument("--sample", type=int, metavar="ID", help="one sample's files and findings")
+    listing.add_argument("--sample", type=record_id, metavar="ID", help="one sample's files and findings")
     add_format_option(listing)
     add_output_option(listing)
     review = add_action_parser(actions, "review", "record the checklist for one file")
     review.formatter_class = argparse.RawDescriptionHelpFormatter
     review.epilog = _checklist_help()
-    review.add_argument("sample_id", type=int, metavar="ID")
+    review.add_argument("sample_id", type=record_id, metavar="ID")
     review.add_argument("crime_ref", metavar="REF")
     review.add_argument("--pass", dest="passed", action="append", default=[], metavar="ITEM",
                         help="an item met (repeat; 'all' for every item not failed)")
