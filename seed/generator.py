@@ -26,8 +26,14 @@ What the data holds (DOMAIN.md §11, DESIGN.md vocabulary):
   digital lines of enquiry and a reviewed dip sample per area command;
 - busy last days (seed/generator_scenarios.py): at ``now`` every DMM reason
   and every breach escalation level is present, in every area command when
-  there are 5,000 cases or more (force-wide for smaller runs), with the history
-  of the previous meetings.
+  there are 5,000 cases or more (force-wide for smaller runs), each area at its
+  own moments;
+- the previous meetings (seed/generator_history.py), held by the real rules:
+  agendas built by the DMM service as at each meeting's start, decisions and
+  actions recorded on them, a few items carried over.
+
+The rates the data is tuned to, with their sources, are in
+``seed/calibration.toml``; ``vigil seed --report`` measures them.
 
 Speed: rows are built as tuples with explicit ids and written in chunks. On
 SQLite the load runs on one raw connection with ``synchronous=OFF``, foreign
@@ -57,6 +63,7 @@ from app.errors import BadInput
 from app.policy import Policy, default_policy
 from seed.generator_build import ID_TABLES, TABLES, Builder
 from seed.generator_figures import add_action_plan_figures
+from seed.generator_history import history_meetings, walk_history
 from seed.generator_scenarios import ScenarioMaker
 from seed.generator_stories import StoryMaker
 from seed.reference import install_reference, organisation
@@ -144,8 +151,11 @@ class SqliteWriter:
         for name, columns in TABLES.items():
             extra_names, extra_values = _extra_columns(name, columns, dialect)
             keys = list(columns) + extra_names
-            self.statements[name] = str(insert(_table(name)).compile(dialect=dialect,
-                                                                      column_keys=keys))
+            # the values follow ``keys`` (a compiled insert would follow the table's order)
+            names = ", ".join(_quote(k) for k in keys)
+            marks = ", ".join("?" for _k in keys)
+            # names from the models, quoted
+            self.statements[name] = f"INSERT INTO {_quote(name)} ({names}) VALUES ({marks})"  # noqa: S608
             self.extras[name] = extra_values
         self.raw: Any = None
         self.indexes: list[str] = []
@@ -295,17 +305,24 @@ def generate(database: Database, *, cases: int, seed: int, now: datetime,
                     progress(builder.cases_made)
         scenarios = ScenarioMaker(builder, stories)
         scenarios.build(plan)
-        scenarios.dmm_history(org.area_commands)
         writer.write(builder.take_rows())
     if progress:
         progress(builder.cases_made)
     figures = add_action_plan_figures(database, seed=seed, now=now, policy=policy)
+    # the force counts as extracted at its "now" (the agenda's epoch) before its
+    # earlier meetings are held, as a force that took Vigil up then would see them
     database.set_meta(GENERATED_KEY, json.dumps(
         {"cases": cases, "seed": seed, "now": now.astimezone(UTC).isoformat(),
          "training": training}, sort_keys=True))
     database.refresh_statistics()
-    return GenerationReport(cases=builder.cases_made, seed=seed, now=now,
-                            counts={**writer.counts, **figures},
+    walked = walk_history(database, areas=org.area_commands, now=now, policy=policy, seed=seed,
+                          meetings=history_meetings(cases))
+    counts = {**writer.counts, **figures}
+    counts["dmm_meeting"] += walked.meetings
+    counts["dmm_item"] += walked.items
+    counts["dmm_action"] += walked.actions
+    database.refresh_statistics()
+    return GenerationReport(cases=builder.cases_made, seed=seed, now=now, counts=counts,
                             elapsed_seconds=time.perf_counter() - started)
 
 

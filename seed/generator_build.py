@@ -42,7 +42,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "principal_code", "victim_id", "suspect_id", "relationship", "domestic_abuse", "online",
         "summary", "status", "outcome", "closed_at", "allocation_team", "officer", "risk_level",
         "risk_assessed_at", "risk_review_due", "reassessment_due_at", "spo_status", "pin_issued",
-        "linked_case_id", "version", "created_at", "last_activity_at",
+        "linked_case_id", "version", "created_at", "last_activity_at", "pin_authorised_by",
     ),
     "included_classification": ("id", "case_id", "code", "source", "added_by", "added_at",
                                 "reason"),
@@ -218,7 +218,7 @@ class CaseRec:
     __slots__ = (
         "activity", "area", "assessments", "breach_times", "closed", "code", "crime_ref",
         "domestic", "family", "id", "linked", "occ_from", "occ_to", "officer", "online",
-        "outcome", "pin", "reassess_due", "rel", "reported", "risk_at", "risk_level",
+        "outcome", "pin", "pin_by", "reassess_due", "rel", "reported", "risk_at", "risk_level",
         "risk_review", "risk_rows", "spo_status", "stalking", "status", "summary", "suspect", "team",
         "victim",
     )
@@ -232,6 +232,7 @@ class CaseRec:
         self.officer: str | None = None
         self.outcome: str | None = None
         self.pin = False
+        self.pin_by: str | None = None
         self.reassess_due: int | None = None
         self.risk_at: int | None = None
         self.risk_level: str | None = None
@@ -390,7 +391,7 @@ class Builder:
             case.online, case.summary, case.status, case.outcome, ts(case.closed), case.team,
             case.officer, case.risk_level, ts(case.risk_at), ts(case.risk_review),
             ts(case.reassess_due), case.spo_status, case.pin, case.linked, 1,
-            ts(case.reported), ts(case.activity),
+            ts(case.reported), ts(case.activity), case.pin_by,
         ))
         self.cases_made += 1
         self.pending_cases += 1

@@ -1,8 +1,8 @@
 """The busy last days: cases built around ``now`` so that every DMM reason and
 every breach escalation level is present at the meeting a supervisor opens
-(in every area command for large runs, force-wide for small ones), and the
-history of the previous meetings (items, decisions, actions, some overdue and
-some carried over).
+(in every area command for large runs, force-wide for small ones), each area command at its own moments. The
+previous meetings are held afterwards by the real rules
+(:mod:`seed.generator_history`).
 
 Windows and deadlines follow :mod:`app.rules.dmm`: the meeting on day D
 covers from the previous meeting's start to D's start, and deadlines are
@@ -13,9 +13,8 @@ force's policy file moves the scenarios with it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from app.dates import add_working_days
 from app.rules import dmm as dmm_rules
@@ -30,27 +29,9 @@ from seed.generator_build import (
     to_datetime,
     to_seconds,
 )
-from seed.generator_stories import ORDER_CONDITIONS, PLANS, Story, StoryMaker
+from seed.generator_stories import ORDER_CONDITIONS, PLANS, SUPERINTENDENTS, Story, StoryMaker
 
 ANSWERS = {"standard": "YNNNNNNNNNN", "medium": "YYNNYNNNNNN", "high": "YYNYYYNNNYY"}
-HISTORY_MEETINGS = 10
-ITEMS_PER_MEETING = 20
-DECISION_RATIONALE = {
-    "no_further_action": "Investigation plan in place; no further oversight needed at the DMM",
-    "actions_set": "Actions set; review at the next DMM if not complete",
-    "escalate": "Escalated to the detective inspector for a review of risk and an SPO",
-    "reallocate": "Reallocate in line with the allocation policy",
-}
-DECISIONS = ("no_further_action", "actions_set", "actions_set", "actions_set", "escalate",
-             "reallocate")
-ACTION_TEXTS = (
-    "Complete the S-DASH risk assessment with the victim",
-    "Refer the victim to ISAC and record consent",
-    "Consider an SPO application and record the decision",
-    "Arrest the suspect for the breach",
-    "Review the allocation with the duty inspector",
-    "Update the victim on the investigation",
-)
 
 
 @dataclass(frozen=True)
@@ -84,14 +65,6 @@ def moments(builder: Builder) -> Moments:
     return Moments(builder.now, day, to_seconds(start), to_seconds(end))
 
 
-@dataclass
-class Designations:
-    """Scenario cases the DMM history must mention, per area."""
-
-    carried_over: dict[str, int] = field(default_factory=dict)
-    action_overdue: dict[str, int] = field(default_factory=dict)
-
-
 Scenario = Callable[["ScenarioMaker", str], None]
 
 
@@ -102,7 +75,6 @@ class ScenarioMaker:
         self.stories = stories
         self.m = moments(builder)
         self.policy = builder.policy
-        self.designations = Designations()
         self.pending: list[CaseRec] = []
 
     # --- catalogue -----------------------------------------------------------
@@ -126,12 +98,18 @@ class ScenarioMaker:
         ("breach_level3_no_reassessment", 2),
     )
 
+    # Scenarios shown in some area commands only (every n-th area): a PIN is
+    # nearly nil since 2017, so a force does not show one in every area each week.
+    EVERY_NTH_AREA: dict[str, int] = {"pin_recorded": 3}
+
     @classmethod
     def plan(cls, cases: int, areas: tuple[str, ...], *, per_area: bool) -> list[tuple[str, str]]:
         """(scenario, area) pairs that fit in ``cases``: every scenario in every
         area, or each scenario once with the areas taken in turn."""
         if per_area:
-            wanted = [(name, area) for area in areas for name, _size in cls.SPECS]
+            wanted = [(name, area) for index, area in enumerate(areas)
+                      for name, _size in cls.SPECS
+                      if index % cls.EVERY_NTH_AREA.get(name, 1) == 0]
         else:
             wanted = [(name, areas[i % len(areas)]) for i, (name, _size) in enumerate(cls.SPECS)]
         sizes = dict(cls.SPECS)
@@ -207,8 +185,15 @@ class ScenarioMaker:
                 self.b.refer(case, service, referred, outcome, f"officer.{story.slug}")
 
     def day(self, days: float) -> int:
-        """``days`` before the reference moment, at a plausible hour."""
-        return self.m.ref - int(days * DAY) - 3 * HOUR
+        """About ``days`` before the reference moment, in the daytime of the day
+        before (each area at its own minute)."""
+        return self.m.ref - int(days * DAY) - self.rng.randrange(14 * HOUR, 22 * HOUR)
+
+    def within(self, fraction: float) -> int:
+        """A moment of the meeting's window near ``fraction`` of it (each area
+        at its own moment)."""
+        jittered = fraction + self.rng.uniform(-0.1, 0.1)
+        return self.m.within(min(0.95, max(0.05, jittered)))
 
     def charged_original(self, story: Story, code: str, group: str, days: float) -> CaseRec:
         original = self.case(story, code, group, self.day(days))
@@ -240,7 +225,7 @@ class ScenarioMaker:
 
     def hours_before_now(self, hours: float, *, after_window_start: bool = True) -> int:
         """``hours`` before now; kept after the previous meeting's start when asked."""
-        moment = self.m.now - int(hours * HOUR)
+        moment = self.m.now - int(hours * self.rng.uniform(0.85, 1.15) * HOUR)
         if after_window_start:
             earliest = self.m.window_start + HOUR
             if moment < earliest:
@@ -252,7 +237,7 @@ class ScenarioMaker:
         """NEW_CRIME, HIGH_RISK (new) and ALLOCATION_CONTRARY_TO_POLICY: high-risk
         domestic stalking held by Response."""
         story = self.story(area, "stalking", "ex_partner")
-        reported = self.m.within(0.35)
+        reported = self.within(0.35)
         case = self.case(story, "8Q", "stalking_online", reported, online=True)
         self.allocate(story, case, "Response", reported + 20 * MINUTE, "Initial allocation")
         self.assess(story, case, reported + (self.m.window_end - reported) // 3, "high", plan=True)
@@ -263,7 +248,7 @@ class ScenarioMaker:
         case = self.case(story, "8L", "harassment", self.day(20))
         self.allocate(story, case, "Response", case.reported + HOUR, "Initial allocation")
         self.assess(story, case, case.reported + 20 * HOUR, "medium")
-        raised = self.m.within(0.55)
+        raised = self.within(0.55)
         self.assess(story, case, raised, "high", plan=True)
         self.allocate(story, case, "Safeguarding", raised + 30 * MINUTE,
                       "Risk raised to high: transferred to Safeguarding")
@@ -289,7 +274,6 @@ class ScenarioMaker:
                    by=f"inspector.{story.slug}",
                    rationale="Victim does not support an application; reviewed with the SPO lead")
         self.cared_for(story, case, "ISHA")
-        self.designations.carried_over[area] = case.id
 
     def new_offence_after_assessment(self, area: str) -> None:
         """RISK_REVIEW_DUE: a new offence in the same pair after the last
@@ -299,7 +283,7 @@ class ScenarioMaker:
         self.allocate(story, first, "Response", first.reported + HOUR, "Initial allocation")
         self.assess(story, first, first.reported + DAY, "standard")
         self.cared_for(story, first, "LOCAL")
-        second = self.case(story, "8R", "malicious", self.m.within(0.6), online=True)
+        second = self.case(story, "8R", "malicious", self.within(0.6), online=True)
         self.allocate(story, second, "Response", second.reported + 30 * MINUTE, "Initial allocation")
         self.cared_for(story, second, None)
 
@@ -311,7 +295,6 @@ class ScenarioMaker:
         self.allocate(story, case, "CID", case.reported + HOUR, "Initial allocation")
         self.assess(story, case, case.reported + 10 * HOUR, "medium", plan=True)
         self.cared_for(story, case, "ISHA")
-        self.designations.action_overdue[area] = case.id
 
     def victim_not_referred(self, area: str) -> None:
         story = self.story(area, "stalking", "acquaintance")
@@ -335,14 +318,15 @@ class ScenarioMaker:
             self.allocate(story, case, "Neighbourhood", case.reported + HOUR, "Initial allocation")
             self.assess(story, case, case.reported + DAY, "standard")
             self.cared_for(story, case, "LOCAL")
-        latest = self.case(story, "8R", "malicious", self.m.within(0.45), online=True)
+        latest = self.case(story, "8R", "malicious", self.within(0.45), online=True)
         self.allocate(story, latest, "Neighbourhood", latest.reported + HOUR, "Initial allocation")
         self.cared_for(story, latest, None)
 
     def pin_recorded(self, area: str) -> None:
         story = self.story(area, "harassment", "acquaintance")
-        case = self.case(story, "8L", "harassment", self.m.within(0.5))
+        case = self.case(story, "8L", "harassment", self.within(0.5))
         case.pin = True
+        case.pin_by = self.rng.choice(SUPERINTENDENTS)
         self.allocate(story, case, "Neighbourhood", case.reported + HOUR, "Initial allocation")
         self.cared_for(story, case, None)
 
@@ -451,126 +435,21 @@ class ScenarioMaker:
         self.breach(story, order, self.m.now - hours * HOUR)
 
     def breach_level3_no_reassessment(self, area: str) -> None:
+        """A level-2 breach (threats) of a non-molestation order, acknowledged,
+        with no re-assessment in the policy's hours: level 3."""
         story = self.story(area, "stalking", "ex_partner")
         original = self.case(story, "8Q", "stalking", self.day(40))
         self.allocate(story, original, "CID", original.reported + HOUR, "Initial allocation")
         self.assess(story, original, original.reported + DAY, "medium", plan=True)
         self.cared_for(story, original, "ISAC")
-        by = f"inspector.{story.slug}"
-        start = original.reported
-        self.b.spo(original, "application_in_preparation", start + 3 * DAY, by=by,
-                   rationale="Repeated attendance at the victim's home: SPO with an exclusion zone")
-        self.b.spo(original, "applied", start + 8 * DAY, by=by,
-                   rationale="Application lodged with magistrates")
-        self.b.spo(original, "interim_granted", start + 10 * DAY, by=by,
-                   rationale="Interim order made")
-        order = self.b.order(original, "ISPO", "interim_granted", applied=start + 8 * DAY,
-                             granted=start + 10 * DAY, served=start + 10 * DAY + HOUR,
-                             expires=None, conditions=ORDER_CONDITIONS["ISPO"],
-                             subject=original.suspect, protected=original.victim)
+        self.b.spo(original, "considered_not_appropriate", original.reported + 4 * DAY,
+                   by=f"inspector.{story.slug}",
+                   rationale="Non-molestation order sought by the victim; SPO kept under review")
+        granted = original.reported + 9 * DAY
+        order = self.b.order(original, "NMO", "granted", applied=original.reported + 3 * DAY,
+                             granted=granted, served=granted + DAY, expires=granted + 365 * DAY,
+                             conditions=ORDER_CONDITIONS["NMO"], subject=original.suspect,
+                             protected=original.victim)
         hours = self.policy.breach.level2_reassessment_hours + 12
-        self.breach(story, order, self.m.now - hours * HOUR, acknowledge_after=3 * HOUR)
-
-    # --- the previous meetings -------------------------------------------------------------
-    def dmm_history(self, areas: tuple[str, ...]) -> None:
-        b, rng, policy = self.b, self.rng, self.policy
-        days: list[date] = []
-        day = self.m.meeting_day
-        for _ in range(HISTORY_MEETINGS):
-            day = dmm_rules.previous_meeting_date(day, policy)
-            days.append(day)
-        days.reverse()
-        families = set(policy.dmm.new_crime_families)
-        by_area: dict[str, list] = {area: [] for area in areas}
-        for recent in b.recent:
-            if recent.family in families and recent.area in by_area:
-                by_area[recent.area].append(recent)
-        for area in areas:
-            slug = area.lower()
-            chair = f"inspector.{slug}"
-            for index, day in enumerate(days):
-                start = to_seconds(dmm_rules.meeting_start(day, policy))
-                covers = to_seconds(dmm_rules.meeting_start(
-                    dmm_rules.previous_meeting_date(day, policy), policy))
-                last = index == len(days) - 1
-                meeting = b.meeting(area=area, day=day, starts=start, covers_from=covers,
-                                    chair=chair, closed=start + rng.randrange(45, 100) * MINUTE)
-                candidates = [r for r in by_area[area] if covers <= r.reported < start]
-                if len(candidates) > ITEMS_PER_MEETING:
-                    candidates = sorted(rng.sample(candidates, ITEMS_PER_MEETING),
-                                        key=lambda r: r.id)
-                entries: list[tuple[int, list[str], str | None, str]] = []
-                for recent in candidates:
-                    reasons = ["NEW_CRIME"]
-                    if recent.family == "breach":
-                        reasons.append("BREACH")
-                    if recent.risk_level == "high":
-                        reasons.append("HIGH_RISK")
-                    entries.append((recent.id, reasons, recent.risk_level, "normal"))
-                if last and area in self.designations.carried_over:
-                    entries.append((self.designations.carried_over[area], ["RISK_REVIEW_DUE"],
-                                    "medium", "carried"))
-                if index == len(days) - 2 and area in self.designations.action_overdue:
-                    entries.append((self.designations.action_overdue[area],
-                                    ["SPO_NOT_CONSIDERED"], "medium", "overdue"))
-                seen: set[int] = set()
-                for position, (case_id, reasons, risk, role) in enumerate(entries):
-                    if case_id in seen:
-                        continue
-                    seen.add(case_id)
-                    score = dmm_rules.priority(reasons, risk, policy).score
-                    discussed = None
-                    if role != "carried" and (not last or rng.random() < 0.85):
-                        discussed = start + (position + 1) * 4 * MINUTE
-                    if discussed is None:
-                        b.item(meeting=meeting, case_id=case_id, reasons=reasons, priority=score,
-                               decision=None, rationale=None, by=None, discussed=None)
-                        continue
-                    decision = "actions_set" if role == "overdue" else rng.choice(DECISIONS)
-                    item = b.item(meeting=meeting, case_id=case_id, reasons=reasons,
-                                  priority=score, decision=decision,
-                                  rationale=DECISION_RATIONALE[decision], by=chair,
-                                  discussed=discussed)
-                    self._actions(item, case_id, decision, role, discussed, slug, chair)
-
-    def _working_day(self, moment: int) -> int:
-        """``moment`` moved on to the same time of the next working day when
-        it falls on a weekend or a bank holiday (actions are set due on
-        working days)."""
-        calendar = self.policy.calendar
-        while True:
-            day = to_datetime(moment).astimezone(ZoneInfo(calendar.timezone)).date()
-            if day.weekday() < 5 and day not in calendar.holidays:
-                return moment
-            moment += DAY
-
-    def _actions(self, item: int, case_id: int, decision: str, role: str, discussed: int,
-                 slug: str, chair: str) -> None:
-        b, rng = self.b, self.rng
-        now = self.m.now
-        if role == "overdue":
-            b.action(item=item, case_id=case_id, text=ACTION_TEXTS[2], owner=f"officer.{slug}",
-                     due=discussed + self.policy.dmm.default_action_hours * HOUR, done=None,
-                     by=chair, created=discussed)
-            return
-        # one action per decision that sets actions, now and then a second
-        count = {"actions_set": 1 + (rng.random() < 0.3), "escalate": 1}.get(decision, 0)
-        for _ in range(count):
-            due = self._working_day(
-                discussed + rng.choice((self.policy.dmm.default_action_hours, 48, 72)) * HOUR)
-            done = None
-            if due < now:
-                # most actions are done on time, some late; one still open is recent
-                if now - due > 3 * DAY or rng.random() < 0.85:
-                    late = rng.random() < 0.15
-                    done = (due + rng.randrange(HOUR, 30 * HOUR) if late
-                            else max(discussed + HOUR, due - rng.randrange(0, 20 * HOUR)))
-            elif rng.random() < 0.6:
-                # a next-day enquiry is usually done before the next meeting
-                done = discussed + rng.randrange(HOUR, max(2 * HOUR, now - discussed))
-            if done is not None and done >= now:
-                done = None
-            b.action(item=item, case_id=case_id, text=rng.choice(ACTION_TEXTS),
-                     owner=rng.choice((f"officer.{slug}", f"supervisor.{slug}")), due=due,
-                     done=done, by=chair, created=discussed)
-
+        self.breach(story, order, self.m.now - hours * HOUR, threats=True,
+                    acknowledge_after=3 * HOUR)

@@ -76,8 +76,19 @@ OUTCOME_BREACH = Choice([("charged", 8), ("victim does not support action", 40),
                          ("evidential difficulties", 22), ("cautioned", 6),
                          ("no further action after arrest", 14)])
 FIRST_TEAM = Choice([("Response", 62), ("Neighbourhood", 20), ("Safeguarding", 10), ("CID", 8)])
-SPO_OUTCOME = Choice([("considered_not_appropriate", 70), ("application_in_preparation", 12),
-                      ("applied", 8), ("interim_granted", 3.5), ("granted", 4.5), ("refused", 2)])
+# seed/calibration.toml: about 0.3-0.5 SPO applications per 100 stalking crimes, most
+# granted (an interim order first), some refused; most considered and not pursued.
+SPO_OUTCOME = Choice([("considered_not_appropriate", 97.8), ("application_in_preparation", 0.9),
+                      ("applied", 0.04), ("interim_granted", 0.16), ("granted", 0.2),
+                      ("refused", 0.05)])
+# After an order is made, the chance that the suspect offends again while it is in
+# force (seed/calibration.toml: breach_*); otherwise the course of conduct ends.
+REOFFEND_UNDER_ORDER = {"SPO": 0.4, "ISPO": 0.4, "RO": 0.2, "NMO": 0.2, "DVPO": 0.1}
+# Crimes that stay open well past their expected closure (complex investigations).
+LONG_RUNNING = 0.004
+# A PIN is nearly nil since 2017 (seed/calibration.toml: pins); each has a superintendent's authority.
+PIN_SHARE = 0.0004
+SUPERINTENDENTS = ("Supt Harcourt", "Supt Ellery", "Supt Wendon", "Supt Marsh")
 SPO_NOT_APPROPRIATE = (
     "Single incident so far; the test for an SPO is not met",
     "Restraining order already in place on conviction",
@@ -129,6 +140,24 @@ ORDER_CONDITIONS = {
     "ISPO": "Not to contact the victim by any means; not to enter the exclusion zone",
 }
 SEARCH_POWER = Choice([(0, 40), (1, 30), (2, 20), (3, 10)])
+# Who the summary is written as coming from: the officer's shorthand for the
+# report's channel, or none (the recorder's plain account).
+VOICES = ("", "", "IP reports that ", "Caller states that ", "Report via 101: ",
+          "Online report: ", "Third-party report: ", "OIC update: ",
+          "Front counter report: ")
+# Wordings a filled template can produce that nobody would write.
+SMOOTHING = (
+    ("hundreds of messages on text message", "hundreds of text messages"),
+    ("messages on text message", "text messages"),
+    ("a message on text message", "a text message"),
+    ("message on text message", "text message"),
+    ("on text message", "by text message"),
+    ("fake profiles on email", "fake email accounts"),
+    ("messages on email", "emails"),
+    ("a message on email", "an email"),
+    ("message on email", "email"),
+    ("on email", "by email"),
+)
 HOURS_OF_DAY = Choice([(h, w) for h, w in enumerate(
     (2, 1, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 8, 7, 6, 4, 3))])
 
@@ -212,13 +241,22 @@ class StoryMaker:
             pool = texts.context_stalking if context == "stalking" else texts.context_ordinary
             extra = rng.choice(pool)
             if extra:
-                extra = extra.format(**values)
+                # a second mention names the person ("a stranger later identified
+                # as ..." once is enough)
+                second = dict(values, S=suspect.name if suspect is not None else "the suspect")
+                extra = extra.format(**second)
                 text = f"{text} {extra[0].upper()}{extra[1:]}"
+        voice = rng.choice(VOICES)
+        if voice:
+            text = voice + text
+        for clumsy, plain in SMOOTHING:
+            if clumsy in text:
+                text = text.replace(clumsy, plain)
         return text[0].upper() + text[1:], template
 
     def answers(self, severity: float) -> str:
         rng = self.rng
-        scale = 0.35 + 1.3 * severity
+        scale = 0.2 + 1.45 * severity
         return "".join("Y" if rng.random() < base * scale else "N" for base in QUESTION_BASE)
 
     def officer(self, story: Story, team: str) -> str:
@@ -281,7 +319,11 @@ class StoryMaker:
                     new_order = self._spo_order
             if new_order is not None:
                 order = new_order
-                crimes = min(budget, MAX_CRIMES, crimes + rng.choice((0, 0, 1, 1, 2)))
+                if rng.random() < REOFFEND_UNDER_ORDER[new_order.kind]:
+                    crimes = min(budget, MAX_CRIMES, max(crimes, len(made) + 1)
+                                 + rng.choice((0, 0, 1, 1, 2)))
+                else:
+                    crimes = len(made)  # the order ends the course of conduct
                 start = new_order.served or new_order.granted or t
                 t = max(t, start) + int((1 + rng.expovariate(1 / 25)) * DAY)
             else:
@@ -410,7 +452,7 @@ class StoryMaker:
         now = b.now
         t = case.reported
         closed_at = None
-        if rng.random() > 0.04:
+        if rng.random() > LONG_RUNNING:
             closed_at = t + int((2 + rng.expovariate(1 / 35)) * DAY)
             if closed_at >= now:
                 closed_at = None
@@ -422,8 +464,9 @@ class StoryMaker:
             self.spo_decisions(story, case, end, protected=protected)
         if case.stalking and story.suspect is not None and rng.random() < 0.06:
             self.search(story, case, end)
-        if case.code in ("8L", "8M") and rng.random() < 0.012:
+        if case.code in ("8L", "8M") and rng.random() < PIN_SHARE:
             case.pin = True
+            case.pin_by = rng.choice(SUPERINTENDENTS)
         if case.risk_level == "high" and case.risk_at is not None:
             kind = ("MARAC" if story.domestic else "MASIP") if case.stalking or story.domestic else None
             share = 0.55 if story.domestic else 0.2
@@ -577,12 +620,14 @@ class StoryMaker:
                 service = "ISAC" if story.domestic else "ISHA"
         else:
             service = "LOCAL" if rng.random() < 0.75 else "HELPLINE"
-        if now - at < 7 * DAY:
-            outcome = "pending" if rng.random() < 0.7 else "accepted"
+        # services answer within days to weeks: only recent referrals are still pending
+        age = now - at
+        pending = 0.7 if age < 7 * DAY else 0.25 if age < 21 * DAY else 0.06 if age < 45 * DAY else 0
+        if rng.random() < pending:
+            outcome = "pending"
         else:
             r = rng.random()
-            outcome = ("accepted" if r < 0.55 else "declined" if r < 0.75
-                       else "no_contact" if r < 0.9 else "pending")
+            outcome = ("accepted" if r < 0.62 else "declined" if r < 0.84 else "no_contact")
         b.refer(case, service, at, outcome, f"officer.{story.slug}")
         if case.stalking and rng.random() < 0.15 and at + DAY < end:
             b.refer(case, "HELPLINE", at + rng.randrange(HOUR, DAY), "accepted",

@@ -19,6 +19,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -207,3 +208,26 @@ def make_live_database(tmp_path: Path) -> Iterator[LiveDatabaseFactory]:
 @pytest.fixture
 def fixed_clock() -> Clock:
     return Clock.fixed(NOW)
+
+
+FORCE_CASES = 20_000
+
+
+@dataclass(frozen=True)
+class SeededForce:
+    database: Database
+    seconds: float  # how long the seed took
+
+
+@pytest.fixture(scope="session")
+def force_20k(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededForce]:
+    """A 20,000-case synthetic force (seed 1, at NOW), seeded once per test
+    session and shared: the calibration tests read it (marked ``force20k``)."""
+    from seed.generator import generate
+
+    path = tmp_path_factory.mktemp("force20k") / "force.db"
+    database = Database(f"sqlite:///{path}")
+    database.upgrade(create_as=SYNTHETIC)
+    report = generate(database, cases=FORCE_CASES, seed=1, now=NOW)
+    yield SeededForce(database, report.elapsed_seconds)
+    database.dispose()

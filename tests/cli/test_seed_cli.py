@@ -87,11 +87,27 @@ def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
 
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["seed"], ["seed", "--cases", "many"]):
-        with pytest.raises(SystemExit) as exit_info:
-            tui.main([*argv, "--db", _url(tmp_path / "v.db")])
-        assert exit_info.value.code == 2
+    with pytest.raises(SystemExit) as exit_info:
+        tui.main(["seed", "--cases", "many", "--db", _url(tmp_path / "v.db")])
+    assert exit_info.value.code == 2
     assert "--cases" in capsys.readouterr().err
+    # without --cases (and without --report): nothing to do, said so
+    assert tui.main(["seed", "--db", _url(tmp_path / "v.db")]) == 2
+    assert "--cases" in capsys.readouterr().err
+
+
+def test_report_prints_the_calibration_table(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r.db"
+    assert tui.main(["seed", "--report", "--db", _url(path)]) == 2
+    assert "seed it first" in capsys.readouterr().err
+    assert tui.main(["seed", "--cases", "300", "--db", _url(path), *FIXED]) == 0
+    capsys.readouterr()
+    assert tui.main(["seed", "--report", "--db", _url(path)]) == 0
+    out = capsys.readouterr().out
+    assert "SPO applications per 100 stalking crimes" in out
+    assert "sources:" in out and "Home Office" in out
+    assert "rates within their band" in out
 
 
 def test_training_flag_and_kind_mismatch(tmp_path: Path,
