@@ -252,7 +252,7 @@ class FigureMaker:
             if self.rng.random() < share:
                 picked = self.rng.sample(DIGITAL_ENQUIRIES, self.rng.randrange(1, 3))
                 digital = "; ".join(picked)
-            if authority or arrested or digital:
+            if case.pin or arrested or digital:  # an exception's PIN loses any authority
                 updates.append({"b_id": case.id, "pin_authorised_by": authority,
                                 "arrested_at": arrested, "digital_enquiries": digital})
         return updates

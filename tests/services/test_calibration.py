@@ -143,8 +143,10 @@ def test_past_agendas_are_what_the_rules_give(force_20k: SeededForce) -> None:
             listed = set(session.execute(select(Case.id).where(
                 Case.crime_ref.in_([item.crime_ref for item in queue.items]))).scalars())
         assert listed == stored[(area, last_day)], area
-    sizes = [len(items) for items in stored.values()]
-    assert min(sizes) >= 1 and max(sizes) <= 60, sizes
+    # a quiet day in a small area can leave a meeting with nothing new; the
+    # median is the calibrated figure (seed/calibration.toml)
+    sizes = sorted(len(items) for items in stored.values())
+    assert sizes[len(sizes) // 2] >= 4 and max(sizes) <= 60, sizes
 
 
 def test_past_meetings_decide_most_items_and_carry_some(force_20k: SeededForce) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.db import Database
 from app.errors import BadInput, ConflictError, PermissionDenied
@@ -563,6 +563,14 @@ def _change_cases(database: Database, first: dmm.DmmQueue) -> str:
         return quiet.crime_ref
 
 
+def _few(read: list[int] | None, database: Database) -> bool:
+    """A partial build read the changed cases and their pairs and links: a
+    small part of the force, never all of it."""
+    with database.read() as session:
+        cases = session.execute(select(func.count()).select_from(Case)).scalar_one()
+    return read is not None and 0 < len(read) < cases // 3
+
+
 def _shape(queue: dmm.DmmQueue) -> list[tuple[str, int, list[str]]]:
     return [(i.crime_ref, i.priority, i.codes) for i in queue.items]
 
@@ -592,7 +600,7 @@ def test_a_refresh_reads_only_changed_cases_and_agrees_with_a_full_build(
     builds = _spy_on_builds(monkeypatch)
     later = make_context("supervisor.northern", now=NOW + timedelta(minutes=10))
     refreshed = dmm.build_queue(later, area="Northern", meeting_date=MONDAY)
-    assert builds[-1] is not None and 0 < len(builds[-1]) < 60  # the changed cases only
+    assert _few(builds[-1], database)  # the changed cases only
     assert not refreshed.full_refresh_due
     assert quiet_ref in {i.crime_ref for i in refreshed.items}
     with database.write() as session:  # force the next build to recompute everything
@@ -618,7 +626,7 @@ def test_a_due_full_recompute_can_follow_the_rows(
     shown = dmm.build_queue(later, area="Northern", meeting_date=MONDAY, defer_full=True,
                             limit=20)
     assert shown.full_refresh_due
-    assert builds == [builds[0]] and builds[0] is not None and len(builds[0]) < 60
+    assert builds == [builds[0]] and _few(builds[0], database)
     assert quiet_ref in {i.crime_ref for i in dmm.build_queue(
         later, area="Northern", meeting_date=MONDAY, defer_full=True, audit=False).items}
     full = dmm.build_queue(later, area="Northern", meeting_date=MONDAY, audit=False, limit=20)

@@ -36,7 +36,8 @@ def test_a_seeded_force_shows_every_new_figure(database: Database,
         pins, authorised = session.execute(
             select(func.count(), func.count(Case.pin_authorised_by))
             .where(Case.pin_issued.is_(True))).one()
-        assert pins >= 3 and 1 <= pins - authorised <= 2
+        # PINs are rare since 2017; one or two recent ones lack an authority
+        assert pins >= 1 and 1 <= pins - authorised <= 2
         trained = session.execute(select(func.count(func.distinct(TrainingRecord.officer)))).scalar()
         officers = session.execute(select(func.count(func.distinct(Case.officer)))).scalar()
         assert 0.6 * officers < trained < officers  # most officers trained, some not
