@@ -530,11 +530,13 @@ class DmmScreen(VigilScreen):
                 return
             if result.complete:
                 self.call_service(complete_action, action_id=result.action_id,
+                                  expected_version=item.case_version,
                                   on_result=self._action_changed, group="dmm-record",
                                   exclusive=False)
             else:
                 self.call_service(reassign_action, action_id=result.action_id,
                                   owner=result.owner or "", due_at=result.due_at,
+                                  expected_version=item.case_version,
                                   on_result=self._action_changed, group="dmm-record",
                                   exclusive=False)
 

@@ -129,6 +129,7 @@ def queue_payload(queue: DmmQueue) -> dict[str, Any]:
             {
                 "rank": rank,
                 "crime_ref": item.crime_ref,
+                "case_version": item.case_version,
                 "priority": item.priority,
                 "priority_explanation": item.priority_explanation,
                 "reasons": item.codes,

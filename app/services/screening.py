@@ -891,7 +891,7 @@ def list_flags(ctx: ServiceContext, *, status: str | None = FlagStatus.OPEN,
 
 
 def decide_flag(ctx: ServiceContext, *, flag_id: int, accept: bool, rationale: str | None,
-                expected_version: int | None = None) -> FlagDecision:
+                expected_version: int) -> FlagDecision:
     """A supervisor of the crime's area accepts the flag (its change is applied
     to the classification, with audit) or rejects it with a reason. Nobody
     decides a flag they raised."""

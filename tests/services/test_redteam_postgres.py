@@ -479,9 +479,9 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
         dmm.build_queue(supervisor, area="Northern", meeting_date=meeting)
         dmm.record_decision(supervisor, area="Northern", meeting_date=meeting,
                             crime_ref="NC/26/0105", decision="actions_set",
-                            rationale="safety plan agreed")
+                            rationale="safety plan agreed", expected_version=factories.case_version(supervisor, crime_ref="NC/26/0105"))
         dmm.add_action(supervisor, area="Northern", meeting_date=meeting, crime_ref="NC/26/0105",
-                       text="Visit the victim today", owner="PC Northern", due_at=None)
+                       text="Visit the victim today", owner="PC Northern", due_at=None, expected_version=factories.case_version(supervisor, crime_ref="NC/26/0105"))
         with force.database.read() as session:
             version = session.execute(select(Case.version).where(
                 Case.crime_ref == "NC/26/0105")).scalar_one()
@@ -493,9 +493,9 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
                                     suggested_change="add_included_stalking",
                                     reason="repeated unwanted contact")
         with pytest.raises(PermissionDenied):
-            screening.decide_flag(analyst, flag_id=flag.id, accept=False, rationale="no")
+            screening.decide_flag(analyst, flag_id=flag.id, accept=False, rationale="no", expected_version=factories.case_version(analyst, flag_id=flag.id))
         screening.decide_flag(supervisor, flag_id=flag.id, accept=False,
-                              rationale="harassment in law only")
+                              rationale="harassment in law only", expected_version=factories.case_version(supervisor, flag_id=flag.id))
     finally:
         for ctx in (supervisor, officer, analyst):
             ctx.database.dispose()

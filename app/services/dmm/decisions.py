@@ -73,7 +73,7 @@ def _item_snapshot(item: DmmItem) -> dict[str, Any]:
 def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str,
                     decision: str, rationale: str, owner: str | None = None,
                     due_at: datetime | None = None,
-                    expected_version: int | None = None) -> DmmItemState:
+                    expected_version: int) -> DmmItemState:
     """Record the meeting's decision on a case, with its rationale. The item
     counts as discussed, and the case leaves later agendas until a new event
     or threshold. ``work_queue`` hands a standing gap to the team's work queue:
@@ -125,7 +125,7 @@ def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime
 
 def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str, text: str,
                owner: str, due_at: datetime | None,
-               expected_version: int | None = None) -> DmmActionView:
+               expected_version: int) -> DmmActionView:
     """Set an action on a case at the meeting: what, who, by when (default:
     the policy's ``dmm.default_action_hours`` from now)."""
     check_area(area)
@@ -159,7 +159,7 @@ def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref:
 
 
 def mark_discussed(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str,
-                   discussed: bool = True, expected_version: int | None = None) -> DmmItemState:
+                   discussed: bool = True, expected_version: int) -> DmmItemState:
     """Mark an item discussed (or not). An item with a decision stays discussed."""
     check_area(area)
     ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
@@ -225,7 +225,7 @@ def _action_state(action: DmmAction) -> dict[str, Any]:
 
 
 def complete_action(ctx: ServiceContext, *, action_id: int,
-                    expected_version: int | None = None) -> DmmActionView:
+                    expected_version: int) -> DmmActionView:
     """Mark a DMM action done (supervisors and officers of the case's area):
     the case stops being listed for it."""
     crime_ref, _area = _action_area(ctx, action_id)
@@ -244,7 +244,7 @@ def complete_action(ctx: ServiceContext, *, action_id: int,
 
 def reassign_action(ctx: ServiceContext, *, action_id: int, owner: str,
                     due_at: datetime | None = None,
-                    expected_version: int | None = None) -> DmmActionView:
+                    expected_version: int) -> DmmActionView:
     """Give a DMM action to another owner (and, optionally, a new due time)."""
     who = " ".join((owner or "").split())
     if not who:
