@@ -24,9 +24,11 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from app.dates import format_local
+from app.errors import VigilError
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_TITLES
 from app.sanitise import clean_text
+from app.services.cases import ReasonRequired
 from app.services.dmm import (
     DECISION_LABELS,
     DmmActionView,
@@ -48,6 +50,7 @@ from app.services.permissions import Permission
 from app.services.rms_import import ExtractSummary, last_extract_summary
 from app.widgets.reason_chips import chips_text
 from screens.base import VigilScreen, cursor_row_key
+from screens.dialogs import ReasonDialog
 from screens.dmm_dialogs import (
     ALL_REASONS,
     ActionAnswer,
@@ -140,6 +143,8 @@ class DmmScreen(VigilScreen):
         self.detail: DmmItemDetail | None = None
         self._panel_timer: Timer | None = None
         self._viewed: set[str] = set()
+        self._reasons: dict[str, str] = {}  # area -> why its cases are viewed from here
+        self._asking = False  # a reason is being asked
 
     # --- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -356,8 +361,33 @@ class DmmScreen(VigilScreen):
             return
         audit = crime_ref not in self._viewed
         self._viewed.add(crime_ref)
+
+        def refused(error: VigilError) -> None:
+            self._viewed.discard(crime_ref)
+            if not isinstance(error, ReasonRequired):
+                self.show_error(error)
+                return
+            if self._asking:
+                return  # the reason is being asked already
+            self._asking = True
+
+            def answered(reason: str | None) -> None:
+                self._asking = False
+                if reason:
+                    # one reason for the meeting of another area, recorded on each case viewed
+                    self._reasons[self.area] = reason
+                    selected = self.selected_ref()
+                    if selected:
+                        self.load_detail(selected)
+
+            self.app.push_screen(ReasonDialog(
+                f"{error} (the panel shows the case's risk history, orders and breaches; the "
+                f"reason is recorded on each {self.area} case you view here).",
+                prompt="Reason for viewing"), answered)
+
         self.call_service(item_detail, crime_ref=crime_ref, audit=audit,
-                          on_result=self.show_detail, group="dmm-detail")
+                          reason=self._reasons.get(self.area), on_result=self.show_detail,
+                          on_error=refused, group="dmm-detail")
 
     def show_detail(self, detail: DmmItemDetail) -> None:
         self.detail = detail
@@ -647,14 +677,24 @@ class DmmScreen(VigilScreen):
 
     # --- minutes ---------------------------------------------------------------------
     def action_export_minutes(self) -> None:
+        """Saving the minutes is a disclosure: the purpose is asked, the export
+        event naming every case listed is committed, and only then are the
+        minutes delivered."""
         area, day = self.area, self.meeting_date
         filename = minutes_filename(area, day)
 
         def deliver(text: str) -> None:
             self.app.deliver_text(io.StringIO(text), save_filename=filename,
                                   mime_type="text/markdown")
-            self.notify(f"Minutes of the {area} meeting of {day:%d/%m/%Y} saved as {filename}",
-                        markup=False)
+            self.notify(f"Minutes of the {area} meeting of {day:%d/%m/%Y} saved as {filename} "
+                        "(disclosure logged)", markup=False)
 
-        self.call_service(export_minutes, area=area, meeting_date=day, fmt="md",
-                          target=filename, on_result=deliver, group="dmm-export")
+        def answered(purpose: str | None) -> None:
+            if purpose:
+                self.call_service(export_minutes, area=area, meeting_date=day, fmt="md",
+                                  filename=filename, purpose=purpose, on_result=deliver,
+                                  group="dmm-export")
+
+        self.app.push_screen(ReasonDialog(
+            f"Saving {filename} takes the minutes and the cases they list out of Vigil: the "
+            "purpose is recorded with who and when.", prompt="Purpose"), answered)

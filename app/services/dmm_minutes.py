@@ -12,9 +12,11 @@ from datetime import date
 from typing import Any
 
 from app.dates import format_local
+from app.errors import BadInput
 from app.output import Column, render
 from app.rules.dmm import REASON_SHORT
 from app.sanitise import clean_text
+from app.services import disclosure
 from app.services.context import ServiceContext
 from app.services.dmm import (
     DECISION_LABELS,
@@ -23,7 +25,6 @@ from app.services.dmm import (
     DmmQueueItem,
     build_queue,
 )
-from app.services.rms_export import record_export, require_export
 
 FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -35,7 +36,7 @@ def _line(text: str | None) -> str:
 def _md(text: str | None) -> str:
     """One line of user text, safe inside Markdown (no tables, links or HTML)."""
     line = _line(text)
-    for char in ("\\", "`", "*", "_", "[", "]", "<", ">", "|", "#"):
+    for char in ("\\", "`", "*", "_", "[", "]", "<", ">", "|", "#", "&"):
         line = line.replace(char, "\\" + char)
     return line
 
@@ -180,9 +181,9 @@ def minutes_markdown(queue: DmmQueue) -> str:
         lines += ["No case needed a decision at this meeting.", ""]
     for rank, item in enumerate(queue.items, start=1):
         lines += [
-            f"## {rank}. {item.crime_ref} (priority {item.priority})",
+            f"## {rank}. {_md(item.crime_ref)} (priority {item.priority})",
             "",
-            f"- **Risk:** {item.risk or 'unassessed'} · **Team:** {item.team or 'unallocated'} "
+            f"- **Risk:** {item.risk or 'unassessed'} · **Team:** {_md(item.team) or 'unallocated'} "
             f"· **Victim → suspect:** {_md(pair_text(item))} · **Reported:** "
             f"{format_local(item.reported_at)}",
             "- **Reasons:**" if item.reasons else "- **Reasons:** added by the chair",
@@ -217,11 +218,18 @@ def minutes_filename(area: str, meeting_date: date, fmt: str = "md") -> str:
 
 
 def export_minutes(ctx: ServiceContext, *, area: str, meeting_date: date, fmt: str = "md",
-                   target: str = "download") -> str:
-    """The minutes of one meeting as text, for a file or a download (audited export)."""
-    require_export(ctx, "dmm")
+                   filename: str, purpose: str | None) -> str:
+    """The minutes of one meeting as text for a screen's save (a file, or a
+    download in the browser): a disclosure (:mod:`app.services.disclosure`):
+    the export permission and a ``purpose`` first, then the event naming every
+    case listed, committed before the text is returned to be delivered."""
+    if fmt not in FORMATS:
+        raise BadInput(f"minutes: format {fmt!r}: choose {', '.join(FORMATS)}")
+    disclosure.authorised_purpose(ctx, "dmm", purpose)
     queue = build_queue(ctx, area=area, meeting_date=meeting_date)
     text = render_queue(queue, fmt)
-    record_export(ctx, kind="dmm", fmt=fmt, target=target,
-                  detail=f"{area}/{meeting_date.isoformat()}, {queue.total} items")
+    disclosure.record_download(
+        ctx, kind="dmm", fmt=fmt, filename=filename, purpose=purpose,
+        filter=f"{queue.area} meeting {queue.meeting_date.isoformat()}",
+        crime_refs=[i.crime_ref for i in queue.items], rows=queue.total)
     return text

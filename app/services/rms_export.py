@@ -66,7 +66,6 @@ from models import (
     SpoDecision,
     VictimCare,
 )
-from models.enums import AuditAction
 
 PAGE = 5_000
 CASE_FORMATS = ("csv", "json", "md", "html")
@@ -544,12 +543,3 @@ def require_export(ctx: ServiceContext, kind: str) -> None:
     """Refuse (and audit the refusal) unless the user may export."""
     ctx.require(Permission.EXPORT, entity="export", entity_id=kind)
 
-
-def record_export(ctx: ServiceContext, *, kind: str, fmt: str, target: str,
-                  detail: str | None = None) -> None:
-    """Audit an export made elsewhere, after the fact (kept for the DMM
-    minutes until they move to :func:`app.services.disclosure.record_download`,
-    which records before release, with the purpose and the cases)."""
-    reason = f"{kind} exported as {fmt} to {target}" + (f": {detail}" if detail else "")
-    with ctx.write() as session:
-        ctx.audit(session, AuditAction.EXPORT, "export", kind, reason=reason)
