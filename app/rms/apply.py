@@ -924,9 +924,13 @@ class Applier:
     def _reassessment_due(self, latest: dict[int, tuple[datetime, int]]) -> None:
         """New breaches make a re-assessment due on the crime of the latest of
         them (the pair's live record), counted from that breach, as when a
-        breach is recorded in Vigil, unless the pair was assessed since."""
+        breach is recorded in Vigil, unless the pair was assessed since: the
+        pair of the breach crime, or of the original case whose order was
+        breached (a breach by a suspect the report did not name is still that
+        pair's)."""
         hours = timedelta(hours=self.policy.risk.reassessment_due_hours)
         crime_ids = {crime_id: reported for reported, crime_id in latest.values()}
+        original_of = {crime_id: original for original, (_r, crime_id) in latest.items()}
         mate = T_CASE.alias("pair_mate")
         pair_assessed = (
             select(func.max(T_RISK.c.assessed_at))
@@ -935,13 +939,18 @@ class Applier:
                    mate.c.suspect_id == T_CASE.c.suspect_id)
             .scalar_subquery()
         )
+        original_assessed = {
+            case_id: assessed for case_id, assessed in self.sql.where_in(
+                select(T_CASE.c.id, pair_assessed), T_CASE.c.id, sorted(latest))}
         changes: list[dict[str, Any]] = []
         for case_id, current, assessed in self.sql.where_in(
             select(T_CASE.c.id, T_CASE.c.reassessment_due_at, pair_assessed),
             T_CASE.c.id, sorted(crime_ids),
         ):
             breach_at = crime_ids[case_id]
-            if assessed is not None and _aware(assessed) >= breach_at:
+            known = [_aware(at) for at in (assessed, original_assessed.get(original_of[case_id]))
+                     if at is not None]
+            if known and max(known) >= breach_at:
                 continue
             due = breach_at + hours
             if current is not None and _aware(current) == due:
