@@ -939,16 +939,21 @@ class Applier:
                    mate.c.suspect_id == T_CASE.c.suspect_id)
             .scalar_subquery()
         )
+        own_assessed = (select(func.max(T_RISK.c.assessed_at))
+                        .where(T_RISK.c.case_id == T_CASE.c.id).scalar_subquery())
         original_assessed = {
-            case_id: assessed for case_id, assessed in self.sql.where_in(
-                select(T_CASE.c.id, pair_assessed), T_CASE.c.id, sorted(latest))}
+            # the original case's own assessments count when its suspect is unknown
+            case_id: max((_aware(at) for at in (pair, own) if at is not None), default=None)
+            for case_id, pair, own in self.sql.where_in(
+                select(T_CASE.c.id, pair_assessed, own_assessed), T_CASE.c.id, sorted(latest))}
         changes: list[dict[str, Any]] = []
         for case_id, current, assessed in self.sql.where_in(
             select(T_CASE.c.id, T_CASE.c.reassessment_due_at, pair_assessed),
             T_CASE.c.id, sorted(crime_ids),
         ):
             breach_at = crime_ids[case_id]
-            known = [_aware(at) for at in (assessed, original_assessed.get(original_of[case_id]))
+            known = [at for at in (_aware(assessed) if assessed is not None else None,
+                                   original_assessed.get(original_of[case_id]))
                      if at is not None]
             if known and max(known) >= breach_at:
                 continue
