@@ -703,3 +703,45 @@ def test_hand_written_baseline_sql_gives_the_same_reasons(database: Database,
         raw.close()
     baseline = {r[1]: r[5] for r in rows}
     assert epoch is not None and baseline == service and len(service) > 20
+
+
+def test_every_dmm_change_refuses_a_stale_version(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    """Decisions, actions (set, completed, reassigned) and discussed marks need
+    the version read: a case changed since is "changed by someone else",
+    nothing saved."""
+    from app.errors import ConflictError
+    from models import DmmAction
+
+    ctx = make_context("supervisor.northern")
+    ref = "NC/26/0105"
+    action = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref=ref,
+                            text="Prepare SPO application", owner="DS Lowther", due_at=None,
+                            expected_version=case_version(ctx, crime_ref=ref))
+    stale = case_version(ctx, crime_ref=ref) - 1
+    changes = {
+        "decision": lambda: dmm.record_decision(
+            ctx, area="Northern", meeting_date=MONDAY, crime_ref=ref, decision="actions_set",
+            rationale="plan agreed", expected_version=stale),
+        "action set": lambda: dmm.add_action(
+            ctx, area="Northern", meeting_date=MONDAY, crime_ref=ref, text="Visit",
+            owner="PC Orme", due_at=None, expected_version=stale),
+        "discussed": lambda: dmm.mark_discussed(
+            ctx, area="Northern", meeting_date=MONDAY, crime_ref=ref, expected_version=stale),
+        "action completed": lambda: dmm.complete_action(ctx, action_id=action.id,
+                                                        expected_version=stale),
+        "action reassigned": lambda: dmm.reassign_action(ctx, action_id=action.id,
+                                                         owner="DC Ashdown",
+                                                         expected_version=stale),
+    }
+    tried = saved = 0
+    for _what, change in changes.items():
+        tried += 1
+        with pytest.raises(ConflictError, match="nothing was saved"):
+            change()
+            saved += 1
+    assert (tried, saved) == (5, 0)
+    with seeded.read() as session:
+        row = session.get(DmmAction, action.id)
+        assert (row.owner, row.done_at) == ("DS Lowther", None)
+        assert session.execute(select(DmmAction.id).where(DmmAction.text == "Visit")).first() \
+            is None
