@@ -431,7 +431,7 @@ def test_feedback_per_rule_and_team(database: Database, make_context) -> None:  
 
 def test_two_analysts_flagging_one_crime_at_once_leave_one_open_flag(
         database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
-    """Released together by a barrier, 25 rounds: each round exactly one flag
+    """Released together by a barrier, 50 rounds: each round exactly one flag
     is saved and the other analyst is told someone else flagged it (never a
     second open flag, never a raw database error)."""
     import threading
@@ -439,7 +439,7 @@ def test_two_analysts_flagging_one_crime_at_once_leave_one_open_flag(
     _seed(database)
     run_screening(make_context("analyst"), full=True)
     supervisor = make_context("supervisor.northern")
-    rounds, saved, refused, other = 25, 0, 0, []
+    rounds, saved, refused, other = 50, 0, 0, []
     for _ in range(rounds):
         contexts = [make_context("analyst"), make_context("analyst")]
         barrier = threading.Barrier(2)
