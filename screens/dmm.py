@@ -638,7 +638,7 @@ class DmmScreen(VigilScreen):
         event.stop()
         self.text_filter = event.value.strip()
         self.page = 0
-        self.load(audit=False)
+        self.load()  # other cases shown: named
         self.query_one(DataTable).focus()
 
     def action_clear_filter(self) -> None:
@@ -646,7 +646,7 @@ class DmmScreen(VigilScreen):
         self.text_filter = ""
         self.reason_filter = None
         self.page = 0
-        self.load(audit=False)
+        self.load()  # other cases shown: named
         self.query_one(DataTable).focus()
 
     def action_filter_reason(self) -> None:
@@ -659,7 +659,7 @@ class DmmScreen(VigilScreen):
                 return
             self.reason_filter = code or None
             self.page = 0
-            self.load(audit=False)
+            self.load()  # other cases shown: named
             if code:
                 self.notify(f"Showing {REASON_TITLES.get(code, code)}", markup=False)
 
@@ -668,12 +668,12 @@ class DmmScreen(VigilScreen):
     def action_next_page(self) -> None:
         if self.queue is not None and (self.page + 1) * PAGE_SIZE < self.queue.matched:
             self.page += 1
-            self.load(audit=False)
+            self.load()  # other cases shown: named
 
     def action_previous_page(self) -> None:
         if self.page > 0:
             self.page -= 1
-            self.load(audit=False)
+            self.load()  # other cases shown: named
 
     # --- minutes ---------------------------------------------------------------------
     def action_export_minutes(self) -> None:
