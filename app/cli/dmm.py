@@ -40,6 +40,7 @@ from app.services.dmm import (
     build_queue,
     complete_action,
     current_meeting_date,
+    minutes_addenda,
     prepare_queue,
     reassign_action,
 )
@@ -162,7 +163,9 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     ctx = env.context()
     queue = build_queue(ctx, area=resolve_area(ctx, args.area),
                         meeting_date=resolve_date(ctx, args.date))
-    return emit_or_disclose(ctx, args, kind="dmm", text=render_queue(queue, args.format),
+    addenda = minutes_addenda(ctx, area=queue.area, meeting_date=queue.meeting_date)
+    return emit_or_disclose(ctx, args, kind="dmm",
+                            text=render_queue(queue, args.format, addenda),
                             filter=f"{queue.area} meeting {queue.meeting_date.isoformat()}",
                             crime_refs=[i.crime_ref for i in queue.items], rows=queue.total)
 
@@ -173,5 +176,6 @@ def export_text(env: CliEnv, args: argparse.Namespace) -> tuple[str, list[str], 
     ctx = env.context()
     queue = build_queue(ctx, area=resolve_area(ctx, getattr(args, "area", None)),
                         meeting_date=resolve_date(ctx, getattr(args, "date", None)))
-    return (render_queue(queue, getattr(args, "format", None) or "md"),
+    addenda = minutes_addenda(ctx, area=queue.area, meeting_date=queue.meeting_date)
+    return (render_queue(queue, getattr(args, "format", None) or "md", addenda),
             [i.crime_ref for i in queue.items], queue.total)

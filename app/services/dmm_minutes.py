@@ -8,6 +8,7 @@ owners) is cleaned of control characters and kept on one line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -20,10 +21,12 @@ from app.services import disclosure
 from app.services.context import ServiceContext
 from app.services.dmm import (
     DECISION_LABELS,
+    AddendumView,
     DmmActionView,
     DmmQueue,
     DmmQueueItem,
     build_queue,
+    minutes_addenda,
 )
 
 FORMATS = ("table", "json", "csv", "md", "html")
@@ -158,7 +161,20 @@ def queue_payload(queue: DmmQueue) -> dict[str, Any]:
     }
 
 
-def minutes_markdown(queue: DmmQueue) -> str:
+def addenda_lines(addenda: Sequence[AddendumView]) -> list[str]:
+    """The addenda after the items: the record of the meeting stands above."""
+    if not addenda:
+        return []
+    lines = ["## Addenda (recorded after the minutes closed)", ""]
+    for a in addenda:
+        what = (f"decision {DECISION_LABELS.get(a.decision or '', a.decision)}: "
+                f"{_md(a.text)}" if a.change == "decision" else _md(a.text))
+        lines.append(f"- {_md(a.crime_ref)}: {what} ({_md(a.recorded_by)}, "
+                     f"{format_local(a.recorded_at)})")
+    return [*lines, ""]
+
+
+def minutes_markdown(queue: DmmQueue, addenda: Sequence[AddendumView] = ()) -> str:
     """Minutes to circulate: the meeting, who, progress, then each item with
     its reasons, risk, decision and rationale, and actions with owner and due."""
     decided = sum(1 for i in queue.items if i.decision)
@@ -202,15 +218,19 @@ def minutes_markdown(queue: DmmQueue) -> str:
             lines.append("- **Actions:**")
             lines += [f"  - {action_text(a, markdown=True)}" for a in item.actions]
         lines.append("")
+    lines += addenda_lines(addenda)
     return "\n".join(lines)
 
 
-def render_queue(queue: DmmQueue, fmt: str) -> str:
+def render_queue(queue: DmmQueue, fmt: str, addenda: Sequence[AddendumView] = ()) -> str:
     if fmt == "md":
-        return minutes_markdown(queue)
+        return minutes_markdown(queue, addenda)
     columns = CSV_COLUMNS if fmt == "csv" else TABLE_COLUMNS
-    return render(queue_rows(queue), columns, fmt, title=title(queue),
-                  payload=queue_payload(queue))
+    payload = queue_payload(queue)
+    payload["addenda"] = [{"crime_ref": a.crime_ref, "change": a.change, "decision": a.decision,
+                           "text": a.text, "recorded_by": a.recorded_by,
+                           "recorded_at": a.recorded_at} for a in addenda]
+    return render(queue_rows(queue), columns, fmt, title=title(queue), payload=payload)
 
 
 def minutes_filename(area: str, meeting_date: date, fmt: str = "md") -> str:
@@ -227,7 +247,7 @@ def export_minutes(ctx: ServiceContext, *, area: str, meeting_date: date, fmt: s
         raise BadInput(f"minutes: format {fmt!r}: choose {', '.join(FORMATS)}")
     disclosure.authorised_purpose(ctx, "dmm", purpose)
     queue = build_queue(ctx, area=area, meeting_date=meeting_date)
-    text = render_queue(queue, fmt)
+    text = render_queue(queue, fmt, minutes_addenda(ctx, area=area, meeting_date=meeting_date))
     disclosure.record_download(
         ctx, kind="dmm", fmt=fmt, filename=filename, purpose=purpose,
         filter=f"{queue.area} meeting {queue.meeting_date.isoformat()}",

@@ -2,4 +2,4 @@
 newest one: a database already there starts without loading Alembic. Add a
 migration, move it (a test checks it against Alembic's own head)."""
 
-HEAD_REVISION = "0003_identity"
+HEAD_REVISION = "0004_dmm_addenda"

@@ -38,9 +38,12 @@ from app.services.dmm.common import (
     queue_id,
 )
 from app.services.dmm.decisions import (
+    AddendumView,
     add_action,
     complete_action,
     mark_discussed,
+    minutes_addenda,
+    minutes_closed_at,
     reassign_action,
     record_decision,
 )
@@ -61,6 +64,7 @@ from app.services.dmm.views import (
 from app.services.dmm.worklist import WorkItem, WorkQueue, work_queue
 
 __all__ = [
+    "AddendumView", "minutes_addenda", "minutes_closed_at",
     "DECISION_LABELS", "REASON_BITS", "BreachEntry", "DecisionEntry", "DmmActionView",
     "CaseDmmHistory", "DmmItemDetail", "DmmItemState", "DmmQueue", "DmmQueueItem", "OrderEntry",
     "PreparedQueue", "RiskHistoryEntry", "WorkItem", "WorkQueue", "add_action", "build_queue",

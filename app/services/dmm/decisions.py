@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from app.dates import format_local
 from app.errors import BadInput, NotFound
+from app.rules import dmm as rules
 from app.services.case_lock import claim_case, load_case
 from app.services.context import ServiceContext
 from app.services.dmm.common import check_area, check_meeting_day, current_meeting_date
@@ -24,12 +27,60 @@ from app.services.dmm.items import (
 from app.services.dmm.views import DECISION_LABELS, DmmActionView, DmmItemState
 from app.services.dmm.worklist import WORK_QUEUE_PREFIX
 from app.services.permissions import Permission
-from models import Case, DmmAction, DmmItem, DmmMeeting
+from models import Case, DmmAction, DmmAddendum, DmmItem, DmmMeeting
 from models.enums import AuditAction, DmmDecision
 
 # ---------------------------------------------------------------------------
 # Public: decisions, actions, discussed marks
 # ---------------------------------------------------------------------------
+
+
+def minutes_closed_at(ctx: ServiceContext, meeting_date: date) -> datetime | None:
+    """When the minutes of the meeting on ``meeting_date`` closed (the next
+    meeting started), or None while they are open."""
+    closes = rules.meeting_start(rules.next_meeting_date(meeting_date, ctx.policy), ctx.policy)
+    return closes if ctx.now() >= closes else None
+
+
+def _closed_text(area: str, meeting_date: date, closed: datetime) -> str:
+    return (f"the minutes of the {area} meeting of {meeting_date:%d/%m/%Y} closed when the next "
+            f"meeting started ({format_local(closed)})")
+
+
+def _addendum(ctx: ServiceContext, session: Session, meeting: DmmMeeting, case_row: Case,
+              *, change: str, text: str, decision: str | None = None) -> DmmAddendum:
+    row = DmmAddendum(meeting_id=meeting.id, case_id=case_row.id, change=change,  # type: ignore[arg-type]
+                      decision=decision, text=text[:2000], recorded_by=ctx.actor.username,
+                      recorded_at=ctx.now())
+    session.add(row)
+    return row
+
+
+@dataclass(frozen=True)
+class AddendumView:
+    crime_ref: str
+    change: str
+    decision: str | None
+    text: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+def minutes_addenda(ctx: ServiceContext, *, area: str, meeting_date: date) -> list[AddendumView]:
+    """The addenda to a meeting's closed minutes, oldest first (the minutes
+    show them after the items, the record of the meeting unchanged)."""
+    check_area(area)
+    ctx.require(Permission.VIEW_DMM, area=area, entity="dmm_queue",
+                entity_id=f"{area}/{meeting_date.isoformat()}")
+    with ctx.read() as session:
+        rows = session.execute(
+            select(DmmAddendum, Case.crime_ref)
+            .join(DmmMeeting, DmmMeeting.id == DmmAddendum.meeting_id)
+            .join(Case, Case.id == DmmAddendum.case_id)
+            .where(DmmMeeting.area_command == area, DmmMeeting.meeting_date == meeting_date)
+            .order_by(DmmAddendum.recorded_at, DmmAddendum.id)).all()
+    return [AddendumView(ref, a.change, a.decision, a.text, a.recorded_by, a.recorded_at)
+            for a, ref in rows]
 
 
 def _item_for_change(ctx: ServiceContext, session: Session, area: str, meeting_date: date,
@@ -97,8 +148,23 @@ def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime
             raise BadInput(f"decision on {crime_ref}: the due time needs a time zone")
     ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
     now = ctx.now()
+    closed = minutes_closed_at(ctx, meeting_date)
+    if closed is not None and chosen == DmmDecision.WORK_QUEUE:
+        raise BadInput(f"{crime_ref}: {_closed_text(area, meeting_date, closed)}; hand it to "
+                       "the work queue at the current meeting")
     with ctx.write() as session:
         case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
+        if closed is not None:  # the record stands; the change is added beside it
+            _addendum(ctx, session, meeting, case_row, change="decision",
+                      decision=chosen.value, text=text)
+            version = claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
+            ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
+                      reason=f"DMM addendum ({_closed_text(area, meeting_date, closed)}): "
+                             f"decision {DECISION_LABELS[chosen]}",
+                      before=_item_snapshot(item),
+                      after={"addendum": "decision", "decision": chosen.value,
+                             "rationale": text})
+            return _state(session, case_row, version, meeting, item)
         before = _item_snapshot(item)
         if chosen == DmmDecision.WORK_QUEUE:
             session.add(DmmAction(item_id=item.id, case_id=case_row.id,  # type: ignore[arg-type]
@@ -140,6 +206,10 @@ def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref:
     if due.tzinfo is None:
         raise BadInput(f"action on {crime_ref}: the due time needs a time zone")
     ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
+    closed = minutes_closed_at(ctx, meeting_date)
+    if closed is not None:
+        raise BadInput(f"action on {crime_ref}: {_closed_text(area, meeting_date, closed)}; "
+                       "set the action at the current meeting")
     with ctx.write() as session:
         case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
         action = DmmAction(item_id=item.id, case_id=case_row.id, text=words[:2000], owner=who[:64],  # type: ignore[arg-type]
@@ -164,8 +234,20 @@ def mark_discussed(ctx: ServiceContext, *, area: str, meeting_date: date, crime_
     check_area(area)
     ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
     now = ctx.now()
+    closed = minutes_closed_at(ctx, meeting_date)
     with ctx.write() as session:
         case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
+        if closed is not None:  # the record stands; the change is added beside it
+            said = "discussed" if discussed else "not discussed"
+            _addendum(ctx, session, meeting, case_row, change="discussed",
+                      text=f"marked {said}")
+            version = claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
+            ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
+                      reason=f"DMM addendum ({_closed_text(area, meeting_date, closed)}): "
+                             f"marked {said}",
+                      before=_item_snapshot(item), after={"addendum": "discussed",
+                                                          "discussed": discussed})
+            return _state(session, case_row, version, meeting, item)
         before = _item_snapshot(item)
         if discussed:
             if item.discussed_at is None:
