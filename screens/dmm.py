@@ -42,6 +42,7 @@ from app.services.dmm import (
     current_meeting_date,
     item_detail,
     mark_discussed,
+    minutes_closed_at,
     reassign_action,
     record_decision,
 )
@@ -479,6 +480,11 @@ class DmmScreen(VigilScreen):
 
     def _apply_state(self, state: DmmItemState) -> None:
         """Show a recorded change at once, then refresh from the database."""
+        closed = minutes_closed_at(self.context, state.meeting_date)
+        if closed is not None:
+            self.notify(f"The minutes of this meeting closed when the next meeting started "
+                        f"({format_local(closed)}): your change to {state.crime_ref} is recorded "
+                        "as an addendum; the meeting's record stands.", markup=False)
         item = self.items.get(state.crime_ref)
         if item is not None and self.queue is not None:
             updated = replace(item, decision=state.decision, rationale=state.rationale,
