@@ -519,6 +519,57 @@ BEGIN
   EXECUTE format('GRANT %I TO %I', 'vigil_' || vigil_role, login);
 END $$;
 
+-- MoPI erasure (app.services.retention.erase_case) for an administrator, who
+-- reads no case data: only a case a reviewer other than the eraser decided to
+-- dispose of, never one linked to other records. The case's rows go; the
+-- audit log stays (the caller writes the erasure's event, with the stub this
+-- returns, in the same transaction).
+CREATE OR REPLACE FUNCTION vigil_erase_case(ref text, eraser text, why text) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  target crime_case%ROWTYPE;
+  latest record;
+  orders integer;
+  stub jsonb;
+BEGIN
+  IF NOT pg_has_role(session_user, 'vigil_admin', 'MEMBER') THEN
+    RAISE EXCEPTION 'only a Vigil administrator may erase a case';
+  END IF;
+  SELECT * INTO target FROM crime_case WHERE crime_ref = ref FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'crime % is not in Vigil', ref;
+  END IF;
+  SELECT decision, decided_by, decided_at, reason INTO latest FROM retention_decision
+   WHERE crime_ref = ref ORDER BY decided_at DESC, id DESC LIMIT 1;
+  IF NOT FOUND OR latest.decision <> 'dispose' THEN
+    RAISE EXCEPTION '%: no reviewer has decided to dispose of it (vigil retention decide REF --dispose --reason ...)', ref;
+  END IF;
+  IF latest.decided_by IN (eraser, vigil_login()) THEN
+    RAISE EXCEPTION '%: the reviewer who decided disposal may not also erase it', ref;
+  END IF;
+  IF EXISTS (SELECT 1 FROM crime_case WHERE linked_case_id = target.id)
+     OR EXISTS (SELECT 1 FROM breach WHERE original_case_id = target.id
+                                        OR breach_case_id = target.id) THEN
+    RAISE EXCEPTION '% is linked to other records: review and erase them together, the breaches first', ref;
+  END IF;
+  SELECT count(*) INTO orders FROM protective_order WHERE case_id = target.id;
+  stub := jsonb_build_object(
+    'crime_ref', target.crime_ref, 'reported_at', target.reported_at,
+    'area_command', target.area_command, 'principal_code', target.principal_code,
+    'status', target.status, 'closed_at', target.closed_at,
+    'victim_ref', (SELECT person_ref FROM person WHERE id = target.victim_id),
+    'suspect_ref', (SELECT person_ref FROM person WHERE id = target.suspect_id),
+    'decided_by', latest.decided_by, 'decided_at', latest.decided_at,
+    'decision_reason', latest.reason, 'orders_erased', orders);
+  DELETE FROM dmm_action WHERE case_id = target.id
+     OR item_id IN (SELECT id FROM dmm_item WHERE case_id = target.id);
+__ERASE_DELETES__
+  DELETE FROM crime_case WHERE id = target.id;
+  INSERT INTO retention_decision (crime_ref, decision, reason, decided_by, decided_at)
+  VALUES (ref, 'erased', why, eraser, clock_timestamp());
+  RETURN stub;
+END $$;
+
 -- A refused logon is audited even for a login that may do nothing else.
 CREATE OR REPLACE FUNCTION vigil_record_refused_logon(why text) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -532,7 +583,7 @@ DEFINER_FUNCTIONS = ("vigil_is_live()", "vigil_user_role()", "vigil_user_area()"
                      "vigil_case_area(integer)", "vigil_may_see_case(integer)",
                      "vigil_restricted_contact(text)", "vigil_audit_link()",
                      "vigil_admin_set_login(text,text,boolean)",
-                     "vigil_record_refused_logon(text)")
+                     "vigil_record_refused_logon(text)", "vigil_erase_case(text,text,text)")
 ALL_FUNCTIONS = (*DEFINER_FUNCTIONS, "vigil_login()", "vigil_audit_stamp()",
                  "vigil_append_only()", "vigil_row_audit()", "vigil_stamp_actor()",
                  "vigil_no_self_change()", "vigil_agenda_guard()")
@@ -642,8 +693,14 @@ def _install_postgresql(connection: Any) -> None:
     want = expected(tables, columns, live=live)
     role_names = ", ".join(f"'{r}'" for r in GROUP_ROLES)
     group_names = ", ".join(f"'{g}'" for g in GROUP_ROLES.values())
+    from app.services.retention import erased_tables
+
+    # table names from the models (never input), quoted
+    deletes = "\n".join("  DELETE FROM " + _quote(t) + " WHERE case_id = target.id;"  # noqa: S608
+                         for t in erased_tables() if t != "dmm_action")
     functions = (FUNCTIONS_SQL.replace("__CANON__", canonical_sql("postgresql", "NEW."))
-                 .replace("__ROLE_NAMES__", role_names).replace("__GROUP_NAMES__", group_names))
+                 .replace("__ROLE_NAMES__", role_names).replace("__GROUP_NAMES__", group_names)
+                 .replace("__ERASE_DELETES__", deletes))
     cursor = connection.connection.cursor()  # no parameters: '%' in the function bodies is literal
     cursor.execute(functions)
     cursor.close()
@@ -657,6 +714,8 @@ def _install_postgresql(connection: Any) -> None:
     connection.exec_driver_sql(
         f"GRANT EXECUTE ON FUNCTION vigil_admin_set_login(text,text,boolean) TO {_quote(GROUP_ROLES['admin'])}")
     connection.exec_driver_sql("GRANT EXECUTE ON FUNCTION vigil_record_refused_logon(text) TO PUBLIC")
+    connection.exec_driver_sql(
+        f"GRANT EXECUTE ON FUNCTION vigil_erase_case(text,text,text) TO {_quote(GROUP_ROLES['admin'])}")
     # whether the database is live, and who is asking: for any login (a web
     # front, a login refused at logon)
     connection.exec_driver_sql("GRANT EXECUTE ON FUNCTION vigil_is_live(), vigil_login() TO PUBLIC")

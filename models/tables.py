@@ -378,6 +378,22 @@ class DmmAction(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+class DmmAddendum(SQLModel, table=True):
+    """A change to a meeting's minutes after they closed (when the next
+    meeting started): the decision or discussed mark the meeting recorded
+    stays as it was, and the change is added beside it, with who and when."""
+
+    __tablename__ = "dmm_addendum"
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="dmm_meeting.id", index=True)
+    case_id: int = Field(foreign_key="crime_case.id", index=True)
+    change: str = Field(max_length=16)  # decision, discussed
+    decision: str | None = Field(default=None, max_length=32)
+    text: str = Field(sa_type=Text)
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 class ScreeningResult(SQLModel, table=True):
     """The latest screening of one crime that qualifies for the queue (crimes
     that do not qualify have no row): the incremental run re-screens crimes

@@ -67,6 +67,7 @@ class CaseDmmPanel(VerticalScroll):
                 then()
 
         self.screen.call_service(case_history, crime_ref=self.crime_ref,  # type: ignore[attr-defined]
+                                 reason=getattr(self.screen, "view_reason", None),
                                  on_result=shown, group="case-dmm")
 
     def show_history(self, history: CaseDmmHistory) -> None:
@@ -107,15 +108,19 @@ class CaseDmmPanel(VerticalScroll):
             self.notify(f"{self.crime_ref} has no open DMM action.", severity="warning")
             return
 
+        version = self.history.case_version
+
         def answer(result: ActionChange | None) -> None:
             if result is None:
                 return
             if result.complete:
                 self.screen.call_service(complete_action, action_id=result.action_id,  # type: ignore[attr-defined]
+                                         expected_version=version,
                                          on_result=self._changed, group="case-dmm-change")
             else:
                 self.screen.call_service(reassign_action, action_id=result.action_id,  # type: ignore[attr-defined]
                                          owner=result.owner or "", due_at=result.due_at,
+                                         expected_version=version,
                                          on_result=self._changed, group="case-dmm-change")
 
         lines = [(a.id, f"{a.text} — {a.owner}, due {format_local(a.due_at)}")

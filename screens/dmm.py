@@ -24,9 +24,11 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from app.dates import format_local
+from app.errors import VigilError
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_TITLES
 from app.sanitise import clean_text
+from app.services.cases import ReasonRequired
 from app.services.dmm import (
     DECISION_LABELS,
     DmmActionView,
@@ -40,6 +42,7 @@ from app.services.dmm import (
     current_meeting_date,
     item_detail,
     mark_discussed,
+    minutes_closed_at,
     reassign_action,
     record_decision,
 )
@@ -49,6 +52,7 @@ from app.services.permissions import Permission
 from app.services.rms_import import ExtractSummary, last_extract_summary
 from app.widgets.reason_chips import chips_text
 from screens.base import VigilScreen, cursor_row_key
+from screens.dialogs import ReasonDialog
 from screens.dmm_dialogs import (
     ALL_REASONS,
     ActionAnswer,
@@ -140,6 +144,8 @@ class DmmScreen(VigilScreen):
         self.detail: DmmItemDetail | None = None
         self._panel_timer: Timer | None = None
         self._viewed: set[str] = set()
+        self._reasons: dict[str, str] = {}  # area -> why its cases are viewed from here
+        self._asking = False  # a reason is being asked
 
     # --- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -358,8 +364,33 @@ class DmmScreen(VigilScreen):
             return
         audit = crime_ref not in self._viewed
         self._viewed.add(crime_ref)
+
+        def refused(error: VigilError) -> None:
+            self._viewed.discard(crime_ref)
+            if not isinstance(error, ReasonRequired):
+                self.show_error(error)
+                return
+            if self._asking:
+                return  # the reason is being asked already
+            self._asking = True
+
+            def answered(reason: str | None) -> None:
+                self._asking = False
+                if reason:
+                    # one reason for the meeting of another area, recorded on each case viewed
+                    self._reasons[self.area] = reason
+                    selected = self.selected_ref()
+                    if selected:
+                        self.load_detail(selected)
+
+            self.app.push_screen(ReasonDialog(
+                f"{error} (the panel shows the case's risk history, orders and breaches; the "
+                f"reason is recorded on each {self.area} case you view here).",
+                prompt="Reason for viewing"), answered)
+
         self.call_service(item_detail, crime_ref=crime_ref, audit=audit,
-                          on_result=self.show_detail, group="dmm-detail")
+                          reason=self._reasons.get(self.area), on_result=self.show_detail,
+                          on_error=refused, group="dmm-detail")
 
     def show_detail(self, detail: DmmItemDetail) -> None:
         self.detail = detail
@@ -451,6 +482,11 @@ class DmmScreen(VigilScreen):
 
     def _apply_state(self, state: DmmItemState) -> None:
         """Show a recorded change at once, then refresh from the database."""
+        closed = minutes_closed_at(self.context, state.meeting_date)
+        if closed is not None:
+            self.notify(f"The minutes of this meeting closed when the next meeting started "
+                        f"({format_local(closed)}): your change to {state.crime_ref} is recorded "
+                        "as an addendum; the meeting's record stands.", markup=False)
         item = self.items.get(state.crime_ref)
         if item is not None and self.queue is not None:
             updated = replace(item, decision=state.decision, rationale=state.rationale,
@@ -532,11 +568,13 @@ class DmmScreen(VigilScreen):
                 return
             if result.complete:
                 self.call_service(complete_action, action_id=result.action_id,
+                                  expected_version=item.case_version,
                                   on_result=self._action_changed, group="dmm-record",
                                   exclusive=False)
             else:
                 self.call_service(reassign_action, action_id=result.action_id,
                                   owner=result.owner or "", due_at=result.due_at,
+                                  expected_version=item.case_version,
                                   on_result=self._action_changed, group="dmm-record",
                                   exclusive=False)
 
@@ -608,7 +646,7 @@ class DmmScreen(VigilScreen):
         event.stop()
         self.text_filter = event.value.strip()
         self.page = 0
-        self.load(audit=False)
+        self.load()  # other cases shown: named
         self.query_one(DataTable).focus()
 
     def action_clear_filter(self) -> None:
@@ -616,7 +654,7 @@ class DmmScreen(VigilScreen):
         self.text_filter = ""
         self.reason_filter = None
         self.page = 0
-        self.load(audit=False)
+        self.load()  # other cases shown: named
         self.query_one(DataTable).focus()
 
     def action_filter_reason(self) -> None:
@@ -629,7 +667,7 @@ class DmmScreen(VigilScreen):
                 return
             self.reason_filter = code or None
             self.page = 0
-            self.load(audit=False)
+            self.load()  # other cases shown: named
             if code:
                 self.notify(f"Showing {REASON_TITLES.get(code, code)}", markup=False)
 
@@ -638,23 +676,33 @@ class DmmScreen(VigilScreen):
     def action_next_page(self) -> None:
         if self.queue is not None and (self.page + 1) * PAGE_SIZE < self.queue.matched:
             self.page += 1
-            self.load(audit=False)
+            self.load()  # other cases shown: named
 
     def action_previous_page(self) -> None:
         if self.page > 0:
             self.page -= 1
-            self.load(audit=False)
+            self.load()  # other cases shown: named
 
     # --- minutes ---------------------------------------------------------------------
     def action_export_minutes(self) -> None:
+        """Saving the minutes is a disclosure: the purpose is asked, the export
+        event naming every case listed is committed, and only then are the
+        minutes delivered."""
         area, day = self.area, self.meeting_date
         filename = minutes_filename(area, day)
 
         def deliver(text: str) -> None:
             self.app.deliver_text(io.StringIO(text), save_filename=filename,
                                   mime_type="text/markdown")
-            self.notify(f"Minutes of the {area} meeting of {day:%d/%m/%Y} saved as {filename}",
-                        markup=False)
+            self.notify(f"Minutes of the {area} meeting of {day:%d/%m/%Y} saved as {filename} "
+                        "(disclosure logged)", markup=False)
 
-        self.call_service(export_minutes, area=area, meeting_date=day, fmt="md",
-                          target=filename, on_result=deliver, group="dmm-export")
+        def answered(purpose: str | None) -> None:
+            if purpose:
+                self.call_service(export_minutes, area=area, meeting_date=day, fmt="md",
+                                  filename=filename, purpose=purpose, on_result=deliver,
+                                  group="dmm-export")
+
+        self.app.push_screen(ReasonDialog(
+            f"Saving {filename} takes the minutes and the cases they list out of Vigil: the "
+            "purpose is recorded with who and when.", prompt="Purpose"), answered)

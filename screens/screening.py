@@ -20,9 +20,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
 from app.dates import DateError, format_local, local_midnight, parse_date
-from app.errors import BadInput
+from app.errors import BadInput, VigilError
 from app.rules.screening import highlight_spans, rule_label
 from app.sanitise import clean_text
+from app.services.cases import ReasonRequired
 from app.services.screening import (
     FLAG_FILTERS,
     SUGGESTED_CHANGE_LABELS,
@@ -32,6 +33,7 @@ from app.services.screening import (
     QueueItem,
     ScreeningQueue,
     ScreeningRunSummary,
+    consult_candidate,
     decide_flag,
     flag_feedback,
     raise_flag,
@@ -235,6 +237,9 @@ class ScreeningScreen(VigilScreen):
         self.queue: ScreeningQueue | None = None
         self.items: dict[str, QueueItem] = {}
         self.feedback_shown = False
+        self._consulted: set[str] = set()  # crimes whose detail was opened (and audited)
+        self._reasons: dict[str, str] = {}  # area -> why its crimes are opened from here
+        self._asking: set[str] = set()  # areas whose reason is being asked
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -308,11 +313,55 @@ class ScreeningScreen(VigilScreen):
         return self.items.get(ref) if ref else None
 
     def _show_item(self, item: QueueItem | None) -> None:
+        """The detail of a candidate, once its consultation is recorded (a
+        reason asked for a crime outside the user's area, once per area)."""
         detail = self.query_one("#screening-detail", Static)
         if item is None:
             detail.update("No crime selected." if self.items else
                           "No candidates: run the screening (R) or change the filter (/).")
             return
+        if item.crime_ref in self._consulted:
+            self._render_item(item)
+            return
+        detail.update("loading…")
+        ref = item.crime_ref
+
+        def consulted(_area: str) -> None:
+            self._consulted.add(ref)
+            if self._selected_ref() == ref:
+                self._render_item(self.items.get(ref, item))
+
+        def refused(error: VigilError) -> None:
+            if not isinstance(error, ReasonRequired):
+                detail.update("")
+                self.show_error(error)
+                return
+            if item.area in self._asking:
+                return  # the reason is being asked already
+            self._asking.add(item.area)
+
+            def answered(reason: str | None) -> None:
+                self._asking.discard(item.area)
+                if reason:
+                    self._reasons[item.area] = reason
+                    selected = self.selected_item()
+                    if selected is not None:
+                        self._show_item(selected)
+                else:
+                    detail.update("Not shown: a reason is needed to view a crime of another "
+                                  "area.")
+
+            self.app.push_screen(ReasonDialog(
+                f"{error} (the detail shows the crime's summary and linked crimes; the reason "
+                f"is recorded on each {item.area} crime you open here).",
+                prompt="Reason for viewing"), answered)
+
+        self.call_service(consult_candidate, crime_ref=ref, reason=self._reasons.get(item.area),
+                          on_result=consulted, on_error=refused, group="screening-consult",
+                          exclusive=False)
+
+    def _render_item(self, item: QueueItem) -> None:
+        detail = self.query_one("#screening-detail", Static)
         head = Text(f"{item.crime_ref} · {item.principal_code}"
                     + (f" + {', '.join(item.included_codes)}" if item.included_codes else "")
                     + f" · {item.area} · {item.team or 'unallocated'} · reported "

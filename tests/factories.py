@@ -327,15 +327,24 @@ def planner_rows(database: Database, table: str) -> float:
 
 
 def case_version(source: Any, crime_ref: str | None = None, *, order_ref: str | None = None,
-                 breach_ref: str | None = None) -> int:
+                 breach_ref: str | None = None, action_id: int | None = None,
+                 flag_id: int | None = None) -> int:
     """The version of a case as a user would have read it: by crime, by one of
-    its orders, or by a breach of its order (the original case). ``source`` is
-    a service context or a database (anything with ``read()``)."""
+    its orders, by a breach of its order (the original case), by one of its DMM
+    actions or by one of its screening flags. ``source`` is a service context
+    or a database (anything with ``read()``)."""
     from sqlalchemy import select as _select
+
+    from models import DmmAction, ScreeningFlag
 
     stmt = _select(Case.version)
     if crime_ref is not None:
         stmt = stmt.where(Case.crime_ref == crime_ref)
+    elif action_id is not None:
+        stmt = stmt.join(DmmAction, DmmAction.case_id == Case.id).where(DmmAction.id == action_id)
+    elif flag_id is not None:
+        stmt = stmt.join(ScreeningFlag, ScreeningFlag.case_id == Case.id).where(
+            ScreeningFlag.id == flag_id)
     elif order_ref is not None:
         stmt = stmt.join(ProtectiveOrder, ProtectiveOrder.case_id == Case.id).where(
             ProtectiveOrder.order_ref == order_ref)
@@ -343,4 +352,5 @@ def case_version(source: Any, crime_ref: str | None = None, *, order_ref: str | 
         stmt = stmt.join(Breach, Breach.original_case_id == Case.id).where(
             Breach.breach_ref == breach_ref)
     with source.read() as session:
-        return int(session.execute(stmt).scalar_one())
+        found = session.execute(stmt).scalar()
+    return 0 if found is None else int(found)  # 0: no such case (what a stale screen holds)

@@ -15,10 +15,11 @@ started), for the area named (force-wide users: every area when ``--area`` is
 left out). Schedule it after the overnight RMS import so the morning's first
 view only reads the cases changed since.
 
-``vigil dmm --complete-action ID`` marks a DMM action done;
-``vigil dmm --reassign-action ID --owner NAME [--due ISO]`` gives it to
-someone else (action ids are in ``--format json``, under each item's
-``actions``). Both are audited on the case.
+``vigil dmm --complete-action ID --case-version N`` marks a DMM action done;
+``vigil dmm --reassign-action ID --case-version N --owner NAME [--due ISO]``
+gives it to someone else (action ids are in ``--format json``, under each
+item's ``actions``; N is the item's ``case_version``, the version read: a case
+changed since is not saved). Both are audited on the case.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from app.services.dmm import (
     build_queue,
     complete_action,
     current_meeting_date,
+    minutes_addenda,
     prepare_queue,
     reassign_action,
 )
@@ -63,6 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="give DMM action ID to --owner (and --due)")
     parser.add_argument("--owner", metavar="NAME", help="with --reassign-action: the new owner")
     parser.add_argument("--due", metavar="ISO", help="with --reassign-action: a new due time")
+    parser.add_argument("--case-version", type=int, metavar="N",
+                        help="with --complete-action or --reassign-action: the case's version "
+                             "as you read it (each item's case_version in --format json); a "
+                             "case changed since is not saved")
     add_format_option(parser, choices=("table", "json", "md", "csv"))
     add_output_option(parser)
 
@@ -119,9 +125,13 @@ def change_action(args: argparse.Namespace, env: CliEnv) -> int:
     action_id = args.complete_action if args.complete_action is not None else args.reassign_action
     if not 1 <= action_id < 2 ** 63:
         raise BadInput(f"dmm: action id {action_id} is not one Vigil gives (see --format json)")
+    if args.case_version is None:
+        raise BadInput("dmm: give --case-version N, the case's version as you read it "
+                       "(each item's case_version in --format json)")
     ctx = env.context()
     if args.complete_action is not None:
-        action = complete_action(ctx, action_id=args.complete_action)
+        action = complete_action(ctx, action_id=args.complete_action,
+                                 expected_version=args.case_version)
         line = (f"action {action.id} on {action.crime_ref} done "
                 f"({format_local(action.done_at)}): {action.text}")
     else:
@@ -134,7 +144,7 @@ def change_action(args: argparse.Namespace, env: CliEnv) -> int:
             except DateError as exc:
                 raise BadInput(f"dmm --due: {exc}") from None
         action = reassign_action(ctx, action_id=args.reassign_action, owner=args.owner,
-                                 due_at=due)
+                                 due_at=due, expected_version=args.case_version)
         line = (f"action {action.id} on {action.crime_ref} now with {action.owner}, due "
                 f"{format_local(action.due_at)}: {action.text}")
     env.emit(line + "\n", None)
@@ -146,12 +156,16 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
         return change_action(args, env)
     if args.owner or args.due:
         raise BadInput("dmm --owner/--due go with --reassign-action ID")
+    if args.case_version is not None:
+        raise BadInput("dmm --case-version goes with --complete-action or --reassign-action ID")
     if args.prepare:
         return prepare(args, env)
     ctx = env.context()
     queue = build_queue(ctx, area=resolve_area(ctx, args.area),
                         meeting_date=resolve_date(ctx, args.date))
-    return emit_or_disclose(ctx, args, kind="dmm", text=render_queue(queue, args.format),
+    addenda = minutes_addenda(ctx, area=queue.area, meeting_date=queue.meeting_date)
+    return emit_or_disclose(ctx, args, kind="dmm",
+                            text=render_queue(queue, args.format, addenda),
                             filter=f"{queue.area} meeting {queue.meeting_date.isoformat()}",
                             crime_refs=[i.crime_ref for i in queue.items], rows=queue.total)
 
@@ -162,5 +176,6 @@ def export_text(env: CliEnv, args: argparse.Namespace) -> tuple[str, list[str], 
     ctx = env.context()
     queue = build_queue(ctx, area=resolve_area(ctx, getattr(args, "area", None)),
                         meeting_date=resolve_date(ctx, getattr(args, "date", None)))
-    return (render_queue(queue, getattr(args, "format", None) or "md"),
+    addenda = minutes_addenda(ctx, area=queue.area, meeting_date=queue.meeting_date)
+    return (render_queue(queue, getattr(args, "format", None) or "md", addenda),
             [i.crime_ref for i in queue.items], queue.total)

@@ -961,9 +961,13 @@ class Applier:
     def _reassessment_due(self, latest: dict[int, tuple[datetime, int]]) -> None:
         """New breaches make a re-assessment due on the crime of the latest of
         them (the pair's live record), counted from that breach, as when a
-        breach is recorded in Vigil, unless the pair was assessed since."""
+        breach is recorded in Vigil, unless the pair was assessed since: the
+        pair of the breach crime, or of the original case whose order was
+        breached (a breach by a suspect the report did not name is still that
+        pair's)."""
         hours = timedelta(hours=self.policy.risk.reassessment_due_hours)
         crime_ids = {crime_id: reported for reported, crime_id in latest.values()}
+        original_of = {crime_id: original for original, (_r, crime_id) in latest.items()}
         mate = T_CASE.alias("pair_mate")
         pair_assessed = (
             select(func.max(T_RISK.c.assessed_at))
@@ -972,13 +976,23 @@ class Applier:
                    mate.c.suspect_id == T_CASE.c.suspect_id)
             .scalar_subquery()
         )
+        own_assessed = (select(func.max(T_RISK.c.assessed_at))
+                        .where(T_RISK.c.case_id == T_CASE.c.id).scalar_subquery())
+        original_assessed = {
+            # the original case's own assessments count when its suspect is unknown
+            case_id: max((_aware(at) for at in (pair, own) if at is not None), default=None)
+            for case_id, pair, own in self.sql.where_in(
+                select(T_CASE.c.id, pair_assessed, own_assessed), T_CASE.c.id, sorted(latest))}
         changes: list[dict[str, Any]] = []
         for case_id, current, assessed in self.sql.where_in(
             select(T_CASE.c.id, T_CASE.c.reassessment_due_at, pair_assessed),
             T_CASE.c.id, sorted(crime_ids),
         ):
             breach_at = crime_ids[case_id]
-            if assessed is not None and _aware(assessed) >= breach_at:
+            known = [at for at in (_aware(assessed) if assessed is not None else None,
+                                   original_assessed.get(original_of[case_id]))
+                     if at is not None]
+            if known and max(known) >= breach_at:
                 continue
             due = breach_at + hours
             if current is not None and _aware(current) == due:

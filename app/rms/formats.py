@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from app.dates import DateError, DateOutOfRange, local, parse_date, parse_datetime
 from app.policy import Policy
-from app.rms.manifest import Manifest
+from app.rms.manifest import MARKER, Manifest
 from app.rules.risk import suggested_level
 from models.enums import (
     CaseStatus,
@@ -952,6 +952,8 @@ def read_rows(path: Path, file_name: str, problem: ProblemSink,
     reader = csv.reader(_decoded_lines(path, problem), strict=False)
     try:
         header = next(reader)
+        if header and header[0].startswith(MARKER):
+            header = next(reader)  # a single exported file's marker line (app.rms.manifest)
     except StopIteration:
         problem(1, "header", "the file is empty")
         return

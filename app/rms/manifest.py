@@ -146,6 +146,54 @@ def read_manifest(folder: Path) -> Manifest:
                     formula_protection=str(protection), present=True, files=listed)
 
 
+# A single extract file (``vigil export cases -o crimes.csv`` or to standard
+# output) has no folder for a manifest: from a database that is not live its
+# first line is this marker, naming the same facts, which the import reads as
+# the folder's manifest (and skips before the header).
+MARKER = "#vigil-rms-extract"
+
+
+def marker_line(source_kind: str, formula_protection: str) -> str:
+    """The first line of a single extract file from a ``source_kind`` database."""
+    return (f"{MARKER} format_version=1 source_kind={source_kind} "
+            f"formula_protection={formula_protection}\n")
+
+
+def is_marker(text: str) -> bool:
+    return text.lstrip("\ufeff").startswith(MARKER)
+
+
+def read_marker(path: Path) -> Manifest | None:
+    """The manifest a single file's marker line names, or None without one;
+    :class:`ManifestError` when the marker cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(1024).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    if not is_marker(first):
+        return None
+    fields: dict[str, str] = {}
+    for word in first.strip().lstrip("\ufeff").split()[1:]:
+        key, _, value = word.partition("=")
+        fields[key] = value
+    problems: list[str] = []
+    kind = fields.get("source_kind")
+    if kind not in SOURCE_KINDS:
+        problems.append(f"{path.name}:1: source_kind: unknown source kind {kind!r} "
+                        f"(expected {', '.join(SOURCE_KINDS)})")
+    protection = fields.get("formula_protection", "none")
+    if protection not in FORMULA_PROTECTIONS:
+        problems.append(f"{path.name}:1: formula_protection: unknown protection "
+                        f"{protection!r} (expected {', '.join(FORMULA_PROTECTIONS)})")
+    if fields.get("format_version", "1") != "1":
+        problems.append(f"{path.name}:1: format_version: a single marked file is format 1")
+    if problems:
+        raise ManifestError(problems)
+    return Manifest(format_version=1, source_kind=kind, formula_protection=protection,
+                    present=True)
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -63,6 +63,7 @@ from app.rms.manifest import (
     ManifestError,
     file_problems,
     read_manifest,
+    read_marker,
 )
 from models import Case, PerpetratorProgramme, ProtectiveOrder
 
@@ -130,6 +131,28 @@ def find_extract_files(folder: Path | str) -> ExtractFiles:
     except ManifestError as exc:
         manifest = Manifest()
         problems.extend(exc.problems)
+    if not manifest.present and not problems:
+        # single files exported from a database that is not live carry a marker line
+        marked: dict[str, Manifest] = {}
+        for name in files:
+            try:
+                found = read_marker(path / name)
+            except ManifestError as exc:
+                problems.extend(exc.problems)
+                continue
+            if found is not None:
+                marked[name] = found
+        if marked:
+            kinds = {m.source_kind for m in marked.values()}
+            unmarked = [name for name in files if name not in marked]
+            if len(kinds) > 1 or unmarked:
+                problems.append(f"{sorted(marked)[0]}:1: source_kind: the folder mixes files "
+                                f"of different databases ({', '.join(sorted(marked))} marked "
+                                f"{', '.join(sorted(str(k) for k in kinds))}"
+                                + (f"; {', '.join(unmarked)} unmarked" if unmarked else "")
+                                + ")")
+            else:
+                manifest = next(iter(marked.values()))
     if manifest.format_version < 2 and not problems:
         for name in files:
             if name in FORMAT2_FILES:

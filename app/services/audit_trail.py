@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import or_, select, text
 from sqlmodel import Session
 
 from app.errors import NotFound
@@ -66,14 +66,20 @@ def audit_naming(ctx: ServiceContext, session: Session, action: AuditAction | st
     event = next(obj for obj in reversed(list(session.new)) if isinstance(obj, AuditEvent))
     session.flush()
     event_id = int(event.id)  # type: ignore[arg-type]
+    # plain inserts, no RETURNING (which a single-row insert would add for the
+    # key): the rows are written, never read back, so an administrator, who
+    # reads no case references, can name the case it erases
+    statement = text("INSERT INTO audit_subject (audit_event_id, crime_ref) "
+                     "VALUES (:audit_event_id, :crime_ref)")
+    connection = session.connection()
     batch: list[dict[str, Any]] = []
     for ref in dict.fromkeys(crime_refs):  # distinct, in order
         batch.append({"audit_event_id": event_id, "crime_ref": ref})
         if len(batch) >= SUBJECT_BATCH:
-            session.execute(insert(AuditSubject), batch)
+            connection.execute(statement, batch)
             batch = []
     if batch:
-        session.execute(insert(AuditSubject), batch)
+        connection.execute(statement, batch)
     return event_id
 
 

@@ -8,22 +8,26 @@ owners) is cleaned of control characters and kept on one line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from app.dates import format_local
+from app.errors import BadInput
 from app.output import Column, render
 from app.rules.dmm import REASON_SHORT
 from app.sanitise import clean_text
+from app.services import disclosure
 from app.services.context import ServiceContext
 from app.services.dmm import (
     DECISION_LABELS,
+    AddendumView,
     DmmActionView,
     DmmQueue,
     DmmQueueItem,
     build_queue,
+    minutes_addenda,
 )
-from app.services.rms_export import record_export, require_export
 
 FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -35,7 +39,7 @@ def _line(text: str | None) -> str:
 def _md(text: str | None) -> str:
     """One line of user text, safe inside Markdown (no tables, links or HTML)."""
     line = _line(text)
-    for char in ("\\", "`", "*", "_", "[", "]", "<", ">", "|", "#"):
+    for char in ("\\", "`", "*", "_", "[", "]", "<", ">", "|", "#", "&"):
         line = line.replace(char, "\\" + char)
     return line
 
@@ -129,6 +133,7 @@ def queue_payload(queue: DmmQueue) -> dict[str, Any]:
             {
                 "rank": rank,
                 "crime_ref": item.crime_ref,
+                "case_version": item.case_version,
                 "priority": item.priority,
                 "priority_explanation": item.priority_explanation,
                 "reasons": item.codes,
@@ -156,7 +161,20 @@ def queue_payload(queue: DmmQueue) -> dict[str, Any]:
     }
 
 
-def minutes_markdown(queue: DmmQueue) -> str:
+def addenda_lines(addenda: Sequence[AddendumView]) -> list[str]:
+    """The addenda after the items: the record of the meeting stands above."""
+    if not addenda:
+        return []
+    lines = ["## Addenda (recorded after the minutes closed)", ""]
+    for a in addenda:
+        what = (f"decision {DECISION_LABELS.get(a.decision or '', a.decision)}: "
+                f"{_md(a.text)}" if a.change == "decision" else _md(a.text))
+        lines.append(f"- {_md(a.crime_ref)}: {what} ({_md(a.recorded_by)}, "
+                     f"{format_local(a.recorded_at)})")
+    return [*lines, ""]
+
+
+def minutes_markdown(queue: DmmQueue, addenda: Sequence[AddendumView] = ()) -> str:
     """Minutes to circulate: the meeting, who, progress, then each item with
     its reasons, risk, decision and rationale, and actions with owner and due."""
     decided = sum(1 for i in queue.items if i.decision)
@@ -179,9 +197,9 @@ def minutes_markdown(queue: DmmQueue) -> str:
         lines += ["No case needed a decision at this meeting.", ""]
     for rank, item in enumerate(queue.items, start=1):
         lines += [
-            f"## {rank}. {item.crime_ref} (priority {item.priority})",
+            f"## {rank}. {_md(item.crime_ref)} (priority {item.priority})",
             "",
-            f"- **Risk:** {item.risk or 'unassessed'} · **Team:** {item.team or 'unallocated'} "
+            f"- **Risk:** {item.risk or 'unassessed'} · **Team:** {_md(item.team) or 'unallocated'} "
             f"· **Victim → suspect:** {_md(pair_text(item))} · **Reported:** "
             f"{format_local(item.reported_at)}",
             "- **Reasons:**" if item.reasons else "- **Reasons:** added by the chair",
@@ -200,15 +218,19 @@ def minutes_markdown(queue: DmmQueue) -> str:
             lines.append("- **Actions:**")
             lines += [f"  - {action_text(a, markdown=True)}" for a in item.actions]
         lines.append("")
+    lines += addenda_lines(addenda)
     return "\n".join(lines)
 
 
-def render_queue(queue: DmmQueue, fmt: str) -> str:
+def render_queue(queue: DmmQueue, fmt: str, addenda: Sequence[AddendumView] = ()) -> str:
     if fmt == "md":
-        return minutes_markdown(queue)
+        return minutes_markdown(queue, addenda)
     columns = CSV_COLUMNS if fmt == "csv" else TABLE_COLUMNS
-    return render(queue_rows(queue), columns, fmt, title=title(queue),
-                  payload=queue_payload(queue))
+    payload = queue_payload(queue)
+    payload["addenda"] = [{"crime_ref": a.crime_ref, "change": a.change, "decision": a.decision,
+                           "text": a.text, "recorded_by": a.recorded_by,
+                           "recorded_at": a.recorded_at} for a in addenda]
+    return render(queue_rows(queue), columns, fmt, title=title(queue), payload=payload)
 
 
 def minutes_filename(area: str, meeting_date: date, fmt: str = "md") -> str:
@@ -216,11 +238,18 @@ def minutes_filename(area: str, meeting_date: date, fmt: str = "md") -> str:
 
 
 def export_minutes(ctx: ServiceContext, *, area: str, meeting_date: date, fmt: str = "md",
-                   target: str = "download") -> str:
-    """The minutes of one meeting as text, for a file or a download (audited export)."""
-    require_export(ctx, "dmm")
+                   filename: str, purpose: str | None) -> str:
+    """The minutes of one meeting as text for a screen's save (a file, or a
+    download in the browser): a disclosure (:mod:`app.services.disclosure`):
+    the export permission and a ``purpose`` first, then the event naming every
+    case listed, committed before the text is returned to be delivered."""
+    if fmt not in FORMATS:
+        raise BadInput(f"minutes: format {fmt!r}: choose {', '.join(FORMATS)}")
+    disclosure.authorised_purpose(ctx, "dmm", purpose)
     queue = build_queue(ctx, area=area, meeting_date=meeting_date)
-    text = render_queue(queue, fmt)
-    record_export(ctx, kind="dmm", fmt=fmt, target=target,
-                  detail=f"{area}/{meeting_date.isoformat()}, {queue.total} items")
+    text = render_queue(queue, fmt, minutes_addenda(ctx, area=area, meeting_date=meeting_date))
+    disclosure.record_download(
+        ctx, kind="dmm", fmt=fmt, filename=filename, purpose=purpose,
+        filter=f"{queue.area} meeting {queue.meeting_date.isoformat()}",
+        crime_refs=[i.crime_ref for i in queue.items], rows=queue.total)
     return text

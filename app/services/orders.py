@@ -443,7 +443,7 @@ def orders_expiring(ctx: ServiceContext, *, area: str | None = None,
         with ctx.write() as session:
             days = (end - start).days
             audit_naming(ctx, session, AuditAction.VIEW, "orders", None,
-                         [row.crime_ref for row in rows],
+                         [r.crime_ref for r in rows],
                          reason=f"orders expiring within {days} days ({area or 'force-wide'}, "
                          f"{len(rows)} orders)")
     return rows
@@ -468,9 +468,9 @@ def notifications_due(ctx: ServiceContext, *, area: str | None = None,
     if audit:
         with ctx.write() as session:
             audit_naming(ctx, session, AuditAction.VIEW, "orders", None,
-                         [row.crime_ref for row in rows],
+                         [r.crime_ref for r in rows],
                          reason=f"SPO notifications due ({area or 'force-wide'}, "
-                         f"{len(rows)} orders)")
+                                f"{len(rows)} orders)")
     return rows
 
 
@@ -533,10 +533,11 @@ def orders_watch(ctx: ServiceContext, *, area: str | None = None, shown: int = 5
                                   [ProtectiveOrder.served_at, ProtectiveOrder.order_ref], shown)
     if audit:
         with ctx.write() as session:
-            ctx.audit(session, AuditAction.VIEW, "orders", None,
-                      reason=f"orders watch ({area or 'force-wide'}): {expiring} expiring within "
-                      f"{ctx.policy.spo.expiry_warning_days} days, {outstanding} SPO "
-                      f"notifications outstanding ({overdue} overdue)")
+            audit_naming(ctx, session, AuditAction.VIEW, "orders", None,
+                         [r.crime_ref for r in (*first_expiring, *first_notes)],
+                         reason=f"orders watch ({area or 'force-wide'}): {expiring} expiring "
+                         f"within {ctx.policy.spo.expiry_warning_days} days, {outstanding} SPO "
+                         f"notifications outstanding ({overdue} overdue)")
     return OrdersWatch(expiring, ctx.policy.spo.expiry_warning_days, tuple(first_expiring),
                        outstanding, overdue, tuple(first_notes))
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, exists, or_, select
 from sqlmodel import Session
 
-from app.errors import BadInput, NotFound
+from app.errors import BadInput, NotFound, PermissionDenied
 from app.rules.retention import (
     add_years,
     closed_before_sql,
@@ -27,28 +27,17 @@ from app.rules.retention import (
     serious_sql,
 )
 from app.services.audit_trail import audit_naming
-from app.services.case_lock import lock_case
+from app.services.case_lock import load_case, lock_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import (
-    Allocation,
     Breach,
     Case,
     DmmAction,
     DmmItem,
-    IncludedClassification,
-    MultiAgencyReferral,
     Person,
     ProtectiveOrder,
-    Referral,
     RetentionDecision,
-    RiskAssessment,
-    ScreeningFlag,
-    ScreeningResult,
-    SearchRecord,
-    SpoDecision,
-    TrainingKey,
-    VictimCare,
 )
 from models.enums import AuditAction, RetentionDecisionKind
 from seed.reference import classifications
@@ -163,7 +152,9 @@ def decide_retention(ctx: ServiceContext, *, crime_ref: str, decision: str,
     ctx.require(Permission.REVIEW_RETENTION, entity="case", entity_id=crime_ref)
     now = ctx.now()
     with ctx.write() as session:
-        case = lock_case(session, crime_ref=crime_ref)
+        # read, not locked: a reviewer may not change the case (on PostgreSQL a
+        # row lock needs UPDATE); the decision is a row of its own, the latest wins
+        case = load_case(session, crime_ref)
         if case.status != "closed":
             raise BadInput(f"{crime_ref} is open: a live investigation is not reviewed for "
                            "disposal")
@@ -191,12 +182,59 @@ def _stub(session: Session, case: Case) -> dict[str, Any]:
             "suspect_ref": suspect}
 
 
+def erased_tables() -> list[str]:
+    """The tables whose rows hang off a case by ``case_id``, in the order an
+    erasure deletes them (DMM actions before their items); the breach table
+    is not among them: a case with breaches is refused."""
+    from sqlmodel import SQLModel
+
+    found = [t.name for t in reversed(SQLModel.metadata.sorted_tables)
+             if t.name not in (Breach.__tablename__, Case.__tablename__)
+             and any(fk.parent.name == "case_id" and fk.column.table.name == Case.__tablename__
+                     for fk in t.foreign_keys)]
+    return sorted(found, key=lambda name: name != DmmAction.__tablename__)
+
+
+def _erase_on_postgresql(ctx: ServiceContext, session: Session, crime_ref: str,
+                         why: str) -> RetentionResult:
+    """An administrator reads no case data on PostgreSQL: the checks and the
+    deletion run in ``vigil_erase_case`` (app.dbsecurity), the event here."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        stub = session.execute(text("SELECT vigil_erase_case(:ref, :eraser, :why)"),
+                               {"ref": crime_ref, "eraser": ctx.actor.username,
+                                "why": why}).scalar_one()
+    except DBAPIError as exc:
+        diag = getattr(getattr(exc, "orig", None), "diag", None)
+        message = (getattr(diag, "message_primary", None)
+                   or str(getattr(exc, "orig", exc)).splitlines()[0])
+        if message.startswith("crime ") and message.endswith("is not in Vigil"):
+            raise NotFound(message) from None
+        if "permission denied" in message or "administrator" in message:
+            raise PermissionDenied(f"erasure of {crime_ref}: {message}") from None
+        raise BadInput(message) from None
+    decided_at = datetime.fromisoformat(str(stub.pop("decided_at")))
+    decided_by, decision_reason = stub.pop("decided_by"), stub.pop("decision_reason")
+    orders = stub.pop("orders_erased")
+    audit_naming(ctx, session, AuditAction.DELETE, "case", crime_ref, [crime_ref],
+                 reason=f"erased under MoPI (disposal decided by {decided_by} on "
+                        f"{decided_at:%d/%m/%Y}: {decision_reason}): {why}",
+                 before=stub, after={"erased": True, "orders_erased": orders})
+    return RetentionResult(crime_ref, RetentionDecisionKind.ERASED, None,
+                           f"{crime_ref} erased; the audit log keeps its stub")
+
+
 def erase_case(ctx: ServiceContext, *, crime_ref: str, reason: str) -> RetentionResult:
     """Erase a case a reviewer decided to dispose of (an administrator only).
     Its records are deleted; the audit log keeps the stub: what, why, who."""
     why = _reason(reason, f"erasure of {crime_ref}")
     ctx.require(Permission.ERASE_CASE, entity="case", entity_id=crime_ref)
     now = ctx.now()
+    if ctx.database.dialect == "postgresql":
+        with ctx.write() as session:
+            return _erase_on_postgresql(ctx, session, crime_ref, why)
     with ctx.write() as session:
         case = lock_case(session, crime_ref=crime_ref)
         latest = _latest_decision(session, crime_ref)
@@ -219,13 +257,13 @@ def erase_case(ctx: ServiceContext, *, crime_ref: str, reason: str) -> Retention
             select(ProtectiveOrder.id).where(ProtectiveOrder.case_id == case_id)).scalars()]
         dmm_items = list(session.execute(select(DmmItem.id).where(DmmItem.case_id == case_id))
                          .scalars())
-        session.execute(delete(DmmAction).where(DmmAction.case_id == case_id))
         if dmm_items:
             session.execute(delete(DmmAction).where(DmmAction.item_id.in_(dmm_items)))
-        for table in (DmmItem, IncludedClassification, RiskAssessment, SpoDecision, VictimCare,
-                      Referral, MultiAgencyReferral, Allocation, ScreeningFlag, ScreeningResult,
-                      SearchRecord, TrainingKey, ProtectiveOrder):
-            session.execute(delete(table).where(table.case_id == case_id))  # type: ignore[attr-defined]
+        from sqlmodel import SQLModel
+
+        for name in erased_tables():  # the restriction's named users (case_access) too
+            table = SQLModel.metadata.tables[name]
+            session.execute(table.delete().where(table.c.case_id == case_id))
         session.execute(delete(Case).where(Case.id == case_id))
         session.add(RetentionDecision(crime_ref=crime_ref, decision=RetentionDecisionKind.ERASED,
                                       reason=why, decided_by=ctx.actor.username, decided_at=now))

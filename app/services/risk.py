@@ -26,6 +26,7 @@ from app.rules.risk import (
     rationale_problem,
     review_due,
 )
+from app.services.audit_trail import audit_naming
 from app.services.case_lock import claim_case, require_version
 from app.services.cases import case_edit
 from app.services.context import ServiceContext
@@ -299,6 +300,8 @@ def approvals_waiting(ctx: ServiceContext, *, area: str | None = None,
                 why=(f"below the suggested {suggested.value}" if below else "lowered from high"),
                 case_version=row.version, yours=may, waiting_for=waiting))
     with ctx.write() as session:
-        ctx.audit(session, AuditAction.VIEW, "approvals", scope,
-                  reason=f"risk approvals waiting ({scope or 'force-wide'}): {len(found)} listed")
+        audit_naming(ctx, session, AuditAction.VIEW, "approvals", scope,
+                     [f.crime_ref for f in found],
+                     reason=f"risk approvals waiting ({scope or 'force-wide'}): "
+                            f"{len(found)} listed")
     return found

@@ -52,7 +52,7 @@ from app.rms.formats import (
     format_when,
     format_yn,
 )
-from app.rms.manifest import CURRENT_FORMAT, MANIFEST, Manifest, sha256_of
+from app.rms.manifest import CURRENT_FORMAT, MANIFEST, Manifest, marker_line, sha256_of
 from app.sanitise import FORMULA_PROTECTION, CsvWriter, neutralise_formula
 from app.services import disclosure
 from app.services.context import ServiceContext
@@ -73,7 +73,6 @@ from models import (
     TrainingRecord,
     VictimCare,
 )
-from models.enums import AuditAction
 
 PAGE = 5_000
 CASE_FORMATS = ("csv", "json", "md", "html")
@@ -439,9 +438,22 @@ CRIME_TITLES = {
 }
 
 
+def single_file_marker(ctx: ServiceContext, fmt: str) -> str:
+    """The first line of a single-file CSV export from a database that is not
+    live (training, synthetic, evaluation): the kind of rows it holds, read by
+    the import as a folder's manifest (a live database refuses training rows).
+    Empty for a live database (a CSV for people, as a force's RMS writes it)
+    and for the formats the import does not read."""
+    kind = ctx.database.database_kind() or ("training" if ctx.training else "live")
+    if fmt != "csv" or kind == "live":
+        return ""
+    return marker_line(kind, FORMULA_PROTECTION)
+
+
 def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter,
-                  refs: list[str] | None = None) -> int:
+                  refs: list[str] | None = None, marker: str = "") -> int:
     # one file without a manifest is a format 1 extract: its columns only
+    handle.write(marker)
     rows: Iterable[dict[str, Any]] = (
         {name: row[name] for name in COLUMNS[CRIMES]} for row in _crime_rows(session, flt))
     if refs is not None:
@@ -518,7 +530,8 @@ def export_cases(ctx: ServiceContext, *, target: str | Path | None, fmt: str = "
         with disclosure.released_on_success(aside):
             with ctx.read() as session:
                 _snapshot(session)
-                rows[CRIMES] = _write_crimes(aside.handle, session, fmt, flt, refs)
+                rows[CRIMES] = _write_crimes(aside.handle, session, fmt, flt, refs,
+                                             marker=single_file_marker(ctx, fmt))
             aside.handle.flush()
             shown = str(aside.path)
             _record(ctx, fmt, shown, flt, purpose, rows, refs)
@@ -532,7 +545,7 @@ def export_cases(ctx: ServiceContext, *, target: str | Path | None, fmt: str = "
             refs = _crime_refs(session, flt)
             rows[CRIMES] = len(refs)
             event = _record(ctx, fmt, shown, flt, purpose, rows, refs)
-            chunks = _chunks(session, fmt, flt)
+            chunks = _chunks(session, fmt, flt, marker=single_file_marker(ctx, fmt))
             complete = disclosure.write_stream(ctx, event, stdout, chunks,
                                                rows_of=lambda chunk: chunk.count("\n"))
         if not complete:
@@ -542,10 +555,11 @@ def export_cases(ctx: ServiceContext, *, target: str | Path | None, fmt: str = "
     return ExportResult(kind="cases", format=fmt, target=shown, rows=rows)
 
 
-def _chunks(session: Session, fmt: str, flt: CaseFilter) -> Iterator[str]:
+def _chunks(session: Session, fmt: str, flt: CaseFilter, marker: str = "") -> Iterator[str]:
     """The crimes export a page at a time, as text."""
     if fmt in ("csv", "json"):
         buffer = io.StringIO()
+        buffer.write(marker)
         if fmt == "csv":
             writer = CsvWriter(buffer)
             writer.writerow(COLUMNS[CRIMES])
@@ -590,12 +604,3 @@ def require_export(ctx: ServiceContext, kind: str) -> None:
     """Refuse (and audit the refusal) unless the user may export."""
     ctx.require(Permission.EXPORT, entity="export", entity_id=kind)
 
-
-def record_export(ctx: ServiceContext, *, kind: str, fmt: str, target: str,
-                  detail: str | None = None) -> None:
-    """Audit an export made elsewhere, after the fact (kept for the DMM
-    minutes until they move to :func:`app.services.disclosure.record_download`,
-    which records before release, with the purpose and the cases)."""
-    reason = f"{kind} exported as {fmt} to {target}" + (f": {detail}" if detail else "")
-    with ctx.write() as session:
-        ctx.audit(session, AuditAction.EXPORT, "export", kind, reason=reason)

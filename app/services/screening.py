@@ -74,6 +74,7 @@ from app.rules.screening import (
     screen_crime,
     summary_matches,
 )
+from app.services.audit_trail import audit_naming
 from app.services.case_lock import claim_case, load_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
@@ -772,10 +773,27 @@ def screening_queue(ctx: ServiceContext, *, since: datetime | None = None,
         ))
     if audit:
         with ctx.write() as session:
-            ctx.audit(session, AuditAction.VIEW, "screening_run", run.run_id if run else None,
-                      reason=f"screening queue page {page + 1} ({len(items)} of {total} candidates)")
+            audit_naming(ctx, session, AuditAction.VIEW, "screening_run",
+                         run.run_id if run else None, [i.crime_ref for i in items],
+                         reason=f"screening queue page {page + 1} ({len(items)} of {total} "
+                                "candidates)")
     return ScreeningQueue(items=items, total=total, page=page, page_size=size,
                           min_score=threshold, last_run=run)
+
+
+def consult_candidate(ctx: ServiceContext, *, crime_ref: str,
+                      reason: str | None = None) -> str:
+    """Opening a candidate's detail (its summary, evidence and linked crimes)
+    is a consultation of the crime, as the case record is: restricted cases
+    are refused to anyone not named on them, outside the user's own area a
+    ``reason`` is required (:class:`ReasonRequired`), and the view is audited
+    on the case with it. Returns the crime's area command."""
+    from app.services.cases import consult_case
+    from app.services.restricted import require_visible
+
+    ctx.require(Permission.VIEW_SCREENING, entity="case", entity_id=crime_ref)
+    require_visible(ctx, crime_ref)
+    return consult_case(ctx, crime_ref=crime_ref, reason=reason, what="screening detail")
 
 
 # --- flags ---------------------------------------------------------------------------
@@ -887,11 +905,16 @@ def list_flags(ctx: ServiceContext, *, status: str | None = FlagStatus.OPEN,
     if area:
         stmt = stmt.where(Case.area_command == area)
     with ctx.read() as session:
-        return [_flag_view(flag, ref) for flag, ref in session.execute(stmt)]
+        flags = [_flag_view(flag, ref) for flag, ref in session.execute(stmt)]
+    with ctx.write() as session:
+        audit_naming(ctx, session, AuditAction.VIEW, "screening_flags", status or "all",
+                     [f.crime_ref for f in flags],
+                     reason=f"screening flags listed ({area or 'force-wide'}): {len(flags)}")
+    return flags
 
 
 def decide_flag(ctx: ServiceContext, *, flag_id: int, accept: bool, rationale: str | None,
-                expected_version: int | None = None) -> FlagDecision:
+                expected_version: int) -> FlagDecision:
     """A supervisor of the crime's area accepts the flag (its change is applied
     to the classification, with audit) or rejects it with a reason. Nobody
     decides a flag they raised."""

@@ -20,6 +20,7 @@ from app.rules.victim_care import (
     care_state,
     is_referral,
 )
+from app.services.audit_trail import audit_naming
 from app.services.cases import EditResult, RecordedItem, case_edit, not_in_future
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
@@ -268,8 +269,9 @@ def victims_code_list(ctx: ServiceContext, *, area: str | None = None,
         rows.append(VictimsCodeRow(fact.crime_ref, place_area, place_team, fact.reported_at,
                                    state))
     with ctx.write() as session:
-        ctx.audit(session, AuditAction.VIEW, "victims_code", area,
-                  reason=f"Victims' Code list ({area or 'force-wide'}): {len(rows)} cases listed "
-                         f"of {len(ids)} open")
+        audit_naming(ctx, session, AuditAction.VIEW, "victims_code", area,
+                     [r.crime_ref for r in rows],
+                     reason=f"Victims' Code list ({area or 'force-wide'}): {len(rows)} cases "
+                            f"listed of {len(ids)} open")
     return VictimsCodeList(area=area, built_at=now, cases=len(ids), rows=tuple(rows),
                            counts=counts, consent_refused=refused)

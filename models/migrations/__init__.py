@@ -2,4 +2,4 @@
 newest one: a database already there starts without loading Alembic. Add a
 migration, move it (a test checks it against Alembic's own head)."""
 
-HEAD_REVISION = "0005_plan_review_index"
+HEAD_REVISION = "0006_dmm_addenda"

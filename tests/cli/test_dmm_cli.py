@@ -13,7 +13,7 @@ import tui
 from app.db import Database
 from app.services import dmm
 from models import AuditEvent
-from tests.factories import dmm_morning
+from tests.factories import case_version, dmm_morning
 
 MONDAY = date(2026, 3, 2)
 AT = ["--now", "2026-03-02T08:00:00Z"]
@@ -52,11 +52,11 @@ def test_minutes_show_decisions_and_actions_in_london_time(
         db_url: str, make_sqlite_context, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     ctx = make_sqlite_context("supervisor.northern")
     dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0104",
-                        decision="actions_set", rationale="Breach | not yet acknowledged")
+                        decision="actions_set", rationale="Breach | not yet acknowledged", expected_version=case_version(ctx, crime_ref="NC/26/0104"))
     # 17:00 UTC on 1 April 2026 is 18:00 in London (BST)
     dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0104",
                    text="Arrest suspect for the breach", owner="DS Lowther",
-                   due_at=datetime(2026, 4, 1, 17, 0, tzinfo=UTC))
+                   due_at=datetime(2026, 4, 1, 17, 0, tzinfo=UTC), expected_version=case_version(ctx, crime_ref="NC/26/0104"))
     code, out, _err = _run(capsys, "dmm", "--db", db_url, "--user", "supervisor.northern", *AT,
                            "--area", "northern", "--format", "md")
     assert code == 0
@@ -167,26 +167,36 @@ def test_actions_are_completed_and_reassigned_from_the_command_line(
     ctx = make_sqlite_context("supervisor.northern")
     first = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0104",
                            text="Arrest suspect for the breach", owner="DS Lowther",
-                           due_at=datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
+                           due_at=datetime(2026, 3, 2, 17, 0, tzinfo=UTC), expected_version=case_version(ctx, crime_ref="NC/26/0104"))
     second = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0102",
-                            text="Complete the S-DASH", owner="PC Hebden", due_at=None)
+                            text="Complete the S-DASH", owner="PC Hebden", due_at=None, expected_version=case_version(ctx, crime_ref="NC/26/0102"))
+    first_version = str(case_version(ctx, crime_ref="NC/26/0104"))
+    second_version = str(case_version(ctx, crime_ref="NC/26/0102"))
+    code, _out, err = _run(capsys, "dmm", "--reassign-action", str(first.id), "--owner",
+                           "DC Vance", "--db", db_url, "--user", "supervisor.northern", *AT)
+    assert code == 2 and "--case-version" in err  # the version read is required
+    code, _out, err = _run(capsys, "dmm", "--reassign-action", str(first.id), "--owner",
+                           "DC Vance", "--case-version", str(int(first_version) - 1),
+                           "--db", db_url, "--user", "supervisor.northern", *AT)
+    assert code != 0 and "nothing was saved" in err  # stale: changed by someone else
     code, out, _err = _run(capsys, "dmm", "--reassign-action", str(first.id), "--owner",
-                           "DC Vance", "--due", "03/03/2026 12:00", "--db", db_url, "--user",
-                           "supervisor.northern", *AT)
+                           "DC Vance", "--due", "03/03/2026 12:00", "--case-version",
+                           first_version, "--db", db_url, "--user", "supervisor.northern", *AT)
     assert code == 0
     assert out == (f"action {first.id} on NC/26/0104 now with DC Vance, due 03/03/2026 12:00: "
                    "Arrest suspect for the breach\n")
-    code, out, _err = _run(capsys, "dmm", "--complete-action", str(second.id), "--db", db_url,
-                           "--user", "officer.northern", *AT)
+    code, out, _err = _run(capsys, "dmm", "--complete-action", str(second.id), "--case-version",
+                           second_version, "--db", db_url, "--user", "officer.northern", *AT)
     assert code == 0 and out.startswith(f"action {second.id} on NC/26/0102 done (02/03/2026 08:00)")
-    code, _out, err = _run(capsys, "dmm", "--complete-action", str(second.id), "--db", db_url,
+    code, _out, err = _run(capsys, "dmm", "--complete-action", str(second.id), "--case-version",
+                           str(int(second_version) + 1), "--db", db_url,
                            "--user", "supervisor.northern", *AT)
     assert code == 2 and "already done" in err
-    code, _out, err = _run(capsys, "dmm", "--reassign-action", str(first.id), "--db", db_url,
-                           "--user", "supervisor.northern", *AT)
+    code, _out, err = _run(capsys, "dmm", "--reassign-action", str(first.id), "--case-version",
+                           "1", "--db", db_url, "--user", "supervisor.northern", *AT)
     assert code == 2 and "--owner" in err
-    code, _out, err = _run(capsys, "dmm", "--complete-action", "999", "--db", db_url,
-                           "--user", "supervisor.northern", *AT)
+    code, _out, err = _run(capsys, "dmm", "--complete-action", "999", "--case-version", "1",
+                           "--db", db_url, "--user", "supervisor.northern", *AT)
     assert code != 0 and "DMM action 999 does not exist" in err
     with sqlite_database.read() as session:
         reasons = session.execute(select(AuditEvent.reason).where(

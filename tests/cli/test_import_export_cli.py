@@ -174,7 +174,9 @@ def test_export_cases_to_standard_output(sqlite_database: Database, tmp_path: Pa
     rows = json.loads(capsys.readouterr().out)
     assert [r["crime_ref"] for r in rows] == ["CR-0001", "CR-0002"]
     assert vigil(sqlite_database, "export", "cases", "--purpose", "quality check", "--date", "2026-02-28") == 0
-    assert capsys.readouterr().out == ",".join(
+    assert capsys.readouterr().out == (  # a synthetic database's file says so first
+        "#vigil-rms-extract format_version=1 source_kind=synthetic "
+        "formula_protection=apostrophe\n") + ",".join(
         ["crime_ref", "reported_at", "area_command", "principal_code", "included_codes",
          "victim_ref", "suspect_ref", "relationship", "domestic_abuse", "online",
          "allocation_team", "officer", "status", "pin_issued", "summary"]) + "\n"

@@ -17,7 +17,7 @@ from app.app import VigilApp
 from app.db import Database
 from app.services import dmm
 from app.services.case_lock import claim_case, load_case
-from models import AuditEvent, DmmAction, DmmItem, DmmMeeting
+from models import AuditEvent, AuditSubject, DmmAction, DmmItem, DmmMeeting
 from screens.dmm import DmmScreen
 from screens.dmm_dialogs import (
     ActionChangeDialog,
@@ -93,7 +93,7 @@ async def test_queue_ranked_with_why_in_the_side_panel(seeded: Database,
     with seeded.read() as session:
         views = session.execute(select(AuditEvent.entity, AuditEvent.entity_id, AuditEvent.reason)
                                 .where(AuditEvent.action == "view")).all()
-    assert ("dmm_queue", "Northern/2026-03-02", "DMM queue viewed (live)") in views
+    assert ("dmm_queue", "Northern/2026-03-02", "DMM queue viewed (live): 5 of 5 items shown") in views
     assert ("case", "NC/26/0104", "DMM item viewed") in views
 
 
@@ -324,17 +324,30 @@ async def test_previous_and_next_meeting_filters_and_minutes(
         await _settle(pilot, app)
         assert _rows(screen) == ["NC/26/0105", "NC/26/0101"]
         await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("escape")  # no purpose: nothing saved, nothing logged
+        await _settle(pilot, app)
+        assert delivered == []
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press(*"circulate to the area", "enter")
         await _settle(pilot, app)
     assert len(delivered) == 1
     text, filename = delivered[0]
     assert filename == "dmm-northern-2026-03-02.md"
     assert text.startswith("# DMM minutes: Northern, Monday 2 March 2026")
     with seeded.read() as session:
-        exports = session.execute(select(AuditEvent.reason).where(
-            AuditEvent.action == "export")).scalars().all()
+        exports = session.execute(select(AuditEvent.id, AuditEvent.after).where(
+            AuditEvent.action == "export")).all()
+        named = session.execute(select(AuditSubject.crime_ref).where(
+            AuditSubject.audit_event_id == exports[0].id)).scalars().all()
         meetings = session.execute(select(DmmMeeting.meeting_date)).scalars().all()
-    assert exports == ["dmm exported as md to dmm-northern-2026-03-02.md: "
-                       "Northern/2026-03-02, 5 items"]
+    # the disclosure path: purpose, target, every case listed, before the minutes left
+    [(_event_id, after)] = exports
+    assert (after["kind"], after["format"], after["target"], after["purpose"], after["rows"],
+            after["filter"]) == ("dmm", "md", "download dmm-northern-2026-03-02.md",
+                                 "circulate to the area", 5, "Northern meeting 2026-03-02")
+    assert len(named) == 5 and all(f". {ref} (priority" in text for ref in named)
     assert sorted(meetings) == [MONDAY, date(2026, 3, 3)]  # Friday was only looked at
 
 

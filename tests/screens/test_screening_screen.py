@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from rich.console import Group
 from sqlmodel import select
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 
 from app.app import VigilApp
 from app.db import Database
@@ -165,6 +165,13 @@ async def test_reject_needs_a_reason_and_filter_and_feedback(make_sqlite_context
         await pilot.press("enter")
         await _settle(app, pilot)
         assert _keys(screen.query_one(DataTable)) == ["NO/26/000001"]
+        # a Northern crime's detail, opened by a Southern supervisor: the reason is asked
+        assert isinstance(app.screen, ReasonDialog)
+        assert "give a reason" in str(app.screen.query_one(Label).render())
+        app.screen.query_one(Input).value = "linked to a Southern victim"
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert isinstance(screen.query_one("#screening-detail", Static).content, Group)  # shown
         await pilot.press("t")
         await _settle(app, pilot)
         panel = screen.query_one("#screening-feedback", Static)
@@ -173,6 +180,11 @@ async def test_reject_needs_a_reason_and_filter_and_feedback(make_sqlite_context
         cells = [list(col.cells) for col in table.columns]
         assert cells[0][:1] == ["behaviour"]
         assert cells[4][0] == "1"  # rejected
+    with sqlite_database.read() as session:
+        why = session.execute(select(AuditEvent.reason).where(
+            AuditEvent.entity_id == "NO/26/000001", AuditEvent.action == "view")).scalars().all()
+    assert why == ["screening detail viewed outside own area (Southern): linked to a Southern "
+                   "victim"]
     with sqlite_database.read() as s:
         flag = s.exec(select(ScreeningFlag)).one()
     assert (flag.status, flag.decided_by, flag.rationale) == (

@@ -17,7 +17,7 @@ from screens.case import CaseScreen
 from screens.dmm_dialogs import ActionChangeDialog
 from screens.worklist import WorklistScreen
 from tests.conftest import NOW
-from tests.factories import dmm_morning
+from tests.factories import case_version, dmm_morning
 
 SIZE = (160, 48)
 
@@ -68,9 +68,9 @@ async def test_an_action_is_completed_from_the_case_record(
         seeded: Database, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
     ctx = make_sqlite_context("supervisor.northern")
     dmm.record_decision(ctx, area="Northern", meeting_date=NOW.date(), crime_ref="NC/26/0105",
-                        decision="actions_set", rationale="Plan and SPO decision this week")
+                        decision="actions_set", rationale="Plan and SPO decision this week", expected_version=case_version(ctx, crime_ref="NC/26/0105"))
     dmm.add_action(ctx, area="Northern", meeting_date=NOW.date(), crime_ref="NC/26/0105",
-                   text="Write the risk management plan", owner="DC Vance", due_at=None)
+                   text="Write the risk management plan", owner="DC Vance", due_at=None, expected_version=case_version(ctx, crime_ref="NC/26/0105"))
     app = VigilApp(make_sqlite_context("supervisor.northern"), crime_ref="NC/26/0105")
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot, app)

@@ -136,6 +136,47 @@ def board_state(ctx: ServiceContext) -> dict[str, tuple[Any, ...]]:
     return found
 
 
+def dmm_state(ctx: ServiceContext) -> dict[Any, tuple[Any, ...]]:
+    """Each area's agenda for the context's now: per case its priority, its
+    reasons (code and words) and its risk, keyed by (area, crime_ref)."""
+    from app.services.dmm import build_queue, current_meeting_date
+    from seed.reference import organisation
+
+    found: dict[Any, tuple[Any, ...]] = {}
+    meeting = current_meeting_date(ctx)
+    for area in organisation().area_commands:
+        queue = build_queue(ctx, area=area, meeting_date=meeting, audit=False)
+        for item in queue.items:
+            found[(area, item.crime_ref)] = (
+                item.priority, tuple((h.code, h.explanation) for h in item.reasons), item.risk)
+    return found
+
+
+def work_queue_state(ctx: ServiceContext) -> dict[Any, tuple[Any, ...]]:
+    """Each area's work queue for the context's now, gap by gap."""
+    from app.services.dmm import work_queue
+    from seed.reference import organisation
+
+    found: dict[Any, tuple[Any, ...]] = {}
+    for area in organisation().area_commands:
+        for item in work_queue(ctx, area=area, audit=False).items:
+            found[(area, item.crime_ref, item.code)] = (
+                item.explanation, item.crossed_at, item.second_at, item.team, item.owner,
+                item.risk)
+    return found
+
+
+def by_reason(source: dict[Any, tuple[Any, ...]], target: dict[Any, tuple[Any, ...]],
+              reasons: Any) -> dict[str, tuple[int, int]]:
+    """Per reason code: (items equal on both sides, items differing or on one side only)."""
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for key in set(source) | set(target):
+        codes = set(reasons(key, source.get(key))) | set(reasons(key, target.get(key)))
+        for code in codes:
+            tally[code][0 if source.get(key) == target.get(key) else 1] += 1
+    return {code: (same, other) for code, (same, other) in sorted(tally.items())}
+
+
 def differences(source: dict[str, dict[Any, Any]],
                 target: dict[str, dict[Any, Any]]) -> dict[str, list[Any]]:
     """Per kind of record, the keys whose records differ (or are on one side only)."""
@@ -162,9 +203,23 @@ def main(argv: list[str]) -> int:
                            database=database, migrate=False)
         record = extract_state(database)
         record["breach_board"] = board_state(ctx)
+        record["dmm_agendas"] = dmm_state(ctx)
+        record["work_queues"] = work_queue_state(ctx)
         states.append(record)
     left, right = states
     diff = differences(left, right)
+
+    def agenda_codes(_key: Any, value: tuple[Any, ...] | None) -> list[str]:
+        return [code for code, _words in value[1]] if value else []
+
+    for name, tally in (
+            ("dmm_agendas", by_reason(left["dmm_agendas"], right["dmm_agendas"], agenda_codes)),
+            ("work_queues", by_reason(left["work_queues"], right["work_queues"],
+                                      lambda key, value: [key[2]])),
+            ("breach_board", by_reason(left["breach_board"], right["breach_board"],
+                                       lambda _key, value: list(value[1]) if value else []))):
+        print(f"{name}: " + ", ".join(f"{code} {same} equal / {other} different"
+                                       for code, (same, other) in tally.items()))
     for kind in sorted(left):
         print(f"{kind:14} source {len(left[kind]):7,}  re-imported {len(right.get(kind, {})):7,}"
               f"  differing {len(diff.get(kind, [])):,}")

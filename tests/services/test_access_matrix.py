@@ -84,7 +84,7 @@ ACTIONS: dict[str, Callable[[ServiceContext], Any]] = {
                                                       meeting_date=NOW.date()),
     "record DMM decision": lambda c: dmm.record_decision(
         c, area="Northern", meeting_date=NOW.date(), crime_ref=REF,
-        decision="no_further_action", rationale="matrix test"),
+        decision="no_further_action", rationale="matrix test", expected_version=case_version(c, crime_ref=REF)),
     "view breach board": lambda c: breaches.breach_board(c, area="Northern"),
     "acknowledge breach": lambda c: breaches.acknowledge_breach(
         c, breach_ref="BR/AM/1", note="matrix test", expected_version=case_version(c, breach_ref="BR/AM/1")),

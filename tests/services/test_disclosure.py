@@ -349,6 +349,7 @@ def test_exported_csv_runs_no_formula_and_round_trips(database: Database, make_c
     cells = [v for row in rows for v in row.values()]
     tried = [v for v in cells if v.lstrip("'")[:1] in ("=", "+", "-", "@", "\t", "\r")]
     through = [v for v in tried if not v.startswith("'")]
+    print(f"formula cells exported: tried {len(tried)}, got through unguarded {len(through)}")
     assert len(tried) >= len(HOSTILE) and through == []
     with (tmp_path / "one" / RISK).open(newline="") as handle:
         assert {row["rationale"] for row in csv.DictReader(handle)} == {"'@risk note"}
@@ -418,3 +419,65 @@ def test_permission_is_checked_before_anything_is_written(database: Database, ma
     with pytest.raises(PermissionDenied):
         export_cases(make_context("officer.northern"), target=out / "c.csv", purpose="x")
     assert list(out.iterdir()) == []
+
+
+# --- DMM minutes leave by the one path ---------------------------------------------------
+def test_dmm_minutes_leave_only_through_the_disclosure_path(database: Database, make_context,
+                                                            tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every way the minutes leave Vigil (the screen's save, `vigil dmm -o`,
+    `vigil export dmm -o`): the export permission, a purpose, the event naming
+    every case before the text, fail closed; user text is HTML-escaped."""
+    from app.errors import BadInput, PermissionDenied
+    from app.services import dmm
+    from app.services.dmm_minutes import export_minutes, minutes_filename
+    from tests.factories import case_version, dmm_morning
+
+    with database.write() as session:
+        dmm_morning(session)
+    supervisor = make_context("supervisor.northern")
+    monday = dmm.current_meeting_date(supervisor)
+    dmm.record_decision(supervisor, area="Northern", meeting_date=monday, crime_ref="NC/26/0105",
+                        decision="actions_set", rationale="<script>alert(1)</script> & <b>x</b>",
+                        expected_version=case_version(supervisor, crime_ref="NC/26/0105"))
+    filename = minutes_filename("Northern", monday)
+    tried = got_through = 0
+    for who, purpose in (("officer.northern", "curiosity"), ("supervisor.northern", " ")):
+        tried += 1
+        try:
+            export_minutes(make_context(who), area="Northern", meeting_date=monday,
+                           filename=filename, purpose=purpose)
+            got_through += 1
+        except (PermissionDenied, BadInput):
+            pass
+    assert _exports(database) == []
+    text_out = export_minutes(supervisor, area="Northern", meeting_date=monday,
+                              filename=filename, purpose="circulate to the area")
+    [event] = _exports(database)
+    assert event.after["purpose"] == "circulate to the area" and event.after["kind"] == "dmm"
+    assert _named(database, event.id) == sorted({
+        line.split(". ", 1)[1].split(" (priority")[0].replace("\\", "")
+        for line in text_out.splitlines() if line.startswith("## ")})
+    assert "<script>" not in text_out and "<b>" not in text_out and "\\<script\\>" in text_out
+    # the command line's -o, both ways, and fail closed when the event cannot be written
+    base = ["--db", database.url, "--user", "supervisor.northern", "--now", NOW.isoformat()]
+    for command in (["dmm", "--area", "Northern", "--format", "md"],
+                    ["export", "dmm", "--area", "Northern", "--format", "md"]):
+        target = tmp_path / f"{command[0]}.md"
+        tried += 1
+        if tui.main([*command, *base, "-o", str(target)]) == 0:  # no purpose
+            got_through += 1
+        assert tui.main([*command, *base, "-o", str(target), "--purpose", "weekly review"]) == 0
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
+        assert "<script>" not in target.read_text()
+    _refuse_export_events(database)
+    tried += 1
+    try:
+        export_minutes(supervisor, area="Northern", meeting_date=monday, filename=filename,
+                       purpose="after the audit store failed")
+        got_through += 1
+    except disclosure.DisclosureRefused:
+        pass
+    print(f"DMM minutes leaving without the disclosure path: tried {tried}, "
+          f"got through {got_through}")
+    assert (tried, got_through) == (5, 0)
+    assert len(_exports(database)) == 3

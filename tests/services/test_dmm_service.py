@@ -31,6 +31,7 @@ from tests.factories import (
     add_referral,
     add_risk,
     add_victim_care,
+    case_version,
     dmm_morning,
 )
 
@@ -104,10 +105,10 @@ def test_analyst_sees_read_only_and_cannot_decide(seeded: Database, make_context
     assert not queue.can_decide
     with pytest.raises(PermissionDenied):
         dmm.record_decision(analyst, area="Northern", meeting_date=MONDAY,
-                            crime_ref="NC/26/0105", decision="escalate", rationale="x")
+                            crime_ref="NC/26/0105", decision="escalate", rationale="x", expected_version=case_version(analyst, crime_ref="NC/26/0105"))
     southern = make_context("supervisor.southern")
     with pytest.raises(PermissionDenied, match="Northern"):
-        dmm.mark_discussed(southern, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105")
+        dmm.mark_discussed(southern, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105", expected_version=case_version(southern, crime_ref="NC/26/0105"))
     with seeded.read() as session:
         denied = session.execute(select(AuditEvent.entity, AuditEvent.entity_id).where(
             AuditEvent.action == AuditAction.DENIED)).all()
@@ -125,9 +126,9 @@ def test_decision_action_and_discussed_are_recorded_and_audited(seeded: Database
     assert (state.decision, state.discussed_at, state.case_version) == ("escalate", NOW, version + 1)
     due = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
     action = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105",
-                            text="Prepare SPO application", owner="DS Lowther", due_at=due)
+                            text="Prepare SPO application", owner="DS Lowther", due_at=due, expected_version=case_version(ctx, crime_ref="NC/26/0105"))
     assert (action.owner, action.due_at, action.done_at) == ("DS Lowther", due, None)
-    dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0101")
+    dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0101", expected_version=case_version(ctx, crime_ref="NC/26/0101"))
     # a stale version is refused
     with pytest.raises(ConflictError):
         dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105",
@@ -159,18 +160,18 @@ def test_bad_input_names_the_problem(seeded: Database, make_context) -> None:  #
         dmm.build_queue(ctx, area="Atlantis", meeting_date=MONDAY)
     with pytest.raises(BadInput, match="rationale is required"):
         dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0102",
-                            decision="escalate", rationale="  ")
+                            decision="escalate", rationale="  ", expected_version=case_version(ctx, crime_ref="NC/26/0102"))
     with pytest.raises(BadInput, match="choose one of"):
         dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0102",
-                            decision="shrug", rationale="x")
+                            decision="shrug", rationale="x", expected_version=case_version(ctx, crime_ref="NC/26/0102"))
     with pytest.raises(BadInput, match="name the owner and the date"):
         dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0102",
-                            decision="work_queue", rationale="Assessment by the team")
+                            decision="work_queue", rationale="Assessment by the team", expected_version=case_version(ctx, crime_ref="NC/26/0102"))
     with pytest.raises(BadInput, match="belongs to Southern"):
-        dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0107")
+        dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0107", expected_version=case_version(ctx, crime_ref="NC/26/0107"))
     with pytest.raises(BadInput, match="no DMM was held"):
         dmm.mark_discussed(ctx, area="Northern", meeting_date=date(2026, 2, 27),
-                           crime_ref="NC/26/0102")
+                           crime_ref="NC/26/0102", expected_version=case_version(ctx, crime_ref="NC/26/0102"))
 
 
 def test_undecided_items_carry_decided_ones_leave_and_actions_complete(
@@ -178,13 +179,13 @@ def test_undecided_items_carry_decided_ones_leave_and_actions_complete(
     monday = make_context("supervisor.northern")
     dmm.build_queue(monday, area="Northern", meeting_date=MONDAY)
     dmm.record_decision(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110",
-                        decision="reallocate", rationale="Move to CID")
+                        decision="reallocate", rationale="Move to CID", expected_version=case_version(monday, crime_ref="NC/26/0110"))
     action = dmm.add_action(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110",
                             text="Reallocate to CID", owner="Insp Fairley",
-                            due_at=datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
+                            due_at=datetime(2026, 3, 2, 17, 0, tzinfo=UTC), expected_version=case_version(monday, crime_ref="NC/26/0110"))
     dmm.record_decision(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0101",
-                        decision="no_further_action", rationale="Investigation under way")
-    dmm.mark_discussed(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0104")
+                        decision="no_further_action", rationale="Investigation under way", expected_version=case_version(monday, crime_ref="NC/26/0101"))
+    dmm.mark_discussed(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0104", expected_version=case_version(monday, crime_ref="NC/26/0104"))
 
     tuesday = make_context("supervisor.northern", now=TUESDAY_NOW)
     queue = dmm.build_queue(tuesday, area="Northern", meeting_date=TUESDAY)
@@ -203,12 +204,12 @@ def test_undecided_items_carry_decided_ones_leave_and_actions_complete(
     # after the decision (Monday 10:00), so it comes back for that
     assert summary["NC/26/0101"] == ["NO_RISK_ASSESSMENT"]
 
-    done = dmm.complete_action(tuesday, action_id=action.id)
+    done = dmm.complete_action(tuesday, action_id=action.id, expected_version=case_version(tuesday, action_id=action.id))
     assert done.done_at == TUESDAY_NOW
     queue = dmm.build_queue(tuesday, area="Northern", meeting_date=TUESDAY)
     assert queue.item("NC/26/0110") is None
     with pytest.raises(BadInput, match="already done"):
-        dmm.complete_action(tuesday, action_id=action.id)
+        dmm.complete_action(tuesday, action_id=action.id, expected_version=case_version(tuesday, action_id=action.id))
 
     # Monday's meeting is now the record: stored as it was left
     record = dmm.build_queue(tuesday, area="Northern", meeting_date=MONDAY)
@@ -221,15 +222,15 @@ def test_undecided_items_carry_decided_ones_leave_and_actions_complete(
 def test_an_action_is_reassigned_and_audited(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
     ctx = make_context("supervisor.northern")
     action = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105",
-                            text="Prepare SPO application", owner="DS Lowther", due_at=None)
+                            text="Prepare SPO application", owner="DS Lowther", due_at=None, expected_version=case_version(ctx, crime_ref="NC/26/0105"))
     later = datetime(2026, 3, 4, 17, 0, tzinfo=UTC)
-    moved = dmm.reassign_action(ctx, action_id=action.id, owner="DC Ashdown", due_at=later)
+    moved = dmm.reassign_action(ctx, action_id=action.id, owner="DC Ashdown", due_at=later, expected_version=case_version(ctx, action_id=action.id))
     assert (moved.owner, moved.due_at, moved.done_at) == ("DC Ashdown", later, None)
     with pytest.raises(BadInput, match="name the new owner"):
-        dmm.reassign_action(ctx, action_id=action.id, owner=" ")
+        dmm.reassign_action(ctx, action_id=action.id, owner=" ", expected_version=case_version(ctx, action_id=action.id))
     with pytest.raises(PermissionDenied):
         dmm.reassign_action(make_context("supervisor.southern"), action_id=action.id,
-                            owner="DC Other")
+                            owner="DC Other", expected_version=case_version(make_context("supervisor.southern"), action_id=action.id))
     with seeded.read() as session:
         event = session.execute(select(AuditEvent).where(
             AuditEvent.reason == "DMM action reassigned to DC Ashdown")).scalar_one()
@@ -242,7 +243,7 @@ def test_a_decision_can_hand_a_standing_gap_to_the_work_queue(seeded: Database,
     due = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)
     dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105",
                         decision="work_queue", rationale="Review with the victim this week",
-                        owner="DC Vance", due_at=due)
+                        owner="DC Vance", due_at=due, expected_version=case_version(ctx, crime_ref="NC/26/0105"))
     work = dmm.work_queue(make_context("supervisor.northern"), area="Northern", team="CID")
     mine = [i for i in work.items if i.crime_ref == "NC/26/0105"]
     assert {i.code for i in mine} == {"RISK_REVIEW_DUE", "NO_RISK_PLAN"}
@@ -256,7 +257,7 @@ def test_item_that_no_longer_qualifies_leaves_unless_recorded(seeded: Database,
                                                               make_context) -> None:  # type: ignore[no-untyped-def]
     ctx = make_context("supervisor.northern")
     dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
-    dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110")
+    dmm.mark_discussed(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110", expected_version=case_version(ctx, crime_ref="NC/26/0110"))
     with seeded.write() as session:
         # during the meeting: 0105 is re-assessed with a plan and its SPO considered;
         # 0110 moves to CID
@@ -287,7 +288,7 @@ def test_item_that_no_longer_qualifies_leaves_unless_recorded(seeded: Database,
 def test_chair_may_add_a_case_to_the_agenda(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
     ctx = make_context("supervisor.northern")
     dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0106",
-                        decision="no_further_action", rationale="Raised by the victim's ISHA")
+                        decision="no_further_action", rationale="Raised by the victim's ISHA", expected_version=case_version(ctx, crime_ref="NC/26/0106"))
     queue = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
     added = queue.item("NC/26/0106")
     assert added is not None and added.codes == [] and added.decision == "no_further_action"
@@ -297,7 +298,7 @@ def test_chair_may_add_a_case_to_the_agenda(seeded: Database, make_context) -> N
 def test_item_detail_for_the_side_panel(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
     ctx = make_context("supervisor.northern")
     dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0103",
-                   text="Acknowledge breach", owner="PS Ashdown", due_at=None)
+                   text="Acknowledge breach", owner="PS Ashdown", due_at=None, expected_version=case_version(ctx, crime_ref="NC/26/0103"))
     detail = dmm.item_detail(ctx, crime_ref="NC/26/0103")
     assert detail.principal_title == "Harassment"
     assert [(o.order_ref, o.kind) for o in detail.orders] == [("RO/26/0001", "RO")]
@@ -528,10 +529,10 @@ def test_sql_reasons_match_the_rules_case_by_case(database: Database, make_conte
                                         "SPO_NOTIFICATION_OVERDUE"}
     # the next day: Monday decided on some items and set an action on one
     dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref=queue.items[0].crime_ref,
-                   text="Visit", owner="PC Test", due_at=NOW + timedelta(hours=2))
+                   text="Visit", owner="PC Test", due_at=NOW + timedelta(hours=2), expected_version=case_version(ctx, crime_ref=queue.items[0].crime_ref))
     for item in queue.items[1::3]:
         dmm.record_decision(ctx, area="Northern", meeting_date=MONDAY, crime_ref=item.crime_ref,
-                            decision="no_further_action", rationale="seen")
+                            decision="no_further_action", rationale="seen", expected_version=case_version(ctx, crime_ref=item.crime_ref))
     tuesday = dmm.build_queue(make_context("supervisor.northern", now=TUESDAY_NOW),
                               area="Northern", meeting_date=TUESDAY)
     assert "CARRIED_OVER" in tuesday.reason_counts and "ACTION_OVERDUE" in tuesday.reason_counts
@@ -724,3 +725,106 @@ def test_hand_written_baseline_sql_gives_the_same_reasons(database: Database,
         raw.close()
     baseline = {r[1]: r[5] for r in rows}
     assert epoch is not None and baseline == service and len(service) > 20
+
+
+def test_every_dmm_change_refuses_a_stale_version(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    """Decisions, actions (set, completed, reassigned) and discussed marks need
+    the version read: a case changed since is "changed by someone else",
+    nothing saved."""
+    from app.errors import ConflictError
+    from models import DmmAction
+
+    ctx = make_context("supervisor.northern")
+    ref = "NC/26/0105"
+    action = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref=ref,
+                            text="Prepare SPO application", owner="DS Lowther", due_at=None,
+                            expected_version=case_version(ctx, crime_ref=ref))
+    stale = case_version(ctx, crime_ref=ref) - 1
+    changes = {
+        "decision": lambda: dmm.record_decision(
+            ctx, area="Northern", meeting_date=MONDAY, crime_ref=ref, decision="actions_set",
+            rationale="plan agreed", expected_version=stale),
+        "action set": lambda: dmm.add_action(
+            ctx, area="Northern", meeting_date=MONDAY, crime_ref=ref, text="Visit",
+            owner="PC Orme", due_at=None, expected_version=stale),
+        "discussed": lambda: dmm.mark_discussed(
+            ctx, area="Northern", meeting_date=MONDAY, crime_ref=ref, expected_version=stale),
+        "action completed": lambda: dmm.complete_action(ctx, action_id=action.id,
+                                                        expected_version=stale),
+        "action reassigned": lambda: dmm.reassign_action(ctx, action_id=action.id,
+                                                         owner="DC Ashdown",
+                                                         expected_version=stale),
+    }
+    tried = saved = 0
+    for _what, change in changes.items():
+        tried += 1
+        with pytest.raises(ConflictError, match="nothing was saved"):
+            change()
+            saved += 1
+    assert (tried, saved) == (5, 0)
+    with seeded.read() as session:
+        row = session.get(DmmAction, action.id)
+        assert (row.owner, row.done_at) == ("DS Lowther", None)
+        assert session.execute(select(DmmAction.id).where(DmmAction.text == "Visit")).first() \
+            is None
+
+
+def test_minutes_close_when_the_next_meeting_starts_later_changes_are_addenda(
+        seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    """Monday's minutes close at Tuesday's 08:00 meeting: a decision or a
+    discussed mark recorded on Monday's meeting after that leaves Monday's
+    record as it was and is added as an addendum, with who and when; actions
+    and hand-offs go to the current meeting."""
+    from app.services.dmm_minutes import render_queue
+
+    monday = make_context("supervisor.northern")
+    ref = "NC/26/0105"
+    dmm.build_queue(monday, area="Northern", meeting_date=MONDAY)
+    dmm.record_decision(monday, area="Northern", meeting_date=MONDAY, crime_ref=ref,
+                        decision="actions_set", rationale="safety plan agreed",
+                        expected_version=case_version(monday, crime_ref=ref))
+    assert dmm.minutes_closed_at(monday, MONDAY) is None  # open until Tuesday's meeting
+    tuesday = make_context("inspector.northern", now=TUESDAY_NOW)
+    assert dmm.minutes_closed_at(tuesday, MONDAY) == TUESDAY_NOW
+    tried = rewritten = 0
+    tried += 1
+    state = dmm.record_decision(tuesday, area="Northern", meeting_date=MONDAY, crime_ref=ref,
+                                decision="escalate", rationale="on reflection, escalate",
+                                expected_version=case_version(tuesday, crime_ref=ref))
+    rewritten += state.decision != "actions_set"
+    tried += 1
+    dmm.mark_discussed(tuesday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0102",
+                       expected_version=case_version(tuesday, crime_ref="NC/26/0102"))
+    for change in (
+            lambda: dmm.add_action(tuesday, area="Northern", meeting_date=MONDAY, crime_ref=ref,
+                                   text="Late action", owner="PC Orme", due_at=None,
+                                   expected_version=case_version(tuesday, crime_ref=ref)),
+            lambda: dmm.record_decision(
+                tuesday, area="Northern", meeting_date=MONDAY, crime_ref=ref,
+                decision="work_queue", rationale="late hand-off", owner="PC Orme",
+                due_at=TUESDAY_NOW + timedelta(days=2),
+                expected_version=case_version(tuesday, crime_ref=ref))):
+        tried += 1
+        with pytest.raises(BadInput, match="closed when the next meeting started"):
+            change()
+    record = dmm.build_queue(tuesday, area="Northern", meeting_date=MONDAY)
+    item = record.item(ref)
+    assert item is not None and (item.decision, item.rationale, item.decided_by) == (
+        "actions_set", "safety plan agreed", "supervisor.northern")
+    assert not record.item("NC/26/0102").discussed  # type: ignore[union-attr]
+    rewritten += bool(record.item("NC/26/0102").discussed)  # type: ignore[union-attr]
+    addenda = dmm.minutes_addenda(tuesday, area="Northern", meeting_date=MONDAY)
+    assert [(a.crime_ref, a.change, a.decision, a.recorded_by, a.recorded_at) for a in addenda] \
+        == [(ref, "decision", "escalate", "inspector.northern", TUESDAY_NOW),
+            ("NC/26/0102", "discussed", None, "inspector.northern", TUESDAY_NOW)]
+    minutes = render_queue(record, "md", addenda)
+    assert "## Addenda (recorded after the minutes closed)" in minutes
+    assert "on reflection, escalate (inspector.northern, 03/03/2026 08:00)" in minutes
+    print(f"closed minutes rewritten: tried {tried}, got through {rewritten}")
+    assert (tried, rewritten) == (4, 0)
+    with seeded.read() as session:
+        reasons = session.execute(select(AuditEvent.reason).where(
+            AuditEvent.username == "inspector.northern", AuditEvent.entity == "case")
+            .order_by(AuditEvent.id)).scalars().all()
+    assert all(r.startswith("DMM addendum (the minutes of the Northern meeting of "
+                            "02/03/2026 closed") for r in reasons) and len(reasons) == 2

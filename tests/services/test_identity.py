@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 import tui
 from app.db import Database
@@ -18,7 +18,7 @@ from app.services import audit_verify, policy_store, users
 from app.services.context import open_context
 from app.services.users import install_first_admin, normalise_username
 from app.settings import Settings
-from models import AuditEvent, User
+from models import AuditEvent, Case, User
 from tests.conftest import NOW
 
 OS_USER = "host.admin"
@@ -274,12 +274,44 @@ def test_resets_refuse_live_unmarked_and_extract_fed_databases(
     tried += 1
     refused += _seed(fed, "--reset", "--yes", "fed.db") != 0
     err = capsys.readouterr().err
+    print(f"resets of live, unmarked and extract-fed databases tried {tried}, "
+          f"got through {tried - refused}")
     assert (tried, refused) == (6, 6)
     assert "LIVE database: refusing to reset" in err and "marked training after it was created" in err
     assert "received 1 RMS extract" in err
     with live.read() as session:
         assert session.execute(text("SELECT count(*) FROM classification")).scalar() > 0
     unmarked.dispose()
+
+
+def test_resets_refuse_a_live_postgresql_database_with_users_and_audit(
+        make_live_database, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """A live PostgreSQL database holding real users and audit but no cases:
+    seed --reset, demo --reset and a scenario all refuse it, and it keeps
+    every user and audit event."""
+    from app.services.users import create_first_admin
+
+    live = make_live_database("postgresql")
+    create_first_admin(live, "force.admin", "Force administrator", "live")
+    with live.read() as session:
+        users_before = session.execute(select(func.count()).select_from(User)).scalar_one()
+        audit_before = session.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
+    name = live.engine.url.database
+    tried = got_through = 0
+    for argv in (["seed", "--cases", "5", "--reset", "--yes", name, "--db", live.url],
+                 ["demo", "--reset", "--yes", name, "--db", live.url],
+                 ["demo", "--scenario", "night-breach", "--yes", name, "--db", live.url]):
+        tried += 1
+        got_through += tui.main(argv) == 0
+    capsys.readouterr()
+    with live.read() as session:
+        assert session.execute(select(func.count()).select_from(User)).scalar_one() \
+            == users_before
+        assert session.execute(select(func.count()).select_from(AuditEvent)).scalar_one() \
+            >= audit_before
+        assert session.execute(select(func.count()).select_from(Case)).scalar_one() == 0
+    print(f"resets of a live PostgreSQL database tried {tried}, got through {got_through}")
+    assert (tried, got_through) == (3, 0)
 
 
 def test_reset_keeps_another_applications_tables_and_needs_the_name(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -152,3 +152,45 @@ def test_two_edits_of_one_case_one_lands_the_other_is_told(database: Database,
                                    .where(Case.crime_ref == "NO/26/000100")).scalar()
         lost += len(landed) != 1 or held != landed[0]
     assert (raw, lost) == (0, 0)
+
+
+def test_the_first_two_decisions_of_a_new_meeting_both_land(database: Database,
+                                                            make_context) -> None:  # type: ignore[no-untyped-def]
+    """Two supervisors record the first decisions of a meeting nobody has
+    opened yet, on two cases, at once: one meeting, both decisions, never a
+    raw error on the meeting's unique (area, date)."""
+    from app.rules.dmm import upcoming_meeting_date
+    from app.services import dmm
+    from models import DmmItem, DmmMeeting
+
+    with database.write() as session:
+        for ref in ("NO/26/000201", "NO/26/000202"):
+            add_case(session, ref, NOW - timedelta(days=1), code="8Q", victim=ref,
+                     suspect=f"S-{ref}")
+    first, second = make_context("supervisor.northern"), make_context("inspector.northern")
+    raw = lost = duplicates = 0
+    day = upcoming_meeting_date(NOW, first.policy)
+    for _n in range(ROUNDS):
+        day = upcoming_meeting_date(
+            datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=NOW.tzinfo),
+            first.policy)
+
+        def decide(ctx: Any, ref: str, on: Any = day) -> Callable[[], Any]:
+            version = case_version(ctx, ref)
+            return lambda: dmm.record_decision(ctx, area="Northern", meeting_date=on,
+                                               crime_ref=ref, decision="no_further_action",
+                                               rationale="race", expected_version=version)
+
+        outcomes = _together(decide(first, "NO/26/000201"), decide(second, "NO/26/000202"))
+        raw += sum(kind == "raw" for kind, _ in outcomes)
+        with database.read() as session:
+            meetings = session.execute(select(DmmMeeting.id).where(
+                DmmMeeting.area_command == "Northern", DmmMeeting.meeting_date == day)
+            ).scalars().all()
+            decided = session.execute(select(func.count()).select_from(DmmItem).where(
+                DmmItem.meeting_id.in_(meetings), DmmItem.decision.is_not(None))).scalar_one()
+        duplicates += len(meetings) - 1
+        lost += 2 - decided
+    print(f"first decisions of a new meeting: {2 * ROUNDS} tried, {raw} raw errors, "
+          f"{duplicates} duplicate meetings, {lost} lost")
+    assert (raw, duplicates, lost) == (0, 0, 0)

@@ -17,11 +17,11 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from app.db import LIVE, Database
-from app.errors import BadInput, DatabaseUnavailable, PermissionDenied
+from app.errors import BadInput, DatabaseUnavailable, NotFound, PermissionDenied
 from app.services import cases, risk, users
 from app.services.context import ServiceContext, open_context
 from app.services.permissions import Permission, is_allowed
@@ -479,9 +479,9 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
         dmm.build_queue(supervisor, area="Northern", meeting_date=meeting)
         dmm.record_decision(supervisor, area="Northern", meeting_date=meeting,
                             crime_ref="NC/26/0105", decision="actions_set",
-                            rationale="safety plan agreed")
+                            rationale="safety plan agreed", expected_version=factories.case_version(supervisor, crime_ref="NC/26/0105"))
         dmm.add_action(supervisor, area="Northern", meeting_date=meeting, crime_ref="NC/26/0105",
-                       text="Visit the victim today", owner="PC Northern", due_at=None)
+                       text="Visit the victim today", owner="PC Northern", due_at=None, expected_version=factories.case_version(supervisor, crime_ref="NC/26/0105"))
         with force.database.read() as session:
             version = session.execute(select(Case.version).where(
                 Case.crime_ref == "NC/26/0105")).scalar_one()
@@ -493,9 +493,9 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
                                     suggested_change="add_included_stalking",
                                     reason="repeated unwanted contact")
         with pytest.raises(PermissionDenied):
-            screening.decide_flag(analyst, flag_id=flag.id, accept=False, rationale="no")
+            screening.decide_flag(analyst, flag_id=flag.id, accept=False, rationale="no", expected_version=factories.case_version(analyst, flag_id=flag.id))
         screening.decide_flag(supervisor, flag_id=flag.id, accept=False,
-                              rationale="harassment in law only")
+                              rationale="harassment in law only", expected_version=factories.case_version(supervisor, flag_id=flag.id))
     finally:
         for ctx in (supervisor, officer, analyst):
             ctx.database.dispose()
@@ -596,3 +596,75 @@ def test_a_login_holding_no_vigil_role_is_refused_and_audited(force: Force) -> N
         with server.connect() as conn:
             conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{stranger}"')
         server.dispose()
+
+
+def test_erasure_under_mopi_works_as_the_administrator_and_for_nobody_else(
+        force: Force) -> None:
+    """A reviewer (the auditor's login) decides disposal; the administrator's
+    login, which reads no case data, erases the case through the server's
+    erasure function; no other login can, through the services or psql; the
+    audit events about the case stay and a stub records what, why and who."""
+    from app.services import retention
+    from models import Allocation, RetentionDecision, VictimCare
+
+    ref = "NC/23/700009"
+    with force.database.write() as session:
+        case = factories.add_case(session, ref, NOW - timedelta(days=3 * 365), victim="V9",
+                                  suspect="S9", status="closed")
+        case.closed_at = NOW - timedelta(days=2 * 365)
+        session.add(case)
+        session.flush()
+        factories.add_risk(session, case, NOW - timedelta(days=3 * 365 - 1))
+        factories.add_victim_care(session, case, needs_assessed_at=NOW - timedelta(days=1000))
+        session.add(Allocation(case_id=case.id, team="CID", allocated_at=case.reported_at,
+                               allocated_by="someone", reason="by policy"))
+    reviewer = force.context(force.logins["auditor"])
+    admin = force.context(next(login for login, role in force.roles.items() if role == "admin"))
+    try:
+        retention.decide_retention(reviewer, crime_ref=ref, decision="dispose",
+                                   reason="no further policing purpose (MoPI group 3)")
+        with force.database.read() as session:
+            events_before = session.execute(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.entity_id == ref)).scalar_one()
+        tried = got_through = 0
+        for part in ("sup.n", "off.n", "analyst", "auditor", "importer"):
+            ctx = force.context(force.logins[part])
+            try:
+                tried += 1
+                try:
+                    retention.erase_case(ctx, crime_ref=ref, reason="tidy up")
+                    got_through += 1
+                except PermissionDenied:
+                    pass
+            finally:
+                ctx.database.dispose()
+            with psycopg.connect(force.dsn(force.logins[part]), autocommit=True) as conn:
+                tried += 1
+                if not _fails(conn, "SELECT vigil_erase_case(%s, %s, %s)",
+                              (ref, force.logins[part], "psql")):
+                    got_through += 1
+        assert (tried, got_through) == (10, 0)
+        result = retention.erase_case(admin, crime_ref=ref, reason="disposal decided by review")
+        assert result.decision == "erased"
+        with pytest.raises(NotFound, match="not in Vigil"):
+            retention.erase_case(admin, crime_ref=ref, reason="again")
+        with force.database.read() as session:
+            assert session.execute(select(Case.id).where(Case.crime_ref == ref)).first() is None
+            for table in (RiskAssessment, VictimCare, Allocation):
+                assert session.execute(select(func.count()).select_from(table).where(
+                    table.case_id == case.id)).scalar_one() == 0
+            events = session.execute(select(AuditEvent).where(
+                AuditEvent.entity_id == ref).order_by(AuditEvent.id)).scalars().all()
+            decisions = session.execute(select(RetentionDecision.decision, RetentionDecision.decided_by)
+                                        .where(RetentionDecision.crime_ref == ref)
+                                        .order_by(RetentionDecision.id)).all()
+        assert len(events) > events_before  # nothing of the audit log went
+        erased = next(e for e in events if e.action == "delete" and e.entity == "case")
+        assert erased.username == admin.actor.username
+        assert erased.before["crime_ref"] == ref and erased.before["victim_ref"] == "V9"
+        assert "MoPI group 3" in erased.reason and "disposal decided by review" in erased.reason
+        assert [d[0] for d in decisions] == ["dispose", "erased"]
+        assert decisions[1][1] == admin.actor.username
+    finally:
+        reviewer.database.dispose()
+        admin.database.dispose()

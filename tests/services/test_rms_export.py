@@ -55,6 +55,8 @@ def seed_cases(database: Database) -> None:
         add_referral(session, first, "ISAC", at(3, 15), outcome="declined")  # the latest wins
 
 
+SYNTHETIC_MARKER = ("#vigil-rms-extract format_version=1 source_kind=synthetic "
+                    "formula_protection=apostrophe\n")
 CRIMES_CSV = (
     "crime_ref,reported_at,area_command,principal_code,included_codes,victim_ref,suspect_ref,"
     "relationship,domestic_abuse,online,allocation_team,officer,status,pin_issued,summary\n"
@@ -69,7 +71,8 @@ CRIMES_CSV = (
 def test_cases_as_crimes_csv(database: Database, make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     seed_cases(database)
     result = export_cases(make_context("analyst"), purpose="quality check", target=tmp_path / "crimes.csv")
-    assert (tmp_path / "crimes.csv").read_bytes().decode() == CRIMES_CSV
+    # a test database is synthetic: the single file says so on its first line
+    assert (tmp_path / "crimes.csv").read_bytes().decode() == SYNTHETIC_MARKER + CRIMES_CSV
     assert result.rows == {"crimes.csv": 3}
     assert not list(tmp_path.glob(".*partial"))
 
@@ -133,12 +136,12 @@ def test_filters_by_area_and_reported_date(database: Database, make_context) -> 
     export_cases(make_context("analyst"), purpose="quality check", target=None, stdout=out,
                  flt=CaseFilter(area="Northern"))
     assert [line.split(",")[0] for line in out.getvalue().splitlines()] == [
-        "crime_ref", "CR-0100", "then visits\""]
+        SYNTHETIC_MARKER.split(",")[0].strip(), "crime_ref", "CR-0100", "then visits\""]
     out = io.StringIO()
     export_cases(make_context("analyst"), purpose="quality check", target=None, stdout=out,
                  flt=CaseFilter(reported_from=at(5, 0), reported_to=at(21, 0)))
     assert [line.split(",")[0] for line in out.getvalue().splitlines()] == [
-        "crime_ref", "CR-0200", "CR-0300"]
+        SYNTHETIC_MARKER.strip(), "crime_ref", "CR-0200", "CR-0300"]
 
 
 def test_json_markdown_and_html_rows(database: Database, make_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

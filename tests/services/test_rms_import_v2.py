@@ -332,3 +332,50 @@ def test_referrals_keep_their_service_and_outcome(database: Database,
     _import(make_context, write_extract(tmp_path / "x", files, format_version=2))
     assert [(r.service, r.outcome) for r in _rows(database, Referral)] == [("HELPLINE",
                                                                             "accepted")]
+
+
+# --- the training marker on a single file --------------------------------------------
+def test_a_single_file_from_a_training_database_carries_its_marker(
+        database: Database, make_context: ContextFactory, tmp_path: Path) -> None:
+    """`vigil export cases -o crimes.csv` (and to standard output) from a
+    training database starts with the marker line; a live or evaluation
+    database refuses the file, a training one takes it back unchanged."""
+    import io
+
+    from app.db import DATABASE_KIND_KEY, EVALUATION, LIVE
+    from app.rms.manifest import MARKER
+    from app.services.rms_export import export_cases
+
+    trainer = make_context("analyst", training=True)  # the test copy becomes training
+    _import(lambda _name: trainer, write_extract(tmp_path / "x", _force(), format_version=2,
+                                                 source_kind="training"))
+    folder = tmp_path / "single"
+    folder.mkdir()
+    export_cases(trainer, target=folder / "crimes.csv", purpose="course notes")
+    stdout = io.StringIO()
+    export_cases(trainer, target=None, stdout=stdout, purpose="course notes")
+    first = (folder / "crimes.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert first == (f"{MARKER} format_version=1 source_kind=training "
+                     "formula_protection=apostrophe")
+    assert stdout.getvalue().splitlines()[0] == first
+    again = import_extract(trainer, folder=folder)  # a training database takes it back
+    assert again.ok and again.count("crimes.csv").new == 0
+    assert again.count("crimes.csv").updated == 0
+    database.set_meta(DATABASE_KIND_KEY, EVALUATION)
+    database.set_meta("created_as", EVALUATION)
+    evaluator = make_context("analyst")
+    tried = got_through = 0
+    for kind in (EVALUATION, LIVE):  # the kind is read at the import, as a live one is
+        database.set_meta(DATABASE_KIND_KEY, kind)
+        tried += 1
+        try:
+            import_extract(evaluator, folder=folder)
+            got_through += 1
+        except BadInput as exc:
+            assert "exported from a TRAINING database" in str(exc)
+    assert (tried, got_through) == (2, 0)
+    # an evaluation database's file says so (a live import takes it, training never)
+    database.set_meta(DATABASE_KIND_KEY, EVALUATION)
+    stdout = io.StringIO()
+    export_cases(evaluator, target=None, stdout=stdout, purpose="evaluation")
+    assert stdout.getvalue().startswith(f"{MARKER} format_version=1 source_kind=evaluation ")

@@ -23,7 +23,7 @@ from app.services.screening import (
 from models import AuditEvent, Case, IncludedClassification, ScreeningFlag, ScreeningResult
 from models.enums import AuditAction
 from tests.conftest import NOW
-from tests.factories import add_breach, add_case, add_order, add_risk
+from tests.factories import add_breach, add_case, add_order, add_risk, case_version
 
 DAY = timedelta(days=1)
 
@@ -281,9 +281,9 @@ def test_pilot_analyst_flags_supervisor_accepts_principal_to_stalking(database: 
     assert [f.id for f in list_flags(analyst)] == [flag.id]
     # the analyst cannot decide their own flag (nor any flag)
     with pytest.raises(PermissionDenied):
-        decide_flag(analyst, flag_id=flag.id, accept=True, rationale="agree")
+        decide_flag(analyst, flag_id=flag.id, accept=True, rationale="agree", expected_version=case_version(analyst, flag_id=flag.id))
     decision = decide_flag(make_context("supervisor.northern"), flag_id=flag.id, accept=True,
-                           rationale="Course of conduct against a former partner")
+                           rationale="Course of conduct against a former partner", expected_version=case_version(make_context("supervisor.northern"), flag_id=flag.id))
     assert decision.principal_code == "8Q"
     assert decision.included_codes == ("8L",)
     assert decision.flag.status == "accepted" and decision.flag.decided_by == "supervisor.northern"
@@ -306,7 +306,7 @@ def test_pilot_analyst_flags_supervisor_accepts_principal_to_stalking(database: 
     assert "NC/26/000001" not in [i.crime_ref for i in screening_queue(analyst).items]
     with pytest.raises(ConflictError, match="already accepted"):
         decide_flag(make_context("inspector.northern"), flag_id=flag.id, accept=False,
-                    rationale="no")
+                    rationale="no", expected_version=case_version(make_context("inspector.northern"), flag_id=flag.id))
 
 
 def test_nobody_decides_a_flag_they_raised(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
@@ -317,7 +317,7 @@ def test_nobody_decides_a_flag_they_raised(database: Database, make_context) -> 
                       reason="repeat contact")
     as_supervisor = make_context("trainer", training=True, demo_role="supervisor")
     with pytest.raises(PermissionDenied, match="raised by you"):
-        decide_flag(as_supervisor, flag_id=flag.id, accept=True, rationale="ok")
+        decide_flag(as_supervisor, flag_id=flag.id, accept=True, rationale="ok", expected_version=case_version(as_supervisor, flag_id=flag.id))
     with database.read() as s:
         assert s.get(ScreeningFlag, flag.id).status == "open"
         denied = s.exec(select(AuditEvent).where(AuditEvent.action == AuditAction.DENIED)).one()
@@ -331,9 +331,9 @@ def test_supervisor_decides_only_in_their_area(database: Database, make_context)
                       reason="behaviours")
     with pytest.raises(PermissionDenied, match="Southern"):
         decide_flag(make_context("supervisor.northern"), flag_id=flag.id, accept=True,
-                    rationale="ok")
+                    rationale="ok", expected_version=case_version(make_context("supervisor.northern"), flag_id=flag.id))
     decision = decide_flag(make_context("supervisor.southern"), flag_id=flag.id, accept=True,
-                           rationale=None)
+                           rationale=None, expected_version=case_version(make_context("supervisor.southern"), flag_id=flag.id))
     assert decision.principal_code == "58C" and decision.included_codes == ("8Q",)
     with database.read() as s:
         added = s.exec(select(IncludedClassification)
@@ -350,9 +350,9 @@ def test_reject_needs_a_reason_and_changes_nothing(database: Database, make_cont
                       reason="breach and turning up")
     supervisor = make_context("supervisor.northern")
     with pytest.raises(BadInput, match="reason is required"):
-        decide_flag(supervisor, flag_id=flag.id, accept=False, rationale="  ")
+        decide_flag(supervisor, flag_id=flag.id, accept=False, rationale="  ", expected_version=case_version(supervisor, flag_id=flag.id))
     decision = decide_flag(supervisor, flag_id=flag.id, accept=False,
-                           rationale="One incident only; harassment in law")
+                           rationale="One incident only; harassment in law", expected_version=case_version(supervisor, flag_id=flag.id))
     assert decision.flag.status == "rejected" and decision.principal_code == "BRO"
     assert decision.flag.rationale == "One incident only; harassment in law"
     events = _audit(database, "NC/26/000009")
@@ -383,7 +383,7 @@ def test_flag_rules_and_validation(database: Database, make_context) -> None:  #
     with pytest.raises(ConflictError, match="already has an open screening flag"):
         raise_flag(analyst, crime_ref="NC/26/000001", suggested_change="no_change", reason="x")
     with pytest.raises(NotFound):
-        decide_flag(make_context("supervisor.northern"), flag_id=999, accept=True, rationale="")
+        decide_flag(make_context("supervisor.northern"), flag_id=999, accept=True, rationale="", expected_version=case_version(make_context("supervisor.northern"), flag_id=999))
 
 
 def test_decision_refused_when_the_case_changed_meanwhile(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
@@ -410,9 +410,9 @@ def test_feedback_per_rule_and_team(database: Database, make_context) -> None:  
                     reason="c")
     raise_flag(analyst, crime_ref="NC/26/000009", suggested_change="add_included_stalking",
                reason="d")
-    decide_flag(make_context("supervisor.northern"), flag_id=f1.id, accept=True, rationale="")
-    decide_flag(make_context("supervisor.southern"), flag_id=f2.id, accept=True, rationale="")
-    decide_flag(make_context("supervisor.northern"), flag_id=f3.id, accept=False, rationale="no")
+    decide_flag(make_context("supervisor.northern"), flag_id=f1.id, accept=True, rationale="", expected_version=case_version(make_context("supervisor.northern"), flag_id=f1.id))
+    decide_flag(make_context("supervisor.southern"), flag_id=f2.id, accept=True, rationale="", expected_version=case_version(make_context("supervisor.southern"), flag_id=f2.id))
+    decide_flag(make_context("supervisor.northern"), flag_id=f3.id, accept=False, rationale="no", expected_version=case_version(make_context("supervisor.northern"), flag_id=f3.id))
     feedback = flag_feedback(analyst)
     by_rule = {r.key: (r.raised, r.open, r.accepted, r.rejected, r.acceptance_rate)
                for r in feedback.by_rule}
@@ -431,7 +431,7 @@ def test_feedback_per_rule_and_team(database: Database, make_context) -> None:  
 
 def test_two_analysts_flagging_one_crime_at_once_leave_one_open_flag(
         database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
-    """Released together by a barrier, 25 rounds: each round exactly one flag
+    """Released together by a barrier, 50 rounds: each round exactly one flag
     is saved and the other analyst is told someone else flagged it (never a
     second open flag, never a raw database error)."""
     import threading
@@ -439,7 +439,7 @@ def test_two_analysts_flagging_one_crime_at_once_leave_one_open_flag(
     _seed(database)
     run_screening(make_context("analyst"), full=True)
     supervisor = make_context("supervisor.northern")
-    rounds, saved, refused, other = 25, 0, 0, []
+    rounds, saved, refused, other = 50, 0, 0, []
     for _ in range(rounds):
         contexts = [make_context("analyst"), make_context("analyst")]
         barrier = threading.Barrier(2)
@@ -469,7 +469,7 @@ def test_two_analysts_flagging_one_crime_at_once_leave_one_open_flag(
         with database.read() as s:
             open_flags = s.exec(select(ScreeningFlag).where(ScreeningFlag.status == "open")).all()
         assert len(open_flags) == 1
-        decide_flag(supervisor, flag_id=open_flags[0].id, accept=False, rationale="round over")
+        decide_flag(supervisor, flag_id=open_flags[0].id, accept=False, rationale="round over", expected_version=case_version(supervisor, flag_id=open_flags[0].id))
     assert other == []
     assert (saved, refused) == (rounds, rounds)
 

@@ -22,13 +22,14 @@ shown as they were left. An earlier meeting that was never opened is computed
 for reading only and not stored.
 
 Audit: every view of a queue is an event on entity ``dmm_queue`` with id
-``AREA/YYYY-MM-DD``; decisions, actions and discussed marks are events on the
+``AREA/YYYY-MM-DD`` naming the cases shown (:mod:`.viewing`); the side panel
+of a case is a consultation of it (a reason outside the user's area); decisions, actions and discussed marks are events on the
 case (entity ``case``, id the crime reference), each in the transaction that
 makes the change.
 """
 
 from app.rules.dmm import REASON_BITS
-from app.services.dmm.agenda import PreparedQueue, build_queue, prepare_queue
+from app.services.dmm.agenda import PreparedQueue, prepare_queue
 from app.services.dmm.common import (
     check_area,
     check_meeting_day,
@@ -37,13 +38,17 @@ from app.services.dmm.common import (
     queue_id,
 )
 from app.services.dmm.decisions import (
+    AddendumView,
     add_action,
     complete_action,
     mark_discussed,
+    minutes_addenda,
+    minutes_closed_at,
     reassign_action,
     record_decision,
 )
 from app.services.dmm.detail import CaseDmmHistory, case_history, item_detail
+from app.services.dmm.viewing import build_queue
 from app.services.dmm.views import (
     DECISION_LABELS,
     BreachEntry,
@@ -59,6 +64,7 @@ from app.services.dmm.views import (
 from app.services.dmm.worklist import WorkItem, WorkQueue, work_queue
 
 __all__ = [
+    "AddendumView", "minutes_addenda", "minutes_closed_at",
     "DECISION_LABELS", "REASON_BITS", "BreachEntry", "DecisionEntry", "DmmActionView",
     "CaseDmmHistory", "DmmItemDetail", "DmmItemState", "DmmQueue", "DmmQueueItem", "OrderEntry",
     "PreparedQueue", "RiskHistoryEntry", "WorkItem", "WorkQueue", "add_action", "build_queue",

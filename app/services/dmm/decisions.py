@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from app.dates import format_local
 from app.errors import BadInput, NotFound
+from app.rules import dmm as rules
 from app.services.case_lock import claim_case, load_case
 from app.services.context import ServiceContext
 from app.services.dmm.common import check_area, check_meeting_day, current_meeting_date
@@ -24,12 +27,60 @@ from app.services.dmm.items import (
 from app.services.dmm.views import DECISION_LABELS, DmmActionView, DmmItemState
 from app.services.dmm.worklist import WORK_QUEUE_PREFIX
 from app.services.permissions import Permission
-from models import Case, DmmAction, DmmItem, DmmMeeting
+from models import Case, DmmAction, DmmAddendum, DmmItem, DmmMeeting
 from models.enums import AuditAction, DmmDecision
 
 # ---------------------------------------------------------------------------
 # Public: decisions, actions, discussed marks
 # ---------------------------------------------------------------------------
+
+
+def minutes_closed_at(ctx: ServiceContext, meeting_date: date) -> datetime | None:
+    """When the minutes of the meeting on ``meeting_date`` closed (the next
+    meeting started), or None while they are open."""
+    closes = rules.meeting_start(rules.next_meeting_date(meeting_date, ctx.policy), ctx.policy)
+    return closes if ctx.now() >= closes else None
+
+
+def _closed_text(area: str, meeting_date: date, closed: datetime) -> str:
+    return (f"the minutes of the {area} meeting of {meeting_date:%d/%m/%Y} closed when the next "
+            f"meeting started ({format_local(closed)})")
+
+
+def _addendum(ctx: ServiceContext, session: Session, meeting: DmmMeeting, case_row: Case,
+              *, change: str, text: str, decision: str | None = None) -> DmmAddendum:
+    row = DmmAddendum(meeting_id=meeting.id, case_id=case_row.id, change=change,  # type: ignore[arg-type]
+                      decision=decision, text=text[:2000], recorded_by=ctx.actor.username,
+                      recorded_at=ctx.now())
+    session.add(row)
+    return row
+
+
+@dataclass(frozen=True)
+class AddendumView:
+    crime_ref: str
+    change: str
+    decision: str | None
+    text: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+def minutes_addenda(ctx: ServiceContext, *, area: str, meeting_date: date) -> list[AddendumView]:
+    """The addenda to a meeting's closed minutes, oldest first (the minutes
+    show them after the items, the record of the meeting unchanged)."""
+    check_area(area)
+    ctx.require(Permission.VIEW_DMM, area=area, entity="dmm_queue",
+                entity_id=f"{area}/{meeting_date.isoformat()}")
+    with ctx.read() as session:
+        rows = session.execute(
+            select(DmmAddendum, Case.crime_ref)
+            .join(DmmMeeting, DmmMeeting.id == DmmAddendum.meeting_id)
+            .join(Case, Case.id == DmmAddendum.case_id)
+            .where(DmmMeeting.area_command == area, DmmMeeting.meeting_date == meeting_date)
+            .order_by(DmmAddendum.recorded_at, DmmAddendum.id)).all()
+    return [AddendumView(ref, a.change, a.decision, a.text, a.recorded_by, a.recorded_at)
+            for a, ref in rows]
 
 
 def _item_for_change(ctx: ServiceContext, session: Session, area: str, meeting_date: date,
@@ -73,7 +124,7 @@ def _item_snapshot(item: DmmItem) -> dict[str, Any]:
 def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str,
                     decision: str, rationale: str, owner: str | None = None,
                     due_at: datetime | None = None,
-                    expected_version: int | None = None) -> DmmItemState:
+                    expected_version: int) -> DmmItemState:
     """Record the meeting's decision on a case, with its rationale. The item
     counts as discussed, and the case leaves later agendas until a new event
     or threshold. ``work_queue`` hands a standing gap to the team's work queue:
@@ -97,8 +148,23 @@ def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime
             raise BadInput(f"decision on {crime_ref}: the due time needs a time zone")
     ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
     now = ctx.now()
+    closed = minutes_closed_at(ctx, meeting_date)
+    if closed is not None and chosen == DmmDecision.WORK_QUEUE:
+        raise BadInput(f"{crime_ref}: {_closed_text(area, meeting_date, closed)}; hand it to "
+                       "the work queue at the current meeting")
     with ctx.write() as session:
         case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
+        if closed is not None:  # the record stands; the change is added beside it
+            _addendum(ctx, session, meeting, case_row, change="decision",
+                      decision=chosen.value, text=text)
+            version = claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
+            ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
+                      reason=f"DMM addendum ({_closed_text(area, meeting_date, closed)}): "
+                             f"decision {DECISION_LABELS[chosen]}",
+                      before=_item_snapshot(item),
+                      after={"addendum": "decision", "decision": chosen.value,
+                             "rationale": text})
+            return _state(session, case_row, version, meeting, item)
         before = _item_snapshot(item)
         if chosen == DmmDecision.WORK_QUEUE:
             session.add(DmmAction(item_id=item.id, case_id=case_row.id,  # type: ignore[arg-type]
@@ -125,7 +191,7 @@ def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime
 
 def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str, text: str,
                owner: str, due_at: datetime | None,
-               expected_version: int | None = None) -> DmmActionView:
+               expected_version: int) -> DmmActionView:
     """Set an action on a case at the meeting: what, who, by when (default:
     the policy's ``dmm.default_action_hours`` from now)."""
     check_area(area)
@@ -140,6 +206,10 @@ def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref:
     if due.tzinfo is None:
         raise BadInput(f"action on {crime_ref}: the due time needs a time zone")
     ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
+    closed = minutes_closed_at(ctx, meeting_date)
+    if closed is not None:
+        raise BadInput(f"action on {crime_ref}: {_closed_text(area, meeting_date, closed)}; "
+                       "set the action at the current meeting")
     with ctx.write() as session:
         case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
         action = DmmAction(item_id=item.id, case_id=case_row.id, text=words[:2000], owner=who[:64],  # type: ignore[arg-type]
@@ -159,13 +229,25 @@ def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref:
 
 
 def mark_discussed(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str,
-                   discussed: bool = True, expected_version: int | None = None) -> DmmItemState:
+                   discussed: bool = True, expected_version: int) -> DmmItemState:
     """Mark an item discussed (or not). An item with a decision stays discussed."""
     check_area(area)
     ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
     now = ctx.now()
+    closed = minutes_closed_at(ctx, meeting_date)
     with ctx.write() as session:
         case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
+        if closed is not None:  # the record stands; the change is added beside it
+            said = "discussed" if discussed else "not discussed"
+            _addendum(ctx, session, meeting, case_row, change="discussed",
+                      text=f"marked {said}")
+            version = claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
+            ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
+                      reason=f"DMM addendum ({_closed_text(area, meeting_date, closed)}): "
+                             f"marked {said}",
+                      before=_item_snapshot(item), after={"addendum": "discussed",
+                                                          "discussed": discussed})
+            return _state(session, case_row, version, meeting, item)
         before = _item_snapshot(item)
         if discussed:
             if item.discussed_at is None:
@@ -225,7 +307,7 @@ def _action_state(action: DmmAction) -> dict[str, Any]:
 
 
 def complete_action(ctx: ServiceContext, *, action_id: int,
-                    expected_version: int | None = None) -> DmmActionView:
+                    expected_version: int) -> DmmActionView:
     """Mark a DMM action done (supervisors and officers of the case's area):
     the case stops being listed for it."""
     crime_ref, _area = _action_area(ctx, action_id)
@@ -244,7 +326,7 @@ def complete_action(ctx: ServiceContext, *, action_id: int,
 
 def reassign_action(ctx: ServiceContext, *, action_id: int, owner: str,
                     due_at: datetime | None = None,
-                    expected_version: int | None = None) -> DmmActionView:
+                    expected_version: int) -> DmmActionView:
     """Give a DMM action to another owner (and, optionally, a new due time)."""
     who = " ".join((owner or "").split())
     if not who:

@@ -12,6 +12,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from app.services.case_lock import load_case
+from app.services.cases import consult
 from app.services.context import ServiceContext
 from app.services.dmm.common import code_book
 from app.services.dmm.views import (
@@ -25,6 +26,7 @@ from app.services.dmm.views import (
 )
 from app.services.dmm.worklist import CaseGap, case_gaps
 from app.services.permissions import Permission
+from app.services.restricted import require_visible
 from models import (
     Breach,
     Case,
@@ -43,12 +45,20 @@ from models.enums import AuditAction
 # ---------------------------------------------------------------------------
 
 
-def item_detail(ctx: ServiceContext, *, crime_ref: str, audit: bool = True) -> DmmItemDetail:
-    """Risk history, orders, breaches, last actions and decisions of a case (audited view)."""
+def item_detail(ctx: ServiceContext, *, crime_ref: str, audit: bool = True,
+                reason: str | None = None) -> DmmItemDetail:
+    """Risk history, orders, breaches, last actions and decisions of a case.
+    A consultation (DPA 2018 s62), as the case record is: outside the user's
+    own area it needs a ``reason`` (:class:`ReasonRequired`), and the view is
+    audited on the case with it (``audit=False``: the screen's refresh of a
+    panel already shown)."""
     with ctx.read() as session:
         case_row = load_case(session, crime_ref)
     ctx.require(Permission.VIEW_DMM, area=case_row.area_command, entity="case",
                 entity_id=crime_ref)
+    require_visible(ctx, crime_ref)
+    with ctx.read() as session:
+        why = consult(ctx, session, case_row, reason=reason, what="DMM item")
     with ctx.read() as session:
         book = code_book(session)
         victim_ref = session.execute(select(Person.person_ref)
@@ -122,7 +132,7 @@ def item_detail(ctx: ServiceContext, *, crime_ref: str, audit: bool = True) -> D
         ]
     if audit:
         with ctx.write() as session:
-            ctx.audit(session, AuditAction.VIEW, "case", crime_ref, reason="DMM item viewed")
+            ctx.audit(session, AuditAction.VIEW, "case", crime_ref, reason=why)
     return DmmItemDetail(
         crime_ref=case_row.crime_ref,
         case_version=case_row.version,
@@ -161,6 +171,7 @@ class CaseDmmHistory:
     gaps: list[CaseGap]  # standing gaps open now
     decisions: list[MeetingDecisionEntry]  # every meeting that listed or decided it, newest first
     actions: list[DmmActionView]  # every DMM action on it, newest first
+    case_version: int = 0  # the version read, for a change made from the tab
 
 
 @dataclass(frozen=True)
@@ -174,14 +185,20 @@ class MeetingDecisionEntry:
     discussed: bool
 
 
-def case_history(ctx: ServiceContext, *, crime_ref: str) -> CaseDmmHistory:
+def case_history(ctx: ServiceContext, *, crime_ref: str,
+                 reason: str | None = None) -> CaseDmmHistory:
     """Every meeting that listed the case (and what it decided), its DMM
     actions and the standing gaps open on it now: what the case record shows
-    to anyone who may view the case (audited as a view)."""
+    to anyone who may view the case (a consultation: outside the user's own
+    area it needs a ``reason``, :class:`ReasonRequired`)."""
     with ctx.read() as session:
         case_row = load_case(session, crime_ref)
     ctx.require(Permission.VIEW_CASE, area=case_row.area_command, entity="case",
                 entity_id=crime_ref)
+    require_visible(ctx, crime_ref)
+    with ctx.read() as session:
+        why = consult(ctx, session, case_row, reason=reason,
+                      what="DMM and work queue history")
     with ctx.read() as session:
         decisions = [
             MeetingDecisionEntry(r["meeting_date"], r["area_command"], tuple(r["reasons"] or ()),
@@ -209,6 +226,5 @@ def case_history(ctx: ServiceContext, *, crime_ref: str) -> CaseDmmHistory:
         ]
     gaps = case_gaps(ctx, crime_ref=crime_ref)
     with ctx.write() as session:
-        ctx.audit(session, AuditAction.VIEW, "case", crime_ref,
-                  reason="DMM and work queue history viewed")
-    return CaseDmmHistory(crime_ref, gaps, decisions, actions)
+        ctx.audit(session, AuditAction.VIEW, "case", crime_ref, reason=why)
+    return CaseDmmHistory(crime_ref, gaps, decisions, actions, case_row.version)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from app.errors import BadInput
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_TITLES, MeetingFrame, Reason
+from app.services import audit_trail
 from app.services.case_lock import load_case
 from app.services.context import ServiceContext
 from app.services.dmm.common import bounds, check_area, code_book
@@ -138,9 +139,10 @@ def work_queue(ctx: ServiceContext, *, area: str, team: str | None = None,
     if audit:
         shown = sorted({i.crime_ref for i in page})
         with ctx.write() as session:
-            ctx.audit(session, AuditAction.VIEW, "work_queue", f"{area}/{chosen or 'all'}",
-                      reason=f"work queue viewed: {len(page)} of {len(items)} items",
-                      after={"cases": shown})
+            audit_trail.audit_naming(
+                ctx, session, AuditAction.VIEW, "work_queue", f"{area}/{chosen or 'all'}", shown,
+                reason=f"work queue viewed: {len(page)} of {len(items)} items",
+                after={"cases": shown})
     return WorkQueue(area=area, team=chosen, built_at=frame.starts_at, items=page,
                      total=len(items), offset=start, counts=counts)
 
