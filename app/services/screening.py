@@ -72,6 +72,7 @@ from app.rules.screening import (
     needs_facts,
     score_batch,
     screen_crime,
+    summaries_may_qualify,
     summary_matches,
 )
 from app.services.case_lock import claim_case, load_case
@@ -449,9 +450,13 @@ class _Screener:
         matcher, policy, families = self.matcher, self.policy, self.codes.families
         found: dict[int, list[PhraseMatch]] = {}
         need = []
-        for row in chunk.rows:
-            matches = summary_matches(matcher, row[1] or "")
-            if needs_facts(matches, policy, families.get(row[2], "")):
+        rows = chunk.rows
+        kinds = [families.get(row[2], "") for row in rows]
+        # only summaries whose words can make the crime qualify are read clause by clause
+        for index in summaries_may_qualify(matcher, [row[1] for row in rows], kinds):
+            row = rows[index]
+            matches = summary_matches(matcher, row[1] or "", prefiltered=True)
+            if needs_facts(matches, policy, kinds[index]):
                 need.append(row)
                 found[row[0]] = matches
         self.screened += len(chunk.rows)
