@@ -53,7 +53,6 @@ from sqlalchemy import (
     or_,
     select,
     table,
-    tuple_,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -325,15 +324,21 @@ def _add_pairs(histories: dict[tuple[int, int], _PairHistory], rows: Iterable[An
 
 def _pair_histories_for(session: Session, pairs: Sequence[tuple[int, int]]
                         ) -> dict[tuple[int, int], _PairHistory]:
+    """The crimes of each victim-suspect pair. Read by victim (an IN list the
+    pair index seeks; SQLite scans the whole index for a list of row values)
+    and kept for the pairs asked about."""
     histories: dict[tuple[int, int], _PairHistory] = {pair: _PairHistory() for pair in pairs}
-    for start in range(0, len(pairs), PAIR_CHUNK):
-        batch = pairs[start:start + PAIR_CHUNK]
+    wanted = set(pairs)
+    victims = sorted({victim for victim, _ in pairs})
+    for start in range(0, len(victims), PAIR_CHUNK):
+        batch = victims[start:start + PAIR_CHUNK]
         stmt = (
             select(*_pair_columns(session))
-            .where(tuple_(Case.victim_id, Case.suspect_id).in_(batch))
+            .where(Case.victim_id.in_(batch), Case.suspect_id.is_not(None))
             .order_by(Case.victim_id, Case.suspect_id, Case.reported_at, Case.id)
         )
-        _add_pairs(histories, session.connection().execute(stmt).all())
+        _add_pairs(histories, (row for row in session.connection().execute(stmt)
+                               if (row[0], row[1]) in wanted))
     return histories
 
 
@@ -538,22 +543,48 @@ def _filter(session: Session, codes: _Codes) -> _Filter:
 _SUMMARY_COLUMNS = (Case.id, Case.summary, Case.principal_code)
 
 
-def _crime_chunks_by_id(session: Session, keep: _Filter, scope: Sequence[Any]
+def _driver_rows(session: Session, stmt: Any, params: dict[str, Any]) -> list[Any]:
+    """Rows of a select as the driver returns them (plain tuples, no result
+    objects), in the session's transaction. ``params`` are already in the
+    driver's terms."""
+    connection = session.connection()
+    compiled = stmt.compile(dialect=connection.dialect)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if compiled.positional:
+            cursor.execute(str(compiled), tuple(params[k] for k in compiled.positiontup or ()))
+        else:
+            cursor.execute(str(compiled), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _crime_chunks_by_id(session: Session, keep: _Filter, scope_start: datetime | None
                         ) -> Iterator[_Chunk]:
-    """Screenable crimes in id order, a range of ids at a time; each chunk
-    replaces the results of its range."""
+    """Screenable crimes in id order, a range of ids at a time, read straight
+    from the driver (a full run reads every crime: no result objects); each
+    chunk replaces the results of its range."""
     low, high = session.execute(select(func.min(Case.id), func.max(Case.id))).one()
     if low is None:
         return
-    connection = session.connection()
+    dialect = session.get_bind().dialect
+    in_range = and_(Case.id > bindparam("low"), Case.id <= bindparam("high"))
+    params: dict[str, Any] = {}
+    if scope_start is not None:
+        in_range = and_(in_range, Case.reported_at >= bindparam("since", type_=UTCDateTime))
+        to_db = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        params["since"] = to_db(scope_start) if to_db else scope_start
+    stmt = select(*_SUMMARY_COLUMNS).where(in_range)
     for start in range(low - 1, high, CHUNK):
         end = start + CHUNK
-        stmt = select(*_SUMMARY_COLUMNS).where(Case.id > start, Case.id <= end, *scope)
         replaces = and_(ScreeningResult.case_id > start, ScreeningResult.case_id <= end)
-        if scope:
+        if scope_start is not None:
             replaces = and_(replaces, ScreeningResult.case_id.in_(
-                select(Case.id).where(Case.id > start, Case.id <= end, *scope)))
-        yield _Chunk(keep.keep(connection.execute(stmt).all()), replaces)
+                select(Case.id).where(Case.id > start, Case.id <= end,
+                                      Case.reported_at >= scope_start)))
+        rows = _driver_rows(session, stmt, {**params, "low": start, "high": end})
+        yield _Chunk(keep.keep(rows), replaces)
 
 
 def _crime_chunks_for(session: Session, ids: Sequence[int], keep: _Filter) -> Iterator[_Chunk]:
@@ -619,7 +650,7 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
         screener = _Screener(ctx, session, codes, started)
         mark = None if full else _watermark(session, scope_start)
         if mark is None:
-            chunks = _crime_chunks_by_id(session, keep, scope)
+            chunks = _crime_chunks_by_id(session, keep, scope_start)
         else:
             changed = _changed_cases(session, mark, scope)
             pairs = sorted({(v, s) for _, v, s in changed if s is not None})
