@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from app.rules.screening.language import (
@@ -127,15 +128,15 @@ def _run_table() -> bytes:
 
 _RUN_TABLE = _run_table()
 MAX_RUNS = 1_000_000  # distinct runs remembered by the prefilter (then read each time)
+_WINDOW = 10  # runs from a word that an exclusion starting at it is followed over
 
 # Words the prefilter takes as present in any summary: too common to rule one
 # out. A phrase is looked for by its other words (by all of its words when
 # every one of them is common).
 _COMMON = frozenset({
-    "about", "after", "her", "his", "their", "the", "a", "an", "at", "on", "in", "to", "of",
-    "for", "with", "by", "she", "he", "they", "be", "where", "what", "time",
-    "out", "up", "down", "into", "from", "me", "you", "him", "them", "it", "is", "not", "no",
-    "as", "victim", "suspect", "have", "do", "there", "over", "last",
+    "her", "his", "their", "the", "a", "an", "at", "on", "in", "to", "of", "for", "with", "by",
+    "she", "he", "they", "be", "me", "my", "you", "him", "them", "it", "is", "victim",
+    "suspect", "have", "do",
 })
 
 
@@ -256,6 +257,8 @@ class PhraseMatcher:
         self._word_runs: dict[frozenset[str], set[bytes]] = {
             word: set() for p in self._read_phrases if self._confirm[id(p)] for word in p.words}
         self._possible: dict[frozenset[str], Verdict] = {}
+        # a plain word followed by its window of runs: whether an exclusion covers it
+        self._excluded_windows: dict[tuple[bytes, ...], bool] = {}
         self._last: _Reading | None = None
 
     # --- words -------------------------------------------------------------------
@@ -276,22 +279,25 @@ class PhraseMatcher:
         part of it each word is in. A capitalised "May" after the first word
         is the month: it carries no label."""
         sentence = text[start:end]
-        parts = sentence.split(",") if "," in sentence else (sentence,)
-        cache = self._cache
-        labels: list[tuple[str, ...]] = []
-        segments: list[int] = []
-        month = "May" in sentence
-        for segment, part in enumerate(parts):
-            words = TOKEN.findall(part)
-            for word in words:
-                found = cache.get(word)
-                if found is None:
-                    found = self.labels(word)
-                if month and word == "May" and labels:
-                    found = ()
-                labels.append(found)
-            segments.extend([segment] * len(words))
-        return labels, segments
+        get = self._cache.get
+        if "," in sentence:
+            words: list[str] = []
+            segments: list[int] = []
+            for segment, part in enumerate(sentence.split(",")):
+                found = TOKEN.findall(part)
+                words += found
+                segments += [segment] * len(found)
+        else:
+            words = TOKEN.findall(sentence)
+            segments = [0] * len(words)
+        labels: list[tuple[str, ...] | None] = [get(word) for word in words]
+        if None in labels:  # words not seen before
+            labels = [self.labels(word) if found is None else found
+                      for word, found in zip(words, labels, strict=True)]
+        if "May" in sentence:
+            labels = [() if word == "May" and index else found
+                      for index, (word, found) in enumerate(zip(words, labels, strict=True))]
+        return labels, segments  # type: ignore[return-value]
 
     # --- the prefilter -----------------------------------------------------------
     def runs(self, text: str) -> list[bytes]:
@@ -440,9 +446,20 @@ class PhraseMatcher:
             return self._in_order(phrase, reading)
         runs, loose, wild = reading.runs, reading.new, self._wild_runs
         where = self._word_runs[phrase.words[0]]  # the one word, which exclusions start with
-        for at in [i for i, run in enumerate(runs) if run in where or run in loose]:
+        anchors = ([i for i, run in enumerate(runs) if run in where or run in loose] if loose
+                   else [i for i, run in enumerate(runs) if run in where])
+        excluded = self._excluded_windows
+        for at in anchors:
             run = runs[at]
-            if run in loose or run in wild or not self._excluded_at(at, runs):
+            if run in loose or run in wild:
+                return True
+            window = tuple(runs[at:at + _WINDOW])  # all an exclusion can reach
+            verdict = excluded.get(window)
+            if verdict is None:
+                verdict = self._excluded_at(at, runs)
+                if len(excluded) < 200_000:
+                    excluded[window] = verdict
+            if not verdict:
                 return True
         return False
 
@@ -456,7 +473,7 @@ class PhraseMatcher:
         # the plain words after it in its clause that an exclusion may reach
         after: list[tuple[str, ...] | None] = []
         if not anchor[3] & 2:
-            for j in range(index + 1, min(n, index + 10)):
+            for j in range(index + 1, min(n, index + _WINDOW)):
                 info = known.get(runs[j])
                 if info is None or info[1] is None or info[3] & 1:
                     break
@@ -543,8 +560,7 @@ class PhraseMatcher:
         others = self._others
         nothing = frozenset[str]()
         kept: list[int] = []
-        for index, text in enumerate(texts):
-            family = families[index]
+        for index, (text, family) in enumerate(zip(texts, families, strict=True)):
             runs = (text or "").encode("utf-8", "surrogatepass").translate(table).split()
             verdict: Verdict | None = _NO_VERDICT
             if not seen.issuperset(runs):
@@ -611,7 +627,8 @@ class PhraseMatcher:
                 self._sentences[key] = placed
         if not placed:
             return []
-        spans = [m.span() for m in TOKEN.finditer(text, start, end)]
+        last_used = max(used[-1] for _, used in placed)
+        spans = [m.span() for m in islice(TOKEN.finditer(text, start, end), last_used + 1)]
         found: list[PhraseMatch] = []
         for phrase, used in placed:
             first, last = spans[used[0]], spans[used[-1]]
