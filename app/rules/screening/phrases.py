@@ -179,6 +179,7 @@ class _Reading:
 # the categories possible if all of them are confirmed)
 Verdict = tuple[frozenset[str], tuple[Phrase, ...], frozenset[str]]
 _NO_VERDICT: Verdict = (frozenset(), (), frozenset())
+_UNDECIDED: Any = object()
 
 
 class PhraseMatcher:
@@ -228,27 +229,19 @@ class PhraseMatcher:
         if self._prefilter_categories is not None:
             reads |= self._prefilter_categories
         self._read_phrases = [p for p in self.phrases if p.category in reads]
-        # the categories read other than the prefilter's: all of them may be
-        # there when no prefilter phrase has a needed word in the text
-        self._others = reads - (self._prefilter_categories or reads)
         needed: set[str] = set()
-        core: set[str] = set()
         for phrase in self._read_phrases:
             required = tuple(w for w in phrase.words if w.isdisjoint(_COMMON)) or phrase.words
             needed.update(label for word in required for label in word)
-            if self._prefilter_categories and phrase.category in self._prefilter_categories:
-                core.update(label for word in required for label in word)
             for label in required[0]:
                 self._by_required.setdefault(label, []).append((required, phrase))
         self._needed = frozenset(needed)
-        self._core_needed = frozenset(core)
         self._confirm = {
             id(p): p.ordered or (len(p.words) == 1 and any(
                 not ex.words[0].isdisjoint(p.words[0]) for ex in self.exclusions))
             for p in self._read_phrases}
         self._seen_runs: set[bytes] = set()
         self._hit_runs: set[bytes] = set()
-        self._core_runs: set[bytes] = set()  # runs with a needed word of a prefilter phrase
         self._run_needed: dict[bytes, frozenset[str]] = {}
         self._runs: dict[bytes, RunInfo] = {}
         self._empty_runs: set[bytes] = set()  # runs holding no word (clause ends)
@@ -257,6 +250,8 @@ class PhraseMatcher:
         self._word_runs: dict[frozenset[str], set[bytes]] = {
             word: set() for p in self._read_phrases if self._confirm[id(p)] for word in p.words}
         self._possible: dict[frozenset[str], Verdict] = {}
+        # (needed labels of a text, family) -> the gate's answer, None: confirm phrases
+        self._decisions: dict[tuple[frozenset[str], str], bool | None] = {}
         # a plain word followed by its window of runs: whether an exclusion covers it
         self._excluded_windows: dict[tuple[bytes, ...], bool] = {}
         self._last: _Reading | None = None
@@ -371,8 +366,6 @@ class PhraseMatcher:
             if needed:
                 self._hit_runs.add(run)
                 self._run_needed[run] = needed
-                if not needed.isdisjoint(self._core_needed):
-                    self._core_runs.add(run)
             if not holds_words:
                 self._empty_runs.add(run)
             elif plain is None:
@@ -555,43 +548,43 @@ class PhraseMatcher:
         if self._gate is None:
             return list(range(len(texts)))
         table, seen, hit_runs = _RUN_TABLE, self._seen_runs, self._hit_runs
-        needed, possible, gates = self._run_needed, self._possible, self._gates
-        core_runs = self._core_runs if self._prefilter_categories is not None else None
-        others = self._others
+        needed, decisions = self._run_needed, self._decisions
         nothing = frozenset[str]()
         kept: list[int] = []
         for index, (text, family) in enumerate(zip(texts, families, strict=True)):
             runs = (text or "").encode("utf-8", "surrogatepass").translate(table).split()
-            verdict: Verdict | None = _NO_VERDICT
-            if not seen.issuperset(runs):
-                verdict = None
-            elif core_runs is not None and core_runs.isdisjoint(runs):
-                # no phrase of a prefilter category can match: at most the others
-                passes = gates.get((others, family))
-                if passes is None:
-                    passes = gates[(others, family)] = self._gate(others, family)
-                if passes:
-                    kept.append(index)
-                continue
-            else:
-                hits = hit_runs.intersection(runs)
-                if hits:
-                    verdict = possible.get(nothing.union(*[needed[run] for run in hits]))
-            if verdict is not None and verdict[1]:  # phrases to confirm: if they matter
-                if gates.get((verdict[2], family)) is False:
-                    continue
-                if not gates.get((verdict[0], family)):
-                    verdict = None
-            if verdict is None:  # new runs, or phrases to confirm
-                if self.may_qualify(text or "", family, runs):
-                    kept.append(index)
-                continue
-            passes = gates.get((verdict[0], family))
-            if passes is None:
+            passes: bool | None = None
+            if seen.issuperset(runs):
+                key = (nothing.union(*map(needed.__getitem__, hit_runs.intersection(runs))),
+                       family)
+                passes = decisions.get(key, _UNDECIDED)
+                if passes is _UNDECIDED:
+                    passes = self._decision(*key)
+                    if len(decisions) < 200_000:
+                        decisions[key] = passes
+            if passes is None:  # runs not seen before, or phrases to confirm in the text
                 passes = self.may_qualify(text or "", family, runs)
             if passes:
                 kept.append(index)
         return kept
+
+    def _decision(self, labels: frozenset[str], family: str) -> bool | None:
+        """The gate's answer for a text whose runs hold the needed ``labels``
+        (None when it depends on phrases to confirm in the text)."""
+        if labels:
+            verdict = self._possible.get(labels)
+            if verdict is None:
+                verdict = self._possible[labels] = self._categories_with(labels)
+        else:
+            verdict = _NO_VERDICT
+        sure, pending, upper = verdict
+        gate = self._gate
+        assert gate is not None
+        if gate(sure, family):
+            return True
+        if not pending or not gate(upper, family):
+            return False
+        return None
 
     def find_relevant(self, text: str, *, prefiltered: bool = False) -> list[PhraseMatch]:
         """The phrases of ``text`` when a phrase of a prefilter category

@@ -424,6 +424,11 @@ def summaries_may_qualify(matcher: PhraseMatcher, summaries: Sequence[str | None
     return matcher.which_may_qualify(summaries, families)
 
 
+# the evidence as JSON text, as json.dumps writes it (no check for cycles: it is
+# plain dicts and lists built here)
+_to_json = json.JSONEncoder(check_circular=False).encode
+
+
 # (case_id, summary, family, relationship, online, linked refs, S-DASH answers, orders)
 PreparedCrime = tuple[int, str, str, str, bool, tuple[str, ...], str | None, tuple[str, ...]]
 # (case_id, score, qualifies, rules as JSON, evidence as JSON)
@@ -458,7 +463,7 @@ def score_batch(crimes: Sequence[PreparedCrime], policy: ScreeningPolicy,
         names_json = rules_json.get(names)
         if names_json is None:
             names_json = rules_json[names] = json.dumps(list(names))
-        out.append((case_id, result.score, True, names_json, json.dumps(evidence_items(result))))
+        out.append((case_id, result.score, True, names_json, _to_json(evidence_items(result))))
     return out, candidates
 
 
