@@ -364,6 +364,33 @@ def _breached_orders(session: Session, pair: tuple[int, int] | None = None
     return {pair: tuple(sorted(refs)) for pair, refs in found.items()}
 
 
+def _breached_orders_for(session: Session, pairs: Sequence[tuple[int, int]]
+                         ) -> dict[tuple[int, int], tuple[str, ...]]:
+    """:func:`_breached_orders` for ``pairs`` only, read by victim (the order's
+    protected person, or the victim of the crime it was made on) through the
+    indexes, so an incremental run reads the orders of its pairs and not
+    every breach in the force."""
+    wanted = set(pairs)
+    victims = sorted({victim for victim, _ in pairs})
+    original = select(Case.id, Case.victim_id, Case.suspect_id).subquery()
+    columns = (ProtectiveOrder.protected_id, ProtectiveOrder.subject_id, original.c.victim_id,
+               original.c.suspect_id, ProtectiveOrder.order_ref)
+    base = (select(*columns).join(Breach, Breach.order_id == ProtectiveOrder.id)
+            .join(original, original.c.id == ProtectiveOrder.case_id))
+    found: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for start in range(0, len(victims), PAIR_CHUNK):
+        batch = victims[start:start + PAIR_CHUNK]
+        for stmt in (base.where(ProtectiveOrder.protected_id.in_(batch)),
+                     base.where(ProtectiveOrder.protected_id.is_(None),
+                                original.c.victim_id.in_(batch))):
+            for protected_id, subject_id, victim_id, suspect_id, order_ref in session.execute(stmt):
+                pair = (protected_id if protected_id is not None else victim_id,
+                        subject_id if subject_id is not None else suspect_id)
+                if pair in wanted:
+                    found[pair].add(order_ref)
+    return {pair: tuple(sorted(refs)) for pair, refs in found.items()}
+
+
 def _sdash_answers(session: Session, ids: Sequence[int], tool: str) -> dict[int, str]:
     """Latest answers per crime for the crimes ``ids``."""
     stmt = (
@@ -532,11 +559,20 @@ class _Filter:
         return [r for r in rows if r[2] in codes and r[0] not in excluded]
 
 
-def _filter(session: Session, codes: _Codes) -> _Filter:
-    included = session.execute(
-        select(IncludedClassification.case_id).where(
-            IncludedClassification.code.in_(codes.stalking))
-    ).scalars()
+def _filter(session: Session, codes: _Codes, ids: Sequence[int] | None = None) -> _Filter:
+    """Which crimes are screened: of every crime, or of the crimes ``ids``
+    (an incremental run reads the included stalking codes of those only)."""
+    stalking = IncludedClassification.code.in_(codes.stalking)
+    if ids is None:
+        included = set(session.execute(
+            select(IncludedClassification.case_id).where(stalking)).scalars())
+    else:
+        included = set()
+        for start in range(0, len(ids), CHUNK):
+            included.update(session.execute(
+                select(IncludedClassification.case_id).where(
+                    IncludedClassification.case_id.in_(ids[start:start + CHUNK]), stalking)
+            ).scalars())
     return _Filter(frozenset(codes.screened), frozenset(included))
 
 
@@ -646,19 +682,21 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
     # result of this run or of the one before.
     with ctx.read() as session:
         codes = _codes(session, policy)
-        keep = _filter(session, codes)
         screener = _Screener(ctx, session, codes, started)
         mark = None if full else _watermark(session, scope_start)
         if mark is None:
-            chunks = _crime_chunks_by_id(session, keep, scope_start)
+            chunks = _crime_chunks_by_id(session, _filter(session, codes), scope_start)
         else:
+            # an incremental run reads what its changed crimes and their pairs need
             changed = _changed_cases(session, mark, scope)
             pairs = sorted({(v, s) for _, v, s in changed if s is not None})
             screener.histories = _pair_histories_for(session, pairs)
+            screener._breached = _breached_orders_for(session, pairs)
             ids = {case_id for case_id, _, _ in changed}
             for history in screener.histories.values():
                 ids.update(history.ids)
-            chunks = _crime_chunks_for(session, sorted(ids), keep)
+            screen = sorted(ids)
+            chunks = _crime_chunks_for(session, screen, _filter(session, codes, screen))
         for chunk in chunks:
             screener.score_chunk(chunk)
         screener.flush()

@@ -52,3 +52,25 @@ def test_prefiltered_and_unfiltered_runs_keep_the_same_results(
     monkeypatch.setattr(screening, "summary_matches", read_in_full)
     run_screening(ctx, full=True)
     assert _results(sqlite_database) == prefiltered
+
+
+def test_an_incremental_run_over_every_crime_keeps_the_full_run_results(
+        sqlite_database: Database, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
+    """An incremental run reads the breached orders and included codes of its
+    own crimes only; over every crime it keeps what a full run keeps."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from models import Case
+
+    generate(sqlite_database, cases=3_000, seed=7, now=NOW)
+    run_screening(make_sqlite_context("analyst"), full=True)
+    full = _results(sqlite_database)
+    assert any("breach_same_victim" in rules for _, _, rules, _ in full.values())
+    later = NOW + timedelta(hours=1)
+    with sqlite_database.write() as s:
+        s.execute(update(Case).values(last_activity_at=later))
+    summary = run_screening(make_sqlite_context("analyst", now=later + timedelta(minutes=10)))
+    assert not summary.full and summary.screened > 2_000
+    assert _results(sqlite_database) == full
