@@ -53,7 +53,6 @@ from sqlalchemy import (
     or_,
     select,
     table,
-    tuple_,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -72,6 +71,7 @@ from app.rules.screening import (
     needs_facts,
     score_batch,
     screen_crime,
+    summaries_may_qualify,
     summary_matches,
 )
 from app.services.audit_trail import audit_naming
@@ -325,15 +325,21 @@ def _add_pairs(histories: dict[tuple[int, int], _PairHistory], rows: Iterable[An
 
 def _pair_histories_for(session: Session, pairs: Sequence[tuple[int, int]]
                         ) -> dict[tuple[int, int], _PairHistory]:
+    """The crimes of each victim-suspect pair. Read by victim (an IN list the
+    pair index seeks; SQLite scans the whole index for a list of row values)
+    and kept for the pairs asked about."""
     histories: dict[tuple[int, int], _PairHistory] = {pair: _PairHistory() for pair in pairs}
-    for start in range(0, len(pairs), PAIR_CHUNK):
-        batch = pairs[start:start + PAIR_CHUNK]
+    wanted = set(pairs)
+    victims = sorted({victim for victim, _ in pairs})
+    for start in range(0, len(victims), PAIR_CHUNK):
+        batch = victims[start:start + PAIR_CHUNK]
         stmt = (
             select(*_pair_columns(session))
-            .where(tuple_(Case.victim_id, Case.suspect_id).in_(batch))
+            .where(Case.victim_id.in_(batch), Case.suspect_id.is_not(None))
             .order_by(Case.victim_id, Case.suspect_id, Case.reported_at, Case.id)
         )
-        _add_pairs(histories, session.connection().execute(stmt).all())
+        _add_pairs(histories, (row for row in session.connection().execute(stmt)
+                               if (row[0], row[1]) in wanted))
     return histories
 
 
@@ -356,6 +362,33 @@ def _breached_orders(session: Session, pair: tuple[int, int] | None = None
     for victim_id, suspect_id, order_ref in session.execute(stmt):
         if victim_id is not None and suspect_id is not None:
             found[(victim_id, suspect_id)].append(order_ref)
+    return {pair: tuple(sorted(refs)) for pair, refs in found.items()}
+
+
+def _breached_orders_for(session: Session, pairs: Sequence[tuple[int, int]]
+                         ) -> dict[tuple[int, int], tuple[str, ...]]:
+    """:func:`_breached_orders` for ``pairs`` only, read by victim (the order's
+    protected person, or the victim of the crime it was made on) through the
+    indexes, so an incremental run reads the orders of its pairs and not
+    every breach in the force."""
+    wanted = set(pairs)
+    victims = sorted({victim for victim, _ in pairs})
+    original = select(Case.id, Case.victim_id, Case.suspect_id).subquery()
+    columns = (ProtectiveOrder.protected_id, ProtectiveOrder.subject_id, original.c.victim_id,
+               original.c.suspect_id, ProtectiveOrder.order_ref)
+    base = (select(*columns).join(Breach, Breach.order_id == ProtectiveOrder.id)
+            .join(original, original.c.id == ProtectiveOrder.case_id))
+    found: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for start in range(0, len(victims), PAIR_CHUNK):
+        batch = victims[start:start + PAIR_CHUNK]
+        for stmt in (base.where(ProtectiveOrder.protected_id.in_(batch)),
+                     base.where(ProtectiveOrder.protected_id.is_(None),
+                                original.c.victim_id.in_(batch))):
+            for protected_id, subject_id, victim_id, suspect_id, order_ref in session.execute(stmt):
+                pair = (protected_id if protected_id is not None else victim_id,
+                        subject_id if subject_id is not None else suspect_id)
+                if pair in wanted:
+                    found[pair].add(order_ref)
     return {pair: tuple(sorted(refs)) for pair, refs in found.items()}
 
 
@@ -450,9 +483,13 @@ class _Screener:
         matcher, policy, families = self.matcher, self.policy, self.codes.families
         found: dict[int, list[PhraseMatch]] = {}
         need = []
-        for row in chunk.rows:
-            matches = summary_matches(matcher, row[1] or "")
-            if needs_facts(matches, policy, families.get(row[2], "")):
+        rows = chunk.rows
+        kinds = [families.get(row[2], "") for row in rows]
+        # only summaries whose words can make the crime qualify are read clause by clause
+        for index in summaries_may_qualify(matcher, [row[1] for row in rows], kinds):
+            row = rows[index]
+            matches = summary_matches(matcher, row[1] or "", prefiltered=True)
+            if needs_facts(matches, policy, kinds[index]):
                 need.append(row)
                 found[row[0]] = matches
         self.screened += len(chunk.rows)
@@ -523,33 +560,68 @@ class _Filter:
         return [r for r in rows if r[2] in codes and r[0] not in excluded]
 
 
-def _filter(session: Session, codes: _Codes) -> _Filter:
-    included = session.execute(
-        select(IncludedClassification.case_id).where(
-            IncludedClassification.code.in_(codes.stalking))
-    ).scalars()
+def _filter(session: Session, codes: _Codes, ids: Sequence[int] | None = None) -> _Filter:
+    """Which crimes are screened: of every crime, or of the crimes ``ids``
+    (an incremental run reads the included stalking codes of those only)."""
+    stalking = IncludedClassification.code.in_(codes.stalking)
+    if ids is None:
+        included = set(session.execute(
+            select(IncludedClassification.case_id).where(stalking)).scalars())
+    else:
+        included = set()
+        for start in range(0, len(ids), CHUNK):
+            included.update(session.execute(
+                select(IncludedClassification.case_id).where(
+                    IncludedClassification.case_id.in_(ids[start:start + CHUNK]), stalking)
+            ).scalars())
     return _Filter(frozenset(codes.screened), frozenset(included))
 
 
 _SUMMARY_COLUMNS = (Case.id, Case.summary, Case.principal_code)
 
 
-def _crime_chunks_by_id(session: Session, keep: _Filter, scope: Sequence[Any]
+def _driver_rows(session: Session, stmt: Any, params: dict[str, Any]) -> list[Any]:
+    """Rows of a select as the driver returns them (plain tuples, no result
+    objects), in the session's transaction. ``params`` are already in the
+    driver's terms."""
+    connection = session.connection()
+    compiled = stmt.compile(dialect=connection.dialect)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if compiled.positional:
+            cursor.execute(str(compiled), tuple(params[k] for k in compiled.positiontup or ()))
+        else:
+            cursor.execute(str(compiled), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _crime_chunks_by_id(session: Session, keep: _Filter, scope_start: datetime | None
                         ) -> Iterator[_Chunk]:
-    """Screenable crimes in id order, a range of ids at a time; each chunk
-    replaces the results of its range."""
+    """Screenable crimes in id order, a range of ids at a time, read straight
+    from the driver (a full run reads every crime: no result objects); each
+    chunk replaces the results of its range."""
     low, high = session.execute(select(func.min(Case.id), func.max(Case.id))).one()
     if low is None:
         return
-    connection = session.connection()
+    dialect = session.get_bind().dialect
+    in_range = and_(Case.id > bindparam("low"), Case.id <= bindparam("high"))
+    params: dict[str, Any] = {}
+    if scope_start is not None:
+        in_range = and_(in_range, Case.reported_at >= bindparam("since", type_=UTCDateTime))
+        to_db = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        params["since"] = to_db(scope_start) if to_db else scope_start
+    stmt = select(*_SUMMARY_COLUMNS).where(in_range)
     for start in range(low - 1, high, CHUNK):
         end = start + CHUNK
-        stmt = select(*_SUMMARY_COLUMNS).where(Case.id > start, Case.id <= end, *scope)
         replaces = and_(ScreeningResult.case_id > start, ScreeningResult.case_id <= end)
-        if scope:
+        if scope_start is not None:
             replaces = and_(replaces, ScreeningResult.case_id.in_(
-                select(Case.id).where(Case.id > start, Case.id <= end, *scope)))
-        yield _Chunk(keep.keep(connection.execute(stmt).all()), replaces)
+                select(Case.id).where(Case.id > start, Case.id <= end,
+                                      Case.reported_at >= scope_start)))
+        rows = _driver_rows(session, stmt, {**params, "low": start, "high": end})
+        yield _Chunk(keep.keep(rows), replaces)
 
 
 def _crime_chunks_for(session: Session, ids: Sequence[int], keep: _Filter) -> Iterator[_Chunk]:
@@ -611,19 +683,21 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
     # result of this run or of the one before.
     with ctx.read() as session:
         codes = _codes(session, policy)
-        keep = _filter(session, codes)
         screener = _Screener(ctx, session, codes, started)
         mark = None if full else _watermark(session, scope_start)
         if mark is None:
-            chunks = _crime_chunks_by_id(session, keep, scope)
+            chunks = _crime_chunks_by_id(session, _filter(session, codes), scope_start)
         else:
+            # an incremental run reads what its changed crimes and their pairs need
             changed = _changed_cases(session, mark, scope)
             pairs = sorted({(v, s) for _, v, s in changed if s is not None})
             screener.histories = _pair_histories_for(session, pairs)
+            screener._breached = _breached_orders_for(session, pairs)
             ids = {case_id for case_id, _, _ in changed}
             for history in screener.histories.values():
                 ids.update(history.ids)
-            chunks = _crime_chunks_for(session, sorted(ids), keep)
+            screen = sorted(ids)
+            chunks = _crime_chunks_for(session, screen, _filter(session, codes, screen))
         for chunk in chunks:
             screener.score_chunk(chunk)
         screener.flush()

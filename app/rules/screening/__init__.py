@@ -45,8 +45,10 @@ from app.rules.screening.rules import (
     score_batch,
     screen_crime,
     screenable,
+    summaries_may_qualify,
     summary_decides,
     summary_matches,
+    summary_may_qualify,
 )
 
 __all__ = [
@@ -58,5 +60,5 @@ __all__ = [
     "core_categories", "course_of_conduct", "evidence_items", "former_partner_repeated_contact",
     "highlight_spans", "isolated_incident", "needs_facts", "online_contact", "risk_answers",
     "rule_label", "score_batch", "scoping", "screen_crime", "screenable", "summary_decides",
-    "summary_matches",
+    "summaries_may_qualify", "summary_matches", "summary_may_qualify",
 ]

@@ -23,24 +23,26 @@ A phrase is a few words from the policy (``screening.behaviours``,
   the words they cover count for no phrase ("followed up with the victim",
   "watched the CCTV", "following the incident", "=his watch").
 
-Speed: most summaries hold no word of any behaviour. :meth:`PhraseMatcher.
-might_match` answers with one compiled expression over the lower-cased
-text, built from every written form (from the lemma dictionary) of one
-anchor word per phrase of the ``prefilter`` categories; only summaries it
-passes are split into words, and each distinct word is lemmatised once.
+Speed: most summaries hold no word of any behaviour. The prefilter
+(:meth:`PhraseMatcher.possible_categories`) splits a summary into runs of
+letters, digits and apostrophes with one byte translation, and answers which
+categories could match from the runs it holds: each distinct run is read
+once, through the same tokens and lemmas as :meth:`PhraseMatcher.find`, and
+remembered, so the prefilter can never miss a written form the full reading
+would match. ``gate`` then rules out summaries whose possible categories
+cannot make a crime qualify; only the rest are read clause by clause.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from app.rules.screening.language import (
     CLASSES,
     NOT,
-    NUMBER_WORDS,
     TOKEN,
     Scoping,
     lemma_of,
@@ -48,14 +50,6 @@ from app.rules.screening.language import (
     sentences,
     word_labels,
 )
-
-_DIGIT = re.compile(r"\d")
-_PLAIN_WORD = re.compile(r"[^\W_]+")  # the prefilter's words: apostrophes split ("ex's")
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
-_START = r"(?<![^\W_])"
-_END = r"(?![^\W_])"
-_GAP = r"(?:[\W_]+[\w'’]+){0,2}[\W_]+"  # ordered phrases: at most two words between
-_GAP_EXCLUSION = r"(?:[\W_]+[\w'’]+){0,2}[\W_]+"  # exclusions: at most two
 
 
 class PhraseError(ValueError):
@@ -114,49 +108,78 @@ class PhraseMatch:
                 "end": self.end}
 
 
-def _trie_regex(words: Iterable[str]) -> str:
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = True
-
-    def build(node: dict[str, Any]) -> str:
-        options = [re.escape(ch) + build(node[ch]) for ch in sorted(k for k in node if k)]
-        if "" in node:
-            options.append("")
-        if len(options) == 1:
-            return options[0]
-        return "(?:" + "|".join(options) + ")"
-
-    return build(trie)
-
-
-def _forms(lemmas: set[str], dictionary: Any) -> dict[str, set[str]]:
-    """Written form -> the ``lemmas`` it may stand for: every form the lemma
-    dictionary maps to one of them, the lemmas themselves, and their regular
-    forms (including the gerunds read as verbs)."""
-    forms: dict[str, set[str]] = {}
-    for form, lemma in dictionary.items():
-        if lemma in lemmas:
-            forms.setdefault(form.lower(), set()).add(lemma)
-    for lemma in lemmas:
-        stem = lemma[:-1] if lemma.endswith("e") else lemma
-        for form in (lemma, lemma + "ing", stem + "ing", lemma + lemma[-1] + "ing",
-                     lemma + "s", lemma + "es", lemma + "ed", lemma + "d",
-                     lemma + lemma[-1] + "ed"):
-            forms.setdefault(form, set()).add(lemma)
-    return {f: labels for f, labels in forms.items() if TOKEN.fullmatch(f)}
+def _run_table() -> bytes:
+    """The prefilter's byte map: ASCII letters and digits lower-cased,
+    apostrophes and hyphens kept, the hard clause ends of
+    :data:`~app.rules.screening.language.SENTENCE_END` read as a full stop,
+    every other ASCII character a space; bytes from 128 up (the UTF-8 of
+    other letters and punctuation) kept as they are."""
+    table = bytearray(range(256))
+    for code in range(128):
+        char = chr(code)
+        if char.isalnum():
+            table[code] = ord(char.lower())
+        elif char in ".;:!?()[]\n":
+            table[code] = ord(".")
+        elif char not in "'-":
+            table[code] = ord(" ")
+    return bytes(table)
 
 
-# Words the prefilter takes as present in any summary: too common to rule one out.
+_RUN_TABLE = _run_table()
+MAX_RUNS = 1_000_000  # distinct runs remembered by the prefilter (then read each time)
+_WINDOW = 10  # runs from a word that an exclusion starting at it is followed over
+
+# Words the prefilter takes as present in any summary: too common to rule one
+# out. A phrase is looked for by its other words (by all of its words when
+# every one of them is common).
 _COMMON = frozenset({
-    "about", "after", "her", "his", "their", "the", "a", "an", "at", "on", "in", "to", "of",
-    "for", "with", "by", "she", "he", "they", "be", "where", "what", "time",
-    "out", "up", "down", "into", "from", "me", "you", "him", "them", "it", "is", "not", "no",
-    "as", "new", "victim", "suspect", "have", "do", "there", "over", "last",
+    "her", "his", "their", "the", "a", "an", "at", "on", "in", "to", "of", "for", "with", "by",
+    "she", "he", "they", "be", "me", "my", "you", "him", "them", "it", "is", "victim",
+    "suspect", "have", "do",
 })
+
+
+# What the prefilter knows of a run: the labels of its words that a phrase
+# cannot match without; the labels of its one plain word (None: no word,
+# several words, or "may"); whether it holds a word at all; and for a plain
+# word, whether a clause ends before it (1) or after it (2).
+RunInfo = tuple[frozenset[str], tuple[str, ...] | None, bool, int]
+
+
+class _Reading:
+    """The prefilter's reading of one text: its runs, those read afresh for
+    it, the categories sure to be possible and the phrases to confirm in the
+    text for the others."""
+
+    __slots__ = ("_words", "new", "pending", "runs", "sure", "text")
+
+    def __init__(self, text: str | None, runs: list[bytes], new: dict[bytes, RunInfo],
+                 sure: frozenset[str], pending: tuple[Phrase, ...]) -> None:
+        self.text = text
+        self.runs = runs
+        self.new = new  # runs of this text read afresh and not remembered (rarely any)
+        self.sure = sure
+        self.pending = pending
+        self._words: list[bytes] | None = None
+
+    def words(self, empty: set[bytes]) -> list[bytes]:
+        """The runs that hold words (a lone clause end or hyphen left out)."""
+        if self._words is None:
+            new = self.new
+            if empty.isdisjoint(self.runs) and not new:
+                self._words = self.runs
+            else:
+                self._words = [run for run in self.runs
+                               if run not in empty and (run not in new or new[run][2])]
+        return self._words
+
+
+# (the categories sure to be possible, the phrases to confirm for others,
+# the categories possible if all of them are confirmed)
+Verdict = tuple[frozenset[str], tuple[Phrase, ...], frozenset[str]]
+_NO_VERDICT: Verdict = (frozenset(), (), frozenset())
+_UNDECIDED: Any = object()
 
 
 class PhraseMatcher:
@@ -165,7 +188,9 @@ class PhraseMatcher:
     def __init__(self, categories: dict[str, Sequence[str]], *,
                  exclusions: Sequence[str] = (), scoping: Scoping | None = None,
                  span: int = 6, count_min: int = 3,
-                 prefilter: Iterable[str] | None = None) -> None:
+                 prefilter: Iterable[str] | None = None,
+                 gate: Callable[[frozenset[str], str], bool] | None = None,
+                 gate_reads: Iterable[str] | None = None) -> None:
         self.span = span
         self.count_min = count_min
         self.scoping = scoping
@@ -192,15 +217,44 @@ class PhraseMatcher:
         self._cache: dict[str, tuple[str, ...]] = {}
         self._sentences: dict[Any, tuple[tuple[Phrase, tuple[int, ...]], ...]] = {}
         self._prefilter_categories = None if prefilter is None else frozenset(prefilter)
-        self._pre_forms: frozenset[str] | None = None
-        self._form_labels: dict[str, frozenset[str]] = {}
-        self._digit_labels: frozenset[str] = frozenset()
-        self._pre_by_label: dict[str, list[tuple[tuple[frozenset[str], ...], Phrase]]] = {}
-        self._confirm: dict[int, re.Pattern[str] | None | bool] = {}
-        self._verdicts: dict[tuple[frozenset[str], bool], bool | tuple[Phrase, ...]] = {}
-        self._plain = _PLAIN_WORD
-        self._lemma_forms = {}
-        self._dictionary_cache: Any = None
+        self._gate = gate
+        self._gates: dict[tuple[frozenset[str], str], bool] = {}
+        # the prefilter: for each phrase, the words it cannot match without
+        # (its uncommon words, or all of them when every one is common), and
+        # whether its words must be confirmed in the text: an ordered phrase,
+        # or one word that exclusions start with ("follow": "following incident")
+        self._by_required: dict[str, list[tuple[tuple[frozenset[str], ...], Phrase]]] = {}
+        reads = (frozenset(gate_reads) if gate_reads is not None
+                 else frozenset(p.category for p in self.phrases))
+        if self._prefilter_categories is not None:
+            reads |= self._prefilter_categories
+        self._read_phrases = [p for p in self.phrases if p.category in reads]
+        needed: set[str] = set()
+        for phrase in self._read_phrases:
+            required = tuple(w for w in phrase.words if w.isdisjoint(_COMMON)) or phrase.words
+            needed.update(label for word in required for label in word)
+            for label in required[0]:
+                self._by_required.setdefault(label, []).append((required, phrase))
+        self._needed = frozenset(needed)
+        self._confirm = {
+            id(p): p.ordered or (len(p.words) == 1 and any(
+                not ex.words[0].isdisjoint(p.words[0]) for ex in self.exclusions))
+            for p in self._read_phrases}
+        self._seen_runs: set[bytes] = set()
+        self._hit_runs: set[bytes] = set()
+        self._run_needed: dict[bytes, frozenset[str]] = {}
+        self._runs: dict[bytes, RunInfo] = {}
+        self._empty_runs: set[bytes] = set()  # runs holding no word (clause ends)
+        self._wild_runs: set[bytes] = set()  # runs of several words, or "may"
+        # for each word of a phrase to confirm: the runs with a word carrying it
+        self._word_runs: dict[frozenset[str], set[bytes]] = {
+            word: set() for p in self._read_phrases if self._confirm[id(p)] for word in p.words}
+        self._possible: dict[frozenset[str], Verdict] = {}
+        # (needed labels of a text, family) -> the gate's answer, None: confirm phrases
+        self._decisions: dict[tuple[frozenset[str], str], bool | None] = {}
+        # a plain word followed by its window of runs: whether an exclusion covers it
+        self._excluded_windows: dict[tuple[bytes, ...], bool] = {}
+        self._last: _Reading | None = None
 
     # --- words -------------------------------------------------------------------
     def labels(self, word: str) -> tuple[str, ...]:
@@ -220,156 +274,331 @@ class PhraseMatcher:
         part of it each word is in. A capitalised "May" after the first word
         is the month: it carries no label."""
         sentence = text[start:end]
-        parts = sentence.split(",") if "," in sentence else (sentence,)
-        cache = self._cache
-        labels: list[tuple[str, ...]] = []
-        segments: list[int] = []
-        month = "May" in sentence
-        for segment, part in enumerate(parts):
-            words = TOKEN.findall(part)
-            for word in words:
-                found = cache.get(word)
-                if found is None:
-                    found = self.labels(word)
-                if month and word == "May" and labels:
-                    found = ()
-                labels.append(found)
-            segments.extend([segment] * len(words))
-        return labels, segments
+        get = self._cache.get
+        if "," in sentence:
+            words: list[str] = []
+            segments: list[int] = []
+            for segment, part in enumerate(sentence.split(",")):
+                found = TOKEN.findall(part)
+                words += found
+                segments += [segment] * len(found)
+        else:
+            words = TOKEN.findall(sentence)
+            segments = [0] * len(words)
+        labels: list[tuple[str, ...] | None] = [get(word) for word in words]
+        if None in labels:  # words not seen before
+            labels = [self.labels(word) if found is None else found
+                      for word, found in zip(words, labels, strict=True)]
+        if "May" in sentence:
+            labels = [() if word == "May" and index else found
+                      for index, (word, found) in enumerate(zip(words, labels, strict=True))]
+        return labels, segments  # type: ignore[return-value]
 
     # --- the prefilter -----------------------------------------------------------
-    def might_match(self, lowered: str) -> bool:
-        """False when no phrase of the prefilter categories can match the
-        lower-cased text: for some word of each phrase, no written form of it
-        occurs in the text (common words are taken as present). A set
-        intersection of the text's words with every form of those words."""
-        if self._prefilter_categories is None:
-            return True
-        if self._pre_forms is None:
-            self._compile_prefilter()
-        hits = self._pre_forms.intersection(self._plain.findall(lowered))  # type: ignore[union-attr]
-        digits = bool(self._digit_labels) and _DIGIT.search(lowered) is not None
-        if not hits and not digits:
-            return False
-        key = (hits, digits)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = self._verdicts[key] = self._verdict(hits, digits)
-        if isinstance(verdict, bool):
-            return verdict
-        return any(self._confirmed(phrase, lowered) for phrase in verdict)
+    def runs(self, text: str) -> list[bytes]:
+        """The text's runs: what lies between spaces once ASCII letters are
+        lower-cased and other ASCII characters but apostrophes, hyphens and
+        clause ends (read as ``.``) are spaces. One C pass
+        (``bytes.translate``) and a split. A run holds exactly the words
+        :data:`TOKEN` finds in it, and no word of the text spans two runs."""
+        return text.encode("utf-8", "surrogatepass").translate(_RUN_TABLE).split()
 
-    def _verdict(self, hits: Iterable[str], digits: bool) -> bool | tuple[Phrase, ...]:
-        """For the uncommon words found in a text: True when some phrase has
-        all of them, False when none, else the phrases that have all of them
-        but need their order (or their exclusions) checked in the text."""
+    def _read_run(self, run: bytes) -> tuple[RunInfo, frozenset[str]]:
+        """What the prefilter knows of one run (see :data:`RunInfo`), and
+        every label of its words. "may" is not a plain word: :meth:`find`
+        reads it by its capital."""
+        text = run.decode("utf-8", "surrogatepass")
+        words = TOKEN.findall(text)
         found: set[str] = set()
-        for form in hits:
-            found |= self._form_labels[form]
-        if digits:
-            found |= self._digit_labels
-        to_confirm: list[Phrase] = []
-        for label in found:
-            for words_needed, phrase in self._pre_by_label.get(label, ()):
-                if all(not w.isdisjoint(found) for w in words_needed):
-                    if self._confirm_regex_for(phrase) is None:
-                        return True
-                    to_confirm.append(phrase)
-        return tuple(dict.fromkeys(to_confirm)) if to_confirm else False
+        for word in words:
+            found.update(self.labels(word))
+        plain = None
+        bounds = 0
+        if len(words) == 1 and words[0].lower() != "may":
+            plain = self.labels(words[0])
+            before, _, after = text.partition(words[0])
+            bounds = ("." in before) | (("." in after) << 1)
+        return (frozenset(found & self._needed), plain, bool(words), bounds), frozenset(found)
 
-    def _confirm_regex_for(self, phrase: Phrase) -> re.Pattern[str] | None:
-        confirm = self._confirm.get(id(phrase), False)
-        if confirm is False:
-            confirm = self._confirm[id(phrase)] = self._confirm_regex(phrase)
-        return confirm  # type: ignore[return-value]
+    def _reading(self, text: str, runs: list[bytes] | None = None) -> _Reading:
+        """The prefilter's reading of one text (the last one is kept: the
+        gate, then the prefilter categories, ask about the same summary)."""
+        last = self._last
+        if last is not None and last.text is text:
+            return last
+        if runs is None:
+            runs = self.runs(text)
+        new: dict[bytes, RunInfo] = {}
+        labels: frozenset[str] = frozenset()
+        if not self._seen_runs.issuperset(runs):
+            new, labels = self._read_new(runs)
+        hits = self._hit_runs.intersection(runs)
+        if hits:
+            needed = self._run_needed
+            labels = labels.union(*[needed[run] for run in hits])
+        if labels:
+            verdict = self._possible.get(labels)
+            if verdict is None:
+                verdict = self._categories_with(labels)
+                if len(self._possible) < 200_000:
+                    self._possible[labels] = verdict
+        else:
+            verdict = _NO_VERDICT
+        reading = _Reading(text, runs, new, verdict[0], verdict[1])
+        self._last = reading
+        return reading
 
-    def _confirmed(self, phrase: Phrase, lowered: str) -> bool:
-        """For an ordered phrase, or a one-word phrase that exclusions start
-        with: whether its words occur in order (or the word occurs outside
-        those exclusions) anywhere in the text. Other phrases: True."""
-        confirm = self._confirm_regex_for(phrase)
-        return confirm is None or confirm.search(lowered) is not None
+    def _read_new(self, runs: list[bytes]) -> tuple[dict[bytes, RunInfo], frozenset[str]]:
+        """Read the runs not seen before (remembered while there is room):
+        those that could not be remembered, and the needed labels of all."""
+        seen = self._seen_runs
+        new: dict[bytes, RunInfo] = {}
+        labels: set[str] = set()
+        for run in set(runs).difference(seen):
+            info, every = self._read_run(run)
+            labels |= info[0]
+            if len(seen) >= MAX_RUNS:
+                new[run] = info  # not remembered: read again each time it is met
+                continue
+            seen.add(run)
+            self._runs[run] = info
+            needed, plain, holds_words, _ = info
+            if needed:
+                self._hit_runs.add(run)
+                self._run_needed[run] = needed
+            if not holds_words:
+                self._empty_runs.add(run)
+            elif plain is None:
+                self._wild_runs.add(run)
+            for word, where in self._word_runs.items():
+                if not word.isdisjoint(every):
+                    where.add(run)
+        return new, frozenset(labels)
 
-    def _confirm_regex(self, phrase: Phrase) -> re.Pattern[str] | None:
-        if any(label.startswith("#") for word in phrase.words for label in word):
-            return None
+    def _passes(self, text: str, test: Callable[[frozenset[str]], bool],
+                runs: list[bytes] | None = None) -> bool:
+        """``test`` of the categories that can match in ``text`` (see
+        :meth:`possible_categories`), for a test that holds for every
+        superset of a set it holds for: phrases are confirmed in the text
+        only while the answer depends on them."""
+        reading = self._reading(text, runs)
+        if not reading.pending:
+            return test(reading.sure)
+        if not test(reading.sure | {p.category for p in reading.pending}):
+            return False
+        if test(reading.sure):
+            return True
+        found = set(reading.sure)
+        for phrase in reading.pending:
+            if phrase.category not in found and self._confirmed(phrase, reading):
+                found.add(phrase.category)
+                if test(frozenset(found)):
+                    return True
+        return False
+
+    def possible_categories(self, text: str) -> frozenset[str]:
+        """The categories with a phrase that can match in ``text``: every
+        uncommon word of the phrase (all its words, when every one is common)
+        is in the text, an ordered phrase has them in order, and a one-word
+        phrase that exclusions start with occurs outside them. A superset of
+        the categories :meth:`find` finds: each distinct run is read once,
+        by the same tokens and lemmas as :meth:`find`, and remembered, so no
+        written form is missed; afterwards a summary costs a byte
+        translation and two set operations."""
+        reading = self._reading(text)
+        found = set(reading.sure)
+        for phrase in reading.pending:
+            if phrase.category not in found and self._confirmed(phrase, reading):
+                found.add(phrase.category)
+        return frozenset(found)
+
+    def _categories_with(self, labels: frozenset[str]) -> Verdict:
+        """For the needed labels of a text: the categories of the phrases
+        that have all their needed words, less those whose words must be
+        confirmed in the text, and those phrases."""
+        sure: set[str] = set()
+        to_confirm: dict[Phrase, None] = {}
+        for label in labels:
+            for required, phrase in self._by_required.get(label, ()):
+                if phrase.category not in sure and all(
+                        not word.isdisjoint(labels) for word in required):
+                    if self._confirm[id(phrase)]:
+                        to_confirm[phrase] = None
+                    else:
+                        sure.add(phrase.category)
+        pending = tuple(p for p in to_confirm if p.category not in sure)
+        return frozenset(sure), pending, frozenset(sure | {p.category for p in pending})
+
+    def _confirmed(self, phrase: Phrase, reading: _Reading) -> bool:
+        """Whether ``phrase`` may match in the text: True unless its runs
+        prove it cannot. A run that is not one plain word (several words,
+        "may", or one read afresh for this text) proves nothing: a phrase
+        touching one is taken as there, and an exclusion is followed only
+        over plain words, where runs and :meth:`find`'s words are the same."""
         if phrase.ordered:
-            return re.compile(_START + _GAP.join(self._word_regex(w) for w in phrase.words)
-                              + _END)
-        if len(phrase.words) != 1:
-            return None
-        continuations = []
-        for ex in self.exclusions:
-            if len(ex.words) > 1 and not ex.words[0].isdisjoint(phrase.words[0]):
-                gap = r"[\W_]+" if ex.ordered else _GAP_EXCLUSION
-                continuations.append(gap + gap.join(self._word_regex(w) for w in ex.words[1:]))
-        if not continuations:
-            return None
-        return re.compile(_START + self._word_regex(phrase.words[0]) + _END
-                          + "(?!" + "|".join(continuations) + _END + ")")
+            return self._in_order(phrase, reading)
+        runs, loose, wild = reading.runs, reading.new, self._wild_runs
+        where = self._word_runs[phrase.words[0]]  # the one word, which exclusions start with
+        anchors = ([i for i, run in enumerate(runs) if run in where or run in loose] if loose
+                   else [i for i, run in enumerate(runs) if run in where])
+        excluded = self._excluded_windows
+        for at in anchors:
+            run = runs[at]
+            if run in loose or run in wild:
+                return True
+            window = tuple(runs[at:at + _WINDOW])  # all an exclusion can reach
+            verdict = excluded.get(window)
+            if verdict is None:
+                verdict = self._excluded_at(at, runs)
+                if len(excluded) < 200_000:
+                    excluded[window] = verdict
+            if not verdict:
+                return True
+        return False
 
-    def _word_regex(self, word: frozenset[str]) -> str:
-        forms = set().union(*(self._lemma_forms.get(label, {label}) for label in word))
-        return "(?:" + _trie_regex(sorted(forms)) + ")(?:['’]s)?"
+    def _excluded_at(self, index: int, runs: Sequence[bytes]) -> bool:
+        """Whether an exclusion starting at the plain word ``index`` covers
+        it, as :meth:`_excluded` would find (followed over plain words of the
+        same clause only)."""
+        known = self._runs
+        n = len(runs)
+        anchor = known[runs[index]]
+        # the plain words after it in its clause that an exclusion may reach
+        after: list[tuple[str, ...] | None] = []
+        if not anchor[3] & 2:
+            for j in range(index + 1, min(n, index + _WINDOW)):
+                info = known.get(runs[j])
+                if info is None or info[1] is None or info[3] & 1:
+                    break
+                after.append(info[1])
+                if info[3] & 2:
+                    break
+        following = {label for labels in after[:3] if labels for label in labels}
+        for label in anchor[1] or ():
+            for exclusion in self._exclusion_first.get(label, ()):
+                if len(exclusion.words) == 1:
+                    return True
+                if exclusion.words[1].isdisjoint(following):
+                    continue  # its second word is not within reach
+                at = -1  # index in after
+                reach = 2 if exclusion.ordered else 4
+                for word in exclusion.words[1:]:
+                    nxt = next((j for j in range(at + 1, min(len(after), at + reach))
+                                if not word.isdisjoint(after[j] or ())), None)
+                    if nxt is None:
+                        break
+                    at = nxt
+                else:
+                    return True
+        return False
 
-    def find_relevant(self, text: str) -> list[PhraseMatch]:
+    def _in_order(self, phrase: Phrase, reading: _Reading) -> bool:
+        """Whether the words of an ordered phrase may occur in order in the
+        runs, at most two words between each. Runs holding no word are
+        passed over; a run of several words (or "may", or one read afresh)
+        may hold several of the phrase's words, one after another: never
+        too few."""
+        words = reading.words(self._empty_runs)
+        loose, wild, word_runs = reading.new, self._wild_runs, self._word_runs
+        reach: list[int] | None = None
+        for word in phrase.words:
+            where = word_runs[word]
+            here = [i for i, run in enumerate(words) if run in where or run in loose]
+            if reach is not None:
+                here = [i for i in here if any(
+                    j < i <= j + 3 or (j == i and (words[i] in wild or words[i] in loose))
+                    for j in reach)]
+            if not here:
+                return False
+            reach = here
+        return True
+
+    def might_match(self, text: str) -> bool:
+        """False when no phrase of the prefilter categories can match the text."""
+        categories = self._prefilter_categories
+        if categories is None:
+            return True
+        return self._passes(text, lambda found: not categories.isdisjoint(found))
+
+    def may_qualify(self, text: str, family: str, runs: list[bytes] | None = None) -> bool:
+        """False when the categories that can match in the text cannot pass
+        the gate (no gate: True). The gate is asked once per set of
+        categories and family."""
+        gate = self._gate
+        if gate is None:
+            return True
+        verdicts = self._gates
+
+        def passes(categories: frozenset[str]) -> bool:
+            key = (categories, family)
+            verdict = verdicts.get(key)
+            if verdict is None:
+                verdict = verdicts[key] = gate(categories, family)
+            return verdict
+
+        return self._passes(text, passes, runs)
+
+    def which_may_qualify(self, texts: Sequence[str | None], families: Sequence[str]
+                          ) -> list[int]:
+        """The indexes of ``texts`` (with the family of each) that
+        :meth:`may_qualify`: the same answers, in one loop, for runs over
+        millions of summaries. A text whose runs were all seen before and
+        need no phrase confirmed costs a byte translation, a split, two set
+        operations and two look-ups."""
+        if self._gate is None:
+            return list(range(len(texts)))
+        table, seen, hit_runs = _RUN_TABLE, self._seen_runs, self._hit_runs
+        needed, decisions = self._run_needed, self._decisions
+        nothing = frozenset[str]()
+        kept: list[int] = []
+        for index, (text, family) in enumerate(zip(texts, families, strict=True)):
+            runs = (text or "").encode("utf-8", "surrogatepass").translate(table).split()
+            passes: bool | None = None
+            if seen.issuperset(runs):
+                key = (nothing.union(*map(needed.__getitem__, hit_runs.intersection(runs))),
+                       family)
+                passes = decisions.get(key, _UNDECIDED)
+                if passes is _UNDECIDED:
+                    passes = self._decision(*key)
+                    if len(decisions) < 200_000:
+                        decisions[key] = passes
+            if passes is None:  # runs not seen before, or phrases to confirm in the text
+                passes = self.may_qualify(text or "", family, runs)
+            if passes:
+                kept.append(index)
+        return kept
+
+    def _decision(self, labels: frozenset[str], family: str) -> bool | None:
+        """The gate's answer for a text whose runs hold the needed ``labels``
+        (None when it depends on phrases to confirm in the text)."""
+        if labels:
+            verdict = self._possible.get(labels)
+            if verdict is None:
+                verdict = self._possible[labels] = self._categories_with(labels)
+        else:
+            verdict = _NO_VERDICT
+        sure, pending, upper = verdict
+        gate = self._gate
+        assert gate is not None
+        if gate(sure, family):
+            return True
+        if not pending or not gate(upper, family):
+            return False
+        return None
+
+    def find_relevant(self, text: str, *, prefiltered: bool = False) -> list[PhraseMatch]:
         """The phrases of ``text`` when a phrase of a prefilter category
-        matches in it, else none (then nothing else needs reading)."""
+        matches in it, else none (then nothing else needs reading).
+        ``prefiltered``: the caller has asked :meth:`may_qualify` already, so
+        the prefilter is not asked again (the answer is the same: it only
+        saves reading texts in which no prefilter category can match)."""
         if self._prefilter_categories is None:
             return self.find(text)
-        lowered = text.lower()
-        if len(lowered) != len(text):  # a letter whose lower case is longer
-            found = self.find(text)
-            categories = self._prefilter_categories
-            return found if any(m.category in categories for m in found) else []
-        if not self.might_match(lowered):
+        if not prefiltered and not self.might_match(text):
             return []
         found = self.find(text)
         categories = self._prefilter_categories
         return found if any(m.category in categories for m in found) else []
-
-    def _compile_prefilter(self) -> None:
-        """One expression for every written form of every uncommon word of
-        the prefilter categories' phrases, and each phrase's uncommon words."""
-        wanted: list[tuple[tuple[frozenset[str], ...], Phrase]] = []
-        lemmas: set[str] = set()
-        for phrase in self.phrases:
-            if phrase.category not in (self._prefilter_categories or ()):
-                continue
-            words = tuple(w for w in phrase.words if w.isdisjoint(_COMMON))
-            if not words:
-                words = phrase.words  # only common words: look for them all the same
-            wanted.append((words, phrase))
-            lemmas |= {label for w in words for label in w if not label.startswith("#")}
-        every = {label for phrase in (*self.phrases, *self.exclusions) for w in phrase.words
-                 for label in w if not label.startswith("#")}
-        all_forms = _forms(every, self._dictionary())
-        self._lemma_forms: dict[str, set[str]] = {}
-        for form, of in all_forms.items():
-            for lemma in of:
-                self._lemma_forms.setdefault(lemma, set()).add(form)
-        by_form = {form: of & lemmas for form, of in all_forms.items() if not of.isdisjoint(lemmas)}
-        classes = {label for w, _ in wanted for word in w for label in word
-                   if label.startswith("#")}
-        for word in NUMBER_WORDS:
-            by_form.setdefault(word, set()).update(classes)
-        self._form_labels = {form: frozenset(labels) for form, labels in by_form.items()}
-        self._digit_labels = frozenset(classes)
-        self._pre_by_label = {}
-        for words, phrase in wanted:
-            for label in words[0]:
-                self._pre_by_label.setdefault(label, []).append((words, phrase))
-        self._pre_forms = frozenset(by_form)
-        # ASCII words are found faster; any other letter in a form needs the full class
-        self._plain = _ASCII_WORD if all(f.isascii() for f in by_form) else _PLAIN_WORD
-
-    def _dictionary(self) -> Any:
-        if self._dictionary_cache is None:
-            # the dictionary simplemma.lemmatize itself uses: loaded once per process
-            from simplemma.strategies import DEFAULT_DICTIONARY_FACTORY
-
-            self._dictionary_cache = DEFAULT_DICTIONARY_FACTORY.get_dictionary("en")
-        return self._dictionary_cache
 
     # --- finding -----------------------------------------------------------------
     def find(self, text: str) -> list[PhraseMatch]:
@@ -391,7 +620,8 @@ class PhraseMatcher:
                 self._sentences[key] = placed
         if not placed:
             return []
-        spans = [m.span() for m in TOKEN.finditer(text, start, end)]
+        last_used = max(used[-1] for _, used in placed)
+        spans = [m.span() for m in islice(TOKEN.finditer(text, start, end), last_used + 1)]
         found: list[PhraseMatch] = []
         for phrase, used in placed:
             first, last = spans[used[0]], spans[used[-1]]

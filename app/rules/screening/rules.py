@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from app.policy import ScreeningPolicy
@@ -121,6 +122,8 @@ def _compile(policy: ScreeningPolicy) -> PhraseMatcher:
         categories, exclusions=policy.exclusions, scoping=scoping(policy),
         span=policy.phrase_span, count_min=policy.count_min,
         prefilter=core_categories(policy) if summary_decides(policy) else None,
+        gate=partial(_behaviour_can_count, policy) if summary_decides(policy) else None,
+        gate_reads=tuple(policy.behaviours),
     )
 
 
@@ -362,11 +365,13 @@ def evidence_items(result: Screening) -> list[dict[str, Any]]:
     return items
 
 
-def summary_matches(matcher: PhraseMatcher, summary: str) -> list[PhraseMatch]:
-    """The phrases of a summary; none, cheaply, when the prefilter rules it out."""
+def summary_matches(matcher: PhraseMatcher, summary: str, *,
+                    prefiltered: bool = False) -> list[PhraseMatch]:
+    """The phrases of a summary; none, cheaply, when the prefilter rules it
+    out (``prefiltered``: :func:`summaries_may_qualify` passed it already)."""
     if not summary:
         return []
-    return matcher.find_relevant(summary)
+    return matcher.find_relevant(summary, prefiltered=prefiltered)
 
 
 def needs_facts(matches: Sequence[PhraseMatch], policy: ScreeningPolicy,
@@ -378,13 +383,50 @@ def needs_facts(matches: Sequence[PhraseMatch], policy: ScreeningPolicy,
         return True
     if not matches:
         return False
-    categories = set(_categories([m for m in matches if m.category in policy.behaviours],
-                                 family, policy))
+    return _behaviour_counts({m.category for m in matches}, family, policy, category_weight)
+
+
+def _behaviour_counts(found: Iterable[str], family: str, policy: ScreeningPolicy,
+                      weight_of: Callable[[ScreeningPolicy, str], float]) -> bool:
+    """Whether behaviour categories ``found`` in a summary of a crime of
+    ``family`` make the behaviour rule count for the queue."""
+    categories = {c for c in found if c in policy.behaviours}
+    implied = policy.family_categories.get(family)
+    if implied:
+        categories.add(implied)
     if categories <= set(policy.supporting_categories):
         return False
-    weight = min(sum(category_weight(policy, c) for c in categories),
+    weight = min(sum(weight_of(policy, c) for c in categories),
                  policy.weights["behaviour_cap"])
     return weight >= policy.candidate_min_behaviour
+
+
+def _behaviour_can_count(policy: ScreeningPolicy, possible: frozenset[str], family: str) -> bool:
+    """The prefilter's gate: whether a summary in which at most the
+    categories ``possible`` can match could make the behaviour rule count.
+    The test of :func:`needs_facts` with negative weights taken as nought,
+    so it holds for every subset of ``possible`` the full reading finds."""
+    return _behaviour_counts(possible, family, policy,
+                             lambda p, c: max(0.0, category_weight(p, c)))
+
+
+def summary_may_qualify(matcher: PhraseMatcher, summary: str, family: str = "") -> bool:
+    """False only when no reading of the summary can make the crime qualify
+    through it (then :func:`needs_facts` is false for its matches): decided
+    from the words it holds, without reading it clause by clause."""
+    return matcher.may_qualify(summary or "", family)
+
+
+def summaries_may_qualify(matcher: PhraseMatcher, summaries: Sequence[str | None],
+                          families: Sequence[str]) -> list[int]:
+    """The indexes of the summaries (each with its crime's family) for which
+    :func:`summary_may_qualify` holds, in one pass."""
+    return matcher.which_may_qualify(summaries, families)
+
+
+# the evidence as JSON text, as json.dumps writes it (no check for cycles: it is
+# plain dicts and lists built here)
+_to_json = json.JSONEncoder(check_circular=False).encode
 
 
 # (case_id, summary, family, relationship, online, linked refs, S-DASH answers, orders)
@@ -421,7 +463,7 @@ def score_batch(crimes: Sequence[PreparedCrime], policy: ScreeningPolicy,
         names_json = rules_json.get(names)
         if names_json is None:
             names_json = rules_json[names] = json.dumps(list(names))
-        out.append((case_id, result.score, True, names_json, json.dumps(evidence_items(result))))
+        out.append((case_id, result.score, True, names_json, _to_json(evidence_items(result))))
     return out, candidates
 
 
