@@ -16,6 +16,7 @@ from app.dates import DateError, format_local, parse_datetime
 from app.errors import BadInput, VigilError
 from app.rules.escalation import ANY_BREACH
 from app.sanitise import clean_text
+from app.services.audit_trail import record_cases_shown
 from app.services.breaches import (
     BoardItem,
     BreachBoard,
@@ -110,6 +111,7 @@ class BreachBoardScreen(VigilScreen):
         self.items: dict[str, BoardItem] = {}
         self.timeline_for: str | None = None
         self._viewed_pairs: set[str] = set()
+        self._named: set[str] = set()  # cases the audit log names as shown here
         self._reasons: dict[str, str] = {}  # reasons given for other areas' cases
 
     def compose(self) -> ComposeResult:
@@ -137,7 +139,8 @@ class BreachBoardScreen(VigilScreen):
         self.query_one("#breach-summary", Static).update("loading…")
         self.call_service(breach_board, area=self.area, text=self.text,
                           limit_per_level=ROWS_PER_LEVEL, audit=audit,
-                          on_result=self.show_board, group="breach-board")
+                          on_result=lambda board: self.show_board(board, audited=audit),
+                          group="breach-board")
         self.call_service(orders_watch, area=self.area, audit=audit,
                           on_result=self.show_orders, group="breach-orders")
 
@@ -149,8 +152,16 @@ class BreachBoardScreen(VigilScreen):
             return
         self.load(audit=False)
 
-    def show_board(self, board: BreachBoard) -> None:
+    def show_board(self, board: BreachBoard, *, audited: bool = True) -> None:
         self.board = board
+        shown = [ref for item in board.items
+                 for ref in (item.crime_ref, item.original_crime_ref)]
+        fresh = [ref for ref in shown if ref not in self._named]
+        self._named.update(shown)
+        if fresh and not audited:  # an unaudited refresh brought them into view
+            self.call_service(record_cases_shown, entity="breach_board", entity_id=self.area,
+                              crime_refs=fresh, what="breach board", group="breach-named",
+                              exclusive=False)
         table = self.query_one(DataTable)
         selected = self._selected_ref()
         table.clear()

@@ -28,6 +28,7 @@ from app.errors import VigilError
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_TITLES
 from app.sanitise import clean_text
+from app.services.audit_trail import record_cases_shown
 from app.services.cases import ReasonRequired
 from app.services.dmm import (
     DECISION_LABELS,
@@ -46,6 +47,7 @@ from app.services.dmm import (
     reassign_action,
     record_decision,
 )
+from app.services.dmm.common import queue_id
 from app.services.dmm.first_page import PAGE_SIZE
 from app.services.dmm_minutes import export_minutes, minutes_filename
 from app.services.permissions import Permission
@@ -144,6 +146,7 @@ class DmmScreen(VigilScreen):
         self.detail: DmmItemDetail | None = None
         self._panel_timer: Timer | None = None
         self._viewed: set[str] = set()
+        self._named: set[str] = set()  # cases the audit log names as shown here
         self._reasons: dict[str, str] = {}  # area -> why its cases are viewed from here
         self._asking = False  # a reason is being asked
 
@@ -200,7 +203,9 @@ class DmmScreen(VigilScreen):
         self.call_service(fetch, area=self.area, meeting_date=self.meeting_date,
                           audit=audit, limit=PAGE_SIZE, offset=self.page * PAGE_SIZE,
                           reason=self.reason_filter, text=self.text_filter or None,
-                          defer_full=defer_full, on_result=self.show_queue, group="dmm-queue")
+                          defer_full=defer_full,
+                          on_result=lambda queue: self.show_queue(queue, audited=audit),
+                          group="dmm-queue")
 
     def live_refresh(self) -> None:
         """The one-minute refresh: skipped while paused, while a dialog is open
@@ -211,11 +216,12 @@ class DmmScreen(VigilScreen):
             return
         self.load(audit=False)
 
-    def show_queue(self, queue: DmmQueue) -> None:
+    def show_queue(self, queue: DmmQueue, *, audited: bool = True) -> None:
         if (queue.area, queue.meeting_date) != (self.area, self.meeting_date):
             return  # an answer for a meeting no longer shown
         if queue.offset != self.page * PAGE_SIZE:
             return  # an answer for another page
+        self._name_shown([item.crime_ref for item in queue.items], audited)
         first = self.queue is None
         self.queue = queue
         self.items = {item.crime_ref: item for item in queue.items}
@@ -226,6 +232,16 @@ class DmmScreen(VigilScreen):
                               group="dmm-extract")
         if queue.full_refresh_due:
             self.load(audit=False, defer_full=False)
+
+    def _name_shown(self, refs: list[str], audited: bool) -> None:
+        """Cases an unaudited refresh brought into view are named in the audit
+        log (one event); an audited view has named them already."""
+        fresh = [ref for ref in refs if ref not in self._named]
+        self._named.update(refs)
+        if fresh and not audited:
+            self.call_service(record_cases_shown, entity="dmm_queue",
+                              entity_id=queue_id(self.area, self.meeting_date), crime_refs=fresh,
+                              what="DMM queue", group="dmm-named", exclusive=False)
 
     def _show_meeting_line(self) -> None:
         covers_from, starts = rules.meeting_window(self.meeting_date, self.context.policy)

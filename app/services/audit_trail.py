@@ -83,6 +83,21 @@ def audit_naming(ctx: ServiceContext, session: Session, action: AuditAction | st
     return event_id
 
 
+def record_cases_shown(ctx: ServiceContext, *, entity: str, entity_id: str | None,
+                       crime_refs: Iterable[str], what: str) -> int:
+    """A screen's automatic refresh brought into view cases that its audited
+    views had not shown: one view event naming them (a refresh of what was
+    already named writes nothing). Returns how many were named."""
+    refs = list(dict.fromkeys(crime_refs))
+    if not refs:
+        return 0
+    with ctx.write() as session:
+        audit_naming(ctx, session, AuditAction.VIEW, entity, entity_id, refs,
+                     reason=f"{what} refreshed: {len(refs)} case"
+                            f"{'s' if len(refs) != 1 else ''} newly shown")
+    return len(refs)
+
+
 def _case_area(ctx: ServiceContext, crime_ref: str) -> str | None:
     with ctx.read() as session:
         return session.execute(

@@ -362,3 +362,33 @@ def test_dmm_screen_snapshot(seeded: Database, make_sqlite_context, snap_compare
         await _settle(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+async def test_a_case_a_refresh_brings_into_view_is_named_in_the_audit_log(
+        seeded: Database, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
+    from models import AuditSubject
+
+    def named() -> dict[str, list[str]]:
+        with seeded.read() as session:
+            rows = session.execute(
+                select(AuditEvent.reason, AuditSubject.crime_ref)
+                .join(AuditSubject, AuditSubject.audit_event_id == AuditEvent.id)
+                .where(AuditEvent.entity == "dmm_queue")).all()
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            found.setdefault(row.crime_ref, []).append(row.reason)
+        return found
+
+    app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        assert set(named()) == set(ORDER)  # the first view named every case shown
+        with seeded.write() as session:
+            add_case(session, "NC/26/0199", NOW - timedelta(hours=3), code="8Q",
+                     victim="V199", suspect="S199", last_activity_at=NOW)
+        _screen(app).live_refresh()
+        await _settle(pilot, app)
+        assert "NC/26/0199" in _rows(_screen(app))
+        shown = named()
+        assert shown["NC/26/0199"] == ["DMM queue refreshed: 1 case newly shown"]
+        assert all(len(reasons) == 1 for reasons in shown.values())  # nothing named twice

@@ -21,8 +21,8 @@ from datetime import date
 from typing import Any
 
 from app.services.context import ServiceContext
-from app.services.dmm.agenda import build_queue
 from app.services.dmm.common import current_meeting_date
+from app.services.dmm.viewing import build_queue
 from app.services.dmm.views import DmmQueue
 from app.services.permissions import Permission
 
