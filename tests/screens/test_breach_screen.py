@@ -263,7 +263,13 @@ async def test_live_refresh_keeps_the_cursor_and_waits_for_dialogs(make_sqlite_c
         assert "B/26/000005" in screen.items
         assert screen.selected_item().breach_ref == "B/26/000003"
     views = [a for a in _audits(sqlite_database, "Northern") if a.entity == "breach_board"]
-    assert len(views) == 1  # the timed refresh is not a new consultation
+    # the timed refresh names only the case it brought into view
+    assert [v.reason for v in views][1:] == ["breach board refreshed: 1 case newly shown"]
+    from models import AuditSubject
+    with sqlite_database.read() as s:
+        named = s.exec(select(AuditSubject.crime_ref).where(
+            AuditSubject.audit_event_id == views[1].id)).all()
+    assert named == ["NO/26/000105"]
 
 
 def test_board_with_timeline_snapshot(snap_compare, make_sqlite_context, sqlite_database) -> None:  # type: ignore[no-untyped-def]
