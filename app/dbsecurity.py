@@ -693,7 +693,7 @@ def _install_postgresql(connection: Any) -> None:
     want = expected(tables, columns, live=live)
     role_names = ", ".join(f"'{r}'" for r in GROUP_ROLES)
     group_names = ", ".join(f"'{g}'" for g in GROUP_ROLES.values())
-    from app.services.retention import erased_tables
+    from models.tables import erased_tables
 
     # table names from the models (never input), quoted
     deletes = "\n".join("  DELETE FROM " + _quote(t) + " WHERE case_id = target.id;"  # noqa: S608

@@ -52,8 +52,9 @@ def _summary(name: str, times: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app.cli.base import CliEnv
     from app.dates import local, parse_date
+    from app.services.context import open_context
+    from app.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.assurance",
                                      description=__doc__.splitlines()[0])
@@ -65,10 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--area")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    env = CliEnv.from_args(argparse.Namespace(db=args.db, user=args.user, now=args.now,
-                                              policy=None))
+    ctx = open_context(Settings.resolve(db=args.db, user=args.user, now=args.now),
+                       migrate=False)
     try:
-        ctx = env.context()
         start, end = default_period(local(ctx.now()).date())
         if args.date_from:
             start = parse_date(args.date_from)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         print(_summary("drill-down page", time_drill_down(ctx, start, end, args.repeats,
                                                           area=args.area)))
     finally:
-        env.close()
+        ctx.database.dispose()
     return 0
 
 

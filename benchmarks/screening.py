@@ -155,7 +155,8 @@ def scan_summaries(url: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app.cli.base import CliEnv
+    from app.services.context import open_context
+    from app.settings import Settings
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.screening",
                                      description=__doc__.splitlines()[0])
@@ -171,10 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.once == "scan":
         print(f"{scan_summaries(args.db):.4f}")
         return 0
-    env = CliEnv.from_args(argparse.Namespace(db=args.db, user=args.user, now=args.now,
-                                              policy=None))
+    ctx = open_context(Settings.resolve(db=args.db, user=args.user, now=args.now),
+                       migrate=False)
     try:
-        ctx = env.context()
         if args.once == "run":
             print(f"{time_full_run(ctx):.4f}")
             return 0
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"incremental run after {changes} edits: {seconds:.2f} s "
                   f"({summary.screened} crimes screened)")
     finally:
-        env.close()
+        ctx.database.dispose()
     return 0
 
 

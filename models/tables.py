@@ -695,3 +695,14 @@ class RecommendationUpdate(SQLModel, table=True):
     response: str = Field(default="", sa_type=Text)
     # {"period": [from, to], "figures": [{code, title, figure, basis, status, definition}]}
     figures: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+def erased_tables() -> list[str]:
+    """The tables whose rows hang off a case by ``case_id``, in the order an
+    erasure deletes them (DMM actions before their items); the breach table
+    is not among them: a case with breaches is refused."""
+    found = [t.name for t in reversed(SQLModel.metadata.sorted_tables)
+             if t.name not in (Breach.__tablename__, Case.__tablename__)
+             and any(fk.parent.name == "case_id" and fk.column.table.name == Case.__tablename__
+                     for fk in t.foreign_keys)]
+    return sorted(found, key=lambda name: name != DmmAction.__tablename__)

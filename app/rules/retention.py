@@ -10,9 +10,6 @@ a reviewer decided to retain it, at the next review date that decision set.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import and_, func, or_
 
 from app.policy import RetentionPolicy
 
@@ -36,19 +33,3 @@ def review_due(*, closed_at: datetime | None, serious: bool, policy: RetentionPo
     if closed_at is None:
         return None
     return add_years(closed_at, policy.serious_review_years if serious else policy.review_years)
-
-
-def serious_sql(principal_code: Any, risk_level: Any, stalking_codes: list[str]) -> Any:
-    """The twin of :func:`is_serious` (a case never assessed is not high risk)."""
-    return or_(principal_code.in_(stalking_codes), func.coalesce(risk_level, "") == "high")
-
-
-def closed_before_sql(closed_at: Any, serious: Any, now: datetime,
-                      policy: RetentionPolicy) -> Any:
-    """``closed_at`` far enough back for the case to be due now (the twin of
-    :func:`review_due` without a retain decision)."""
-    return and_(
-        closed_at.is_not(None),
-        or_(and_(serious, closed_at <= add_years(now, -policy.serious_review_years)),
-            and_(~serious, closed_at <= add_years(now, -policy.review_years))),
-    )

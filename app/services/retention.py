@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlmodel import Session
 
 from app.errors import BadInput, NotFound, PermissionDenied
+from app.policy import RetentionPolicy
 from app.rules.retention import (
     add_years,
-    closed_before_sql,
     is_serious,
     review_due,
-    serious_sql,
 )
 from app.services.audit_trail import audit_naming
 from app.services.case_lock import load_case, lock_case
@@ -40,10 +39,31 @@ from models import (
     RetentionDecision,
 )
 from models.enums import AuditAction, RetentionDecisionKind
+from models.tables import erased_tables
 from seed.reference import classifications
 
 REVIEW_PAGE = 200
 REASON_LENGTH = 2000
+
+
+# The SQL twins of the retention rules (app.rules.retention).
+
+
+def serious_sql(principal_code: Any, risk_level: Any, stalking_codes: list[str]) -> Any:
+    """The twin of :func:`is_serious` (a case never assessed is not high risk)."""
+    return or_(principal_code.in_(stalking_codes), func.coalesce(risk_level, "") == "high")
+
+
+def closed_before_sql(closed_at: Any, serious: Any, now: datetime,
+                      policy: RetentionPolicy) -> Any:
+    """``closed_at`` far enough back for the case to be due now (the twin of
+    :func:`review_due` without a retain decision)."""
+    return and_(
+        closed_at.is_not(None),
+        or_(and_(serious, closed_at <= add_years(now, -policy.serious_review_years)),
+            and_(~serious, closed_at <= add_years(now, -policy.review_years))),
+    )
+
 
 
 @dataclass(frozen=True)
@@ -180,19 +200,6 @@ def _stub(session: Session, case: Case) -> dict[str, Any]:
             "area_command": case.area_command, "principal_code": case.principal_code,
             "status": case.status, "closed_at": case.closed_at, "victim_ref": victim,
             "suspect_ref": suspect}
-
-
-def erased_tables() -> list[str]:
-    """The tables whose rows hang off a case by ``case_id``, in the order an
-    erasure deletes them (DMM actions before their items); the breach table
-    is not among them: a case with breaches is refused."""
-    from sqlmodel import SQLModel
-
-    found = [t.name for t in reversed(SQLModel.metadata.sorted_tables)
-             if t.name not in (Breach.__tablename__, Case.__tablename__)
-             and any(fk.parent.name == "case_id" and fk.column.table.name == Case.__tablename__
-                     for fk in t.foreign_keys)]
-    return sorted(found, key=lambda name: name != DmmAction.__tablename__)
 
 
 def _erase_on_postgresql(ctx: ServiceContext, session: Session, crime_ref: str,
