@@ -155,7 +155,7 @@ class SqliteWriter:
             names = ", ".join(_quote(k) for k in keys)
             marks = ", ".join("?" for _k in keys)
             # names from the models, quoted
-            self.statements[name] = f"INSERT INTO {_quote(name)} ({names}) VALUES ({marks})"  # noqa: S608
+            self.statements[name] = f"INSERT INTO {_quote(name)} ({names}) VALUES ({marks})"  # noqa: S608  # sql-safe: names from the models
             self.extras[name] = extra_values
         self.raw: Any = None
         self.indexes: list[str] = []
