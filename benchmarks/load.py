@@ -164,6 +164,7 @@ def prepare_force(admin_url: str, cases: int, progress: Progress,
             finally:
                 database.dispose()
             if ready and (folder / "crimes.csv").is_file():
+                _overnight_screening(force, progress)
                 return force
             progress(f"{name} is incomplete: dropping it and starting again")
         drop_force(admin_url, cases, database_name=name, engine=server)
@@ -193,7 +194,26 @@ def prepare_force(admin_url: str, cases: int, progress: Progress,
         database.set_meta(FORCE_KEY, json.dumps({"cases": cases, "seed": SEED}))
     finally:
         database.dispose()
+    _overnight_screening(force, progress)
     return force
+
+
+def _overnight_screening(force: Force, progress: Progress) -> None:
+    """The overnight full screening run, once, as an analyst: the morning's
+    runs are then incremental, as a force's are."""
+    from app.services.context import open_context
+    from app.services.screening import last_run, run_screening
+    from app.settings import Settings
+
+    url = force.url_of(force.analysts()[0].login)
+    database = Database(url)
+    try:
+        ctx = open_context(Settings(database_url=url), database=database, migrate=False)
+        if last_run(ctx) is None:
+            progress("the overnight screening run (full, once)")
+            run_screening(ctx, full=True)
+    finally:
+        database.dispose()
 
 
 def _make_live(database: Database) -> None:
