@@ -53,6 +53,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -517,11 +518,20 @@ class _Screener:
         else:
             params = [dict(zip(_RESULT_KEYS, (*row, at), strict=True)) for row in rows]
         with self.ctx.write() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # two analysts' runs at once: one replaces its chunk's results at a
+                # time (otherwise both delete nothing, then both insert the same case)
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                {"key": SCREENING_WRITE_LOCK})
             session.execute(delete(ScreeningResult).where(or_(*self._replaces)))
             if params:
                 session.connection().exec_driver_sql(self.insert_sql, params)
         self._pending = []
         self._replaces = []
+
+
+# pg_advisory_xact_lock key serialising the replacement of screening results
+SCREENING_WRITE_LOCK = 0x5C12EE17
 
 
 _RESULT_KEYS = ("case_id", "score", "qualifies", "rules", "evidence", "screened_at")
