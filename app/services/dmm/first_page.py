@@ -7,7 +7,7 @@ the database, which runs outside the interpreter's lock). ``FirstPage``
 starts that computation in a thread as soon as the service context exists, so
 both happen at once; the DMM screen's first request for exactly that page
 (area, meeting, first page, no filter) is answered from it, every other
-request by :func:`~app.services.dmm.agenda.build_queue` itself.
+request by :func:`~app.services.dmm.viewing.build_queue` itself.
 
 The result is the same call the screen would make, with the same audit event
 (a view of the queue), made once.
