@@ -32,6 +32,7 @@ from app.services.assurance import (
     metric_cases,
 )
 from app.services.disclosure import record_download
+from app.widgets.columns import Col, FittedColumns, RowBuffer
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ReasonDialog
 from seed.reference import organisation
@@ -39,24 +40,24 @@ from seed.reference import organisation
 FORCE_WIDE = "__force__"
 PAGE_SIZE = 100
 
-METRIC_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("rec", "Rec", 6),
-    ("metric", "Metric", 40),
-    ("figure", "Figure", 13),
-    ("basis", "Basis", 17),
-    ("status", "Status", 17),
+METRIC_COLUMNS: tuple[Col, ...] = (
+    Col("rec", "Rec", 6, keep=True),
+    Col("metric", "Metric", 40, flex=1, min=12),
+    Col("figure", "Figure", 13, keep=True),
+    Col("basis", "Basis", 17),
+    Col("status", "Status", 17),
 )
-BREAKDOWN_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("where", "Area · team", 16),
-    ("figure", "Figure", 16),
-    ("basis", "Basis", 16),
+BREAKDOWN_COLUMNS: tuple[Col, ...] = (
+    Col("where", "Area · team", 16),
+    Col("figure", "Figure", 16, keep=True),
+    Col("basis", "Basis", 16),
 )
-CASE_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("crime_ref", "Crime ref", 16),
-    ("reported", "Reported", 16),
-    ("area", "Area", 10),
-    ("team", "Team", 14),
-    ("detail", "Detail", 50),
+CASE_COLUMNS: tuple[Col, ...] = (
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("reported", "Reported", 16, keep=True),
+    Col("area", "Area", 10),
+    Col("team", "Team", 14),
+    Col("detail", "Detail", 50, flex=1, min=12),
 )
 FORCE_ROW = "__overall__"
 
@@ -142,12 +143,11 @@ class AssuranceScreen(VigilScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        for table_id, columns in (("#assurance-table", METRIC_COLUMNS),
-                                  ("#assurance-breakdown", BREAKDOWN_COLUMNS),
-                                  ("#assurance-cases", CASE_COLUMNS)):
-            table = self.query_one(table_id, DataTable)
-            for key, label, width in columns:
-                table.add_column(label, key=key, width=width)
+        self.fitted: dict[str, FittedColumns] = {
+            table_id: self.fitted_columns(self.query_one(f"#{table_id}", DataTable), columns)
+            for table_id, columns in (("assurance-table", METRIC_COLUMNS),
+                                      ("assurance-breakdown", BREAKDOWN_COLUMNS),
+                                      ("assurance-cases", CASE_COLUMNS))}
         self.query_one("#assurance-drill").display = False
         self.query_one("#assurance-definition").display = False
         self.load()
@@ -169,10 +169,10 @@ class AssuranceScreen(VigilScreen):
         self.report = report
         table = self.query_one("#assurance-table", DataTable)
         keep = self.selected_code
-        table.clear()
+        rows = RowBuffer()
         for result in report.results:
             d = result.definition
-            table.add_row(
+            rows.add_row(
                 d.recommendation,
                 d.title,
                 m.format_figure(d, result.overall),
@@ -180,6 +180,7 @@ class AssuranceScreen(VigilScreen):
                 _status_text(result.status),
                 key=d.code,
             )
+        self.fitted["assurance-table"].fill(rows)
         if keep and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
         attention = sum(1 for r in report.results if r.status == m.STATUS_ATTENTION)
@@ -200,15 +201,15 @@ class AssuranceScreen(VigilScreen):
         result = self.report.result(code)
         d = result.definition
         self._draw_trend(result)
-        breakdown = self.query_one("#assurance-breakdown", DataTable)
-        breakdown.clear()
-        breakdown.add_row(_plain(self.area or "Force-wide"),
+        rows = RowBuffer()
+        rows.add_row(_plain(self.area or "Force-wide"),
                           _figure_text(d, result.overall, result.status),
                           m.format_basis(d, result.overall), key=FORCE_ROW)
         for area, team, figure, status in m.breakdown_rows(result):
             label = _plain(f"  {team}" if team else area)
-            breakdown.add_row(label, _figure_text(d, figure, status), m.format_basis(d, figure),
-                              key=f"{area}\x1f{team}")
+            rows.add_row(label, _figure_text(d, figure, status), m.format_basis(d, figure),
+                         key=f"{area}\x1f{team}")
+        self.fitted["assurance-breakdown"].fill(rows)
         self.query_one("#assurance-definition", Static).update(
             f"{d.recommendation_title}\n{d.describe()}")
 
@@ -293,13 +294,14 @@ class AssuranceScreen(VigilScreen):
         self.query_one("#assurance-metrics").display = False
         self.query_one("#assurance-drill").display = True
         table = self.query_one("#assurance-cases", DataTable)
-        table.clear()
+        rows = RowBuffer()
         self.case_refs = []
         for index, row in enumerate(cases.rows):
             self.case_refs.append(row.crime_ref)
-            table.add_row(_plain(row.crime_ref), cell_text(row.reported_at), _plain(row.area),
+            rows.add_row(_plain(row.crime_ref), cell_text(row.reported_at), _plain(row.area),
                           _plain(row.team), _plain(row.detail),
                           key=f"{cases.page * cases.page_size + index}")
+        self.fitted["assurance-cases"].fill(rows)
         first = cases.page * cases.page_size + 1 if cases.rows else 0
         last = cases.page * cases.page_size + len(cases.rows)
         more = " · n next page" if cases.has_more else ""

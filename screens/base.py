@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable
@@ -13,6 +14,7 @@ from textual.worker import Worker
 
 from app.errors import VigilError
 from app.widgets.banner import TrainingBanner
+from app.widgets.columns import Col, FittedColumns
 from app.widgets.purpose import PurposePanel
 
 if TYPE_CHECKING:
@@ -41,6 +43,21 @@ class VigilScreen(Screen[None]):
         Binding("f2", "toggle_purpose", "About", show=False, id="screen.purpose",
                 tooltip="Show or hide what this screen is for"),
     ]
+
+    def fitted_columns(self, table: DataTable, columns: tuple[Col, ...] | list[Col], *,
+                       reserve: int = 0) -> FittedColumns:
+        """Add ``columns`` to ``table``, sized from the rows shown and the
+        table's width (refitted when the screen is resized)."""
+        fitted = FittedColumns(table, columns, reserve=reserve)
+        if not hasattr(self, "_fitted"):
+            self._fitted: list[FittedColumns] = []
+        self._fitted.append(fitted)
+        self.call_after_refresh(fitted.refit)
+        return fitted
+
+    def on_resize(self, event: events.Resize) -> None:
+        for fitted in getattr(self, "_fitted", ()):
+            self.call_after_refresh(fitted.refit)
 
     @property
     def vigil(self) -> VigilApp:

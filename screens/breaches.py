@@ -28,6 +28,7 @@ from app.services.breaches import (
 )
 from app.services.cases import ReasonRequired
 from app.services.orders import OrdersWatch, OrderView, Timeline, orders_watch, pair_timeline
+from app.widgets.columns import Col, RowBuffer
 from app.widgets.timeline import TimelineView
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ReasonDialog
@@ -38,17 +39,17 @@ REFRESH_SECONDS = 60.0
 ALL = "all"
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("level", "Lvl", 3),
-    ("breach", "Breach", 12),
-    ("time", "Time left", 15),
-    ("due_for", "Due for", 9),
-    ("kind", "Kind", 4),
-    ("pair", "Victim ← suspect", 17),
-    ("n30", "30d", 3),
-    ("n90", "90d", 3),
-    ("crime", "Breach crime", 13),
-    ("original", "Original", 13),
-    ("reasons", "Why", 34),
+    Col("level", "Lvl", 3, keep=True),
+    Col("breach", "Breach", 12, keep=True),
+    Col("time", "Time left", 15, keep=True),
+    Col("due_for", "Due for", 9),
+    Col("kind", "Kind", 4),
+    Col("pair", "Victim ← suspect", 17),
+    Col("n30", "30d", 3, keep=True),
+    Col("n90", "90d", 3, keep=True),
+    Col("crime", "Breach crime", 13, keep=True),
+    Col("original", "Original", 13, keep=True),
+    Col("reasons", "Why", 34, flex=1, min=12),
 )
 DUE_SHORT = {"acknowledgement": "ack", "re-assessment": "re-assess"}
 REASON_SHORT = {
@@ -126,9 +127,7 @@ class BreachBoardScreen(VigilScreen):
 
     def on_mount(self) -> None:
         self.area = self.context.actor.area_command  # force-wide for analysts and auditors
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
         self.load()
         self.set_interval(REFRESH_SECONDS, self.live_refresh, name="breach-board-refresh")
 
@@ -153,19 +152,20 @@ class BreachBoardScreen(VigilScreen):
         self.board = board
         table = self.query_one(DataTable)
         selected = self._selected_ref()
-        table.clear()
+        rows = RowBuffer()
         self.items = {}
         for level in board.levels:
             more = f" (first {len(level.items)} of {level.total})" if level.truncated else ""
             count = f"{level.total} breach{'es' if level.total != 1 else ''}{more}"
-            table.add_row(
+            rows.add_row(
                 Text(f"L{level.level}", style="bold reverse"), Text(f"LEVEL {level.level}", "bold"),
                 Text(count, "bold"), *(Text("") for _ in range(7)),
                 Text(LEVEL_SHORT[level.level], "italic"), key=level_key(level.level),
             )
             for item in level.items:
                 self.items[item.breach_ref] = item
-                table.add_row(*self._cells(item), key=item.breach_ref)
+                rows.add_row(*self._cells(item), key=item.breach_ref)
+        self.columns.fill(rows)
         target = selected if selected in self.items else next(iter(self.items), None)
         if target is not None:
             table.move_cursor(row=table.get_row_index(target))

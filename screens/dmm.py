@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -47,6 +48,7 @@ from app.services.dmm.first_page import PAGE_SIZE
 from app.services.dmm_minutes import export_minutes, minutes_filename
 from app.services.permissions import Permission
 from app.services.rms_import import ExtractSummary, last_extract_summary
+from app.widgets.columns import Col
 from app.widgets.reason_chips import chips_text
 from screens.base import VigilScreen, cursor_row_key
 from screens.dmm_dialogs import (
@@ -64,18 +66,19 @@ from seed.reference import organisation
 REFRESH_SECONDS = 60.0
 PANEL_DELAY = 0.15
 
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("done", "✓", 1),
-    ("priority", "Pri", 3),
-    ("crime_ref", "Crime ref", 11),
-    ("reasons", "Reasons", 24),
-    ("risk", "Risk", 10),
-    ("team", "Team", 12),
-    ("age", "Age", 4),
-    ("pair", "Pair (V → S)", 13),
-    ("decision", "Decision", 16),
+COLUMNS: tuple[Col, ...] = (
+    Col("done", "✓", 1, keep=True),
+    Col("priority", "Pri", 3, keep=True),
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("reasons", "Reasons", 24, flex=1, min=10),
+    Col("risk", "Risk", 10, min=8),
+    Col("team", "Team", 12, min=5),
+    Col("age", "Age", 4, keep=True),
+    Col("pair", "Pair (V → S)", 17, min=9),
+    Col("decision", "Decision", 16, min=8),
 )
 REASONS_WIDTH = 24
+NARROW = 120  # terminal columns below which the side panel goes under the table
 
 
 def _plain(value: object) -> Text:
@@ -166,9 +169,9 @@ class DmmScreen(VigilScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.set_class(self.app.size.width < NARROW, "-narrow")
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS,
+                                           reserve=self.side_width())
         self._show_meeting_line()
         self.load()
         self.set_interval(REFRESH_SECONDS, self.live_refresh, name="dmm-refresh")
@@ -244,8 +247,10 @@ class DmmScreen(VigilScreen):
         queue = self.queue
         page = list(queue.items) if queue else []
         table.clear()
+        self.columns.fit(self._cells(item) for item in page)
+        reasons_width = self.columns.widths.get("reasons", REASONS_WIDTH)
         for item in page:
-            table.add_row(*self._cells(item), key=item.crime_ref)
+            table.add_row(*self._cells(item, reasons_width), key=item.crime_ref)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected), animate=False)
         elif page:
@@ -264,7 +269,21 @@ class DmmScreen(VigilScreen):
         self.query_one("#dmm-filter-info", Static).update(" · ".join(info) or "all cases")
         self.show_selected()
 
-    def _cells(self, item: DmmQueueItem) -> tuple[Any, ...]:
+    def side_width(self) -> int:
+        """Cells the side panel takes beside the table (before layout); below
+        ``NARROW`` columns the panel sits under the table instead."""
+        width = self.app.size.width
+        if width < NARROW:
+            return 0
+        return max(30, min(60, width * 36 // 100))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
+        if hasattr(self, "columns"):
+            self.columns.reserve = self.side_width()
+        super().on_resize(event)
+
+    def _cells(self, item: DmmQueueItem, reasons_width: int = REASONS_WIDTH) -> tuple[Any, ...]:
         queue = self.queue
         age = (queue.starts_at - item.reported_at).days if queue else 0
         decision = DECISION_LABELS.get(item.decision or "", "")
@@ -276,7 +295,7 @@ class DmmScreen(VigilScreen):
             Text("✓" if item.discussed else "", style="bold"),
             Text(str(item.priority), style="bold"),
             _plain(item.crime_ref),
-            chips_text(item.codes, self.context.policy.dmm.weights, width=REASONS_WIDTH),
+            chips_text(item.codes, self.context.policy.dmm.weights, width=reasons_width),
             Text(item.risk or "unassessed", style="bold" if item.risk == "high" else ""),
             _plain(item.team or "unallocated"),
             Text(f"{max(age, 0)}d"),

@@ -13,20 +13,21 @@ from textual.widgets import DataTable, Footer, Input, Static
 from app.output import cell_text
 from app.sanitise import clean_text
 from app.services.search import CaseSearch, SearchPage, search_cases
+from app.widgets.columns import Col, RowBuffer
 from screens.base import VigilScreen, cursor_row_key
 
 PAGE_SIZE = 100
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("crime_ref", "Crime ref", 14),
-    ("reported", "Reported", 16),
-    ("area", "Area", 9),
-    ("codes", "Classification", 16),
-    ("risk", "Risk", 8),
-    ("team", "Team", 13),
-    ("status", "Status", 6),
-    ("pair", "Victim → suspect", 20),
-    ("summary", "Summary", 60),
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("reported", "Reported", 16, keep=True),
+    Col("area", "Area", 9),
+    Col("codes", "Classification", 16),
+    Col("risk", "Risk", 8),
+    Col("team", "Team", 13),
+    Col("status", "Status", 6),
+    Col("pair", "Victim → suspect", 20),
+    Col("summary", "Summary", 60, flex=1, min=12),
 )
 
 
@@ -62,9 +63,7 @@ class CaseListScreen(VigilScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
         self.load()
 
     # --- data -----------------------------------------------------------
@@ -76,10 +75,10 @@ class CaseListScreen(VigilScreen):
         self.page = page
         table = self.query_one(DataTable)
         selected = self._selected_ref()
-        table.clear()
+        rows = RowBuffer()
         for row in page.rows:
             codes = row.principal_code + (f" +{','.join(row.included_codes)}" if row.included_codes else "")
-            table.add_row(
+            rows.add_row(
                 row.crime_ref,
                 cell_text(row.reported_at),
                 row.area_command,
@@ -91,6 +90,7 @@ class CaseListScreen(VigilScreen):
                 clean_text(row.summary, keep_newlines=False)[:120],
                 key=row.crime_ref,
             )
+        self.columns.fill(rows)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         first = page.first_index + 1 if page.rows else 0

@@ -38,6 +38,7 @@ from app.services.screening import (
     run_screening,
     screening_queue,
 )
+from app.widgets.columns import Col, RowBuffer
 from models.enums import SuggestedChange
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ConfirmDialog, ReasonDialog
@@ -47,14 +48,14 @@ PAGE_SIZE = 100
 HIGHLIGHT = "bold reverse"
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("score", "Score", 5),
-    ("crime_ref", "Crime ref", 14),
-    ("class", "Class", 10),
-    ("rules", "Rules", 16),
-    ("area", "Area", 9),
-    ("team", "Team", 13),
-    ("flag", "Flag", 9),
-    ("reported", "Reported", 16),
+    Col("score", "Score", 5, keep=True),
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("class", "Class", 10),
+    Col("rules", "Rules", 16, flex=1, min=10),
+    Col("area", "Area", 9),
+    Col("team", "Team", 13),
+    Col("flag", "Flag", 9),
+    Col("reported", "Reported", 16, keep=True),
 )
 
 
@@ -252,9 +253,7 @@ class ScreeningScreen(VigilScreen):
     def on_mount(self) -> None:
         # supervisors decide flags in their own area: start there
         self.filter = QueueFilter(area=self.context.actor.area_command)
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
         self.load()
 
     # --- data ------------------------------------------------------------------------
@@ -270,10 +269,11 @@ class ScreeningScreen(VigilScreen):
         self.queue = queue
         table = self.query_one(DataTable)
         selected = self._selected_ref()
-        table.clear()
         self.items = {item.crime_ref: item for item in queue.items}
+        rows = RowBuffer()
         for item in queue.items:
-            table.add_row(*self._cells(item), key=item.crime_ref)
+            rows.add_row(*self._cells(item), key=item.crime_ref)
+        self.columns.fill(rows)
         if selected in self.items:
             table.move_cursor(row=table.get_row_index(selected))
         first = queue.page * queue.page_size + 1 if queue.items else 0

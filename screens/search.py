@@ -18,6 +18,7 @@ from app.errors import BadInput
 from app.output import cell_text
 from app.sanitise import clean_text
 from app.services.search import UNALLOCATED, UNASSESSED, CaseSearch, SearchPage, search_cases
+from app.widgets.columns import Col, RowBuffer
 from models.enums import RiskLevel
 from screens.base import VigilScreen
 from seed.reference import classifications, organisation
@@ -25,16 +26,16 @@ from seed.reference import classifications, organisation
 PAGE_SIZE = 50
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("crime_ref", "Crime ref", 14),
-    ("reported", "Reported", 16),
-    ("area", "Area", 9),
-    ("codes", "Classification", 18),
-    ("risk", "Risk", 10),
-    ("team", "Team", 13),
-    ("status", "Status", 6),
-    ("flags", "Flags", 12),
-    ("pair", "Victim → suspect", 22),
-    ("summary", "Summary", 40),
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("reported", "Reported", 16, keep=True),
+    Col("area", "Area", 9),
+    Col("codes", "Classification", 18),
+    Col("risk", "Risk", 10),
+    Col("team", "Team", 13),
+    Col("status", "Status", 6),
+    Col("flags", "Flags", 12),
+    Col("pair", "Victim → suspect", 22),
+    Col("summary", "Summary", 40, flex=1, min=12),
 )
 
 FLAGS: tuple[tuple[str, str], ...] = (
@@ -111,9 +112,7 @@ class SearchScreen(VigilScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
 
     # --- criteria ------------------------------------------------------------------
     def read_criteria(self) -> CaseSearch:
@@ -168,11 +167,11 @@ class SearchScreen(VigilScreen):
                 selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             except Exception:  # cursor outside the rows
                 selected = None
-        table.clear()
+        rows = RowBuffer()
         for row in page.rows:
             flags = " ".join(mark for mark, on in (("online", row.online), ("DA", row.domestic_abuse),
                                                    ("PIN", row.pin_issued)) if on)
-            table.add_row(
+            rows.add_row(
                 row.crime_ref,
                 cell_text(row.reported_at),
                 row.area_command,
@@ -186,6 +185,7 @@ class SearchScreen(VigilScreen):
                 clean_text(row.summary, keep_newlines=False)[:80],
                 key=row.crime_ref,
             )
+        self.columns.fill(rows)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         first = page.first_index + 1 if page.rows else 0
