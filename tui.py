@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "sample": "app.cli.sample",
     "plan": "app.cli.plan",
     "serve": "app.cli.serve",
+    "keys": "app.cli.keys",
     "bench": "app.cli.bench",
 }
 

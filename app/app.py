@@ -16,6 +16,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from app.errors import BadInput
+from app.keymap import load_keymap
 from app.services.context import ServiceContext
 from app.services.dmm.first_page import FirstPage
 
@@ -65,6 +67,8 @@ class VigilApp(App[None]):
         Binding("9", "switch_section('sampling')", "Dip sampling", show=False, id="app.sampling"),
         Binding("0", "switch_section('plan')", "Action plan", show=False, id="app.plan"),
         Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "back_or_quit", "Back/quit", show=False, id="app.back_or_quit",
+                tooltip="Close the case or dialog in front; on a section, quit Vigil"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
     ]
 
@@ -83,6 +87,11 @@ class VigilApp(App[None]):
         super().__init__()
         self.sub_title = context.describe()
         self.live_refresh_paused = False
+        self.keymap_problem: str | None = None
+        try:
+            self.set_keymap(load_keymap().keys)
+        except BadInput as exc:  # the shipped keys stay; the problem is shown on start
+            self.keymap_problem = str(exc)
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
@@ -90,6 +99,9 @@ class VigilApp(App[None]):
         self.switch_mode(start)
         if self.start_crime_ref:
             self.open_case(self.start_crime_ref)
+        if self.keymap_problem:
+            self.notify(f"Keys not remapped: {self.keymap_problem}", severity="error",
+                        timeout=12, markup=False)
 
     # --- navigation -----------------------------------------------------
     def action_switch_section(self, mode: str) -> None:
@@ -108,6 +120,17 @@ class VigilApp(App[None]):
         from screens.case import open_case_record
 
         open_case_record(self, crime_ref)
+
+    def action_back_or_quit(self) -> None:
+        """``q``: back from a case record (or close the dialog); on a section, quit."""
+        from textual.screen import ModalScreen
+
+        if isinstance(self.screen, ModalScreen):
+            self.screen.dismiss(None)
+        elif len(self.screen_stack) > 1:
+            self.pop_screen()
+        else:
+            self.exit()
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

@@ -18,6 +18,7 @@ from app.output import cell_text
 from app.services.action_plan import STATUS_TITLES, ActionPlan, PlanItem, action_plan, add_update
 from app.services.permissions import Permission
 from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 from screens.plan_dialog import PlanUpdateDialog, PlanUpdateRequest
 
@@ -65,6 +66,8 @@ class ActionPlanScreen(VigilScreen):
                "(analyst or administrator), optionally with the current figures attached.")
     CSS_PATH = "action_plan.tcss"
     AUTO_FOCUS = "#plan-items"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        "add_update": Permission.EDIT_ACTION_PLAN}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "add_update", "Add update", id="plan.add_update"),
         Binding("r", "refresh", "Refresh", id="plan.refresh"),
@@ -78,7 +81,7 @@ class ActionPlanScreen(VigilScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("loading…", id="plan-summary", markup=False)
-        yield DataTable(id="plan-items", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="plan-items", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="plan-detail"):
             yield Static("choose a recommendation", id="plan-text", markup=False)
         yield Footer()

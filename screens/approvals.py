@@ -13,8 +13,10 @@ from textual.widgets import DataTable, Footer, Static
 
 from app.output import cell_text
 from app.sanitise import clean_text
+from app.services.permissions import Permission
 from app.services.risk import PendingApproval, approvals_waiting, approve_risk_assessment
 from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ConfirmDialog
 
@@ -40,6 +42,8 @@ class ApprovalsScreen(VigilScreen):
                "one when it is yours; enter opens the case.")
     CSS_PATH = "approvals.tcss"
     AUTO_FOCUS = "#approvals-table"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        "approve": Permission.APPROVE_RISK_DOWNGRADE}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve", id="approvals.approve"),
         Binding("enter", "open_case", "Open case", id="approvals.open"),
@@ -54,7 +58,7 @@ class ApprovalsScreen(VigilScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("loading…", id="approvals-summary", markup=False)
-        yield DataTable(id="approvals-table", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="approvals-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -82,6 +86,13 @@ class ApprovalsScreen(VigilScreen):
         yours = sum(item.yours for item in items)
         self.query_one("#approvals-summary", Static).update(
             f"{len(items)} waiting · {yours} yours to approve")
+
+    def action_area(self, action: str) -> str | None:
+        item = self._selected()
+        return item.area_command if item is not None else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # approving is for a supervisor of the case's area
 
     def _selected(self) -> PendingApproval | None:
         key = cursor_row_key(self.query_one(DataTable))

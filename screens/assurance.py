@@ -33,6 +33,7 @@ from app.services.assurance import (
 )
 from app.services.disclosure import record_download
 from app.widgets.columns import Col, FittedColumns, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ReasonDialog
 from seed.reference import organisation
@@ -101,8 +102,8 @@ class AssuranceScreen(VigilScreen):
         Binding("a", "focus_area", "Area", id="assurance.area"),
         Binding("t", "toggle_part", "Numerator/denominator", show=False,
                 id="assurance.part"),
-        Binding("n", "next_page", "Next page", show=False, id="assurance.next"),
-        Binding("p", "previous_page", "Previous page", show=False, id="assurance.previous"),
+        Binding("pagedown", "next_page", "Next page", show=False, id="assurance.next"),
+        Binding("pageup", "previous_page", "Previous page", show=False, id="assurance.previous"),
         Binding("r", "refresh", "Refresh", id="assurance.refresh"),
         Binding("ctrl+s", "save_html", "Save report", id="assurance.save",
                 tooltip="Save the report as one HTML file with its charts"),
@@ -132,14 +133,14 @@ class AssuranceScreen(VigilScreen):
             yield Static("", id="assurance-status", markup=False)
         with Vertical(id="assurance-metrics"):
             with Horizontal(id="assurance-body"):
-                yield DataTable(id="assurance-table", cursor_type="row", zebra_stripes=True)
+                yield VigilTable(id="assurance-table", cursor_type="row", zebra_stripes=True)
                 with Vertical(id="assurance-side"):
                     yield PlotextPlot(id="assurance-chart")
-                    yield DataTable(id="assurance-breakdown", cursor_type="row")
+                    yield VigilTable(id="assurance-breakdown", cursor_type="row")
             yield Static("", id="assurance-definition", markup=False)
         with Vertical(id="assurance-drill"):
             yield Static("", id="assurance-drill-title", markup=False)
-            yield DataTable(id="assurance-cases", cursor_type="row", zebra_stripes=True)
+            yield VigilTable(id="assurance-cases", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -304,7 +305,7 @@ class AssuranceScreen(VigilScreen):
         self.fitted["assurance-cases"].fill(rows)
         first = cases.page * cases.page_size + 1 if cases.rows else 0
         last = cases.page * cases.page_size + len(cases.rows)
-        more = " · n next page" if cases.has_more else ""
+        more = " · pgdn next page" if cases.has_more else ""
         self.query_one("#assurance-drill-title", Static).update(clean_text(
             f"{cases.title} — {cases.describe()}: {cases.total} "
             f"({first}–{last}){more} · t numerator/denominator · esc back", keep_newlines=False

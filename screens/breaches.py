@@ -28,7 +28,9 @@ from app.services.breaches import (
 )
 from app.services.cases import ReasonRequired
 from app.services.orders import OrdersWatch, OrderView, Timeline, orders_watch, pair_timeline
+from app.services.permissions import Permission
 from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from app.widgets.timeline import TimelineView
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ReasonDialog
@@ -82,7 +84,13 @@ class BreachBoardScreen(VigilScreen):
                "escalation level, with the time left to acknowledge or re-assess. Select one to "
                "see the victim–suspect pair's course of conduct on the timeline below.")
     CSS_PATH = "breaches.tcss"
+    FILTER_INPUT = "breach-filter"
     AUTO_FOCUS = "#breach-table"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        "acknowledge": Permission.ACT_ON_BREACH, "escalate": Permission.ACT_ON_BREACH,
+        "request_reassessment": Permission.ACT_ON_BREACH,
+        "record_arrest": Permission.RECORD_BREACH,
+        "record_spo_application": Permission.MANAGE_ORDERS}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "acknowledge", "Acknowledge", id="breaches.acknowledge",
                 tooltip="Acknowledge the breach with a note of what was done"),
@@ -119,7 +127,7 @@ class BreachBoardScreen(VigilScreen):
             yield Input(placeholder="/ area (Northern… or all) or a reference…", id="breach-filter")
             yield Static("", id="breach-summary", markup=False)
         yield Static("", id="breach-orders", markup=False)
-        yield DataTable(id="breach-table", cursor_type="row", zebra_stripes=False)
+        yield VigilTable(id="breach-table", cursor_type="row", zebra_stripes=False)
         with VerticalScroll(id="breach-lower"):
             yield Static("", id="breach-detail", markup=False)
             yield TimelineView(id="breach-timeline", list_limit=30)
@@ -219,6 +227,15 @@ class BreachBoardScreen(VigilScreen):
     def _selected_ref(self) -> str | None:
         return cursor_row_key(self.query_one(DataTable))
 
+    def action_subject(self, action: str) -> tuple[str, str | None]:
+        item = self.selected_item()
+        return (("case", item.original_crime_ref) if item is not None
+                else super().action_subject(action))
+
+    def action_area(self, action: str) -> str | None:
+        item = self.selected_item()
+        return item.area_command if item is not None else None
+
     def selected_item(self) -> BoardItem | None:
         ref = self._selected_ref()
         return self.items.get(ref) if ref else None
@@ -277,6 +294,7 @@ class BreachBoardScreen(VigilScreen):
         self.query_one(TimelineView).show(timeline, end=self.context.now())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # area-bound keys follow the row's area
         ref = event.row_key.value if event.row_key else None
         if ref in self.items:
             self._show_item(self.items[ref])
@@ -410,7 +428,10 @@ class BreachBoardScreen(VigilScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        value = event.value.strip()
+        self.filter_submitted(event.value)
+
+    def apply_filter(self, value: str, *, typing: bool = False) -> None:
+        value = value.strip()
         areas = {a.lower(): a for a in organisation().area_commands}
         if value.lower() == ALL:
             self.area, self.text = None, None
@@ -419,5 +440,4 @@ class BreachBoardScreen(VigilScreen):
         else:
             self.text = value or None
         self.load()
-        self.query_one(DataTable).focus()
 

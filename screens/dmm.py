@@ -50,6 +50,7 @@ from app.services.permissions import Permission
 from app.services.rms_import import ExtractSummary, last_extract_summary
 from app.widgets.columns import Col
 from app.widgets.reason_chips import chips_text
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 from screens.dmm_dialogs import (
     ALL_REASONS,
@@ -96,7 +97,11 @@ class DmmScreen(VigilScreen):
                "discussed, ctrl+s exports the minutes. Standing gaps of older cases are on "
                "the team's work queue (w).")
     CSS_PATH = "dmm.tcss"
+    FILTER_INPUT = "dmm-filter"
     AUTO_FOCUS = "#dmm-table"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        action: Permission.DECIDE_DMM
+        for action in ("decide", "add_action", "change_action", "toggle_discussed")}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_case", "Open case", id="dmm.open",
                 tooltip="Open the selected case record"),
@@ -124,8 +129,8 @@ class DmmScreen(VigilScreen):
                 tooltip="Pause or resume the automatic refresh"),
         Binding("ctrl+s", "export_minutes", "Minutes", id="dmm.export",
                 tooltip="Save the Markdown minutes of this meeting (downloads in a browser)"),
-        Binding("n", "next_page", "Next page", show=False, id="dmm.next_page"),
-        Binding("b", "previous_page", "Prev page", show=False, id="dmm.previous_page"),
+        Binding("pagedown", "next_page", "Next page", show=False, id="dmm.next_page"),
+        Binding("pageup", "previous_page", "Prev page", show=False, id="dmm.previous_page"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="dmm.clear"),
     ]
 
@@ -162,7 +167,7 @@ class DmmScreen(VigilScreen):
             yield Input(placeholder="/ crime or person reference, team, risk…", id="dmm-filter")
             yield Static("", id="dmm-filter-info", markup=False)
         with Horizontal(id="dmm-body"):
-            yield DataTable(id="dmm-table", cursor_type="row", zebra_stripes=True)
+            yield VigilTable(id="dmm-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="dmm-side"):
                 yield Static("", id="dmm-why", markup=False)
                 yield Static("", id="dmm-detail", markup=False)
@@ -265,9 +270,12 @@ class DmmScreen(VigilScreen):
                 info.append(f"{queue.matched} of {queue.total}")
             pages = max(1, (queue.matched + PAGE_SIZE - 1) // PAGE_SIZE)
             if pages > 1:
-                info.append(f"page {self.page + 1}/{pages} (n/b)")
+                info.append(f"page {self.page + 1}/{pages} (pgdn/pgup)")
         self.query_one("#dmm-filter-info", Static).update(" · ".join(info) or "all cases")
         self.show_selected()
+
+    def action_area(self, action: str) -> str | None:
+        return self.area
 
     def side_width(self) -> int:
         """Cells the side panel takes beside the table (before layout); below
@@ -593,6 +601,7 @@ class DmmScreen(VigilScreen):
         self._switch_meeting()
 
     def _switch_meeting(self) -> None:
+        self.refresh_bindings()  # decisions are for a supervisor of the area shown
         self.queue = None
         self.items = {}
         self.detail = None
@@ -625,10 +634,14 @@ class DmmScreen(VigilScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.text_filter = event.value.strip()
+        self.filter_submitted(event.value)
+
+    def apply_filter(self, value: str, *, typing: bool = False) -> None:
+        if typing and value.strip() == self.text_filter:
+            return
+        self.text_filter = value.strip()
         self.page = 0
         self.load(audit=False)
-        self.query_one(DataTable).focus()
 
     def action_clear_filter(self) -> None:
         self.query_one("#dmm-filter", Input).value = ""

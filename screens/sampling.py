@@ -25,6 +25,7 @@ from app.services.dip_sampling import (
 )
 from app.services.permissions import Permission
 from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ConfirmDialog
 from screens.review_dialog import ReviewDialog, ReviewResult
@@ -50,6 +51,8 @@ class SamplingScreen(VigilScreen):
                "(its reviewer only).")
     CSS_PATH = "sampling.tcss"
     AUTO_FOCUS = "#sampling-samples"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        "review": Permission.REVIEW_SAMPLE, "all_met": Permission.REVIEW_SAMPLE}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "review", "Review file", id="sampling.review"),
         Binding("m", "all_met", "All items met", id="sampling.all_met"),
@@ -66,9 +69,9 @@ class SamplingScreen(VigilScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("loading…", id="sampling-summary", markup=False)
-        yield DataTable(id="sampling-samples", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="sampling-samples", cursor_type="row", zebra_stripes=True)
         yield Static("choose a sample (enter)", id="sampling-files-title", markup=False)
-        yield DataTable(id="sampling-files", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="sampling-files", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

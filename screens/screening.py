@@ -23,6 +23,7 @@ from app.dates import DateError, format_local, local_midnight, parse_date
 from app.errors import BadInput
 from app.rules.screening import highlight_spans, rule_label
 from app.sanitise import clean_text
+from app.services.permissions import Permission
 from app.services.screening import (
     FLAG_FILTERS,
     SUGGESTED_CHANGE_LABELS,
@@ -39,6 +40,7 @@ from app.services.screening import (
     screening_queue,
 )
 from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from models.enums import SuggestedChange
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ConfirmDialog, ReasonDialog
@@ -205,7 +207,11 @@ class ScreeningScreen(VigilScreen):
                "the words that matched. Analysts flag a crime with a suggested change; a "
                "supervisor of its area accepts (the classification changes) or rejects it.")
     CSS_PATH = "screening.tcss"
+    FILTER_INPUT = "screening-filter"
     AUTO_FOCUS = "#screening-table"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        "run": Permission.RUN_SCREENING, "flag": Permission.RAISE_FLAG,
+        "accept": Permission.DECIDE_FLAG, "reject": Permission.DECIDE_FLAG}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("R", "run(False)", "Run screening", id="screening.run",
                 tooltip="Screen crimes new or changed since the last run"),
@@ -215,7 +221,7 @@ class ScreeningScreen(VigilScreen):
                 tooltip="Flag the crime with a suggested change and a reason"),
         Binding("y", "accept", "Accept flag", id="screening.accept",
                 tooltip="Accept the open flag: the suggested change is applied"),
-        Binding("n", "reject", "Reject flag", id="screening.reject",
+        Binding("x", "reject", "Reject flag", id="screening.reject",
                 tooltip="Reject the open flag, with a reason"),
         Binding("enter", "open_case", "Open case", id="screening.open"),
         Binding("slash", "focus_filter", "Filter", id="screening.filter",
@@ -223,8 +229,8 @@ class ScreeningScreen(VigilScreen):
         Binding("t", "toggle_feedback", "Feedback", id="screening.feedback",
                 tooltip="Flags accepted and rejected per rule and per team"),
         Binding("r", "refresh", "Refresh", id="screening.refresh"),
-        Binding("right_square_bracket", "page(1)", "Next page", show=False, id="screening.next"),
-        Binding("left_square_bracket", "page(-1)", "Previous page", show=False,
+        Binding("pagedown", "page(1)", "Next page", show=False, id="screening.next"),
+        Binding("pageup", "page(-1)", "Previous page", show=False,
                 id="screening.previous"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="screening.clear"),
     ]
@@ -244,7 +250,7 @@ class ScreeningScreen(VigilScreen):
                         "reference…", id="screening-filter")
             yield Static("", id="screening-summary", markup=False)
         with Horizontal(id="screening-main"):
-            yield DataTable(id="screening-table", cursor_type="row", zebra_stripes=True)
+            yield VigilTable(id="screening-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="screening-detail-pane"):
                 yield Static("", id="screening-detail", markup=False)
         yield Static("", id="screening-feedback", markup=False, classes="-hidden")
@@ -278,7 +284,7 @@ class ScreeningScreen(VigilScreen):
             table.move_cursor(row=table.get_row_index(selected))
         first = queue.page * queue.page_size + 1 if queue.items else 0
         last = queue.page * queue.page_size + len(queue.items)
-        more = " (more: ])" if queue.has_more else ""
+        more = " (more: pgdn)" if queue.has_more else ""
         run = queue.last_run
         ran = f"last run {format_local(run.started_at)}" if run else "never run (R)"
         self.query_one("#screening-summary", Static).update(
@@ -302,6 +308,14 @@ class ScreeningScreen(VigilScreen):
 
     def _selected_ref(self) -> str | None:
         return cursor_row_key(self.query_one(DataTable))
+
+    def action_subject(self, action: str) -> tuple[str, str | None]:
+        item = self.selected_item()
+        return ("case", item.crime_ref) if item is not None else super().action_subject(action)
+
+    def action_area(self, action: str) -> str | None:
+        item = self.selected_item() if action in ("accept", "reject") else None
+        return item.area if item is not None else None
 
     def selected_item(self) -> QueueItem | None:
         ref = self._selected_ref()
@@ -344,6 +358,7 @@ class ScreeningScreen(VigilScreen):
         return text
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # area-bound keys follow the row's area
         ref = event.row_key.value if event.row_key else None
         self._show_item(self.items.get(ref) if ref else None)
 
@@ -460,13 +475,19 @@ class ScreeningScreen(VigilScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "screening-filter":
             return
+        self.filter_submitted(event.value)
+
+    def apply_filter(self, value: str, *, typing: bool = False) -> None:
         try:
-            self.filter = parse_filter(event.value, default_area=None)
+            wanted = parse_filter(value, default_area=None)
         except BadInput as exc:
-            self.show_error(exc)
+            if not typing:  # half-typed filters wait for the rest
+                self.show_error(exc)
             return
+        if typing and wanted == self.filter:
+            return
+        self.filter = wanted
         self.load()
-        self.query_one(DataTable).focus()
 
     def action_clear_filter(self) -> None:
         self.query_one("#screening-filter", Input).value = ""

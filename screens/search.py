@@ -19,6 +19,7 @@ from app.output import cell_text
 from app.sanitise import clean_text
 from app.services.search import UNALLOCATED, UNASSESSED, CaseSearch, SearchPage, search_cases
 from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from models.enums import RiskLevel
 from screens.base import VigilScreen
 from seed.reference import classifications, organisation
@@ -72,8 +73,8 @@ class SearchScreen(VigilScreen):
     AUTO_FOCUS = "#search-crime"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+f", "search", "Search", id="search.run"),
-        Binding("n", "next_page", "Next page", id="search.next"),
-        Binding("p", "previous_page", "Previous page", id="search.previous"),
+        Binding("pagedown", "next_page", "Next page", id="search.next"),
+        Binding("pageup", "previous_page", "Previous page", id="search.previous"),
         Binding("ctrl+l", "clear", "Clear criteria", id="search.clear"),
         Binding("slash", "focus_criteria", "Criteria", id="search.criteria"),
         Binding("escape", "focus_results", "Results", show=False, id="search.results"),
@@ -108,7 +109,7 @@ class SearchScreen(VigilScreen):
                 yield Checkbox(label, id=f"search-{name.replace('_', '-')}")
             yield Button("Search", variant="primary", id="search-go")
         yield Static("Set criteria and press enter (or ctrl+f).", id="search-info", markup=False)
-        yield DataTable(id="search-table", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="search-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -191,8 +192,8 @@ class SearchScreen(VigilScreen):
         first = page.first_index + 1 if page.rows else 0
         last = page.first_index + len(page.rows)
         counted = f" of {self.total_text}" if self.total_text else ""
-        more = " · n next page" if page.has_more else ""
-        back = " · p previous" if page.criteria.page > 0 else ""
+        more = " · pgdn next page" if page.has_more else ""
+        back = " · pgup previous" if page.criteria.page > 0 else ""
         self.query_one("#search-info", Static).update(
             f"{first}–{last}{counted} · page {page.criteria.page + 1}{more}{back} · "
             f"{page.criteria.describe()}")

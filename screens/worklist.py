@@ -21,6 +21,7 @@ from app.dates import format_local
 from app.sanitise import clean_text
 from app.services.dmm import WorkItem, WorkQueue, work_queue
 from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 from seed.reference import organisation
 
@@ -89,7 +90,7 @@ class WorklistScreen(VigilScreen):
                  else team, team) for team in org.teams]
             yield Select(teams, value=ALL_TEAMS, allow_blank=False, id="worklist-team")
             yield Static("", id="worklist-summary", markup=False)
-        yield DataTable(id="worklist-table", cursor_type="row")
+        yield VigilTable(id="worklist-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:

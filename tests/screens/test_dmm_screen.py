@@ -210,8 +210,7 @@ async def test_analyst_sees_the_queue_read_only(seeded: Database, make_sqlite_co
             await pilot.pause()
             assert app.screen is screen  # no dialog
         notes = [n.message for n in app._notifications]
-        assert any("only supervisors of Northern record decisions" in m or
-                   "only supervisors record decisions" in m for m in notes)
+        assert any("Analysts cannot record DMM decisions" in m for m in notes)
     with seeded.read() as session:
         assert session.execute(select(DmmItem).where(DmmItem.decision.is_not(None))).first() is None
 
