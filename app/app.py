@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -120,6 +121,15 @@ class VigilApp(App[None]):
         from screens.case import open_case_record
 
         open_case_record(self, crime_ref)
+
+    # --- downloads in the browser: a failure is shown as one -------------------
+    def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        self.notify(f"Download of {event.name or 'the file'} failed: {event.exception}",
+                    severity="error", timeout=12, markup=False)
+
+    def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        where = f" to {event.path}" if event.path else ""
+        self.notify(f"Downloaded {event.name or 'the file'}{where}", markup=False)
 
     def action_back_or_quit(self) -> None:
         """``q``: back from a case record (or close the dialog); on a section, quit."""

@@ -6,7 +6,6 @@ behind a figure (the count is the figure's numerator)."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import ClassVar
 
@@ -31,11 +30,9 @@ from app.services.assurance import (
     assurance_report,
     metric_cases,
 )
-from app.services.disclosure import record_download
 from app.widgets.columns import Col, FittedColumns, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
-from screens.dialogs import ReasonDialog
 from seed.reference import organisation
 
 FORCE_WIDE = "__force__"
@@ -380,23 +377,11 @@ class AssuranceScreen(VigilScreen):
         report = self.report
         if report is None:
             return
-        filename = self._filename(fmt)
         text = render_report_html(report) if fmt == "html" else render_report_markdown(report)
-
-        def deliver(_recorded: object) -> None:
-            self.app.deliver_text(io.StringIO(text), save_filename=filename, mime_type=mime_type)
-            self.notify(f"Saving {filename} (disclosure logged)")
-
-        def answered(purpose: str | None) -> None:
-            if purpose:
-                self.call_service(record_download, kind="assurance", fmt=fmt, filename=filename,
-                                  purpose=purpose, filter=_scope(report), crime_refs=[],
-                                  rows=len(report.results), on_result=deliver,
-                                  group="assurance-save")
-
-        self.app.push_screen(ReasonDialog(
-            f"Saving {filename} takes the report out of Vigil: the purpose is recorded with "
-            "who and when.", prompt="Purpose"), answered)
+        self.save_disclosure(
+            kind="assurance", fmt=fmt, filename=self._filename(fmt), mime_type=mime_type,
+            build=lambda _context: (text, [], len(report.results)), filter=_scope(report),
+            what="The assurance report")
 
     def action_save_html(self) -> None:
         self._save("html", "text/html")

@@ -3,6 +3,7 @@ running service calls in thread workers so the UI never waits on the database.""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -200,6 +201,57 @@ class VigilScreen(Screen[None]):
 
         return self.run_worker(job, thread=True, exclusive=exclusive, group=group,
                                exit_on_error=False)
+
+    # --- the one save path ------------------------------------------------------
+    def save_disclosure(self, *, kind: str, fmt: str, filename: str, mime_type: str,
+                        build: Callable[[ServiceContext], tuple[str, list[str], int]],
+                        filter: str, what: str) -> None:
+        """``ctrl+s``: save what the screen shows. A save is a disclosure: the
+        purpose is asked first; then (in a worker) the text is built, the
+        export permission checked and the event committed before the data
+        leaves. In the terminal the file lands in the save folder
+        (``VIGIL_SAVE_DIR``, default the working directory) and its full path is
+        shown; in the browser it downloads. Failures are shown as failures."""
+        from app.services.disclosure import record_download, save_to_folder
+        from app.settings import save_folder
+        from screens.dialogs import ReasonDialog
+
+        web = self.app.is_web
+
+        def in_terminal(context: ServiceContext, purpose: str) -> Any:
+            text, refs, rows = build(context)
+            return save_to_folder(context, folder=save_folder(), filename=filename, kind=kind,
+                                  fmt=fmt, text=text, purpose=purpose, filter=filter,
+                                  crime_refs=refs, rows=rows)
+
+        def in_browser(context: ServiceContext, purpose: str) -> Any:
+            text, refs, rows = build(context)
+            record_download(context, kind=kind, fmt=fmt, filename=filename, purpose=purpose,
+                            filter=filter, crime_refs=refs, rows=rows)
+            return text
+
+        def saved(path: Any) -> None:
+            self.notify(f"{what} saved to {path} (disclosure logged)", markup=False, timeout=10)
+
+        def download(text: Any) -> None:
+            self.app.deliver_text(io.StringIO(str(text)), save_filename=filename,
+                                  mime_type=mime_type, name=filename)
+            self.notify(f"{what}: downloading {filename} (disclosure logged)", markup=False)
+
+        def failed(error: VigilError) -> None:
+            self.notify(f"{what} not saved: {error}", severity="error", timeout=12,
+                        markup=False)
+
+        def answered(purpose: str | None) -> None:
+            if not purpose:
+                return
+            self.call_service(in_browser if web else in_terminal, purpose,
+                              on_result=download if web else saved, on_error=failed,
+                              group=f"save-{kind}")
+
+        self.app.push_screen(ReasonDialog(
+            f"Saving {filename} takes it out of Vigil: the purpose is recorded with who and "
+            "when.", prompt="Purpose"), answered)
 
     def show_error(self, error: VigilError) -> None:
         self.notify(str(error), severity="error", timeout=8)

@@ -11,7 +11,6 @@ the same case.
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, ClassVar
@@ -45,7 +44,7 @@ from app.services.dmm import (
     record_decision,
 )
 from app.services.dmm.first_page import PAGE_SIZE
-from app.services.dmm_minutes import export_minutes, minutes_filename
+from app.services.dmm_minutes import minutes_filename, minutes_for_saving
 from app.services.permissions import Permission
 from app.services.rms_import import ExtractSummary, last_extract_summary
 from app.widgets.columns import Col
@@ -680,13 +679,8 @@ class DmmScreen(VigilScreen):
     # --- minutes ---------------------------------------------------------------------
     def action_export_minutes(self) -> None:
         area, day = self.area, self.meeting_date
-        filename = minutes_filename(area, day)
-
-        def deliver(text: str) -> None:
-            self.app.deliver_text(io.StringIO(text), save_filename=filename,
-                                  mime_type="text/markdown")
-            self.notify(f"Minutes of the {area} meeting of {day:%d/%m/%Y} saved as {filename}",
-                        markup=False)
-
-        self.call_service(export_minutes, area=area, meeting_date=day, fmt="md",
-                          target=filename, on_result=deliver, group="dmm-export")
+        self.save_disclosure(
+            kind="dmm", fmt="md", filename=minutes_filename(area, day), mime_type="text/markdown",
+            build=lambda context: minutes_for_saving(context, area=area, meeting_date=day),
+            filter=f"{area}/{day.isoformat()}",
+            what=f"Minutes of the {area} meeting of {day:%d/%m/%Y}")

@@ -23,7 +23,7 @@ from app.services.dmm import (
     DmmQueueItem,
     build_queue,
 )
-from app.services.rms_export import record_export, require_export
+from app.services.rms_export import require_export
 
 FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -215,12 +215,11 @@ def minutes_filename(area: str, meeting_date: date, fmt: str = "md") -> str:
     return f"dmm-{area.lower()}-{meeting_date.isoformat()}.{fmt}"
 
 
-def export_minutes(ctx: ServiceContext, *, area: str, meeting_date: date, fmt: str = "md",
-                   target: str = "download") -> str:
-    """The minutes of one meeting as text, for a file or a download (audited export)."""
+def minutes_for_saving(ctx: ServiceContext, *, area: str, meeting_date: date,
+                       fmt: str = "md") -> tuple[str, list[str], int]:
+    """The minutes' text, the crime references they name and their item count,
+    for a save through the disclosure path (which checks the export
+    permission and records the event before the file)."""
     require_export(ctx, "dmm")
     queue = build_queue(ctx, area=area, meeting_date=meeting_date)
-    text = render_queue(queue, fmt)
-    record_export(ctx, kind="dmm", fmt=fmt, target=target,
-                  detail=f"{area}/{meeting_date.isoformat()}, {queue.total} items")
-    return text
+    return render_queue(queue, fmt), [item.crime_ref for item in queue.items], queue.total
