@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.cli.base import CliEnv
+from app.cli.base import CliEnv, working
 from app.cli.disclose import add_purpose_option, purpose_of, quiet_broken_stdout
 from app.dates import DateError, local_midnight, parse_date
 from app.errors import BadInput, VigilError
@@ -95,8 +95,13 @@ def _run(args: argparse.Namespace, env: CliEnv) -> int:
         ctx = env.context()
         disclosure.authorise(ctx, "cases")  # refuse before asking why
         purpose = purpose_of(args, "cases")
-        result = export_cases(ctx, target=args.output, fmt=args.format, flt=flt,
-                              stdout=sys.stdout, purpose=purpose)
+        if args.output:
+            with working(f"exporting cases to {args.output}"):
+                result = export_cases(ctx, target=args.output, fmt=args.format, flt=flt,
+                                      stdout=sys.stdout, purpose=purpose)
+        else:
+            result = export_cases(ctx, target=args.output, fmt=args.format, flt=flt,
+                                  stdout=sys.stdout, purpose=purpose)
         if args.output:
             counts = ", ".join(f"{name} {n:,} rows" for name, n in result.rows.items())
             print(f"wrote {result.target} ({counts}; disclosure logged)", file=sys.stderr)

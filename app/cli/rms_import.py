@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Any
 
-from app.cli.base import CliEnv
+from app.cli.base import CliEnv, working
 from app.cli.dmm import prepare_agendas
 from app.dates import format_local
 from app.output import Column, render, render_json
@@ -54,7 +54,9 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     def progress(message: str) -> None:
         print(f"vigil import: {message}", file=sys.stderr)
 
-    result = import_extract(ctx, folder=args.path, dry_run=args.dry_run, progress=progress)
+    with working(f"importing {args.path}") as status:
+        result = import_extract(ctx, folder=args.path, dry_run=args.dry_run,
+                                progress=lambda message: status(text=f"import: {message}"))
     if args.format == "json":
         sys.stdout.write(render_json(result_payload(result)))
     elif result.ok:

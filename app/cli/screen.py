@@ -25,7 +25,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from app.cli.base import CliEnv, add_format_option
+from app.cli.base import CliEnv, add_format_option, working
 from app.cli.disclose import add_output_option, emit_or_disclose
 from app.dates import DateError, format_local, local_midnight, parse_date
 from app.errors import BadInput
@@ -177,7 +177,8 @@ def _run_if_allowed(ctx: ServiceContext, args: argparse.Namespace,
         print(f"vigil: {ctx.actor.username} ({ctx.actor.role}) does not run screening: "
               "showing the queue as last screened", file=sys.stderr)
         return
-    summary = run_screening(ctx, full=args.full, since=since)
+    with working("screening every crime" if args.full else "screening new and changed crimes"):
+        summary = run_screening(ctx, full=args.full, since=since)
     kind = "full" if summary.full else "incremental"
     print(f"{kind} screening run: {summary.screened:,} crimes screened, "
           f"{summary.candidates:,} candidates ({summary.seconds:.1f} s)", file=sys.stderr)

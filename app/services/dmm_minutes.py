@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from app.dates import format_local
-from app.output import Column, render
+from app.output import TRAINING_MARK, Column, output_options, output_scope, render
 from app.rules.dmm import REASON_SHORT
 from app.sanitise import clean_text
 from app.services.context import ServiceContext
@@ -203,9 +203,13 @@ def minutes_markdown(queue: DmmQueue) -> str:
     return "\n".join(lines)
 
 
-def render_queue(queue: DmmQueue, fmt: str) -> str:
+def render_queue(queue: DmmQueue, fmt: str, *, training: bool | None = None) -> str:
+    """The queue in ``fmt``; minutes (``md``) from a training database open
+    with the training mark (the other formats are marked by ``render``)."""
     if fmt == "md":
-        return minutes_markdown(queue)
+        marked = output_options().training if training is None else training
+        text = minutes_markdown(queue)
+        return f"> **{TRAINING_MARK}**\n\n{text}" if marked else text
     columns = CSV_COLUMNS if fmt == "csv" else TABLE_COLUMNS
     return render(queue_rows(queue), columns, fmt, title=title(queue),
                   payload=queue_payload(queue))
@@ -222,4 +226,6 @@ def minutes_for_saving(ctx: ServiceContext, *, area: str, meeting_date: date,
     permission and records the event before the file)."""
     require_export(ctx, "dmm")
     queue = build_queue(ctx, area=area, meeting_date=meeting_date)
-    return render_queue(queue, fmt), [item.crime_ref for item in queue.items], queue.total
+    with output_scope(training=ctx.training):
+        text = render_queue(queue, fmt)
+    return text, [item.crime_ref for item in queue.items], queue.total
