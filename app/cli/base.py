@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.db import EVALUATION, LIVE, TRAINING, Database
-from app.errors import BadInput
+from app.errors import BadInput, FirstRun
 from app.output import FORMATS, set_output_options
 from app.policy import load_policy
 from app.services.context import ServiceContext, open_context
@@ -57,6 +57,7 @@ class CliEnv:
         opened as training automatically for read-only commands."""
         settings = self.settings(training=bool(training), demo_role=demo_role)
         database = self.database(settings)
+        require_set_up(database)
         database.upgrade(create_as=LIVE)
         kind = database.database_kind()
         if training is None and kind == TRAINING:
@@ -67,6 +68,8 @@ class CliEnv:
         if kind == EVALUATION:
             print(f"vigil: EVALUATION database {database.safe_url}: sample data, never live",
                   file=sys.stderr)
+        if kind == LIVE:
+            hint_when_empty(database)
         return context
 
     def emit(self, text: str, output: str | None = None) -> None:
@@ -82,6 +85,39 @@ class CliEnv:
     def close(self) -> None:
         for database in self._databases:
             database.dispose()
+
+
+def setup_steps() -> str:
+    from app.settings import training_database_url
+
+    return ("To try Vigil on synthetic data: `vigil demo` (then, for the command line, "
+            f"`--db {training_database_url()} --user supervisor.northern`). "
+            "For a live force: `vigil db upgrade --admin NAME` creates the database and its "
+            "first administrator, who adds people with `vigil users add NAME --role ROLE "
+            "--area AREA`; the cases come from the RMS with `vigil import FOLDER`.")
+
+
+def require_set_up(database: Database) -> None:
+    """A command other than ``vigil db upgrade`` never sets up a database: on
+    one without Vigil's tables it says what to run first."""
+    if database.is_migrated():
+        return
+    where = database.engine.url.database if database.dialect == "sqlite" else database.safe_url
+    raise FirstRun(f"there is no Vigil database at {where} yet. {setup_steps()}")
+
+
+def hint_when_empty(database: Database) -> None:
+    """On a live database without cases, say where they come from (stderr)."""
+    from seed.generator import existing_cases
+
+    try:
+        empty = existing_cases(database) == 0
+    except Exception:  # a login without the right to count cases
+        return
+    if empty:
+        print("vigil: this database holds no cases yet: `vigil import FOLDER` loads the "
+              "force's RMS extract (`vigil import --help` describes its files)",
+              file=sys.stderr)
 
 
 def add_confirm_option(parser: argparse.ArgumentParser) -> None:

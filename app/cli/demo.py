@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
-from app.cli.base import CliEnv, add_confirm_option, confirm_reset
+from app.cli.base import CliEnv, add_confirm_option, confirm_reset, working
 from app.dates import LONDON, DateError, parse_datetime
 from app.db import TRAINING, Database
 from app.errors import BadInput, DatabaseKindMismatch
@@ -186,9 +186,11 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
         print(f"vigil: training database reset to scenario {scenario.name}: {scenario.title}",
               file=sys.stderr)
     else:
-        database, when = prepare_training_database(
-            settings, database=database, reset=args.reset,
-            announce=lambda text: print(f"vigil: {text}", file=sys.stderr))
+        with working("creating the training database", total=DEMO_CASES) as progress:
+            database, when = prepare_training_database(
+                settings, database=database, reset=args.reset,
+                progress=lambda done: progress(done),
+                announce=lambda text: print(f"vigil: {text}", file=sys.stderr))
         scenario_name = database.meta(SCENARIO_KEY)
         if scenario_name and scenario_name in scenarios():
             start = scenarios()[scenario_name].start
