@@ -33,7 +33,7 @@ from app.services.assurance import (
 from app.widgets.columns import Col, FittedColumns, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 FORCE_WIDE = "__force__"
 PAGE_SIZE = 100
@@ -125,7 +125,7 @@ class AssuranceScreen(VigilScreen):
         with Horizontal(id="assurance-bar"):
             yield Static("", id="assurance-period", markup=False)
             options = [("Force-wide", FORCE_WIDE)] + [
-                (area, area) for area in organisation().area_commands]
+                (area, area) for area in force_organisation(self.context.policy).area_commands]
             yield Select(options, value=FORCE_WIDE, allow_blank=False, id="assurance-area")
             yield Static("", id="assurance-status", markup=False)
         with Vertical(id="assurance-metrics"):

@@ -34,7 +34,7 @@ from app.widgets.table import VigilTable
 from app.widgets.timeline import TimelineView
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ReasonDialog
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 ROWS_PER_LEVEL = 200
 REFRESH_SECONDS = 60.0
@@ -432,7 +432,7 @@ class BreachBoardScreen(VigilScreen):
 
     def apply_filter(self, value: str, *, typing: bool = False) -> None:
         value = value.strip()
-        areas = {a.lower(): a for a in organisation().area_commands}
+        areas = {a.lower(): a for a in force_organisation(self.context.policy).area_commands}
         if value.lower() == ALL:
             self.area, self.text = None, None
         elif value.lower() in areas:

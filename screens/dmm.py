@@ -61,7 +61,7 @@ from screens.dmm_dialogs import (
     DecisionDialog,
     ReasonFilterDialog,
 )
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 REFRESH_SECONDS = 60.0
 PANEL_DELAY = 0.15
@@ -150,7 +150,7 @@ class DmmScreen(VigilScreen):
 
     # --- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        areas = organisation().area_commands
+        areas = force_organisation(self.context.policy).area_commands
         if not self.area:
             self.area = self.context.actor.area_command or areas[0]
             self.meeting_date = current_meeting_date(self.context)

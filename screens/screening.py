@@ -44,7 +44,7 @@ from app.widgets.table import VigilTable
 from models.enums import SuggestedChange
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ConfirmDialog, ReasonDialog
-from seed.reference import organisation
+from seed.reference import Organisation, force_organisation, organisation
 
 PAGE_SIZE = 100
 HIGHLIGHT = "bold reverse"
@@ -92,8 +92,11 @@ def _pick(value: str, known: tuple[str, ...], what: str) -> str:
     raise BadInput(f"{what} {value!r}: expected one of {', '.join(known)}")
 
 
-def parse_filter(line: str, *, default_area: str | None) -> QueueFilter:
-    """Read the filter line, e.g. ``area:Southern flag:open min:4 NC/26``."""
+def parse_filter(line: str, *, default_area: str | None,
+                 org: Organisation | None = None) -> QueueFilter:
+    """Read the filter line, e.g. ``area:Southern flag:open min:4 NC/26``
+    (areas and teams of ``org``, the force's organisation)."""
+    org = org or organisation()
     values: dict[str, Any] = {"area": default_area}
     words = []
     for token in line.split():
@@ -103,9 +106,9 @@ def parse_filter(line: str, *, default_area: str | None) -> QueueFilter:
             words.append(token)
         elif key == "area":
             values["area"] = None if value.lower() == "all" else _pick(
-                value, organisation().area_commands, "area")
+                value, org.area_commands, "area")
         elif key == "team":
-            values["team"] = _pick(value, organisation().teams, "team")
+            values["team"] = _pick(value, org.teams, "team")
         elif key == "flag":
             values["flag_status"] = _pick(value, FLAG_FILTERS, "flag")
         elif key == "min":
@@ -479,7 +482,8 @@ class ScreeningScreen(VigilScreen):
 
     def apply_filter(self, value: str, *, typing: bool = False) -> None:
         try:
-            wanted = parse_filter(value, default_area=None)
+            wanted = parse_filter(value, default_area=None,
+                                  org=force_organisation(self.context.policy))
         except BadInput as exc:
             if not typing:  # half-typed filters wait for the rest
                 self.show_error(exc)

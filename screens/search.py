@@ -22,7 +22,7 @@ from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable
 from models.enums import RiskLevel
 from screens.base import VigilScreen
-from seed.reference import classifications, organisation
+from seed.reference import classifications, force_organisation
 
 PAGE_SIZE = 50
 
@@ -88,7 +88,7 @@ class SearchScreen(VigilScreen):
         self.title = "Search"
 
     def compose(self) -> ComposeResult:
-        org = organisation()
+        org = force_organisation(self.context.policy)
         yield from self.compose_header()
         with Horizontal(classes="search-row"):
             yield Input(placeholder="crime ref", id="search-crime")

@@ -23,7 +23,7 @@ from app.services.dmm import WorkItem, WorkQueue, work_queue
 from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 ALL_TEAMS = "all"
 PAGE_SIZE = 200
@@ -78,7 +78,7 @@ class WorklistScreen(VigilScreen):
         self.items: dict[str, WorkItem] = {}
 
     def compose(self) -> ComposeResult:
-        org = organisation()
+        org = force_organisation(self.context.policy)
         self.area = self.context.actor.area_command or org.area_commands[0]
         yield from self.compose_header()
         with Horizontal(id="worklist-bar"):

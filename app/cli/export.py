@@ -24,8 +24,9 @@ from app.cli.disclose import add_purpose_option, purpose_of, quiet_broken_stdout
 from app.dates import DateError, local_midnight, parse_date
 from app.errors import BadInput, VigilError
 from app.services import disclosure
+from app.services.context import ServiceContext
 from app.services.rms_export import CaseFilter, export_cases
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 HELP = "export cases (the RMS extract format), the DMM queue, breaches, screening or assurance"
 KINDS = ("cases", "dmm", "breaches", "screening", "assurance")
@@ -62,8 +63,8 @@ def _day(option: str, text: str | None) -> object:
         raise BadInput(f"export {option}: {exc}") from None
 
 
-def case_filter(args: argparse.Namespace) -> CaseFilter:
-    areas = organisation().area_commands
+def case_filter(args: argparse.Namespace, ctx: ServiceContext) -> CaseFilter:
+    areas = force_organisation(ctx.policy).area_commands
     if args.area and args.area not in areas:
         raise BadInput(f"export --area: unknown area command {args.area!r} "
                        f"(expected {', '.join(areas)})")
@@ -91,8 +92,8 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
 
 def _run(args: argparse.Namespace, env: CliEnv) -> int:
     if args.kind == "cases":
-        flt = case_filter(args)
         ctx = env.context()
+        flt = case_filter(args, ctx)
         disclosure.authorise(ctx, "cases")  # refuse before asking why
         purpose = purpose_of(args, "cases")
         if args.output:

@@ -28,7 +28,7 @@ from app.services.rms_import import (
     describe_totals,
     import_extract,
 )
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 HELP = "import an RMS extract: a folder of " + ", ".join(FILE_ORDER) + " (any of them)"
 PRINTED_ERRORS = 200
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
         print(format_errors(result.errors, result.error_count, PRINTED_ERRORS), file=sys.stderr)
         return 2
     if args.prepare_dmm and not args.dry_run:
-        for prepared, _seconds in prepare_agendas(ctx, organisation().area_commands):
+        for prepared, _seconds in prepare_agendas(ctx, force_organisation(ctx.policy).area_commands):
             progress(f"DMM agenda of {prepared.area} for {prepared.meeting_date:%a %d/%m/%Y} "
                      f"prepared: {prepared.total:,} items")
     return 0

@@ -157,6 +157,7 @@ class FittedColumns:
         for col in self.columns:
             table.add_column(col.label, key=col.key, width=widths[col.key])
         self.widths = widths
+        table.fitted_columns = self  # type: ignore[attr-defined]  # refitted on its resize
 
     def available(self) -> int:
         table = self.table

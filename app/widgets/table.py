@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
@@ -19,6 +20,13 @@ class VigilTable(DataTable[Any]):
         Binding("pagedown", "page_down", "Page down", show=False, id="table.page_down"),
         Binding("pageup", "page_up", "Page up", show=False, id="table.page_up"),
     ]
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Columns fitted to this table follow its own width (a side panel's
+        table is laid out after the screen)."""
+        fitted = getattr(self, "fitted_columns", None)
+        if fitted is not None:
+            self.call_after_refresh(fitted.refit)
 
     def action_first_row(self) -> None:
         if self.row_count:

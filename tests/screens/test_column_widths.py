@@ -70,7 +70,7 @@ async def test_columns_refit_on_resize(seeded: Database, make_sqlite_context, wi
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("section", ["dmm", "cases", "breaches", "screening", "assurance"])
+@pytest.mark.parametrize("section", ["dmm", "cases", "breaches", "screening"])
 def test_snapshot_at_width(seeded: Database, make_sqlite_context, snap_compare,  # type: ignore[no-untyped-def]
                            section: str, width: int) -> None:
     app = VigilApp(make_sqlite_context("supervisor.northern"), start=section)
@@ -81,3 +81,19 @@ def test_snapshot_at_width(seeded: Database, make_sqlite_context, snap_compare, 
         await _settle(pilot, app)
 
     assert snap_compare(app, terminal_size=(width, 40), run_before=settle)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_assurance_figures_shown_at_every_width(seeded: Database, make_sqlite_context,  # type: ignore[no-untyped-def]
+                                                      width: int) -> None:
+    app = VigilApp(make_sqlite_context("supervisor.northern"), start="assurance")
+    async with app.run_test(size=(width, 40)) as pilot:
+        await _settle(pilot, app)
+        table = app.screen.query_one("#assurance-table", DataTable)
+        assert table.row_count > 10
+        figure = table.columns["figure"]  # type: ignore[index]
+        used = sum(c.get_render_width(table) for c in table.columns.values())
+        assert used <= table.size.width  # every column, the figures included, is on screen
+        for key in list(table.rows)[:5]:
+            cell = str(table.get_cell(key, "figure"))
+            assert len(cell) <= figure.width and cell in _row_text(table, str(key.value))
