@@ -20,6 +20,7 @@ from app.dates import local
 from app.output import cell_text
 from app.reports.assurance_html import render_report_html
 from app.reports.assurance_text import render_report_markdown, status_label
+from app.reports.axes import INCOMPLETE_MARK, axis_top, month_incomplete, month_label
 from app.rules import metrics as m
 from app.sanitise import clean_text
 from app.services.assurance import (
@@ -217,7 +218,9 @@ class AssuranceScreen(VigilScreen):
         plt.clear_data()
         plt.clear_figure()
         d = result.definition
-        labels = [p.month.strftime("%b") for p in result.trend]
+        today = self.context.now().date()
+        labels = [month_label(p.month, today) for p in result.trend]
+        partial = any(month_incomplete(p.month, today) for p in result.trend)
         scale = 100.0 if d.unit == "share" else 1.0
         values = [None if p.figure.value is None else p.figure.value * scale
                   for p in result.trend]
@@ -232,9 +235,11 @@ class AssuranceScreen(VigilScreen):
         plt.xticks(xs, labels)
         plt.xlim(0.5, len(xs) + 0.5)
         unit = {"share": "%", "rate_per_100": "per 100", "hours": "hours"}.get(d.unit, "")
-        plt.title(f"{d.code} by month{f' ({unit})' if unit else ''}")
-        if d.unit == "share":
-            plt.ylim(0, 100)
+        note = f" · {INCOMPLETE_MARK} month not over" if partial else ""
+        plt.title(f"{d.title} by month{f' ({unit})' if unit else ''}{note}")
+        # scaled to the data, from 0, never below it (counts and rates)
+        top = axis_top(d.unit, [p.figure.value for p in result.trend], d.target)
+        plt.ylim(0, top * scale)
         chart.refresh()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
