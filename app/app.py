@@ -74,8 +74,11 @@ class VigilApp(App[None]):
     ]
 
     def __init__(self, context: ServiceContext, *, start: str = "cases",
-                 crime_ref: str | None = None, first_page: FirstPage | None = None) -> None:
+                 crime_ref: str | None = None, first_page: FirstPage | None = None,
+                 area: str | None = None) -> None:
         self.context = context
+        # the area command the first screen opens on (a scenario's), else the user's own
+        self.start_area = area
         # the DMM's first page, computed since before the app was built (or None)
         self.first_page = first_page
         self.start_section = start

@@ -134,7 +134,8 @@ class BreachBoardScreen(VigilScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.area = self.context.actor.area_command  # force-wide for analysts and auditors
+        # a scenario's area, else the user's own (force-wide for analysts and auditors)
+        self.area = getattr(self.vigil, "start_area", None) or self.context.actor.area_command
         self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
         self.load()
         self.set_interval(REFRESH_SECONDS, self.live_refresh, name="breach-board-refresh")

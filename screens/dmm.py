@@ -152,7 +152,8 @@ class DmmScreen(VigilScreen):
     def compose(self) -> ComposeResult:
         areas = force_organisation(self.context.policy).area_commands
         if not self.area:
-            self.area = self.context.actor.area_command or areas[0]
+            start = getattr(self.vigil, "start_area", None)
+            self.area = start if start in areas else (self.context.actor.area_command or areas[0])
             self.meeting_date = current_meeting_date(self.context)
         yield from self.compose_header()
         with Horizontal(id="dmm-top"):
