@@ -56,7 +56,8 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
 
     with working(f"importing {args.path}") as status:
         result = import_extract(ctx, folder=args.path, dry_run=args.dry_run,
-                                progress=lambda message: status(text=f"import: {message}"))
+                                progress=lambda message: status(text=f"import: {message}")
+                                if sys.stderr.isatty() else progress(message))
     if args.format == "json":
         sys.stdout.write(render_json(result_payload(result)))
     elif result.ok:
