@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from app import __version__
 from app.cli.base import CliEnv, add_global_options
 from app.errors import VigilError
+from app.output import output_scope
 
 # subcommand -> module holding HELP, add_arguments(parser) and run(args, env)
 COMMANDS: dict[str, str] = {
@@ -40,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "sample": "app.cli.sample",
     "plan": "app.cli.plan",
     "serve": "app.cli.serve",
+    "keys": "app.cli.keys",
     "bench": "app.cli.bench",
 }
 
@@ -73,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, modules = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
     env = CliEnv.from_args(args)
+    with output_scope(limit=getattr(args, "output_limit", None)):
+        return _run(args, env, modules)
+
+
+def _run(args: argparse.Namespace, env: CliEnv, modules: dict[str, object]) -> int:
     try:
         if args.command is None:
             from app.cli.open_tui import open_tui
@@ -82,6 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VigilError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # the reader (head, a pager) closed standard output
+        from app.cli.disclose import quiet_broken_stdout
+
+        quiet_broken_stdout()
+        return 0
     except KeyboardInterrupt:
         print("vigil: interrupted", file=sys.stderr)
         return 1

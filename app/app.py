@@ -12,10 +12,13 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from app.errors import BadInput
+from app.keymap import load_keymap
 from app.services.context import ServiceContext
 from app.services.dmm.first_page import FirstPage
 
@@ -65,12 +68,17 @@ class VigilApp(App[None]):
         Binding("9", "switch_section('sampling')", "Dip sampling", show=False, id="app.sampling"),
         Binding("0", "switch_section('plan')", "Action plan", show=False, id="app.plan"),
         Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "back_or_quit", "Back/quit", show=False, id="app.back_or_quit",
+                tooltip="Close the case or dialog in front; on a section, quit Vigil"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
     ]
 
     def __init__(self, context: ServiceContext, *, start: str = "cases",
-                 crime_ref: str | None = None, first_page: FirstPage | None = None) -> None:
+                 crime_ref: str | None = None, first_page: FirstPage | None = None,
+                 area: str | None = None) -> None:
         self.context = context
+        # the area command the first screen opens on (a scenario's), else the user's own
+        self.start_area = area
         # the DMM's first page, computed since before the app was built (or None)
         self.first_page = first_page
         self.start_section = start
@@ -83,6 +91,11 @@ class VigilApp(App[None]):
         super().__init__()
         self.sub_title = context.describe()
         self.live_refresh_paused = False
+        self.keymap_problem: str | None = None
+        try:
+            self.set_keymap(load_keymap().keys)
+        except BadInput as exc:  # the shipped keys stay; the problem is shown on start
+            self.keymap_problem = str(exc)
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
@@ -90,6 +103,9 @@ class VigilApp(App[None]):
         self.switch_mode(start)
         if self.start_crime_ref:
             self.open_case(self.start_crime_ref)
+        if self.keymap_problem:
+            self.notify(f"Keys not remapped: {self.keymap_problem}", severity="error",
+                        timeout=12, markup=False)
 
     # --- navigation -----------------------------------------------------
     def action_switch_section(self, mode: str) -> None:
@@ -108,6 +124,26 @@ class VigilApp(App[None]):
         from screens.case import open_case_record
 
         open_case_record(self, crime_ref)
+
+    # --- downloads in the browser: a failure is shown as one -------------------
+    def on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        self.notify(f"Download of {event.name or 'the file'} failed: {event.exception}",
+                    severity="error", timeout=12, markup=False)
+
+    def on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        where = f" to {event.path}" if event.path else ""
+        self.notify(f"Downloaded {event.name or 'the file'}{where}", markup=False)
+
+    def action_back_or_quit(self) -> None:
+        """``q``: back from a case record (or close the dialog); on a section, quit."""
+        from textual.screen import ModalScreen
+
+        if isinstance(self.screen, ModalScreen):
+            self.screen.dismiss(None)
+        elif len(self.screen_stack) > 1:
+            self.pop_screen()
+        else:
+            self.exit()
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

@@ -23,6 +23,11 @@ class DatabaseUnavailable(BadInput):
     """The database URL cannot be used."""
 
 
+class FirstRun(VigilError):
+    """A command on a database that does not exist yet, or holds no users:
+    the message says exactly what to run next."""
+
+
 class PermissionDenied(VigilError):
     """The current user's role or area does not allow the action (audited)."""
 

@@ -6,9 +6,14 @@ the same rows.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
 import json
-from collections.abc import Iterable, Sequence
+import re
+import shutil
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -21,6 +26,84 @@ from app.dates import format_local
 from app.sanitise import CsvWriter, clean_text, escape_markup, neutralise_formula
 
 FORMATS = ("table", "json", "csv", "md", "html")
+
+#: the mark on every output from a training database
+TRAINING_MARK = "TRAINING — synthetic data"
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How this run's outputs are shaped: set once by the CLI (``--limit``,
+    the database's kind) and read by :func:`render`."""
+
+    limit: int | None = None
+    training: bool = False
+    width: int | None = None  # None: the console's width (COLUMNS, the terminal, else 160)
+
+
+_OPTIONS: contextvars.ContextVar[OutputOptions] = contextvars.ContextVar("vigil_output")
+_DEFAULT = OutputOptions()
+
+
+def output_options() -> OutputOptions:
+    return _OPTIONS.get(_DEFAULT)
+
+
+@contextlib.contextmanager
+def output_scope(**options: Any) -> Iterator[None]:
+    """Outputs shaped by ``options`` inside the block (one CLI run); the
+    defaults again after it."""
+    token = _OPTIONS.set(OutputOptions(**options))
+    try:
+        yield
+    finally:
+        _OPTIONS.reset(token)
+
+
+def set_output_options(**changes: Any) -> None:
+    from dataclasses import replace
+
+    _OPTIONS.set(replace(output_options(), **changes))
+
+
+def console_width() -> int:
+    """The width human tables are drawn at: the terminal's (``COLUMNS`` when
+    set) when standard output is one; 160 when writing to a pipe or file."""
+    given = output_options().width
+    if given:
+        return given
+    if not sys.stdout.isatty():
+        return 160
+    return max(40, shutil.get_terminal_size((160, 24)).columns)
+
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+_CODE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+
+
+def words(value: str) -> str:
+    """A stored code as people read it: ``ex_partner`` → ``ex partner``,
+    ``interim_granted`` → ``interim granted``, ``HIGH_RISK`` → its DMM title
+    (``high risk with no plan``…) or ``high risk``. Other text is unchanged."""
+    if _SNAKE.match(value):
+        return value.replace("_", " ")
+    if _CODE.match(value):
+        from app.rules.dmm import REASON_TITLES
+
+        title = REASON_TITLES.get(value)
+        return title if title else value.replace("_", " ").lower()
+    return value
+
+
+def human_text(value: Any) -> str:
+    """``cell_text`` with codes in words (tables and Markdown; CSV and JSON keep codes)."""
+    if isinstance(value, list | tuple):
+        return ", ".join(human_text(v) for v in value)
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, str):
+        return words(cell_text(value))
+    return cell_text(value)
 
 
 @dataclass(frozen=True)
@@ -101,23 +184,44 @@ def render_markdown(rows: Iterable[dict[str, Any]], columns: Sequence[Column],
     lines.append("| " + " | ".join(c.title for c in columns) + " |")
     lines.append("|" + "|".join("---" for _ in columns) + "|")
     for row in rows:
-        lines.append("| " + " | ".join(_md_escape(cell_text(row.get(c.key))) for c in columns) + " |")
+        lines.append("| " + " | ".join(_md_escape(human_text(row.get(c.key))) for c in columns)
+                     + " |")
     return "\n".join(lines) + "\n"
 
 
 def rich_table(rows: Iterable[dict[str, Any]], columns: Sequence[Column],
                title: str | None = None) -> Table:
+    """A Rich table sized by Rich to the console: references are never cut
+    (their widest value is their minimum), free text wraps, the rest end in an
+    ellipsis when the terminal is narrow."""
+    rows = list(rows)
+    cells = [[human_text(row.get(c.key)) for c in columns] for row in rows]
     table = Table(title=title, show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(column.title, max_width=column.width, overflow="fold")
-    for row in rows:
-        table.add_row(*(cell_text(row.get(c.key)) for c in columns))
+    for index, column in enumerate(columns):
+        widest = max((len(line) for cell in cells for line in cell[index].splitlines()),
+                     default=0)
+        if _is_reference(column):
+            table.add_column(column.title, no_wrap=True, min_width=max(widest, 1))
+        elif column.width is not None and column.width >= 30:
+            table.add_column(column.title, overflow="fold", ratio=1,
+                             min_width=min(20, column.width))
+        else:
+            table.add_column(column.title, no_wrap=True, overflow="ellipsis",
+                             max_width=max(column.width or widest, len(column.title)) or None)
+    for row_cells in cells:
+        table.add_row(*row_cells)
     return table
 
 
+def _is_reference(column: Column) -> bool:
+    key = column.key.lower()
+    return key.endswith("ref") or key.endswith("_id") or key in {"crime", "id", "breach"}
+
+
 def render_table(rows: Iterable[dict[str, Any]], columns: Sequence[Column],
-                 title: str | None = None, width: int = 160) -> str:
-    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+                 title: str | None = None, width: int | None = None) -> str:
+    console = Console(width=width or console_width(), record=True, file=io.StringIO(),
+                      color_system=None)
     console.print(rich_table(rows, columns, title))
     return console.export_text()
 
@@ -131,13 +235,41 @@ def render_html(rows: Iterable[dict[str, Any]], columns: Sequence[Column],
 
 def render(rows: list[dict[str, Any]], columns: Sequence[Column], fmt: str, *,
            title: str | None = None, payload: Any = None) -> str:
-    """Rows in ``fmt``. JSON gives ``payload`` when supplied (richer than the columns)."""
+    """Rows in ``fmt``. JSON gives ``payload`` when supplied (richer than the columns).
+
+    ``--limit`` (the run's :class:`OutputOptions`) keeps the first rows and says
+    how many more there were; from a training database every format carries
+    :data:`TRAINING_MARK` (a first line, a CSV column, a JSON key)."""
+    options = output_options()
+    total = len(rows)
+    if options.limit is not None and total > options.limit:
+        rows = rows[:options.limit]
+        if isinstance(payload, list):
+            payload = payload[:options.limit]
+    cut = f"… first {len(rows):,} of {total:,} rows (--limit {options.limit})" \
+        if len(rows) < total else ""
+    mark = options.training
     if fmt == "json":
-        return render_json(payload if payload is not None else rows)
+        body: Any = payload if payload is not None else rows
+        if mark:
+            body = {"data": TRAINING_MARK, **body} if isinstance(body, dict) else \
+                {"data": TRAINING_MARK, "rows": body}
+        return render_json(body)
     if fmt == "csv":
+        if mark:
+            columns = [Column("data", "data"), *columns]
+            rows = [{"data": TRAINING_MARK, **row} for row in rows]
         return render_csv(rows, columns)
     if fmt == "md":
-        return render_markdown(rows, columns, title)
+        text = render_markdown(rows, columns, title)
+        if cut:
+            text += f"\n{cut}\n"
+        return (f"> **{TRAINING_MARK}**\n\n" + text) if mark else text
     if fmt == "html":
-        return render_html(rows, columns, title)
-    return render_table(rows, columns, title)
+        heading = f"{TRAINING_MARK} · {title}" if mark and title else (
+            TRAINING_MARK if mark else title)
+        return render_html(rows, columns, heading)
+    text = render_table(rows, columns, title)
+    if cut:
+        text += cut + "\n"
+    return (TRAINING_MARK + "\n" + text) if mark else text

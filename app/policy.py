@@ -212,6 +212,25 @@ class TrainingPolicy:
 
 
 @dataclass(frozen=True)
+class OrganisationUnit:
+    """An area command or a team: the code records and imports use, and the
+    name people read."""
+
+    code: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class OrganisationPolicy:
+    """The force's own area commands and teams (``[[organisation.area_commands]]``,
+    ``[[organisation.teams]]``), loaded with the policy by ``vigil policy set``
+    (versioned, audited). Empty: the synthetic force's (``seed/organisation.toml``)."""
+
+    area_commands: tuple[OrganisationUnit, ...] = ()
+    teams: tuple[OrganisationUnit, ...] = ()
+
+
+@dataclass(frozen=True)
 class Policy:
     calendar: CalendarPolicy
     dmm: DmmPolicy
@@ -225,6 +244,7 @@ class Policy:
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     dip_sampling: DipSamplingPolicy = field(default_factory=DipSamplingPolicy)
     training: TrainingPolicy = field(default_factory=TrainingPolicy)
+    organisation: OrganisationPolicy = field(default_factory=OrganisationPolicy)
     source: str = field(default="defaults", compare=False)
 
 
@@ -316,14 +336,33 @@ def _build(cls: Any, values: dict[str, Any], prefix: str) -> Any:
     for name, fld in fields.items():
         where = f"{prefix}.{name}" if prefix else name
         if name not in values:
-            if fld.default is not dataclasses.MISSING:
+            if fld.default is not dataclasses.MISSING or \
+                    fld.default_factory is not dataclasses.MISSING:
                 continue
             raise PolicyError(f"policy key '{where}' is missing")
         kwargs[name] = _convert(values[name], hints[name], where)
     return cls(**kwargs)
 
 
+def _check_organisation(organisation: OrganisationPolicy) -> None:
+    for part in ("area_commands", "teams"):
+        seen: set[str] = set()
+        for i, unit in enumerate(getattr(organisation, part)):
+            where = f"policy key 'organisation.{part}[{i}].code'"
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9 &'-]{0,39}", unit.code):
+                raise PolicyError(f"{where}: {unit.code!r} must be 1 to 40 letters, digits, "
+                                  "spaces, &, ' or -, starting with a letter")
+            if unit.code.lower() in seen:
+                raise PolicyError(f"{where}: {unit.code!r} is given twice")
+            seen.add(unit.code.lower())
+    if organisation.teams and not organisation.area_commands:
+        raise PolicyError("policy key 'organisation.area_commands' is missing (teams are given)")
+    if organisation.area_commands and not organisation.teams:
+        raise PolicyError("policy key 'organisation.teams' is missing (area commands are given)")
+
+
 def _check(policy: Policy) -> None:
+    _check_organisation(policy.organisation)
     codes = [item.code for item in policy.dip_sampling.checklist]
     for i, code in enumerate(codes):
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", code):

@@ -32,6 +32,14 @@ def data_dir() -> Path:
     return folder
 
 
+def save_folder() -> Path:
+    """Where the terminal app saves files (minutes, reports): ``VIGIL_SAVE_DIR``,
+    else the working directory Vigil was started in. Every save shows the full
+    path."""
+    named = os.environ.get("VIGIL_SAVE_DIR")
+    return Path(named).expanduser() if named else Path.cwd()
+
+
 def default_database_url() -> str:
     return f"sqlite:///{data_dir() / 'vigil.db'}"
 

@@ -17,13 +17,15 @@ from textual.widgets import DataTable, Footer, Static
 from app.output import cell_text
 from app.services.action_plan import STATUS_TITLES, ActionPlan, PlanItem, action_plan, add_update
 from app.services.permissions import Permission
+from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 from screens.plan_dialog import PlanUpdateDialog, PlanUpdateRequest
 
-ITEM_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("number", "Rec No", 8), ("report", "Report", 7), ("theme", "Theme", 34),
-    ("status", "Status", 18), ("owner", "Owner", 24), ("latest", "Latest update", 16),
-    ("response", "Response", 50),
+ITEM_COLUMNS: tuple[Col, ...] = (
+    Col("number", "Rec No", 8, keep=True), Col("report", "Report", 7), Col("theme", "Theme", 34),
+    Col("status", "Status", 18), Col("owner", "Owner", 24), Col("latest", "Latest update", 16, keep=True),
+    Col("response", "Response", 50, flex=1, min=12),
 )
 
 
@@ -64,6 +66,8 @@ class ActionPlanScreen(VigilScreen):
                "(analyst or administrator), optionally with the current figures attached.")
     CSS_PATH = "action_plan.tcss"
     AUTO_FOCUS = "#plan-items"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        "add_update": Permission.EDIT_ACTION_PLAN}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "add_update", "Add update", id="plan.add_update"),
         Binding("r", "refresh", "Refresh", id="plan.refresh"),
@@ -77,15 +81,14 @@ class ActionPlanScreen(VigilScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("loading…", id="plan-summary", markup=False)
-        yield DataTable(id="plan-items", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="plan-items", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="plan-detail"):
             yield Static("choose a recommendation", id="plan-text", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#plan-items", DataTable)
-        for key, label, width in ITEM_COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.columns = self.fitted_columns(self.query_one("#plan-items", DataTable),
+                                           ITEM_COLUMNS)
         self.load()
 
     def load(self) -> None:
@@ -94,16 +97,17 @@ class ActionPlanScreen(VigilScreen):
     def show(self, plan: ActionPlan) -> None:
         table = self.query_one("#plan-items", DataTable)
         selected = cursor_row_key(table)
-        table.clear()
+        rows = RowBuffer()
         self.items = {}
         for item in plan.items:
             self.items[item.number] = item
             latest = item.updates[-1] if item.updates else None
-            table.add_row(item.number, item.report, item.theme,
+            rows.add_row(item.number, item.report, item.theme,
                           STATUS_TITLES.get(item.status, item.status), item.owner or "—",
                           cell_text(latest.written_at) if latest else "—",
                           (latest.response if latest else "—").replace("\n", " "),
                           key=item.number)
+        self.columns.fill(rows)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         counts: dict[str, int] = {}

@@ -13,20 +13,23 @@ from textual.widgets import DataTable, Footer, Static
 
 from app.output import cell_text
 from app.sanitise import clean_text
+from app.services.permissions import Permission
 from app.services.risk import PendingApproval, approvals_waiting, approve_risk_assessment
+from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ConfirmDialog
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("crime_ref", "Crime ref", 14),
-    ("area", "Area", 9),
-    ("assessed", "Assessed", 16),
-    ("assessor", "Assessor", 20),
-    ("level", "Level set", 9),
-    ("why", "Why it waits", 26),
-    ("keeps", "Case keeps", 10),
-    ("yours", "Yours", 5),
-    ("rationale", "Rationale", 50),
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("area", "Area", 9),
+    Col("assessed", "Assessed", 16, keep=True),
+    Col("assessor", "Assessor", 20),
+    Col("level", "Level set", 9, keep=True),
+    Col("why", "Why it waits", 26),
+    Col("keeps", "Case keeps", 10),
+    Col("yours", "Yours", 5, keep=True),
+    Col("rationale", "Rationale", 50, flex=1, min=12),
 )
 
 
@@ -39,6 +42,8 @@ class ApprovalsScreen(VigilScreen):
                "one when it is yours; enter opens the case.")
     CSS_PATH = "approvals.tcss"
     AUTO_FOCUS = "#approvals-table"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        "approve": Permission.APPROVE_RISK_DOWNGRADE}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve", id="approvals.approve"),
         Binding("enter", "open_case", "Open case", id="approvals.open"),
@@ -53,13 +58,11 @@ class ApprovalsScreen(VigilScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("loading…", id="approvals-summary", markup=False)
-        yield DataTable(id="approvals-table", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="approvals-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
         self.load()
 
     def load(self) -> None:
@@ -68,20 +71,28 @@ class ApprovalsScreen(VigilScreen):
     def show(self, items: list[PendingApproval]) -> None:
         table = self.query_one(DataTable)
         selected = cursor_row_key(table)
-        table.clear()
+        rows = RowBuffer()
         self.items = {}
         for item in items:
             key = str(item.assessment_id)
             self.items[key] = item
-            table.add_row(item.crime_ref, item.area_command, cell_text(item.assessed_at),
+            rows.add_row(item.crime_ref, item.area_command, cell_text(item.assessed_at),
                           clean_text(item.assessor, keep_newlines=False), item.level, item.why,
                           item.case_risk_level or "—", "yes" if item.yours else "no",
                           clean_text(item.rationale or "", keep_newlines=False)[:100], key=key)
+        self.columns.fill(rows)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         yours = sum(item.yours for item in items)
         self.query_one("#approvals-summary", Static).update(
             f"{len(items)} waiting · {yours} yours to approve")
+
+    def action_area(self, action: str) -> str | None:
+        item = self._selected()
+        return item.area_command if item is not None else None
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # approving is for a supervisor of the case's area
 
     def _selected(self) -> PendingApproval | None:
         key = cursor_row_key(self.query_one(DataTable))

@@ -6,7 +6,6 @@ behind a figure (the count is the figure's numerator)."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import ClassVar
 
@@ -21,6 +20,7 @@ from app.dates import local
 from app.output import cell_text
 from app.reports.assurance_html import render_report_html
 from app.reports.assurance_text import render_report_markdown, status_label
+from app.reports.axes import INCOMPLETE_MARK, axis_top, month_incomplete, month_label
 from app.rules import metrics as m
 from app.sanitise import clean_text
 from app.services.assurance import (
@@ -31,32 +31,32 @@ from app.services.assurance import (
     assurance_report,
     metric_cases,
 )
-from app.services.disclosure import record_download
+from app.widgets.columns import Col, FittedColumns, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
-from screens.dialogs import ReasonDialog
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 FORCE_WIDE = "__force__"
 PAGE_SIZE = 100
 
-METRIC_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("rec", "Rec", 6),
-    ("metric", "Metric", 40),
-    ("figure", "Figure", 13),
-    ("basis", "Basis", 17),
-    ("status", "Status", 17),
+METRIC_COLUMNS: tuple[Col, ...] = (
+    Col("rec", "Rec", 6, keep=True),
+    Col("metric", "Metric", 40, flex=1, min=12),
+    Col("figure", "Figure", 13, keep=True),
+    Col("basis", "Basis", 17),
+    Col("status", "Status", 17),
 )
-BREAKDOWN_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("where", "Area · team", 16),
-    ("figure", "Figure", 16),
-    ("basis", "Basis", 16),
+BREAKDOWN_COLUMNS: tuple[Col, ...] = (
+    Col("where", "Area · team", 16),
+    Col("figure", "Figure", 16, keep=True),
+    Col("basis", "Basis", 16),
 )
-CASE_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("crime_ref", "Crime ref", 16),
-    ("reported", "Reported", 16),
-    ("area", "Area", 10),
-    ("team", "Team", 14),
-    ("detail", "Detail", 50),
+CASE_COLUMNS: tuple[Col, ...] = (
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("reported", "Reported", 16, keep=True),
+    Col("area", "Area", 10),
+    Col("team", "Team", 14),
+    Col("detail", "Detail", 50, flex=1, min=12),
 )
 FORCE_ROW = "__overall__"
 
@@ -100,8 +100,8 @@ class AssuranceScreen(VigilScreen):
         Binding("a", "focus_area", "Area", id="assurance.area"),
         Binding("t", "toggle_part", "Numerator/denominator", show=False,
                 id="assurance.part"),
-        Binding("n", "next_page", "Next page", show=False, id="assurance.next"),
-        Binding("p", "previous_page", "Previous page", show=False, id="assurance.previous"),
+        Binding("pagedown", "next_page", "Next page", show=False, id="assurance.next"),
+        Binding("pageup", "previous_page", "Previous page", show=False, id="assurance.previous"),
         Binding("r", "refresh", "Refresh", id="assurance.refresh"),
         Binding("ctrl+s", "save_html", "Save report", id="assurance.save",
                 tooltip="Save the report as one HTML file with its charts"),
@@ -126,28 +126,27 @@ class AssuranceScreen(VigilScreen):
         with Horizontal(id="assurance-bar"):
             yield Static("", id="assurance-period", markup=False)
             options = [("Force-wide", FORCE_WIDE)] + [
-                (area, area) for area in organisation().area_commands]
+                (area, area) for area in force_organisation(self.context.policy).area_commands]
             yield Select(options, value=FORCE_WIDE, allow_blank=False, id="assurance-area")
             yield Static("", id="assurance-status", markup=False)
         with Vertical(id="assurance-metrics"):
             with Horizontal(id="assurance-body"):
-                yield DataTable(id="assurance-table", cursor_type="row", zebra_stripes=True)
+                yield VigilTable(id="assurance-table", cursor_type="row", zebra_stripes=True)
                 with Vertical(id="assurance-side"):
                     yield PlotextPlot(id="assurance-chart")
-                    yield DataTable(id="assurance-breakdown", cursor_type="row")
+                    yield VigilTable(id="assurance-breakdown", cursor_type="row")
             yield Static("", id="assurance-definition", markup=False)
         with Vertical(id="assurance-drill"):
             yield Static("", id="assurance-drill-title", markup=False)
-            yield DataTable(id="assurance-cases", cursor_type="row", zebra_stripes=True)
+            yield VigilTable(id="assurance-cases", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        for table_id, columns in (("#assurance-table", METRIC_COLUMNS),
-                                  ("#assurance-breakdown", BREAKDOWN_COLUMNS),
-                                  ("#assurance-cases", CASE_COLUMNS)):
-            table = self.query_one(table_id, DataTable)
-            for key, label, width in columns:
-                table.add_column(label, key=key, width=width)
+        self.fitted: dict[str, FittedColumns] = {
+            table_id: self.fitted_columns(self.query_one(f"#{table_id}", DataTable), columns)
+            for table_id, columns in (("assurance-table", METRIC_COLUMNS),
+                                      ("assurance-breakdown", BREAKDOWN_COLUMNS),
+                                      ("assurance-cases", CASE_COLUMNS))}
         self.query_one("#assurance-drill").display = False
         self.query_one("#assurance-definition").display = False
         self.load()
@@ -169,10 +168,10 @@ class AssuranceScreen(VigilScreen):
         self.report = report
         table = self.query_one("#assurance-table", DataTable)
         keep = self.selected_code
-        table.clear()
+        rows = RowBuffer()
         for result in report.results:
             d = result.definition
-            table.add_row(
+            rows.add_row(
                 d.recommendation,
                 d.title,
                 m.format_figure(d, result.overall),
@@ -180,6 +179,7 @@ class AssuranceScreen(VigilScreen):
                 _status_text(result.status),
                 key=d.code,
             )
+        self.fitted["assurance-table"].fill(rows)
         if keep and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
         attention = sum(1 for r in report.results if r.status == m.STATUS_ATTENTION)
@@ -200,15 +200,15 @@ class AssuranceScreen(VigilScreen):
         result = self.report.result(code)
         d = result.definition
         self._draw_trend(result)
-        breakdown = self.query_one("#assurance-breakdown", DataTable)
-        breakdown.clear()
-        breakdown.add_row(_plain(self.area or "Force-wide"),
+        rows = RowBuffer()
+        rows.add_row(_plain(self.area or "Force-wide"),
                           _figure_text(d, result.overall, result.status),
                           m.format_basis(d, result.overall), key=FORCE_ROW)
         for area, team, figure, status in m.breakdown_rows(result):
             label = _plain(f"  {team}" if team else area)
-            breakdown.add_row(label, _figure_text(d, figure, status), m.format_basis(d, figure),
-                              key=f"{area}\x1f{team}")
+            rows.add_row(label, _figure_text(d, figure, status), m.format_basis(d, figure),
+                         key=f"{area}\x1f{team}")
+        self.fitted["assurance-breakdown"].fill(rows)
         self.query_one("#assurance-definition", Static).update(
             f"{d.recommendation_title}\n{d.describe()}")
 
@@ -218,7 +218,9 @@ class AssuranceScreen(VigilScreen):
         plt.clear_data()
         plt.clear_figure()
         d = result.definition
-        labels = [p.month.strftime("%b") for p in result.trend]
+        today = self.context.now().date()
+        labels = [month_label(p.month, today) for p in result.trend]
+        partial = any(month_incomplete(p.month, today) for p in result.trend)
         scale = 100.0 if d.unit == "share" else 1.0
         values = [None if p.figure.value is None else p.figure.value * scale
                   for p in result.trend]
@@ -233,9 +235,11 @@ class AssuranceScreen(VigilScreen):
         plt.xticks(xs, labels)
         plt.xlim(0.5, len(xs) + 0.5)
         unit = {"share": "%", "rate_per_100": "per 100", "hours": "hours"}.get(d.unit, "")
-        plt.title(f"{d.code} by month{f' ({unit})' if unit else ''}")
-        if d.unit == "share":
-            plt.ylim(0, 100)
+        note = f" · {INCOMPLETE_MARK} month not over" if partial else ""
+        plt.title(f"{d.title} by month{f' ({unit})' if unit else ''}{note}")
+        # scaled to the data, from 0, never below it (counts and rates)
+        top = axis_top(d.unit, [p.figure.value for p in result.trend], d.target)
+        plt.ylim(0, top * scale)
         chart.refresh()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -293,16 +297,17 @@ class AssuranceScreen(VigilScreen):
         self.query_one("#assurance-metrics").display = False
         self.query_one("#assurance-drill").display = True
         table = self.query_one("#assurance-cases", DataTable)
-        table.clear()
+        rows = RowBuffer()
         self.case_refs = []
         for index, row in enumerate(cases.rows):
             self.case_refs.append(row.crime_ref)
-            table.add_row(_plain(row.crime_ref), cell_text(row.reported_at), _plain(row.area),
+            rows.add_row(_plain(row.crime_ref), cell_text(row.reported_at), _plain(row.area),
                           _plain(row.team), _plain(row.detail),
                           key=f"{cases.page * cases.page_size + index}")
+        self.fitted["assurance-cases"].fill(rows)
         first = cases.page * cases.page_size + 1 if cases.rows else 0
         last = cases.page * cases.page_size + len(cases.rows)
-        more = " · n next page" if cases.has_more else ""
+        more = " · pgdn next page" if cases.has_more else ""
         self.query_one("#assurance-drill-title", Static).update(clean_text(
             f"{cases.title} — {cases.describe()}: {cases.total} "
             f"({first}–{last}){more} · t numerator/denominator · esc back", keep_newlines=False
@@ -377,23 +382,11 @@ class AssuranceScreen(VigilScreen):
         report = self.report
         if report is None:
             return
-        filename = self._filename(fmt)
         text = render_report_html(report) if fmt == "html" else render_report_markdown(report)
-
-        def deliver(_recorded: object) -> None:
-            self.app.deliver_text(io.StringIO(text), save_filename=filename, mime_type=mime_type)
-            self.notify(f"Saving {filename} (disclosure logged)")
-
-        def answered(purpose: str | None) -> None:
-            if purpose:
-                self.call_service(record_download, kind="assurance", fmt=fmt, filename=filename,
-                                  purpose=purpose, filter=_scope(report), crime_refs=[],
-                                  rows=len(report.results), on_result=deliver,
-                                  group="assurance-save")
-
-        self.app.push_screen(ReasonDialog(
-            f"Saving {filename} takes the report out of Vigil: the purpose is recorded with "
-            "who and when.", prompt="Purpose"), answered)
+        self.save_disclosure(
+            kind="assurance", fmt=fmt, filename=self._filename(fmt), mime_type=mime_type,
+            build=lambda _context: (text, [], len(report.results)), filter=_scope(report),
+            what="The assurance report")
 
     def action_save_html(self) -> None:
         self._save("html", "text/html")

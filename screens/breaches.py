@@ -29,27 +29,30 @@ from app.services.breaches import (
 )
 from app.services.cases import ReasonRequired
 from app.services.orders import OrdersWatch, OrderView, Timeline, orders_watch, pair_timeline
+from app.services.permissions import Permission
+from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from app.widgets.timeline import TimelineView
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ReasonDialog
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 ROWS_PER_LEVEL = 200
 REFRESH_SECONDS = 60.0
 ALL = "all"
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("level", "Lvl", 3),
-    ("breach", "Breach", 12),
-    ("time", "Time left", 15),
-    ("due_for", "Due for", 9),
-    ("kind", "Kind", 4),
-    ("pair", "Victim ← suspect", 17),
-    ("n30", "30d", 3),
-    ("n90", "90d", 3),
-    ("crime", "Breach crime", 13),
-    ("original", "Original", 13),
-    ("reasons", "Why", 34),
+    Col("level", "Lvl", 3, keep=True),
+    Col("breach", "Breach", 12, keep=True),
+    Col("time", "Time left", 15, keep=True),
+    Col("due_for", "Due for", 9),
+    Col("kind", "Kind", 4),
+    Col("pair", "Victim ← suspect", 17),
+    Col("n30", "30d", 3, keep=True),
+    Col("n90", "90d", 3, keep=True),
+    Col("crime", "Breach crime", 13, keep=True),
+    Col("original", "Original", 13, keep=True),
+    Col("reasons", "Why", 34, flex=1, min=12),
 )
 DUE_SHORT = {"acknowledgement": "ack", "re-assessment": "re-assess"}
 REASON_SHORT = {
@@ -82,7 +85,13 @@ class BreachBoardScreen(VigilScreen):
                "escalation level, with the time left to acknowledge or re-assess. Select one to "
                "see the victim–suspect pair's course of conduct on the timeline below.")
     CSS_PATH = "breaches.tcss"
+    FILTER_INPUT = "breach-filter"
     AUTO_FOCUS = "#breach-table"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        "acknowledge": Permission.ACT_ON_BREACH, "escalate": Permission.ACT_ON_BREACH,
+        "request_reassessment": Permission.ACT_ON_BREACH,
+        "record_arrest": Permission.RECORD_BREACH,
+        "record_spo_application": Permission.MANAGE_ORDERS}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "acknowledge", "Acknowledge", id="breaches.acknowledge",
                 tooltip="Acknowledge the breach with a note of what was done"),
@@ -120,17 +129,16 @@ class BreachBoardScreen(VigilScreen):
             yield Input(placeholder="/ area (Northern… or all) or a reference…", id="breach-filter")
             yield Static("", id="breach-summary", markup=False)
         yield Static("", id="breach-orders", markup=False)
-        yield DataTable(id="breach-table", cursor_type="row", zebra_stripes=False)
+        yield VigilTable(id="breach-table", cursor_type="row", zebra_stripes=False)
         with VerticalScroll(id="breach-lower"):
             yield Static("", id="breach-detail", markup=False)
             yield TimelineView(id="breach-timeline", list_limit=30)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.area = self.context.actor.area_command  # force-wide for analysts and auditors
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        # a scenario's area, else the user's own (force-wide for analysts and auditors)
+        self.area = getattr(self.vigil, "start_area", None) or self.context.actor.area_command
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
         self.load()
         self.set_interval(REFRESH_SECONDS, self.live_refresh, name="breach-board-refresh")
 
@@ -164,19 +172,20 @@ class BreachBoardScreen(VigilScreen):
                               exclusive=False)
         table = self.query_one(DataTable)
         selected = self._selected_ref()
-        table.clear()
+        rows = RowBuffer()
         self.items = {}
         for level in board.levels:
             more = f" (first {len(level.items)} of {level.total})" if level.truncated else ""
             count = f"{level.total} breach{'es' if level.total != 1 else ''}{more}"
-            table.add_row(
+            rows.add_row(
                 Text(f"L{level.level}", style="bold reverse"), Text(f"LEVEL {level.level}", "bold"),
                 Text(count, "bold"), *(Text("") for _ in range(7)),
                 Text(LEVEL_SHORT[level.level], "italic"), key=level_key(level.level),
             )
             for item in level.items:
                 self.items[item.breach_ref] = item
-                table.add_row(*self._cells(item), key=item.breach_ref)
+                rows.add_row(*self._cells(item), key=item.breach_ref)
+        self.columns.fill(rows)
         target = selected if selected in self.items else next(iter(self.items), None)
         if target is not None:
             table.move_cursor(row=table.get_row_index(target))
@@ -229,6 +238,15 @@ class BreachBoardScreen(VigilScreen):
 
     def _selected_ref(self) -> str | None:
         return cursor_row_key(self.query_one(DataTable))
+
+    def action_subject(self, action: str) -> tuple[str, str | None]:
+        item = self.selected_item()
+        return (("case", item.original_crime_ref) if item is not None
+                else super().action_subject(action))
+
+    def action_area(self, action: str) -> str | None:
+        item = self.selected_item()
+        return item.area_command if item is not None else None
 
     def selected_item(self) -> BoardItem | None:
         ref = self._selected_ref()
@@ -288,6 +306,7 @@ class BreachBoardScreen(VigilScreen):
         self.query_one(TimelineView).show(timeline, end=self.context.now())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # area-bound keys follow the row's area
         ref = event.row_key.value if event.row_key else None
         if ref in self.items:
             self._show_item(self.items[ref])
@@ -421,8 +440,11 @@ class BreachBoardScreen(VigilScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        value = event.value.strip()
-        areas = {a.lower(): a for a in organisation().area_commands}
+        self.filter_submitted(event.value)
+
+    def apply_filter(self, value: str, *, typing: bool = False) -> None:
+        value = value.strip()
+        areas = {a.lower(): a for a in force_organisation(self.context.policy).area_commands}
         if value.lower() == ALL:
             self.area, self.text = None, None
         elif value.lower() in areas:
@@ -430,5 +452,4 @@ class BreachBoardScreen(VigilScreen):
         else:
             self.text = value or None
         self.load()
-        self.query_one(DataTable).focus()
 

@@ -25,7 +25,9 @@ from app.output import cell_text
 from app.sanitise import clean_text
 from app.services.audit_trail import AuditEntry, case_audit_trail
 from app.services.cases import CaseRecord, needs_reason, open_case
+from app.services.permissions import Permission
 from app.services.risk import approve_risk_assessment
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen
 from screens.case_dmm import CaseDmmPanel
 from screens.dialogs import ConfirmDialog, ReasonDialog
@@ -97,7 +99,15 @@ class CaseScreen(VigilScreen):
                "editors and audited). Opening it is recorded as a consultation.")
     CSS_PATH = "case.tcss"
     AUTO_FOCUS = "#case-tabs Tabs"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        **{action: Permission.EDIT_CASE for action in (
+            "add_included", "remove_included", "risk", "victim_care", "refer",
+            "referral_outcome", "multi_agency", "reallocate", "record_search", "spo_decision",
+            "change_action")},
+        "approve": Permission.APPROVE_RISK_DOWNGRADE,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="case.back"),
         Binding("i", "add_included", "Add classification", id="case.add_included"),
         Binding("I", "remove_included", "Remove classification", id="case.remove_included"),
         Binding("k", "risk", "Risk assessment", id="case.risk"),
@@ -113,7 +123,6 @@ class CaseScreen(VigilScreen):
         Binding("c", "change_action", "Action done/reassign", show=False,
                 id="case.change_action"),
         Binding("ctrl+r", "reload", "Reload", id="case.reload"),
-        Binding("escape", "back", "Back", id="case.back"),
     ]
 
     def __init__(self, crime_ref: str, *, reason: str | None = None) -> None:
@@ -178,7 +187,7 @@ class CaseScreen(VigilScreen):
 
     @staticmethod
     def _table(table_id: str) -> DataTable[str]:
-        table: DataTable[str] = DataTable(id=table_id, cursor_type="row", zebra_stripes=True,
+        table: DataTable[str] = VigilTable(id=table_id, cursor_type="row", zebra_stripes=True,
                                           classes="case-table")
         for key, label, width in TABLES[table_id]:
             table.add_column(label, key=key, width=width)
@@ -201,8 +210,12 @@ class CaseScreen(VigilScreen):
         if self.record is None:
             self.query_one("#case-heading", Static).update(f"{self.crime_ref}: {error}")
 
+    def action_area(self, action: str) -> str | None:
+        return self.record.area_command if self.record is not None else None
+
     def show_record(self, record: CaseRecord) -> None:
         self.record = record
+        self.refresh_bindings()  # edits are for the case's own area
         flags = [name for name, on in (("domestic abuse", record.domestic_abuse),
                                        ("online", record.online), ("PIN", record.pin_issued))
                  if on]

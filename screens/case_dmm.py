@@ -22,6 +22,7 @@ from app.services.dmm import (
     complete_action,
     reassign_action,
 )
+from app.widgets.table import VigilTable
 from screens.dmm_dialogs import ActionChange, ActionChangeDialog
 
 
@@ -47,14 +48,14 @@ class CaseDmmPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("loading…", id="case-dmm-gaps", markup=False)
         yield Static("Meetings", classes="case-dmm-title")
-        meetings: DataTable[Text] = DataTable(id="case-dmm-meetings", cursor_type="row")
+        meetings: DataTable[Text] = VigilTable(id="case-dmm-meetings", cursor_type="row")
         for key, label, width in (("date", "Meeting", 10), ("area", "Area", 9),
                                   ("reasons", "Listed for", 28), ("decision", "Decision", 17),
                                   ("by", "By", 18), ("rationale", "Rationale", 50)):
             meetings.add_column(label, key=key, width=width)
         yield meetings
         yield Static("DMM actions (c: complete or reassign)", classes="case-dmm-title")
-        actions: DataTable[Text] = DataTable(id="case-dmm-actions", cursor_type="row")
+        actions: DataTable[Text] = VigilTable(id="case-dmm-actions", cursor_type="row")
         for key, label, width in (("id", "Id", 6), ("text", "Action", 40), ("owner", "Owner", 18),
                                   ("due", "Due", 16), ("state", "State", 18)):
             actions.add_column(label, key=key, width=width)

@@ -32,7 +32,7 @@ from app.services.cases import (
 )
 from app.services.victim_care import refer_victim, update_referral_outcome, update_victim_care
 from models.enums import MultiAgencyKind, ReferralOutcome, SpoStatus
-from seed.reference import classifications, organisation
+from seed.reference import classifications, force_organisation, organisation
 
 if TYPE_CHECKING:
     from app.services.cases import CaseRecord
@@ -400,7 +400,8 @@ class ReallocateDialog(CaseEditDialog):
     TITLE_TEXT = "Reallocate"
 
     def compose_fields(self) -> ComposeResult:
-        teams = [(team, team) for team in organisation().teams]
+        org = force_organisation(self.app.context.policy)  # type: ignore[attr-defined]
+        teams = [(team, team) for team in org.teams]
         yield Static(f"Now: {self.record.allocation_team or 'unallocated'}"
                      + (f" ({self.record.officer})" if self.record.officer else ""),
                      classes="form-note", markup=False)

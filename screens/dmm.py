@@ -11,12 +11,12 @@ the same case.
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -49,10 +49,12 @@ from app.services.dmm import (
 )
 from app.services.dmm.common import queue_id
 from app.services.dmm.first_page import PAGE_SIZE
-from app.services.dmm_minutes import export_minutes, minutes_filename
+from app.services.dmm_minutes import minutes_filename, minutes_for_saving
 from app.services.permissions import Permission
 from app.services.rms_import import ExtractSummary, last_extract_summary
+from app.widgets.columns import Col
 from app.widgets.reason_chips import chips_text
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ReasonDialog
 from screens.dmm_dialogs import (
@@ -65,23 +67,24 @@ from screens.dmm_dialogs import (
     DecisionDialog,
     ReasonFilterDialog,
 )
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 REFRESH_SECONDS = 60.0
 PANEL_DELAY = 0.15
 
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("done", "✓", 1),
-    ("priority", "Pri", 3),
-    ("crime_ref", "Crime ref", 11),
-    ("reasons", "Reasons", 24),
-    ("risk", "Risk", 10),
-    ("team", "Team", 12),
-    ("age", "Age", 4),
-    ("pair", "Pair (V → S)", 13),
-    ("decision", "Decision", 16),
+COLUMNS: tuple[Col, ...] = (
+    Col("done", "✓", 1, keep=True),
+    Col("priority", "Pri", 3, keep=True),
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("reasons", "Reasons", 24, flex=1, min=10),
+    Col("risk", "Risk", 10, min=8),
+    Col("team", "Team", 12, min=5),
+    Col("age", "Age", 4, keep=True),
+    Col("pair", "Pair (V → S)", 17, min=9),
+    Col("decision", "Decision", 16, min=8),
 )
 REASONS_WIDTH = 24
+NARROW = 120  # terminal columns below which the side panel goes under the table
 
 
 def _plain(value: object) -> Text:
@@ -99,7 +102,11 @@ class DmmScreen(VigilScreen):
                "discussed, ctrl+s exports the minutes. Standing gaps of older cases are on "
                "the team's work queue (w).")
     CSS_PATH = "dmm.tcss"
+    FILTER_INPUT = "dmm-filter"
     AUTO_FOCUS = "#dmm-table"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        action: Permission.DECIDE_DMM
+        for action in ("decide", "add_action", "change_action", "toggle_discussed")}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_case", "Open case", id="dmm.open",
                 tooltip="Open the selected case record"),
@@ -127,8 +134,8 @@ class DmmScreen(VigilScreen):
                 tooltip="Pause or resume the automatic refresh"),
         Binding("ctrl+s", "export_minutes", "Minutes", id="dmm.export",
                 tooltip="Save the Markdown minutes of this meeting (downloads in a browser)"),
-        Binding("n", "next_page", "Next page", show=False, id="dmm.next_page"),
-        Binding("b", "previous_page", "Prev page", show=False, id="dmm.previous_page"),
+        Binding("pagedown", "next_page", "Next page", show=False, id="dmm.next_page"),
+        Binding("pageup", "previous_page", "Prev page", show=False, id="dmm.previous_page"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="dmm.clear"),
     ]
 
@@ -152,9 +159,10 @@ class DmmScreen(VigilScreen):
 
     # --- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        areas = organisation().area_commands
+        areas = force_organisation(self.context.policy).area_commands
         if not self.area:
-            self.area = self.context.actor.area_command or areas[0]
+            start = getattr(self.vigil, "start_area", None)
+            self.area = start if start in areas else (self.context.actor.area_command or areas[0])
             self.meeting_date = current_meeting_date(self.context)
         yield from self.compose_header()
         with Horizontal(id="dmm-top"):
@@ -168,16 +176,16 @@ class DmmScreen(VigilScreen):
             yield Input(placeholder="/ crime or person reference, team, risk…", id="dmm-filter")
             yield Static("", id="dmm-filter-info", markup=False)
         with Horizontal(id="dmm-body"):
-            yield DataTable(id="dmm-table", cursor_type="row", zebra_stripes=True)
+            yield VigilTable(id="dmm-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="dmm-side"):
                 yield Static("", id="dmm-why", markup=False)
                 yield Static("", id="dmm-detail", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.set_class(self.app.size.width < NARROW, "-narrow")
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS,
+                                           reserve=self.side_width())
         self._show_meeting_line()
         self.load()
         self.set_interval(REFRESH_SECONDS, self.live_refresh, name="dmm-refresh")
@@ -266,8 +274,10 @@ class DmmScreen(VigilScreen):
         queue = self.queue
         page = list(queue.items) if queue else []
         table.clear()
+        self.columns.fit(self._cells(item) for item in page)
+        reasons_width = self.columns.widths.get("reasons", REASONS_WIDTH)
         for item in page:
-            table.add_row(*self._cells(item), key=item.crime_ref)
+            table.add_row(*self._cells(item, reasons_width), key=item.crime_ref)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected), animate=False)
         elif page:
@@ -282,11 +292,28 @@ class DmmScreen(VigilScreen):
                 info.append(f"{queue.matched} of {queue.total}")
             pages = max(1, (queue.matched + PAGE_SIZE - 1) // PAGE_SIZE)
             if pages > 1:
-                info.append(f"page {self.page + 1}/{pages} (n/b)")
+                info.append(f"page {self.page + 1}/{pages} (pgdn/pgup)")
         self.query_one("#dmm-filter-info", Static).update(" · ".join(info) or "all cases")
         self.show_selected()
 
-    def _cells(self, item: DmmQueueItem) -> tuple[Any, ...]:
+    def action_area(self, action: str) -> str | None:
+        return self.area
+
+    def side_width(self) -> int:
+        """Cells the side panel takes beside the table (before layout); below
+        ``NARROW`` columns the panel sits under the table instead."""
+        width = self.app.size.width
+        if width < NARROW:
+            return 0
+        return max(30, min(60, width * 36 // 100))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
+        if hasattr(self, "columns"):
+            self.columns.reserve = self.side_width()
+        super().on_resize(event)
+
+    def _cells(self, item: DmmQueueItem, reasons_width: int = REASONS_WIDTH) -> tuple[Any, ...]:
         queue = self.queue
         age = (queue.starts_at - item.reported_at).days if queue else 0
         decision = DECISION_LABELS.get(item.decision or "", "")
@@ -298,7 +325,7 @@ class DmmScreen(VigilScreen):
             Text("✓" if item.discussed else "", style="bold"),
             Text(str(item.priority), style="bold"),
             _plain(item.crime_ref),
-            chips_text(item.codes, self.context.policy.dmm.weights, width=REASONS_WIDTH),
+            chips_text(item.codes, self.context.policy.dmm.weights, width=reasons_width),
             Text(item.risk or "unassessed", style="bold" if item.risk == "high" else ""),
             _plain(item.team or "unallocated"),
             Text(f"{max(age, 0)}d"),
@@ -628,6 +655,7 @@ class DmmScreen(VigilScreen):
         self._switch_meeting()
 
     def _switch_meeting(self) -> None:
+        self.refresh_bindings()  # decisions are for a supervisor of the area shown
         self.queue = None
         self.items = {}
         self.detail = None
@@ -660,10 +688,14 @@ class DmmScreen(VigilScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.text_filter = event.value.strip()
+        self.filter_submitted(event.value)
+
+    def apply_filter(self, value: str, *, typing: bool = False) -> None:
+        if typing and value.strip() == self.text_filter:
+            return
+        self.text_filter = value.strip()
         self.page = 0
         self.load()  # other cases shown: named
-        self.query_one(DataTable).focus()
 
     def action_clear_filter(self) -> None:
         self.query_one("#dmm-filter", Input).value = ""
@@ -705,20 +737,8 @@ class DmmScreen(VigilScreen):
         event naming every case listed is committed, and only then are the
         minutes delivered."""
         area, day = self.area, self.meeting_date
-        filename = minutes_filename(area, day)
-
-        def deliver(text: str) -> None:
-            self.app.deliver_text(io.StringIO(text), save_filename=filename,
-                                  mime_type="text/markdown")
-            self.notify(f"Minutes of the {area} meeting of {day:%d/%m/%Y} saved as {filename} "
-                        "(disclosure logged)", markup=False)
-
-        def answered(purpose: str | None) -> None:
-            if purpose:
-                self.call_service(export_minutes, area=area, meeting_date=day, fmt="md",
-                                  filename=filename, purpose=purpose, on_result=deliver,
-                                  group="dmm-export")
-
-        self.app.push_screen(ReasonDialog(
-            f"Saving {filename} takes the minutes and the cases they list out of Vigil: the "
-            "purpose is recorded with who and when.", prompt="Purpose"), answered)
+        self.save_disclosure(
+            kind="dmm", fmt="md", filename=minutes_filename(area, day), mime_type="text/markdown",
+            build=lambda context: minutes_for_saving(context, area=area, meeting_date=day),
+            filter=f"{area} meeting {day.isoformat()}",
+            what=f"Minutes of the {area} meeting of {day:%d/%m/%Y}")

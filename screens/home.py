@@ -13,20 +13,22 @@ from textual.widgets import DataTable, Footer, Input, Static
 from app.output import cell_text
 from app.sanitise import clean_text
 from app.services.search import CaseSearch, SearchPage, search_cases
+from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 
 PAGE_SIZE = 100
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("crime_ref", "Crime ref", 14),
-    ("reported", "Reported", 16),
-    ("area", "Area", 9),
-    ("codes", "Classification", 16),
-    ("risk", "Risk", 8),
-    ("team", "Team", 13),
-    ("status", "Status", 6),
-    ("pair", "Victim → suspect", 20),
-    ("summary", "Summary", 60),
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("reported", "Reported", 16, keep=True),
+    Col("area", "Area", 9),
+    Col("codes", "Classification", 16),
+    Col("risk", "Risk", 8),
+    Col("team", "Team", 13),
+    Col("status", "Status", 6),
+    Col("pair", "Victim → suspect", 20),
+    Col("summary", "Summary", 60, flex=1, min=12),
 )
 
 
@@ -37,12 +39,13 @@ class CaseListScreen(VigilScreen):
                "reference to narrow the list; enter opens the case record. Use Search (4) for "
                "classification, risk, team and date filters.")
     CSS_PATH = "home.tcss"
+    FILTER_INPUT = "case-filter"
     AUTO_FOCUS = "#case-table"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="cases.filter"),
         Binding("enter", "open_case", "Open case", id="cases.open"),
-        Binding("n", "next_page", "Next page", id="cases.next"),
-        Binding("p", "previous_page", "Previous page", id="cases.previous"),
+        Binding("pagedown", "next_page", "Next page", id="cases.next"),
+        Binding("pageup", "previous_page", "Previous page", id="cases.previous"),
         Binding("r", "refresh", "Refresh", id="cases.refresh"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="cases.clear"),
     ]
@@ -58,13 +61,11 @@ class CaseListScreen(VigilScreen):
         with Horizontal(id="case-filter-bar"):
             yield Input(placeholder="/ crime or person reference…", id="case-filter")
             yield Static("", id="case-page-info", markup=False)
-        yield DataTable(id="case-table", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="case-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
         self.load()
 
     # --- data -----------------------------------------------------------
@@ -76,10 +77,10 @@ class CaseListScreen(VigilScreen):
         self.page = page
         table = self.query_one(DataTable)
         selected = self._selected_ref()
-        table.clear()
+        rows = RowBuffer()
         for row in page.rows:
             codes = row.principal_code + (f" +{','.join(row.included_codes)}" if row.included_codes else "")
-            table.add_row(
+            rows.add_row(
                 row.crime_ref,
                 cell_text(row.reported_at),
                 row.area_command,
@@ -91,11 +92,12 @@ class CaseListScreen(VigilScreen):
                 clean_text(row.summary, keep_newlines=False)[:120],
                 key=row.crime_ref,
             )
+        self.columns.fill(rows)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         first = page.first_index + 1 if page.rows else 0
         last = page.first_index + len(page.rows)
-        more = " (more: n)" if page.has_more else ""
+        more = " (more: pgdn)" if page.has_more else ""
         self.query_one("#case-page-info", Static).update(
             f"{first}–{last}{more} · page {page.criteria.page + 1}"
         )
@@ -104,10 +106,15 @@ class CaseListScreen(VigilScreen):
         return cursor_row_key(self.query_one(DataTable))
 
     # --- actions --------------------------------------------------------
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.criteria = CaseSearch(text=event.value.strip() or None, page_size=PAGE_SIZE)
+    def apply_filter(self, value: str, *, typing: bool = False) -> None:
+        text = value.strip() or None
+        if typing and text == self.criteria.text:
+            return
+        self.criteria = CaseSearch(text=text, page_size=PAGE_SIZE)
         self.load()
-        self.query_one(DataTable).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.filter_submitted(event.value)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:

@@ -24,18 +24,20 @@ from app.services.dip_sampling import (
     sample_detail,
 )
 from app.services.permissions import Permission
+from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ConfirmDialog
 from screens.review_dialog import ReviewDialog, ReviewResult
 
-SAMPLE_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("id", "Sample", 7), ("area", "Area", 9), ("period", "Reported", 23),
-    ("reviewer", "Reviewer", 16), ("checklist", "Checklist", 10), ("seed", "Seed", 11),
-    ("files", "Files", 6), ("reviewed", "Reviewed", 9), ("drawn", "Drawn", 16),
+SAMPLE_COLUMNS: tuple[Col, ...] = (
+    Col("id", "Sample", 7, keep=True), Col("area", "Area", 9), Col("period", "Reported", 23),
+    Col("reviewer", "Reviewer", 16), Col("checklist", "Checklist", 10), Col("seed", "Seed", 11, keep=True),
+    Col("files", "Files", 6, keep=True), Col("reviewed", "Reviewed", 9, keep=True), Col("drawn", "Drawn", 16, keep=True),
 )
-FILE_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("crime_ref", "Crime ref", 14), ("stratum", "Stratum", 28), ("team", "Team", 13),
-    ("reviewed", "Reviewed", 16), ("met", "Met", 5), ("not_met", "Not met (note)", 60),
+FILE_COLUMNS: tuple[Col, ...] = (
+    Col("crime_ref", "Crime ref", 12, keep=True), Col("stratum", "Stratum", 28), Col("team", "Team", 13),
+    Col("reviewed", "Reviewed", 16, keep=True), Col("met", "Met", 5, keep=True), Col("not_met", "Not met (note)", 60, flex=1, min=12),
 )
 
 
@@ -49,6 +51,8 @@ class SamplingScreen(VigilScreen):
                "(its reviewer only).")
     CSS_PATH = "sampling.tcss"
     AUTO_FOCUS = "#sampling-samples"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        "review": Permission.REVIEW_SAMPLE, "all_met": Permission.REVIEW_SAMPLE}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "review", "Review file", id="sampling.review"),
         Binding("m", "all_met", "All items met", id="sampling.all_met"),
@@ -65,17 +69,16 @@ class SamplingScreen(VigilScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("loading…", id="sampling-summary", markup=False)
-        yield DataTable(id="sampling-samples", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="sampling-samples", cursor_type="row", zebra_stripes=True)
         yield Static("choose a sample (enter)", id="sampling-files-title", markup=False)
-        yield DataTable(id="sampling-files", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="sampling-files", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        for table_id, columns in (("#sampling-samples", SAMPLE_COLUMNS),
-                                  ("#sampling-files", FILE_COLUMNS)):
-            table = self.query_one(table_id, DataTable)
-            for key, label, width in columns:
-                table.add_column(label, key=key, width=width)
+        self.sample_columns = self.fitted_columns(
+            self.query_one("#sampling-samples", DataTable), SAMPLE_COLUMNS)
+        self.file_columns = self.fitted_columns(
+            self.query_one("#sampling-files", DataTable), FILE_COLUMNS)
         self.load()
 
     def load(self) -> None:
@@ -84,14 +87,15 @@ class SamplingScreen(VigilScreen):
     def show(self, samples: list[SampleSummary]) -> None:
         table = self.query_one("#sampling-samples", DataTable)
         selected = cursor_row_key(table)
-        table.clear()
+        rows = RowBuffer()
         self.samples = {}
         for s in samples:
             key = str(s.sample_id)
             self.samples[key] = s
-            table.add_row(key, s.area, f"{s.date_from:%d/%m/%Y} to {s.date_to:%d/%m/%Y}",
+            rows.add_row(key, s.area, f"{s.date_from:%d/%m/%Y} to {s.date_to:%d/%m/%Y}",
                           s.reviewer, s.checklist_version, str(s.seed), str(s.files),
                           str(s.reviewed), cell_text(s.drawn_at), key=key)
+        self.sample_columns.fill(rows)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         reviewed = sum(s.reviewed for s in samples)
@@ -109,15 +113,16 @@ class SamplingScreen(VigilScreen):
         self.detail = detail
         table = self.query_one("#sampling-files", DataTable)
         selected = cursor_row_key(table)
-        table.clear()
+        rows = RowBuffer()
         self.files = {}
         for f in detail.files:
             self.files[f.crime_ref] = f
             not_met = "; ".join(f"{x.item}: {x.note or ''}" for x in f.findings if not x.passed)
-            table.add_row(f.crime_ref, f.stratum, f.team or UNALLOCATED,
+            rows.add_row(f.crime_ref, f.stratum, f.team or UNALLOCATED,
                           cell_text(f.reviewed_at) if f.reviewed_at else "—",
                           str(sum(1 for x in f.findings if x.passed)) if f.findings else "—",
                           not_met or "—", key=f.crime_ref)
+        self.file_columns.fill(rows)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         s = detail.summary

@@ -24,6 +24,7 @@ from app.errors import BadInput, VigilError
 from app.rules.screening import highlight_spans, rule_label
 from app.sanitise import clean_text
 from app.services.cases import ReasonRequired
+from app.services.permissions import Permission
 from app.services.screening import (
     FLAG_FILTERS,
     SUGGESTED_CHANGE_LABELS,
@@ -40,23 +41,25 @@ from app.services.screening import (
     run_screening,
     screening_queue,
 )
+from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from models.enums import SuggestedChange
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ConfirmDialog, ReasonDialog
-from seed.reference import organisation
+from seed.reference import Organisation, force_organisation, organisation
 
 PAGE_SIZE = 100
 HIGHLIGHT = "bold reverse"
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("score", "Score", 5),
-    ("crime_ref", "Crime ref", 14),
-    ("class", "Class", 10),
-    ("rules", "Rules", 16),
-    ("area", "Area", 9),
-    ("team", "Team", 13),
-    ("flag", "Flag", 9),
-    ("reported", "Reported", 16),
+    Col("score", "Score", 5, keep=True),
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("class", "Class", 10),
+    Col("rules", "Rules", 16, flex=1, min=10),
+    Col("area", "Area", 9),
+    Col("team", "Team", 13),
+    Col("flag", "Flag", 9),
+    Col("reported", "Reported", 16, keep=True),
 )
 
 
@@ -91,8 +94,11 @@ def _pick(value: str, known: tuple[str, ...], what: str) -> str:
     raise BadInput(f"{what} {value!r}: expected one of {', '.join(known)}")
 
 
-def parse_filter(line: str, *, default_area: str | None) -> QueueFilter:
-    """Read the filter line, e.g. ``area:Southern flag:open min:4 NC/26``."""
+def parse_filter(line: str, *, default_area: str | None,
+                 org: Organisation | None = None) -> QueueFilter:
+    """Read the filter line, e.g. ``area:Southern flag:open min:4 NC/26``
+    (areas and teams of ``org``, the force's organisation)."""
+    org = org or organisation()
     values: dict[str, Any] = {"area": default_area}
     words = []
     for token in line.split():
@@ -102,9 +108,9 @@ def parse_filter(line: str, *, default_area: str | None) -> QueueFilter:
             words.append(token)
         elif key == "area":
             values["area"] = None if value.lower() == "all" else _pick(
-                value, organisation().area_commands, "area")
+                value, org.area_commands, "area")
         elif key == "team":
-            values["team"] = _pick(value, organisation().teams, "team")
+            values["team"] = _pick(value, org.teams, "team")
         elif key == "flag":
             values["flag_status"] = _pick(value, FLAG_FILTERS, "flag")
         elif key == "min":
@@ -206,7 +212,11 @@ class ScreeningScreen(VigilScreen):
                "the words that matched. Analysts flag a crime with a suggested change; a "
                "supervisor of its area accepts (the classification changes) or rejects it.")
     CSS_PATH = "screening.tcss"
+    FILTER_INPUT = "screening-filter"
     AUTO_FOCUS = "#screening-table"
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
+        "run": Permission.RUN_SCREENING, "flag": Permission.RAISE_FLAG,
+        "accept": Permission.DECIDE_FLAG, "reject": Permission.DECIDE_FLAG}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("R", "run(False)", "Run screening", id="screening.run",
                 tooltip="Screen crimes new or changed since the last run"),
@@ -216,7 +226,7 @@ class ScreeningScreen(VigilScreen):
                 tooltip="Flag the crime with a suggested change and a reason"),
         Binding("y", "accept", "Accept flag", id="screening.accept",
                 tooltip="Accept the open flag: the suggested change is applied"),
-        Binding("n", "reject", "Reject flag", id="screening.reject",
+        Binding("x", "reject", "Reject flag", id="screening.reject",
                 tooltip="Reject the open flag, with a reason"),
         Binding("enter", "open_case", "Open case", id="screening.open"),
         Binding("slash", "focus_filter", "Filter", id="screening.filter",
@@ -224,8 +234,8 @@ class ScreeningScreen(VigilScreen):
         Binding("t", "toggle_feedback", "Feedback", id="screening.feedback",
                 tooltip="Flags accepted and rejected per rule and per team"),
         Binding("r", "refresh", "Refresh", id="screening.refresh"),
-        Binding("right_square_bracket", "page(1)", "Next page", show=False, id="screening.next"),
-        Binding("left_square_bracket", "page(-1)", "Previous page", show=False,
+        Binding("pagedown", "page(1)", "Next page", show=False, id="screening.next"),
+        Binding("pageup", "page(-1)", "Previous page", show=False,
                 id="screening.previous"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="screening.clear"),
     ]
@@ -248,7 +258,7 @@ class ScreeningScreen(VigilScreen):
                         "reference…", id="screening-filter")
             yield Static("", id="screening-summary", markup=False)
         with Horizontal(id="screening-main"):
-            yield DataTable(id="screening-table", cursor_type="row", zebra_stripes=True)
+            yield VigilTable(id="screening-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="screening-detail-pane"):
                 yield Static("", id="screening-detail", markup=False)
         yield Static("", id="screening-feedback", markup=False, classes="-hidden")
@@ -257,9 +267,7 @@ class ScreeningScreen(VigilScreen):
     def on_mount(self) -> None:
         # supervisors decide flags in their own area: start there
         self.filter = QueueFilter(area=self.context.actor.area_command)
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
         self.load()
 
     # --- data ------------------------------------------------------------------------
@@ -275,15 +283,16 @@ class ScreeningScreen(VigilScreen):
         self.queue = queue
         table = self.query_one(DataTable)
         selected = self._selected_ref()
-        table.clear()
         self.items = {item.crime_ref: item for item in queue.items}
+        rows = RowBuffer()
         for item in queue.items:
-            table.add_row(*self._cells(item), key=item.crime_ref)
+            rows.add_row(*self._cells(item), key=item.crime_ref)
+        self.columns.fill(rows)
         if selected in self.items:
             table.move_cursor(row=table.get_row_index(selected))
         first = queue.page * queue.page_size + 1 if queue.items else 0
         last = queue.page * queue.page_size + len(queue.items)
-        more = " (more: ])" if queue.has_more else ""
+        more = " (more: pgdn)" if queue.has_more else ""
         run = queue.last_run
         ran = f"last run {format_local(run.started_at)}" if run else "never run (R)"
         self.query_one("#screening-summary", Static).update(
@@ -307,6 +316,14 @@ class ScreeningScreen(VigilScreen):
 
     def _selected_ref(self) -> str | None:
         return cursor_row_key(self.query_one(DataTable))
+
+    def action_subject(self, action: str) -> tuple[str, str | None]:
+        item = self.selected_item()
+        return ("case", item.crime_ref) if item is not None else super().action_subject(action)
+
+    def action_area(self, action: str) -> str | None:
+        item = self.selected_item() if action in ("accept", "reject") else None
+        return item.area if item is not None else None
 
     def selected_item(self) -> QueueItem | None:
         ref = self._selected_ref()
@@ -393,6 +410,7 @@ class ScreeningScreen(VigilScreen):
         return text
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # area-bound keys follow the row's area
         ref = event.row_key.value if event.row_key else None
         self._show_item(self.items.get(ref) if ref else None)
 
@@ -509,13 +527,20 @@ class ScreeningScreen(VigilScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "screening-filter":
             return
+        self.filter_submitted(event.value)
+
+    def apply_filter(self, value: str, *, typing: bool = False) -> None:
         try:
-            self.filter = parse_filter(event.value, default_area=None)
+            wanted = parse_filter(value, default_area=None,
+                                  org=force_organisation(self.context.policy))
         except BadInput as exc:
-            self.show_error(exc)
+            if not typing:  # half-typed filters wait for the rest
+                self.show_error(exc)
             return
+        if typing and wanted == self.filter:
+            return
+        self.filter = wanted
         self.load()
-        self.query_one(DataTable).focus()
 
     def action_clear_filter(self) -> None:
         self.query_one("#screening-filter", Input).value = ""

@@ -18,23 +18,25 @@ from app.errors import BadInput
 from app.output import cell_text
 from app.sanitise import clean_text
 from app.services.search import UNALLOCATED, UNASSESSED, CaseSearch, SearchPage, search_cases
+from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from models.enums import RiskLevel
 from screens.base import VigilScreen
-from seed.reference import classifications, organisation
+from seed.reference import classifications, force_organisation
 
 PAGE_SIZE = 50
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("crime_ref", "Crime ref", 14),
-    ("reported", "Reported", 16),
-    ("area", "Area", 9),
-    ("codes", "Classification", 18),
-    ("risk", "Risk", 10),
-    ("team", "Team", 13),
-    ("status", "Status", 6),
-    ("flags", "Flags", 12),
-    ("pair", "Victim → suspect", 22),
-    ("summary", "Summary", 40),
+    Col("crime_ref", "Crime ref", 12, keep=True),
+    Col("reported", "Reported", 16, keep=True),
+    Col("area", "Area", 9),
+    Col("codes", "Classification", 18),
+    Col("risk", "Risk", 10),
+    Col("team", "Team", 13),
+    Col("status", "Status", 6),
+    Col("flags", "Flags", 12),
+    Col("pair", "Victim → suspect", 22),
+    Col("summary", "Summary", 40, flex=1, min=12),
 )
 
 FLAGS: tuple[tuple[str, str], ...] = (
@@ -71,8 +73,8 @@ class SearchScreen(VigilScreen):
     AUTO_FOCUS = "#search-crime"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+f", "search", "Search", id="search.run"),
-        Binding("n", "next_page", "Next page", id="search.next"),
-        Binding("p", "previous_page", "Previous page", id="search.previous"),
+        Binding("pagedown", "next_page", "Next page", id="search.next"),
+        Binding("pageup", "previous_page", "Previous page", id="search.previous"),
         Binding("ctrl+l", "clear", "Clear criteria", id="search.clear"),
         Binding("slash", "focus_criteria", "Criteria", id="search.criteria"),
         Binding("escape", "focus_results", "Results", show=False, id="search.results"),
@@ -86,7 +88,7 @@ class SearchScreen(VigilScreen):
         self.title = "Search"
 
     def compose(self) -> ComposeResult:
-        org = organisation()
+        org = force_organisation(self.context.policy)
         yield from self.compose_header()
         with Horizontal(classes="search-row"):
             yield Input(placeholder="crime ref", id="search-crime")
@@ -107,13 +109,11 @@ class SearchScreen(VigilScreen):
                 yield Checkbox(label, id=f"search-{name.replace('_', '-')}")
             yield Button("Search", variant="primary", id="search-go")
         yield Static("Set criteria and press enter (or ctrl+f).", id="search-info", markup=False)
-        yield DataTable(id="search-table", cursor_type="row", zebra_stripes=True)
+        yield VigilTable(id="search-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
 
     # --- criteria ------------------------------------------------------------------
     def read_criteria(self) -> CaseSearch:
@@ -168,11 +168,11 @@ class SearchScreen(VigilScreen):
                 selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             except Exception:  # cursor outside the rows
                 selected = None
-        table.clear()
+        rows = RowBuffer()
         for row in page.rows:
             flags = " ".join(mark for mark, on in (("online", row.online), ("DA", row.domestic_abuse),
                                                    ("PIN", row.pin_issued)) if on)
-            table.add_row(
+            rows.add_row(
                 row.crime_ref,
                 cell_text(row.reported_at),
                 row.area_command,
@@ -186,13 +186,14 @@ class SearchScreen(VigilScreen):
                 clean_text(row.summary, keep_newlines=False)[:80],
                 key=row.crime_ref,
             )
+        self.columns.fill(rows)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         first = page.first_index + 1 if page.rows else 0
         last = page.first_index + len(page.rows)
         counted = f" of {self.total_text}" if self.total_text else ""
-        more = " · n next page" if page.has_more else ""
-        back = " · p previous" if page.criteria.page > 0 else ""
+        more = " · pgdn next page" if page.has_more else ""
+        back = " · pgup previous" if page.criteria.page > 0 else ""
         self.query_one("#search-info", Static).update(
             f"{first}–{last}{counted} · page {page.criteria.page + 1}{more}{back} · "
             f"{page.criteria.describe()}")

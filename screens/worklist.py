@@ -20,21 +20,23 @@ from textual.widgets import DataTable, Footer, Select, Static
 from app.dates import format_local
 from app.sanitise import clean_text
 from app.services.dmm import WorkItem, WorkQueue, work_queue
+from app.widgets.columns import Col, RowBuffer
+from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 ALL_TEAMS = "all"
 PAGE_SIZE = 200
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("crime", "Crime", 12),
-    ("gap", "Gap", 22),
-    ("team", "Team", 12),
-    ("owner", "Owner", 16),
-    ("since", "Since", 10),
-    ("days", "Days", 4),
-    ("back", "Back at DMM", 11),
-    ("detail", "Detail", 60),
+    Col("crime", "Crime", 12, keep=True),
+    Col("gap", "Gap", 22),
+    Col("team", "Team", 12),
+    Col("owner", "Owner", 16),
+    Col("since", "Since", 10, keep=True),
+    Col("days", "Days", 4, keep=True),
+    Col("back", "Back at DMM", 11, keep=True),
+    Col("detail", "Detail", 60, flex=1, min=12),
 )
 GAP_SHORT = {
     "NO_RISK_ASSESSMENT": "no risk assessment",
@@ -76,7 +78,7 @@ class WorklistScreen(VigilScreen):
         self.items: dict[str, WorkItem] = {}
 
     def compose(self) -> ComposeResult:
-        org = organisation()
+        org = force_organisation(self.context.policy)
         self.area = self.context.actor.area_command or org.area_commands[0]
         yield from self.compose_header()
         with Horizontal(id="worklist-bar"):
@@ -88,13 +90,11 @@ class WorklistScreen(VigilScreen):
                  else team, team) for team in org.teams]
             yield Select(teams, value=ALL_TEAMS, allow_blank=False, id="worklist-team")
             yield Static("", id="worklist-summary", markup=False)
-        yield DataTable(id="worklist-table", cursor_type="row")
+        yield VigilTable(id="worklist-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS)
         self.load()
 
     def load(self, *, audit: bool = True) -> None:
@@ -106,17 +106,18 @@ class WorklistScreen(VigilScreen):
         self.queue = queue
         table = self.query_one(DataTable)
         selected = cursor_row_key(table)
-        table.clear()
+        rows = RowBuffer()
         self.items = {}
         for item in queue.items:
             key = f"{item.crime_ref}|{item.code}"
             self.items[key] = item
-            table.add_row(
+            rows.add_row(
                 _cell(item.crime_ref), _cell(GAP_SHORT.get(item.code, item.title)),
                 _cell(item.team), _cell(item.owner),
                 _cell(format_local(item.crossed_at, "%d/%m/%Y")), _cell(str(item.age_days)),
                 _cell(format_local(item.second_at, "%d/%m/%Y")), _cell(item.explanation),
                 key=key)
+        self.columns.fill(rows)
         if selected in self.items:
             table.move_cursor(row=table.get_row_index(selected))
         shown = len(queue.items)

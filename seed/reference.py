@@ -3,13 +3,15 @@ questionnaire, the force's areas, teams and support services."""
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from sqlmodel import Session
 
+from app.policy import Policy
 from models import Classification
 
 SEED_DIR = Path(__file__).resolve().parent
@@ -51,6 +53,11 @@ class Organisation:
     teams: tuple[str, ...]
     search_powers: tuple[str, ...]
     services: tuple[ServiceRef, ...]
+    names: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def name_of(self, code: str) -> str:
+        """The name of an area command or team (its code when it has none)."""
+        return self.names.get(code, code)
 
 
 def _toml(name: str) -> dict:
@@ -99,6 +106,22 @@ def organisation() -> Organisation:
         search_powers=tuple(raw["search_powers"]),
         services=tuple(ServiceRef(**row) for row in raw["service"]),
     )
+
+
+def force_organisation(policy: Policy) -> Organisation:
+    """The force's organisation: its area commands and teams from the policy
+    in force (``[organisation]``, loaded by ``vigil policy set``), else the
+    synthetic force's shipped ``seed/organisation.toml``; support services and
+    search powers from the shipped reference."""
+    shipped = organisation()
+    own = policy.organisation
+    if not own.area_commands:
+        return shipped
+    return dataclasses.replace(shipped,
+                               area_commands=tuple(u.code for u in own.area_commands),
+                               teams=tuple(u.code for u in own.teams),
+                               names={u.code: u.name for u in
+                                      (*own.area_commands, *own.teams) if u.name})
 
 
 def breach_code_for_order(kind: str) -> str:

@@ -61,6 +61,8 @@ class Scenario:
     key_moment: str
     story: dict[str, Any]
     path: Path
+    # the area command whose screen the scenario opens on (None: the role's own)
+    area: str | None = None
 
 
 def _when(value: str | None, now: datetime, where: str) -> datetime | None:
@@ -94,6 +96,7 @@ def scenarios() -> dict[str, Scenario]:
             base_seed=int(meta.get("base_seed", 1)),
             start=meta.get("start", "cases"),
             role=meta.get("role", "supervisor"),
+            area=meta.get("area"),
             key_moment=meta.get("key_moment", ""),
             story=raw,
             path=path,

@@ -6,13 +6,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.db import EVALUATION, LIVE, TRAINING, Database
-from app.errors import BadInput
-from app.output import FORMATS
+from app.errors import BadInput, FirstRun
+from app.output import FORMATS, set_output_options
 from app.policy import load_policy
 from app.services.context import ServiceContext, open_context
 from app.settings import Settings
@@ -55,14 +57,19 @@ class CliEnv:
         opened as training automatically for read-only commands."""
         settings = self.settings(training=bool(training), demo_role=demo_role)
         database = self.database(settings)
+        require_set_up(database)
         database.upgrade(create_as=LIVE)
         kind = database.database_kind()
         if training is None and kind == TRAINING:
             settings = settings.with_(training=True)
+        if kind == TRAINING:  # every output from it says so
+            set_output_options(training=True)
         context = open_context(settings, database=database, migrate=False)
         if kind == EVALUATION:
             print(f"vigil: EVALUATION database {database.safe_url}: sample data, never live",
                   file=sys.stderr)
+        if kind == LIVE:
+            hint_when_empty(database)
         return context
 
     def emit(self, text: str, output: str | None = None) -> None:
@@ -73,12 +80,44 @@ class CliEnv:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path}", file=sys.stderr)
         else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            write_human(text)
 
     def close(self) -> None:
         for database in self._databases:
             database.dispose()
+
+
+def setup_steps() -> str:
+    from app.settings import training_database_url
+
+    return ("To try Vigil on synthetic data: `vigil demo` (then, for the command line, "
+            f"`--db {training_database_url()} --user supervisor.northern`). "
+            "For a live force: `vigil db upgrade --admin NAME` creates the database and its "
+            "first administrator, who adds people with `vigil users add NAME --role ROLE "
+            "--area AREA`; the cases come from the RMS with `vigil import FOLDER`.")
+
+
+def require_set_up(database: Database) -> None:
+    """A command other than ``vigil db upgrade`` never sets up a database: on
+    one without Vigil's tables it says what to run first."""
+    if database.is_migrated():
+        return
+    where = database.engine.url.database if database.dialect == "sqlite" else database.safe_url
+    raise FirstRun(f"there is no Vigil database at {where} yet. {setup_steps()}")
+
+
+def hint_when_empty(database: Database) -> None:
+    """On a live database without cases, say where they come from (stderr)."""
+    from seed.generator import existing_cases
+
+    try:
+        empty = existing_cases(database) == 0
+    except Exception:  # a login without the right to count cases
+        return
+    if empty:
+        print("vigil: this database holds no cases yet: `vigil import FOLDER` loads the "
+              "force's RMS extract (`vigil import --help` describes its files)",
+              file=sys.stderr)
 
 
 def add_confirm_option(parser: argparse.ArgumentParser) -> None:
@@ -158,7 +197,59 @@ def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...] 
                       default: str = "table") -> None:
     parser.add_argument("--format", choices=[c for c in choices if c in FORMATS], default=default,
                         help=f"output format (default {default})")
+    if "--limit" not in parser._option_string_actions:  # a command's own --limit pages in SQL
+        parser.add_argument("--limit", dest="output_limit", metavar="N",
+                            type=whole_number(1, 10_000_000, "a number of rows"),
+                            help="show at most N rows (and say how many more there were)")
+
+
+def write_human(text: str) -> None:
+    """Standard output; through a pager (``PAGER``, else less) when it is a
+    terminal and the text is longer than the screen."""
+    if sys.stdout.isatty() and os.environ.get("PAGER", "less") not in ("", "cat"):
+        import shutil
+
+        height = shutil.get_terminal_size((80, 24)).lines
+        if text.count("\n") > height - 2:
+            import pydoc
+
+            pydoc.pager(text)
+            return
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def add_output_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+
+
+@contextmanager
+def working(description: str, total: int | None = None) -> Iterator[Callable[..., None]]:
+    """A Rich progress line on the terminal (standard error) while a long
+    command runs: a bar when ``total`` is known, a spinner otherwise. The
+    callback takes ``done`` (a count) and/or ``text`` (what it is doing).
+    Nothing is drawn when standard error is not a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda done=None, text=None: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    columns.append(TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(description, total=total)
+
+        def update(done: int | None = None, text: str | None = None) -> None:
+            progress.update(task, completed=done, description=text or description)
+
+        yield update

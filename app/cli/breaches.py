@@ -23,7 +23,7 @@ from app.output import Column, render
 from app.services.breaches import BreachBoard, breach_board
 from app.services.context import ServiceContext
 from app.services.orders import OrderView, notifications_due, orders_expiring
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 HELP = "the breach escalation board: breaches by level, deadlines and expected actions"
 ALL_AREAS = "all"
@@ -55,7 +55,7 @@ def resolve_area(ctx: ServiceContext, area: str | None) -> str | None:
         return ctx.actor.area_command
     if area.strip().lower() == ALL_AREAS:
         return None
-    areas = organisation().area_commands
+    areas = force_organisation(ctx.policy).area_commands
     for known in areas:
         if known.lower() == area.strip().lower():
             return known

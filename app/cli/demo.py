@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
-from app.cli.base import CliEnv, add_confirm_option, confirm_reset
+from app.cli.base import CliEnv, add_confirm_option, confirm_reset, working
 from app.dates import LONDON, DateError, parse_datetime
 from app.db import TRAINING, Database
 from app.errors import BadInput, DatabaseKindMismatch
@@ -174,6 +174,7 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     settings = demo_settings(env, role=args.role)
     database = env.database(settings)
     start: str | None = None  # the role's landing section
+    area: str | None = None  # the scenario's area, else the role's own
     role = args.role or "supervisor"
     if (args.scenario or args.reset) and env.option("db") and database.is_migrated():
         require_training(database)
@@ -183,15 +184,19 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     if args.scenario:
         scenario = prepare_scenario(settings, database, args.scenario)
         when, start, role = settings.now or scenario.now, scenario.start, args.role or scenario.role
+        area = scenario.area
         print(f"vigil: training database reset to scenario {scenario.name}: {scenario.title}",
               file=sys.stderr)
     else:
-        database, when = prepare_training_database(
-            settings, database=database, reset=args.reset,
-            announce=lambda text: print(f"vigil: {text}", file=sys.stderr))
+        with working("creating the training database", total=DEMO_CASES) as progress:
+            database, when = prepare_training_database(
+                settings, database=database, reset=args.reset,
+                progress=lambda done: progress(done),
+                announce=lambda text: print(f"vigil: {text}", file=sys.stderr))
         scenario_name = database.meta(SCENARIO_KEY)
         if scenario_name and scenario_name in scenarios():
             start = scenarios()[scenario_name].start
+            area = scenarios()[scenario_name].area
             role = args.role or scenarios()[scenario_name].role
     if args.web:
         if not 0 < args.port < 65536:
@@ -213,4 +218,4 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     context = open_context(session, database=database, migrate=False)
     from app.cli.open_tui import run_app
 
-    return run_app(context, start=start)
+    return run_app(context, start=start, area=area)

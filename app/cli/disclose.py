@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from app.cli.base import write_human
 from app.errors import BadInput
 from app.services import disclosure
 from app.services.context import ServiceContext
@@ -66,8 +67,7 @@ def emit_or_disclose(ctx: ServiceContext, args: argparse.Namespace, *, kind: str
     fmt = getattr(args, "format", None) or "table"
     if not output:
         try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            write_human(text)
         except BrokenPipeError:
             quiet_broken_stdout()
         return 0

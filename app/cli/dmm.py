@@ -45,7 +45,7 @@ from app.services.dmm import (
     reassign_action,
 )
 from app.services.dmm_minutes import render_queue
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 HELP = "the daily management meeting queue of an area: ranked cases, decisions, actions, minutes"
 
@@ -74,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_area(ctx: ServiceContext, area: str | None) -> str:
-    areas = organisation().area_commands
+    areas = force_organisation(ctx.policy).area_commands
     if not area:
         if ctx.actor.area_command:
             return ctx.actor.area_command
@@ -112,7 +112,7 @@ def prepare(args: argparse.Namespace, env: CliEnv) -> int:
     if args.area or ctx.actor.area_command:
         areas = [resolve_area(ctx, args.area)]
     else:
-        areas = list(organisation().area_commands)
+        areas = list(force_organisation(ctx.policy).area_commands)
     meeting_date = resolve_date(ctx, args.date) if args.date else None
     lines = [f"{p.area}: meeting {p.meeting_date:%a %d/%m/%Y} prepared, "
              f"{p.total:,} items ({seconds:.1f} s)"

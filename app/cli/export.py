@@ -19,13 +19,14 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.cli.base import CliEnv
+from app.cli.base import CliEnv, working
 from app.cli.disclose import add_purpose_option, purpose_of, quiet_broken_stdout
 from app.dates import DateError, local_midnight, parse_date
 from app.errors import BadInput, VigilError
 from app.services import disclosure
+from app.services.context import ServiceContext
 from app.services.rms_export import CaseFilter, export_cases
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 HELP = "export cases (the RMS extract format), the DMM queue, breaches, screening or assurance"
 KINDS = ("cases", "dmm", "breaches", "screening", "assurance")
@@ -62,8 +63,8 @@ def _day(option: str, text: str | None) -> object:
         raise BadInput(f"export {option}: {exc}") from None
 
 
-def case_filter(args: argparse.Namespace) -> CaseFilter:
-    areas = organisation().area_commands
+def case_filter(args: argparse.Namespace, ctx: ServiceContext) -> CaseFilter:
+    areas = force_organisation(ctx.policy).area_commands
     if args.area and args.area not in areas:
         raise BadInput(f"export --area: unknown area command {args.area!r} "
                        f"(expected {', '.join(areas)})")
@@ -91,12 +92,17 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
 
 def _run(args: argparse.Namespace, env: CliEnv) -> int:
     if args.kind == "cases":
-        flt = case_filter(args)
         ctx = env.context()
+        flt = case_filter(args, ctx)
         disclosure.authorise(ctx, "cases")  # refuse before asking why
         purpose = purpose_of(args, "cases")
-        result = export_cases(ctx, target=args.output, fmt=args.format, flt=flt,
-                              stdout=sys.stdout, purpose=purpose)
+        if args.output:
+            with working(f"exporting cases to {args.output}"):
+                result = export_cases(ctx, target=args.output, fmt=args.format, flt=flt,
+                                      stdout=sys.stdout, purpose=purpose)
+        else:
+            result = export_cases(ctx, target=args.output, fmt=args.format, flt=flt,
+                                  stdout=sys.stdout, purpose=purpose)
         if args.output:
             counts = ", ".join(f"{name} {n:,} rows" for name, n in result.rows.items())
             print(f"wrote {result.target} ({counts}; disclosure logged)", file=sys.stderr)

@@ -22,19 +22,23 @@ def landing_section(context: ServiceContext) -> str:
         if context.actor.role in set(Role) else "cases"
 
 
-def build_app(context: ServiceContext, *, start: str | None = None) -> VigilApp:
-    """The app, opening on ``start`` (default: the role's landing section).
-    Opening on the DMM starts computing its first page first, so that runs
-    while the interface is imported and started."""
+def build_app(context: ServiceContext, *, start: str | None = None,
+              area: str | None = None) -> VigilApp:
+    """The app, opening on ``start`` (default: the role's landing section),
+    on ``area``'s screen when given (a training scenario's first moment).
+    Opening on the user's own DMM starts computing its first page first, so
+    that runs while the interface is imported and started."""
     section = start or landing_section(context)
-    first_page = start_first_page(context) if section == "dmm" else None
+    own = area is None or area == context.actor.area_command
+    first_page = start_first_page(context) if section == "dmm" and own else None
     from app.app import VigilApp
 
-    return VigilApp(context, start=section, first_page=first_page)
+    return VigilApp(context, start=section, first_page=first_page, area=area)
 
 
-def run_app(context: ServiceContext, *, start: str | None = None) -> int:
-    build_app(context, start=start).run()
+def run_app(context: ServiceContext, *, start: str | None = None,
+            area: str | None = None) -> int:
+    build_app(context, start=start, area=area).run()
     return 0
 
 

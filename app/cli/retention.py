@@ -18,7 +18,7 @@ from app.output import Column, render
 from app.rms.formats import REF_LENGTH
 from app.services.retention import REVIEW_PAGE, decide_retention, erase_case, review_list
 from models.enums import RetentionDecisionKind
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 HELP = "retention under MoPI: the review list, retain or dispose decisions, erasure"
 
@@ -36,8 +36,7 @@ COLUMNS = [
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="retention_action", metavar="ACTION", required=True)
     listing = add_action_parser(actions, "list", "closed cases due for a MoPI review")
-    listing.add_argument("--area", choices=list(organisation().area_commands),
-                         help="one area command")
+    listing.add_argument("--area", metavar="AREA", help="one area command")
     listing.add_argument("--limit", type=int, default=REVIEW_PAGE, metavar="N",
                          help=f"at most N cases (1-5000, default {REVIEW_PAGE})")
     add_format_option(listing)
@@ -66,6 +65,10 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     if args.retention_action == "list":
         if not 1 <= args.limit <= 5000:
             raise BadInput(f"retention list --limit {args.limit}: expected 1 to 5000")
+        areas = force_organisation(ctx.policy).area_commands
+        if args.area is not None and args.area not in areas:
+            raise BadInput(f"retention list --area {args.area!r}: not an area command "
+                           f"({', '.join(areas)})")
         items = review_list(ctx, area=args.area, limit=args.limit)
         rows = [{k: getattr(item, k) for k in item.__dataclass_fields__} for item in items]
         text = render(rows, COLUMNS, args.format,

@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Any
 
-from app.cli.base import CliEnv
+from app.cli.base import CliEnv, working
 from app.cli.dmm import prepare_agendas
 from app.dates import format_local
 from app.output import Column, render, render_json
@@ -28,7 +28,7 @@ from app.services.rms_import import (
     describe_totals,
     import_extract,
 )
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 HELP = "import an RMS extract: a folder of " + ", ".join(FILE_ORDER) + " (any of them)"
 PRINTED_ERRORS = 200
@@ -54,7 +54,10 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
     def progress(message: str) -> None:
         print(f"vigil import: {message}", file=sys.stderr)
 
-    result = import_extract(ctx, folder=args.path, dry_run=args.dry_run, progress=progress)
+    with working(f"importing {args.path}") as status:
+        result = import_extract(ctx, folder=args.path, dry_run=args.dry_run,
+                                progress=lambda message: status(text=f"import: {message}")
+                                if sys.stderr.isatty() else progress(message))
     if args.format == "json":
         sys.stdout.write(render_json(result_payload(result)))
     elif result.ok:
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
         print(format_errors(result.errors, result.error_count, PRINTED_ERRORS), file=sys.stderr)
         return 2
     if args.prepare_dmm and not args.dry_run:
-        for prepared, _seconds in prepare_agendas(ctx, organisation().area_commands):
+        for prepared, _seconds in prepare_agendas(ctx, force_organisation(ctx.policy).area_commands):
             progress(f"DMM agenda of {prepared.area} for {prepared.meeting_date:%a %d/%m/%Y} "
                      f"prepared: {prepared.total:,} items")
     return 0

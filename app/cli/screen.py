@@ -25,7 +25,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from app.cli.base import CliEnv, add_format_option
+from app.cli.base import CliEnv, add_format_option, working
 from app.cli.disclose import add_output_option, emit_or_disclose
 from app.dates import DateError, format_local, local_midnight, parse_date
 from app.errors import BadInput
@@ -44,7 +44,7 @@ from app.services.screening import (
     run_screening,
     screening_queue,
 )
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 HELP = "screen crimes for stalking recorded as something else and print the ranked queue"
 
@@ -82,22 +82,24 @@ def parse_since(text: str | None) -> datetime | None:
         raise BadInput(f"--since: {exc}") from None
 
 
-def _area(text: str | None) -> str | None:
+def _area(ctx: ServiceContext, text: str | None) -> str | None:
     if not text:
         return None
-    for known in organisation().area_commands:
+    areas = force_organisation(ctx.policy).area_commands
+    for known in areas:
         if known.lower() == text.strip().lower():
             return known
-    raise BadInput(f"--area {text!r}: expected one of {', '.join(organisation().area_commands)}")
+    raise BadInput(f"--area {text!r}: expected one of {', '.join(areas)}")
 
 
-def _team(text: str | None) -> str | None:
+def _team(ctx: ServiceContext, text: str | None) -> str | None:
     if not text:
         return None
-    for known in organisation().teams:
+    teams = force_organisation(ctx.policy).teams
+    for known in teams:
         if known.lower() == text.strip().lower():
             return known
-    raise BadInput(f"--team {text!r}: expected one of {', '.join(organisation().teams)}")
+    raise BadInput(f"--team {text!r}: expected one of {', '.join(teams)}")
 
 
 # --- rendering -----------------------------------------------------------------------
@@ -177,7 +179,8 @@ def _run_if_allowed(ctx: ServiceContext, args: argparse.Namespace,
         print(f"vigil: {ctx.actor.username} ({ctx.actor.role}) does not run screening: "
               "showing the queue as last screened", file=sys.stderr)
         return
-    summary = run_screening(ctx, full=args.full, since=since)
+    with working("screening every crime" if args.full else "screening new and changed crimes"):
+        summary = run_screening(ctx, full=args.full, since=since)
     kind = "full" if summary.full else "incremental"
     print(f"{kind} screening run: {summary.screened:,} crimes screened, "
           f"{summary.candidates:,} candidates ({summary.seconds:.1f} s)", file=sys.stderr)
@@ -188,10 +191,10 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
         env.emit(evaluate_file(args.evaluate, env, args.format), args.output)
         return 0
     since = parse_since(args.since)
-    area, team = _area(args.area), _team(args.team)
     if not 1 <= args.limit <= MAX_PAGE_SIZE:
         raise BadInput(f"--limit: between 1 and {MAX_PAGE_SIZE}")
     ctx = env.context()
+    area, team = _area(ctx, args.area), _team(ctx, args.team)
     if args.feedback:
         feedback = render_feedback(flag_feedback(ctx, since=since), args.format)
         return emit_or_disclose(ctx, args, kind="screening", text=feedback,
@@ -213,7 +216,7 @@ def export_text(env: CliEnv, args: argparse.Namespace) -> tuple[str, list[str], 
     discloses it: permission, purpose, event first). Honours --area and --since."""
     ctx = env.context()
     since = parse_since(getattr(args, "since", None) or getattr(args, "date_from", None))
-    area = _area(getattr(args, "area", None))
+    area = _area(ctx, getattr(args, "area", None))
     items: list[QueueItem] = []
     page = 0
     while True:

@@ -14,7 +14,7 @@ from app.output import Column, render
 from app.rms.formats import REF_LENGTH
 from app.services.search import MAX_PAGE_SIZE, UNALLOCATED, UNASSESSED, CaseSearch, search_cases
 from models.enums import RiskLevel
-from seed.reference import classifications, organisation
+from seed.reference import classifications, force_organisation
 
 MAX_PAGE = 1_000_000
 HELP = ("find cases by classification (principal or any included), risk, team, area, "
@@ -34,14 +34,14 @@ COLUMNS = [
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    org = organisation()
     parser.add_argument("--code", metavar="CODE",
                         help="Home Office class, matched on the principal or any included "
                              "classification (e.g. 8Q)")
     parser.add_argument("--risk", choices=[*(r.value for r in RiskLevel), UNASSESSED],
                         help="risk level set on the case")
-    parser.add_argument("--team", choices=[*org.teams, UNALLOCATED], help="team holding the case")
-    parser.add_argument("--area", choices=list(org.area_commands), help="area command")
+    parser.add_argument("--team", metavar="TEAM",
+                        help=f"team holding the case (the force's own, or {UNALLOCATED})")
+    parser.add_argument("--area", metavar="AREA", help="area command (the force's own)")
     parser.add_argument("--person", metavar="REF", help="victim or suspect reference")
     parser.add_argument("--crime", metavar="REF", help="crime reference")
     parser.add_argument("--status", choices=["open", "closed"], help="case status")
@@ -122,6 +122,13 @@ def criteria_from(args: argparse.Namespace) -> CaseSearch:
 def run(args: argparse.Namespace, env: CliEnv) -> int:
     criteria = criteria_from(args)
     ctx = env.context()
+    org = force_organisation(ctx.policy)
+    if args.area is not None and args.area not in org.area_commands:
+        raise BadInput(f"--area {args.area!r}: not an area command "
+                       f"({', '.join(org.area_commands)})")
+    if args.team is not None and args.team not in (*org.teams, UNALLOCATED):
+        raise BadInput(f"--team {args.team!r}: not a team ({', '.join(org.teams)}, "
+                       f"{UNALLOCATED})")
     page = search_cases(ctx, criteria, with_total=args.total)
     rows = [
         {**row.as_json(), "reported_at": row.reported_at,

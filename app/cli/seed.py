@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 
-from app.cli.base import CliEnv, add_confirm_option, confirm_reset
+from app.cli.base import CliEnv, add_confirm_option, confirm_reset, working
 from app.clock import Clock
 from app.db import SYNTHETIC, TRAINING, Database
 from app.errors import BadInput
@@ -96,11 +95,10 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
             raise BadInput(f"{database.safe_url} already holds {held:,} cases: "
                            f"add --reset --yes {database.name} to replace them with generated data")
     now = settings.now or datetime.now(UTC)
-    progress = _progress(args.cases) if sys.stderr.isatty() else None
-    report = generate(database, cases=args.cases, seed=args.seed, now=now,
-                      training=args.training, progress=progress, policy=policy)
-    if progress:
-        print(file=sys.stderr)
+    with working(f"generating {args.cases:,} synthetic cases", total=args.cases) as progress:
+        report = generate(database, cases=args.cases, seed=args.seed, now=now,
+                          training=args.training, progress=lambda done: progress(done),
+                          policy=policy)
     context = system_context(database, clock=Clock.fixed(now), policy=policy,
                              training=args.training)
     with context.write() as session:
@@ -147,8 +145,3 @@ def _print_calibration(database: Database, now: datetime, policy: Policy) -> Non
           + (f"; outside: {'; '.join(outside)}" if outside else ""))
 
 
-def _progress(total: int) -> Callable[[int], None]:
-    def show(done: int) -> None:
-        print(f"\r  {done:,} / {total:,} cases", end="", file=sys.stderr, flush=True)
-
-    return show

@@ -11,7 +11,6 @@ from app.cli.base import CliEnv, add_action_parser, add_format_option
 from app.output import Column, render
 from app.services import users
 from models.enums import Role
-from seed.reference import organisation
 
 HELP = "list, add, deactivate or change Vigil users (administrators only change them)"
 
@@ -24,8 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("username")
     add.add_argument("--name", required=True, help="display name")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    add.add_argument("--area", choices=list(organisation().area_commands),
-                     help="area command (supervisors and officers)")
+    add.add_argument("--area", metavar="AREA",
+                     help="area command (supervisors and officers; the force's own, from its "
+                          "organisation in the policy)")
     deactivate = add_action_parser(actions, "deactivate",
                                    "stop a user acting (a leaver; administrators)")
     deactivate.add_argument("username")
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     set_role = add_action_parser(actions, "set-role", "change a user's role (administrators)")
     set_role.add_argument("username")
     set_role.add_argument("--role", required=True, choices=[r.value for r in Role])
-    set_role.add_argument("--area", choices=list(organisation().area_commands),
+    set_role.add_argument("--area", metavar="AREA",
                           help="area command (supervisors and officers)")
     set_role.add_argument("--reason", required=True, help="why (kept in the audit log)")
 

@@ -12,6 +12,7 @@ from html import escape
 
 from app.dates import format_local
 from app.reports.assurance_text import by_recommendation, status_label, title_line
+from app.reports.axes import axis_top
 from app.rules import metrics as m
 from app.services.assurance import AssuranceReport
 
@@ -65,12 +66,8 @@ def _status_class(status: str) -> str:
 
 
 def _scale_top(definition: m.MetricDefinition, values: Sequence[float]) -> float:
-    if definition.unit == "share":
-        return 1.0
-    top = max([*values, definition.target or 0.0, 0.0])
-    if top <= 0:
-        return 1.0
-    return top * 1.1
+    """Scaled to the data from 0 (app.reports.axes), shares included."""
+    return axis_top(definition.unit, values, definition.target)
 
 
 def _axis_label(definition: m.MetricDefinition, value: float) -> str:

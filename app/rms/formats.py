@@ -38,7 +38,7 @@ from models.enums import (
     RiskLevel,
     SpoStatus,
 )
-from seed.reference import classifications, organisation, questionnaire
+from seed.reference import classifications, force_organisation, organisation, questionnaire
 
 CRIMES = "crimes.csv"
 RISK = "risk.csv"
@@ -187,7 +187,7 @@ class Vocabulary:
 
     @classmethod
     def load(cls, policy: Policy, now: datetime) -> Vocabulary:
-        org = organisation()
+        org = force_organisation(policy)  # the force's own areas and teams
         sheet = questionnaire(policy.risk.tool, policy.risk.tool_version)
         return cls(
             now=now,

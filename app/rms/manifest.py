@@ -38,7 +38,9 @@ SOURCE_KINDS = ("live", "training", "evaluation", "synthetic")
 FORMULA_PROTECTIONS = ("none", "apostrophe")
 # a text cell starting with one of these is read as a formula by spreadsheets
 FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
-_FIELDS = ("format", "format_version", "source_kind", "formula_protection", "files")
+_FIELDS = ("format", "format_version", "source_kind", "formula_protection", "files", "notice")
+# what a training extract says of itself (its file names are fixed, so the manifest says it)
+TRAINING_NOTICE = "TRAINING — synthetic data"
 FORMAT_NAME = "vigil-rms-extract"
 # which database kinds may take an extract of each source kind
 TRAINING_SOURCES = frozenset({"training", "synthetic"})
@@ -57,6 +59,8 @@ class Manifest:
         data: dict[str, object] = {
             "format": FORMAT_NAME, "format_version": self.format_version,
             "source_kind": self.source_kind, "formula_protection": self.formula_protection}
+        if self.source_kind == "training":
+            data["notice"] = TRAINING_NOTICE
         if self.files is not None:
             data["files"] = self.files
         return data

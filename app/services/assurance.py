@@ -76,7 +76,7 @@ from models.enums import (
     SuggestedChange,
 )
 from models.types import UTCDateTime
-from seed.reference import organisation
+from seed.reference import force_organisation, organisation
 
 MAX_PAGE_SIZE = 500
 MAX_PERIOD_DAYS = 366 * 10
@@ -886,7 +886,7 @@ def assurance_report(ctx: ServiceContext, *, date_from: date, date_to: date,
         date_from=date_from, date_to=date_to, area=area, generated_at=now,
         generated_by=ctx.actor.display_name, training=ctx.training, months=period.months,
         results=tuple(results), call_outs=call_outs, definitions=definitions,
-        areas=organisation().area_commands, policy_source=policy.source,
+        areas=force_organisation(policy).area_commands, policy_source=policy.source,
         evaluation=ctx.evaluation,
     )
     with ctx.write() as session:

@@ -47,7 +47,7 @@ from models import (
     VictimCare,
 )
 from models.enums import AuditAction, ClassificationSource, MultiAgencyKind
-from seed.reference import organisation
+from seed.reference import force_organisation, organisation
 
 # Other crimes of the same victim-suspect pair shown on the record.
 COURSE_OF_CONDUCT_LIMIT = 200
@@ -688,7 +688,7 @@ def reallocate(ctx: ServiceContext, *, crime_ref: str, team: str, officer: str |
     team = (team or "").strip()
     officer = (officer or "").strip() or None
     why = required_text(reason, "a reason for the reallocation")
-    teams = organisation().teams
+    teams = force_organisation(ctx.policy).teams
     if team not in teams:
         raise BadInput(f"team {team!r}: expected one of {', '.join(teams)}")
     with case_edit(ctx, crime_ref, expected_version) as (session, case, version):

@@ -186,7 +186,9 @@ def resolve_actor(session: Session, username: str, *, demo_role: str | None,
         any_user = session.exec(select(User.id).limit(1)).first()
         hint = (" Ask a Vigil administrator to add you (`vigil users add`)." if any_user
                 else " The database has no users yet: `vigil db upgrade --admin NAME` "
-                "creates the first administrator (`vigil seed` or `vigil demo` for synthetic users).")
+                "creates the first administrator, who adds people with `vigil users add "
+                "NAME --role ROLE --area AREA`; the cases come with `vigil import FOLDER`. "
+                "For synthetic data and users: `vigil demo`.")
         raise BadInput(f"{username!r} is not an active Vigil user of this database.{hint}")
     role = user.role
     if demo_role:

@@ -313,3 +313,33 @@ def record_download(ctx: ServiceContext, *, kind: str, fmt: str, filename: str,
                             purpose=clean_purpose, rows=rows, crime_refs=tuple(crime_refs))
     record(ctx, disclosure)
     return disclosure
+
+
+# --- the app's one save path ---------------------------------------------------
+def free_name(folder: Path, filename: str) -> Path:
+    """``folder/filename``, or ``name-2.ext``, ``name-3.ext``… when taken (a
+    save never overwrites an earlier one)."""
+    path = folder / filename
+    stem, suffix = path.stem, path.suffix
+    number = 2
+    while path.exists():
+        path = folder / f"{stem}-{number}{suffix}"
+        number += 1
+    return path
+
+
+def save_to_folder(ctx: ServiceContext, *, folder: str | Path, filename: str, kind: str,
+                   fmt: str, text: str, purpose: str | None, filter: str,
+                   crime_refs: Sequence[str], rows: int) -> Path:
+    """A screen's save in the terminal: a real file in ``folder``, written
+    as every disclosure is (permission, purpose, the event committed before
+    the file is in place, 0600). Returns the full path; raises BadInput
+    naming the folder when it is missing or cannot be written."""
+    where = Path(folder).expanduser()
+    if not where.is_dir():
+        raise BadInput(f"save {filename}: folder {where} does not exist (set VIGIL_SAVE_DIR "
+                       "to a folder you can write)")
+    target = free_name(where.resolve(), filename)
+    done = disclose_text(ctx, kind=kind, fmt=fmt, text=text, target=target, purpose=purpose,
+                         filter=filter, crime_refs=crime_refs, rows=rows)
+    return Path(done.disclosure.target)

@@ -13,11 +13,9 @@ from datetime import date
 from typing import Any
 
 from app.dates import format_local
-from app.errors import BadInput
-from app.output import Column, render
+from app.output import TRAINING_MARK, Column, output_options, output_scope, render
 from app.rules.dmm import REASON_SHORT
 from app.sanitise import clean_text
-from app.services import disclosure
 from app.services.context import ServiceContext
 from app.services.dmm import (
     DECISION_LABELS,
@@ -28,6 +26,7 @@ from app.services.dmm import (
     build_queue,
     minutes_addenda,
 )
+from app.services.rms_export import require_export
 
 FORMATS = ("table", "json", "csv", "md", "html")
 
@@ -222,9 +221,15 @@ def minutes_markdown(queue: DmmQueue, addenda: Sequence[AddendumView] = ()) -> s
     return "\n".join(lines)
 
 
-def render_queue(queue: DmmQueue, fmt: str, addenda: Sequence[AddendumView] = ()) -> str:
+def render_queue(queue: DmmQueue, fmt: str, addenda: Sequence[AddendumView] = (), *,
+                 training: bool | None = None) -> str:
+    """The queue in ``fmt`` with the meeting's addenda; minutes (``md``) from a
+    training database open with the training mark (the other formats are
+    marked by ``render``)."""
     if fmt == "md":
-        return minutes_markdown(queue, addenda)
+        marked = output_options().training if training is None else training
+        text = minutes_markdown(queue, addenda)
+        return f"> **{TRAINING_MARK}**\n\n{text}" if marked else text
     columns = CSV_COLUMNS if fmt == "csv" else TABLE_COLUMNS
     payload = queue_payload(queue)
     payload["addenda"] = [{"crime_ref": a.crime_ref, "change": a.change, "decision": a.decision,
@@ -237,19 +242,14 @@ def minutes_filename(area: str, meeting_date: date, fmt: str = "md") -> str:
     return f"dmm-{area.lower()}-{meeting_date.isoformat()}.{fmt}"
 
 
-def export_minutes(ctx: ServiceContext, *, area: str, meeting_date: date, fmt: str = "md",
-                   filename: str, purpose: str | None) -> str:
-    """The minutes of one meeting as text for a screen's save (a file, or a
-    download in the browser): a disclosure (:mod:`app.services.disclosure`):
-    the export permission and a ``purpose`` first, then the event naming every
-    case listed, committed before the text is returned to be delivered."""
-    if fmt not in FORMATS:
-        raise BadInput(f"minutes: format {fmt!r}: choose {', '.join(FORMATS)}")
-    disclosure.authorised_purpose(ctx, "dmm", purpose)
+def minutes_for_saving(ctx: ServiceContext, *, area: str, meeting_date: date,
+                       fmt: str = "md") -> tuple[str, list[str], int]:
+    """The minutes' text, the crime references they name and their item count,
+    for a save through the disclosure path (which checks the export
+    permission and records the event before the file)."""
+    require_export(ctx, "dmm")
     queue = build_queue(ctx, area=area, meeting_date=meeting_date)
-    text = render_queue(queue, fmt, minutes_addenda(ctx, area=area, meeting_date=meeting_date))
-    disclosure.record_download(
-        ctx, kind="dmm", fmt=fmt, filename=filename, purpose=purpose,
-        filter=f"{queue.area} meeting {queue.meeting_date.isoformat()}",
-        crime_refs=[i.crime_ref for i in queue.items], rows=queue.total)
-    return text
+    addenda = minutes_addenda(ctx, area=area, meeting_date=meeting_date)
+    with output_scope(training=ctx.training):
+        text = render_queue(queue, fmt, addenda)
+    return text, [item.crime_ref for item in queue.items], queue.total

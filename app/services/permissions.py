@@ -122,3 +122,55 @@ def is_allowed(role: str, permission: Permission, *, user_area: str | None,
     if permission in AREA_BOUND and target_area is not None and user_area is not None:
         return user_area == target_area
     return True
+
+
+# --- refusals in words ----------------------------------------------------------
+# what a permission lets someone do (after "cannot") and the verb for whoever may
+ACTION_WORDS: dict[Permission, tuple[str, str]] = {
+    Permission.EDIT_CASE: ("change cases", "changes them"),
+    Permission.APPROVE_RISK_DOWNGRADE: ("approve risk downgrades", "approves them"),
+    Permission.DECIDE_DMM: ("record DMM decisions, actions or discussed marks", "records them"),
+    Permission.RECORD_BREACH: ("record breaches", "records them"),
+    Permission.ACT_ON_BREACH: ("acknowledge, escalate or ask to re-assess breaches",
+                               "does"),
+    Permission.MANAGE_ORDERS: ("record orders", "records them"),
+    Permission.RUN_SCREENING: ("run screening", "runs it"),
+    Permission.RAISE_FLAG: ("flag crimes for reclassification", "flags them"),
+    Permission.DECIDE_FLAG: ("decide screening flags", "decides"),
+    Permission.EXPORT: ("save or export case data", "exports it"),
+    Permission.REVIEW_SAMPLE: ("review sampled files", "reviews them"),
+    Permission.DRAW_SAMPLE: ("draw dip samples", "draws them"),
+    Permission.EDIT_ACTION_PLAN: ("update the action plan", "updates it"),
+    Permission.RESTRICT_CASE: ("restrict cases", "restricts them"),
+}
+
+ROLE_WORDS: dict[str, tuple[str, str]] = {  # (one, many)
+    Role.SUPERVISOR: ("a supervisor", "Supervisors"),
+    Role.ANALYST: ("an analyst", "Analysts"),
+    Role.TRAINER: ("a trainer", "Trainers"),
+    Role.OFFICER: ("an officer", "Officers"),
+    Role.AUDITOR: ("an auditor", "Auditors"),
+    Role.ADMIN: ("an administrator", "Administrators"),
+    Role.IMPORTER: ("the import login", "The import login"),
+}
+
+
+def refusal(role: str, permission: Permission, *, user_area: str | None = None,
+            target_area: str | None = None) -> str | None:
+    """Why ``role`` may not do ``permission`` (in ``target_area``), in words,
+    and who may: "Analysts cannot decide screening flags; a supervisor of the
+    area decides". None when it is allowed."""
+    if is_allowed(role, permission, user_area=user_area, target_area=target_area):
+        return None
+    what, verb = ACTION_WORDS.get(permission, (permission.value.replace("_", " "), "does"))
+    many = ROLE_WORDS.get(role, (role, role.capitalize() + "s"))[1]
+    bound = permission in AREA_BOUND
+    if bound and is_allowed(role, permission, user_area=None, target_area=None):
+        return (f"{many} of {user_area} cannot {what} for {target_area}; "
+                f"a {role} of {target_area} {verb}")
+    who = [ROLE_WORDS.get(r, (r.value, r.value))[0]
+           for r in ALLOWED[permission] if r not in (Role.IMPORTER,)]
+    who.sort()
+    people = " or ".join(who) if len(who) <= 2 else ", ".join(who[:-1]) + " or " + who[-1]
+    where = " of the area" if bound else ""
+    return f"{many} cannot {what}; {people}{where} {verb}"

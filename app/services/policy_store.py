@@ -46,7 +46,12 @@ def _parse(policy_text: str, *, where: str) -> Policy:
         overrides = tomllib.loads(policy_text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"policy {where}: {exc}") from None
-    return policy_from_mapping(overrides, source=where)
+    try:
+        return policy_from_mapping(overrides, source=where)
+    except PolicyError as exc:  # name the file: `file: key: problem`
+        if where.startswith("file "):
+            raise PolicyError(f"{where.removeprefix('file ')}: {exc}") from None
+        raise
 
 
 def file_version(path: Path) -> str:

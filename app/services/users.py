@@ -28,7 +28,7 @@ from app.services.permissions import Permission
 from app.settings import login_name
 from models import AuditEvent, User
 from models.enums import AuditAction, Role
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,62}$")
 RESERVED_PREFIXES = ("vigil_", "pg_")
@@ -70,14 +70,14 @@ def _row(user: User) -> UserRow:
     return UserRow(user.username, user.display_name, user.role, user.area_command, user.active)
 
 
-def _check_role(role: str, area: str | None) -> None:
+def _check_role(ctx: ServiceContext, role: str, area: str | None) -> None:
     if role not in {r.value for r in Role}:
         raise BadInput(f"--role {role!r}: choose one of {', '.join(r.value for r in Role)}")
     if role in AREA_ROLES and not area:
         raise BadInput(f"--area is required for a {role}")
-    if area and area not in organisation().area_commands:
-        raise BadInput(f"--area {area!r}: not an area command "
-                       f"({', '.join(organisation().area_commands)})")
+    areas = force_organisation(ctx.policy).area_commands
+    if area and area not in areas:
+        raise BadInput(f"--area {area!r}: not an area command ({', '.join(areas)})")
     if role not in AREA_ROLES and area:
         article = "an" if role[:1] in "aeiou" else "a"
         raise BadInput(f"--area: {article} {role} works force-wide; give an area only to a "
@@ -105,7 +105,7 @@ def add_user(ctx: ServiceContext, *, username: str, display_name: str, role: str
              area: str | None = None) -> UserRow:
     ctx.require(Permission.MANAGE_USERS, entity="user", entity_id=None)
     name = normalise_username(username)
-    _check_role(role, area)
+    _check_role(ctx, role, area)
     if not display_name.strip():
         raise BadInput("--name: a display name is required")
     with ctx.write() as session:
@@ -151,7 +151,7 @@ def deactivate_user(ctx: ServiceContext, *, username: str, reason: str) -> UserR
 def set_role(ctx: ServiceContext, *, username: str, role: str, area: str | None,
              reason: str) -> UserRow:
     ctx.require(Permission.MANAGE_USERS, entity="user", entity_id=username)
-    _check_role(role, area)
+    _check_role(ctx, role, area)
     if not reason.strip():
         raise BadInput("--reason: say why the role changes")
     with ctx.write() as session:

@@ -147,7 +147,8 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ServiceContext, str | 
     """Stub the TUI: record the context and start section instead of running."""
     calls: list[tuple[ServiceContext, str | None]] = []
 
-    def fake_run_app(context: ServiceContext, *, start: str | None = None) -> int:
+    def fake_run_app(context: ServiceContext, *, start: str | None = None,
+                     area: str | None = None) -> int:
         calls.append((context, start))
         return 0
 

@@ -79,5 +79,5 @@ async def test_a_supervisor_is_refused_before_the_dialog(make_sqlite_context,  #
         await pilot.press("u")
         await pilot.pause()
         assert app.screen is screen
-        assert any("written by an analyst or an administrator; you are supervisor.northern"
-                   in n.message for n in app._notifications)
+        assert any("Supervisors cannot update the action plan; an administrator or an "
+                   "analyst updates it" in n.message for n in app._notifications)

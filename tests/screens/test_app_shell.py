@@ -35,7 +35,7 @@ async def test_home_lists_cases_newest_first_and_pages(make_sqlite_context, sqli
         assert table.get_row_at(0)[0] == "NC/26/000000"
         # control characters from the database are shown, not obeyed
         assert "\x1b" not in str(table.get_row_at(0)[-1])
-        await pilot.press("n")
+        await pilot.press("end", "pagedown")  # past the last row: the next page
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert table.row_count == 30
@@ -81,7 +81,7 @@ async def test_command_palette_offers_screen_actions(make_sqlite_context) -> Non
     async with app.run_test(size=(160, 40)) as pilot:
         await app.workers.wait_for_complete()
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        assert any(t.startswith("Next page") for t in titles)
+        assert any(t.startswith(("Next page", "Page down")) for t in titles)
         assert "Go to Cases" in titles
         await pilot.press("slash")
         assert isinstance(app.focused, Input)

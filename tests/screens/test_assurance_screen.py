@@ -69,7 +69,8 @@ async def test_figures_trend_and_definition(make_sqlite_context, sqlite_database
         assert ("Southern", "! 50.0 per 100", "1 / 2") in rows
         assert ("  Response", "! 0.0 per 100", "0 / 2") in rows  # Northern Response: C2, C11
         chart = screen.query_one("#assurance-chart", PlotextPlot)
-        assert "R14_REFERRALS" in chart.plt.build()
+        built = chart.plt.build()
+        assert "R14_REFERRALS" not in built  # the title is in words
         definition = screen.query_one("#assurance-definition", Static)
         assert not definition.display
         await pilot.press("d")
@@ -134,39 +135,38 @@ async def test_period_and_area(make_sqlite_context, sqlite_database) -> None:  #
         assert _cell(table, m.R14_REFERRALS, "basis") == "1 / 2"
 
 
-async def test_save_delivers_the_html_report(make_sqlite_context, sqlite_database) -> None:  # type: ignore[no-untyped-def]
+async def test_save_writes_the_html_report(make_sqlite_context, sqlite_database,  # type: ignore[no-untyped-def]
+                                           tmp_path, monkeypatch) -> None:
     build_force(sqlite_database)
+    tmp_path = tmp_path / "saves"
+    tmp_path.mkdir()
+    monkeypatch.setenv("VIGIL_SAVE_DIR", str(tmp_path))
     app = VigilApp(make_sqlite_context("auditor"), start="assurance")
-    delivered: list[tuple[str, str | None]] = []
-
-    def deliver(path_or_file: Any, **kwargs: Any) -> None:
-        delivered.append((path_or_file.read(), kwargs.get("save_filename")))
-
-    app.deliver_text = deliver  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         await _settle(app, pilot)
         await pilot.press("ctrl+s")
         await pilot.pause()
         await pilot.press("escape")  # no purpose: nothing saved
         await pilot.pause()
-        assert delivered == []
+        assert list(tmp_path.iterdir()) == []
         for key in ("ctrl+s", "s"):
             await pilot.press(key)
             await pilot.pause()
             await pilot.press(*"board pack", "enter")
             await app.workers.wait_for_complete()
             await pilot.pause()
-    (html, html_name), (markdown, md_name) = delivered
+    html_name = "assurance-force-2025-03-01-2026-02-28.html"
+    md_name = "assurance-force-2025-03-01-2026-02-28.md"
+    html = (tmp_path / html_name).read_text(encoding="utf-8")
+    markdown = (tmp_path / md_name).read_text(encoding="utf-8")
     with sqlite_database.read() as session:
         events = session.execute(select(AuditEvent.action, AuditEvent.entity_id, AuditEvent.after)
                                  .where(AuditEvent.action == "export")
                                  .order_by(AuditEvent.id)).all()
     assert [(e[0], e[1], e[2]["purpose"], e[2]["target"]) for e in events] == [
-        ("export", "assurance", "board pack", f"download {html_name}"),
-        ("export", "assurance", "board pack", f"download {md_name}")]
-    assert html_name == "assurance-force-2025-03-01-2026-02-28.html"
+        ("export", "assurance", "board pack", str(tmp_path / html_name)),
+        ("export", "assurance", "board pack", str(tmp_path / md_name))]
     assert html.startswith("<!DOCTYPE html>") and "http" not in html
-    assert md_name == "assurance-force-2025-03-01-2026-02-28.md"
     assert "| R14_REFERRALS |" in markdown
 
 

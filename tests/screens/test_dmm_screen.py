@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,8 +211,7 @@ async def test_analyst_sees_the_queue_read_only(seeded: Database, make_sqlite_co
             await pilot.pause()
             assert app.screen is screen  # no dialog
         notes = [n.message for n in app._notifications]
-        assert any("only supervisors of Northern record decisions" in m or
-                   "only supervisors record decisions" in m for m in notes)
+        assert any("Analysts cannot record DMM decisions" in m for m in notes)
     with seeded.read() as session:
         assert session.execute(select(DmmItem).where(DmmItem.decision.is_not(None))).first() is None
 
@@ -287,15 +287,12 @@ async def test_a_due_full_recompute_runs_behind_the_rows(
 
 
 async def test_previous_and_next_meeting_filters_and_minutes(
-        seeded: Database, make_sqlite_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        seeded: Database, make_sqlite_context, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
-    delivered: list[tuple[str, str | None]] = []
-
-    def deliver(file: io.StringIO, **kwargs: Any) -> str:
-        delivered.append((file.getvalue(), kwargs.get("save_filename")))
-        return "key"
-
-    monkeypatch.setattr(app, "deliver_text", deliver)
+    saves = tmp_path / "saves"
+    saves.mkdir()
+    monkeypatch.setenv("VIGIL_SAVE_DIR", str(saves))
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot, app)
         screen = _screen(app)
@@ -327,15 +324,17 @@ async def test_previous_and_next_meeting_filters_and_minutes(
         await pilot.pause()
         await pilot.press("escape")  # no purpose: nothing saved, nothing logged
         await _settle(pilot, app)
-        assert delivered == []
+        assert list(saves.iterdir()) == []
         await pilot.press("ctrl+s")
         await pilot.pause()
-        await pilot.press(*"circulate to the area", "enter")
+        await pilot.press(*"circulate to the area", "enter")  # the purpose of the disclosure
         await _settle(pilot, app)
-    assert len(delivered) == 1
-    text, filename = delivered[0]
-    assert filename == "dmm-northern-2026-03-02.md"
-    assert text.startswith("# DMM minutes: Northern, Monday 2 March 2026")
+        notes = [n.message for n in app._notifications]
+    saved = saves / "dmm-northern-2026-03-02.md"
+    assert saved.read_text(encoding="utf-8").startswith(
+        "# DMM minutes: Northern, Monday 2 March 2026")
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert any(f"saved to {saved}" in note for note in notes)  # the full path is shown
     with seeded.read() as session:
         exports = session.execute(select(AuditEvent.id, AuditEvent.after).where(
             AuditEvent.action == "export")).all()
@@ -345,8 +344,9 @@ async def test_previous_and_next_meeting_filters_and_minutes(
     # the disclosure path: purpose, target, every case listed, before the minutes left
     [(_event_id, after)] = exports
     assert (after["kind"], after["format"], after["target"], after["purpose"], after["rows"],
-            after["filter"]) == ("dmm", "md", "download dmm-northern-2026-03-02.md",
-                                 "circulate to the area", 5, "Northern meeting 2026-03-02")
+            after["filter"]) == ("dmm", "md", str(saved), "circulate to the area", 5,
+                                 "Northern meeting 2026-03-02")
+    text = saved.read_text(encoding="utf-8")
     assert len(named) == 5 and all(f". {ref} (priority" in text for ref in named)
     assert sorted(meetings) == [MONDAY, date(2026, 3, 3)]  # Friday was only looked at
 
@@ -392,3 +392,46 @@ async def test_a_case_a_refresh_brings_into_view_is_named_in_the_audit_log(
         shown = named()
         assert shown["NC/26/0199"] == ["DMM queue refreshed: 1 case newly shown"]
         assert all(len(reasons) == 1 for reasons in shown.values())  # nothing named twice
+
+
+async def test_minutes_save_failure_is_shown_as_a_failure(
+        seeded: Database, make_sqlite_context, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    missing = tmp_path / "no-such-folder"
+    monkeypatch.setenv("VIGIL_SAVE_DIR", str(missing))
+    app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press(*"meeting", "enter")
+        await _settle(pilot, app)
+        failures = [n.message for n in app._notifications if n.severity == "error"]
+    assert failures and "not saved" in failures[0] and str(missing) in failures[0]
+    assert not any("saved to" in n.message for n in app._notifications)
+    assert not missing.exists()
+
+
+async def test_minutes_download_in_the_browser(
+        seeded: Database, make_sqlite_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
+    delivered: list[tuple[str, str | None]] = []
+
+    def deliver(file: io.StringIO, **kwargs: Any) -> str:
+        delivered.append((file.getvalue(), kwargs.get("save_filename")))
+        return "key"
+
+    monkeypatch.setattr(app, "deliver_text", deliver)
+    monkeypatch.setattr(VigilApp, "is_web", property(lambda _self: True))
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, app)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press(*"meeting", "enter")
+        await _settle(pilot, app)
+    (text, filename), = delivered
+    assert filename == "dmm-northern-2026-03-02.md" and text.startswith("# DMM minutes")
+    with seeded.read() as session:
+        targets = session.execute(select(AuditEvent.after).where(
+            AuditEvent.action == "export")).scalars().all()
+    assert [t["target"] for t in targets] == ["download dmm-northern-2026-03-02.md"]

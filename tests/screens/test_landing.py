@@ -97,3 +97,20 @@ def test_an_error_computing_the_first_page_reaches_the_screen(seeded, make_sqlit
     with pytest.raises(Exception, match="Nowhere"):
         first.build_queue(ctx, area="Nowhere", meeting_date=MONDAY, audit=True,
                           limit=PAGE_SIZE, offset=0, defer_full=True)
+
+
+async def test_a_scenario_opens_on_its_own_area(sqlite_database, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
+    """A trainer lands on the scenario's first moment: its section, at its
+    clock, on the area its story is about (victim-care: Southern's DMM)."""
+    from app.cli.open_tui import build_app
+    from seed.scenarios import get_scenario
+
+    scenario = get_scenario("victim-care")
+    assert (scenario.start, scenario.area) == ("dmm", "Southern")
+    app = build_app(make_sqlite_context("supervisor.northern"), start=scenario.start,
+                    area=scenario.area)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DmmScreen"
+        assert app.screen.area == "Southern"  # type: ignore[attr-defined]

@@ -116,7 +116,7 @@ async def test_a_non_reviewer_is_refused_before_the_dialog(make_sqlite_context, 
         await pilot.press("v")
         await pilot.pause()
         assert app.screen is screen
-        assert any("for auditors and inspectors; you are analyst" in n.message
+        assert any("Analysts cannot review sampled files; an auditor reviews them" in n.message
                    for n in app._notifications)
         await pilot.press("m")
         await pilot.pause()

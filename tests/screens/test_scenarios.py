@@ -112,7 +112,7 @@ async def test_victim_care_shows_victims_not_referred(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["night-breach", "misclassified"])
 def test_scenario_resets_deterministically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                            name: str) -> None:
-    monkeypatch.setattr(app.cli.open_tui, "run_app", lambda context, start=None: 0)
+    monkeypatch.setattr(app.cli.open_tui, "run_app", lambda context, start=None, area=None: 0)
     db = f"sqlite:///{tmp_path / 'training.db'}"
     exports: list[dict[str, bytes]] = []
     for run in range(2):

@@ -104,10 +104,9 @@ async def test_pilot_analyst_runs_and_flags_supervisor_accepts(make_sqlite_conte
         # the analyst cannot decide it
         await pilot.press("y")
         await pilot.pause()
-        assert isinstance(app.screen, ReasonDialog)
-        await pilot.press("enter")
-        await _settle(app, pilot)
-        assert any("may not decide flag" in n.message for n in app._notifications)
+        assert app.screen is screen  # refused before any dialog, in words
+        assert any("Analysts cannot decide screening flags; a supervisor of the area decides"
+                   in n.message for n in app._notifications)
     with sqlite_database.read() as s:
         assert s.exec(select(ScreeningFlag.status)).all() == ["open"]
 
@@ -149,7 +148,7 @@ async def test_reject_needs_a_reason_and_filter_and_feedback(make_sqlite_context
         await _settle(app, pilot)
         screen = app.screen
         assert _keys(screen.query_one(DataTable)) == ["SO/26/000003"]
-        await pilot.press("n")
+        await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, ReasonDialog)
         await pilot.press("enter")  # empty: refused by the dialog

@@ -55,13 +55,13 @@ async def test_search_by_code_pages_and_opens_a_case(make_sqlite_context, sqlite
         assert refs[:3] == ["SR/26/INCL", "SR/26/0000", "SR/26/0001"]  # included 8Q found too
         assert table.get_row_at(0)[3] == "8L +8Q"
         info = str(screen.query_one("#search-info", Static).render())
-        assert info.startswith("1–50 of 61 · page 1 · n next page")
+        assert info.startswith("1–50 of 61 · page 1 · pgdn next page")
         table.focus()
-        await pilot.press("n")
+        await pilot.press("end", "pagedown")
         await _settle(app, pilot)
         assert _refs(table) == [f"SR/26/{i:04d}" for i in range(49, 60)]
         assert str(screen.query_one("#search-info", Static).render()).startswith("51–61 of 61 · page 2")
-        await pilot.press("p")
+        await pilot.press("home", "pageup")
         await _settle(app, pilot)
         assert _refs(table)[0] == "SR/26/INCL"
         table.move_cursor(row=2)

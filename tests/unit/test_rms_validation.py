@@ -415,7 +415,7 @@ def test_format_2_columns_need_a_manifest(sqlite_database: Database, tmp_path: P
      "evaluation, synthetic)"),
     ('{"format_version": 2, "source_kind": "live", "rows": 3}',
      "manifest.json:1: rows: unknown field (expected format, format_version, source_kind, "
-     "formula_protection, files)"),
+     "formula_protection, files, notice)"),
     ('{"format_version": 2,', "manifest.json:1: json: cannot be read (Expecting property name "
                               "enclosed in double quotes)"),
 ])
