@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from app.dates import format_local
 from app.errors import VigilError
+from app.output import words
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_TITLES
 from app.sanitise import clean_text
@@ -375,10 +376,10 @@ class DmmScreen(VigilScreen):
         if not item.reasons:
             text.append("  added to the agenda by the chair\n")
         for hit in item.reasons:
-            text.append(f"  {hit.code}", style="bold")
+            text.append(f"  {rules.REASON_NAMES.get(hit.code, hit.code)}", style="bold")
             text.append(f": {clean_text(hit.explanation, keep_newlines=False)}\n")
         text.append("Why it ranks here\n", style="bold underline")
-        text.append(f"  {item.priority_explanation}\n")
+        text.append(f"  {rules.in_words(item.priority_explanation)}\n")
         text.append("Decision\n", style="bold underline")
         if item.decision:
             text.append(f"  {DECISION_LABELS.get(item.decision, item.decision)}", style="bold")
@@ -447,7 +448,7 @@ class DmmScreen(VigilScreen):
         text.append(clean_text(
             f"  {d.principal_title} ({codes}) · {d.status} · reported "
             f"{format_local(d.reported_at)}\n  {d.victim_ref} → {d.suspect_ref or '?'} "
-            f"({d.relationship}{', domestic abuse' if d.domestic_abuse else ''}"
+            f"({words(d.relationship)}{', domestic abuse' if d.domestic_abuse else ''}"
             f"{', online' if d.online else ''}) · {d.team or 'unallocated'}"
             f"{' / ' + d.officer if d.officer else ''} · SPO {d.spo_status.replace('_', ' ')}\n",
         ))

@@ -15,6 +15,7 @@ the minute at which it is looked at.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -204,6 +205,35 @@ REASON_SHORT: dict[str, str] = {
     Reason.CARRIED_OVER: "CARRIED",
     Reason.SPO_NOTIFICATION_OVERDUE: "NOTIFY",
 }
+
+# Names people read, where a reason heads a line (the side panel, minutes).
+REASON_NAMES: dict[str, str] = {
+    Reason.NEW_CRIME: "New crime",
+    Reason.BREACH: "Breach",
+    Reason.HIGH_RISK: "High risk",
+    Reason.RISK_BELOW_SUGGESTION: "Risk below the checklist",
+    Reason.NO_RISK_ASSESSMENT: "No risk assessment",
+    Reason.RISK_REVIEW_DUE: "Risk review due",
+    Reason.NO_RISK_PLAN: "No risk plan",
+    Reason.SPO_NOT_CONSIDERED: "SPO not considered",
+    Reason.VICTIM_NOT_REFERRED: "Victim not referred",
+    Reason.ALLOCATION_CONTRARY_TO_POLICY: "Allocation against policy",
+    Reason.REPEAT_PAIR: "Repeat victim and suspect",
+    Reason.PIN_RECORDED: "PIN recorded",
+    Reason.ACTION_OVERDUE: "Action overdue",
+    Reason.CARRIED_OVER: "Carried over",
+    Reason.SPO_NOTIFICATION_OVERDUE: "SPO notification overdue",
+}
+
+_REASON_CODE = re.compile(r"\b[A-Z][A-Z_]+[A-Z]\b")
+
+
+def in_words(text: str) -> str:
+    """``text`` with each reason code named as people read it:
+    ``BREACH +40, HIGH_RISK +35, high risk +30 = 105`` →
+    ``Breach +40, High risk +35, high risk +30 = 105`` (stored text keeps codes)."""
+    return _REASON_CODE.sub(lambda m: REASON_NAMES.get(m.group(0), m.group(0)), text)
+
 
 # Display order of reasons of equal weight.
 REASON_ORDER: tuple[str, ...] = (

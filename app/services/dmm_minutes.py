@@ -14,7 +14,7 @@ from typing import Any
 
 from app.dates import format_local
 from app.output import TRAINING_MARK, Column, output_options, output_scope, render
-from app.rules.dmm import REASON_SHORT
+from app.rules.dmm import REASON_NAMES, REASON_SHORT
 from app.sanitise import clean_text
 from app.services.context import ServiceContext
 from app.services.dmm import (
@@ -203,7 +203,8 @@ def minutes_markdown(queue: DmmQueue, addenda: Sequence[AddendumView] = ()) -> s
             f"{format_local(item.reported_at)}",
             "- **Reasons:**" if item.reasons else "- **Reasons:** added by the chair",
         ]
-        lines += [f"  - {h.code}: {_md(h.explanation)}" for h in item.reasons]
+        lines += [f"  - {REASON_NAMES.get(h.code, h.code)}: {_md(h.explanation)}"
+                  for h in item.reasons]
         if item.decision:
             by = f" ({_md(item.decided_by)}, {format_local(item.decided_at)})" \
                 if item.decided_by else ""

@@ -68,7 +68,7 @@ def test_minutes_show_decisions_and_actions_in_london_time(
     assert "- **Rationale:** Breach \\| not yet acknowledged" in section
     assert ("  - Arrest suspect for the breach — owner DS Lowther, due 01/04/2026 18:00 (open)"
             in section)
-    assert ("  - BREACH: breach BR/26/0001 of RO RO/26/0001 reported Sun 01/03 21:00 "
+    assert ("  - Breach: breach BR/26/0001 of RO RO/26/0001 reported Sun 01/03 21:00 "
             "(original crime NC/26/0103, open); not acknowledged; suspect not arrested for it "
             "(outstanding?)") in section
 

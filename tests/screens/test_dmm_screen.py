@@ -81,10 +81,10 @@ async def test_queue_ranked_with_why_in_the_side_panel(seeded: Database,
         assert _text(screen, "#dmm-live") == "live · refreshed 08:00"
         why = _text(screen, "#dmm-why")
         assert "NC/26/0104  #1 · priority 66" in why
-        assert ("BREACH: breach BR/26/0001 of RO RO/26/0001 reported Sun 01/03 21:00 "
+        assert ("Breach: breach BR/26/0001 of RO RO/26/0001 reported Sun 01/03 21:00 "
                 "(original crime NC/26/0103, open); not acknowledged") in why
         assert "suspect not arrested for it (outstanding?)" in why
-        assert "BREACH +40, REPEAT_PAIR +12, NEW_CRIME +6, unassessed risk +8 = 66" in why
+        assert "Breach +40, Repeat victim and suspect +12, New crime +6, unassessed risk +8 = 66" in why
         await pilot.pause(0.4)  # the side panel waits for the cursor to rest
         await _settle(pilot, app)
         detail = _text(screen, "#dmm-detail")

@@ -570,3 +570,12 @@ def test_every_reason_has_a_fixed_bit_and_is_a_meeting_item_or_a_standing_gap() 
     assert len(set(bits)) == len(bits) and all(b & (b - 1) == 0 for b in bits)
     # stored agendas keep their meaning: the first twelve bits never move
     assert REASON_BITS["NEW_CRIME"] == 1 and REASON_BITS["CARRIED_OVER"] == 1 << 11
+
+
+def test_reason_codes_read_in_words_where_people_read_them() -> None:
+    from app.rules.dmm import REASON_NAMES, REASON_TITLES, in_words
+
+    assert set(REASON_NAMES) == set(REASON_TITLES)  # every reason has a name
+    assert in_words("BREACH +40, ALLOCATION_CONTRARY_TO_POLICY +10, high risk +30 = 80") == (
+        "Breach +40, Allocation against policy +10, high risk +30 = 80")
+    assert in_words("see NC/26/0001 and RMS_ID") == "see NC/26/0001 and RMS_ID"  # not a reason
