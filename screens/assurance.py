@@ -41,15 +41,15 @@ PAGE_SIZE = 100
 
 METRIC_COLUMNS: tuple[Col, ...] = (
     Col("rec", "Rec", 6, keep=True),
-    Col("metric", "Metric", 40, flex=1, min=12),
-    Col("figure", "Figure", 13, keep=True),
-    Col("basis", "Basis", 17),
-    Col("status", "Status", 17),
+    Col("metric", "Metric", 40, flex=1, min=16),
+    Col("figure", "Figure", 7, keep=True),
+    Col("basis", "Basis", 7, min=11, max=11),
+    Col("status", "Status", 11, keep=True),
 )
 BREAKDOWN_COLUMNS: tuple[Col, ...] = (
-    Col("where", "Area · team", 16),
-    Col("figure", "Figure", 16, keep=True),
-    Col("basis", "Basis", 16),
+    Col("where", "Area · team", 16, min=13),
+    Col("figure", "Figure", 7, keep=True),
+    Col("basis", "Basis", 7, keep=True),
 )
 CASE_COLUMNS: tuple[Col, ...] = (
     Col("crime_ref", "Crime ref", 12, keep=True),
@@ -61,8 +61,13 @@ CASE_COLUMNS: tuple[Col, ...] = (
 FORCE_ROW = "__overall__"
 
 
+#: the status column's words, short enough to read whole at 100 columns
+STATUS_SHORT = {m.STATUS_OK: "on target", m.STATUS_ATTENTION: "attention",
+                m.STATUS_INFO: "context", m.STATUS_NO_DATA: "no data"}
+
+
 def _status_text(status: str) -> Text:
-    label = status_label(status)
+    label = STATUS_SHORT.get(status) or status_label(status)
     if status == m.STATUS_ATTENTION:
         return Text(f"! {label}", style="bold")
     return Text(label)
@@ -232,7 +237,13 @@ class AssuranceScreen(VigilScreen):
             plt.plot([x for x, _ in known], [v for _, v in known], marker="braille")
         if d.target is not None and d.higher_is_better is not None and d.unit != "count":
             plt.hline(d.target * scale)
-        plt.xticks(xs, labels)
+        # label only months that cannot overlap: plotext would drop
+        # overlapping ones in an order that varies from run to run
+        room = max(chart.size.width - 8, 12)
+        every = max(1, -(-len(xs) * 6 // room))
+        shown = [(x, label) for x, label in zip(xs, labels, strict=True)
+                 if (len(xs) - x) % every == 0]
+        plt.xticks([x for x, _ in shown], [label for _, label in shown])
         plt.xlim(0.5, len(xs) + 0.5)
         unit = {"share": "%", "rate_per_100": "per 100", "hours": "hours"}.get(d.unit, "")
         note = f" · {INCOMPLETE_MARK} month not over" if partial else ""

@@ -21,7 +21,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Sta
 
 from app.dates import DateError, format_local, local_midnight, parse_date
 from app.errors import BadInput, VigilError
-from app.rules.screening import highlight_spans, rule_label
+from app.rules.screening import RULE_NAMES, highlight_spans, rule_label
 from app.sanitise import clean_text
 from app.services.cases import ReasonRequired
 from app.services.permissions import Permission
@@ -56,7 +56,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     Col("crime_ref", "Crime ref", 12, keep=True),
     Col("class", "Class", 10),
     Col("rules", "Rules", 16, flex=1, min=10),
-    Col("area", "Area", 9),
+    Col("area", "Area", 8, keep=True),
     Col("team", "Team", 13),
     Col("flag", "Flag", 9),
     Col("reported", "Reported", 16, keep=True),
@@ -387,7 +387,7 @@ class ScreeningScreen(VigilScreen):
         parts: list[Any] = [head, Text(f"Score {item.score:g}", style="bold"),
                             highlighted_summary(item.summary, item.evidence), Text("")]
         for line in item.explanations:
-            parts.append(Text("• " + clean_text(line)))
+            parts.append(Text("• " + clean_text(_rule_in_words(line))))
         if item.linked_crimes:
             parts.append(Text("Linked crimes (same victim and suspect):", style="bold"))
             for crime in item.linked_crimes:
@@ -427,13 +427,19 @@ class ScreeningScreen(VigilScreen):
             self.query_one("#screening-summary", Static).update(
                 "screening every crime…" if full else "screening new and changed crimes…")
             self.call_service(run_screening, full=full, on_result=self._after_run,
-                              group="screening-run")
+                              on_error=self._run_failed, group="screening-run")
 
         if full:
             self.app.push_screen(ConfirmDialog(
                 "Re-screen every crime? On a large force this takes up to a minute."), start)
         else:
             start()
+
+    def _run_failed(self, error: VigilError) -> None:
+        """A run that failed says so, and the status line goes back to the
+        last finished run (it never stays on "screening…")."""
+        self.show_error(error)
+        self.load()
 
     def _after_run(self, summary: ScreeningRunSummary) -> None:
         kind = "Full" if summary.full else "Incremental"
@@ -587,3 +593,12 @@ class ScreeningScreen(VigilScreen):
                               str(row.accepted), str(row.rejected), str(row.changed), rate)
             table.add_section()
         self.query_one("#screening-feedback", Static).update(table)
+
+
+def _rule_in_words(line: str) -> str:
+    """``course_of_conduct: 4 crimes…`` → ``Course of conduct: 4 crimes…``
+    (the rule's name as people read it; the stored explanation keeps it)."""
+    rule, sep, rest = line.partition(": ")
+    if sep and rule in RULE_NAMES:
+        return f"{rule.replace('_', ' ').capitalize()}: {rest}"
+    return line

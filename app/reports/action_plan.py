@@ -14,13 +14,14 @@ links, no fonts to fetch; every text is escaped.
 
 from __future__ import annotations
 
+from datetime import date
 from html import escape
 
 from app.dates import format_local
 from app.output import Column as OutColumn
 from app.output import render_csv
 from app.reports.assurance_html import CSS as REPORT_CSS
-from app.reports.assurance_html import trend_svg
+from app.reports.assurance_html import figures_as_of, trend_svg
 from app.rules import metrics as m
 from app.services.action_plan import (
     STATUS_TITLES,
@@ -183,7 +184,11 @@ def _attached_html(figures: tuple[AttachedFigure, ...]) -> str:
             f"<th>By month</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-def _current_html(results: list[m.MetricResult]) -> str:
+def _figures_as_of(plan: ActionPlan) -> date | None:
+    return figures_as_of(plan.date_to, plan.generated_at) if plan.date_to else None
+
+
+def _current_html(results: list[m.MetricResult], as_of: date | None = None) -> str:
     if not results:
         return ""
     rows = []
@@ -197,7 +202,7 @@ def _current_html(results: list[m.MetricResult]) -> str:
             f'</summary><dl class="definition">{body}</dl></details></td>'
             f'<td class="num">{_e(m.format_figure(d, r.overall))}</td>'
             f'<td class="num">{_e(m.format_basis(d, r.overall))}</td>'
-            f"<td>{trend_svg(r)}</td></tr>")
+            f"<td>{trend_svg(r, as_of=as_of)}</td></tr>")
     return ("<table><thead><tr><th>Current figure</th><th>Value</th><th>Basis</th>"
             f"<th>Monthly trend</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
@@ -232,7 +237,7 @@ def _item_html(plan: ActionPlan, item: PlanItem) -> str:
         f'</thead><tbody><tr><td class="rec">{_e(item.number)}</td><td>{text}</td>'
         f"<td>{_e(item.evidence_requirement or '—')}</td><td>{_e(item.owner or '—')}</td>"
         f"<td>{response}</td><td>{updates}</td></tr></tbody></table>"
-        + (f"<h3>Figures now: cases reported {_e(_period(plan))}</h3>{_current_html(current)}"
+        + (f"<h3>Figures now: cases reported {_e(_period(plan))}</h3>{_current_html(current, _figures_as_of(plan))}"
            if current else "")
         + "</section>")
 

@@ -8,11 +8,12 @@ no web fonts. Every piece of text from the database or the policy is escaped.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from html import escape
 
-from app.dates import format_local
+from app.dates import format_local, local
 from app.reports.assurance_text import by_recommendation, status_label, title_line
-from app.reports.axes import axis_top
+from app.reports.axes import INCOMPLETE_MARK, axis_top, month_incomplete
 from app.rules import metrics as m
 from app.services.assurance import AssuranceReport
 
@@ -46,6 +47,10 @@ svg .axis { stroke: #9fb3c8; stroke-width: 1; }
 svg .line { fill: none; stroke: #2f5d8a; stroke-width: 2; }
 svg .dot { fill: #2f5d8a; }
 svg .bar { fill: #2f5d8a; }
+svg .line.partial { stroke-dasharray: 2 3; }
+svg .dot.partial { fill: #fff; stroke: #2f5d8a; stroke-width: 1.5; }
+svg .bar.partial { fill: #fff; stroke: #2f5d8a; stroke-dasharray: 2 2; }
+svg .note { font-size: 9px; fill: #555; }
 svg .target { stroke: #b42318; stroke-width: 1; stroke-dasharray: 4 3; }
 svg text { font-size: 10px; fill: #52606d; font-family: inherit; }
 footer { margin-top: 32px; color: #52606d; font-size: 12px; }
@@ -80,17 +85,21 @@ def _axis_label(definition: m.MetricDefinition, value: float) -> str:
     return f"{value:.0f}"
 
 
-def trend_svg(result: m.MetricResult) -> str:
+def trend_svg(result: m.MetricResult, *, as_of: date | None = None) -> str:
     """A small chart of the monthly trend: a line for shares, rates and
     hours, bars for counts; the target as a dashed line. Each point carries a
-    tooltip (``<title>``) with its month, figure and basis."""
+    tooltip (``<title>``) with its month, figure and basis. A month not over
+    on ``as_of`` (the day the figures were read to) is drawn hollow, reached
+    by a dotted line, labelled ``Mon*`` and named in a note under the chart,
+    so a part month is not read as a collapse."""
     definition = result.definition
     points = result.trend
+    partial = [as_of is not None and month_incomplete(p.month, as_of) for p in points]
     values = [p.figure.value for p in points]
     known = [v for v in values if v is not None]
-    width, height = CHART_WIDTH, CHART_HEIGHT
+    width, height = CHART_WIDTH, CHART_HEIGHT + (12 if any(partial) else 0)
     plot_w = width - _PAD_LEFT - _PAD_RIGHT
-    plot_h = height - _PAD_TOP - _PAD_BOTTOM
+    plot_h = CHART_HEIGHT - _PAD_TOP - _PAD_BOTTOM
     top = _scale_top(definition, known)
     n = max(len(points), 1)
     step = plot_w / n
@@ -122,22 +131,23 @@ def trend_svg(result: m.MetricResult) -> str:
     every = max(1, (n + 5) // 6)
     for i, point in enumerate(points):
         if i % every == 0:
-            parts.append(f'<text x="{x(i):.1f}" y="{height - 4}" text-anchor="middle">'
-                         f'{_e(point.month.strftime("%b %y"))}</text>')
+            mark = INCOMPLETE_MARK if partial[i] else ""
+            parts.append(f'<text x="{x(i):.1f}" y="{CHART_HEIGHT - 4}" text-anchor="middle">'
+                         f'{_e(point.month.strftime("%b %y"))}{mark}</text>')
     if definition.unit == "count":
         bar = max(step * 0.6, 1.0)
         for i, point in enumerate(points):
             value = point.figure.value or 0.0
             top_y = y(value)
-            tip = _tip(definition, point)
-            parts.append(f'<rect class="bar" x="{x(i) - bar / 2:.1f}" y="{top_y:.1f}" '
+            tip = _tip(definition, point, partial=partial[i])
+            parts.append(f'<rect class="bar{" partial" if partial[i] else ""}" x="{x(i) - bar / 2:.1f}" y="{top_y:.1f}" '
                          f'width="{bar:.1f}" height="{base_y - top_y:.1f}"><title>{_e(tip)}</title>'
                          '</rect>')
     else:
         segment: list[str] = []
         segments: list[list[str]] = []
         for i, value in enumerate(values):
-            if value is None:
+            if value is None or partial[i]:
                 if segment:
                     segments.append(segment)
                 segment = []
@@ -148,20 +158,30 @@ def trend_svg(result: m.MetricResult) -> str:
         for seg in segments:
             if len(seg) > 1:
                 parts.append(f'<polyline class="line" points="{" ".join(seg)}"/>')
+        for i, value in enumerate(values):  # a part month: dotted from the month before
+            if partial[i] and value is not None and i > 0 and values[i - 1] is not None:
+                parts.append(f'<line class="line partial" x1="{x(i - 1):.1f}" '
+                             f'y1="{y(values[i - 1]):.1f}" x2="{x(i):.1f}" y2="{y(value):.1f}"/>')
         for i, point in enumerate(points):
             if point.figure.value is None:
                 continue
-            parts.append(f'<circle class="dot" cx="{x(i):.1f}" cy="{y(point.figure.value):.1f}" '
-                         f'r="2.5"><title>{_e(_tip(definition, point))}</title></circle>')
+            tip = _tip(definition, point, partial=partial[i])
+            parts.append(f'<circle class="dot{" partial" if partial[i] else ""}" cx="{x(i):.1f}" '
+                         f'cy="{y(point.figure.value):.1f}" r="2.5"><title>{_e(tip)}</title>'
+                         '</circle>')
     if not known:
         parts.append(f'<text x="{_PAD_LEFT + plot_w / 2:.1f}" y="{_PAD_TOP + plot_h / 2:.1f}" '
                      'text-anchor="middle">no data</text>')
+    if any(partial):
+        parts.append(f'<text class="note" x="{_PAD_LEFT}" y="{height - 2}">'
+                     f'{INCOMPLETE_MARK} month not over: figures so far</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _tip(definition: m.MetricDefinition, point: m.TrendPoint) -> str:
-    return (f"{point.month:%B %Y}: {m.format_figure(definition, point.figure)} "
+def _tip(definition: m.MetricDefinition, point: m.TrendPoint, *, partial: bool = False) -> str:
+    so_far = " (month not over: so far)" if partial else ""
+    return (f"{point.month:%B %Y}{so_far}: {m.format_figure(definition, point.figure)} "
             f"({m.format_basis(definition, point.figure)})")
 
 
@@ -180,7 +200,13 @@ def _status(status: str) -> str:
     return f'<span class="status {_e(_status_class(status))}">{_e(status_label(status))}</span>'
 
 
-def _metric_table(results: Sequence[m.MetricResult]) -> str:
+def figures_as_of(date_to: date, generated_at: datetime) -> date:
+    """The day a report's figures run to: the period's end, or the day it was
+    generated when that is earlier (a month after it is not over)."""
+    return min(date_to, local(generated_at).date())
+
+
+def _metric_table(results: Sequence[m.MetricResult], as_of: date | None = None) -> str:
     rows = []
     for r in results:
         d = r.definition
@@ -190,7 +216,7 @@ def _metric_table(results: Sequence[m.MetricResult]) -> str:
             f'<td class="num">{_e(m.format_figure(d, r.overall))}</td>'
             f'<td class="num">{_e(m.format_basis(d, r.overall))}</td>'
             f"<td>{_status(r.status)}</td>"
-            f"<td>{trend_svg(r)}</td>"
+            f"<td>{trend_svg(r, as_of=as_of)}</td>"
             "</tr>"
         )
     return ("<table><thead><tr><th>Metric</th><th>Figure</th><th>Basis</th><th>Status</th>"
@@ -272,7 +298,7 @@ def render_report_html(report: AssuranceReport) -> str:
     for recommendation, results in by_recommendation(report):
         heading = m.RECOMMENDATIONS.get(recommendation, recommendation)
         out.append(f'<section id="rec-{_e(recommendation)}"><h2>{_e(heading)}</h2>')
-        out.append(_metric_table(results))
+        out.append(_metric_table(results, figures_as_of(report.date_to, report.generated_at)))
         out.append(_area_table(results))
         out.append("</section>")
     out.append(f"<footer>Vigil assurance report · {_e(report.scope)} · "

@@ -57,7 +57,7 @@ async def test_figures_trend_and_definition(make_sqlite_context, sqlite_database
         assert _cell(table, m.R14_REFERRALS, "figure") == "50.0 per 100"
         assert _cell(table, m.R14_REFERRALS, "basis") == "3 / 6"
         assert _cell(table, m.R7_STALKING_INCLUDED, "basis") == "2 / 6"
-        assert _cell(table, m.PINS_RECORDED, "status") == "! needs attention"
+        assert _cell(table, m.PINS_RECORDED, "status") == "! attention"
         period = str(screen.query_one("#assurance-period", Static).render())
         assert period.startswith("01/03/2025 – 28/02/2026")
         await _goto(app, pilot, m.R14_REFERRALS)

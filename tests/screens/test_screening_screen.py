@@ -90,7 +90,7 @@ async def test_pilot_analyst_runs_and_flags_supervisor_accepts(make_sqlite_conte
         assert marked == ["followed", "waited outside"]
         detail = "\n".join(getattr(p, "plain", "") for p in group.renderables)
         assert "NO/26/000002  8R" in detail
-        assert "• course_of_conduct: 2 crimes for this victim and suspect within 365 days" in detail
+        assert "• Course of conduct: 2 crimes for this victim and suspect within 365 days" in detail
         # flag it
         await pilot.press("g")
         await pilot.pause()
@@ -204,3 +204,24 @@ def test_snapshot(snap_compare, sqlite_database, make_sqlite_context) -> None:  
         await _settle(app, pilot)
 
     assert snap_compare(app, terminal_size=(160, 40), run_before=settle)
+
+
+async def test_a_failed_run_says_so_and_the_status_line_does_not_stay_on_screening(
+        make_sqlite_context, sqlite_database, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.errors import DatabaseBusy
+
+    _seed(sqlite_database)
+
+    def busy(_context, **_kwargs):  # type: ignore[no-untyped-def]
+        raise DatabaseBusy("the database is busy (another run is writing): try again")
+
+    monkeypatch.setattr("screens.screening.run_screening", busy)
+    app = VigilApp(make_sqlite_context("analyst"), start="screening")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("R")
+        await _settle(app, pilot)
+        line = str(app.screen.query_one("#screening-summary", Static).content)
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+    assert "screening new and changed" not in line and "never run" in line
+    assert errors == ["the database is busy (another run is writing): try again"]

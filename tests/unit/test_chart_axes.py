@@ -41,3 +41,30 @@ def test_the_running_month_is_marked() -> None:
     assert month_incomplete(date(2026, 12, 1), date(2026, 12, 31))
     assert month_label(date(2026, 3, 1), today) == "Mar*"
     assert month_label(date(2026, 2, 1), today) == "Feb"
+
+
+def _result(unit_code: str = "R7_STALKING_INCLUDED"):  # type: ignore[no-untyped-def]
+    from app.policy import load_policy
+    from app.rules import metrics as m
+
+    definition = m.definitions_by_code(load_policy())[unit_code]
+    trend = tuple(m.TrendPoint(date(2026, month, 1), m.Figure(n, 20, n / 20))
+                  for month, n in ((1, 5), (2, 6), (3, 1)))
+    return m.MetricResult(definition=definition, overall=m.Figure(12, 60, 0.2), status="ok",
+                          trend=trend)
+
+
+def test_the_report_chart_marks_a_month_not_over_and_does_not_draw_it_as_a_fall() -> None:
+    from app.reports.assurance_html import figures_as_of, trend_svg
+
+    svg = trend_svg(_result(), as_of=date(2026, 3, 2))
+    assert "Mar 26*" in svg and "month not over" in svg
+    assert svg.count('class="dot partial"') == 1 and 'class="line partial"' in svg
+    solid = svg.split('<polyline class="line" points="')[1].split('"')[0]
+    assert len(solid.split()) == 2  # January and February only: March is dotted
+    whole = trend_svg(_result(), as_of=date(2026, 4, 1))  # March over
+    assert "*" not in whole and "partial" not in whole.split("</style>")[-1]
+    # a report generated on 2 March for a period to 1 April reads to 2 March
+    from datetime import UTC, datetime
+    assert figures_as_of(date(2026, 4, 1), datetime(2026, 3, 2, 9, tzinfo=UTC)) == date(2026, 3, 2)
+    assert figures_as_of(date(2026, 3, 1), datetime(2026, 3, 2, 9, tzinfo=UTC)) == date(2026, 3, 1)
