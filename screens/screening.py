@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
 from app.dates import DateError, format_local, local_midnight, parse_date
-from app.errors import BadInput, VigilError
+from app.errors import BadInput
 from app.rules.screening import highlight_spans, rule_label
 from app.sanitise import clean_text
 from app.services.cases import ReasonRequired
@@ -348,13 +348,12 @@ class ScreeningScreen(VigilScreen):
             if self._selected_ref() == ref:
                 self._render_item(self.items.get(ref, item))
 
-        def refused(error: VigilError) -> None:
+        def refused(error: Exception) -> bool:
             if not isinstance(error, ReasonRequired):
                 detail.update("")
-                self.show_error(error)
-                return
+                return False  # shown by the App
             if item.area in self._asking:
-                return  # the reason is being asked already
+                return True  # the reason is being asked already
             self._asking.add(item.area)
 
             def answered(reason: str | None) -> None:
@@ -372,9 +371,10 @@ class ScreeningScreen(VigilScreen):
                 f"{error} (the detail shows the crime's summary and linked crimes; the reason "
                 f"is recorded on each {item.area} crime you open here).",
                 prompt="Reason for viewing"), answered)
+            return True
 
         self.call_service(consult_candidate, crime_ref=ref, reason=self._reasons.get(item.area),
-                          on_result=consulted, on_error=refused, group="screening-consult",
+                          on_result=consulted, on_failure=refused, group="screening-consult",
                           exclusive=False)
 
     def _render_item(self, item: QueueItem) -> None:
