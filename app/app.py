@@ -9,6 +9,7 @@ and a cold start stay fast.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -16,11 +17,16 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from app.errors import BadInput
+from app.failures import Failure, FailureKind, describe_failure
 from app.keymap import load_keymap
 from app.services.context import ServiceContext
 from app.services.dmm.first_page import FirstPage
+from screens.base import ServiceCaller, ServiceFailed
+
+log = logging.getLogger("vigil")
 
 SECTIONS: dict[str, tuple[str, str, str]] = {
     # mode: (module, class, title)
@@ -49,7 +55,7 @@ def _lazy_screen(module: str, cls: str) -> Callable[[], Screen[Any]]:
     return build
 
 
-class VigilApp(App[None]):
+class VigilApp(ServiceCaller, App[None]):
     """Vigil: stalking and harassment case oversight."""
 
     TITLE = "Vigil"
@@ -124,6 +130,41 @@ class VigilApp(App[None]):
         from screens.case import open_case_record
 
         open_case_record(self, crime_ref)
+
+    # --- failures: one handler, the same presentation everywhere ---------------
+    def on_service_failed(self, message: ServiceFailed) -> None:
+        """Every failed service call ends here (screens' messages bubble up):
+        the caller's ``on_failure`` first, then the one presentation."""
+        message.stop()
+        if message.settle():
+            return
+        self.show_failure(message.failure, message.error, origin=message.origin)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that crashed outside ``call_service`` is shown the same way."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            self.show_failure(describe_failure(error), error)
+
+    def show_failure(self, failure: Failure, error: BaseException | None = None, *,
+                     origin: ServiceCaller | None = None) -> None:
+        """Show ``failure`` by its kind (app.failures): a conflict as a dialog
+        offering a reload (to ``origin``), the rest as a notification; an
+        unexpected error's details go to the log only."""
+        if failure.kind is FailureKind.UNEXPECTED:
+            log.error("unexpected error in a service call", exc_info=error)
+            self.log.error(repr(error))
+        if failure.kind is FailureKind.CONFLICT:
+            from screens.dialogs import ConflictDialog
+
+            def reload(yes: bool | None) -> None:
+                if yes and origin is not None:
+                    origin.reload_after_conflict(failure.crime_ref)
+
+            self.push_screen(ConflictDialog(failure.title, failure.message), reload)
+            return
+        self.notify(failure.message, title=failure.title, severity=failure.severity,  # type: ignore[arg-type]
+                    timeout=10, markup=False)
 
     # --- downloads in the browser: a failure is shown as one -------------------
     def on_delivery_failed(self, event: events.DeliveryFailed) -> None:

@@ -37,7 +37,15 @@ class NotFound(VigilError):
 
 
 class ConflictError(VigilError):
-    """Another user changed the record since it was read (optimistic lock)."""
+    """Another user changed the record since it was read (optimistic lock).
+    ``crime_ref`` names the case to reload, ``changed_by`` who changed it
+    (when known)."""
+
+    def __init__(self, message: str, *, crime_ref: str | None = None,
+                 changed_by: str | None = None) -> None:
+        super().__init__(message)
+        self.crime_ref = crime_ref
+        self.changed_by = changed_by
 
 
 class DatabaseBusy(VigilError):

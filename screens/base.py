@@ -1,5 +1,13 @@
 """What every Vigil screen shares: the banner, the purpose panel, help, and
-running service calls in thread workers so the UI never waits on the database."""
+running service calls in thread workers so the UI never waits on the database.
+
+Every database call from a screen (or a dialog, or the App) goes through
+:meth:`ServiceCaller.call_service`: a thread worker that posts a typed
+:class:`ServiceDone` or :class:`ServiceFailed` message back. A failure is
+shown by the App's one handler (``VigilApp.on_service_failed``), by kind
+(:mod:`app.failures`); a caller's ``on_failure`` sees it first, to tidy up or
+to handle one case itself (asking for a reason when ``ReasonRequired`` is
+raised) by returning True."""
 
 from __future__ import annotations
 
@@ -9,11 +17,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input
 from textual.worker import Worker
 
-from app.errors import VigilError
+from app.errors import PermissionDenied
+from app.failures import Failure, describe_failure
 from app.services.permissions import Permission, refusal
 from app.widgets.banner import TrainingBanner
 from app.widgets.columns import Col, FittedColumns
@@ -37,7 +47,90 @@ def cursor_row_key(table: DataTable) -> str | None:
         return None
 
 
-class VigilScreen(Screen[None]):
+# what a caller does with a failure before the App shows it: True means it
+# handled the failure itself (nothing more is shown)
+FailureHook = Callable[[Exception], bool | None]
+
+
+class ServiceDone(Message):
+    """A service call's result, back on the UI thread of the caller."""
+
+    def __init__(self, result: Any, on_result: Callable[[Any], None] | None) -> None:
+        super().__init__()
+        self.result = result
+        self.on_result = on_result
+
+
+class ServiceFailed(Message):
+    """A service call's failure: the error, how it is shown (by kind), and who
+    called (a conflict's reload goes back to them). Bubbles to the App."""
+
+    def __init__(self, error: Exception, origin: ServiceCaller,
+                 on_failure: FailureHook | None) -> None:
+        super().__init__()
+        self.error = error
+        self.failure: Failure = describe_failure(error)
+        self.origin = origin
+        self.on_failure = on_failure
+        self.settled = False  # the caller's on_failure has run
+
+    def settle(self) -> bool:
+        """Run the caller's ``on_failure`` once; True when it handled it."""
+        if self.settled:
+            return False
+        self.settled = True
+        return bool(self.on_failure(self.error)) if self.on_failure is not None else False
+
+
+class ServiceCaller:
+    """The one kind of worker for database calls (mixed into screens, dialogs
+    and the App)."""
+
+    def call_service(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        on_result: Callable[[T], None] | None = None,
+        on_failure: FailureHook | None = None,
+        group: str = "service",
+        exclusive: bool = True,
+        **kwargs: Any,
+    ) -> Worker[None]:
+        """Run ``fn(context, *args, **kwargs)`` in a thread worker; its result
+        comes back as :class:`ServiceDone` (to ``on_result``), any failure as
+        :class:`ServiceFailed` (``on_failure`` first, then the App shows it)."""
+        node: Any = self
+        context = node.app.context
+
+        def job() -> None:
+            try:
+                result = fn(context, *args, **kwargs)
+            except Exception as exc:  # every failure becomes a message, never a crash
+                node.post_message(ServiceFailed(exc, self, on_failure))
+                return
+            node.post_message(ServiceDone(result, on_result))
+
+        return node.run_worker(job, thread=True, exclusive=exclusive, group=group,  # type: ignore[no-any-return]
+                               exit_on_error=False)
+
+    def on_service_done(self, message: ServiceDone) -> None:
+        message.stop()
+        if message.on_result is not None:
+            message.on_result(message.result)
+
+    def on_service_failed(self, message: ServiceFailed) -> None:
+        if message.settle():
+            message.stop()  # handled by the caller (e.g. a reason asked for)
+
+    def reload_after_conflict(self, crime_ref: str | None) -> None:
+        """The reload a conflict offers: read the case again (screens with a
+        ``load`` reload what they show)."""
+        load = getattr(self, "load", None)
+        if callable(load):
+            load()
+
+
+class VigilScreen(ServiceCaller, Screen[None]):
     """Base screen. Subclasses set ``PURPOSE`` (one or two sentences)."""
 
     PURPOSE: ClassVar[str] = ""
@@ -98,8 +191,10 @@ class VigilScreen(Screen[None]):
         def attempt(context: ServiceContext) -> None:
             context.require(permission, area=area, entity=entity, entity_id=entity_id)
 
-        self.call_service(attempt, on_error=lambda _error: None, group="refusal",
-                          exclusive=False)
+        def already_said(error: Exception) -> bool:
+            return isinstance(error, PermissionDenied)  # the key said why already
+
+        self.call_service(attempt, on_failure=already_said, group="refusal", exclusive=False)
 
     def refused(self, action: str) -> str | None:
         """Why the user may not run ``action`` here, in words (None: allowed)."""
@@ -170,38 +265,6 @@ class VigilScreen(Screen[None]):
         for panel in self.query(PurposePanel):
             panel.toggle()
 
-    def call_service(
-        self,
-        fn: Callable[..., T],
-        *args: Any,
-        on_result: Callable[[T], None] | None = None,
-        on_error: Callable[[VigilError], None] | None = None,
-        group: str = "service",
-        exclusive: bool = True,
-        **kwargs: Any,
-    ) -> Worker[None]:
-        """Run ``fn(context, *args, **kwargs)`` in a thread; deliver the result
-        (or the error, as a message) back on the UI thread."""
-
-        def job() -> None:
-            try:
-                result = fn(self.context, *args, **kwargs)
-            except VigilError as exc:
-                handler = on_error or self.show_error
-                self.app.call_from_thread(handler, exc)
-                return
-            except Exception as exc:
-                self.app.call_from_thread(
-                    self.notify, f"Unexpected error: {exc}", severity="error", timeout=10
-                )
-                self.app.call_from_thread(self.app.log.error, repr(exc))
-                return
-            if on_result is not None:
-                self.app.call_from_thread(on_result, result)
-
-        return self.run_worker(job, thread=True, exclusive=exclusive, group=group,
-                               exit_on_error=False)
-
     # --- the one save path ------------------------------------------------------
     def save_disclosure(self, *, kind: str, fmt: str, filename: str, mime_type: str,
                         build: Callable[[ServiceContext], tuple[str, list[str], int]],
@@ -238,20 +301,18 @@ class VigilScreen(Screen[None]):
                                   mime_type=mime_type, name=filename)
             self.notify(f"{what}: downloading {filename} (disclosure logged)", markup=False)
 
-        def failed(error: VigilError) -> None:
-            self.notify(f"{what} not saved: {error}", severity="error", timeout=12,
-                        markup=False)
-
         def answered(purpose: str | None) -> None:
             if not purpose:
                 return
             self.call_service(in_browser if web else in_terminal, purpose,
-                              on_result=download if web else saved, on_error=failed,
+                              on_result=download if web else saved,
                               group=f"save-{kind}")
 
         self.app.push_screen(ReasonDialog(
             f"Saving {filename} takes it out of Vigil: the purpose is recorded with who and "
             "when.", prompt="Purpose"), answered)
 
-    def show_error(self, error: VigilError) -> None:
-        self.notify(str(error), severity="error", timeout=8)
+    def show_error(self, error: Exception) -> None:
+        """A failure found on the screen itself (input checked before any
+        call): shown as the App shows every failure."""
+        self.vigil.show_failure(describe_failure(error), error)

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
 from app.dates import DateError, format_local, parse_datetime
-from app.errors import BadInput, VigilError
+from app.errors import BadInput
 from app.rules.escalation import ANY_BREACH
 from app.sanitise import clean_text
 from app.services.audit_trail import record_cases_shown
@@ -281,11 +281,10 @@ class BreachBoardScreen(VigilScreen):
         audit = crime_ref not in self._viewed_pairs
         self._viewed_pairs.add(crime_ref)
 
-        def refused(error: VigilError) -> None:
+        def refused(error: Exception) -> bool:
             self._viewed_pairs.discard(crime_ref)
             if not isinstance(error, ReasonRequired):
-                self.show_error(error)
-                return
+                return False  # shown by the App
 
             def answered(reason: str | None) -> None:
                 if reason:
@@ -295,10 +294,11 @@ class BreachBoardScreen(VigilScreen):
             self.app.push_screen(ReasonDialog(f"{error} (the timeline shows the case's course "
                                               "of conduct).", prompt="Reason for viewing"),
                                  answered)
+            return True
 
         self.call_service(pair_timeline, crime_ref=crime_ref, audit=audit,
                           reason=self._reasons.get(crime_ref), on_result=self.show_timeline,
-                          on_error=refused, group="breach-timeline")
+                          on_failure=refused, group="breach-timeline")
 
     def show_timeline(self, timeline: Timeline) -> None:
         if timeline.crime_ref != self.timeline_for:

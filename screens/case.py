@@ -20,7 +20,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from app.dates import format_local
-from app.errors import ConflictError, VigilError
+from app.failures import describe_failure
 from app.output import cell_text
 from app.sanitise import clean_text
 from app.services.audit_trail import AuditEntry, case_audit_trail
@@ -203,12 +203,14 @@ class CaseScreen(VigilScreen):
 
     def load(self) -> None:
         self.call_service(open_case, crime_ref=self.crime_ref, reason=self.view_reason,
-                          on_result=self.show_record, on_error=self._load_failed, group="case")
+                          on_result=self.show_record, on_failure=self._load_failed, group="case")
 
-    def _load_failed(self, error: VigilError) -> None:
-        self.notify(str(error), severity="error", timeout=8)
+    def _load_failed(self, error: Exception) -> bool:
+        """Not loaded: the heading says so (the App shows the failure)."""
         if self.record is None:
-            self.query_one("#case-heading", Static).update(f"{self.crime_ref}: {error}")
+            self.query_one("#case-heading", Static).update(
+                f"{self.crime_ref}: {describe_failure(error).message}")
+        return False
 
     def action_area(self, action: str) -> str | None:
         return self.record.area_command if self.record is not None else None
@@ -570,14 +572,9 @@ class CaseScreen(VigilScreen):
             if yes:
                 self.call_service(approve_risk_assessment, assessment_id=pending.id,
                                   expected_version=record.version, on_result=self._form_done,
-                                  on_error=self._approve_refused, group="case-approve")
+                                  group="case-approve")
 
         self.app.push_screen(ConfirmDialog(question), decided)
-
-    def _approve_refused(self, error: VigilError) -> None:
-        self.notify(str(error), severity="error", timeout=10)
-        if isinstance(error, ConflictError):
-            self.load()
 
     def action_reload(self) -> None:
         self.load()
@@ -610,12 +607,5 @@ def open_case_record(app: App[Any], crime_ref: str) -> None:
             f"{crime_ref} is outside your area ({context.actor.area_command}). Viewing it is "
             "recorded: say why you need to see it.", prompt="Reason for viewing"), answered)
 
-    def job() -> None:
-        try:
-            needed = needs_reason(context, crime_ref=crime_ref)
-        except VigilError as exc:
-            app.call_from_thread(app.notify, str(exc), severity="error", timeout=8)
-            return
-        app.call_from_thread(ask, needed)
-
-    app.run_worker(job, thread=True, group="open-case", exit_on_error=False)
+    app.call_service(needs_reason, crime_ref=crime_ref, on_result=ask,  # type: ignore[attr-defined]
+                     group="open-case", exclusive=False)

@@ -1,10 +1,11 @@
 """The edit forms of the case record, as modal dialogs.
 
-Each form calls its service itself with the case version the record was read
-at. On success it closes with the service's result. On a conflicting edit by
-someone else the form stays open and filled, shows the message, and `ctrl+r`
-(Reload) fetches the current record and version so the user can check and
-save again. Other refusals (bad input, permission) are shown the same way.
+Each form calls its service (through the one worker, ``call_service``) with
+the case version the record was read at. On success it closes with the
+service's result. A failure is shown by the App as every failure is; the form
+stays open and filled. On a conflicting edit by someone else the App's dialog
+offers a reload (as does `ctrl+r` here), which fetches the current record and
+version so the user can check and save again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from app.dates import DateError, format_local, parse_datetime
-from app.errors import BadInput, ConflictError, VigilError
+from app.errors import BadInput
+from app.failures import FailureKind, describe_failure
 from app.rules.allocation import moves_after, verdict_for_team
 from app.services.cases import (
     add_included_classification,
@@ -32,6 +34,7 @@ from app.services.cases import (
 )
 from app.services.victim_care import refer_victim, update_referral_outcome, update_victim_care
 from models.enums import MultiAgencyKind, ReferralOutcome, SpoStatus
+from screens.base import ServiceCaller
 from seed.reference import classifications, force_organisation, organisation
 
 if TYPE_CHECKING:
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 DATE_HINT = "dd/mm/yyyy HH:MM, ISO, or 'now'"
 
 
-class CaseEditDialog(ModalScreen[Any]):
+class CaseEditDialog(ServiceCaller, ModalScreen[Any]):
     """Base of the case edit forms: fields, an error line, Save / Reload / Cancel."""
 
     DEFAULT_CSS = """
@@ -144,46 +147,27 @@ class CaseEditDialog(ModalScreen[Any]):
             self.show_error(str(exc))
             return
         version = self.record.version
-        fn = self.service()
-        context = self.case_screen.context
         self.busy = True
         self.show_error("saving…")
+        self.call_service(self.service(), expected_version=version, **kwargs,
+                          on_result=self.dismiss, on_failure=self._refused, group="form")
 
-        def job() -> None:
-            try:
-                result = fn(context, expected_version=version, **kwargs)
-            except ConflictError as exc:
-                self.app.call_from_thread(self._refused, str(exc), True)
-                return
-            except VigilError as exc:
-                self.app.call_from_thread(self._refused, str(exc), False)
-                return
-            except Exception as exc:  # never a traceback in front of the user
-                self.app.call_from_thread(self._refused, f"Unexpected error: {exc}", False)
-                return
-            self.app.call_from_thread(self.dismiss, result)
-
-        self.run_worker(job, thread=True, exclusive=True, group="form", exit_on_error=False)
-
-    def _refused(self, message: str, conflict: bool) -> None:
+    def _refused(self, error: Exception) -> bool:
+        """Not saved: the form keeps the input (the App shows why)."""
         self.busy = False
-        if conflict:
-            message += "  Press ctrl+r to reload, then save again."
-        self.show_error(message, conflict=conflict)
+        conflict = describe_failure(error).kind is FailureKind.CONFLICT
+        self.show_error("Not saved: the case changed since you opened it. Your input is kept; "
+                        "press ctrl+r to reload, then save again." if conflict else
+                        "Not saved: your input is kept.", conflict=conflict)
+        return False
+
+    def reload_after_conflict(self, crime_ref: str | None) -> None:
+        self.action_reload()
 
     def action_reload(self) -> None:
         screen = self.case_screen
-        context = screen.context
-
-        def job() -> None:
-            try:
-                record = open_case(context, crime_ref=screen.crime_ref, reason=screen.view_reason)
-            except VigilError as exc:
-                self.app.call_from_thread(self.show_error, str(exc))
-                return
-            self.app.call_from_thread(self._reloaded, record)
-
-        self.run_worker(job, thread=True, exclusive=True, group="form-reload", exit_on_error=False)
+        self.call_service(open_case, crime_ref=screen.crime_ref, reason=screen.view_reason,
+                          on_result=self._reloaded, group="form-reload")
 
     def _reloaded(self, record: CaseRecord) -> None:
         self.case_screen.show_record(record)

@@ -109,3 +109,47 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class ConflictDialog(ModalScreen[bool]):
+    """A change refused because the case changed since it was read: names the
+    case and who changed it; ``r`` reloads it (the input on the screen
+    behind is kept), ``esc`` keeps everything as it is."""
+
+    DEFAULT_CSS = """
+    ConflictDialog { align: center middle; }
+    ConflictDialog > Vertical {
+        width: 80; height: auto; padding: 1 2;
+        border: thick $warning; background: $surface;
+    }
+    ConflictDialog .conflict-title { text-style: bold; margin-bottom: 1; }
+    ConflictDialog Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
+    ConflictDialog Button { margin-left: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "keep", "Keep as it is", id="conflict.keep"),
+        Binding("r", "reload", "Reload the case", id="conflict.reload"),
+    ]
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="conflict-title", markup=False)
+            yield Static(self.message, id="conflict-message", markup=False)
+            with Horizontal():
+                yield Button("Reload the case", variant="warning", id="conflict-reload")
+                yield Button("Keep as it is", id="conflict-keep")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "conflict-reload")
+
+    def action_reload(self) -> None:
+        self.dismiss(True)
+
+    def action_keep(self) -> None:
+        self.dismiss(False)

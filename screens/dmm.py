@@ -24,7 +24,6 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from app.dates import format_local
-from app.errors import VigilError
 from app.output import words
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_TITLES
@@ -409,13 +408,12 @@ class DmmScreen(VigilScreen):
         audit = crime_ref not in self._viewed
         self._viewed.add(crime_ref)
 
-        def refused(error: VigilError) -> None:
+        def refused(error: Exception) -> bool:
             self._viewed.discard(crime_ref)
             if not isinstance(error, ReasonRequired):
-                self.show_error(error)
-                return
+                return False  # shown by the App
             if self._asking:
-                return  # the reason is being asked already
+                return True  # the reason is being asked already
             self._asking = True
 
             def answered(reason: str | None) -> None:
@@ -431,10 +429,11 @@ class DmmScreen(VigilScreen):
                 f"{error} (the panel shows the case's risk history, orders and breaches; the "
                 f"reason is recorded on each {self.area} case you view here).",
                 prompt="Reason for viewing"), answered)
+            return True
 
         self.call_service(item_detail, crime_ref=crime_ref, audit=audit,
                           reason=self._reasons.get(self.area), on_result=self.show_detail,
-                          on_error=refused, group="dmm-detail")
+                          on_failure=refused, group="dmm-detail")
 
     def show_detail(self, detail: DmmItemDetail) -> None:
         self.detail = detail
@@ -587,9 +586,9 @@ class DmmScreen(VigilScreen):
     def _action_added(self, action: DmmActionView) -> None:
         self.notify(f"{action.crime_ref}: action set for {action.owner}", markup=False)
         item = self.items.get(action.crime_ref)
-        if item is not None and self.queue is not None:
-            self._apply_state(DmmItemState(
-                crime_ref=item.crime_ref, case_version=item.case_version + 1,
+        if item is not None and self.queue is not None and action.case_version is not None:
+            self._apply_state(DmmItemState(  # the version the service returned, never computed
+                crime_ref=item.crime_ref, case_version=action.case_version,
                 meeting_date=self.meeting_date, decision=item.decision, rationale=item.rationale,
                 decided_by=item.decided_by, decided_at=item.decided_at,
                 discussed_at=item.discussed_at, discussed_by=item.discussed_by,

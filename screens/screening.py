@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
 from app.dates import DateError, format_local, local_midnight, parse_date
-from app.errors import BadInput, VigilError
+from app.errors import BadInput
 from app.rules.screening import RULE_NAMES, highlight_spans, rule_label
 from app.sanitise import clean_text
 from app.services.cases import ReasonRequired
@@ -348,13 +348,12 @@ class ScreeningScreen(VigilScreen):
             if self._selected_ref() == ref:
                 self._render_item(self.items.get(ref, item))
 
-        def refused(error: VigilError) -> None:
+        def refused(error: Exception) -> bool:
             if not isinstance(error, ReasonRequired):
                 detail.update("")
-                self.show_error(error)
-                return
+                return False  # shown by the App
             if item.area in self._asking:
-                return  # the reason is being asked already
+                return True  # the reason is being asked already
             self._asking.add(item.area)
 
             def answered(reason: str | None) -> None:
@@ -372,9 +371,10 @@ class ScreeningScreen(VigilScreen):
                 f"{error} (the detail shows the crime's summary and linked crimes; the reason "
                 f"is recorded on each {item.area} crime you open here).",
                 prompt="Reason for viewing"), answered)
+            return True
 
         self.call_service(consult_candidate, crime_ref=ref, reason=self._reasons.get(item.area),
-                          on_result=consulted, on_error=refused, group="screening-consult",
+                          on_result=consulted, on_failure=refused, group="screening-consult",
                           exclusive=False)
 
     def _render_item(self, item: QueueItem) -> None:
@@ -427,7 +427,7 @@ class ScreeningScreen(VigilScreen):
             self.query_one("#screening-summary", Static).update(
                 "screening every crime…" if full else "screening new and changed crimes…")
             self.call_service(run_screening, full=full, on_result=self._after_run,
-                              on_error=self._run_failed, group="screening-run")
+                              on_failure=self._run_failed, group="screening-run")
 
         if full:
             self.app.push_screen(ConfirmDialog(
@@ -435,11 +435,11 @@ class ScreeningScreen(VigilScreen):
         else:
             start()
 
-    def _run_failed(self, error: VigilError) -> None:
-        """A run that failed says so, and the status line goes back to the
-        last finished run (it never stays on "screening…")."""
-        self.show_error(error)
+    def _run_failed(self, error: Exception) -> bool:
+        """A run that failed is shown by the App; the status line goes back to
+        the last finished run (it never stays on "screening…")."""
         self.load()
+        return False
 
     def _after_run(self, summary: ScreeningRunSummary) -> None:
         kind = "Full" if summary.full else "Incremental"

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlmodel import Session, select
 
 from app.db import Database
@@ -186,6 +186,15 @@ def add_spo_decision(session: Session, case: Case, status: str, decided_at: date
     session.add(case)
     session.flush()
     return decision
+
+
+def touch_case(session: Session, case_id: int | None, now: datetime) -> int:
+    """A change to the case made elsewhere (another user, a later import): its
+    version and last activity move, as the edit path moves them; the new version."""
+    return int(session.execute(
+        update(Case).where(Case.id == case_id)
+        .values(version=Case.version + 1, last_activity_at=now).returning(Case.version)
+    ).scalar_one())
 
 
 def first_extract_at(session: Session, at: datetime) -> ImportBatch:

@@ -28,11 +28,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select, union_all
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app.errors import BadInput, ConflictError, NotFound
+from app.errors import BadInput, NotFound
 from app.rules import orders as order_rules
 from app.rules.allocation import AllocationFacts, check_allocation
 from app.rules.escalation import (
@@ -43,7 +42,7 @@ from app.rules.escalation import (
 )
 from app.rules.risk import reassessment_due
 from app.services.audit_trail import audit_naming
-from app.services.case_lock import claim_case, edit_case, lock_case
+from app.services.case_lock import ADDITION, CaseEdit, edit_case
 from app.services.context import ServiceContext
 from app.services.orders import (
     BREACH_SEQUENCE,
@@ -556,23 +555,18 @@ def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
         ).first()
     if row is None:
         raise NotFound(f"order {order_ref} is not in Vigil")
-    area, original_ref = row
-    ctx.require(Permission.RECORD_BREACH, area=area, entity="case", entity_id=original_ref)
+    original_ref = str(row._mapping["crime_ref"])
+    ctx.require(Permission.RECORD_BREACH, area=row._mapping["area_command"], entity="case",
+                entity_id=original_ref)
     text = required_text(summary, "breach summary")
     not_in_future(ctx, reported_at, "reported_at")
     if occurred_at > reported_at:
         raise BadInput(f"breach occurred {occurred_at.isoformat()} after it was reported "
                        f"{reported_at.isoformat()}")
-    try:
-        return _record_breach(ctx, order_ref=order_ref, occurred_at=occurred_at,
-                              reported_at=reported_at, text=text,
-                              threats_or_violence=threats_or_violence, crime_ref=crime_ref,
-                              original_ref=original_ref)
-    except IntegrityError:
-        raise ConflictError(
-            f"breach of {order_ref.strip()} not recorded: a reference it needed was taken by "
-            "someone else at the same moment; nothing was saved. Try again."
-        ) from None
+    return _record_breach(ctx, order_ref=order_ref, occurred_at=occurred_at,
+                          reported_at=reported_at, text=text,
+                          threats_or_violence=threats_or_violence, crime_ref=crime_ref,
+                          original_ref=original_ref)
 
 
 def _record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
@@ -580,8 +574,12 @@ def _record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime
                    crime_ref: str | None, original_ref: str) -> BreachRecorded:
     now = ctx.now()
     policy = ctx.policy
-    with ctx.write() as session:
-        original = lock_case(session, crime_ref=original_ref)  # the state below is current
+    race = (f"breach of {order_ref.strip()} not recorded: a reference it needed was taken by "
+            "someone else at the same moment; nothing was saved. Try again.")
+    # an addition to the original case: the state read below, under its lock, is current
+    with edit_case(ctx, crime_ref=original_ref, expected_version=ADDITION,
+                   permission=Permission.RECORD_BREACH, race_message=race) as (
+            session, original, _version):
         order = session.execute(
             select(ProtectiveOrder).where(ProtectiveOrder.order_ref == order_ref.strip())
             .execution_options(populate_existing=True)
@@ -630,7 +628,6 @@ def _record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime
             threats_or_violence=threats_or_violence,
         )
         session.add(breach)
-        claim_case(session, original.id, None, now, crime_ref=original.crime_ref)  # type: ignore[arg-type]
         crime.reassessment_due_at = reassessment_due(
             [reported_at], _pair_last_assessed(session, victim_id, suspect_id), policy.risk)
         session.add(crime)
@@ -689,7 +686,7 @@ def _breach_state(breach: Breach) -> dict[str, Any]:
 
 @contextmanager
 def _action(ctx: ServiceContext, breach_ref: str, permission: Permission,
-            expected_version: int) -> Iterator[tuple[Session, Breach, Case]]:
+            expected_version: int) -> Iterator[tuple[CaseEdit, Breach]]:
     """The single edit path on the breach's original case (authorise, lock the
     case row, check the version read), then the breach read afresh under the
     lock: the state the action depends on is the current one."""
@@ -701,7 +698,7 @@ def _action(ctx: ServiceContext, breach_ref: str, permission: Permission,
             select(Breach).where(Breach.breach_ref == ref)
             .execution_options(populate_existing=True)
         ).scalars().one()
-        yield edit.session, breach, edit.case
+        yield edit, breach
 
 
 def acknowledge_breach(ctx: ServiceContext, *, breach_ref: str, note: str,
@@ -709,7 +706,8 @@ def acknowledge_breach(ctx: ServiceContext, *, breach_ref: str, note: str,
     """The supervisor acknowledges the breach, with a note of what was done."""
     text = required_text(note, "acknowledgement note")
     with _action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
-            session, breach, original):
+            edit, breach):
+        session, original = edit.session, edit.case
         if breach.acknowledged_at is not None:
             raise BadInput(f"breach {breach.breach_ref} was already acknowledged by "
                            f"{breach.acknowledged_by} at {breach.acknowledged_at.isoformat()}")
@@ -736,7 +734,8 @@ def escalate_breach(ctx: ServiceContext, *, breach_ref: str, level: int, reason:
     if level not in (2, 3):
         raise BadInput(f"escalation level {level}: choose 2 or 3")
     with _action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
-            session, breach, original):
+            edit, breach):
+        session, original = edit.session, edit.case
         current = _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
         if level <= current.level:
             raise BadInput(f"breach {breach.breach_ref} is already at level {current.level}: "
@@ -759,7 +758,8 @@ def record_arrest(ctx: ServiceContext, *, breach_ref: str, arrested_at: datetime
     """The suspect was arrested for the breach."""
     not_in_future(ctx, arrested_at, "arrested_at")
     with _action(ctx, breach_ref, Permission.RECORD_BREACH, expected_version) as (
-            session, breach, original):
+            edit, breach):
+        session, original = edit.session, edit.case
         if arrested_at < breach.occurred_at:
             raise BadInput(f"arrest {arrested_at.isoformat()} is before the breach occurred "
                            f"({breach.occurred_at.isoformat()})")
@@ -781,7 +781,8 @@ def request_reassessment(ctx: ServiceContext, *, breach_ref: str,
     the breach crime (the pair's live record) becomes due within
     ``risk.reassessment_due_hours`` (or earlier if it already was)."""
     with _action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
-            session, breach, original):
+            edit, breach):
+        session = edit.session
         now = ctx.now()
         crime = session.get(Case, breach.breach_case_id)
         if crime is None:  # pragma: no cover - the foreign key holds it
@@ -794,7 +795,7 @@ def request_reassessment(ctx: ServiceContext, *, breach_ref: str,
             crime.reassessment_due_at = due
         session.add(breach)
         session.add(crime)
-        claim_case(session, crime.id, None, now, crime_ref=crime.crime_ref)  # type: ignore[arg-type]
+        edit.touch(crime.id)  # type: ignore[arg-type]
         after = _breach_state(breach)
         after["reassessment_due_at"] = crime.reassessment_due_at
         ctx.audit(session, AuditAction.UPDATE, "case", crime.crime_ref,

@@ -2,16 +2,15 @@
 
 Opening a case is a consultation (DPA 2018 s62): it is audited, and opening a
 case outside the user's own area command needs a reason, which is recorded.
-Every edit checks the role and area, claims the case's optimistic lock
-(:func:`app.services.case_lock.claim_case`), changes the rows and writes an
-audit event with before/after, all in one transaction, and returns the new
-case version so the screen can keep editing.
+Every edit goes through the one edit path
+(:func:`app.services.case_lock.edit_case`: role and area, the case row
+locked, the version read checked), changes the rows and writes an audit event
+with before/after, all in one transaction, and returns the new case version
+so the screen can keep editing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -329,17 +328,6 @@ def case_area(ctx: ServiceContext, crime_ref: str) -> str:
     return str(area)
 
 
-@contextmanager
-def case_edit(ctx: ServiceContext, crime_ref: str, expected_version: int,
-              permission: Permission = Permission.EDIT_CASE) -> Iterator[tuple[Session, Case, int]]:
-    """The single edit path (:func:`app.services.case_lock.edit_case`):
-    authorise, lock the case row, check the version read; yields (session,
-    case, new_version) for the caller to write and audit."""
-    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
-                   permission=permission) as edit:
-        yield edit.session, edit.case, edit.version
-
-
 def required_text(value: str | None, what: str) -> str:
     text = (value or "").strip()
     if not text:
@@ -628,7 +616,8 @@ def add_included_classification(ctx: ServiceContext, *, crime_ref: str, code: st
     if source not in {s.value for s in ClassificationSource}:
         raise BadInput(f"source {source!r}: expected one of "
                        f"{', '.join(s.value for s in ClassificationSource)}")
-    with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
+            session, case, version):
         ref = session.get(Classification, code)
         if ref is None:
             raise BadInput(f"classification {code!r} is not a known Home Office class")
@@ -656,7 +645,8 @@ def remove_included_classification(ctx: ServiceContext, *, crime_ref: str, code:
                                    expected_version: int) -> EditResult:
     code = (code or "").strip().upper()
     why = required_text(reason, "a reason for removing the classification")
-    with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
+            session, case, version):
         row = session.execute(
             select(IncludedClassification).where(IncludedClassification.case_id == case.id,
                                                  IncludedClassification.code == code)
@@ -691,7 +681,8 @@ def reallocate(ctx: ServiceContext, *, crime_ref: str, team: str, officer: str |
     teams = force_organisation(ctx.policy).teams
     if team not in teams:
         raise BadInput(f"team {team!r}: expected one of {', '.join(teams)}")
-    with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
+            session, case, version):
         if case.allocation_team == team and case.officer == officer:
             raise BadInput(f"{crime_ref} is already allocated to {team}"
                            + (f" ({officer})" if officer else ""))
@@ -750,7 +741,8 @@ def record_search(ctx: ServiceContext, *, crime_ref: str, power: str, conducted_
     authorised_by = (authorised_by or "").strip() or None
     premises = (premises or "").strip() or None
     items_seized = (items_seized or "").strip() or None
-    with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
+            session, case, version):
         row = SearchRecord(case_id=case.id, power=power, conducted_at=conducted_at,  # type: ignore[arg-type]
                            officer=officer, authorised_by=authorised_by, premises=premises,
                            items_seized=items_seized, recorded_by=ctx.actor.username,
@@ -776,7 +768,8 @@ def record_multi_agency_referral(ctx: ServiceContext, *, crime_ref: str, kind: s
         raise BadInput(f"multi-agency referral {kind!r}: expected one of {', '.join(kinds)}")
     not_in_future(ctx, referred_at, "referral date")
     outcome = (outcome or "").strip() or None
-    with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
+            session, case, version):
         row = MultiAgencyReferral(case_id=case.id, kind=kind, referred_at=referred_at,  # type: ignore[arg-type]
                                   referred_by=ctx.actor.username, outcome=outcome)
         session.add(row)

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, text
 from sqlmodel import Session
 
 from app.errors import BadInput, NotFound, PermissionDenied
-from app.services.case_lock import claim_case, load_case
+from app.services.case_lock import edit_case, load_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from app.services.users import normalise_username
@@ -112,15 +112,9 @@ def restrict_case(ctx: ServiceContext, *, crime_ref: str, contact: str, named: I
         raise BadInput("--contact: say whom others should ask (e.g. DI Ashdown, Professional Standards)")
     if not why:
         raise BadInput("--reason: say why the case is restricted")
-    with ctx.read() as session:
-        case = load_case(session, crime_ref)
-        area = case.area_command
-    ctx.require(Permission.RESTRICT_CASE, area=area, entity="case", entity_id=crime_ref)
-    with ctx.write() as session:
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=Permission.RESTRICT_CASE) as (session, case, version):
         people = _users(session, [ctx.actor.username, *named])
-        case = load_case(session, crime_ref)
-        version = claim_case(session, case.id, expected_version, ctx.now(),  # type: ignore[arg-type]
-                             crime_ref=crime_ref)
         before = {"restricted": case.restricted, "contact": case.restricted_contact,
                   "named": sorted(named_users(session, case.id))}  # type: ignore[arg-type]
         existing = named_users(session, case.id)  # type: ignore[arg-type]
@@ -153,14 +147,10 @@ def lift_restriction(ctx: ServiceContext, *, crime_ref: str, reason: str,
             raise
         if not may_see(ctx, session, case):
             raise refuse(ctx, crime_ref, contact_text(case))
-        area = case.area_command
-    ctx.require(Permission.RESTRICT_CASE, area=area, entity="case", entity_id=crime_ref)
-    with ctx.write() as session:
-        case = load_case(session, crime_ref)
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=Permission.RESTRICT_CASE) as (session, case, version):
         if not case.restricted:
             raise BadInput(f"{crime_ref} is not restricted")
-        version = claim_case(session, case.id, expected_version, ctx.now(),  # type: ignore[arg-type]
-                             crime_ref=crime_ref)
         before = {"restricted": True, "contact": case.restricted_contact,
                   "named": sorted(named_users(session, case.id))}  # type: ignore[arg-type]
         case.restricted, case.restricted_contact = False, None

@@ -27,8 +27,7 @@ from app.rules.risk import (
     review_due,
 )
 from app.services.audit_trail import audit_naming
-from app.services.case_lock import claim_case, require_version
-from app.services.cases import case_edit
+from app.services.case_lock import edit_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import Case, RiskAssessment
@@ -91,7 +90,8 @@ def record_risk_assessment(ctx: ServiceContext, *, crime_ref: str, answers: str 
     chosen = _level(level)
     rationale = (rationale or "").strip() or None
     plan = (management_plan or "").strip() or None
-    with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
+            session, case, version):
         previous = RiskLevel(case.risk_level) if case.risk_level else None
         outcome = assess(parsed, chosen, previous, ctx.policy.risk)
         problem = rationale_problem(outcome, rationale)
@@ -184,11 +184,8 @@ def approve_risk_assessment(ctx: ServiceContext, *, assessment_id: int,
             f"four-eyes rule: you assessed {crime_ref} yourself; a second supervisor "
             f"of {area} must approve this risk level"
         )
-    require_version(expected_version, crime_ref)
-    with ctx.write() as session:
-        # the single edit path: lock the case row and check the version read first
-        version = claim_case(session, assessment.case_id, expected_version, ctx.now(),
-                             crime_ref=crime_ref)
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=Permission.APPROVE_RISK_DOWNGRADE) as (session, _case, version):
         current = session.execute(
             select(RiskAssessment).where(RiskAssessment.id == assessment_id)
             .execution_options(populate_existing=True)).scalars().one()

@@ -55,7 +55,6 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
@@ -76,7 +75,7 @@ from app.rules.screening import (
     summary_matches,
 )
 from app.services.audit_trail import audit_naming
-from app.services.case_lock import claim_case, load_case
+from app.services.case_lock import ADDITION, edit_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from app.services.search import included_codes
@@ -904,20 +903,17 @@ def raise_flag(ctx: ServiceContext, *, crime_ref: str, suggested_change: str,
             f"{', '.join(c.value for c in SuggestedChange)}"
         ) from None
     text = _required(reason, "a reason for the flag")
-    try:
-        return _raise_flag(ctx, crime_ref, change, text)
-    except IntegrityError:
-        # two flags raised at once: the partial unique index kept the other one
-        raise ConflictError(
-            f"{crime_ref} was flagged by someone else at the same moment: nothing saved "
-            "(a supervisor decides their flag first)"
-        ) from None
+    return _raise_flag(ctx, crime_ref, change, text)
 
 
 def _raise_flag(ctx: ServiceContext, crime_ref: str, change: SuggestedChange,
                 text: str) -> FlagView:
-    with ctx.write() as session:
-        case = load_case(session, crime_ref)
+    # two flags raised at once: the partial unique index keeps the other one
+    race = (f"{crime_ref} was flagged by someone else at the same moment: nothing saved "
+            "(a supervisor decides their flag first)")
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=ADDITION,
+                   permission=Permission.RAISE_FLAG, race_message=race) as (
+            session, case, _version):
         codes = _codes(session, ctx.policy.screening)
         if change != SuggestedChange.NO_CHANGE and _is_stalking(session, case, codes):
             raise ConflictError(f"{crime_ref} is already recorded as stalking: nothing to change")
@@ -938,7 +934,6 @@ def _raise_flag(ctx: ServiceContext, crime_ref: str, change: SuggestedChange,
             raised_by=ctx.actor.username, raised_at=ctx.now(), status=FlagStatus.OPEN,
         )
         session.add(flag)
-        claim_case(session, case.id, None, ctx.now(), crime_ref=crime_ref)
         session.flush()
         view = _flag_view(flag, crime_ref)
         ctx.audit(session, AuditAction.CREATE, "case", crime_ref,
@@ -1023,18 +1018,17 @@ def decide_flag(ctx: ServiceContext, *, flag_id: int, accept: bool, rationale: s
     note = (rationale or "").strip()
     if not accept and not note:
         raise BadInput("a reason is required to reject a screening flag")
-    with ctx.write() as session:
-        flag = session.get(ScreeningFlag, flag_id)
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=Permission.DECIDE_FLAG) as (session, case, version):
+        flag = session.get(ScreeningFlag, flag_id, populate_existing=True)
         if flag is None:  # pragma: no cover - deleted between read and write
             raise NotFound(f"screening flag #{flag_id} does not exist")
         if flag.status != FlagStatus.OPEN:
             raise ConflictError(
                 f"screening flag #{flag_id} on {crime_ref} was already {flag.status} by "
-                f"{flag.decided_by}"
+                f"{flag.decided_by}", crime_ref=crime_ref, changed_by=flag.decided_by
             )
-        case = load_case(session, crime_ref)
         codes = _codes(session, ctx.policy.screening)
-        version = claim_case(session, case.id, expected_version, ctx.now(), crime_ref=crime_ref)
         before_codes = _classification(session, case.id)
         before = {"flag_id": flag_id, "flag_status": flag.status, **before_codes}
         change = SuggestedChange(flag.suggested_change)

@@ -21,7 +21,8 @@ from app.rules.victim_care import (
     is_referral,
 )
 from app.services.audit_trail import audit_naming
-from app.services.cases import EditResult, RecordedItem, case_edit, not_in_future
+from app.services.case_lock import edit_case
+from app.services.cases import EditResult, RecordedItem, not_in_future
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import Case, Classification, IncludedClassification, Referral, VictimCare
@@ -59,7 +60,8 @@ def update_victim_care(ctx: ServiceContext, *, crime_ref: str, needs_assessed_at
             not_in_future(ctx, value, what)
     if consent is None and isinstance(consent_at, datetime):
         raise BadInput("consent date given, but consent is not yet asked")
-    with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
+            session, case, version):
         care = session.execute(
             select(VictimCare).where(VictimCare.case_id == case.id)).scalars().first()
         before = _care_state(care)
@@ -93,7 +95,8 @@ def refer_victim(ctx: ServiceContext, *, crime_ref: str, service: str, referred_
     if service not in services:
         raise BadInput(f"service {service!r}: expected one of {', '.join(services)}")
     not_in_future(ctx, referred_at, "referral date")
-    with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
+            session, case, version):
         if referred_at < case.reported_at:
             raise BadInput(f"referral date {referred_at.isoformat()} is before {crime_ref} "
                            "was reported")
@@ -139,7 +142,8 @@ def update_referral_outcome(ctx: ServiceContext, *, referral_id: int, outcome: s
         ).scalar()
     if crime_ref is None:
         raise NotFound(f"referral {referral_id} is not in Vigil")
-    with case_edit(ctx, crime_ref, expected_version) as (session, case, version):
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
+            session, case, version):
         row = session.get(Referral, referral_id)
         if row is None or row.case_id != case.id:
             raise NotFound(f"referral {referral_id} is not in Vigil")

@@ -13,6 +13,7 @@ from app.app import VigilApp
 from app.db import Database
 from models import AuditEvent, Case
 from screens.case import CaseScreen
+from screens.dialogs import ConflictDialog
 from tests.conftest import NOW
 from tests.factories import add_case, add_risk
 
@@ -239,13 +240,17 @@ async def test_a_conflicting_edit_keeps_the_input_for_retry(make_sqlite_context,
                    officer=None, reason="complex", expected_version=1)
         await pilot.press("ctrl+s")
         await _settle(app, pilot)
-        assert app.screen is form
-        error = str(form.query_one("#form-error", Static).render())
-        assert "was changed by someone else since you opened it (your version 1, now 2)" in error
+        # the App's one conflict dialog names the case and who changed it, over the form
+        dialog = app.screen
+        assert isinstance(dialog, ConflictDialog) and app.screen_stack[-2] is form
+        assert ("was changed by someone else since you opened it (your version 1, now 2): "
+                "last changed by supervisor.northern") in dialog.message
+        assert "Your input is kept" in str(form.query_one("#form-error", Static).render())
         assert form.query_one("#included-reason", Input).value == "following"
         assert form.query_one("#included-code", Select).value == "8Q"
-        await pilot.press("ctrl+r")
+        await pilot.press("r")  # reload, from the dialog
         await _settle(app, pilot)
+        assert app.screen is form
         assert "Reloaded: NC/26/000501 is now at version 2" in str(
             form.query_one("#form-error", Static).render())
         assert screen.record.allocation_team == "CID"

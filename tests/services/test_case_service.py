@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from app.db import Database
 from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
-from app.services.case_lock import claim_case
+from app.services.case_lock import edit_case
 from app.services.cases import (
     ReasonRequired,
     add_included_classification,
@@ -337,8 +337,8 @@ def test_a_stale_edit_is_refused_and_changes_nothing(database: Database, make_co
         add_included_classification(second, crime_ref=REF, code="8Q", reason="stalking behaviours",
                                     expected_version=seen_by_second)
     assert str(conflict.value) == (
-        "NC/26/000101 was changed by someone else since you opened it (your version 1, now 2); "
-            "nothing was saved. "
+        "NC/26/000101 was changed by someone else since you opened it (your version 1, now 2): "
+        "last changed by supervisor.northern at 02/03/2026 08:00; nothing was saved. "
         "Your input is kept: reload the case and retry.")
     record = open_case(second, crime_ref=REF)
     assert record.version == 2 and [c.code for c in record.included] == ["8R"]
@@ -355,14 +355,12 @@ def test_two_sessions_editing_at_the_same_moment(database: Database, make_contex
     _seed(database)
     first = make_context("supervisor.northern")
     second = make_context("inspector.northern")
-    with database.read() as session:
-        case_id = session.exec(select(Case.id).where(Case.crime_ref == REF)).one()
     claimed = threading.Event()
     outcome: dict[str, object] = {}
 
     def hold() -> None:
-        with first.write() as session:
-            outcome["first"] = claim_case(session, case_id, 1, NOW, crime_ref=REF)
+        with edit_case(first, crime_ref=REF, expected_version=1) as edit:
+            outcome["first"] = edit.version
             claimed.set()
             time.sleep(0.5)
 

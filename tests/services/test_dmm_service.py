@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from app.db import Database
 from app.errors import BadInput, ConflictError, PermissionDenied
 from app.services import dmm
-from app.services.case_lock import claim_case, load_case
+from app.services.case_lock import load_case
 from models import (
     AuditEvent,
     Breach,
@@ -33,6 +33,7 @@ from tests.factories import (
     add_victim_care,
     case_version,
     dmm_morning,
+    touch_case,
 )
 
 MONDAY = date(2026, 3, 2)
@@ -272,7 +273,7 @@ def test_item_that_no_longer_qualifies_leaves_unless_recorded(seeded: Database,
         session.flush()
         # as every service does for a change to a case or to what hangs off it
         for changed in (case_0105, case_0110):
-            claim_case(session, changed.id, None, NOW + timedelta(minutes=20))
+            touch_case(session, changed.id, NOW + timedelta(minutes=20))
     queue = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY)
     refs = [i.crime_ref for i in queue.items]
     assert "NC/26/0105" not in refs
@@ -352,7 +353,7 @@ def test_a_breach_still_unacknowledged_stays_on_every_agenda(seeded: Database,
     with seeded.write() as session:
         session.execute(update(Breach).values(acknowledged_at=datetime(2026, 3, 2, 9, 0,
                                                                         tzinfo=UTC)))
-        claim_case(session, load_case(session, "NC/26/0104").id, None, NOW)
+        touch_case(session, load_case(session, "NC/26/0104").id, NOW)
     friday = make_context("supervisor.northern", now=datetime(2026, 3, 6, 8, 0, tzinfo=UTC))
     queue = dmm.build_queue(friday, area="Northern", meeting_date=date(2026, 3, 6))
     listed = queue.item("NC/26/0104")
@@ -551,7 +552,7 @@ def _change_cases(database: Database, first: dmm.DmmQueue) -> str:
             case_row.allocation_team = None
             session.add(case_row)
             session.flush()
-            claim_case(session, case_row.id, None, NOW + timedelta(minutes=25))
+            touch_case(session, case_row.id, NOW + timedelta(minutes=25))
         quiet = session.execute(select(Case).where(
             Case.area_command == "Northern", Case.status == "open", Case.reported_at < NOW,
             Case.linked_case_id.is_(None),
@@ -560,7 +561,7 @@ def _change_cases(database: Database, first: dmm.DmmQueue) -> str:
         quiet.reassessment_due_at = NOW - timedelta(hours=1)  # a re-assessment now overdue
         session.add(quiet)
         session.flush()
-        claim_case(session, quiet.id, None, NOW + timedelta(minutes=25))
+        touch_case(session, quiet.id, NOW + timedelta(minutes=25))
         return quiet.crime_ref
 
 

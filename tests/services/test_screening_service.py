@@ -11,7 +11,6 @@ from sqlmodel import select
 
 from app.db import Database
 from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
-from app.services.case_lock import claim_case
 from app.services.screening import (
     decide_flag,
     flag_feedback,
@@ -23,7 +22,7 @@ from app.services.screening import (
 from models import AuditEvent, Case, IncludedClassification, ScreeningFlag, ScreeningResult
 from models.enums import AuditAction
 from tests.conftest import NOW
-from tests.factories import add_breach, add_case, add_order, add_risk, case_version
+from tests.factories import add_breach, add_case, add_order, add_risk, case_version, touch_case
 
 DAY = timedelta(days=1)
 
@@ -222,7 +221,7 @@ def test_incremental_run_screens_only_what_changed_and_its_pairs(database: Datab
                  summary="He was waiting outside her flat again.")
         # an edit to another crime moves its last activity
         case = s.exec(select(Case).where(Case.crime_ref == "NC/26/000003")).one()
-        claim_case(s, case.id, None, later, crime_ref=case.crime_ref)
+        touch_case(s, case.id, later)
     summary = run_screening(make_context("analyst", now=later))
     assert not summary.full
     assert summary.screened == 3  # the new crime, the old crime of its pair, the edited crime
@@ -250,7 +249,7 @@ def test_incremental_run_drops_a_crime_now_recorded_as_stalking(database: Databa
         case = s.exec(select(Case).where(Case.crime_ref == "NC/26/000003")).one()
         s.add(IncludedClassification(case_id=case.id, code="8Q", source="recording",
                                      added_by="officer.southern", added_at=later))
-        claim_case(s, case.id, None, later, crime_ref=case.crime_ref)
+        touch_case(s, case.id, later)
     run_screening(make_context("analyst", now=later))
     assert "NC/26/000003" not in _results(database)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,7 +16,7 @@ from sqlmodel import Session
 from app.dates import format_local
 from app.errors import BadInput, NotFound
 from app.rules import dmm as rules
-from app.services.case_lock import claim_case, load_case
+from app.services.case_lock import case_area_of, edit_case
 from app.services.context import ServiceContext
 from app.services.dmm.common import check_area, check_meeting_day, current_meeting_date
 from app.services.dmm.items import (
@@ -83,20 +85,36 @@ def minutes_addenda(ctx: ServiceContext, *, area: str, meeting_date: date) -> li
             for a, ref in rows]
 
 
-def _item_for_change(ctx: ServiceContext, session: Session, area: str, meeting_date: date,
-                     crime_ref: str) -> tuple[Case, DmmMeeting, DmmItem]:
+def _check_meeting_case(ctx: ServiceContext, area: str, meeting_date: date,
+                        crime_ref: str) -> None:
+    """The meeting's day, and the case one of its area's."""
     check_meeting_day(meeting_date, ctx.policy)
-    case_row = load_case(session, crime_ref)
-    if case_row.area_command != area:
-        raise BadInput(f"{crime_ref} belongs to {case_row.area_command}, not to the "
-                       f"{area} meeting")
+    case_area, _ref = case_area_of(ctx, crime_ref=crime_ref)
+    if case_area != area:
+        raise BadInput(f"{crime_ref} belongs to {case_area}, not to the {area} meeting")
+
+
+@contextmanager
+def _meeting_edit(ctx: ServiceContext, area: str, meeting_date: date, crime_ref: str,
+                  expected_version: int) -> Iterator[tuple[Session, Case, int, DmmMeeting, DmmItem]]:
+    """The edit path on a case at a meeting: the case locked and its version
+    checked, then its item on the meeting (held, or added now)."""
+    _check_meeting_case(ctx, area, meeting_date, crime_ref)
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=Permission.DECIDE_DMM) as (session, case_row, version):
+        meeting, item = _item_for_change(ctx, session, area, meeting_date, case_row)
+        yield session, case_row, version, meeting, item
+
+
+def _item_for_change(ctx: ServiceContext, session: Session, area: str, meeting_date: date,
+                     case_row: Case) -> tuple[DmmMeeting, DmmItem]:
     meeting = find_meeting(session, area, meeting_date)
     if meeting is None:
         if meeting_date < current_meeting_date(ctx):
             raise BadInput(f"no DMM was held for {area} on {meeting_date:%a %d/%m/%Y}: "
                            "decisions are recorded on a meeting that took place")
         meeting = ensure_meeting(session, ctx, area, meeting_date)
-    return case_row, meeting, ensure_item(session, meeting, case_row)
+    return meeting, ensure_item(session, meeting, case_row)
 
 
 def _state(session: Session, case_row: Case, version: int, meeting: DmmMeeting,
@@ -152,12 +170,11 @@ def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime
     if closed is not None and chosen == DmmDecision.WORK_QUEUE:
         raise BadInput(f"{crime_ref}: {_closed_text(area, meeting_date, closed)}; hand it to "
                        "the work queue at the current meeting")
-    with ctx.write() as session:
-        case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
+    with _meeting_edit(ctx, area, meeting_date, crime_ref, expected_version) as (
+            session, case_row, version, meeting, item):
         if closed is not None:  # the record stands; the change is added beside it
             _addendum(ctx, session, meeting, case_row, change="decision",
                       decision=chosen.value, text=text)
-            version = claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
             ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
                       reason=f"DMM addendum ({_closed_text(area, meeting_date, closed)}): "
                              f"decision {DECISION_LABELS[chosen]}",
@@ -181,7 +198,6 @@ def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime
         if meeting.chaired_by is None:
             meeting.chaired_by = ctx.actor.username
         session.add_all([item, meeting])
-        version = claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
         ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
                   reason=f"DMM decision: {DECISION_LABELS[chosen]} "
                          f"({area} meeting {meeting_date:%d/%m/%Y})",
@@ -210,8 +226,8 @@ def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref:
     if closed is not None:
         raise BadInput(f"action on {crime_ref}: {_closed_text(area, meeting_date, closed)}; "
                        "set the action at the current meeting")
-    with ctx.write() as session:
-        case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
+    with _meeting_edit(ctx, area, meeting_date, crime_ref, expected_version) as (
+            session, case_row, version, meeting, item):
         action = DmmAction(item_id=item.id, case_id=case_row.id, text=words[:2000], owner=who[:64],  # type: ignore[arg-type]
                            due_at=due, created_by=ctx.actor.username, created_at=now)
         session.add(action)
@@ -219,13 +235,13 @@ def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref:
             meeting.chaired_by = ctx.actor.username
             session.add(meeting)
         session.flush()
-        claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
         ctx.audit(session, AuditAction.CREATE, "case", crime_ref,
                   reason=f"DMM action set ({area} meeting {meeting_date:%d/%m/%Y})",
                   after={"action_id": action.id, "text": action.text, "owner": action.owner,
                          "due_at": due})
         return DmmActionView(action.id, crime_ref, action.text, action.owner, action.due_at,  # type: ignore[arg-type]
-                             None, action.created_by, action.created_at, meeting_date)
+                             None, action.created_by, action.created_at, meeting_date,
+                             case_version=version)
 
 
 def mark_discussed(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str,
@@ -235,13 +251,12 @@ def mark_discussed(ctx: ServiceContext, *, area: str, meeting_date: date, crime_
     ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
     now = ctx.now()
     closed = minutes_closed_at(ctx, meeting_date)
-    with ctx.write() as session:
-        case_row, meeting, item = _item_for_change(ctx, session, area, meeting_date, crime_ref)
+    with _meeting_edit(ctx, area, meeting_date, crime_ref, expected_version) as (
+            session, case_row, version, meeting, item):
         if closed is not None:  # the record stands; the change is added beside it
             said = "discussed" if discussed else "not discussed"
             _addendum(ctx, session, meeting, case_row, change="discussed",
                       text=f"marked {said}")
-            version = claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
             ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
                       reason=f"DMM addendum ({_closed_text(area, meeting_date, closed)}): "
                              f"marked {said}",
@@ -259,7 +274,6 @@ def mark_discussed(ctx: ServiceContext, *, area: str, meeting_date: date, crime_
             item.discussed_at = None
             item.discussed_by = None
         session.add(item)
-        version = claim_case(session, case_row.id, expected_version, now, crime_ref=crime_ref)  # type: ignore[arg-type]
         ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
                   reason=f"DMM item marked {'discussed' if discussed else 'not discussed'} "
                          f"({area} meeting {meeting_date:%d/%m/%Y})",
@@ -267,28 +281,30 @@ def mark_discussed(ctx: ServiceContext, *, area: str, meeting_date: date, crime_
         return _state(session, case_row, version, meeting, item)
 
 
-def _action_area(ctx: ServiceContext, action_id: int) -> tuple[str, str]:
-    """(crime reference, area) of a DMM action; supervisors of the area, or
-    officers who may edit the case, may change it."""
+# supervisors of the area, or officers who may edit the case, change its actions
+ACTION_EDITORS = (Permission.DECIDE_DMM, Permission.EDIT_CASE)
+
+
+def _action_case(ctx: ServiceContext, action_id: int) -> str:
+    """The crime reference of a DMM action."""
     with ctx.read() as session:
-        found = session.execute(
-            select(Case.crime_ref, Case.area_command)
+        crime_ref = session.execute(
+            select(Case.crime_ref)
             .join(DmmAction, DmmAction.case_id == Case.id).where(DmmAction.id == action_id)
-        ).first()
-    if found is None:
+        ).scalar()
+    if crime_ref is None:
         raise NotFound(f"DMM action {action_id} does not exist")
-    crime_ref, area = found._mapping["crime_ref"], found._mapping["area_command"]
-    if not ctx.allowed(Permission.DECIDE_DMM, area=area):
-        ctx.require(Permission.EDIT_CASE, area=area, entity="case", entity_id=crime_ref)
-    return crime_ref, area
+    return str(crime_ref)
 
 
-def _action_view(session: Session, action: DmmAction, crime_ref: str) -> DmmActionView:
+def _action_view(session: Session, action: DmmAction, crime_ref: str,
+                 version: int) -> DmmActionView:
     meeting_date = session.execute(
         select(DmmMeeting.meeting_date).join(DmmItem, DmmItem.meeting_id == DmmMeeting.id)
         .where(DmmItem.id == action.item_id)).scalar()
     return DmmActionView(action.id, crime_ref, action.text, action.owner, action.due_at,  # type: ignore[arg-type]
-                         action.done_at, action.created_by, action.created_at, meeting_date)
+                         action.done_at, action.created_by, action.created_at, meeting_date,
+                         case_version=version)
 
 
 def _open_action(session: Session, action_id: int, crime_ref: str) -> DmmAction:
@@ -310,18 +326,18 @@ def complete_action(ctx: ServiceContext, *, action_id: int,
                     expected_version: int) -> DmmActionView:
     """Mark a DMM action done (supervisors and officers of the case's area):
     the case stops being listed for it."""
-    crime_ref, _area = _action_area(ctx, action_id)
-    now = ctx.now()
-    with ctx.write() as session:
+    crime_ref = _action_case(ctx, action_id)
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=ACTION_EDITORS) as (session, _case, version):
+        now = ctx.now()
         action = _open_action(session, action_id, crime_ref)
         before = _action_state(action)
         action.done_at = now
         session.add(action)
-        claim_case(session, action.case_id, expected_version, now, crime_ref=crime_ref)
         ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
                   reason=f"DMM action completed: {action.text[:120]}", before=before,
                   after=_action_state(action))
-        return _action_view(session, action, crime_ref)
+        return _action_view(session, action, crime_ref, version)
 
 
 def reassign_action(ctx: ServiceContext, *, action_id: int, owner: str,
@@ -333,17 +349,16 @@ def reassign_action(ctx: ServiceContext, *, action_id: int, owner: str,
         raise BadInput(f"DMM action {action_id}: name the new owner")
     if due_at is not None and due_at.tzinfo is None:
         raise BadInput(f"DMM action {action_id}: the due time needs a time zone")
-    crime_ref, _area = _action_area(ctx, action_id)
-    now = ctx.now()
-    with ctx.write() as session:
+    crime_ref = _action_case(ctx, action_id)
+    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
+                   permission=ACTION_EDITORS) as (session, _case, version):
         action = _open_action(session, action_id, crime_ref)
         before = _action_state(action)
         action.owner = who[:64]
         if due_at is not None:
             action.due_at = due_at
         session.add(action)
-        claim_case(session, action.case_id, expected_version, now, crime_ref=crime_ref)
         ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
                   reason=f"DMM action reassigned to {action.owner}", before=before,
                   after=_action_state(action))
-        return _action_view(session, action, crime_ref)
+        return _action_view(session, action, crime_ref, version)

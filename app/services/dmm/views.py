@@ -38,6 +38,8 @@ class DmmActionView:
     created_by: str
     created_at: datetime
     meeting_date: date | None = None
+    # the case's version after the change that returned this action (a list: None)
+    case_version: int | None = None
 
     def overdue_at(self, moment: datetime) -> bool:
         return self.done_at is None and self.due_at < moment
