@@ -157,10 +157,19 @@ def read_manifest(folder: Path) -> Manifest:
 MARKER = "#vigil-rms-extract"
 
 
+#: what a person reads at the end of the marker line (after `` # ``)
+KIND_WORDS = {"training": "TRAINING — synthetic data",
+              "evaluation": "EVALUATION — sample data (not live)",
+              "synthetic": "SYNTHETIC — generated data (not live)"}
+
+
 def marker_line(source_kind: str, formula_protection: str) -> str:
-    """The first line of a single extract file from a ``source_kind`` database."""
+    """The first line of a single extract file from a ``source_kind``
+    database, ending in words for people (``… # TRAINING — synthetic data``)."""
+    words = KIND_WORDS.get(source_kind)
     return (f"{MARKER} format_version=1 source_kind={source_kind} "
-            f"formula_protection={formula_protection}\n")
+            f"formula_protection={formula_protection}"
+            + (f" # {words}" if words else "") + "\n")
 
 
 def is_marker(text: str) -> bool:
@@ -178,7 +187,8 @@ def read_marker(path: Path) -> Manifest | None:
     if not is_marker(first):
         return None
     fields: dict[str, str] = {}
-    for word in first.strip().lstrip("\ufeff").split()[1:]:
+    facts = first.strip().lstrip("\ufeff").split(" # ", 1)[0]  # the words after are for people
+    for word in facts.split()[1:]:
         key, _, value = word.partition("=")
         fields[key] = value
     problems: list[str] = []

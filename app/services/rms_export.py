@@ -52,7 +52,14 @@ from app.rms.formats import (
     format_when,
     format_yn,
 )
-from app.rms.manifest import CURRENT_FORMAT, MANIFEST, Manifest, marker_line, sha256_of
+from app.rms.manifest import (
+    CURRENT_FORMAT,
+    KIND_WORDS,
+    MANIFEST,
+    Manifest,
+    marker_line,
+    sha256_of,
+)
 from app.sanitise import FORMULA_PROTECTION, CsvWriter, neutralise_formula
 from app.services import disclosure
 from app.services.context import ServiceContext
@@ -418,7 +425,15 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def write_json(handle: TextIO, rows: Iterable[dict[str, Any]]) -> int:
+def write_json(handle: TextIO, rows: Iterable[dict[str, Any]], *, mark: str = "") -> int:
+    """The rows as a JSON list; with ``mark`` (a database that is not live)
+    an object ``{"data": mark, "rows": [...]}``, the shape every marked
+    JSON output has."""
+    if mark:
+        handle.write(f'{{"data": {json.dumps(mark, ensure_ascii=False)}, "rows": ')
+        count = write_json(handle, rows)
+        handle.write("}\n")
+        return count
     count = 0
     handle.write("[")
     for row in rows:
@@ -441,19 +456,27 @@ CRIME_TITLES = {
 def single_file_marker(ctx: ServiceContext, fmt: str) -> str:
     """The first line of a single-file CSV export from a database that is not
     live (training, synthetic, evaluation): the kind of rows it holds, read by
-    the import as a folder's manifest (a live database refuses training rows).
-    Empty for a live database (a CSV for people, as a force's RMS writes it)
-    and for the formats the import does not read."""
-    kind = ctx.database.database_kind() or ("training" if ctx.training else "live")
-    if fmt != "csv" or kind == "live":
+    the import as a folder's manifest (a live database refuses training rows);
+    for JSON, the words the rows are wrapped with (``write_json``). Empty for
+    a live database (a CSV for people, as a force's RMS writes it) and for
+    Markdown and HTML (marked as every table is, by ``render``)."""
+    kind = _kind(ctx)
+    if kind == "live":
         return ""
-    return marker_line(kind, FORMULA_PROTECTION)
+    if fmt == "json":  # marked as every JSON output is: from a training database
+        return KIND_WORDS[kind] if kind == "training" else ""
+    return marker_line(kind, FORMULA_PROTECTION) if fmt == "csv" else ""
+
+
+def _kind(ctx: ServiceContext) -> str:
+    return ctx.database.database_kind() or ("training" if ctx.training else "live")
 
 
 def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter,
                   refs: list[str] | None = None, marker: str = "") -> int:
     # one file without a manifest is a format 1 extract: its columns only
-    handle.write(marker)
+    if fmt == "csv":
+        handle.write(marker)
     rows: Iterable[dict[str, Any]] = (
         {name: row[name] for name in COLUMNS[CRIMES]} for row in _crime_rows(session, flt))
     if refs is not None:
@@ -461,7 +484,7 @@ def _write_crimes(handle: TextIO, session: Session, fmt: str, flt: CaseFilter,
     if fmt == "csv":
         return write_csv(handle, CRIMES, rows, format_version=1)
     if fmt == "json":
-        return write_json(handle, rows)
+        return write_json(handle, rows, mark=marker)
     listed = list(rows)
     columns = [Column(name, CRIME_TITLES[name]) for name in COLUMNS[CRIMES]]
     handle.write(render(listed, columns, fmt, title=f"Cases ({flt.describe()})"))
@@ -559,8 +582,8 @@ def _chunks(session: Session, fmt: str, flt: CaseFilter, marker: str = "") -> It
     """The crimes export a page at a time, as text."""
     if fmt in ("csv", "json"):
         buffer = io.StringIO()
-        buffer.write(marker)
         if fmt == "csv":
+            buffer.write(marker)
             writer = CsvWriter(buffer)
             writer.writerow(COLUMNS[CRIMES])
             for count, row in enumerate(_crime_rows(session, flt), start=1):
@@ -570,7 +593,7 @@ def _chunks(session: Session, fmt: str, flt: CaseFilter, marker: str = "") -> It
                     buffer.seek(0)
                     buffer.truncate()
         else:
-            write_json(buffer, _crime_rows(session, flt))
+            write_json(buffer, _crime_rows(session, flt), mark=marker)
         yield buffer.getvalue()
         return
     buffer = io.StringIO()
@@ -593,7 +616,7 @@ def extract_manifest(ctx: ServiceContext, rows: dict[str, int],
     training, evaluation, synthetic), the formula guard the CSV cells carry,
     and each file's rows and SHA-256 (a folder of mixed old and new files is
     refused on import)."""
-    kind = ctx.database.database_kind() or ("training" if ctx.training else "live")
+    kind = _kind(ctx)
     return Manifest(format_version=CURRENT_FORMAT, source_kind=kind,
                     formula_protection=FORMULA_PROTECTION, present=True,
                     files={name: {"rows": rows[name], "sha256": digests[name]}

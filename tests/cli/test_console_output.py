@@ -122,6 +122,26 @@ def test_training_extract_manifest_is_marked(training_url: str, tmp_path: Path,
     assert manifest["source_kind"] == "training" and manifest["notice"] == MARK
 
 
+@pytest.mark.parametrize("fmt", ["csv", "json", "md", "html"])
+def test_training_single_file_extract_is_marked(training_url: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                fmt: str) -> None:
+    target = tmp_path / f"crimes.{fmt}"
+    code, _out, err = _run(capsys, "export", "cases", "--db", training_url, "--user", "analyst",
+                           *AT, "--purpose", "training exercise", "--format", fmt,
+                           "-o", str(target))
+    assert code == 0, err
+    text = target.read_text(encoding="utf-8")
+    if fmt == "json":
+        marked = json.loads(text)
+        assert marked["data"] == MARK and marked["rows"]
+    elif fmt == "csv":  # the marker line the import reads, ending in words for people
+        first = text.splitlines()[0]
+        assert first.startswith("#vigil-rms-extract ") and first.endswith(f" # {MARK}")
+    else:
+        assert MARK in text.splitlines()[0] or MARK in text[:2000]
+
+
 def test_scope_resets_after_a_run() -> None:
     with output_scope(training=True):
         assert render([], [Column("a", "A")], "table").startswith(MARK)

@@ -176,7 +176,7 @@ def test_export_cases_to_standard_output(sqlite_database: Database, tmp_path: Pa
     assert vigil(sqlite_database, "export", "cases", "--purpose", "quality check", "--date", "2026-02-28") == 0
     assert capsys.readouterr().out == (  # a synthetic database's file says so first
         "#vigil-rms-extract format_version=1 source_kind=synthetic "
-        "formula_protection=apostrophe\n") + ",".join(
+        "formula_protection=apostrophe # SYNTHETIC — generated data (not live)\n") + ",".join(
         ["crime_ref", "reported_at", "area_command", "principal_code", "included_codes",
          "victim_ref", "suspect_ref", "relationship", "domestic_abuse", "online",
          "allocation_team", "officer", "status", "pin_issued", "summary"]) + "\n"

@@ -56,7 +56,7 @@ def seed_cases(database: Database) -> None:
 
 
 SYNTHETIC_MARKER = ("#vigil-rms-extract format_version=1 source_kind=synthetic "
-                    "formula_protection=apostrophe\n")
+                    "formula_protection=apostrophe # SYNTHETIC — generated data (not live)\n")
 CRIMES_CSV = (
     "crime_ref,reported_at,area_command,principal_code,included_codes,victim_ref,suspect_ref,"
     "relationship,domestic_abuse,online,allocation_team,officer,status,pin_issued,summary\n"

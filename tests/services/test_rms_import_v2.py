@@ -356,7 +356,7 @@ def test_a_single_file_from_a_training_database_carries_its_marker(
     export_cases(trainer, target=None, stdout=stdout, purpose="course notes")
     first = (folder / "crimes.csv").read_text(encoding="utf-8").splitlines()[0]
     assert first == (f"{MARKER} format_version=1 source_kind=training "
-                     "formula_protection=apostrophe")
+                     "formula_protection=apostrophe # TRAINING — synthetic data")
     assert stdout.getvalue().splitlines()[0] == first
     again = import_extract(trainer, folder=folder)  # a training database takes it back
     assert again.ok and again.count("crimes.csv").new == 0
