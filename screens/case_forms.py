@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -91,6 +92,20 @@ class CaseEditDialog(ServiceCaller, ModalScreen[Any]):
                 yield Button("Save", variant="primary", id="form-save")
                 yield Button("Reload case", id="form-reload")
                 yield Button("Cancel", id="form-cancel")
+
+    # --- fitting the terminal ---------------------------------------------------
+    #: rows the dialog needs besides its fields: border, padding, title, the
+    #: error line and the buttons
+    CHROME_ROWS: ClassVar[int] = 12
+
+    def fit_fields(self) -> None:
+        """The fields scroll inside what the terminal leaves, so the buttons are
+        never cut (a long form at 45 rows keeps Save on screen)."""
+        fields = self.query_one(".form-fields", VerticalScroll)
+        fields.styles.max_height = max(4, int(self.app.size.height * 0.9) - self.CHROME_ROWS)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_fields()
 
     # --- to override ----------------------------------------------------------
     def compose_fields(self) -> ComposeResult:

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Static
 
 
 class ReasonDialog(ModalScreen[str | None]):
@@ -18,7 +18,7 @@ class ReasonDialog(ModalScreen[str | None]):
     DEFAULT_CSS = """
     ReasonDialog { align: center middle; }
     ReasonDialog > Vertical {
-        width: 80; height: auto; padding: 1 2;
+        width: 80; max-width: 95%; height: auto; max-height: 90%; padding: 1 2;
         border: thick $accent; background: $surface;
     }
     ReasonDialog Input { margin: 1 0; }
@@ -41,7 +41,7 @@ class ReasonDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, markup=False)
+            yield Static(self.title_text, markup=False, classes="dialog-text")
             yield Input(value=self.initial, placeholder=self.placeholder or self.prompt,
                         id="reason-input")
             yield Static("", id="reason-error")
@@ -78,7 +78,7 @@ class ConfirmDialog(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmDialog { align: center middle; }
     ConfirmDialog > Vertical {
-        width: 70; height: auto; padding: 1 2;
+        width: 70; max-width: 95%; height: auto; max-height: 90%; padding: 1 2;
         border: thick $warning; background: $surface;
     }
     ConfirmDialog Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
@@ -95,7 +95,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question, markup=False)
+            yield Static(self.question, markup=False, classes="dialog-text")
             with Horizontal():
                 yield Button("Yes", variant="warning", id="confirm-yes")
                 yield Button("No", id="confirm-no")
@@ -119,7 +119,7 @@ class ConflictDialog(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConflictDialog { align: center middle; }
     ConflictDialog > Vertical {
-        width: 80; height: auto; padding: 1 2;
+        width: 80; max-width: 95%; height: auto; max-height: 90%; padding: 1 2;
         border: thick $warning; background: $surface;
     }
     ConflictDialog .conflict-title { text-style: bold; margin-bottom: 1; }
@@ -138,7 +138,7 @@ class ConflictDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="conflict-title", markup=False)
+            yield Static(self.title_text, classes="conflict-title", markup=False)
             yield Static(self.message, id="conflict-message", markup=False)
             with Horizontal():
                 yield Button("Reload the case", variant="warning", id="conflict-reload")

@@ -54,7 +54,7 @@ class ReviewDialog(ModalScreen[ReviewResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, markup=False)
+            yield Static(self.title_text, markup=False)
             yield Static("Switch on: item met. An item not met needs a note.", markup=False)
             with VerticalScroll():
                 for code, text in self.checklist:

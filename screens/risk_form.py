@@ -16,6 +16,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Select, Static
 
+from app.dates import format_local
 from app.errors import BadInput
 from app.rules.risk import assess, level_guidance, rationale_problem
 from app.services.risk import record_risk_assessment
@@ -32,7 +33,6 @@ class RiskAssessmentForm(CaseEditDialog):
     TITLE_TEXT = "Risk assessment"
     DEFAULT_CSS = """
     RiskAssessmentForm > Vertical { width: 110; }
-    RiskAssessmentForm .form-fields { max-height: 30; }
     RiskAssessmentForm Checkbox { height: auto; width: 100%; border: none; padding: 0 1; }
     RiskAssessmentForm #risk-score { height: auto; margin-top: 1; text-style: bold; }
     RiskAssessmentForm #risk-guidance { height: auto; color: $text-muted; }
@@ -50,18 +50,30 @@ class RiskAssessmentForm(CaseEditDialog):
     def compose_fields(self) -> ComposeResult:
         record = self.record
         current = record.risk_level or "unassessed"
+        latest = record.latest_assessment
+        # a re-assessment starts from the last answers and the level the case
+        # holds (never from all-No and standard on a high-risk case); the
+        # assessor goes through each question again
+        previous = latest.answers if latest and len(latest.answers) == len(
+            self.form.questions) else ""
+        start_level = record.risk_level if record.risk_level in {
+            level.value for level in RiskLevel} else RiskLevel.STANDARD.value
+        if record.risk_level and not previous:
+            self.level_chosen_by_user = True  # no answers to suggest from: keep the level
+        note = (f" Starting from the assessment of {format_local(latest.assessed_at)}: "
+                "go through each answer again." if previous else "")
         yield Static(f"{self.form.title}. Ask when: {self.form.ask_when}. Current level: "
-                     f"{current}.", classes="form-note", markup=False)
+                     f"{current}.{note}", classes="form-note", markup=False)
         for number, question in enumerate(self.form.questions, 1):
-            yield Checkbox(f"{number:>2}. {question}", value=False, id=f"risk-q{number}")
+            answered = previous[number - 1:number] == "Y"
+            yield Checkbox(f"{number:>2}. {question}", value=answered, id=f"risk-q{number}")
         yield Static("", id="risk-score", markup=False)
         yield self.label("Level set")
-        yield Select(LEVELS, allow_blank=False, value=RiskLevel.STANDARD.value, id="risk-level")
+        yield Select(LEVELS, allow_blank=False, value=start_level, id="risk-level")
         yield Static("", id="risk-guidance", markup=False)
         yield self.label("Rationale (required when lowering below the suggestion or from high)")
         yield Input(id="risk-rationale")
         yield self.label("Risk management plan")
-        latest = record.latest_assessment
         yield Input(value=(latest.management_plan or "") if latest else "", id="risk-plan")
 
     def on_mount(self) -> None:
