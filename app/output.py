@@ -19,9 +19,11 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
+from app.column_widths import Col, content_widths, fit_widths
 from app.dates import format_local
 from app.sanitise import CsvWriter, clean_text, escape_markup, neutralise_formula
 
@@ -190,27 +192,70 @@ def render_markdown(rows: Iterable[dict[str, Any]], columns: Sequence[Column],
 
 
 def rich_table(rows: Iterable[dict[str, Any]], columns: Sequence[Column],
-               title: str | None = None) -> Table:
-    """A Rich table sized by Rich to the console: references are never cut
-    (their widest value is their minimum), free text wraps, the rest end in an
-    ellipsis when the terminal is narrow."""
+               title: str | None = None, width: int | None = None) -> Table:
+    """A Rich table sized to ``width`` as the screens size theirs
+    (:mod:`app.column_widths`): references are never cut (their widest value
+    is their minimum), free text wraps in what is left, the rest end in an
+    ellipsis when the terminal is narrow. When even the narrowest columns do
+    not fit, the last columns are left out (never a reference) and the
+    caption names them, rather than some being squeezed to nothing."""
     rows = list(rows)
     cells = [[human_text(row.get(c.key)) for c in columns] for row in rows]
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for index, column in enumerate(columns):
-        widest = max((len(line) for cell in cells for line in cell[index].splitlines()),
-                     default=0)
-        if _is_reference(column):
-            table.add_column(column.title, no_wrap=True, min_width=max(widest, 1))
-        elif column.width is not None and column.width >= 30:
-            table.add_column(column.title, overflow="fold", ratio=1,
-                             min_width=min(20, column.width))
+    specs = [_spec(c) for c in columns]
+    contents = content_widths(specs, cells)
+    shown = _fitting(specs, contents, width)
+    left_out = [c.title for i, c in enumerate(columns) if i not in shown]
+    caption = (f"not shown at this width: {', '.join(left_out)} (a wider terminal, or "
+               "--format csv or json, has every column)") if left_out else None
+    table = Table(title=title, show_lines=False, header_style="bold", caption=caption)
+    kept = [specs[i] for i in shown]
+    widths = (fit_widths(kept, width - len(kept) - 1, contents=contents)
+              if width is not None else {})
+    for index, spec in zip(shown, kept, strict=True):
+        given = widths.get(spec.key)
+        if spec.flex:
+            table.add_column(columns[index].title, overflow="fold", width=given,
+                             min_width=None if given else min(20, spec.width))
         else:
-            table.add_column(column.title, no_wrap=True, overflow="ellipsis",
-                             max_width=max(column.width or widest, len(column.title)) or None)
+            table.add_column(columns[index].title, no_wrap=True, overflow="ellipsis",
+                             width=given if given is not None else None)
     for row_cells in cells:
-        table.add_row(*row_cells)
+        table.add_row(*(row_cells[i] for i in shown))
     return table
+
+
+def _spec(column: Column) -> Col:
+    """How a column may be sized: a reference is kept whole, free text
+    (a width of 30 or more) takes what is left, the rest may shrink."""
+    if _is_reference(column):
+        return Col(column.key, column.title, column.width or 1, keep=True)
+    if column.width is not None and column.width >= 30:
+        return Col(column.key, column.title, column.width, flex=1, min=min(20, column.width))
+    return Col(column.key, column.title, column.width or cell_len(column.title),
+               max=column.width or 0)
+
+
+def _fitting(specs: Sequence[Col], contents: dict[str, int], width: int | None) -> list[int]:
+    """The indexes of the columns shown: all of them when their narrowest
+    widths fit ``width`` (three cells of rule and padding each), else without
+    the last ones that are not references."""
+    kept = list(range(len(specs)))
+    if width is None:
+        return kept
+
+    def narrowest(spec: Col) -> int:  # the floor fit_widths gives each column
+        if spec.keep:
+            return max(contents.get(spec.key, 0), cell_len(spec.label), 1)
+        if spec.flex:
+            return max(spec.narrowest, cell_len(spec.label))
+        return min(spec.narrowest, max(contents.get(spec.key, 0), cell_len(spec.label)))
+
+    while len(kept) > 1 and sum(narrowest(specs[i]) + 3 for i in kept) + 1 > width:
+        droppable = [i for i in kept if not specs[i].keep]
+        if not droppable:
+            break
+        kept.remove(droppable[-1])
+    return kept
 
 
 def _is_reference(column: Column) -> bool:
@@ -222,7 +267,7 @@ def render_table(rows: Iterable[dict[str, Any]], columns: Sequence[Column],
                  title: str | None = None, width: int | None = None) -> str:
     console = Console(width=width or console_width(), record=True, file=io.StringIO(),
                       color_system=None)
-    console.print(rich_table(rows, columns, title))
+    console.print(rich_table(rows, columns, title, width=console.width))
     return console.export_text()
 
 

@@ -159,3 +159,28 @@ def test_long_output_on_a_terminal_goes_through_the_pager(
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     code, out, _err = _run(capsys, "dmm", "--db", db_url, "--user", "supervisor.northern", *AT)
     assert code == 0 and out == "" and "NC/26/0104" in paged[0]
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120, 160])
+def test_a_table_fits_the_width_keeps_references_whole_and_names_what_it_leaves_out(
+        width: int) -> None:
+    from app.output import render_table
+
+    columns = [Column("rank", "#"), Column("crime_ref", "Crime ref"),
+               Column("reasons", "Reasons", 30), Column("risk", "Risk"),
+               Column("team", "Team"), Column("pair", "Victim → suspect"),
+               Column("decision", "Decision"), Column("actions", "Actions", 40)]
+    rows = [{"rank": n, "crime_ref": f"NC/26/00040{n}", "reasons": "BREACH REVIEW CARRIED",
+             "risk": "unassessed", "team": "Safeguarding", "pair": "P0004926 → P0004927",
+             "decision": "actions set", "actions": "Arrest the suspect — DS Lowther"}
+            for n in range(1, 4)]
+    text = render_table(rows, columns, title="DMM", width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    for n in range(1, 4):
+        assert f"NC/26/00040{n}" in text  # never cut
+    assert "BREACH" in text  # the reasons are never squeezed to nothing
+    flat = " ".join(text.split())
+    if "not shown at this width" in flat:
+        assert width < 120 and "Actions" in flat.split("not shown at this width:")[1]
+    else:
+        assert "Arrest the suspect" in flat
