@@ -22,6 +22,7 @@ from app.dates import LONDON, DateError, parse_datetime
 from app.db import TRAINING, Database
 from app.errors import BadInput, DatabaseKindMismatch
 from app.services.context import open_context
+from app.services.screening import run_screening
 from app.settings import Settings, training_database_url
 from seed.generator import existing_cases, generate, reset_database
 from seed.scenarios import Scenario, get_scenario, load_scenario, scenarios
@@ -109,6 +110,10 @@ def prepare_training_database(settings: Settings, *, database: Database | None =
                  f"cases (seed {DEMO_SEED}) at {when.astimezone(LONDON):%a %d/%m/%Y %H:%M}")
     generate(db, cases=DEMO_CASES, seed=DEMO_SEED, now=when, training=True, progress=progress)
     db.set_meta(DEMO_NOW_KEY, when.isoformat())
+    # screened once, as the force's analysts would have, so the screening
+    # screen opens on candidates rather than on "never run"
+    analyst = settings.with_(now=when, username="trainer", training=True, demo_role="analyst")
+    run_screening(open_context(analyst, database=db, migrate=False), full=True)
     return db, when
 
 

@@ -168,6 +168,10 @@ def test_demo_creates_seeds_and_reuses_the_training_database(
     path = tmp_path / "training.db"
     assert _count(path) == 300 and _kind(path) == "training"
     assert not (tmp_path / "live.db").exists()
+    with sqlite3.connect(path) as conn:  # screened once, so screening opens on candidates
+        run_by, screened = conn.execute(
+            "SELECT run_by, screened FROM screening_run WHERE finished_at IS NOT NULL").fetchone()
+    assert run_by == "trainer" and screened > 0
     context, start = opened[-1]
     # no scenario: the demonstrated role's own landing (a supervisor's DMM)
     assert start is None and landing_section(context) == "dmm"
