@@ -76,7 +76,7 @@ from models.enums import (
     SuggestedChange,
 )
 from models.types import UTCDateTime
-from seed.reference import force_organisation, organisation
+from seed.reference import force_organisation
 
 MAX_PAGE_SIZE = 500
 MAX_PERIOD_DAYS = 366 * 10
@@ -767,11 +767,11 @@ def _breach_records(session: Session, policy: Policy, period: _Period, *, area: 
 
 
 # --- the report ----------------------------------------------------------
-def _check_area(session: Session, area: str | None) -> str | None:
+def _check_area(session: Session, area: str | None, policy: Policy) -> str | None:
     if area is None or not area.strip():
         return None
     wanted = area.strip()
-    known = organisation().area_commands
+    known = force_organisation(policy).area_commands
     for name in known:
         if name.lower() == wanted.lower():
             return name
@@ -852,7 +852,7 @@ def assurance_report(ctx: ServiceContext, *, date_from: date, date_to: date,
     now = ctx.now()
     definitions = m.metric_definitions(policy)
     with ctx.read() as session:
-        area = _check_area(session, area)
+        area = _check_area(session, area, ctx.policy)
         ref = _reference(session)
     facts = _CaseFacts(ref, policy, period, now)
     # The pass over the period's cases (the longest query) runs on a second
@@ -926,7 +926,7 @@ def metric_cases(ctx: ServiceContext, *, metric_code: str, date_from: date, date
     period = _period(start_day, end_day)
     now = ctx.now()
     with _read_session(ctx) as session:
-        area = _check_area(session, area)
+        area = _check_area(session, area, ctx.policy)
         team = team.strip() if team and team.strip() else None
         if definition.code in CASE_METRICS or (
             definition.code == m.R13_SPO_APPLICATIONS and part == DENOMINATOR

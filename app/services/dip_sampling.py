@@ -206,7 +206,7 @@ def draw_sample(ctx: ServiceContext, *, area: str, date_from: date, date_to: dat
     if seed is None:
         seed = int(now.timestamp())
     with ctx.write() as session:
-        area_name = _check_area(session, area)
+        area_name = _check_area(session, area, ctx.policy)
         if area_name is None:
             raise BadInput("area: a sample is drawn for one area command")
         user = _reviewer(session, reviewer)
@@ -272,7 +272,7 @@ def list_samples(ctx: ServiceContext, *, area: str | None = None) -> list[Sample
     with ctx.read() as session:
         stmt = select(DipSample).order_by(DipSample.drawn_at.desc(), DipSample.id.desc())
         if area and area.strip():
-            stmt = stmt.where(DipSample.area_command == _check_area(session, area))
+            stmt = stmt.where(DipSample.area_command == _check_area(session, area, ctx.policy))
         found = [_summary(session, s) for s in session.execute(stmt).scalars().all()]
     with ctx.write() as session:
         ctx.audit(session, AuditAction.VIEW, ENTITY, None,
@@ -383,7 +383,7 @@ def sample_report(ctx: ServiceContext, *, date_from: date, date_to: date,
     policy = ctx.policy
     definitions = [d for d in m.metric_definitions(policy) if d.recommendation == "dip"]
     with ctx.read() as session:
-        area = _check_area(session, area)
+        area = _check_area(session, area, ctx.policy)
         tallies = assurance_more.dip_tallies(session, policy, period, area)
         conditions: list[Any] = [period.contains(DipSampleFile.reviewed_at),
                                  DipFinding.passed.is_(False)]

@@ -80,7 +80,7 @@ def problem_profile(ctx: ServiceContext, *, date_from: date, date_to: date,
     period = _period(date_from, date_to)
     n = len(period.months)
     with ctx.read() as session:
-        area = _check_area(session, area)
+        area = _check_area(session, area, ctx.policy)
         sections = _sections(session, period, area, n)
     with ctx.write() as session:
         ctx.audit(session, AuditAction.VIEW, "problem_profile", None,

@@ -328,7 +328,7 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
     full (``prepare_queue`` does it ahead of the meeting), and so is every
     build with ``full``.
     """
-    check_area(area)
+    check_area(area, ctx.policy)
     entity_id = queue_id(area, meeting_date)
     ctx.require(Permission.VIEW_DMM, area=area, entity="dmm_queue", entity_id=entity_id)
     policy = ctx.policy
@@ -503,7 +503,7 @@ def prepare_queue(ctx: ServiceContext, *, area: str, meeting_date: date) -> Prep
     that the morning's first view only reads the cases changed since. Only
     today's meeting or a later one can be prepared; earlier ones are records.
     Audited as a change to the stored agenda."""
-    check_area(area)
+    check_area(area, ctx.policy)
     if meeting_date < current_meeting_date(ctx):
         raise BadInput(f"prepare {area} {meeting_date:%d/%m/%Y}: that meeting has been held; "
                        "only today's meeting or a later one can be prepared")

@@ -20,7 +20,7 @@ from app.rules.dmm import REASON_BITS, REASON_ORDER, MeetingFrame
 from app.services.context import ServiceContext
 from models import AppMeta, Classification, ImportBatch
 from models.types import UTCDateTime
-from seed.reference import classifications, organisation
+from seed.reference import classifications, force_organisation
 
 # SQLite allows 32,766 bound parameters; stay well below for IN lists.
 CHUNK = 5000
@@ -34,8 +34,10 @@ def queue_id(area: str, meeting_date: date) -> str:
     return f"{area}/{meeting_date.isoformat()}"
 
 
-def check_area(area: str) -> str:
-    areas = organisation().area_commands
+def check_area(area: str, policy: Policy) -> str:
+    """``area`` when it is one of the force's area commands (its own
+    organisation when loaded, else the shipped one)."""
+    areas = force_organisation(policy).area_commands
     if area not in areas:
         raise BadInput(f"area {area!r} is not an area command; choose one of {', '.join(areas)}")
     return area

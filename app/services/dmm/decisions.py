@@ -71,7 +71,7 @@ class AddendumView:
 def minutes_addenda(ctx: ServiceContext, *, area: str, meeting_date: date) -> list[AddendumView]:
     """The addenda to a meeting's closed minutes, oldest first (the minutes
     show them after the items, the record of the meeting unchanged)."""
-    check_area(area)
+    check_area(area, ctx.policy)
     ctx.require(Permission.VIEW_DMM, area=area, entity="dmm_queue",
                 entity_id=f"{area}/{meeting_date.isoformat()}")
     with ctx.read() as session:
@@ -148,7 +148,7 @@ def record_decision(ctx: ServiceContext, *, area: str, meeting_date: date, crime
     or threshold. ``work_queue`` hands a standing gap to the team's work queue:
     it needs the ``owner`` and the date it is due by (``due_at``), recorded as
     an action. Supervisors of the area only (trainers in training)."""
-    check_area(area)
+    check_area(area, ctx.policy)
     try:
         chosen = DmmDecision(str(decision).strip().lower())
     except ValueError:
@@ -210,7 +210,7 @@ def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref:
                expected_version: int) -> DmmActionView:
     """Set an action on a case at the meeting: what, who, by when (default:
     the policy's ``dmm.default_action_hours`` from now)."""
-    check_area(area)
+    check_area(area, ctx.policy)
     words = " ".join((text or "").split())
     who = (owner or "").strip()
     if not words:
@@ -247,7 +247,7 @@ def add_action(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref:
 def mark_discussed(ctx: ServiceContext, *, area: str, meeting_date: date, crime_ref: str,
                    discussed: bool = True, expected_version: int) -> DmmItemState:
     """Mark an item discussed (or not). An item with a decision stays discussed."""
-    check_area(area)
+    check_area(area, ctx.policy)
     ctx.require(Permission.DECIDE_DMM, area=area, entity="case", entity_id=crime_ref)
     now = ctx.now()
     closed = minutes_closed_at(ctx, meeting_date)

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.errors import BadInput
+from app.policy import Policy
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_TITLES, MeetingFrame, Reason
 from app.services import audit_trail
@@ -28,7 +29,7 @@ from app.services.dmm.reason_sql import WORKLIST, flagged_rows
 from app.services.permissions import Permission
 from models import DmmAction
 from models.enums import AuditAction
-from seed.reference import organisation
+from seed.reference import force_organisation
 
 WORK_QUEUE_PREFIX = "Work queue: "
 
@@ -70,10 +71,10 @@ def _desk(code: str, team: str | None, ctx: ServiceContext) -> str | None:
     return ctx.policy.dmm.orders_desk_team if code == Reason.SPO_NOT_CONSIDERED else team
 
 
-def _check_team(team: str | None) -> str | None:
+def _check_team(team: str | None, policy: Policy) -> str | None:
     if team is None:
         return None
-    teams = organisation().teams
+    teams = force_organisation(policy).teams
     found = next((t for t in teams if t.lower() == team.strip().lower()), None)
     if found is None:
         raise BadInput(f"team {team!r} is not a team; choose one of {', '.join(teams)}")
@@ -103,8 +104,8 @@ def work_queue(ctx: ServiceContext, *, area: str, team: str | None = None,
     """The open standing gaps of ``area``'s cases (of ``team``, or the orders
     desk when ``team`` is the desk), oldest first. Viewing is audited, naming
     the cases shown."""
-    check_area(area)
-    chosen = _check_team(team)
+    check_area(area, ctx.policy)
+    chosen = _check_team(team, ctx.policy)
     ctx.require(Permission.VIEW_WORKLIST, area=area, entity="work_queue",
                 entity_id=f"{area}/{chosen or 'all'}")
     frame = _now_frame(ctx)
