@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "dmm": "app.cli.dmm",
     "worklist": "app.cli.worklist",
     "breaches": "app.cli.breaches",
+    "orders": "app.cli.orders",
     "screen": "app.cli.screen",
     "search": "app.cli.search",
     "assurance": "app.cli.assurance",

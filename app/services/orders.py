@@ -118,6 +118,14 @@ def _order_area(ctx: ServiceContext, order_ref: str) -> tuple[str, str]:
         return case.area_command, case.crime_ref
 
 
+def order_case_version(ctx: ServiceContext, order_ref: str) -> int:
+    """The version of the case an order protects, as it stands now (for a
+    command-line change made at once)."""
+    with ctx.read() as session:
+        _order, case = _load_order(session, order_ref)
+        return int(case.version)
+
+
 def not_in_future(ctx: ServiceContext, moment: datetime | None, what: str) -> None:
     if moment is not None and moment > ctx.now():
         raise BadInput(f"{what} {moment.isoformat()} is in the future")
