@@ -61,7 +61,6 @@ from sqlmodel import Session
 from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
 from app.policy import ScreeningPolicy
 from app.rules.screening import (
-    DESCRIPTIONS,
     RULE_NAMES,
     CrimeFacts,
     PhraseMatch,
@@ -1124,6 +1123,3 @@ class _Tally:
         return FeedbackRow(key, self.raised, self.open, self.accepted, self.rejected, self.changed)
 
 
-def rule_descriptions() -> dict[str, str]:
-    """What each rule looks for (for help text and exports)."""
-    return dict(DESCRIPTIONS)

@@ -230,11 +230,13 @@ async def test_live_refresh_keeps_the_cursor_and_waits_for_dialogs(
         # a dialog is open: the tick does nothing
         await pilot.press("d")
         await pilot.pause()
+        assert app.live_refresh_paused
         screen.live_refresh()
         await _settle(pilot, app)
         assert "NC/26/0150" not in _rows(screen)
         await pilot.press("escape")
         await pilot.pause()
+        assert not app.live_refresh_paused
         # paused: nothing either
         await pilot.press("p")
         screen.live_refresh()
