@@ -85,7 +85,7 @@ async def test_queue_ranked_with_why_in_the_side_panel(seeded: Database,
                 "(original crime NC/26/0103, open); not acknowledged") in why
         assert "suspect not arrested for it (outstanding?)" in why
         assert "BREACH +40, REPEAT_PAIR +12, NEW_CRIME +6, unassessed risk +8 = 66" in why
-        await pilot.pause(0.4)  # the side panel waits for the cursor to rest
+        screen.show_selected()  # what the side panel's timer calls once the cursor rests
         await _settle(pilot, app)
         detail = _text(screen, "#dmm-detail")
         assert "breach BR/26/0001 of RO RO/26/0001 (NC/26/0104)" in detail
@@ -360,7 +360,7 @@ def test_dmm_screen_snapshot(seeded: Database, make_sqlite_context, snap_compare
         await _settle(pilot, app)
         app.screen.query_one(DataTable).move_cursor(row=1)
         await _settle(pilot, app)
-        await pilot.pause(0.4)  # the side panel's short delay
+        _screen(app).show_selected()  # what the side panel's timer calls once the cursor rests
         await _settle(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
