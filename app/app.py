@@ -38,48 +38,32 @@ SECTIONS: dict[str, str] = {
 
 
 def section_screen(mode: str) -> Screen[Any]:
-    """The screen of a section, imported when the section is first opened."""
-    if mode == "cases":
-        from screens.home import CaseListScreen
-
-        return CaseListScreen()
-    if mode == "dmm":
-        from screens.dmm import DmmScreen
-
-        return DmmScreen()
-    if mode == "breaches":
-        from screens.breaches import BreachBoardScreen
-
-        return BreachBoardScreen()
-    if mode == "search":
-        from screens.search import SearchScreen
-
-        return SearchScreen()
-    if mode == "screening":
-        from screens.screening import ScreeningScreen
-
-        return ScreeningScreen()
-    if mode == "assurance":
-        from screens.assurance import AssuranceScreen
-
-        return AssuranceScreen()
-    if mode == "approvals":
-        from screens.approvals import ApprovalsScreen
-
-        return ApprovalsScreen()
-    if mode == "worklist":
-        from screens.worklist import WorklistScreen
-
-        return WorklistScreen()
-    if mode == "sampling":
-        from screens.sampling import SamplingScreen
-
-        return SamplingScreen()
-    if mode == "plan":
-        from screens.action_plan import ActionPlanScreen
-
-        return ActionPlanScreen()
-    raise KeyError(mode)
+    """The screen of a section, imported when the section is first opened (a
+    cold start imports only the first)."""
+    match mode:
+        case "cases":
+            from screens.home import CaseListScreen as section
+        case "dmm":
+            from screens.dmm import DmmScreen as section
+        case "breaches":
+            from screens.breaches import BreachBoardScreen as section
+        case "search":
+            from screens.search import SearchScreen as section
+        case "screening":
+            from screens.screening import ScreeningScreen as section
+        case "assurance":
+            from screens.assurance import AssuranceScreen as section
+        case "approvals":
+            from screens.approvals import ApprovalsScreen as section
+        case "worklist":
+            from screens.worklist import WorklistScreen as section
+        case "sampling":
+            from screens.sampling import SamplingScreen as section
+        case "plan":
+            from screens.action_plan import ActionPlanScreen as section
+        case _:
+            raise KeyError(mode)
+    return section()
 
 
 class VigilApp(App[None]):

@@ -5,6 +5,7 @@ queue with evidence, flags raised by analysts and decided by supervisors
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -127,9 +128,9 @@ def test_only_crimes_whose_summary_can_qualify_have_their_other_facts_read(
     prepared: list[int] = []
     real = screening._Screener.prepare
 
-    def counting(self, rows):  # type: ignore[no-untyped-def]
-        prepared.extend(r[0] for r in rows)
-        return real(self, rows)
+    def counting(screener: Any, rows: Any) -> Any:
+        prepared.extend(case_id for case_id, _summary, _code in rows)  # prepare's (id, summary, code)
+        return real(screener, rows)
 
     monkeypatch.setattr(screening._Screener, "prepare", counting)
     run_screening(make_context("analyst"), full=True)

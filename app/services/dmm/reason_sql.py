@@ -141,9 +141,11 @@ class _Sql:
                             else parts[0][0])
         return or_(*(part.where(column == s.id).exists() for part, column in parts))
 
-    def since_epoch(self, at: Any, margin: timedelta = timedelta(0)) -> Any:
-        """``at`` is at or after the first import less ``margin`` (true without one)."""
-        if self.b.epoch is None:
+    def since_epoch(self, at: Any, margin: timedelta = timedelta(0), *,
+                    counted: bool = True) -> Any:
+        """``at`` is at or after the first import less ``margin`` (true without
+        one, and true when the epoch is not ``counted``: the work queue)."""
+        if not counted or self.b.epoch is None:
             return true()
         return at >= ts(self.b.epoch - margin)
 
@@ -327,8 +329,7 @@ def _no_risk_assessment(q: _Sql, epoch: bool) -> Any:
         s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.risk_assessment_days)),
         q.fam(dmm.case_families),
         ~select(RiskAssessment.case_id).where(RiskAssessment.case_id == s.id).exists(),
-        q.since_epoch(s.reported_at, timedelta(days=dmm.risk_assessment_second_days))
-        if epoch else true(),
+        q.since_epoch(s.reported_at, timedelta(days=dmm.risk_assessment_second_days), counted=epoch),
     )
 
 
@@ -344,14 +345,16 @@ def _plan_review_due(q: _Sql) -> Any:
          RiskAssessment.plan_review_due), else_=None).label("plan_review_due"))
 
 
+def _review_passed(q: _Sql, due: Any, epoch: bool) -> Any:
+    """A review date passed before the meeting, since the first import (less
+    the second threshold): the rule's crossing is the latest date passed."""
+    return and_(due < ts(q.b.starts_at), q.since_epoch(due, _review_margin(q), counted=epoch))
+
+
 def _risk_review(q: _Sql, epoch: bool) -> Any:
-    s, start = q.s, ts(q.b.starts_at)
-    margin = _review_margin(q)
-    # a review date passed since the first import (less the second threshold):
-    # the rule's crossing is the latest date passed
+    s = q.s
     dates = (s.risk_review_due, s.reassessment_due_at, _plan_review_due(q))
-    return or_(*(and_(due < start, q.since_epoch(due, margin) if epoch else true())
-                 for due in dates))
+    return or_(*(_review_passed(q, due, epoch) for due in dates))
 
 
 def _no_risk_plan(q: _Sql, epoch: bool) -> Any:
@@ -366,8 +369,7 @@ def _no_risk_plan(q: _Sql, epoch: bool) -> Any:
     exact = and_(
         or_(latest_id.is_(None), and_(latest_level == "high", func.coalesce(plan, 0) == 0)),
         since < ts(q.b.starts_at - days),
-        q.since_epoch(since, days + timedelta(days=dmm.risk_plan_second_days))
-        if epoch else true(),
+        q.since_epoch(since, days + timedelta(days=dmm.risk_plan_second_days), counted=epoch),
     )
     return case((s.risk_level == "high", exact), else_=false())
 
@@ -378,7 +380,7 @@ def _spo(q: _Sql, epoch: bool) -> Any:
         s.spo_status == "not_considered",
         s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.spo_consideration_days)),
         q.fam(["stalking"]),
-        q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days)) if epoch else true(),
+        q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days), counted=epoch),
     )
 
 
@@ -403,7 +405,7 @@ def _victim(q: _Sql, epoch: bool) -> Any:
                      Referral.service.not_in(code.signposting_services)).exists(),
                  ~select(VictimCare.case_id).where(VictimCare.case_id == s.id,
                                                    VictimCare.consent.is_(False)).exists())),
-        q.since_epoch(s.reported_at, margin) if epoch else true(),
+        q.since_epoch(s.reported_at, margin, counted=epoch),
     )
 
 
@@ -483,8 +485,7 @@ def _gap_necessary(q: _Sql, code: str, epoch: bool) -> Any:
         return and_(s.risk_assessed_at.is_(None),
                     s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.risk_assessment_days)),
                     q.since_epoch(s.reported_at,
-                                  timedelta(days=dmm.risk_assessment_second_days))
-                    if epoch else true())
+                                  timedelta(days=dmm.risk_assessment_second_days), counted=epoch))
     if code == Reason.NO_RISK_PLAN:
         if not epoch or q.b.epoch is None:
             return s.risk_level == "high"
@@ -500,8 +501,7 @@ def _gap_necessary(q: _Sql, code: str, epoch: bool) -> Any:
     if code == Reason.SPO_NOT_CONSIDERED:
         return and_(s.spo_status == "not_considered", q.fam(["stalking"]),
                     s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.spo_consideration_days)),
-                    q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days))
-                    if epoch else true())
+                    q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days), counted=epoch))
     if code == Reason.VICTIM_NOT_REFERRED:
         code_days = q.policy.victims_code
         longest = max(code_days.needs_assessment_working_days, code_days.referral_working_days)
@@ -510,14 +510,11 @@ def _gap_necessary(q: _Sql, code: str, epoch: bool) -> Any:
                                code_days.referral_working_days), q.policy)
         margin = (timedelta(days=longest + dmm.victim_care_second_days) + WORKING_DAY_SLACK)
         return and_(s.reported_at < ts(cut), q.fam(q.policy.dmm.case_families),
-                    q.since_epoch(s.reported_at, margin) if epoch else true())
+                    q.since_epoch(s.reported_at, margin, counted=epoch))
     # RISK_REVIEW_DUE: the case's own review dates, or a plan review date passed
-    start, margin = ts(q.b.starts_at), _review_margin(q)
-    plans = select(RiskAssessment.case_id).where(RiskAssessment.plan_review_due < start)
-    if epoch and q.b.epoch is not None:
-        plans = plans.where(RiskAssessment.plan_review_due >= ts(q.b.epoch - margin))
-    own = (and_(due < start, q.since_epoch(due, margin) if epoch else true())
-           for due in (s.risk_review_due, s.reassessment_due_at))
+    plans = select(RiskAssessment.case_id).where(
+        _review_passed(q, RiskAssessment.plan_review_due, epoch))
+    own = (_review_passed(q, due, epoch) for due in (s.risk_review_due, s.reassessment_due_at))
     return or_(*own, s.id.in_(plans))
 
 
