@@ -556,7 +556,7 @@ def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
         ).first()
     if row is None:
         raise NotFound(f"order {order_ref} is not in Vigil")
-    area, original_ref = row
+    area, original_ref = row.area_command, row.crime_ref
     ctx.require(Permission.RECORD_BREACH, area=area, entity="case", entity_id=original_ref)
     text = required_text(summary, "breach summary")
     not_in_future(ctx, reported_at, "reported_at")
@@ -674,7 +674,7 @@ def _breach_area(ctx: ServiceContext, breach_ref: str) -> tuple[str, str]:
         ).first()
     if row is None:
         raise NotFound(f"breach {breach_ref} is not in Vigil")
-    return row[0], row[1]
+    return row.area_command, row.crime_ref
 
 
 def _breach_state(breach: Breach) -> dict[str, Any]:

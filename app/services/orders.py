@@ -109,7 +109,7 @@ def _load_order(session: Session, order_ref: str) -> tuple[ProtectiveOrder, Case
     ).first()
     if row is None:
         raise NotFound(f"order {order_ref} is not in Vigil")
-    return row[0], row[1]
+    return row.ProtectiveOrder, row.Case
 
 
 def _order_area(ctx: ServiceContext, order_ref: str) -> tuple[str, str]:

@@ -37,11 +37,11 @@ from app.services.dmm.common import (
     check_meeting_day,
     chunks,
     code_book,
-    core,
+    core_rows,
     current_meeting_date,
     mask_of,
     queue_id,
-    raw,
+    unconverted,
 )
 from app.services.dmm.facts import case_rows, explain, settle_standing
 from app.services.dmm.items import (
@@ -114,7 +114,7 @@ def _changed_cases(session: Session, since: datetime) -> list[int]:
         select(linked.id).join(recent, recent.id == linked.linked_case_id)
         .where(recent.last_activity_at >= since),
     )
-    return sorted(core(session, query).scalars().all())
+    return sorted(core_rows(session, query).scalars().all())
 
 
 def _sync_items(session: Session, meeting_id: int, ranked: list[RankedItem], masks: MaskBook,
@@ -163,7 +163,7 @@ def _sync_items(session: Session, meeting_id: int, ranked: list[RankedItem], mas
             session.execute(delete(DmmItem).where(DmmItem.id.in_(chunk)))
         if keep:
             refs = {r[0]: (r[1], as_utc(r[2])) for chunk in chunks([s.case_id for s in keep])
-                    for r in core(session, select(Case.id, Case.crime_ref, raw(Case.reported_at))
+                    for r in core_rows(session, select(Case.id, Case.crime_ref, unconverted(Case.reported_at))
                                    .where(Case.id.in_(chunk)))}
             session.connection().execute(
                 update(table).where(table.c.id == bindparam("item_id"))
@@ -188,7 +188,7 @@ def _fill_rank_keys(session: Session, items: list[StoredItem]) -> None:
         return
     by_case = {i.case_id: i for i in missing}
     for chunk in chunks(list(by_case)):
-        for r in core(session, select(Case.id, Case.crime_ref, raw(Case.reported_at))
+        for r in core_rows(session, select(Case.id, Case.crime_ref, unconverted(Case.reported_at))
                        .where(Case.id.in_(chunk))):
             by_case[r[0]].crime_ref, by_case[r[0]].reported_at = r[1], as_utc(r[2])
 
@@ -214,7 +214,7 @@ def _text_filter(session: Session, items: list[StoredItem], text: str) -> set[in
              if needle in (i.crime_ref or "").lower() or needle == (i.decision or "")}
     ids = [i.case_id for i in items if i.case_id not in found]
     for chunk in chunks(ids):
-        found.update(core(session, select(Case.id).where(
+        found.update(core_rows(session, select(Case.id).where(
             Case.id.in_(chunk),
             or_(func.lower(Case.allocation_team) == needle,
                 func.lower(func.coalesce(Case.risk_level, rules.UNASSESSED)) == needle,

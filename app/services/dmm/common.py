@@ -70,7 +70,7 @@ def ts(value: datetime) -> Any:
 # The queue reads a few thousand rows of facts. Timestamps are fetched as the
 # driver gives them and converted here (SQLite: naive UTC text; PostgreSQL:
 # aware datetimes), which costs a fraction of the generic result processing.
-def raw(column: Any) -> Any:
+def unconverted(column: Any) -> Any:
     return type_coerce(column, NullType())
 
 
@@ -84,7 +84,7 @@ def as_utc(value: Any) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def core(session: Session, stmt: Any) -> Any:
+def core_rows(session: Session, stmt: Any) -> Any:
     """Execute on the session's connection (Core rows, no ORM result layer)."""
     return session.connection().execute(stmt)
 

@@ -40,7 +40,7 @@ from app.policy import Policy
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_BITS, STANDING_REASONS, Reason
 from app.rules.orders import NOTIFICATION_KINDS
-from app.services.dmm.common import Bounds, CodeBook, MaskBook, as_utc, core, raw, ts
+from app.services.dmm.common import Bounds, CodeBook, MaskBook, as_utc, core_rows, ts, unconverted
 from models import (
     Breach,
     Case,
@@ -559,7 +559,7 @@ def flags_query(b: Bounds, policy: Policy, book: CodeBook, *, only: list[int] | 
         literal(0),
     )
     return (
-        select(s.id, s.crime_ref, raw(s.reported_at).label("reported_at"), s.risk_level, s.allocation_team,
+        select(s.id, s.crime_ref, unconverted(s.reported_at).label("reported_at"), s.risk_level, s.allocation_team,
                s.victim_id, s.suspect_id, s.linked_case_id, s.principal_code,
                mask.label("mask"))
         .select_from(scope)
@@ -616,7 +616,7 @@ def flagged_rows(session: Session, b: Bounds, policy: Policy, book: CodeBook, *,
     """The cases of the scope with any reason bit, as light items (priority
     still to be set from the final mask)."""
     found: list[RankedItem] = []
-    for row in core(session, flags_query(b, policy, book, only=only, mode=mode)):
+    for row in core_rows(session, flags_query(b, policy, book, only=only, mode=mode)):
         fields = row._mapping
         if not fields["mask"]:
             continue
