@@ -27,25 +27,12 @@ from screens.dmm_dialogs import (
     ReasonFilterDialog,
 )
 from tests.conftest import NOW
-from tests.factories import add_case, dmm_morning
+from tests.factories import add_case
+from tests.screens.idle import settle as _settle
 
 SIZE = (160, 48)
 MONDAY = date(2026, 3, 2)
 ORDER = ["NC/26/0104", "NC/26/0105", "NC/26/0102", "NC/26/0110", "NC/26/0101"]
-
-
-@pytest.fixture
-def seeded(sqlite_database: Database) -> Database:
-    with sqlite_database.write() as session:
-        dmm_morning(session)
-    return sqlite_database
-
-
-async def _settle(pilot: Any, app: VigilApp) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def _screen(app: VigilApp) -> DmmScreen:
