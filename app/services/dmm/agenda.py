@@ -431,8 +431,8 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
         if row is None:
             continue
         if stored.mask and not frozen:
-            said = explained.get(stored.case_id, {})
-            hits = [said.get(code) or ReasonHit(code, REASON_TITLES.get(code, code))
+            reason_hits = explained.get(stored.case_id, {})
+            hits = [reason_hits.get(code) or ReasonHit(code, REASON_TITLES.get(code, code))
                     for code in masks.codes(stored.mask)]
             explanation = masks.priority(stored.mask, row.risk_level).explanation
             if masks.priority(stored.mask, row.risk_level).score != stored.priority:

@@ -124,7 +124,8 @@ class _Sql:
     def s(self) -> Any:
         return self.scope.c
 
-    def fam(self, names: Iterable[str]) -> Any:
+    def in_families(self, names: Iterable[str]) -> Any:
+        """The case is classified (principal or included) in one of the families."""
         codes = self.book.codes(list(names))
         if not codes:
             return false()
@@ -214,7 +215,7 @@ def _level_rank(column: Any) -> Any:
 
 
 def _new_crime(q: _Sql, decided: Any) -> Any:
-    return and_(q.fam(q.policy.dmm.new_crime_families), q.needs_decision(q.s.reported_at, decided))
+    return and_(q.in_families(q.policy.dmm.new_crime_families), q.needs_decision(q.s.reported_at, decided))
 
 
 def _breach(q: _Sql, decided: Any) -> Any:
@@ -258,7 +259,7 @@ def _risk_below_suggestion(q: _Sql, decided: Any) -> Any:
 
 def _allocation(q: _Sql, decided: Any) -> Any:
     return and_(q.needs_decision(q.s.reported_at, decided),
-                allocation_contrary_sql(q.policy, q.s, q.fam))
+                allocation_contrary_sql(q.policy, q.s, q.in_families))
 
 
 def _repeat_pair(q: _Sql, decided: Any) -> Any:
@@ -327,7 +328,7 @@ def _no_risk_assessment(q: _Sql, epoch: bool) -> Any:
     return and_(
         s.risk_assessed_at.is_(None),
         s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.risk_assessment_days)),
-        q.fam(dmm.case_families),
+        q.in_families(dmm.case_families),
         ~select(RiskAssessment.case_id).where(RiskAssessment.case_id == s.id).exists(),
         q.since_epoch(s.reported_at, timedelta(days=dmm.risk_assessment_second_days), counted=epoch),
     )
@@ -379,7 +380,7 @@ def _spo(q: _Sql, epoch: bool) -> Any:
     return and_(
         s.spo_status == "not_considered",
         s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.spo_consideration_days)),
-        q.fam(["stalking"]),
+        q.in_families(["stalking"]),
         q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days), counted=epoch),
     )
 
@@ -394,7 +395,7 @@ def _victim(q: _Sql, epoch: bool) -> Any:
     longest = max(code.needs_assessment_working_days, code.referral_working_days)
     margin = timedelta(days=longest + policy.dmm.victim_care_second_days) + WORKING_DAY_SLACK
     return and_(
-        q.fam(policy.dmm.case_families),
+        q.in_families(policy.dmm.case_families),
         or_(and_(s.reported_at < ts(needs_cut),
                  ~select(VictimCare.case_id).where(VictimCare.case_id == s.id,
                                                    VictimCare.needs_assessed_at.is_not(None))
@@ -499,7 +500,7 @@ def _gap_necessary(q: _Sql, code: str, epoch: bool) -> Any:
                 RiskAssessment.assessed_at < ts(q.b.starts_at))),
             func.coalesce(s.risk_assessed_at, s.reported_at) >= earliest))
     if code == Reason.SPO_NOT_CONSIDERED:
-        return and_(s.spo_status == "not_considered", q.fam(["stalking"]),
+        return and_(s.spo_status == "not_considered", q.in_families(["stalking"]),
                     s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.spo_consideration_days)),
                     q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days), counted=epoch))
     if code == Reason.VICTIM_NOT_REFERRED:
@@ -509,7 +510,7 @@ def _gap_necessary(q: _Sql, code: str, epoch: bool) -> Any:
             q.b.starts_at, min(code_days.needs_assessment_working_days,
                                code_days.referral_working_days), q.policy)
         margin = (timedelta(days=longest + dmm.victim_care_second_days) + WORKING_DAY_SLACK)
-        return and_(s.reported_at < ts(cut), q.fam(q.policy.dmm.case_families),
+        return and_(s.reported_at < ts(cut), q.in_families(q.policy.dmm.case_families),
                     q.since_epoch(s.reported_at, margin, counted=epoch))
     # RISK_REVIEW_DUE: the case's own review dates, or a plan review date passed
     plans = select(RiskAssessment.case_id).where(
@@ -567,7 +568,7 @@ def flags_query(b: Bounds, policy: Policy, book: CodeBook, *, only: list[int] | 
     )
 
 
-def allocation_contrary_sql(policy: Policy, s: Any, fam: Any) -> Any:
+def allocation_contrary_sql(policy: Policy, s: Any, in_families: Any) -> Any:
     """The allocation policy as SQL: true when the first matching rule does
     not list the case's team (or the case has no team); the wording comes
     from :func:`app.rules.allocation.check_allocation`."""
@@ -578,7 +579,7 @@ def allocation_contrary_sql(policy: Policy, s: Any, fam: Any) -> Any:
     for rule in policy.allocation.rules:
         conditions = []
         if rule.families:
-            conditions.append(fam(rule.families))
+            conditions.append(in_families(rule.families))
         if rule.risk:
             conditions.append(func.coalesce(s.risk_level, rules.UNASSESSED).in_(rule.risk))
         if rule.domestic_abuse == "yes":
