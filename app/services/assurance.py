@@ -536,14 +536,16 @@ def _case_tallies(session: Session, facts: _CaseFacts, *,
     # month first: no index gives that order, so the planner reads the period's
     # range of the covering index instead of walking an area index in full
     keys = [inner.c.month, inner.c.area, inner.c.team]
-    stmt = select(*keys, func.count(), *[func.sum(inner.c[f"p{i}"]) for i in range(len(parts))]
+    stmt = select(*keys, func.count().label("cases"),
+                  *[func.sum(inner.c[f"p{i}"]).label(f"p{i}") for i in range(len(parts))]
                   ).group_by(*keys)
     tallies: dict[str, list[m.Tally]] = {code: [] for code in CASE_METRICS}
     tallies[m.R13_SPO_APPLICATIONS] = []
     for row in _run(session, stmt):
-        month, area_name, team = row[:3]
-        sums = {combination: int(row[4 + i] or 0) for i, combination in enumerate(parts)}
-        sums[()] = int(row[3])
+        fields = row._mapping
+        month, area_name, team = fields["month"], fields["area"], fields["team"]
+        sums = {combination: int(fields[f"p{i}"] or 0) for i, combination in enumerate(parts)}
+        sums[()] = int(fields["cases"])
         for code, (denominator, numerator) in CASE_METRICS.items():
             tallies[code].append(m.Tally(area_name, _team_name(team), month, sums[numerator],
                                          sums[denominator]))

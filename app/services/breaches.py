@@ -306,6 +306,7 @@ def _pair_counts(session: Session, victims: Select[Any], windows: Sequence[int],
     widest = now - timedelta(days=max(windows))
     sums = [
         func.sum(case((Breach.occurred_at >= now - timedelta(days=days), 1), else_=0))
+        .label(f"breaches_{days}d")
         for days in windows
     ]
     stmt = (
@@ -315,7 +316,8 @@ def _pair_counts(session: Session, victims: Select[Any], windows: Sequence[int],
                Breach.occurred_at <= now)
         .group_by(ProtectiveOrder.protected_id, ProtectiveOrder.subject_id)
     )
-    return {(row[0], row[1]): tuple(int(v or 0) for v in row[2:])
+    return {(row.protected_id, row.subject_id):
+            tuple(int(row._mapping[f"breaches_{days}d"] or 0) for days in windows)
             for row in session.connection().execute(stmt)}
 
 

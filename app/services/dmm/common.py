@@ -109,7 +109,7 @@ def code_book(session: Session) -> CodeBook:
     if not rows:  # reference data not installed: fall back to the shipped list
         refs = classifications().values()
         return CodeBook({r.code: r.family for r in refs}, {r.code: r.title for r in refs})
-    return CodeBook({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows})
+    return CodeBook({row.code: row.family for row in rows}, {row.code: row.title for row in rows})
 
 
 # ---------------------------------------------------------------------------
