@@ -30,7 +30,8 @@ from app.services.context import ServiceContext
 from app.services.orders import OrderView, notifications_due, orders_expiring
 from seed.reference import force_organisation
 
-HELP = "the breach escalation board: breaches by level, deadlines and expected actions"
+HELP = ("the breach escalation board: breaches by level, deadlines and expected actions; "
+        "`add` records a breach by hand")
 ALL_AREAS = "all"
 ORDER_LISTS = ("expiring", "notifications")
 ORDER_COLUMNS = [
