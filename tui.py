@@ -9,52 +9,71 @@ usage or bad input.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from app import __version__
+from app.cli import (
+    approvals,
+    assurance,
+    audit,
+    bench,
+    breaches,
+    db,
+    demo,
+    dmm,
+    export,
+    keys,
+    orders,
+    plan,
+    policy,
+    restrict,
+    retention,
+    rms_import,
+    sample,
+    screen,
+    search,
+    seed,
+    serve,
+    users,
+    victims_code,
+    worklist,
+)
 from app.cli.base import CliEnv, add_global_options
 from app.errors import VigilError
 from app.output import output_scope
 
 # subcommand -> module holding HELP, add_arguments(parser) and run(args, env)
-COMMANDS: dict[str, str] = {
-    "demo": "app.cli.demo",
-    "db": "app.cli.db",
-    "seed": "app.cli.seed",
-    "users": "app.cli.users",
-    "policy": "app.cli.policy",
-    "audit": "app.cli.audit",
-    "restrict": "app.cli.restrict",
-    "import": "app.cli.rms_import",
-    "export": "app.cli.export",
-    "dmm": "app.cli.dmm",
-    "worklist": "app.cli.worklist",
-    "breaches": "app.cli.breaches",
-    "screen": "app.cli.screen",
-    "search": "app.cli.search",
-    "assurance": "app.cli.assurance",
-    "approvals": "app.cli.approvals",
-    "victims-code": "app.cli.victims_code",
-    "retention": "app.cli.retention",
-    "sample": "app.cli.sample",
-    "plan": "app.cli.plan",
-    "serve": "app.cli.serve",
-    "keys": "app.cli.keys",
-    "bench": "app.cli.bench",
+COMMANDS: dict[str, ModuleType] = {
+    "demo": demo,
+    "db": db,
+    "seed": seed,
+    "users": users,
+    "policy": policy,
+    "audit": audit,
+    "restrict": restrict,
+    "import": rms_import,
+    "export": export,
+    "dmm": dmm,
+    "worklist": worklist,
+    "breaches": breaches,
+    "orders": orders,
+    "screen": screen,
+    "search": search,
+    "assurance": assurance,
+    "approvals": approvals,
+    "victims-code": victims_code,
+    "retention": retention,
+    "sample": sample,
+    "plan": plan,
+    "serve": serve,
+    "keys": keys,
+    "bench": bench,
 }
 
-def _available_commands() -> dict[str, object]:
-    modules: dict[str, object] = {}
-    for name, module_name in COMMANDS.items():
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        modules[name] = importlib.import_module(module_name)
-    return modules
 
-
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     parser = argparse.ArgumentParser(
         prog="vigil",
         description="Vigil: oversight of stalking and harassment cases. "
@@ -63,12 +82,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     parser.add_argument("--version", action="version", version=f"vigil {__version__}")
     add_global_options(parser, suppress=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = _available_commands()
-    for name, module in modules.items():
-        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)  # type: ignore[attr-defined]
-        module.add_arguments(sub)  # type: ignore[attr-defined]
+    for name, module in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
         add_global_options(sub, suppress=True)
-    return parser, modules
+    return parser, COMMANDS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,13 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, env, modules)
 
 
-def _run(args: argparse.Namespace, env: CliEnv, modules: dict[str, object]) -> int:
+def _run(args: argparse.Namespace, env: CliEnv, modules: dict[str, ModuleType]) -> int:
     try:
         if args.command is None:
             from app.cli.open_tui import open_tui
 
             return open_tui(env)
-        return int(modules[args.command].run(args, env) or 0)  # type: ignore[attr-defined]
+        return int(modules[args.command].run(args, env) or 0)
     except VigilError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -8,9 +8,9 @@ and a cold start stay fast.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import events
@@ -28,31 +28,48 @@ from screens.base import ServiceCaller, ServiceFailed
 
 log = logging.getLogger("vigil")
 
-SECTIONS: dict[str, tuple[str, str, str]] = {
-    # mode: (module, class, title)
-    "cases": ("screens.home", "CaseListScreen", "Cases"),
-    "dmm": ("screens.dmm", "DmmScreen", "DMM queue"),
-    "breaches": ("screens.breaches", "BreachBoardScreen", "Breaches"),
-    "search": ("screens.search", "SearchScreen", "Search"),
-    "screening": ("screens.screening", "ScreeningScreen", "Screening"),
-    "assurance": ("screens.assurance", "AssuranceScreen", "Assurance"),
-    "approvals": ("screens.approvals", "ApprovalsScreen", "Approvals waiting"),
-    "worklist": ("screens.worklist", "WorklistScreen", "Work queue"),
-    "sampling": ("screens.sampling", "SamplingScreen", "Dip sampling"),
-    "plan": ("screens.action_plan", "ActionPlanScreen", "Action plan"),
+SECTIONS: dict[str, str] = {
+    # mode: title
+    "cases": "Cases",
+    "dmm": "DMM queue",
+    "breaches": "Breaches",
+    "search": "Search",
+    "screening": "Screening",
+    "assurance": "Assurance",
+    "approvals": "Approvals waiting",
+    "worklist": "Work queue",
+    "sampling": "Dip sampling",
+    "plan": "Action plan",
 }
 
 
-def section_available(mode: str) -> bool:
-    module, _cls, _title = SECTIONS[mode]
-    return importlib.util.find_spec(module) is not None
-
-
-def _lazy_screen(module: str, cls: str) -> Callable[[], Screen[Any]]:
-    def build() -> Screen[Any]:
-        return getattr(importlib.import_module(module), cls)()
-
-    return build
+def section_screen(mode: str) -> Screen[Any]:
+    """The screen of a section, imported when the section is first opened (a
+    cold start imports only the first)."""
+    match mode:
+        case "cases":
+            from screens.home import CaseListScreen as section
+        case "dmm":
+            from screens.dmm import DmmScreen as section
+        case "breaches":
+            from screens.breaches import BreachBoardScreen as section
+        case "search":
+            from screens.search import SearchScreen as section
+        case "screening":
+            from screens.screening import ScreeningScreen as section
+        case "assurance":
+            from screens.assurance import AssuranceScreen as section
+        case "approvals":
+            from screens.approvals import ApprovalsScreen as section
+        case "worklist":
+            from screens.worklist import WorklistScreen as section
+        case "sampling":
+            from screens.sampling import SamplingScreen as section
+        case "plan":
+            from screens.action_plan import ActionPlanScreen as section
+        case _:
+            raise KeyError(mode)
+    return section()
 
 
 class VigilApp(ServiceCaller, App[None]):
@@ -89,14 +106,9 @@ class VigilApp(ServiceCaller, App[None]):
         self.first_page = first_page
         self.start_section = start
         self.start_crime_ref = crime_ref
-        self.MODES = {
-            mode: _lazy_screen(module, cls)
-            for mode, (module, cls, _title) in SECTIONS.items()
-            if section_available(mode)
-        }
+        self.MODES = {mode: partial(section_screen, mode) for mode in SECTIONS}
         super().__init__()
         self.sub_title = context.describe()
-        self.live_refresh_paused = False
         self.keymap_problem: str | None = None
         try:
             self.set_keymap(load_keymap().keys)
@@ -115,18 +127,11 @@ class VigilApp(ServiceCaller, App[None]):
 
     # --- navigation -----------------------------------------------------
     def action_switch_section(self, mode: str) -> None:
-        if mode not in self.MODES:
-            self.notify(f"{SECTIONS[mode][2]} is not available in this build", severity="warning")
-            return
         if self.current_mode != mode:
             self.switch_mode(mode)
 
     def open_case(self, crime_ref: str) -> None:
         """Open the case record (asks for a reason first when outside the user's area)."""
-        if importlib.util.find_spec("screens.case") is None:
-            self.notify(f"{crime_ref}: the case record is not available in this build",
-                        severity="warning")
-            return
         from screens.case import open_case_record
 
         open_case_record(self, crime_ref)
@@ -193,19 +198,20 @@ class VigilApp(ServiceCaller, App[None]):
             self.push_screen(HelpScreen(self.screen))
 
     @property
-    def dialog_open(self) -> bool:
-        """True when a modal is in front: live refresh waits."""
+    def live_refresh_paused(self) -> bool:
+        """True while a dialog is open (a modal anywhere on the current
+        stack): the DMM's and the breach board's live refresh waits, so rows
+        never move under a decision being typed."""
         from textual.screen import ModalScreen
 
-        return isinstance(self.screen, ModalScreen)
+        return any(isinstance(screen, ModalScreen) for screen in self.screen_stack)
 
     # --- command palette: every action on the current screen -------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for mode, (_module, _cls, title) in SECTIONS.items():
-            if mode in self.MODES:
-                yield SystemCommand(f"Go to {title}", f"Open the {title} section",
-                                    lambda m=mode: self.action_switch_section(m))
+        for mode, title in SECTIONS.items():
+            yield SystemCommand(f"Go to {title}", f"Open the {title} section",
+                                lambda m=mode: self.action_switch_section(m))
         seen: set[str] = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding

@@ -43,6 +43,3 @@ class Clock:
         mono = time.monotonic()
         return cls(lambda: start + timedelta(seconds=time.monotonic() - mono))
 
-    def shifted(self, delta: timedelta) -> Clock:
-        source = self.source
-        return Clock(lambda: source() + delta)

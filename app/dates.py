@@ -7,7 +7,6 @@ local time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -97,10 +96,6 @@ def format_local(moment: datetime | None, fmt: str = "%d/%m/%Y %H:%M", tz: ZoneI
 
 def local_midnight(day: date, tz: ZoneInfo = LONDON) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
-
-
-def is_working_day(day: date, holidays: Iterable[date] = ()) -> bool:
-    return day.weekday() < 5 and day not in set(holidays)
 
 
 def add_working_days(start: datetime, days: int, holidays: frozenset[date] = frozenset(),

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from app.errors import (
@@ -491,8 +490,3 @@ def _store_default_policy(connection: Any) -> None:
     with Session(bind=connection) as session:
         policy_store.store_defaults(session, set_by="vigil db upgrade", set_at=datetime.now(UTC))
         session.flush()
-
-
-def null_pool_engine(url: str) -> Engine:
-    """An engine without pooling, for short-lived helper processes."""
-    return create_engine(url, poolclass=NullPool)

@@ -127,10 +127,6 @@ AUDIT_COLUMNS = ("id", "at", "username", "role", "action", "entity", "entity_id"
                  "before", "after", "policy_version")
 
 
-def group_role(role: str) -> str:
-    return GROUP_ROLES[role]
-
-
 def writer_roles() -> frozenset[str]:
     return frozenset(r.value for p in WRITE_PERMISSIONS for r in ALLOWED[p]) | {Role.IMPORTER.value}
 

@@ -68,6 +68,11 @@ def set_output_options(**changes: Any) -> None:
     _OPTIONS.set(replace(output_options(), **changes))
 
 
+def marked_line(text: str) -> str:
+    """A one-line confirmation of a change; from a training database it says so."""
+    return f"{TRAINING_MARK} · {text}" if output_options().training else text
+
+
 def console_width() -> int:
     """The width human tables are drawn at: the terminal's (``COLUMNS`` when
     set) when standard output is one; 160 when writing to a pipe or file."""

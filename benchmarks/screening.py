@@ -7,7 +7,7 @@ that is `vigil screen --evaluate tests/data/screening_corpus.csv`).
 
 ``time_full_run`` times :func:`app.services.screening.run_screening` with
 ``full=True`` as an analyst meets it (permission, reads, rules, writes,
-audit). ``time_incremental_run`` first marks ``changes`` crimes as edited
+audit). ``incremental_run`` first marks ``changes`` crimes as edited
 (their ``last_activity_at`` moves past the last run), then times an
 incremental run. ``recall_precision`` compares the latest results with the
 training key: the positives are the screenable crimes (not recorded as
@@ -85,11 +85,6 @@ def incremental_run(ctx: ServiceContext, changes: int = 1000) -> tuple[float, Sc
     start = time.perf_counter()
     summary = run_screening(later)
     return time.perf_counter() - start, summary
-
-
-def time_incremental_run(ctx: ServiceContext, changes: int = 1000) -> float:
-    """Seconds for an incremental run after ``changes`` crimes were edited."""
-    return incremental_run(ctx, changes)[0]
 
 
 def recall_precision(ctx: ServiceContext) -> dict[str, Any]:

@@ -153,10 +153,8 @@ class BreachBoardScreen(VigilScreen):
                           on_result=self.show_orders, group="breach-orders")
 
     def live_refresh(self) -> None:
-        """The 60-second refresh: skipped while a dialog is open or refresh is paused."""
-        if self.vigil.dialog_open or getattr(self.vigil, "live_refresh_paused", False):
-            return
-        if self.app.screen is not self:
+        """The 60-second refresh: skipped while a dialog is open or another screen is in front."""
+        if self.vigil.live_refresh_paused or self.app.screen is not self:
             return
         self.load(audit=False)
 

@@ -9,8 +9,6 @@ first (:func:`open_case_record`).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
@@ -25,6 +23,7 @@ from app.output import cell_text
 from app.sanitise import clean_text
 from app.services.audit_trail import AuditEntry, case_audit_trail
 from app.services.cases import CaseRecord, needs_reason, open_case
+from app.services.orders import Timeline, pair_timeline, record_spo_decision
 from app.services.permissions import Permission
 from app.services.risk import approve_risk_assessment
 from app.widgets.table import VigilTable
@@ -338,8 +337,7 @@ class CaseScreen(VigilScreen):
     def _orders(self, r: CaseRecord) -> None:
         latest = r.spo_decisions[0] if r.spo_decisions else None
         self._note("spo-note", f"SPO decision: {r.spo_status.replace('_', ' ')}" + (
-            f" ({_t(latest.decided_at)} by {latest.decided_by})" if latest else "")
-            + ("" if self._spo_service() else " · SPO decisions are not available in this build"))
+            f" ({_t(latest.decided_at)} by {latest.decided_by})" if latest else ""))
         self._fill("orders-table", [
             (o.order_ref, (o.order_ref, o.kind, o.status.replace("_", " "), _t(o.applied_at),
                            _t(o.granted_at), _t(o.served_at), _t(o.expires_at)))
@@ -415,26 +413,16 @@ class CaseScreen(VigilScreen):
         elif event.pane.id == "tab-dmm" and self.record is not None:
             self.query_one(CaseDmmPanel).load()
 
-    # --- course-of-conduct timeline (orders service, when present) ------------------
-    @staticmethod
-    def _timeline_service() -> Callable[..., Any] | None:
-        if importlib.util.find_spec("app.services.orders") is None:
-            return None
-        return getattr(importlib.import_module("app.services.orders"), "pair_timeline", None)
-
+    # --- course-of-conduct timeline -----------------------------------------------
     def load_timeline(self) -> None:
-        service = self._timeline_service()
-        if service is None:
-            self._note("timeline-note", "The pair timeline is not available in this build.")
-            return
         if self.record is not None and self.record.suspect_ref is None:
             self._note("timeline-note", "No timeline: the suspect is unknown.")
             return
-        self.call_service(service, crime_ref=self.crime_ref, reason=self.view_reason,
+        self.call_service(pair_timeline, crime_ref=self.crime_ref, reason=self.view_reason,
                           on_result=self.show_timeline, group="case-timeline")
 
-    def show_timeline(self, timeline: Any) -> None:
-        events = list(getattr(timeline, "events", ()))
+    def show_timeline(self, timeline: Timeline) -> None:
+        events = timeline.events
         self._note("timeline-note", f"Timeline of the pair ({len(events)} events, oldest "
                                     "first): crimes, breaches, risk, orders, SPO decisions")
         self._fill("timeline-table", [
@@ -537,20 +525,10 @@ class CaseScreen(VigilScreen):
 
         self._open_form(lambda: SearchRecordDialog(self))
 
-    @staticmethod
-    def _spo_service() -> Callable[..., Any] | None:
-        if importlib.util.find_spec("app.services.orders") is None:
-            return None
-        return getattr(importlib.import_module("app.services.orders"), "record_spo_decision", None)
-
     def action_spo_decision(self) -> None:
         from screens.case_forms import SpoDecisionDialog
 
-        service = self._spo_service()
-        if service is None:
-            self.notify("SPO decisions are not available in this build.", severity="warning")
-            return
-        self._open_form(lambda: SpoDecisionDialog(self, service))
+        self._open_form(lambda: SpoDecisionDialog(self, record_spo_decision))
 
     def action_approve(self) -> None:
         record = self.record

@@ -218,9 +218,7 @@ class DmmScreen(VigilScreen):
     def live_refresh(self) -> None:
         """The one-minute refresh: skipped while paused, while a dialog is open
         or while another screen is in front."""
-        if self.paused or getattr(self.vigil, "live_refresh_paused", False):
-            return
-        if self.vigil.dialog_open or self.app.screen is not self:
+        if self.paused or self.vigil.live_refresh_paused or self.app.screen is not self:
             return
         self.load(audit=False)
 

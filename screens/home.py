@@ -136,19 +136,13 @@ class CaseListScreen(VigilScreen):
 
     def action_next_page(self) -> None:
         if self.page and self.page.has_more:
-            self.criteria = _with_page(self.criteria, self.criteria.page + 1)
+            self.criteria = self.criteria.with_page(self.criteria.page + 1)
             self.load()
 
     def action_previous_page(self) -> None:
         if self.criteria.page > 0:
-            self.criteria = _with_page(self.criteria, self.criteria.page - 1)
+            self.criteria = self.criteria.with_page(self.criteria.page - 1)
             self.load()
 
     def action_refresh(self) -> None:
         self.load()
-
-
-def _with_page(criteria: CaseSearch, page: int) -> CaseSearch:
-    from dataclasses import replace
-
-    return replace(criteria, page=page)

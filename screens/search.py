@@ -4,7 +4,6 @@ are paged in SQL; enter opens the case record."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -219,12 +218,12 @@ class SearchScreen(VigilScreen):
 
     def action_next_page(self) -> None:
         if self.criteria is not None and self.page is not None and self.page.has_more:
-            self.criteria = replace(self.criteria, page=self.criteria.page + 1)
+            self.criteria = self.criteria.with_page(self.criteria.page + 1)
             self.load()
 
     def action_previous_page(self) -> None:
         if self.criteria is not None and self.criteria.page > 0:
-            self.criteria = replace(self.criteria, page=self.criteria.page - 1)
+            self.criteria = self.criteria.with_page(self.criteria.page - 1)
             self.load()
 
     def action_clear(self) -> None:

@@ -3,6 +3,9 @@ breach escalation board, grouped by level (3 first), most urgent first.
 ``--orders expiring`` lists the orders in force about to expire instead, and
 ``--orders notifications`` the SPOs and interim SPOs served whose subject has
 not yet notified name and address (SPA 2019 s9), most overdue first.
+``vigil breaches add ORDER --occurred DATE --summary TEXT`` records a breach
+by hand when the RMS extract is late: a new crime linked to the original case,
+listed at the next DMM, its acknowledgement clock started.
 
 Without ``--area`` the board is the user's own area command (force-wide for
 analysts and auditors); ``--area all`` asks for every area. JSON gives one
@@ -16,16 +19,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.cli.base import CliEnv, add_format_option
+from app.cli.base import CliEnv, add_action_parser, add_format_option
 from app.cli.disclose import add_output_option, emit_or_disclose
+from app.cli.orders import at_or_now
+from app.dates import format_local
 from app.errors import BadInput
-from app.output import Column, render
-from app.services.breaches import BreachBoard, breach_board
+from app.output import Column, marked_line, render
+from app.services.breaches import BreachBoard, BreachRecorded, breach_board, record_breach
 from app.services.context import ServiceContext
 from app.services.orders import OrderView, notifications_due, orders_expiring
 from seed.reference import force_organisation
 
-HELP = "the breach escalation board: breaches by level, deadlines and expected actions"
+HELP = ("the breach escalation board: breaches by level, deadlines and expected actions; "
+        "`add` records a breach by hand")
 ALL_AREAS = "all"
 ORDER_LISTS = ("expiring", "notifications")
 ORDER_COLUMNS = [
@@ -47,6 +53,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "subjects who have not notified name and address)")
     add_format_option(parser)
     add_output_option(parser)
+    actions = parser.add_subparsers(dest="breaches_action", metavar="ACTION")
+    add = add_action_parser(actions, "add", "record a breach of an order by hand (a new crime "
+                                            "linked to the original case)")
+    add.add_argument("order_ref", metavar="ORDER", help="the order breached")
+    add.add_argument("--occurred", metavar="DATE", required=True, help="when it happened")
+    add.add_argument("--reported", metavar="DATE", help="when it was reported (default now)")
+    add.add_argument("--summary", metavar="TEXT", required=True, help="what happened")
+    add.add_argument("--threats-or-violence", action="store_true",
+                     help="threats or violence in the breach (escalates it)")
+    add.add_argument("--crime-ref", metavar="REF",
+                     help="the breach crime's RMS reference (default: Vigil numbers it)")
 
 
 def resolve_area(ctx: ServiceContext, area: str | None) -> str | None:
@@ -162,7 +179,29 @@ def render_orders(orders: list[OrderView], which: str, area: str | None, fmt: st
                   payload={"area": area or "force-wide", "list": which, "orders": rows})
 
 
+def describe_recorded(recorded: BreachRecorded) -> str:
+    due = (f"; re-assessment due {format_local(recorded.reassessment_due_at)}"
+           if recorded.reassessment_due_at else "")
+    return (f"{recorded.breach_ref}: breach of {recorded.order_ref} ({recorded.order_kind}) "
+            f"recorded as crime {recorded.crime_ref} ({recorded.principal_code}, "
+            f"{recorded.allocation_team}), linked to {recorded.original_crime_ref}; level "
+            f"{recorded.level}, acknowledge by {format_local(recorded.acknowledge_due_at)}{due}")
+
+
+def add_breach(args: argparse.Namespace, env: CliEnv) -> int:
+    ctx = env.context()
+    recorded = record_breach(
+        ctx, order_ref=args.order_ref, occurred_at=at_or_now(ctx, args.occurred, "--occurred"),
+        reported_at=at_or_now(ctx, args.reported, "--reported"),
+        summary=args.summary, threats_or_violence=args.threats_or_violence,
+        crime_ref=args.crime_ref)
+    env.emit(marked_line(describe_recorded(recorded)) + "\n")
+    return 0
+
+
 def run(args: argparse.Namespace, env: CliEnv) -> int:
+    if getattr(args, "breaches_action", None) == "add":
+        return add_breach(args, env)
     ctx = env.context()
     area = resolve_area(ctx, args.area)
     if args.orders:

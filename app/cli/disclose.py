@@ -14,7 +14,6 @@ import sys
 from collections.abc import Sequence
 
 from app.cli.base import write_human
-from app.errors import BadInput
 from app.services import disclosure
 from app.services.context import ServiceContext
 
@@ -79,6 +78,3 @@ def emit_or_disclose(ctx: ServiceContext, args: argparse.Namespace, *, kind: str
     return 0
 
 
-def require_not_blank(value: str | None, option: str) -> None:
-    if value is not None and not value.strip():
-        raise BadInput(f"{option}: empty")

@@ -10,7 +10,6 @@ remapped; ``--check`` only validates the file. The file is named by
 from __future__ import annotations
 
 import argparse
-import importlib
 
 from app.cli.base import CliEnv
 from app.keymap import keymap_path, load_keymap
@@ -27,21 +26,35 @@ def binding_ids() -> dict[str, tuple[str, str, str]]:
     """id -> (where, keys, description) for every binding with an id."""
     from textual.binding import Binding
 
-    from app.app import SECTIONS, VigilApp
+    from app.app import VigilApp
     from app.widgets.table import VigilTable
+    from screens import (
+        action_plan,
+        approvals,
+        assurance,
+        base,
+        breaches,
+        case,
+        case_forms,
+        dialogs,
+        dmm,
+        dmm_dialogs,
+        help,
+        home,
+        sampling,
+        screening,
+        search,
+        worklist,
+    )
 
     owners: list[tuple[str, type]] = [("app", VigilApp), ("table", VigilTable)]
-    for module_name in {module for module, _cls, _title in SECTIONS.values()} | {
-            "screens.case", "screens.help", "screens.dialogs", "screens.case_forms",
-            "screens.dmm_dialogs"}:
-        module = importlib.import_module(module_name)
+    for module in (home, dmm, breaches, search, screening, assurance, approvals, worklist,
+                   sampling, action_plan, case, help, dialogs, case_forms, dmm_dialogs):
         for value in vars(module).values():
-            if isinstance(value, type) and getattr(value, "__module__", "") == module_name \
+            if isinstance(value, type) and getattr(value, "__module__", "") == module.__name__ \
                     and "BINDINGS" in vars(value):
                 owners.append((value.__name__, value))
-    for base in ("screens.base",):
-        module = importlib.import_module(base)
-        owners.append(("every screen", module.VigilScreen))
+    owners.append(("every screen", base.VigilScreen))
     found: dict[str, tuple[str, str, str]] = {}
     for where, owner in owners:
         for binding in vars(owner).get("BINDINGS", []):

@@ -72,12 +72,6 @@ class Manifest:
         return text
 
 
-def needs_protection(text: str) -> bool:
-    """Would a spreadsheet read ``text`` as a formula, or is it itself an
-    apostrophe before one (so that the protection can always be undone)?"""
-    return neutralise_formula(text) != text
-
-
 def protect_formula(text: str) -> str:
     """``text`` as an ``apostrophe`` export writes it (the inverse of
     :meth:`Manifest.undo_protection`)."""

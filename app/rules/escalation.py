@@ -119,12 +119,6 @@ def breaches_within(times: Iterable[datetime], around: datetime, window_days: in
     return sum(1 for t in times if abs(t - around) <= window)
 
 
-def breaches_since(times: Iterable[datetime], now: datetime, days: int) -> int:
-    """How many of ``times`` fall in the ``days`` up to ``now`` (board counts)."""
-    start = now - timedelta(days=days)
-    return sum(1 for t in times if start <= t <= now)
-
-
 def was_reassessed(facts: BreachFacts) -> bool:
     return facts.last_assessed_at is not None and facts.last_assessed_at > facts.reported_at
 

@@ -204,16 +204,6 @@ def check_spo_decision(current: str, new: str, rationale: str | None) -> None:
         raise OrderRuleError(f"SPO decision cannot go from {_label(current)} to {_label(new)} ({hint})")
 
 
-def spo_considered(status: str) -> bool:
-    """True once the case has any SPO decision (``considered_*`` or further)."""
-    return status != SpoStatus.NOT_CONSIDERED
-
-
-def spo_consideration_due(reported_at: datetime, policy: SpoPolicy) -> datetime:
-    """When a stalking case should have reached at least a considered decision."""
-    return reported_at + timedelta(days=policy.consideration_days)
-
-
 def spo_decision_for_order(kind: str, status: str) -> SpoStatus | None:
     """The case's SPO decision that an SPO's or interim SPO's status implies
     (None for other orders, and for an interim order's end, which leaves the
@@ -271,17 +261,3 @@ def expiry_window(now: datetime, policy: SpoPolicy,
     if days < 0:
         raise OrderRuleError(f"expiry window of {days} days: give a number of days, 0 or more")
     return now, now + timedelta(days=days)
-
-
-def expires_within(status: str, expires_at: datetime | None, now: datetime, policy: SpoPolicy,
-                   within_days: int | None = None) -> bool:
-    """An order in force whose expiry falls in the window (not yet expired)."""
-    if expires_at is None or not in_force(status):
-        return False
-    start, end = expiry_window(now, policy, within_days)
-    return start <= expires_at <= end
-
-
-def days_left(until: datetime, now: datetime) -> int:
-    """Whole days from ``now`` to ``until`` (negative when past), rounded down."""
-    return (until - now) // timedelta(days=1)

@@ -536,14 +536,16 @@ def _case_tallies(session: Session, facts: _CaseFacts, *,
     # month first: no index gives that order, so the planner reads the period's
     # range of the covering index instead of walking an area index in full
     keys = [inner.c.month, inner.c.area, inner.c.team]
-    stmt = select(*keys, func.count(), *[func.sum(inner.c[f"p{i}"]) for i in range(len(parts))]
+    stmt = select(*keys, func.count().label("cases"),
+                  *[func.sum(inner.c[f"p{i}"]).label(f"p{i}") for i in range(len(parts))]
                   ).group_by(*keys)
     tallies: dict[str, list[m.Tally]] = {code: [] for code in CASE_METRICS}
     tallies[m.R13_SPO_APPLICATIONS] = []
     for row in _run(session, stmt):
-        month, area_name, team = row[:3]
-        sums = {combination: int(row[4 + i] or 0) for i, combination in enumerate(parts)}
-        sums[()] = int(row[3])
+        fields = row._mapping
+        month, area_name, team = fields["month"], fields["area"], fields["team"]
+        sums = {combination: int(fields[f"p{i}"] or 0) for i, combination in enumerate(parts)}
+        sums[()] = int(fields["cases"])
         for code, (denominator, numerator) in CASE_METRICS.items():
             tallies[code].append(m.Tally(area_name, _team_name(team), month, sums[numerator],
                                          sums[denominator]))
@@ -625,15 +627,18 @@ def _flag_tallies(session: Session, period: _Period, area: str | None) -> dict[s
         .where(period.contains(ScreeningFlag.raised_at), *_case_scope(area, None))
         .subquery("flags")
     )
-    stmt = select(inner.c.area, inner.c.team, inner.c.month, func.count(),
-                  *[func.sum(inner.c[code]) for code in _FLAG_STATUS]
+    stmt = select(inner.c.area, inner.c.team, inner.c.month, func.count().label("raised"),
+                  *[func.sum(inner.c[code]).label(code) for code in _FLAG_STATUS]
                   ).group_by(inner.c.area, inner.c.team, inner.c.month)
     result: dict[str, list[m.Tally]] = {m.R23_FLAGS_RAISED: [], **{c: [] for c in _FLAG_STATUS}}
     for row in _run(session, stmt):
-        area_name, team, month_index, raised = row[0], _team_name(row[1]), row[2], int(row[3])
+        fields = row._mapping
+        area_name, team, month_index = fields["area"], _team_name(fields["team"]), fields["month"]
+        raised = int(fields["raised"])
         result[m.R23_FLAGS_RAISED].append(m.Tally(area_name, team, month_index, raised, None))
-        for i, code in enumerate(_FLAG_STATUS):
-            result[code].append(m.Tally(area_name, team, month_index, int(row[4 + i] or 0), raised))
+        for code in _FLAG_STATUS:
+            result[code].append(m.Tally(area_name, team, month_index, int(fields[code] or 0),
+                                        raised))
     return result
 
 
@@ -725,9 +730,10 @@ def _breach_records(session: Session, policy: Policy, period: _Period, *, area: 
         conditions.append(_team_is(crime.allocation_team, team))
     stmt = (
         select(Breach.id, Breach.breach_ref, crime.crime_ref, crime.area_command,
-               crime.allocation_team, Breach.reported_at, Breach.occurred_at, ProtectiveOrder.kind,
-               Breach.threats_or_violence, original.risk_level, Breach.acknowledged_at,
-               Breach.escalated_at, Breach.manual_level, reassessed, original.victim_id,
+               crime.allocation_team, Breach.reported_at, Breach.occurred_at,
+               ProtectiveOrder.kind.label("order_kind"), Breach.threats_or_violence,
+               original.risk_level, Breach.acknowledged_at, Breach.escalated_at,
+               Breach.manual_level, reassessed.label("reassessed_at"), original.victim_id,
                original.suspect_id)
         .select_from(Breach)
         .join(crime, crime.id == Breach.breach_case_id)
@@ -740,8 +746,8 @@ def _breach_records(session: Session, policy: Policy, period: _Period, *, area: 
     if not rows:
         return []
     window = timedelta(days=policy.breach.repeat_window_days)
-    earliest = min(r[6] for r in rows) - window
-    latest = max(r[6] for r in rows) + window
+    earliest = min(row.occurred_at for row in rows) - window
+    latest = max(row.occurred_at for row in rows) + window
     pairs: dict[tuple[int, int | None], list[datetime]] = {}
     pair_stmt = (
         select(original.victim_id, original.suspect_id, Breach.occurred_at)
@@ -754,14 +760,16 @@ def _breach_records(session: Session, policy: Policy, period: _Period, *, area: 
     sorted_pairs = {pair: tuple(sorted(times)) for pair, times in pairs.items()}
     records: list[tuple[int, m.BreachRecord]] = []
     for row in rows:
-        month_index = m.month_index(row[5], period.edges)
-        records.append((row[0], m.BreachRecord(
-            breach_ref=row[1], crime_ref=row[2], area=row[3], team=_team_name(row[4]),
-            month=month_index if month_index is not None else 0, reported_at=row[5],
-            occurred_at=row[6], order_kind=row[7], threats_or_violence=bool(row[8]),
-            risk_level=row[9], acknowledged_at=row[10], escalated_at=row[11],
-            manual_level=row[12], reassessed_at=row[13],
-            pair_breach_times=sorted_pairs.get((row[14], row[15]), ()),
+        month_index = m.month_index(row.reported_at, period.edges)
+        records.append((row.id, m.BreachRecord(
+            breach_ref=row.breach_ref, crime_ref=row.crime_ref, area=row.area_command,
+            team=_team_name(row.allocation_team),
+            month=month_index if month_index is not None else 0, reported_at=row.reported_at,
+            occurred_at=row.occurred_at, order_kind=row.order_kind,
+            threats_or_violence=bool(row.threats_or_violence), risk_level=row.risk_level,
+            acknowledged_at=row.acknowledged_at, escalated_at=row.escalated_at,
+            manual_level=row.manual_level, reassessed_at=row.reassessed_at,
+            pair_breach_times=sorted_pairs.get((row.victim_id, row.suspect_id), ()),
         )))
     return records
 
@@ -974,7 +982,8 @@ def _case_rows(session: Session, code: str, part: str, period: _Period, policy: 
         .order_by(Case.reported_at, Case.id),
         page, size,
     )
-    rows = [MetricCaseRow(r[0], r[1], r[2], _team_name(r[3])) for r in _run(session, stmt)]
+    rows = [MetricCaseRow(row.crime_ref, row.reported_at, row.area_command,
+                          _team_name(row.allocation_team)) for row in _run(session, stmt)]
     return int(total), rows
 
 

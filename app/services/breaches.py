@@ -305,6 +305,7 @@ def _pair_counts(session: Session, victims: Select[Any], windows: Sequence[int],
     widest = now - timedelta(days=max(windows))
     sums = [
         func.sum(case((Breach.occurred_at >= now - timedelta(days=days), 1), else_=0))
+        .label(f"breaches_{days}d")
         for days in windows
     ]
     stmt = (
@@ -314,7 +315,8 @@ def _pair_counts(session: Session, victims: Select[Any], windows: Sequence[int],
                Breach.occurred_at <= now)
         .group_by(ProtectiveOrder.protected_id, ProtectiveOrder.subject_id)
     )
-    return {(row[0], row[1]): tuple(int(v or 0) for v in row[2:])
+    return {(row.protected_id, row.subject_id):
+            tuple(int(row._mapping[f"breaches_{days}d"] or 0) for days in windows)
             for row in session.connection().execute(stmt)}
 
 
@@ -555,9 +557,8 @@ def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
         ).first()
     if row is None:
         raise NotFound(f"order {order_ref} is not in Vigil")
-    original_ref = str(row._mapping["crime_ref"])
-    ctx.require(Permission.RECORD_BREACH, area=row._mapping["area_command"], entity="case",
-                entity_id=original_ref)
+    area, original_ref = row.area_command, str(row.crime_ref)
+    ctx.require(Permission.RECORD_BREACH, area=area, entity="case", entity_id=original_ref)
     text = required_text(summary, "breach summary")
     not_in_future(ctx, reported_at, "reported_at")
     if occurred_at > reported_at:
@@ -671,7 +672,7 @@ def _breach_area(ctx: ServiceContext, breach_ref: str) -> tuple[str, str]:
         ).first()
     if row is None:
         raise NotFound(f"breach {breach_ref} is not in Vigil")
-    return row[0], row[1]
+    return row.area_command, row.crime_ref
 
 
 def _breach_state(breach: Breach) -> dict[str, Any]:

@@ -550,12 +550,13 @@ def _build_record(ctx: ServiceContext, session: Session, case: Case, *, out_of_a
             .order_by(Case.reported_at.desc(), Case.id.desc())
             .limit(COURSE_OF_CONDUCT_LIMIT)
         ).all()
-        extra = included_codes(session, [r[0] for r in pair_rows])
+        extra = included_codes(session, [row.id for row in pair_rows])
         related = tuple(
-            RelatedCase(crime_ref=r[1], reported_at=r[2], principal_code=r[3],
-                        included_codes=extra.get(r[0], ()), status=r[4], risk_level=r[5],
-                        area_command=r[6])
-            for r in pair_rows
+            RelatedCase(crime_ref=row.crime_ref, reported_at=row.reported_at,
+                        principal_code=row.principal_code,
+                        included_codes=extra.get(row.id, ()), status=row.status,
+                        risk_level=row.risk_level, area_command=row.area_command)
+            for row in pair_rows
         )
 
     searches = tuple(

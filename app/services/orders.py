@@ -109,13 +109,21 @@ def _load_order(session: Session, order_ref: str) -> tuple[ProtectiveOrder, Case
     ).first()
     if row is None:
         raise NotFound(f"order {order_ref} is not in Vigil")
-    return row[0], row[1]
+    return row.ProtectiveOrder, row.Case
 
 
 def _order_area(ctx: ServiceContext, order_ref: str) -> tuple[str, str]:
     with ctx.read() as session:
         order, case = _load_order(session, order_ref)
         return case.area_command, case.crime_ref
+
+
+def order_case_version(ctx: ServiceContext, order_ref: str) -> int:
+    """The version of the case an order protects, as it stands now (for a
+    command-line change made at once)."""
+    with ctx.read() as session:
+        _order, case = _load_order(session, order_ref)
+        return int(case.version)
 
 
 def not_in_future(ctx: ServiceContext, moment: datetime | None, what: str) -> None:

@@ -60,7 +60,6 @@ from sqlmodel import Session
 from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
 from app.policy import ScreeningPolicy
 from app.rules.screening import (
-    DESCRIPTIONS,
     RULE_NAMES,
     CrimeFacts,
     PhraseMatch,
@@ -973,25 +972,6 @@ def _is_stalking(session: Session, case: Case, codes: _Codes) -> bool:
     ).first() is not None
 
 
-def list_flags(ctx: ServiceContext, *, status: str | None = FlagStatus.OPEN,
-               area: str | None = None, limit: int = 200) -> list[FlagView]:
-    """Flags (open by default), oldest first, for supervisors to decide."""
-    ctx.require(Permission.VIEW_SCREENING, entity="screening_run")
-    stmt = (select(ScreeningFlag, Case.crime_ref).join(Case, Case.id == ScreeningFlag.case_id)
-            .order_by(ScreeningFlag.raised_at, ScreeningFlag.id).limit(min(limit, MAX_PAGE_SIZE)))
-    if status:
-        stmt = stmt.where(ScreeningFlag.status == status)
-    if area:
-        stmt = stmt.where(Case.area_command == area)
-    with ctx.read() as session:
-        flags = [_flag_view(flag, ref) for flag, ref in session.execute(stmt)]
-    with ctx.write() as session:
-        audit_naming(ctx, session, AuditAction.VIEW, "screening_flags", status or "all",
-                     [f.crime_ref for f in flags],
-                     reason=f"screening flags listed ({area or 'force-wide'}): {len(flags)}")
-    return flags
-
-
 def decide_flag(ctx: ServiceContext, *, flag_id: int, accept: bool, rationale: str | None,
                 expected_version: int) -> FlagDecision:
     """A supervisor of the crime's area accepts the flag (its change is applied
@@ -1137,6 +1117,3 @@ class _Tally:
         return FeedbackRow(key, self.raised, self.open, self.accepted, self.rejected, self.changed)
 
 
-def rule_descriptions() -> dict[str, str]:
-    """What each rule looks for (for help text and exports)."""
-    return dict(DESCRIPTIONS)

@@ -349,9 +349,10 @@ def search_cases(ctx: ServiceContext, criteria: CaseSearch, *, audit: bool = Tru
         stmt = (
             select(
                 Case.id, Case.crime_ref, Case.reported_at, Case.area_command, Case.principal_code,
-                Case.risk_level, Case.allocation_team, Case.status, victim.person_ref,
-                suspect.person_ref, Case.relationship, Case.online, Case.domestic_abuse,
-                Case.pin_issued, Case.summary, Case.restricted, Case.restricted_contact,
+                Case.risk_level, Case.allocation_team, Case.status,
+                victim.person_ref.label("victim_ref"), suspect.person_ref.label("suspect_ref"),
+                Case.relationship, Case.online, Case.domestic_abuse, Case.pin_issued,
+                Case.summary, Case.restricted, Case.restricted_contact,
             )
             .select_from(page_ids)
             .join(Case, Case.id == page_ids.c.id)
@@ -362,19 +363,23 @@ def search_cases(ctx: ServiceContext, criteria: CaseSearch, *, audit: bool = Tru
         found = session.execute(stmt).all()
         has_more = len(found) > size
         found = found[:size]
-        included = included_codes(session, [r[0] for r in found])
-        hidden = restricted.hidden_case_ids(ctx, session, [(r[0], r[15]) for r in found])
+        included = included_codes(session, [row.id for row in found])
+        hidden = restricted.hidden_case_ids(ctx, session,
+                                            [(row.id, row.restricted) for row in found])
         if with_total:
             total = count_cases(session, criteria, ctx.now())
     rows = [
         CaseRow(
-            crime_ref=r[1], reported_at=r[2], area_command=r[3], principal_code=r[4],
-            included_codes=included.get(r[0], ()), risk_level=r[5], allocation_team=r[6],
-            status=r[7], victim_ref=r[8], suspect_ref=r[9], relationship=r[10], online=r[11],
-            domestic_abuse=r[12], pin_issued=r[13], summary=r[14],
+            crime_ref=row.crime_ref, reported_at=row.reported_at,
+            area_command=row.area_command, principal_code=row.principal_code,
+            included_codes=included.get(row.id, ()), risk_level=row.risk_level,
+            allocation_team=row.allocation_team, status=row.status, victim_ref=row.victim_ref,
+            suspect_ref=row.suspect_ref, relationship=row.relationship, online=row.online,
+            domestic_abuse=row.domestic_abuse, pin_issued=row.pin_issued, summary=row.summary,
         )
-        if r[0] not in hidden else restricted_row(r[1], r[2], r[3], r[16])
-        for r in found
+        if row.id not in hidden else restricted_row(row.crime_ref, row.reported_at,
+                                                    row.area_command, row.restricted_contact)
+        for row in found
     ]
     page = SearchPage(criteria=replace(criteria, page_size=size), rows=rows, has_more=has_more,
                       total=total)

@@ -8,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from rich.text import Text
-from textual.widgets import Static
 
-from app.rules.dmm import REASON_SHORT, REASON_TITLES
+from app.rules.dmm import REASON_SHORT
 
 # Weight from which a chip is drawn in reverse video (BREACH, HIGH_RISK by default).
 STRONG_FROM = 30
@@ -46,22 +45,3 @@ def chips_text(codes: Iterable[str], weights: Mapping[str, int], *,
     return text
 
 
-def legend_text() -> Text:
-    """One line per reason: chip and meaning (help and side panel)."""
-    text = Text()
-    for code, title in REASON_TITLES.items():
-        text.append(f" {REASON_SHORT[code]:<8}", style="bold")
-        text.append(f" {code}: {title}\n")
-    return text
-
-
-class ReasonChips(Static):
-    """A line of reason chips."""
-
-    def __init__(self, codes: Iterable[str] = (), weights: Mapping[str, int] | None = None,
-                 **kwargs: object) -> None:
-        self._weights = dict(weights or {})
-        super().__init__(chips_text(codes, self._weights), markup=False, **kwargs)  # type: ignore[arg-type]
-
-    def show(self, codes: Iterable[str]) -> None:
-        self.update(chips_text(codes, self._weights))

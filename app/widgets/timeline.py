@@ -10,7 +10,7 @@ from component classes styled with theme variables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -311,6 +311,3 @@ def plain_text(timeline: TimelineLike | None, width: int = 100, **kwargs: Any) -
     return console.export_text()
 
 
-def events_in(timeline: TimelineLike, kinds: Iterable[str]) -> list[EventLike]:
-    wanted = set(kinds)
-    return [e for e in timeline.events if e.kind in wanted]

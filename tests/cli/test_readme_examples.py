@@ -38,7 +38,7 @@ DOCUMENTED = ("holds no cases yet", "cannot", "may not", "denied", "not an activ
 
 
 # commands whose output is case data: from a training database it says so
-MARKED = {"dmm", "search", "worklist", "breaches", "approvals", "victims-code"}
+MARKED = {"dmm", "search", "worklist", "breaches", "approvals", "victims-code", "orders"}
 
 
 def readme_examples() -> list[str]:

@@ -253,11 +253,13 @@ async def test_live_refresh_keeps_the_cursor_and_waits_for_dialogs(make_sqlite_c
                          reported_at=NOW - timedelta(minutes=30))
         await pilot.press("a")  # a dialog is open: the tick does nothing
         await pilot.pause()
+        assert app.live_refresh_paused
         screen.live_refresh()
         await _settle(app, pilot)
         assert "B/26/000005" not in screen.items
         await pilot.press("escape")
         await pilot.pause()
+        assert not app.live_refresh_paused  # and the next tick brings the breach in
         screen.live_refresh()
         await _settle(app, pilot)
         assert "B/26/000005" in screen.items

@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 
 from app.app import VigilApp
 from app.db import Database
+from screens.dmm import DmmScreen
 from tests.factories import add_case, dmm_morning
 
 WIDTHS = (100, 160, 220)
@@ -77,7 +78,8 @@ def test_snapshot_at_width(seeded: Database, make_sqlite_context, snap_compare, 
 
     async def settle(pilot: Any) -> None:
         await _settle(pilot, app)
-        await pilot.pause(0.3)  # the DMM side panel's short delay
+        if isinstance(app.screen, DmmScreen):
+            app.screen.show_selected()  # what the side panel's timer calls once the cursor rests
         await _settle(pilot, app)
 
     assert snap_compare(app, terminal_size=(width, 40), run_before=settle)

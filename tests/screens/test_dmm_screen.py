@@ -27,25 +27,12 @@ from screens.dmm_dialogs import (
     ReasonFilterDialog,
 )
 from tests.conftest import NOW
-from tests.factories import add_case, dmm_morning, touch_case
+from tests.factories import add_case, touch_case
+from tests.screens.idle import settle as _settle
 
 SIZE = (160, 48)
 MONDAY = date(2026, 3, 2)
 ORDER = ["NC/26/0104", "NC/26/0105", "NC/26/0102", "NC/26/0110", "NC/26/0101"]
-
-
-@pytest.fixture
-def seeded(sqlite_database: Database) -> Database:
-    with sqlite_database.write() as session:
-        dmm_morning(session)
-    return sqlite_database
-
-
-async def _settle(pilot: Any, app: VigilApp) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def _screen(app: VigilApp) -> DmmScreen:
@@ -85,7 +72,7 @@ async def test_queue_ranked_with_why_in_the_side_panel(seeded: Database,
                 "(original crime NC/26/0103, open); not acknowledged") in why
         assert "suspect not arrested for it (outstanding?)" in why
         assert "Breach +40, Repeat victim and suspect +12, New crime +6, unassessed risk +8 = 66" in why
-        await pilot.pause(0.4)  # the side panel waits for the cursor to rest
+        screen.show_selected()  # what the side panel's timer calls once the cursor rests
         await _settle(pilot, app)
         detail = _text(screen, "#dmm-detail")
         assert "breach BR/26/0001 of RO RO/26/0001 (NC/26/0104)" in detail
@@ -230,11 +217,13 @@ async def test_live_refresh_keeps_the_cursor_and_waits_for_dialogs(
         # a dialog is open: the tick does nothing
         await pilot.press("d")
         await pilot.pause()
+        assert app.live_refresh_paused
         screen.live_refresh()
         await _settle(pilot, app)
         assert "NC/26/0150" not in _rows(screen)
         await pilot.press("escape")
         await pilot.pause()
+        assert not app.live_refresh_paused
         # paused: nothing either
         await pilot.press("p")
         screen.live_refresh()
@@ -358,7 +347,7 @@ def test_dmm_screen_snapshot(seeded: Database, make_sqlite_context, snap_compare
         await _settle(pilot, app)
         app.screen.query_one(DataTable).move_cursor(row=1)
         await _settle(pilot, app)
-        await pilot.pause(0.4)  # the side panel's short delay
+        _screen(app).show_selected()  # what the side panel's timer calls once the cursor rests
         await _settle(pilot, app)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,24 +14,10 @@ from app.services.dmm import build_queue
 from app.services.dmm.first_page import PAGE_SIZE, FirstPage, start_first_page
 from models import AuditEvent
 from screens.dmm import DmmScreen
-from tests.factories import dmm_morning
+from tests.screens.idle import settle as _settle
 
 MONDAY = date(2026, 3, 2)
 SIZE = (160, 48)
-
-
-@pytest.fixture
-def seeded(sqlite_database: Database) -> Database:
-    with sqlite_database.write() as session:
-        dmm_morning(session)
-    return sqlite_database
-
-
-async def _settle(pilot: Any, app: Any) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def _queue_views(database: Database) -> list[str]:

@@ -39,7 +39,7 @@ def _rows(app: VigilApp) -> list[str]:
 async def _open(app: VigilApp, pilot) -> list[str]:  # type: ignore[no-untyped-def]
     for _ in range(50):
         await app.workers.wait_for_complete()
-        await pilot.pause(0.05)
+        await pilot.pause()
         rows = _rows(app)
         if rows:
             return rows

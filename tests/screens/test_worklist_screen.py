@@ -3,9 +3,6 @@ team, the orders desk, and completing an action from the case record."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from sqlalchemy import select
 from textual.widgets import DataTable, Select, Static, TabbedContent
 
@@ -17,23 +14,10 @@ from screens.case import CaseScreen
 from screens.dmm_dialogs import ActionChangeDialog
 from screens.worklist import WorklistScreen
 from tests.conftest import NOW
-from tests.factories import case_version, dmm_morning
+from tests.factories import case_version
+from tests.screens.idle import settle as _settle
 
 SIZE = (160, 48)
-
-
-@pytest.fixture
-def seeded(sqlite_database: Database) -> Database:
-    with sqlite_database.write() as session:
-        dmm_morning(session)
-    return sqlite_database
-
-
-async def _settle(pilot: Any, app: VigilApp) -> None:
-    for _ in range(3):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def _keys(screen: WorklistScreen) -> list[str]:

@@ -3,7 +3,6 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -444,11 +443,6 @@ def test_record_spo_application(database, make_context) -> None:  # type: ignore
 
 # --- the scenario: two breaches of an interim SPO within a week -------------------------
 
-DMM_AVAILABLE = importlib.util.find_spec("app.services.dmm") is not None
-
-
-@pytest.mark.skipif(not DMM_AVAILABLE, reason="the DMM queue service (app/services/dmm.py) "
-                    "is not in this build yet")
 def test_two_interim_spo_breaches_reach_level_2_and_the_next_dmm(database, make_context) -> None:  # type: ignore[no-untyped-def]
     from app.services.dmm import build_queue
 

@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event, text
 from sqlmodel import select
 
 from app.db import Database
@@ -351,35 +352,76 @@ def test_a_stale_edit_is_refused_and_changes_nothing(database: Database, make_co
 
 def test_two_sessions_editing_at_the_same_moment(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
     """A holds its edit transaction open; B, with the same version, waits for it
-    and is then refused (the database re-checks the version after A commits)."""
+    and is then refused (the database re-checks the version after A commits).
+
+    The order is enforced, not hoped for: B reads the case (version 1) only
+    after A has claimed it, and A commits only once B has asked the database
+    for the case's lock (``BEGIN IMMEDIATE`` on SQLite, ``FOR UPDATE`` on
+    PostgreSQL, seen on B's thread), and on PostgreSQL only once the server
+    shows B waiting for that lock."""
     _seed(database)
     first = make_context("supervisor.northern")
     second = make_context("inspector.northern")
     claimed = threading.Event()
+    second_asks_for_lock = threading.Event()
     outcome: dict[str, object] = {}
+
+    def on_statement(_conn, _cursor, statement: str, *_rest) -> None:  # type: ignore[no-untyped-def]
+        if threading.current_thread().name == "second-editor" and (
+                statement.startswith("BEGIN IMMEDIATE") or "FOR UPDATE" in statement):
+            second_asks_for_lock.set()
 
     def hold() -> None:
         with edit_case(first, crime_ref=REF, expected_version=1) as edit:
             outcome["first"] = edit.version
             claimed.set()
-            time.sleep(0.5)
+            assert second_asks_for_lock.wait(10), "B never asked for the case's lock"
+            if database.dialect == "postgresql":
+                outcome["second_waited"] = _backend_waits_for_a_lock(database)
 
     def contend() -> None:
-        claimed.wait(10)
+        assert claimed.wait(10)
+        seen = open_case(second, crime_ref=REF).version  # read while A's edit is open
+        outcome["second_read"] = seen
         try:
             reallocate(second, crime_ref=REF, team="CID", officer=None, reason="r",
-                       expected_version=1)
+                       expected_version=seen)
         except ConflictError as exc:
             outcome["second"] = exc
 
-    threads = [threading.Thread(target=hold), threading.Thread(target=contend)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    event.listen(database.engine, "before_cursor_execute", on_statement)
+    threads = [threading.Thread(target=hold, name="first-editor"),
+               threading.Thread(target=contend, name="second-editor")]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", on_statement)
+    assert outcome["second_read"] == 1
+    if database.dialect == "postgresql":
+        assert outcome["second_waited"] is True
     assert outcome["first"] == 2
     assert isinstance(outcome["second"], ConflictError)
     assert "your version 1, now 2" in str(outcome["second"])
     with database.read() as session:
         assert session.exec(select(Case.allocation_team).where(Case.crime_ref == REF)).one() == "Response"
     assert AuditAction.UPDATE not in [e.action for e in _audit(database)]
+
+
+def _backend_waits_for_a_lock(database: Database) -> bool:
+    """Whether another backend of this database is waiting for a lock, asked
+    of the server until it says so (for at most 10 s)."""
+    give_up_at = time.monotonic() + 10
+    poll = threading.Event()  # never set: its wait is the pause between questions
+    with database.engine.connect() as conn:
+        while time.monotonic() < give_up_at:
+            waiting = conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")).scalar()
+            conn.rollback()
+            if waiting:
+                return True
+            poll.wait(0.01)
+    return False

@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from app.db import Database
-from models import Case
+from models import AuditEvent, Case
+from tests.services.crash_writer import UNCOMMITTED_REASON
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,17 +25,26 @@ def _integrity(database: Database) -> None:
 
 
 def test_killed_writer_leaves_committed_work_only(database: Database) -> None:
+    """The writer says it is inside its second transaction (a case and an
+    audit event flushed, not committed) and blocks on its standard input; it
+    is killed there, so neither row may survive, and the first, committed
+    case must."""
     writer = subprocess.Popen([sys.executable, "-m", "tests.services.crash_writer", database.url],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
     line = writer.stdout.readline() if writer.stdout else ""
     assert line.strip() == "IN TRANSACTION", writer.stderr.read() if writer.stderr else ""
     writer.send_signal(signal.SIGKILL)
     writer.wait(timeout=30)
+    assert writer.returncode == -signal.SIGKILL  # killed there, not ended on its own
     _integrity(database)
     with database.read() as session:
         refs = set(session.execute(select(Case.crime_ref).where(
             Case.crime_ref.like("CR/26/%"))).scalars())
+        uncommitted_events = session.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.reason == UNCOMMITTED_REASON)).scalar()
     assert refs == {"CR/26/000001"}
+    assert uncommitted_events == 0
     # and the database takes writes again at once (no lock left behind)
     from tests.conftest import NOW
     from tests.factories import add_case
@@ -63,6 +73,7 @@ def test_killed_import_writes_nothing(database: Database, tmp_path: Path) -> Non
     assert importer.poll() is None, f"the import ended before it could be killed: {seen[-3:]}"
     importer.send_signal(signal.SIGKILL)
     importer.wait(timeout=30)
+    assert importer.returncode == -signal.SIGKILL  # killed mid-import, not finished
     _integrity(database)
     with database.read() as session:
         after = session.execute(select(func.count()).select_from(Case)).scalar()

@@ -4,6 +4,7 @@ decisions, actions, discussed marks, carry-over, permissions and audit."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -584,9 +585,9 @@ def _spy_on_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[int] | None]:
     seen: list[list[int] | None] = []
     real = agenda.flagged_rows
 
-    def spy(session, b, policy, book, *, only=None, mode="agenda"):  # type: ignore[no-untyped-def]
-        seen.append(only)
-        return real(session, b, policy, book, only=only, mode=mode)
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("only"))  # keyword-only in flagged_rows
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(agenda, "flagged_rows", spy)
     return seen

@@ -30,7 +30,6 @@ from app.rules.escalation import (
     THREATS_OR_VIOLENCE,
     BreachFacts,
     assess_breach,
-    breaches_since,
     breaches_within,
     format_time_left,
 )
@@ -266,8 +265,6 @@ def test_done_actions_are_not_outstanding() -> None:
 def test_board_window_counts() -> None:
     now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
     times = [now - timedelta(days=d) for d in (1, 29, 31, 89, 91)]
-    assert breaches_since(times, now, 30) == 2
-    assert breaches_since(times, now, 90) == 4
     assert breaches_within(times, now - timedelta(days=30), 2) == 2
 
 

@@ -13,13 +13,9 @@ from app.rules.orders import (
     check_initial_status,
     check_spo_decision,
     check_transition,
-    days_left,
-    expires_within,
     expiry_window,
     notification_due,
     notification_state,
-    spo_consideration_due,
-    spo_considered,
     spo_decision_for_order,
 )
 
@@ -150,17 +146,6 @@ def test_spo_decision_refused_moves(current: str, new: str) -> None:
         check_spo_decision(current, new, "because")
 
 
-def test_considered() -> None:
-    assert not spo_considered("not_considered")
-    assert spo_considered("considered_not_appropriate")
-    assert spo_considered("applied")
-
-
-def test_consideration_due_after_policy_days() -> None:
-    reported = datetime(2026, 2, 10, 9, 30, tzinfo=UTC)
-    assert spo_consideration_due(reported, SPO) == datetime(2026, 2, 24, 9, 30, tzinfo=UTC)
-
-
 # --- notification ---------------------------------------------------------
 
 def test_notification_due_three_days_from_service() -> None:
@@ -196,27 +181,6 @@ def test_expiry_window_default_28_days() -> None:
     assert expiry_window(NOW, SPO, 7)[1] == datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
     with pytest.raises(OrderRuleError):
         expiry_window(NOW, SPO, -1)
-
-
-@pytest.mark.parametrize(
-    ("status", "expires", "expected"),
-    [
-        ("granted", NOW + timedelta(days=28), True),
-        ("granted", NOW + timedelta(days=28, seconds=1), False),
-        ("renewed", NOW + timedelta(days=1), True),
-        ("granted", NOW - timedelta(seconds=1), False),  # already past
-        ("expired", NOW + timedelta(days=3), False),  # not in force
-        ("applied", NOW + timedelta(days=3), False),
-        ("granted", None, False),
-    ],
-)
-def test_expires_within(status: str, expires: datetime | None, expected: bool) -> None:
-    assert expires_within(status, expires, NOW, SPO) is expected
-
-
-def test_days_left() -> None:
-    assert days_left(NOW + timedelta(days=3, hours=5), NOW) == 3
-    assert days_left(NOW - timedelta(hours=5), NOW) == -1
 
 
 @pytest.mark.parametrize(("kind", "status", "decision"), [

@@ -37,11 +37,11 @@ from app.services.dmm.common import (
     check_meeting_day,
     chunks,
     code_book,
-    core,
+    core_rows,
     current_meeting_date,
     mask_of,
     queue_id,
-    raw,
+    unconverted,
 )
 from app.services.dmm.facts import case_rows, explain, settle_standing
 from app.services.dmm.items import (
@@ -114,7 +114,7 @@ def _changed_cases(session: Session, since: datetime) -> list[int]:
         select(linked.id).join(recent, recent.id == linked.linked_case_id)
         .where(recent.last_activity_at >= since),
     )
-    return sorted(core(session, query).scalars().all())
+    return sorted(core_rows(session, query).scalars().all())
 
 
 def _sync_items(session: Session, meeting_id: int, ranked: list[RankedItem], masks: MaskBook,
@@ -162,9 +162,11 @@ def _sync_items(session: Session, meeting_id: int, ranked: list[RankedItem], mas
         for chunk in chunks(drop):  # type: ignore[arg-type]
             session.execute(delete(DmmItem).where(DmmItem.id.in_(chunk)))
         if keep:
-            refs = {r[0]: (r[1], as_utc(r[2])) for chunk in chunks([s.case_id for s in keep])
-                    for r in core(session, select(Case.id, Case.crime_ref, raw(Case.reported_at))
-                                   .where(Case.id.in_(chunk)))}
+            refs = {row.id: (row.crime_ref, as_utc(row.reported_at))
+                    for chunk in chunks([s.case_id for s in keep])
+                    for row in core_rows(session, select(
+                        Case.id, Case.crime_ref, unconverted(Case.reported_at).label("reported_at"))
+                        .where(Case.id.in_(chunk)))}
             session.connection().execute(
                 update(table).where(table.c.id == bindparam("item_id"))
                 .values(mask=0, crime_ref=bindparam("new_ref"),
@@ -188,9 +190,11 @@ def _fill_rank_keys(session: Session, items: list[StoredItem]) -> None:
         return
     by_case = {i.case_id: i for i in missing}
     for chunk in chunks(list(by_case)):
-        for r in core(session, select(Case.id, Case.crime_ref, raw(Case.reported_at))
-                       .where(Case.id.in_(chunk))):
-            by_case[r[0]].crime_ref, by_case[r[0]].reported_at = r[1], as_utc(r[2])
+        for row in core_rows(session, select(
+                Case.id, Case.crime_ref, unconverted(Case.reported_at).label("reported_at"))
+                .where(Case.id.in_(chunk))):
+            item = by_case[row.id]
+            item.crime_ref, item.reported_at = row.crime_ref, as_utc(row.reported_at)
 
 
 def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
@@ -199,7 +203,7 @@ def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str
         return {}
     rows = session.execute(select(User.username, User.display_name)
                            .where(User.username.in_(wanted))).all()
-    names = {r[0]: r[1] for r in rows}
+    names = {row.username: row.display_name for row in rows}
     return {u: names.get(u, u) for u in wanted}
 
 
@@ -214,7 +218,7 @@ def _text_filter(session: Session, items: list[StoredItem], text: str) -> set[in
              if needle in (i.crime_ref or "").lower() or needle == (i.decision or "")}
     ids = [i.case_id for i in items if i.case_id not in found]
     for chunk in chunks(ids):
-        found.update(core(session, select(Case.id).where(
+        found.update(core_rows(session, select(Case.id).where(
             Case.id.in_(chunk),
             or_(func.lower(Case.allocation_team) == needle,
                 func.lower(func.coalesce(Case.risk_level, rules.UNASSESSED)) == needle,
@@ -245,12 +249,13 @@ def _rank_in_sql(session: Session, meeting_id: int, *, reason: str | None, text:
     """(page of case ids in rank order, total, discussed, matched, items per mask)
     of a stored meeting, ranked and counted by the database."""
     counts = session.execute(
-        select(DmmItem.mask, func.count(), func.count(DmmItem.discussed_at))
+        select(DmmItem.mask, func.count().label("items"),
+               func.count(DmmItem.discussed_at).label("discussed"))
         .where(DmmItem.meeting_id == meeting_id).group_by(DmmItem.mask)
     ).all()
-    by_mask = {int(r[0] or 0): int(r[1]) for r in counts}
+    by_mask = {int(row.mask or 0): int(row.items) for row in counts}
     total = sum(by_mask.values())
-    discussed = sum(int(r[2]) for r in counts)
+    discussed = sum(int(row.discussed) for row in counts)
     stmt = select(DmmItem.case_id).where(DmmItem.meeting_id == meeting_id)
     if reason:
         stmt = stmt.where(DmmItem.mask.op("&")(REASON_BITS[reason]) != 0)
@@ -431,8 +436,8 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
         if row is None:
             continue
         if stored.mask and not frozen:
-            said = explained.get(stored.case_id, {})
-            hits = [said.get(code) or ReasonHit(code, REASON_TITLES.get(code, code))
+            reason_hits = explained.get(stored.case_id, {})
+            hits = [reason_hits.get(code) or ReasonHit(code, REASON_TITLES.get(code, code))
                     for code in masks.codes(stored.mask)]
             explanation = masks.priority(stored.mask, row.risk_level).explanation
             if masks.priority(stored.mask, row.risk_level).score != stored.priority:

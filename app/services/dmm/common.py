@@ -72,7 +72,7 @@ def ts(value: datetime) -> Any:
 # The queue reads a few thousand rows of facts. Timestamps are fetched as the
 # driver gives them and converted here (SQLite: naive UTC text; PostgreSQL:
 # aware datetimes), which costs a fraction of the generic result processing.
-def raw(column: Any) -> Any:
+def unconverted(column: Any) -> Any:
     return type_coerce(column, NullType())
 
 
@@ -86,7 +86,7 @@ def as_utc(value: Any) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def core(session: Session, stmt: Any) -> Any:
+def core_rows(session: Session, stmt: Any) -> Any:
     """Execute on the session's connection (Core rows, no ORM result layer)."""
     return session.connection().execute(stmt)
 
@@ -111,7 +111,7 @@ def code_book(session: Session) -> CodeBook:
     if not rows:  # reference data not installed: fall back to the shipped list
         refs = classifications().values()
         return CodeBook({r.code: r.family for r in refs}, {r.code: r.title for r in refs})
-    return CodeBook({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows})
+    return CodeBook({row.code: row.family for row in rows}, {row.code: row.title for row in rows})
 
 
 # ---------------------------------------------------------------------------

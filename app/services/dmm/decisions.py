@@ -254,12 +254,12 @@ def mark_discussed(ctx: ServiceContext, *, area: str, meeting_date: date, crime_
     with _meeting_edit(ctx, area, meeting_date, crime_ref, expected_version) as (
             session, case_row, version, meeting, item):
         if closed is not None:  # the record stands; the change is added beside it
-            said = "discussed" if discussed else "not discussed"
+            mark = "discussed" if discussed else "not discussed"
             _addendum(ctx, session, meeting, case_row, change="discussed",
-                      text=f"marked {said}")
+                      text=f"marked {mark}")
             ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
                       reason=f"DMM addendum ({_closed_text(area, meeting_date, closed)}): "
-                             f"marked {said}",
+                             f"marked {mark}",
                       before=_item_snapshot(item), after={"addendum": "discussed",
                                                           "discussed": discussed})
             return _state(session, case_row, version, meeting, item)

@@ -110,8 +110,10 @@ def item_detail(ctx: ServiceContext, *, crime_ref: str, audit: bool = True,
                 .order_by(Case.reported_at.desc()).limit(12)))
         ] if case_row.suspect_id is not None else []
         actions = [
-            DmmActionView(r[0], crime_ref, r[1], r[2], r[3], r[4], r[5], r[6], r[7])
-            for r in session.execute(
+            DmmActionView(id=row.id, crime_ref=crime_ref, text=row.text, owner=row.owner,
+                          due_at=row.due_at, done_at=row.done_at, created_by=row.created_by,
+                          created_at=row.created_at, meeting_date=row.meeting_date)
+            for row in session.execute(
                 select(DmmAction.id, DmmAction.text, DmmAction.owner, DmmAction.due_at,
                        DmmAction.done_at, DmmAction.created_by, DmmAction.created_at,
                        DmmMeeting.meeting_date)
@@ -121,8 +123,10 @@ def item_detail(ctx: ServiceContext, *, crime_ref: str, audit: bool = True,
                 .order_by(DmmAction.created_at.desc(), DmmAction.id.desc()).limit(10))
         ]
         decisions = [
-            DecisionEntry(r[0], r[1], r[2], r[3], r[4], r[5])
-            for r in session.execute(
+            DecisionEntry(meeting_date=row.meeting_date, area=row.area_command,
+                          decision=row.decision, rationale=row.rationale,
+                          decided_by=row.decided_by, discussed_at=row.discussed_at)
+            for row in session.execute(
                 select(DmmMeeting.meeting_date, DmmMeeting.area_command, DmmItem.decision,
                        DmmItem.rationale, DmmItem.decided_by, DmmItem.discussed_at)
                 .join(DmmMeeting, DmmMeeting.id == DmmItem.meeting_id)

@@ -31,7 +31,7 @@ from app.rules.dmm import (
     PairCrimeFact,
     ReasonHit,
 )
-from app.services.dmm.common import Bounds, CodeBook, as_utc, chunks, core, raw, ts
+from app.services.dmm.common import Bounds, CodeBook, as_utc, chunks, core_rows, ts, unconverted
 from app.services.dmm.reason_sql import STANDING_BITS, RankedItem, notice_conditions
 from models import (
     Breach,
@@ -95,17 +95,17 @@ def case_rows(session: Session, ids: list[int], area: str | None,
         stmt = (
             select(
                 Case.id, Case.crime_ref, Case.version,
-                raw(Case.reported_at).label("reported_at"), Case.principal_code, Case.status,
-                raw(Case.closed_at).label("closed_at"), Case.risk_level,
-                raw(Case.risk_assessed_at).label("risk_assessed_at"),
-                raw(Case.risk_review_due).label("risk_review_due"),
-                raw(Case.reassessment_due_at).label("reassessment_due_at"), Case.spo_status,
+                unconverted(Case.reported_at).label("reported_at"), Case.principal_code, Case.status,
+                unconverted(Case.closed_at).label("closed_at"), Case.risk_level,
+                unconverted(Case.risk_assessed_at).label("risk_assessed_at"),
+                unconverted(Case.risk_review_due).label("risk_review_due"),
+                unconverted(Case.reassessment_due_at).label("reassessment_due_at"), Case.spo_status,
                 Case.pin_issued, Case.allocation_team, Case.officer, Case.domestic_abuse,
                 Case.victim_id, Case.suspect_id, Case.linked_case_id,
                 victim.person_ref.label("victim_ref"), suspect.person_ref.label("suspect_ref"),
                 original.allocation_team.label("original_team"),
-                raw(VictimCare.needs_assessed_at).label("needs_assessed_at"),
-                raw(first_referral).label("first_referral_at"), Case.area_command,
+                unconverted(VictimCare.needs_assessed_at).label("needs_assessed_at"),
+                unconverted(first_referral).label("first_referral_at"), Case.area_command,
                 VictimCare.consent,
             )
             .join(victim, victim.id == Case.victim_id)
@@ -114,7 +114,7 @@ def case_rows(session: Session, ids: list[int], area: str | None,
             .outerjoin(VictimCare, VictimCare.case_id == Case.id)
             .where(Case.id.in_(chunk))
         )
-        for found in core(session, stmt):
+        for found in core_rows(session, stmt):
             r = found._mapping
             rows.append(CaseRow(
                 id=r["id"], crime_ref=r["crime_ref"], version=r["version"],
@@ -143,7 +143,7 @@ def grouped(session: Session, stmt_for: Callable[[list[int]], Any],
     """Rows of ``stmt_for(chunk)`` by their first column (a case id), as mappings."""
     found: dict[int, list[Any]] = defaultdict(list)
     for chunk in chunks(ids):
-        for row in core(session, stmt_for(chunk)):
+        for row in core_rows(session, stmt_for(chunk)):
             fields = row._mapping
             found[fields["case_id"]].append(fields)
     return found
@@ -157,14 +157,14 @@ def _decisions(session: Session, rows: list[CaseRow], b: Bounds) -> tuple[
     pairs = sorted({r.victim_id for r in rows})
     mate = aliased(Case, name="decided_case")
     for chunk in chunks(pairs):
-        stmt = (select(DmmItem.case_id, raw(func.max(DmmItem.decided_at)).label("decided_at"),
+        stmt = (select(DmmItem.case_id, unconverted(func.max(DmmItem.decided_at)).label("decided_at"),
                        mate.victim_id, mate.suspect_id)
                 .join(DmmMeeting, DmmMeeting.id == DmmItem.meeting_id)
                 .join(mate, mate.id == DmmItem.case_id)
                 .where(mate.victim_id.in_(chunk), DmmItem.decision.is_not(None),
                        DmmMeeting.meeting_date < b.meeting_date)
                 .group_by(DmmItem.case_id, mate.victim_id, mate.suspect_id))
-        for row in core(session, stmt):
+        for row in core_rows(session, stmt):
             r = row._mapping
             at = as_utc(r["decided_at"])
             if at is None:
@@ -183,13 +183,13 @@ def _carried(session: Session, rows: list[CaseRow], b: Bounds,
     found: dict[int, date] = {}
     for chunk in chunks([r.id for r in rows]):
         stmt = (select(DmmItem.case_id, DmmMeeting.meeting_date,
-                       raw(DmmMeeting.starts_at).label("starts_at"))
+                       unconverted(DmmMeeting.starts_at).label("starts_at"))
                 .join(DmmMeeting, DmmMeeting.id == DmmItem.meeting_id)
                 .where(DmmItem.case_id.in_(chunk), DmmItem.decision.is_(None),
                        func.coalesce(DmmItem.mask, 1) != 0,
                        DmmMeeting.area_command == b.area,
                        DmmMeeting.meeting_date < b.meeting_date))
-        for row in core(session, stmt):
+        for row in core_rows(session, stmt):
             r = row._mapping
             last = decided.get(r["case_id"])
             starts = as_utc(r["starts_at"])
@@ -221,9 +221,9 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
     original = aliased(Case, name="original_case")
     breaches = grouped(session, lambda chunk: select(
         Breach.breach_case_id.label("case_id"), Breach.breach_ref,
-        raw(Breach.reported_at).label("reported_at"),
-        raw(Breach.acknowledged_at).label("acknowledged_at"),
-        raw(Breach.arrest_at).label("arrest_at"), ProtectiveOrder.kind,
+        unconverted(Breach.reported_at).label("reported_at"),
+        unconverted(Breach.acknowledged_at).label("acknowledged_at"),
+        unconverted(Breach.arrest_at).label("arrest_at"), ProtectiveOrder.kind,
         ProtectiveOrder.order_ref, original.crime_ref.label("original_ref"),
         original.status.label("original_status"))
         .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
@@ -236,7 +236,7 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
     lower = case((Case.reported_at < ts(since), Case.reported_at), else_=ts(since))
     with_suspect = [r.id for r in rows if r.suspect_id is not None]
     pair_crimes = grouped(session, lambda chunk: select(
-        Case.id.label("case_id"), pair.crime_ref, raw(pair.reported_at).label("reported_at"),
+        Case.id.label("case_id"), pair.crime_ref, unconverted(pair.reported_at).label("reported_at"),
         pair.principal_code)
         .join(pair, and_(pair.victim_id == Case.victim_id, pair.suspect_id == Case.suspect_id,
                          pair.id != Case.id))
@@ -244,7 +244,7 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
                pair.reported_at >= lower), with_suspect)
     actions = grouped(session, lambda chunk: select(
         DmmAction.case_id, DmmAction.text, DmmAction.owner,
-        raw(DmmAction.due_at).label("due_at"))
+        unconverted(DmmAction.due_at).label("due_at"))
         .where(DmmAction.case_id.in_(chunk), DmmAction.done_at.is_(None)), ids)
     notices = grouped(session, lambda chunk: notice_stmt().where(
         ProtectiveOrder.case_id.in_(chunk)), ids)
@@ -264,9 +264,9 @@ def notice_stmt() -> Any:
     """The SPOs and interim SPOs in force and served, with their notification
     clock (``case_id`` first, for :func:`grouped`)."""
     return (select(ProtectiveOrder.case_id, ProtectiveOrder.order_ref, ProtectiveOrder.kind,
-                   raw(ProtectiveOrder.served_at).label("served_at"),
-                   raw(ProtectiveOrder.notification_due_at).label("due_at"),
-                   raw(ProtectiveOrder.notified_at).label("notified_at"))
+                   unconverted(ProtectiveOrder.served_at).label("served_at"),
+                   unconverted(ProtectiveOrder.notification_due_at).label("due_at"),
+                   unconverted(ProtectiveOrder.notified_at).label("notified_at"))
             .where(*notice_conditions(ProtectiveOrder)))
 
 
@@ -277,12 +277,12 @@ def _included_stmt(chunk: list[int]) -> Any:
 
 def _assessments_stmt(chunk: list[int]) -> Any:
     return (select(
-        RiskAssessment.case_id, raw(RiskAssessment.assessed_at).label("assessed_at"),
+        RiskAssessment.case_id, unconverted(RiskAssessment.assessed_at).label("assessed_at"),
         RiskAssessment.level, RiskAssessment.suggested_level,
-        raw(RiskAssessment.review_due).label("review_due"),
+        unconverted(RiskAssessment.review_due).label("review_due"),
         func.coalesce(func.length(RiskAssessment.management_plan), 0).label("plan_length"),
         RiskAssessment.approved_by, RiskAssessment.approval_required,
-        raw(RiskAssessment.plan_review_due).label("plan_review_due"))
+        unconverted(RiskAssessment.plan_review_due).label("plan_review_due"))
         .where(RiskAssessment.case_id.in_(chunk))
         .order_by(RiskAssessment.case_id, RiskAssessment.assessed_at, RiskAssessment.id))
 

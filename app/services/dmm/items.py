@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from app.rules import dmm as rules
 from app.services.context import ServiceContext
-from app.services.dmm.common import as_utc, chunks, core, raw
+from app.services.dmm.common import as_utc, chunks, core_rows, unconverted
 from app.services.dmm.views import DmmActionView
 from models import Case, DmmAction, DmmItem, DmmMeeting
 
@@ -57,17 +57,17 @@ class StoredItem:
 
 def stored_items(session: Session, meeting_id: int,
                   case_ids: list[int] | None = None) -> dict[int, StoredItem]:
-    stmt = (select(DmmItem.id, DmmItem.case_id, raw(DmmItem.reasons).label("reasons"),
+    stmt = (select(DmmItem.id, DmmItem.case_id, unconverted(DmmItem.reasons).label("reasons"),
                    DmmItem.priority, DmmItem.decision, DmmItem.rationale, DmmItem.decided_by,
-                   raw(DmmItem.decided_at).label("decided_at"),
-                   raw(DmmItem.discussed_at).label("discussed_at"), DmmItem.discussed_by,
-                   DmmItem.mask, DmmItem.crime_ref, raw(DmmItem.reported_at).label("reported_at"))
+                   unconverted(DmmItem.decided_at).label("decided_at"),
+                   unconverted(DmmItem.discussed_at).label("discussed_at"), DmmItem.discussed_by,
+                   DmmItem.mask, DmmItem.crime_ref, unconverted(DmmItem.reported_at).label("reported_at"))
             .where(DmmItem.meeting_id == meeting_id))
     found: dict[int, StoredItem] = {}
     groups: list[list[int] | None] = [None] if case_ids is None else list(chunks(case_ids))
     for group in groups:
         query = stmt if group is None else stmt.where(DmmItem.case_id.in_(group))
-        for row in core(session, query):
+        for row in core_rows(session, query):
             r = row._mapping
             found[r["case_id"]] = StoredItem(
                 r["id"], r["case_id"], r["reasons"], r["priority"], r["decision"],
@@ -126,17 +126,20 @@ def actions_where(session: Session, condition: Any,
              refs: dict[int, str]) -> dict[int, list[DmmActionView]]:
     """Actions matching ``condition``, by case id, earliest due first."""
     grouped: dict[int, list[DmmActionView]] = defaultdict(list)
-    rows = core(
+    rows = core_rows(
         session,
         select(DmmAction.case_id, DmmAction.id, DmmAction.text, DmmAction.owner,
-               raw(DmmAction.due_at), raw(DmmAction.done_at), DmmAction.created_by,
-               raw(DmmAction.created_at))
+               unconverted(DmmAction.due_at).label("due_at"),
+               unconverted(DmmAction.done_at).label("done_at"), DmmAction.created_by,
+               unconverted(DmmAction.created_at).label("created_at"))
         .where(condition)
         .order_by(DmmAction.case_id, DmmAction.due_at, DmmAction.id),
     ).all()
-    for r in rows:
-        grouped[r[0]].append(DmmActionView(r[1], refs.get(r[0], ""), r[2], r[3], as_utc(r[4]),  # type: ignore[arg-type]
-                                           as_utc(r[5]), r[6], as_utc(r[7])))  # type: ignore[arg-type]
+    for row in rows:
+        grouped[row.case_id].append(DmmActionView(
+            id=row.id, crime_ref=refs.get(row.case_id, ""), text=row.text, owner=row.owner,
+            due_at=as_utc(row.due_at), done_at=as_utc(row.done_at),  # type: ignore[arg-type]
+            created_by=row.created_by, created_at=as_utc(row.created_at)))  # type: ignore[arg-type]
     return grouped
 
 

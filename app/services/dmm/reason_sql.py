@@ -40,7 +40,7 @@ from app.policy import Policy
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_BITS, STANDING_REASONS, Reason
 from app.rules.orders import NOTIFICATION_KINDS
-from app.services.dmm.common import Bounds, CodeBook, MaskBook, as_utc, core, raw, ts
+from app.services.dmm.common import Bounds, CodeBook, MaskBook, as_utc, core_rows, ts, unconverted
 from models import (
     Breach,
     Case,
@@ -124,7 +124,8 @@ class _Sql:
     def s(self) -> Any:
         return self.scope.c
 
-    def fam(self, names: Iterable[str]) -> Any:
+    def in_families(self, names: Iterable[str]) -> Any:
+        """The case is classified (principal or included) in one of the families."""
         codes = self.book.codes(list(names))
         if not codes:
             return false()
@@ -141,9 +142,11 @@ class _Sql:
                             else parts[0][0])
         return or_(*(part.where(column == s.id).exists() for part, column in parts))
 
-    def since_epoch(self, at: Any, margin: timedelta = timedelta(0)) -> Any:
-        """``at`` is at or after the first import less ``margin`` (true without one)."""
-        if self.b.epoch is None:
+    def since_epoch(self, at: Any, margin: timedelta = timedelta(0), *,
+                    counted: bool = True) -> Any:
+        """``at`` is at or after the first import less ``margin`` (true without
+        one, and true when the epoch is not ``counted``: the work queue)."""
+        if not counted or self.b.epoch is None:
             return true()
         return at >= ts(self.b.epoch - margin)
 
@@ -212,7 +215,7 @@ def _level_rank(column: Any) -> Any:
 
 
 def _new_crime(q: _Sql, decided: Any) -> Any:
-    return and_(q.fam(q.policy.dmm.new_crime_families), q.needs_decision(q.s.reported_at, decided))
+    return and_(q.in_families(q.policy.dmm.new_crime_families), q.needs_decision(q.s.reported_at, decided))
 
 
 def _breach(q: _Sql, decided: Any) -> Any:
@@ -256,7 +259,7 @@ def _risk_below_suggestion(q: _Sql, decided: Any) -> Any:
 
 def _allocation(q: _Sql, decided: Any) -> Any:
     return and_(q.needs_decision(q.s.reported_at, decided),
-                allocation_contrary_sql(q.policy, q.s, q.fam))
+                allocation_contrary_sql(q.policy, q.s, q.in_families))
 
 
 def _repeat_pair(q: _Sql, decided: Any) -> Any:
@@ -325,10 +328,9 @@ def _no_risk_assessment(q: _Sql, epoch: bool) -> Any:
     return and_(
         s.risk_assessed_at.is_(None),
         s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.risk_assessment_days)),
-        q.fam(dmm.case_families),
+        q.in_families(dmm.case_families),
         ~select(RiskAssessment.case_id).where(RiskAssessment.case_id == s.id).exists(),
-        q.since_epoch(s.reported_at, timedelta(days=dmm.risk_assessment_second_days))
-        if epoch else true(),
+        q.since_epoch(s.reported_at, timedelta(days=dmm.risk_assessment_second_days), counted=epoch),
     )
 
 
@@ -344,14 +346,16 @@ def _plan_review_due(q: _Sql) -> Any:
          RiskAssessment.plan_review_due), else_=None).label("plan_review_due"))
 
 
+def _review_passed(q: _Sql, due: Any, epoch: bool) -> Any:
+    """A review date passed before the meeting, since the first import (less
+    the second threshold): the rule's crossing is the latest date passed."""
+    return and_(due < ts(q.b.starts_at), q.since_epoch(due, _review_margin(q), counted=epoch))
+
+
 def _risk_review(q: _Sql, epoch: bool) -> Any:
-    s, start = q.s, ts(q.b.starts_at)
-    margin = _review_margin(q)
-    # a review date passed since the first import (less the second threshold):
-    # the rule's crossing is the latest date passed
+    s = q.s
     dates = (s.risk_review_due, s.reassessment_due_at, _plan_review_due(q))
-    return or_(*(and_(due < start, q.since_epoch(due, margin) if epoch else true())
-                 for due in dates))
+    return or_(*(_review_passed(q, due, epoch) for due in dates))
 
 
 def _no_risk_plan(q: _Sql, epoch: bool) -> Any:
@@ -366,8 +370,7 @@ def _no_risk_plan(q: _Sql, epoch: bool) -> Any:
     exact = and_(
         or_(latest_id.is_(None), and_(latest_level == "high", func.coalesce(plan, 0) == 0)),
         since < ts(q.b.starts_at - days),
-        q.since_epoch(since, days + timedelta(days=dmm.risk_plan_second_days))
-        if epoch else true(),
+        q.since_epoch(since, days + timedelta(days=dmm.risk_plan_second_days), counted=epoch),
     )
     return case((s.risk_level == "high", exact), else_=false())
 
@@ -377,8 +380,8 @@ def _spo(q: _Sql, epoch: bool) -> Any:
     return and_(
         s.spo_status == "not_considered",
         s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.spo_consideration_days)),
-        q.fam(["stalking"]),
-        q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days)) if epoch else true(),
+        q.in_families(["stalking"]),
+        q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days), counted=epoch),
     )
 
 
@@ -392,7 +395,7 @@ def _victim(q: _Sql, epoch: bool) -> Any:
     longest = max(code.needs_assessment_working_days, code.referral_working_days)
     margin = timedelta(days=longest + policy.dmm.victim_care_second_days) + WORKING_DAY_SLACK
     return and_(
-        q.fam(policy.dmm.case_families),
+        q.in_families(policy.dmm.case_families),
         or_(and_(s.reported_at < ts(needs_cut),
                  ~select(VictimCare.case_id).where(VictimCare.case_id == s.id,
                                                    VictimCare.needs_assessed_at.is_not(None))
@@ -403,7 +406,7 @@ def _victim(q: _Sql, epoch: bool) -> Any:
                      Referral.service.not_in(code.signposting_services)).exists(),
                  ~select(VictimCare.case_id).where(VictimCare.case_id == s.id,
                                                    VictimCare.consent.is_(False)).exists())),
-        q.since_epoch(s.reported_at, margin) if epoch else true(),
+        q.since_epoch(s.reported_at, margin, counted=epoch),
     )
 
 
@@ -483,8 +486,7 @@ def _gap_necessary(q: _Sql, code: str, epoch: bool) -> Any:
         return and_(s.risk_assessed_at.is_(None),
                     s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.risk_assessment_days)),
                     q.since_epoch(s.reported_at,
-                                  timedelta(days=dmm.risk_assessment_second_days))
-                    if epoch else true())
+                                  timedelta(days=dmm.risk_assessment_second_days), counted=epoch))
     if code == Reason.NO_RISK_PLAN:
         if not epoch or q.b.epoch is None:
             return s.risk_level == "high"
@@ -498,10 +500,9 @@ def _gap_necessary(q: _Sql, code: str, epoch: bool) -> Any:
                 RiskAssessment.assessed_at < ts(q.b.starts_at))),
             func.coalesce(s.risk_assessed_at, s.reported_at) >= earliest))
     if code == Reason.SPO_NOT_CONSIDERED:
-        return and_(s.spo_status == "not_considered", q.fam(["stalking"]),
+        return and_(s.spo_status == "not_considered", q.in_families(["stalking"]),
                     s.reported_at < ts(q.b.starts_at - timedelta(days=dmm.spo_consideration_days)),
-                    q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days))
-                    if epoch else true())
+                    q.since_epoch(s.reported_at, timedelta(days=dmm.spo_second_days), counted=epoch))
     if code == Reason.VICTIM_NOT_REFERRED:
         code_days = q.policy.victims_code
         longest = max(code_days.needs_assessment_working_days, code_days.referral_working_days)
@@ -509,15 +510,12 @@ def _gap_necessary(q: _Sql, code: str, epoch: bool) -> Any:
             q.b.starts_at, min(code_days.needs_assessment_working_days,
                                code_days.referral_working_days), q.policy)
         margin = (timedelta(days=longest + dmm.victim_care_second_days) + WORKING_DAY_SLACK)
-        return and_(s.reported_at < ts(cut), q.fam(q.policy.dmm.case_families),
-                    q.since_epoch(s.reported_at, margin) if epoch else true())
+        return and_(s.reported_at < ts(cut), q.in_families(q.policy.dmm.case_families),
+                    q.since_epoch(s.reported_at, margin, counted=epoch))
     # RISK_REVIEW_DUE: the case's own review dates, or a plan review date passed
-    start, margin = ts(q.b.starts_at), _review_margin(q)
-    plans = select(RiskAssessment.case_id).where(RiskAssessment.plan_review_due < start)
-    if epoch and q.b.epoch is not None:
-        plans = plans.where(RiskAssessment.plan_review_due >= ts(q.b.epoch - margin))
-    own = (and_(due < start, q.since_epoch(due, margin) if epoch else true())
-           for due in (s.risk_review_due, s.reassessment_due_at))
+    plans = select(RiskAssessment.case_id).where(
+        _review_passed(q, RiskAssessment.plan_review_due, epoch))
+    own = (_review_passed(q, due, epoch) for due in (s.risk_review_due, s.reassessment_due_at))
     return or_(*own, s.id.in_(plans))
 
 
@@ -562,7 +560,7 @@ def flags_query(b: Bounds, policy: Policy, book: CodeBook, *, only: list[int] | 
         literal(0),
     )
     return (
-        select(s.id, s.crime_ref, raw(s.reported_at).label("reported_at"), s.risk_level, s.allocation_team,
+        select(s.id, s.crime_ref, unconverted(s.reported_at).label("reported_at"), s.risk_level, s.allocation_team,
                s.victim_id, s.suspect_id, s.linked_case_id, s.principal_code,
                mask.label("mask"))
         .select_from(scope)
@@ -570,7 +568,7 @@ def flags_query(b: Bounds, policy: Policy, book: CodeBook, *, only: list[int] | 
     )
 
 
-def allocation_contrary_sql(policy: Policy, s: Any, fam: Any) -> Any:
+def allocation_contrary_sql(policy: Policy, s: Any, in_families: Any) -> Any:
     """The allocation policy as SQL: true when the first matching rule does
     not list the case's team (or the case has no team); the wording comes
     from :func:`app.rules.allocation.check_allocation`."""
@@ -581,7 +579,7 @@ def allocation_contrary_sql(policy: Policy, s: Any, fam: Any) -> Any:
     for rule in policy.allocation.rules:
         conditions = []
         if rule.families:
-            conditions.append(fam(rule.families))
+            conditions.append(in_families(rule.families))
         if rule.risk:
             conditions.append(func.coalesce(s.risk_level, rules.UNASSESSED).in_(rule.risk))
         if rule.domestic_abuse == "yes":
@@ -619,7 +617,7 @@ def flagged_rows(session: Session, b: Bounds, policy: Policy, book: CodeBook, *,
     """The cases of the scope with any reason bit, as light items (priority
     still to be set from the final mask)."""
     found: list[RankedItem] = []
-    for row in core(session, flags_query(b, policy, book, only=only, mode=mode)):
+    for row in core_rows(session, flags_query(b, policy, book, only=only, mode=mode)):
         fields = row._mapping
         if not fields["mask"]:
             continue
