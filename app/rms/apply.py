@@ -39,7 +39,7 @@ Mapping (DESIGN.md, models/tables.py):
 
 Every case that existed before the import and is changed by it gets its
 version bumped and ``last_activity_at`` moved (what
-:func:`app.services.case_lock.claim_case` does for one case, here in one
+:func:`app.services.case_lock.edit_case` does for one case, here in one
 ``UPDATE`` per batch of ids) and an audit event naming what changed.
 """
 
