@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from rich.console import Group
 from sqlmodel import select
-from textual.widgets import DataTable, Input, Label, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from app.app import VigilApp
 from app.db import Database
@@ -166,7 +166,7 @@ async def test_reject_needs_a_reason_and_filter_and_feedback(make_sqlite_context
         assert _keys(screen.query_one(DataTable)) == ["NO/26/000001"]
         # a Northern crime's detail, opened by a Southern supervisor: the reason is asked
         assert isinstance(app.screen, ReasonDialog)
-        assert "give a reason" in str(app.screen.query_one(Label).render())
+        assert "give a reason" in str(app.screen.query_one(".dialog-text", Static).render())
         app.screen.query_one(Input).value = "linked to a Southern victim"
         await pilot.press("enter")
         await _settle(app, pilot)
