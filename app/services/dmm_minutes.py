@@ -28,8 +28,6 @@ from app.services.dmm import (
 )
 from app.services.rms_export import require_export
 
-FORMATS = ("table", "json", "csv", "md", "html")
-
 
 def _line(text: str | None) -> str:
     return clean_text(text or "", keep_newlines=False).strip()
