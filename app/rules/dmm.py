@@ -350,7 +350,7 @@ class CaseFacts:
     needs_assessed_at: datetime | None = None
     first_referral_at: datetime | None = None  # referrals proper (signposting is none)
     consent_refused: bool = False  # asked and declined a referral: nothing outstanding
-    open_actions: tuple[ActionFact, ...] = ()  # DMM actions not done
+    open_actions: tuple[ActionFact, ...] = ()  # DMM actions not done at the clock
     notifications: tuple[NotificationFact, ...] = ()  # SPO/ISPO served, in force
     carried_from: date | None = None  # an earlier meeting listed it and decided nothing
     last_decided_at: datetime | None = None  # latest decision on the case, earlier meetings

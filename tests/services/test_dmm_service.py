@@ -221,6 +221,33 @@ def test_undecided_items_carry_decided_ones_leave_and_actions_complete(
     assert [a.done_at for a in decided.actions] == [TUESDAY_NOW]
 
 
+def test_an_agenda_rebuilt_at_its_start_reads_actions_as_they_stood_then(
+        seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    """An action done after a meeting began was still open at its start: the
+    agenda rebuilt at that clock lists it (as the meeting had it), the one built
+    after the completion does not."""
+    monday = make_context("supervisor.northern")
+    dmm.build_queue(monday, area="Northern", meeting_date=MONDAY)
+    dmm.record_decision(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110",
+                        decision="reallocate", rationale="Move to CID",
+                        expected_version=case_version(monday, crime_ref="NC/26/0110"))
+    action = dmm.add_action(monday, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0110",
+                            text="Reallocate to CID", owner="Insp Fairley",
+                            due_at=datetime(2026, 3, 2, 17, 0, tzinfo=UTC),
+                            expected_version=case_version(monday, crime_ref="NC/26/0110"))
+    later = make_context("supervisor.northern", now=TUESDAY_NOW + timedelta(hours=2))
+    dmm.complete_action(later, action_id=action.id,
+                        expected_version=case_version(later, action_id=action.id))
+
+    at_start = make_context("supervisor.northern", now=TUESDAY_NOW)
+    then = dmm.build_queue(at_start, area="Northern", meeting_date=TUESDAY, full=True)
+    assert then.item("NC/26/0110") is not None
+    assert then.item("NC/26/0110").codes == ["ACTION_OVERDUE"]  # type: ignore[union-attr]
+    after = dmm.build_queue(later, area="Northern", meeting_date=TUESDAY, full=True)
+    assert after.item("NC/26/0110") is None
+
+
+
 def test_an_action_is_reassigned_and_audited(seeded: Database, make_context) -> None:  # type: ignore[no-untyped-def]
     ctx = make_context("supervisor.northern")
     action = dmm.add_action(ctx, area="Northern", meeting_date=MONDAY, crime_ref="NC/26/0105",
@@ -488,10 +515,12 @@ def _random_force(session, seed: int) -> None:  # type: ignore[no-untyped-def]
     session.flush()
 
 
-def _rules_codes(database: Database, area: str, day: date) -> dict[str, list[str]]:
+def _rules_codes(database: Database, area: str, day: date,
+                 now: datetime = NOW) -> dict[str, list[str]]:
     """Every case's reasons computed by the rules alone, case by case, over
     every case of the area (the scope is the rules' business too: open cases,
-    cases closed within the grace days, breach crimes still to list)."""
+    cases closed within the grace days, breach crimes still to list), with the
+    facts read at the clock ``now`` as the service reads them."""
     from app.policy import default_policy
     from app.rules import dmm as rules
     from app.services.dmm.common import agenda_epoch, bounds, code_book
@@ -500,7 +529,7 @@ def _rules_codes(database: Database, area: str, day: date) -> dict[str, list[str
     policy = default_policy()
     with database.read() as session:
         frame = rules.MeetingFrame.for_date(day, policy, agenda_epoch(session))
-        b = bounds(area, frame, policy)
+        b = bounds(area, frame, policy, as_of=now)
         book = code_book(session)
         ids = session.execute(select(Case.id).where(Case.area_command == area)).scalars().all()
         rows = [r for r in case_rows(session, list(ids), area, policy) if r.reported_at < b.starts_at]
@@ -539,7 +568,7 @@ def test_sql_reasons_match_the_rules_case_by_case(database: Database, make_conte
                               area="Northern", meeting_date=TUESDAY)
     assert "CARRIED_OVER" in tuesday.reason_counts and "ACTION_OVERDUE" in tuesday.reason_counts
     assert {i.crime_ref: sorted(i.codes) for i in tuesday.items} == _rules_codes(
-        database, "Northern", TUESDAY)
+        database, "Northern", TUESDAY, TUESDAY_NOW)
 
 
 def _change_cases(database: Database, first: dmm.DmmQueue) -> str:

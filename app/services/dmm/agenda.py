@@ -350,7 +350,7 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
     with ctx.read() as session:
         epoch = agenda_epoch(session)
         frame = MeetingFrame.for_date(meeting_date, policy, epoch)
-        b = bounds(area, frame, policy)
+        b = bounds(area, frame, policy, as_of=now)
         key = _cache_key(policy, epoch)
         book = code_book(session)
         meeting = find_meeting(session, area, meeting_date)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, type_coerce
+from sqlalchemy import and_, func, literal, or_, select, type_coerce
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
@@ -18,7 +18,7 @@ from app.policy import Policy
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_BITS, REASON_ORDER, MeetingFrame
 from app.services.context import ServiceContext
-from models import AppMeta, Classification, ImportBatch
+from models import AppMeta, Classification, DmmAction, ImportBatch
 from models.types import UTCDateTime
 from seed.reference import classifications, force_organisation
 
@@ -158,12 +158,32 @@ class Bounds:
     epoch: datetime | None
     events_from: datetime | None
     meeting_date: date
+    # the clock the facts are read at (DMM actions set and done by then); None:
+    # as the database holds them
+    as_of: datetime | None = None
 
 
-def bounds(area: str, frame: MeetingFrame, policy: Policy) -> Bounds:
+def bounds(area: str, frame: MeetingFrame, policy: Policy,
+           as_of: datetime | None = None) -> Bounds:
+    """The meeting of ``frame`` as the SQL sees it; with ``as_of``, a past
+    meeting's facts as they stood at that clock (never later than the next
+    meeting's start), so an agenda rebuilt at a meeting's start is the one the
+    meeting had."""
+    if as_of is not None:
+        as_of = min(as_of, frame.next_starts_at)
     return Bounds(area, frame.covers_from, frame.starts_at, frame.next_starts_at,
                   frame.starts_at - timedelta(days=policy.dmm.closed_grace_days),
-                  frame.epoch, frame.events_from, frame.meeting_date)
+                  frame.epoch, frame.events_from, frame.meeting_date, as_of)
+
+
+def action_open(b: Bounds) -> Any:
+    """A DMM action not done at the facts' clock: set by then and not done by
+    then (one done later was still open at a past meeting)."""
+    if b.as_of is None:
+        return DmmAction.done_at.is_(None)
+    moment = ts(b.as_of)
+    return and_(DmmAction.created_at <= moment,
+                or_(DmmAction.done_at.is_(None), DmmAction.done_at > moment))
 
 
 

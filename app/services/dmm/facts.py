@@ -31,7 +31,16 @@ from app.rules.dmm import (
     PairCrimeFact,
     ReasonHit,
 )
-from app.services.dmm.common import Bounds, CodeBook, as_utc, chunks, core_rows, ts, unconverted
+from app.services.dmm.common import (
+    Bounds,
+    CodeBook,
+    action_open,
+    as_utc,
+    chunks,
+    core_rows,
+    ts,
+    unconverted,
+)
 from app.services.dmm.reason_sql import STANDING_BITS, RankedItem, notice_conditions
 from models import (
     Breach,
@@ -245,7 +254,7 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
     actions = grouped(session, lambda chunk: select(
         DmmAction.case_id, DmmAction.text, DmmAction.owner,
         unconverted(DmmAction.due_at).label("due_at"))
-        .where(DmmAction.case_id.in_(chunk), DmmAction.done_at.is_(None)), ids)
+        .where(DmmAction.case_id.in_(chunk), action_open(b)), ids)
     notices = grouped(session, lambda chunk: notice_stmt().where(
         ProtectiveOrder.case_id.in_(chunk)), ids)
     decisions = _decisions(session, rows, b)

@@ -40,7 +40,16 @@ from app.policy import Policy
 from app.rules import dmm as rules
 from app.rules.dmm import REASON_BITS, STANDING_REASONS, Reason
 from app.rules.orders import NOTIFICATION_KINDS
-from app.services.dmm.common import Bounds, CodeBook, MaskBook, as_utc, core_rows, ts, unconverted
+from app.services.dmm.common import (
+    Bounds,
+    CodeBook,
+    MaskBook,
+    action_open,
+    as_utc,
+    core_rows,
+    ts,
+    unconverted,
+)
 from models import (
     Breach,
     Case,
@@ -287,7 +296,7 @@ def _pin(q: _Sql, decided: Any) -> Any:
 
 def _action(q: _Sql, decided: Any) -> Any:
     return q.member((select(DmmAction.case_id).where(
-        DmmAction.done_at.is_(None), DmmAction.due_at < ts(q.b.next_starts_at)),
+        action_open(q.b), DmmAction.due_at < ts(q.b.next_starts_at)),
         DmmAction.case_id))
 
 
