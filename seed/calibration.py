@@ -73,6 +73,14 @@ def bands() -> tuple[Band, ...]:
     return tuple(found)
 
 
+def reference(key: str) -> float:
+    """The reference figure of rate ``key``: what the generator aims at."""
+    for band in bands():
+        if band.key == key:
+            return band.reference
+    raise KeyError(key)
+
+
 def force_now(database: Database) -> datetime:
     """The time the force was generated as of."""
     raw = database.meta("generated")
@@ -168,6 +176,9 @@ def measure(database: Database, *, now: datetime | None = None,
                       if acked is not None and acked - reported <= clock)
         values["ack_in_clock"] = (_share(on_time, len(due)), len(due))
         waiting = [now - reported - clock for reported, acked in due if acked is None]
+        taken = sorted((acked - reported) / timedelta(hours=1) for reported, acked in
+                       ((r.reported_at, r.acknowledged_at) for r in rows) if acked is not None)
+        values["ack_median_hours"] = (median(taken) if taken else None, len(taken))
         values["ack_overdue_days"] = (
             max(waiting) / timedelta(days=1) if waiting else 0.0, len(waiting))
 
@@ -245,4 +256,4 @@ def report_lines(rows: list[Measured], *, sources: bool = True) -> list[str]:
     return lines
 
 
-__all__ = ["Band", "Measured", "bands", "force_now", "measure", "report_lines"]
+__all__ = ["Band", "Measured", "bands", "force_now", "measure", "reference", "report_lines"]

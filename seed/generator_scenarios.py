@@ -18,6 +18,7 @@ from datetime import date
 
 from app.dates import add_working_days
 from app.rules import dmm as dmm_rules
+from seed.duty import next_working_moment, supervisor_on_duty
 from seed.generator_build import (
     BREACH_CODES,
     DAY,
@@ -212,9 +213,11 @@ class ScenarioMaker:
         self.allocate(story, case, team, reported + 20 * MINUTE,
                       "Breach: allocated with the original case")
         self.cared_for(story, case, None)
-        ack = self.at(reported + acknowledge_after) if acknowledge_after is not None else None
+        # the supervisor on duty acknowledges it, a night breach in the morning
+        ack = (self.at(next_working_moment(reported + acknowledge_after))
+               if acknowledge_after is not None else None)
         self.b.breach(order, case, occurred=reported - 2 * HOUR, reported=reported,
-                      threats=threats, ack_by=f"supervisor.{story.slug}" if ack else None,
+                      threats=threats, ack_by=supervisor_on_duty(story.area, ack) if ack else None,
                       ack_at=ack, ack_note="Acknowledged; arrest to be considered" if ack else None,
                       arrest_at=None, reassess_requested=ack, outcome=None)
         if reassess_after is not None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from seed.calibration import reference
+from seed.duty import Acknowledgements
 from seed.generator_build import (
     BREACH_CODES,
     DAY,
@@ -192,6 +194,9 @@ class StoryMaker:
         self.search_powers = search_powers
         self.suspects: deque[Person] = deque(maxlen=256)
         self.victims: deque[Person] = deque(maxlen=256)
+        self.acknowledgements = Acknowledgements(
+            builder.rng, clock_hours=builder.policy.breach.acknowledge_within_hours,
+            in_clock_share=reference("ack_in_clock"))
 
     # --- helpers ----------------------------------------------------------------
     def time_of_day(self) -> int:
@@ -408,18 +413,10 @@ class StoryMaker:
         self.lifecycle(story, case, original=order.case)
         now = b.now
         occurred = max(case.occ_from, (order.served or order.granted or case.occ_from))
-        ack_at: int | None = None
-        ack_by: str | None = None
-        # most breaches are acknowledged within the policy's clock, a few late; only
-        # those of the last days can still be waiting (none is left for months)
-        unacknowledged = now - t < 3 * DAY and rng.random() < 0.3
-        if not unacknowledged:
-            r = rng.random()
-            delay = (rng.randrange(HOUR, 12 * HOUR) if r < 0.72
-                     else rng.randrange(12 * HOUR, 30 * HOUR) if r < 0.94
-                     else rng.randrange(30 * HOUR, 72 * HOUR))
-            if t + delay < now:
-                ack_at, ack_by = t + delay, self.supervisor(story)
+        # acknowledged by the supervisor on duty after a working-hours delay (seed.duty):
+        # only those whose acknowledgement is still to come at now are waiting
+        acknowledged = self.acknowledgements.draw(story.area, t, now)
+        ack_by, ack_at = acknowledged if acknowledged is not None else (None, None)
         arrest = t + rng.randrange(2 * HOUR, 30 * HOUR) if rng.random() < 0.45 else None
         if arrest is not None and arrest >= now:
             arrest = None

@@ -13,11 +13,13 @@ import pytest
 from sqlalchemy import func, select
 
 from app.clock import Clock
+from app.dates import LONDON
 from app.policy import default_policy
 from app.rules import dmm as dmm_rules
 from app.services.context import Actor, ServiceContext
 from app.services.dmm import build_queue
-from models import Breach, Case, DmmItem, DmmMeeting, Person
+from app.services.dmm.common import as_utc
+from models import Breach, Case, DmmItem, DmmMeeting, Person, User
 from models.enums import Role
 from seed.calibration import bands, measure, report_lines
 from tests.conftest import NOW, SeededForce
@@ -62,14 +64,43 @@ def test_report_table_lists_every_rate(rates: dict[str, object]) -> None:
 
 
 def test_no_breach_left_unacknowledged_beyond_the_clock(force_20k: SeededForce) -> None:
+    """None waits past the clock by more than a few days; a few are acknowledged
+    late, by hours or a day, none by more than the clock plus two days; a
+    night breach waits for the morning shift."""
     policy = default_policy()
-    limit = NOW - timedelta(hours=policy.breach.acknowledge_within_hours) - timedelta(days=3)
+    clock = timedelta(hours=policy.breach.acknowledge_within_hours)
     with force_20k.database.read() as session:
         stale = session.execute(select(func.count()).select_from(Breach).where(
-            Breach.acknowledged_at.is_(None), Breach.reported_at < limit)).scalar()
-        late = session.execute(select(func.max(Breach.acknowledged_at - Breach.reported_at)))
+            Breach.acknowledged_at.is_(None), Breach.reported_at < NOW - clock - timedelta(days=3))
+        ).scalar()
+        rows = session.execute(select(Breach.reported_at, Breach.acknowledged_at)
+                               .where(Breach.acknowledged_at.is_not(None))).all()
     assert stale == 0
-    assert late is not None
+    taken = [as_utc(r.acknowledged_at) - as_utc(r.reported_at) for r in rows]
+    late = [delay for delay in taken if delay > clock]
+    assert late and max(late) <= clock + timedelta(days=2), max(taken)
+    night = [as_utc(r.acknowledged_at).astimezone(LONDON) for r in rows
+             if as_utc(r.reported_at).astimezone(LONDON).hour in (0, 1, 2, 3, 4)]
+    assert night and all(7 <= at.hour < 22 for at in night), night
+
+
+def test_breaches_are_acknowledged_by_a_supervisor_of_their_area(
+        force_20k: SeededForce) -> None:
+    """The supervisor on duty in the breach's area command acknowledges it
+    (seed.duty): a sergeant or inspector of that area, never someone else's."""
+    with force_20k.database.read() as session:
+        rows = session.execute(
+            select(Breach.acknowledged_by, Case.area_command, User.role,
+                   User.area_command.label("user_area"))
+            .join(Case, Case.id == Breach.breach_case_id)
+            .join(User, User.username == Breach.acknowledged_by, isouter=True)
+            .where(Breach.acknowledged_by.is_not(None))).all()
+    assert len(rows) > 100
+    wrong = [(r.acknowledged_by, r.area_command) for r in rows
+             if r.role != Role.SUPERVISOR or r.user_area != r.area_command]
+    assert wrong == [], wrong[:5]
+    # the sergeant of the day shift and the duty inspector both take their share
+    assert {r.acknowledged_by.split(".")[0] for r in rows} == {"supervisor", "inspector"}
 
 
 def _summaries(force: SeededForce) -> list[tuple[str, str, str]]:

@@ -18,8 +18,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import and_, exists, func, or_, select
 
+from app.dates import add_working_days
 from app.db import Database
 from app.errors import BadInput
+from app.policy import default_policy
+from app.services.dmm.common import as_utc
 from models import (
     Allocation,
     Breach,
@@ -162,15 +165,23 @@ def spo_not_considered(database: Database, f: Frame = FRAME) -> set[str]:
 
 
 def victim_not_referred(database: Database, f: Frame = FRAME) -> set[str]:
-    # Reported at least five days before a Monday meeting: more than the two
-    # working days of the Victims' Code have passed.
-    return _areas(database, select(Case.area_command).distinct().where(
-        Case.status == "open",
-        or_(Case.principal_code.in_(STALKING_HARASSMENT), _included(STALKING_HARASSMENT)),
-        Case.reported_at <= f.meeting - timedelta(days=5),
-        ~exists().where(VictimCare.case_id == Case.id, VictimCare.needs_assessed_at.is_not(None),
-                        VictimCare.needs_assessed_at < f.meeting),
-        ~exists().where(Referral.case_id == Case.id)))
+    """Neither needs assessment nor referral, and the Victims' Code's working
+    days (the longer of the two) over before the meeting's day."""
+    code = default_policy().victims_code
+    working = max(code.referral_working_days, code.needs_assessment_working_days)
+    with database.read() as session:
+        rows = session.execute(select(Case.area_command, Case.reported_at).where(
+            Case.status == "open",
+            or_(Case.principal_code.in_(STALKING_HARASSMENT), _included(STALKING_HARASSMENT)),
+            Case.reported_at < f.meeting,
+            ~exists().where(VictimCare.case_id == Case.id,
+                            VictimCare.needs_assessed_at.is_not(None),
+                            VictimCare.needs_assessed_at < f.meeting),
+            ~exists().where(Referral.case_id == Case.id))).all()
+    holidays = default_policy().calendar.holidays
+    return {r.area_command for r in rows
+            if add_working_days(as_utc(r.reported_at), working, holidays) + timedelta(days=1)
+            <= f.meeting}
 
 
 def contrary_allocation(database: Database, f: Frame = FRAME) -> set[str]:
@@ -482,6 +493,39 @@ def test_same_seed_gives_identical_databases(tmp_path: Path) -> None:
     assert len(dumps[0]) > 5_000
     assert dumps[0] == dumps[1]
     assert dumps[0] != dumps[2]
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def test_the_supervisor_of_the_day_acknowledges_a_night_breach_in_the_morning() -> None:
+    """seed.duty: the sergeant on the weekday day shift, the duty inspector
+    otherwise; a breach reported in the night is acknowledged from the
+    morning shift on (Europe/London, in summer time too)."""
+    import random
+
+    from seed.duty import Acknowledgements, next_working_moment, supervisor_on_duty
+
+    tuesday_noon = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+    assert supervisor_on_duty("Western", _epoch(tuesday_noon)) == "supervisor.western"
+    assert supervisor_on_duty("Western", _epoch(tuesday_noon + timedelta(hours=9))) \
+        == "inspector.western"
+    assert supervisor_on_duty("Western", _epoch(datetime(2026, 3, 7, 12, 0, tzinfo=UTC))) \
+        == "inspector.western"
+    # 02:10 BST on a July night waits for 07:00 BST (06:00 UTC)
+    night = datetime(2026, 7, 14, 1, 10, tzinfo=UTC)
+    assert next_working_moment(_epoch(night)) == _epoch(datetime(2026, 7, 14, 6, 0, tzinfo=UTC))
+    assert next_working_moment(_epoch(tuesday_noon)) == _epoch(tuesday_noon)
+    draws = Acknowledgements(random.Random(4), clock_hours=24, in_clock_share=0.9)
+    later = _epoch(night) + 500 * 86400
+    taken = [draws.draw("Western", _epoch(night) + day * 86400, later) for day in range(400)]
+    hours = [(at - (_epoch(night) + day * 86400)) / 3600 for day, (_by, at) in enumerate(taken)]
+    assert all(h >= 4.8 for h in hours[:100])  # never before the morning shift (GMT from October)
+    assert 0.82 < sum(h <= 24 for h in hours) / len(hours) < 0.97
+    assert max(hours) <= 24 + 48
+    # the latest ones are still waiting at "now"
+    assert draws.draw("Western", later - 600, later) is None
 
 
 def test_small_runs_show_every_condition_force_wide(tmp_path: Path) -> None:
