@@ -290,8 +290,9 @@ def generate(database: Database, *, cases: int, seed: int, now: datetime,
                       start_ids=_start_ids(database), first_female=female, first_male=male,
                       last_names=last)
     org = organisation()
-    stories = StoryMaker(builder, org.search_powers)
     plan = ScenarioMaker.plan(cases, org.area_commands, per_area=cases >= PER_AREA_FROM)
+    stories = StoryMaker(builder, org.search_powers,
+                         court_decisions=ScenarioMaker.court_decisions(plan))
     background = cases - ScenarioMaker.size(plan)
     writer: SqliteWriter | CoreWriter = (
         SqliteWriter(database) if database.dialect == "sqlite" else CoreWriter(database))

@@ -123,6 +123,13 @@ class ScenarioMaker:
             used += sizes[name]
         return chosen
 
+    # Scenarios whose story holds a court's decision on an SPO application (a grant).
+    COURT_DECISIONS: dict[str, int] = {"breach_level2_spo": 1}
+
+    @classmethod
+    def court_decisions(cls, plan: list[tuple[str, str]]) -> int:
+        return sum(cls.COURT_DECISIONS.get(name, 0) for name, _area in plan)
+
     @classmethod
     def size(cls, plan: list[tuple[str, str]]) -> int:
         sizes = dict(cls.SPECS)

@@ -79,10 +79,10 @@ OUTCOME_BREACH = Choice([("charged", 8), ("victim does not support action", 40),
                          ("no further action after arrest", 14)])
 FIRST_TEAM = Choice([("Response", 62), ("Neighbourhood", 20), ("Safeguarding", 10), ("CID", 8)])
 # seed/calibration.toml: about 0.3-0.5 SPO applications per 100 stalking crimes, most
-# granted (an interim order first), some refused; most considered and not pursued.
+# granted (an interim order first), some refused (Refusals decides which); most
+# considered and not pursued.
 SPO_OUTCOME = Choice([("considered_not_appropriate", 97.8), ("application_in_preparation", 0.9),
-                      ("applied", 0.04), ("interim_granted", 0.16), ("granted", 0.2),
-                      ("refused", 0.05)])
+                      ("applied", 0.04), ("interim_granted", 0.18), ("granted", 0.23)])
 # After an order is made, the chance that the suspect offends again while it is in
 # force (seed/calibration.toml: breach_*); otherwise the course of conduct ends.
 REOFFEND_UNDER_ORDER = {"SPO": 0.4, "ISPO": 0.4, "RO": 0.2, "NMO": 0.2, "DVPO": 0.1}
@@ -164,6 +164,31 @@ HOURS_OF_DAY = Choice([(h, w) for h, w in enumerate(
     (2, 1, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 8, 7, 6, 4, 3))])
 
 
+class Refusals:
+    """Which of the court's decisions on SPO applications are refusals.
+
+    The share is held over the decisions as they are made (``spo_refused`` in
+    seed/calibration.toml), not drawn one by one, so a seed cannot miss it:
+    after ``n`` decisions ``floor(share * n + phase)`` of them are refusals,
+    the phase drawn once between a half and one, so there is one by the fifth
+    decision. ``decided`` starts at the decisions the scenarios will add (all
+    grants), which count in the force's share too.
+    """
+
+    def __init__(self, share: float, phase: float, *, decided: int = 0) -> None:
+        self.share = share
+        self.phase = phase
+        self.decided = decided
+        self.refused = 0
+
+    def next_is_refusal(self) -> bool:
+        return self.refused < int(self.share * (self.decided + 1) + self.phase)
+
+    def record(self, *, refused: bool) -> None:
+        self.decided += 1
+        self.refused += refused
+
+
 class Story:
     """The people and facts shared by the crimes of one course of conduct."""
 
@@ -187,7 +212,9 @@ class Story:
 class StoryMaker:
     """Builds background stories into a builder."""
 
-    def __init__(self, builder: Builder, search_powers: tuple[str, ...]) -> None:
+    def __init__(self, builder: Builder, search_powers: tuple[str, ...], *,
+                 court_decisions: int = 0) -> None:
+        """``court_decisions``: the SPO decisions the scenarios will add."""
         self.b = builder
         self.rng = builder.rng
         self.texts = builder.texts
@@ -197,6 +224,8 @@ class StoryMaker:
         self.acknowledgements = Acknowledgements(
             builder.rng, clock_hours=builder.policy.breach.acknowledge_within_hours,
             in_clock_share=reference("ack_in_clock"))
+        self.refusals = Refusals(reference("spo_refused"), builder.rng.uniform(0.5, 1.0),
+                                 decided=court_decisions)
 
     # --- helpers ----------------------------------------------------------------
     def time_of_day(self) -> int:
@@ -664,14 +693,16 @@ class StoryMaker:
         b.spo(case, "applied", applied, by=by, rationale="Application lodged with magistrates")
         if outcome == "applied":
             return
-        if outcome == "refused":
+        if self.refusals.next_is_refusal():
             refused = applied + rng.randrange(14 * DAY, 60 * DAY)
-            if refused < now:
+            if refused < now:  # else still before the court: the next decision refuses
+                self.refusals.record(refused=True)
                 b.spo(case, "refused", refused, by=by, rationale="Court refused the application")
             return
         interim = applied + rng.randrange(DAY, 7 * DAY)
         if interim >= now:
             return
+        self.refusals.record(refused=False)
         b.spo(case, "interim_granted", interim, by=by, rationale="Interim order made")
         victim, suspect = story.victim.id, story.suspect.id if story.suspect else None
         full = interim + rng.randrange(28 * DAY, 90 * DAY)

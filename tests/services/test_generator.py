@@ -528,6 +528,37 @@ def test_the_supervisor_of_the_day_acknowledges_a_night_breach_in_the_morning() 
     assert draws.draw("Western", later - 600, later) is None
 
 
+def test_spo_refusals_hold_the_calibrated_share_over_the_decisions() -> None:
+    """Refusals are decided from the number of decisions, not drawn one by
+    one: one by the fifth decision whatever the phase, and never out of the
+    calibration's band after that."""
+    from seed.calibration import bands, reference
+    from seed.generator_stories import Refusals
+
+    band = next(b for b in bands() if b.key == "spo_refused")
+    for phase in (0.5, 0.62, 0.75, 0.999):
+        for already in (0, 1, 6):
+            refusals = Refusals(reference("spo_refused"), phase, decided=already)
+            for _decision in range(200):
+                refusals.record(refused=refusals.next_is_refusal())
+                if refusals.decided >= 5:
+                    assert refusals.refused >= 1, (phase, already, refusals.decided)
+                    assert band.low <= refusals.refused / refusals.decided <= band.high
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_every_seed_holds_spo_refusals_in_band(tmp_path: Path, seed: int) -> None:
+    """Seeds that once missed the band (seed 7 showed none refused of 23) hold it."""
+    from seed.calibration import measure
+
+    database = Database(f"sqlite:///{tmp_path / 'spo.db'}")
+    database.upgrade()
+    generate(database, cases=5_000, seed=seed, now=NOW)
+    rate = next(r for r in measure(database, now=NOW) if r.band.key == "spo_refused")
+    assert rate.basis > 5 and rate.within, (rate.value, rate.basis)
+    database.dispose()
+
+
 def test_small_runs_show_every_condition_force_wide(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'small.db'}")
     database.upgrade()
