@@ -32,6 +32,7 @@ from seed.generator_build import (
 )
 from seed.generator_stories import ORDER_CONDITIONS, PLANS, SUPERINTENDENTS, Story, StoryMaker
 
+SUMMARY_ATTEMPTS = 20
 ANSWERS = {"standard": "YNNNNNNNNNN", "medium": "YYNNYNNNNNN", "high": "YYNYYYNNNYY"}
 
 
@@ -77,6 +78,7 @@ class ScenarioMaker:
         self.m = moments(builder)
         self.policy = builder.policy
         self.pending: list[CaseRec] = []
+        self.told: dict[str, str] = {}  # summary: the area whose scenario told it
 
     # --- catalogue -----------------------------------------------------------
     SPECS: tuple[tuple[str, int], ...] = (
@@ -156,9 +158,7 @@ class ScenarioMaker:
     def case(self, story: Story, code: str, group: str, reported: int, *,
              online: bool = False, included: tuple[str, ...] = (),
              linked: CaseRec | None = None, order_kind: str | None = None) -> CaseRec:
-        text, _template = self.stories.summary(
-            story, group, order_kind=order_kind,
-            context="stalking" if group.startswith("stalking") else "ordinary")
+        text = self.summary(story, group, order_kind)
         case = self.b.new_case(area=story.area, code=code, reported=reported,
                                victim=story.victim, suspect=story.suspect, rel=story.rel,
                                online=online, summary=text, occurred_days=1.0, linked=linked)
@@ -166,6 +166,17 @@ class ScenarioMaker:
             self.b.include(case, extra, reported + 20 * MINUTE, f"officer.{story.slug}")
         self.pending.append(case)
         return case
+
+    def summary(self, story: Story, group: str, order_kind: str | None) -> str:
+        """A summary from ``group`` that no other area's scenario has told (a
+        template without names can come out word for word the same)."""
+        context = "stalking" if group.startswith("stalking") else "ordinary"
+        for _attempt in range(SUMMARY_ATTEMPTS):
+            text, _template = self.stories.summary(story, group, order_kind=order_kind,
+                                                   context=context)
+            if self.told.setdefault(text, story.area) == story.area:
+                break
+        return text
 
     def at(self, moment: int) -> int | None:
         """``moment`` if it has happened by now, else None."""
@@ -234,13 +245,23 @@ class ScenarioMaker:
         return case
 
     def hours_before_now(self, hours: float, *, after_window_start: bool = True) -> int:
-        """``hours`` before now; kept after the previous meeting's start when asked."""
-        moment = self.m.now - int(hours * self.rng.uniform(0.85, 1.15) * HOUR)
+        """About ``hours`` before now; kept after the previous meeting's start
+        when asked, and before the meeting's start (each area at its own moment)."""
+        rng = self.rng
+        moment = self.m.now - int(hours * rng.uniform(0.85, 1.15) * HOUR)
+        latest = self.m.window_end - 10 * MINUTE
         if after_window_start:
             earliest = self.m.window_start + HOUR
             if moment < earliest:
-                moment = earliest + (self.m.now - earliest) // 2
-        return min(moment, self.m.window_end - 10 * MINUTE)
+                moment = earliest + rng.randrange(max(MINUTE, latest - earliest))
+        if moment > latest:
+            moment = latest - rng.randrange(min(2 * HOUR, max(MINUTE, latest - self.m.window_start)))
+        return moment
+
+    def hours_ago(self, hours: float, spread: float) -> int:
+        """``hours`` to ``hours + spread`` before now, to the second: a moment
+        that must stay past a policy's deadline (each area at its own)."""
+        return self.m.now - int(hours * HOUR) - self.rng.randrange(max(1, int(spread * HOUR)))
 
     # --- DMM reasons --------------------------------------------------------------
     def new_high_risk_contrary_allocation(self, area: str) -> None:
@@ -441,8 +462,7 @@ class ScenarioMaker:
                              served=granted, expires=granted + 3 * 365 * DAY,
                              conditions=ORDER_CONDITIONS["RO"], subject=original.suspect,
                              protected=original.victim)
-        hours = self.policy.breach.acknowledge_within_hours + 16
-        self.breach(story, order, self.m.now - hours * HOUR)
+        self.breach(story, order, self.hours_ago(self.policy.breach.acknowledge_within_hours + 12, 8))
 
     def breach_level3_no_reassessment(self, area: str) -> None:
         """A level-2 breach (threats) of a non-molestation order, acknowledged,
@@ -460,6 +480,5 @@ class ScenarioMaker:
                              granted=granted, served=granted + DAY, expires=granted + 365 * DAY,
                              conditions=ORDER_CONDITIONS["NMO"], subject=original.suspect,
                              protected=original.victim)
-        hours = self.policy.breach.level2_reassessment_hours + 12
-        self.breach(story, order, self.m.now - hours * HOUR, threats=True,
-                    acknowledge_after=3 * HOUR)
+        self.breach(story, order, self.hours_ago(self.policy.breach.level2_reassessment_hours + 8, 8),
+                    threats=True, acknowledge_after=3 * HOUR)

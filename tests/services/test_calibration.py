@@ -22,7 +22,9 @@ from app.services.dmm.common import as_utc
 from models import Breach, Case, DmmItem, DmmMeeting, Person, User
 from models.enums import Role
 from seed.calibration import bands, measure, report_lines
-from tests.conftest import NOW, SeededForce
+from seed.generator_scenarios import ScenarioMaker
+from seed.reference import organisation
+from tests.conftest import FORCE_CASES, NOW, SeededForce
 
 pytestmark = pytest.mark.force20k
 
@@ -101,6 +103,32 @@ def test_breaches_are_acknowledged_by_a_supervisor_of_their_area(
     assert wrong == [], wrong[:5]
     # the sergeant of the day shift and the duty inspector both take their share
     assert {r.acknowledged_by.split(".")[0] for r in rows} == {"supervisor", "inspector"}
+
+
+def test_each_area_has_its_own_recent_moments(force_20k: SeededForce) -> None:
+    """The last days before now are each area's own: no crime of the last week
+    is reported in the same minute with the same classification in more than
+    two area commands, and the scenarios' stories (the last crimes built, see
+    seed.generator_scenarios) tell no summary in two areas."""
+    with force_20k.database.read() as session:
+        recent = session.execute(select(Case.reported_at, Case.principal_code, Case.area_command)
+                                 .where(Case.reported_at >= NOW - timedelta(days=7))).all()
+        plan = ScenarioMaker.plan(FORCE_CASES, organisation().area_commands, per_area=True)
+        stories = session.execute(select(Case.summary, Case.area_command).order_by(Case.id.desc())
+                                  .limit(ScenarioMaker.size(plan))).all()
+    areas: dict[tuple[str, str], set[str]] = {}
+    for row in recent:
+        minute = as_utc(row.reported_at).strftime("%Y-%m-%d %H:%M")
+        areas.setdefault((minute, row.principal_code), set()).add(row.area_command)
+    assert len(recent) > 100
+    crowded = {key: found for key, found in areas.items() if len(found) > 2}
+    assert crowded == {}, crowded
+    told: dict[str, set[str]] = {}
+    for row in stories:
+        told.setdefault(row.summary, set()).add(row.area_command)
+    assert len({row.area_command for row in stories}) == 6
+    shared = {text: found for text, found in told.items() if len(found) > 1}
+    assert shared == {}, shared
 
 
 def _summaries(force: SeededForce) -> list[tuple[str, str, str]]:
