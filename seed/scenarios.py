@@ -63,6 +63,10 @@ class Scenario:
     path: Path
     # the area command whose screen the scenario opens on (None: the role's own)
     area: str | None = None
+    # the key moment's cases or breaches (references), which stand at the top
+    # of each of ``key_screens`` (the screen the scenario opens on when not given)
+    key_refs: tuple[str, ...] = ()
+    key_screens: tuple[str, ...] = ()
 
 
 def _when(value: str | None, now: datetime, where: str) -> datetime | None:
@@ -98,6 +102,8 @@ def scenarios() -> dict[str, Scenario]:
             role=meta.get("role", "supervisor"),
             area=meta.get("area"),
             key_moment=meta.get("key_moment", ""),
+            key_refs=tuple(meta.get("key_refs", ())),
+            key_screens=tuple(meta.get("key_screens", (meta.get("start", "cases"),))),
             story=raw,
             path=path,
         )
