@@ -18,9 +18,11 @@ What the data holds (DOMAIN.md §11, DESIGN.md vocabulary):
   innocently (written there too, as not hidden) so screening precision can be
   measured;
 - S-DASH assessments with gaps, orders (SPO, ISPO, RO, NMO, DVPO), breaches
-  linked to the original case, SPO decisions, victims' care and referrals
-  (some late or missing), allocation histories (some contrary to the policy,
-  some moved several times), a few PINs and searches;
+  linked to the original case (acknowledged by the supervisor on duty in the
+  area, seed/duty.py), SPO decisions (refusals held at their calibrated
+  share), victims' care and referrals (some late or missing), allocation
+  histories (some contrary to the policy, some moved several times), a few
+  PINs and searches;
 - the action plan's rows (seed/generator_figures.py): training records of the
   officers, perpetrator programmes and referrals, PIN authorities, arrests,
   digital lines of enquiry and a reviewed dip sample per area command;

@@ -4,7 +4,9 @@ training database to a known state at a fixed "now" that tells a story.
 A scenario names its clock, the synthetic background (a generated force of
 ``base_cases`` cases, possibly none) and the story: people, cases, risk
 assessments, orders, breaches, victim care, allocations and earlier DMM
-actions, with times relative to ``now`` ("-2d", "-6h30m", "+60d").
+actions, with times relative to ``now`` ("-2d", "-6h30m", "+60d"). Its
+``key_refs`` name the cases (or breaches) of its key moment and
+``key_screens`` the screens they must top (tests/services/test_scenario_moments.py).
 """
 
 from __future__ import annotations
