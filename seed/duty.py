@@ -26,6 +26,7 @@ NIGHT = (22, 7)  # no acknowledgement from the end of the late shift to the earl
 LONDON = ZoneInfo("Europe/London")
 # how late the late ones are, beyond the clock: (share, shortest, longest)
 LATE_BY = ((0.8, HOUR, 12 * HOUR), (0.2, 12 * HOUR, 36 * HOUR))
+MORNING_SPREAD = 2 * HOUR  # the night's breaches are taken up in the shift's first hours
 
 
 def _local(at: int) -> datetime:
@@ -59,22 +60,32 @@ class Acknowledgements:
         self.clock = clock_hours * HOUR
         self.in_clock_share = in_clock_share
 
+    def working(self, at: int, *, before: int | None = None) -> int:
+        """``at``, or when it falls in the night a moment in the first hours of
+        the morning shift (before ``before`` when given): each area's morning
+        takes up the night's breaches at its own pace."""
+        morning = next_working_moment(at)
+        if morning == at:
+            return at
+        spread = MORNING_SPREAD if before is None else min(MORNING_SPREAD, before - morning)
+        return morning + self.rng.randrange(spread) if spread > 0 else morning
+
     def delay(self, reported: int) -> int:
         """Seconds from the report to the acknowledgement (working hours)."""
         rng = self.rng
-        seen = next_working_moment(reported + rng.randrange(5 * MINUTE, 30 * MINUTE))
+        seen = self.working(reported + rng.randrange(5 * MINUTE, 30 * MINUTE))
         if rng.random() < self.in_clock_share:
             # handled in the shift: usually within a few hours, the whole
             # response never past the clock
             work = int(rng.expovariate(1 / (2.5 * HOUR)))
-            at = next_working_moment(seen + work)
+            at = self.working(seen + work)
             latest = reported + self.clock - 10 * MINUTE
             return min(at, max(latest, seen)) - reported
         r = rng.random()
         for share, shortest, longest in LATE_BY:
             if r < share:
-                return next_working_moment(reported + self.clock
-                                           + rng.randrange(shortest, longest)) - reported
+                return self.working(reported + self.clock
+                                    + rng.randrange(shortest, longest)) - reported
             r -= share
         return self.clock + LATE_BY[-1][2]
 

@@ -18,7 +18,7 @@ from datetime import date
 
 from app.dates import add_working_days
 from app.rules import dmm as dmm_rules
-from seed.duty import next_working_moment, supervisor_on_duty
+from seed.duty import supervisor_on_duty
 from seed.generator_build import (
     BREACH_CODES,
     DAY,
@@ -232,7 +232,8 @@ class ScenarioMaker:
                       "Breach: allocated with the original case")
         self.cared_for(story, case, None)
         # the supervisor on duty acknowledges it, a night breach in the morning
-        ack = (self.at(next_working_moment(reported + acknowledge_after))
+        ack = (self.at(self.stories.acknowledgements.working(reported + acknowledge_after,
+                                                             before=self.m.now))
                if acknowledge_after is not None else None)
         self.b.breach(order, case, occurred=reported - 2 * HOUR, reported=reported,
                       threats=threats, ack_by=supervisor_on_duty(story.area, ack) if ack else None,

@@ -518,6 +518,11 @@ def test_the_supervisor_of_the_day_acknowledges_a_night_breach_in_the_morning() 
     assert next_working_moment(_epoch(night)) == _epoch(datetime(2026, 7, 14, 6, 0, tzinfo=UTC))
     assert next_working_moment(_epoch(tuesday_noon)) == _epoch(tuesday_noon)
     draws = Acknowledgements(random.Random(4), clock_hours=24, in_clock_share=0.9)
+    # the morning shift takes up the night's breaches over its first hours
+    morning = _epoch(datetime(2026, 7, 14, 6, 0, tzinfo=UTC))
+    taken_up = {draws.working(_epoch(night)) for _ in range(20)}
+    assert len(taken_up) > 10 and all(morning <= at < morning + 7200 for at in taken_up)
+    assert draws.working(_epoch(night), before=morning + 600) < morning + 600
     later = _epoch(night) + 500 * 86400
     taken = [draws.draw("Western", _epoch(night) + day * 86400, later) for day in range(400)]
     hours = [(at - (_epoch(night) + day * 86400)) / 3600 for day, (_by, at) in enumerate(taken)]
