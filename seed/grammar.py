@@ -38,14 +38,14 @@ class Clause:
     text: str
     note: str = ""
     code: str = ""
-    needs: str = ""  # "named" (a named suspect) or "acquainted" (named, not a stranger)
+    needs: str = ""  # "named", "acquainted" (named, not a stranger) or "unnamed"
     relationships: tuple[str, ...] = ()  # the only relationships it fits (all when empty)
     headline: bool = False  # no verb of its own: "Window at ... smashed"
 
     def fits(self, relationship: str, named: bool) -> bool:
-        if self.needs and not named:
+        if self.needs == ("unnamed" if named else "named"):
             return False
-        if self.needs == "acquainted" and relationship == "stranger":
+        if self.needs == "acquainted" and (not named or relationship == "stranger"):
             return False
         return not self.relationships or relationship in self.relationships
 
