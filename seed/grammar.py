@@ -59,9 +59,10 @@ class Reporter:
 
     def opens(self, clause: Clause) -> bool:
         """Whether this opening reads well before ``clause``: a clause with no
-        verb takes only shorthand, a label ("OIC update: ") or nothing."""
-        return (not clause.headline or self.officer or not self.text
-                or self.text.endswith(": "))
+        verb takes only shorthand without "that" ("IP states window ..."), a
+        label ("OIC update: ") or nothing."""
+        return (not clause.headline or not self.text or self.text.endswith(": ")
+                or (self.officer and not self.text.endswith("that ")))
 
 
 @dataclass(frozen=True)
