@@ -46,7 +46,7 @@ CONTRADICTIONS = {
 CLUMSY = re.compile(
     r"on text message|message on email|\bon email\b|text message messages?\b|"
     r"\bemail messages\b|profiles? on (?:email|text message|WhatsApp)\b|"
-    r"\ba (?:[aeio]\w*|unknown|unidentified)\b|\ban (?![aeiouAEIOU]|hour)\w+|"
+    r"\ba (?:[aei]\w*|o(?!ne)\w*|unknown|unidentified)\b|\ban (?![aeiouAEIOU]|hour)\w+|"
     r"\bthey (?:is|has|was|keeps|knows|goes|loiters|leaves)\b|"
     r",[.;,]|\s[.,;]|\s{2}|[{}]", re.IGNORECASE)
 # A word for the suspect that names the other sex ("her brother Emma Hale").
