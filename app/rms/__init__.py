@@ -6,7 +6,11 @@ its validation, and how an extract is applied to Vigil's tables.
 - :mod:`app.rms.validate`: the first pass over a folder, collecting every
   problem as ``file:line: field: what is wrong`` before anything is written.
 - :mod:`app.rms.apply`: the second pass, upserting by reference in chunks with
-  SQLAlchemy Core and recording the delta.
+  SQLAlchemy Core and recording the delta (:mod:`app.rms.delta`); each file's
+  writes in :mod:`app.rms.apply_crimes`, :mod:`app.rms.apply_risk`,
+  :mod:`app.rms.apply_orders`, :mod:`app.rms.apply_breaches` and
+  :mod:`app.rms.apply_records`, over :mod:`app.rms.apply_pass`.
+- :mod:`app.rms.tables`: the Core tables the import writes and the export reads.
 
 The use cases (permissions, transaction, audit) are in
 :mod:`app.services.rms_import` and :mod:`app.services.rms_export`.

@@ -60,44 +60,29 @@ from app.rms.manifest import (
     marker_line,
     sha256_of,
 )
+from app.rms.tables import (
+    T_BREACH,
+    T_CARE,
+    T_CASE,
+    T_INCLUDED,
+    T_MULTI_AGENCY,
+    T_ORDER,
+    T_PERPETRATOR_REFERRAL,
+    T_PERSON,
+    T_PROGRAMME,
+    T_REFERRAL,
+    T_RISK,
+    T_SEARCH,
+    T_SPO_DECISION,
+    T_TRAINING,
+)
 from app.sanitise import FORMULA_PROTECTION, CsvWriter, neutralise_formula
 from app.services import disclosure
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
-from models import (
-    Breach,
-    Case,
-    IncludedClassification,
-    MultiAgencyReferral,
-    PerpetratorProgramme,
-    PerpetratorReferral,
-    Person,
-    ProtectiveOrder,
-    Referral,
-    RiskAssessment,
-    SearchRecord,
-    SpoDecision,
-    TrainingRecord,
-    VictimCare,
-)
 
 PAGE = 5_000
 CASE_FORMATS = ("csv", "json", "md", "html")
-
-T_CASE = Case.__table__
-T_PERSON = Person.__table__
-T_INCLUDED = IncludedClassification.__table__
-T_RISK = RiskAssessment.__table__
-T_ORDER = ProtectiveOrder.__table__
-T_BREACH = Breach.__table__
-T_CARE = VictimCare.__table__
-T_REFERRAL = Referral.__table__
-T_SPO_DECISION = SpoDecision.__table__
-T_SEARCH = SearchRecord.__table__
-T_MULTI_AGENCY = MultiAgencyReferral.__table__
-T_TRAINING = TrainingRecord.__table__
-T_PROGRAMME = PerpetratorProgramme.__table__
-T_PERPETRATOR_REFERRAL = PerpetratorReferral.__table__
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.dates import format_local
 from app.db import SYNTHETIC
 from app.errors import BadInput, VigilError
-from app.rms.apply import (
-    DELTA_LIST_CAP,
-    Applier,
-    ApplyOutcome,
-    ExtractChanged,
-    FileCounts,
-    ImportDelta,
-)
+from app.rms.apply import Applier
+from app.rms.apply_pass import ExtractChanged
+from app.rms.delta import DELTA_LIST_CAP, ApplyOutcome, FileCounts, ImportDelta
 from app.rms.formats import Vocabulary, format_when
 from app.rms.manifest import kind_problem
 from app.rms.validate import (
@@ -168,7 +163,7 @@ def _item(value: Any) -> Any:
 
 def delta_json(delta: ImportDelta) -> dict[str, Any]:
     """The delta as stored in ``import_batch.delta``: totals, and each list
-    capped at :data:`app.rms.apply.DELTA_LIST_CAP` items."""
+    capped at :data:`app.rms.delta.DELTA_LIST_CAP` items."""
     stored: dict[str, Any] = {"totals": delta.totals(), "cap": DELTA_LIST_CAP}
     for kind in ImportDelta.KINDS:
         stored[kind] = [_item(item) for item in getattr(delta, kind).items]

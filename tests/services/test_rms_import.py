@@ -17,7 +17,7 @@ import app.rms.apply as apply_module
 import app.services.rms_import as import_module
 from app.db import Database
 from app.errors import BadInput, PermissionDenied
-from app.rms.apply import NewBreach, OrderEvent, Reclassification, RiskChange
+from app.rms.delta import NewBreach, OrderEvent, Reclassification, RiskChange
 from app.rms.formats import COLUMNS
 from app.services.rms_import import import_extract, last_extract_summary
 from models import (
