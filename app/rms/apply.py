@@ -49,8 +49,8 @@ from app.rms.formats import (
     VICTIM_CARE,
     Record,
 )
+from app.rms.spool import Spool
 from app.rms.tables import T_ALLOCATION, T_CASE, T_INCLUDED
-from app.rms.validate import Spool
 
 CHUNK_ROWS = 10_000
 # An extract of at least this many crimes, twice as many as the database holds
@@ -65,7 +65,7 @@ class Applier(CrimeWrites, RiskWrites, OrderWrites, BreachWrites,
 
     # --- driving -------------------------------------------------------------
     def apply(self, spools: dict[str, Spool]) -> ApplyOutcome:
-        """Apply the checked records of each file (see :class:`app.rms.validate.Spool`)."""
+        """Apply the checked records of each file (see :class:`app.rms.spool.Spool`)."""
         handlers: dict[str, Callable[[list[Any]], None]] = {
             CRIMES: self.crimes_chunk,
             RISK: self.risk_chunk,

@@ -4,7 +4,7 @@ physical line numbers, and one parser per file.
 
 A parser turns the text of one row into a typed record, or appends
 ``(field, what is wrong)`` pairs to an error list and returns ``None``. The
-validation pass keeps the records it parsed (``app.rms.validate.Spool``) and
+validation pass keeps the records it parsed (``app.rms.spool.Spool``) and
 the apply pass writes those, so what was checked is exactly what is written.
 
 Dates are read as ISO 8601 or UK day-first (``dd/mm/yyyy HH:MM``), in

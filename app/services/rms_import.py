@@ -29,15 +29,10 @@ from app.errors import BadInput, VigilError
 from app.rms.apply import Applier
 from app.rms.apply_pass import ExtractChanged
 from app.rms.delta import DELTA_LIST_CAP, ApplyOutcome, FileCounts, ImportDelta
+from app.rms.extract_files import TRAINING_SOURCE, ExtractFiles, find_extract_files
 from app.rms.formats import Vocabulary, format_when
 from app.rms.manifest import kind_problem
-from app.rms.validate import (
-    TRAINING_SOURCE,
-    ExtractFiles,
-    ValidationReport,
-    find_extract_files,
-    validate_extract,
-)
+from app.rms.validate import ValidationReport, validate_extract
 from app.services.audit_trail import audit_naming
 from app.services.context import ServiceContext
 from app.services.permissions import Permission

@@ -10,14 +10,10 @@ import pytest
 from app.db import Database
 from app.errors import BadInput
 from app.policy import default_policy
+from app.rms.cross_checks import MAX_KEPT_ERRORS
+from app.rms.extract_files import find_extract_files
 from app.rms.formats import COLUMNS, Vocabulary, parse_datetime
-from app.rms.validate import (
-    MAX_KEPT_ERRORS,
-    ValidationReport,
-    find_extract_files,
-    format_errors,
-    validate_extract,
-)
+from app.rms.validate import ValidationReport, format_errors, validate_extract
 from tests.conftest import NOW
 from tests.factories import add_case, add_order, extract_row, write_extract
 
