@@ -25,7 +25,8 @@ from app.cli.orders import at_or_now
 from app.dates import format_local
 from app.errors import BadInput
 from app.output import Column, marked_line, render
-from app.services.breaches import BreachBoard, BreachRecorded, breach_board, record_breach
+from app.services.breach_recording import BreachRecorded, record_breach
+from app.services.breaches import BreachBoard, breach_board
 from app.services.context import ServiceContext
 from app.services.orders import OrderView, notifications_due, orders_expiring
 from seed.reference import force_organisation

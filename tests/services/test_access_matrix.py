@@ -19,6 +19,7 @@ from app.errors import PermissionDenied
 from app.services import (
     assurance,
     audit_trail,
+    breach_actions,
     breaches,
     cases,
     dmm,
@@ -86,7 +87,7 @@ ACTIONS: dict[str, Callable[[ServiceContext], Any]] = {
         c, area="Northern", meeting_date=NOW.date(), crime_ref=REF,
         decision="no_further_action", rationale="matrix test", expected_version=case_version(c, crime_ref=REF)),
     "view breach board": lambda c: breaches.breach_board(c, area="Northern"),
-    "acknowledge breach": lambda c: breaches.acknowledge_breach(
+    "acknowledge breach": lambda c: breach_actions.acknowledge_breach(
         c, breach_ref="BR/AM/1", note="matrix test", expected_version=case_version(c, breach_ref="BR/AM/1")),
     "record SPO decision": lambda c: orders.record_spo_decision(
         c, crime_ref=REF, status="considered_not_appropriate", rationale="matrix test",

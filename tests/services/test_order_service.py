@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from app.db import Database
 from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
-from app.services.breaches import record_breach
+from app.services.breach_recording import record_breach
 from app.services.orders import (
     change_order_status,
     create_order,
