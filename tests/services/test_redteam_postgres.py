@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from app.db import LIVE, Database
 from app.errors import BadInput, DatabaseUnavailable, NotFound, PermissionDenied
-from app.services import cases, risk, users
+from app.services import case_edits, cases, risk, users
 from app.services.context import ServiceContext, open_context
 from app.services.permissions import Permission, is_allowed
 from app.services.users import create_first_admin
@@ -288,7 +288,7 @@ def test_services_as_each_login_answer_as_permissions_py(force: Force) -> None:
                     version = session.execute(
                         select(Case.version).where(Case.crime_ref == ref)).scalar()
                 try:
-                    cases.add_included_classification(
+                    case_edits.add_included_classification(
                         ctx, crime_ref=ref, code="8R", reason=f"seen by {role}",
                         expected_version=version)
                 except PermissionDenied:
