@@ -26,7 +26,9 @@ from app.services.breach_actions import (
 )
 from app.services.breaches import BoardItem, BreachBoard, breach_board
 from app.services.cases import ReasonRequired
-from app.services.orders import OrdersWatch, OrderView, Timeline, orders_watch, pair_timeline
+from app.services.order_lists import OrdersWatch, orders_watch
+from app.services.orders import OrderView
+from app.services.pair_timeline import Timeline, pair_timeline
 from app.services.permissions import Permission
 from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable

@@ -28,7 +28,8 @@ from app.output import Column, marked_line, render
 from app.services.breach_recording import BreachRecorded, record_breach
 from app.services.breaches import BreachBoard, breach_board
 from app.services.context import ServiceContext
-from app.services.orders import OrderView, notifications_due, orders_expiring
+from app.services.order_lists import notifications_due, orders_expiring
+from app.services.orders import OrderView
 from seed.reference import force_organisation
 
 HELP = ("the breach escalation board: breaches by level, deadlines and expected actions; "
