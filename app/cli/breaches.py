@@ -83,15 +83,14 @@ def resolve_area(ctx: ServiceContext, area: str | None) -> str | None:
 
 def columns(board: BreachBoard) -> list[Column]:
     cols = [
-        Column("level", "Lvl", 3),
-        Column("breach_ref", "Breach", 13),
+        # the breach, its crimes and the order breached
+        Column("level", "Lvl", 3), Column("breach_ref", "Breach", 13),
         Column("crime_ref", "Breach crime", 14),
         Column("original_crime_ref", "Original crime", 14),
-        Column("order_ref", "Order", 16),
-        Column("order_kind", "Kind", 5),
+        Column("order_ref", "Order", 16), Column("order_kind", "Kind", 5),
         Column("pair", "Victim ← suspect", 18),
-        Column("due_for", "Due for", 14),
-        Column("due_at", "Due", 16),
+        # what is due, and when
+        Column("due_for", "Due for", 14), Column("due_at", "Due", 16),
         Column("time_left", "Time left", 16),
     ]
     cols += [Column(f"breaches_{d}d", f"{d}d", 4) for d in board.windows_days]
