@@ -93,12 +93,14 @@ class CaseFold:
     def add(self, ref: str, line: int) -> None:
         folded = ref.lower()
         earlier = self.seen.get(hash(folded))
-        if earlier is not None and earlier[0] != ref and earlier[0].lower() == folded:
-            self.errors.add(CRIMES, line, "crime_ref",
-                            f"'{ref}' differs only in letter case from '{earlier[0]}' on line "
-                            f"{earlier[1]}: a crime reference names one crime")
-        elif earlier is None:
+        if earlier is None:
             self.seen[hash(folded)] = (ref, line)
+        else:
+            earlier_ref, earlier_line = earlier
+            if earlier_ref != ref and earlier_ref.lower() == folded:
+                self.errors.add(CRIMES, line, "crime_ref",
+                                f"'{ref}' differs only in letter case from '{earlier_ref}' on "
+                                f"line {earlier_line}: a crime reference names one crime")
         self.pending.append((ref, line))
         if len(self.pending) >= LOOKUP_BATCH:
             self.flush()

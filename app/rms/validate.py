@@ -196,11 +196,12 @@ def _rescan(extract: ExtractFiles, file_name: str, vocab: Vocabulary, scan: _Fil
             if earlier is None:
                 care_first[record.crime_ref] = (line, record.care_values)
             elif line in scan.conflict_lines:
-                for name, old, new in zip(_CARE_FIELDS, earlier[1], record.care_values,
+                first_line, first_values = earlier
+                for name, old, new in zip(_CARE_FIELDS, first_values, record.care_values,
                                           strict=True):
                     if old != new:
                         errors.add(file_name, line, name,
-                                   f"differs from line {earlier[0]} for the same crime_ref")
+                                   f"differs from line {first_line} for the same crime_ref")
                         break
 
 
