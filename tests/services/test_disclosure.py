@@ -26,9 +26,10 @@ import tui
 from app.db import DATABASE_KIND_KEY, EVALUATION, Database
 from app.errors import PermissionDenied
 from app.rms.formats import CRIMES, FILE_ORDER, RISK
+from app.rms.manifest import MANIFEST
 from app.sanitise import neutralise_formula, restore_formula
 from app.services import disclosure
-from app.services.rms_export import MANIFEST, export_cases
+from app.services.rms_export import export_cases
 from app.services.rms_export_reads import CaseFilter
 from app.services.rms_import import import_extract
 from models import AuditEvent, AuditSubject, Case
