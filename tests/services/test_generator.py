@@ -18,11 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import and_, exists, func, or_, select
 
-from app.dates import add_working_days
 from app.db import Database
 from app.errors import BadInput
 from app.policy import default_policy
-from app.services.dmm.common import as_utc
+from app.rules.dmm import working_deadline_cutoff
 from models import (
     Allocation,
     Breach,
@@ -165,23 +164,18 @@ def spo_not_considered(database: Database, f: Frame = FRAME) -> set[str]:
 
 
 def victim_not_referred(database: Database, f: Frame = FRAME) -> set[str]:
-    """Neither needs assessment nor referral, and the Victims' Code's working
-    days (the longer of the two) over before the meeting's day."""
-    code = default_policy().victims_code
-    working = max(code.referral_working_days, code.needs_assessment_working_days)
-    with database.read() as session:
-        rows = session.execute(select(Case.area_command, Case.reported_at).where(
-            Case.status == "open",
-            or_(Case.principal_code.in_(STALKING_HARASSMENT), _included(STALKING_HARASSMENT)),
-            Case.reported_at < f.meeting,
-            ~exists().where(VictimCare.case_id == Case.id,
-                            VictimCare.needs_assessed_at.is_not(None),
-                            VictimCare.needs_assessed_at < f.meeting),
-            ~exists().where(Referral.case_id == Case.id))).all()
-    holidays = default_policy().calendar.holidays
-    return {r.area_command for r in rows
-            if add_working_days(as_utc(r.reported_at), working, holidays) + timedelta(days=1)
-            <= f.meeting}
+    # Reported before the Victims' Code's working days for a needs assessment
+    # had run out at the meeting (the rule's own calendar: weekends, holidays).
+    policy = default_policy()
+    cutoff = working_deadline_cutoff(f.meeting, policy.victims_code.needs_assessment_working_days,
+                                     policy)
+    return _areas(database, select(Case.area_command).distinct().where(
+        Case.status == "open",
+        or_(Case.principal_code.in_(STALKING_HARASSMENT), _included(STALKING_HARASSMENT)),
+        Case.reported_at < cutoff,
+        ~exists().where(VictimCare.case_id == Case.id, VictimCare.needs_assessed_at.is_not(None),
+                        VictimCare.needs_assessed_at < f.meeting),
+        ~exists().where(Referral.case_id == Case.id)))
 
 
 def contrary_allocation(database: Database, f: Frame = FRAME) -> set[str]:
