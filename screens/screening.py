@@ -25,20 +25,21 @@ from app.rules.screening import RULE_NAMES, highlight_spans, rule_label
 from app.sanitise import clean_text
 from app.services.cases import ReasonRequired
 from app.services.permissions import Permission
-from app.services.screening import (
-    FLAG_FILTERS,
+from app.services.screening import ScreeningRunSummary, run_screening
+from app.services.screening_flags import (
     SUGGESTED_CHANGE_LABELS,
     FlagDecision,
     FlagFeedback,
     FlagView,
-    QueueItem,
-    ScreeningQueue,
-    ScreeningRunSummary,
-    consult_candidate,
     decide_flag,
     flag_feedback,
     raise_flag,
-    run_screening,
+)
+from app.services.screening_queue import (
+    FLAG_FILTERS,
+    QueueItem,
+    ScreeningQueue,
+    consult_candidate,
     screening_queue,
 )
 from app.widgets.columns import Col, RowBuffer

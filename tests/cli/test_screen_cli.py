@@ -108,7 +108,7 @@ def test_bad_input_exits_2(screen_db: str, capsys: pytest.CaptureFixture[str]) -
 
 def test_feedback(screen_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     from app.services.context import open_context
-    from app.services.screening import raise_flag
+    from app.services.screening_flags import raise_flag
     from app.settings import Settings
 
     assert _screen(screen_db, "--format", "json") == 0

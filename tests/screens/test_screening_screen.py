@@ -136,7 +136,8 @@ async def test_pilot_analyst_runs_and_flags_supervisor_accepts(make_sqlite_conte
 
 
 async def test_reject_needs_a_reason_and_filter_and_feedback(make_sqlite_context, sqlite_database) -> None:  # type: ignore[no-untyped-def]
-    from app.services.screening import raise_flag, run_screening
+    from app.services.screening import run_screening
+    from app.services.screening_flags import raise_flag
 
     _seed(sqlite_database)
     analyst = make_sqlite_context("analyst")
@@ -191,7 +192,8 @@ async def test_reject_needs_a_reason_and_filter_and_feedback(make_sqlite_context
 
 
 def test_snapshot(snap_compare, sqlite_database, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
-    from app.services.screening import raise_flag, run_screening
+    from app.services.screening import run_screening
+    from app.services.screening_flags import raise_flag
 
     _seed(sqlite_database)
     analyst = make_sqlite_context("analyst")
