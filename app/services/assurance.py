@@ -44,6 +44,7 @@ from sqlmodel import Session
 
 from app.errors import BadInput
 from app.policy import Policy
+from app.rules import metric_figures, metric_measures, metric_periods
 from app.rules import metrics as m
 from app.services import assurance_more
 from app.services.audit_trail import audit_naming
@@ -103,8 +104,8 @@ class AssuranceReport:
     generated_by: str
     training: bool
     months: tuple[date, ...]
-    results: tuple[m.MetricResult, ...]
-    call_outs: tuple[m.CallOut, ...]
+    results: tuple[metric_figures.MetricResult, ...]
+    call_outs: tuple[metric_figures.CallOut, ...]
     definitions: tuple[m.MetricDefinition, ...]
     areas: tuple[str, ...]  # the force's area commands (to choose from)
     policy_source: str = "defaults"
@@ -124,7 +125,7 @@ class AssuranceReport:
         """'1 March 2025 to 28 February 2026' (both days counted)."""
         return f"{_long_date(self.date_from)} to {_long_date(self.last_day)}"
 
-    def result(self, code: str) -> m.MetricResult:
+    def result(self, code: str) -> metric_figures.MetricResult:
         for result in self.results:
             if result.code == code:
                 return result
@@ -212,15 +213,15 @@ class _Period:
 
 def _period(date_from: date, date_to: date) -> _Period:
     try:
-        m.check_period(date_from, date_to)
+        metric_periods.check_period(date_from, date_to)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     if (date_to - date_from).days > MAX_PERIOD_DAYS:
         raise BadInput(f"the period {date_from.isoformat()} to {date_to.isoformat()} is longer "
                        "than ten years: choose a shorter one")
-    start, end = m.period_bounds(date_from, date_to)
-    return _Period(date_from, date_to, start, end, m.period_months(date_from, date_to),
-                   m.month_edges(date_from, date_to))
+    start, end = metric_periods.period_bounds(date_from, date_to)
+    return _Period(date_from, date_to, start, end, metric_periods.period_months(date_from, date_to),
+                   metric_periods.month_edges(date_from, date_to))
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ class _CaseFacts:
         self.ref = ref
         self.policy = policy
         self.period = period
-        self.families = sorted(m.rule_families(policy.allocation))
+        self.families = sorted(metric_measures.rule_families(policy.allocation))
         inc = IncludedClassification
 
         def any_code(codes: Sequence[str]) -> Any:
@@ -317,7 +318,7 @@ class _CaseFacts:
             .subquery("reallocated")
         )
         self.original = aliased(Case, name="original_case")
-        steps = m.referral_deadline_steps(
+        steps = metric_periods.referral_deadline_steps(
             period.date_from, period.date_to,
             working_days=policy.victims_code.referral_working_days,
             holidays=policy.calendar.holidays, now=now,
@@ -513,7 +514,7 @@ def _team_name(team: str | None) -> str:
 
 
 def _case_tallies(session: Session, facts: _CaseFacts, *,
-                  area: str | None) -> dict[str, list[m.Tally]]:
+                  area: str | None) -> dict[str, list[metric_figures.Tally]]:
     """One pass over the cases reported in the period, grouped by month, area
     and team, summing every case metric's parts."""
     parts: list[tuple[str, ...]] = []
@@ -539,7 +540,7 @@ def _case_tallies(session: Session, facts: _CaseFacts, *,
     stmt = select(*keys, func.count().label("cases"),
                   *[func.sum(inner.c[f"p{i}"]).label(f"p{i}") for i in range(len(parts))]
                   ).group_by(*keys)
-    tallies: dict[str, list[m.Tally]] = {code: [] for code in CASE_METRICS}
+    tallies: dict[str, list[metric_figures.Tally]] = {code: [] for code in CASE_METRICS}
     tallies[m.R13_SPO_APPLICATIONS] = []
     for row in _run(session, stmt):
         fields = row._mapping
@@ -547,10 +548,10 @@ def _case_tallies(session: Session, facts: _CaseFacts, *,
         sums = {combination: int(fields[f"p{i}"] or 0) for i, combination in enumerate(parts)}
         sums[()] = int(fields["cases"])
         for code, (denominator, numerator) in CASE_METRICS.items():
-            tallies[code].append(m.Tally(area_name, _team_name(team), month, sums[numerator],
+            tallies[code].append(metric_figures.Tally(area_name, _team_name(team), month, sums[numerator],
                                          sums[denominator]))
         tallies[m.R13_SPO_APPLICATIONS].append(
-            m.Tally(area_name, _team_name(team), month, 0, sums[("stalking",)]))
+            metric_figures.Tally(area_name, _team_name(team), month, 0, sums[("stalking",)]))
     return tallies
 
 
@@ -581,7 +582,7 @@ def _case_scope(area: str | None, team: str | None) -> list[ColumnElement[bool]]
     return conditions
 
 
-def _order_tallies(session: Session, period: _Period, area: str | None) -> dict[str, list[m.Tally]]:
+def _order_tallies(session: Session, period: _Period, area: str | None) -> dict[str, list[metric_figures.Tally]]:
     month = period.month_of(_spo_application_date())
     granted = _order_part(m.R13_SPO_GRANT_RATE, NUMERATOR)
     decided = _order_part(m.R13_SPO_GRANT_RATE, DENOMINATOR)
@@ -597,11 +598,11 @@ def _order_tallies(session: Session, period: _Period, area: str | None) -> dict[
     stmt = select(inner.c.area, inner.c.team, inner.c.month, func.count(),
                   func.sum(inner.c.granted), func.sum(inner.c.decided)
                   ).group_by(inner.c.area, inner.c.team, inner.c.month)
-    applications: list[m.Tally] = []
-    grants: list[m.Tally] = []
+    applications: list[metric_figures.Tally] = []
+    grants: list[metric_figures.Tally] = []
     for area_name, team, month_index, count, granted_n, decided_n in _run(session, stmt):
-        applications.append(m.Tally(area_name, _team_name(team), month_index, int(count), 0))
-        grants.append(m.Tally(area_name, _team_name(team), month_index, int(granted_n or 0),
+        applications.append(metric_figures.Tally(area_name, _team_name(team), month_index, int(count), 0))
+        grants.append(metric_figures.Tally(area_name, _team_name(team), month_index, int(granted_n or 0),
                               int(decided_n or 0)))
     return {m.R13_SPO_APPLICATIONS: applications, m.R13_SPO_GRANT_RATE: grants}
 
@@ -616,7 +617,7 @@ def _flag_part(code: str, part: str) -> ColumnElement[bool]:
     return true()
 
 
-def _flag_tallies(session: Session, period: _Period, area: str | None) -> dict[str, list[m.Tally]]:
+def _flag_tallies(session: Session, period: _Period, area: str | None) -> dict[str, list[metric_figures.Tally]]:
     inner = (
         select(Case.area_command.label("area"), Case.allocation_team.label("team"),
                period.month_of(ScreeningFlag.raised_at).label("month"),
@@ -630,14 +631,14 @@ def _flag_tallies(session: Session, period: _Period, area: str | None) -> dict[s
     stmt = select(inner.c.area, inner.c.team, inner.c.month, func.count().label("raised"),
                   *[func.sum(inner.c[code]).label(code) for code in _FLAG_STATUS]
                   ).group_by(inner.c.area, inner.c.team, inner.c.month)
-    result: dict[str, list[m.Tally]] = {m.R23_FLAGS_RAISED: [], **{c: [] for c in _FLAG_STATUS}}
+    result: dict[str, list[metric_figures.Tally]] = {m.R23_FLAGS_RAISED: [], **{c: [] for c in _FLAG_STATUS}}
     for row in _run(session, stmt):
         fields = row._mapping
         area_name, team, month_index = fields["area"], _team_name(fields["team"]), fields["month"]
         raised = int(fields["raised"])
-        result[m.R23_FLAGS_RAISED].append(m.Tally(area_name, team, month_index, raised, None))
+        result[m.R23_FLAGS_RAISED].append(metric_figures.Tally(area_name, team, month_index, raised, None))
         for code in _FLAG_STATUS:
-            result[code].append(m.Tally(area_name, team, month_index, int(fields[code] or 0),
+            result[code].append(metric_figures.Tally(area_name, team, month_index, int(fields[code] or 0),
                                         raised))
     return result
 
@@ -664,7 +665,7 @@ def _reclassifications(ref: _Reference) -> Any:
 
 
 def _reclassified_tallies(session: Session, ref: _Reference, period: _Period,
-                          area: str | None) -> list[m.Tally]:
+                          area: str | None) -> list[metric_figures.Tally]:
     first = _reclassifications(ref)
     month = period.month_of(first.c.first_at)
     stmt = (
@@ -674,11 +675,11 @@ def _reclassified_tallies(session: Session, ref: _Reference, period: _Period,
         .where(period.contains(first.c.first_at), *_case_scope(area, None))
         .group_by(Case.area_command, Case.allocation_team, month)
     )
-    return [m.Tally(a, _team_name(t), mi, int(n), None) for a, t, mi, n in _run(session, stmt)]
+    return [metric_figures.Tally(a, _team_name(t), mi, int(n), None) for a, t, mi, n in _run(session, stmt)]
 
 
 def _search_tallies(session: Session, policy: Policy, period: _Period,
-                    area: str | None) -> list[m.Tally]:
+                    area: str | None) -> list[metric_figures.Tally]:
     inner = (
         select(Case.area_command.label("area"), Case.allocation_team.label("team"),
                period.month_of(SearchRecord.conducted_at).label("month"))
@@ -689,7 +690,7 @@ def _search_tallies(session: Session, policy: Policy, period: _Period,
     )
     stmt = select(inner.c.area, inner.c.team, inner.c.month, func.count()
                   ).group_by(inner.c.area, inner.c.team, inner.c.month)
-    return [m.Tally(a, _team_name(t), mi, int(n), None) for a, t, mi, n in _run(session, stmt)]
+    return [metric_figures.Tally(a, _team_name(t), mi, int(n), None) for a, t, mi, n in _run(session, stmt)]
 
 
 def _search_scope(policy: Policy, period: _Period, area: str | None,
@@ -698,7 +699,7 @@ def _search_scope(policy: Policy, period: _Period, area: str | None,
             period.contains(SearchRecord.conducted_at), *_case_scope(area, team)]
 
 
-def _classification_search_tallies(session: Session, period: _Period) -> list[m.Tally]:
+def _classification_search_tallies(session: Session, period: _Period) -> list[metric_figures.Tally]:
     """Searches by classification code recorded in the audit log (force-wide)."""
     inner = (
         select(period.month_of(AuditEvent.at).label("month"))
@@ -708,12 +709,12 @@ def _classification_search_tallies(session: Session, period: _Period) -> list[m.
         .subquery("searches")
     )
     stmt = select(inner.c.month, func.count()).group_by(inner.c.month)
-    return [m.Tally("", "", mi, int(n), None) for mi, n in _run(session, stmt)]
+    return [metric_figures.Tally("", "", mi, int(n), None) for mi, n in _run(session, stmt)]
 
 
 # --- breaches ------------------------------------------------------------
 def _breach_records(session: Session, policy: Policy, period: _Period, *, area: str | None,
-                    team: str | None) -> list[tuple[int, m.BreachRecord]]:
+                    team: str | None) -> list[tuple[int, metric_measures.BreachRecord]]:
     """Breaches reported in the period (a bounded set), with their facts."""
     crime = aliased(Case, name="breach_crime")
     original = aliased(Case, name="original_case")
@@ -758,10 +759,10 @@ def _breach_records(session: Session, policy: Policy, period: _Period, *, area: 
     for victim_id, suspect_id, occurred_at in _run(session, pair_stmt):
         pairs.setdefault((victim_id, suspect_id), []).append(occurred_at)
     sorted_pairs = {pair: tuple(sorted(times)) for pair, times in pairs.items()}
-    records: list[tuple[int, m.BreachRecord]] = []
+    records: list[tuple[int, metric_measures.BreachRecord]] = []
     for row in rows:
-        month_index = m.month_index(row.reported_at, period.edges)
-        records.append((row.id, m.BreachRecord(
+        month_index = metric_periods.month_index(row.reported_at, period.edges)
+        records.append((row.id, metric_measures.BreachRecord(
             breach_ref=row.breach_ref, crime_ref=row.crime_ref, area=row.area_command,
             team=_team_name(row.allocation_team),
             month=month_index if month_index is not None else 0, reported_at=row.reported_at,
@@ -824,10 +825,10 @@ def _in_session(ctx: ServiceContext, fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @dataclass(frozen=True)
 class _OtherTallies:
-    tallies: dict[str, list[m.Tally]]
-    breaches: list[m.BreachRecord]
-    samples: dict[str, list[m.Sample]]
-    results: dict[str, m.MetricResult]
+    tallies: dict[str, list[metric_figures.Tally]]
+    breaches: list[metric_measures.BreachRecord]
+    samples: dict[str, list[metric_figures.Sample]]
+    results: dict[str, metric_figures.MetricResult]
 
 
 def _other_tallies(ctx: ServiceContext, ref: _Reference, period: _Period,
@@ -869,26 +870,26 @@ def assurance_report(ctx: ServiceContext, *, date_from: date, date_to: date,
         pending = pool.submit(_in_session, ctx, _case_tallies, facts, area=area)
         other = _other_tallies(ctx, ref, period, area)
         cases = pending.result()
-    tallies: dict[str, list[m.Tally]] = dict(cases)
+    tallies: dict[str, list[metric_figures.Tally]] = dict(cases)
     tallies[m.R13_SPO_APPLICATIONS] += other.tallies.pop(m.R13_SPO_APPLICATIONS)
     tallies.update(other.tallies)
-    breach_counts, ack_samples = m.breach_tallies(other.breaches, policy, now)
+    breach_counts, ack_samples = metric_measures.breach_tallies(other.breaches, policy, now)
     tallies.update(breach_counts)
-    results: list[m.MetricResult] = []
+    results: list[metric_figures.MetricResult] = []
     for definition in definitions:
         if definition.code in other.results:
             results.append(other.results[definition.code])
         elif definition.code in other.samples:
-            results.append(m.summarise_samples(definition, other.samples[definition.code],
+            results.append(metric_figures.summarise_samples(definition, other.samples[definition.code],
                                                period.months))
         elif definition.unit == "hours":
-            results.append(m.summarise_samples(definition, ack_samples, period.months))
+            results.append(metric_figures.summarise_samples(definition, ack_samples, period.months))
         else:
-            results.append(m.summarise_tallies(definition, tallies[definition.code], period.months))
+            results.append(metric_figures.summarise_tallies(definition, tallies[definition.code], period.months))
     referrals = next(r for r in results if r.code == m.R14_REFERRALS)
     call_outs = (
-        m.referral_call_outs(referrals, policy.victims_code.referral_rate_threshold)
-        + m.attention_call_outs(results, area)
+        metric_figures.referral_call_outs(referrals, policy.victims_code.referral_rate_threshold)
+        + metric_figures.attention_call_outs(results, area)
     )
     report = AssuranceReport(
         date_from=date_from, date_to=date_to, area=area, generated_at=now,
@@ -930,7 +931,7 @@ def metric_cases(ctx: ServiceContext, *, metric_code: str, date_from: date, date
     if month is not None:
         month = date(month.year, month.month, 1)
         start_day = max(date_from, month)
-        end_day = min(date_to, m.shift_months(month, 1))
+        end_day = min(date_to, metric_periods.shift_months(month, 1))
     period = _period(start_day, end_day)
     now = ctx.now()
     with _read_session(ctx) as session:
@@ -991,8 +992,8 @@ def _breach_rows(session: Session, code: str, part: str, period: _Period, policy
                  now: datetime, *, area: str | None, team: str | None, page: int,
                  size: int) -> tuple[int, list[MetricCaseRow]]:
     records = _breach_records(session, policy, period, area=area, team=team)
-    limits = m.BreachLimits.of(policy)
-    chosen = [r for _, r in records if m.breach_counts_in(r, code, part, limits, now)]
+    limits = metric_measures.BreachLimits.of(policy)
+    chosen = [r for _, r in records if metric_measures.breach_counts_in(r, code, part, limits, now)]
     shown = chosen[page * size:(page + 1) * size]
     return len(chosen), [
         MetricCaseRow(r.crime_ref, r.reported_at, r.area, r.team, f"breach {r.breach_ref}")

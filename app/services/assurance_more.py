@@ -19,6 +19,7 @@ from sqlalchemy import String, case, cast, func, literal, or_, select
 from sqlmodel import Session
 
 from app.policy import Policy
+from app.rules import metric_figures, metric_measures
 from app.rules import metrics as m
 from models import (
     Case,
@@ -39,9 +40,9 @@ PENDING = "pending"
 
 @dataclass
 class MoreFigures:
-    tallies: dict[str, list[m.Tally]] = field(default_factory=dict)
-    samples: dict[str, list[m.Sample]] = field(default_factory=dict)
-    results: dict[str, m.MetricResult] = field(default_factory=dict)
+    tallies: dict[str, list[metric_figures.Tally]] = field(default_factory=dict)
+    samples: dict[str, list[metric_figures.Sample]] = field(default_factory=dict)
+    results: dict[str, metric_figures.MetricResult] = field(default_factory=dict)
 
 
 def _run(session: Session, stmt: Any) -> Any:
@@ -68,7 +69,7 @@ def gather(session: Session, policy: Policy, stalking_or_harassment: Sequence[st
 
 
 def training_tallies(session: Session, policy: Policy, stalking_or_harassment: Sequence[str],
-                     period: _Period, area: str | None) -> list[m.Tally]:
+                     period: _Period, area: str | None) -> list[metric_figures.Tally]:
     """Rec 10: officers named on the stalking and harassment cases of each
     month, against their training records."""
     inc = IncludedClassification
@@ -90,12 +91,12 @@ def training_tallies(session: Session, policy: Policy, stalking_or_harassment: S
                                   .where(TrainingRecord.officer.in_(chunk),
                                          TrainingRecord.course.in_(policy.training.courses))):
             completions.setdefault(officer, []).append(done)
-    return m.training_tallies([(int(mo), o) for mo, o in rows], completions, period.months,
+    return metric_measures.training_tallies([(int(mo), o) for mo, o in rows], completions, period.months,
                               period.date_to, policy.training.valid_months)
 
 
 def referral_figures(session: Session, policy: Policy, period: _Period, area: str | None,
-                     now: datetime) -> tuple[list[m.Tally], list[m.Sample]]:
+                     now: datetime) -> tuple[list[metric_figures.Tally], list[metric_figures.Sample]]:
     """Rec 16: specialist referrals made in the period with an outcome back,
     and the days each still-pending one has waited."""
     conditions = [period.contains(Referral.referred_at),
@@ -107,32 +108,32 @@ def referral_figures(session: Session, policy: Policy, period: _Period, area: st
                    func.sum(case((Referral.outcome != PENDING, 1), else_=0)))
             .select_from(Referral).join(Case, Case.id == Referral.case_id)
             .where(*conditions).group_by(month, Case.area_command, Case.allocation_team))
-    tallies = [m.Tally(a, _team(t), int(mo), int(back or 0), int(n))
+    tallies = [metric_figures.Tally(a, _team(t), int(mo), int(back or 0), int(n))
                for mo, a, t, n, back in _run(session, stmt)]
     pending_stmt = (select(month, Case.area_command, Case.allocation_team, Referral.referred_at)
                     .select_from(Referral).join(Case, Case.id == Referral.case_id)
                     .where(*conditions, Referral.outcome == PENDING))
-    samples = [m.Sample(a, _team(t), int(mo), max(0.0, (now - at).total_seconds() / 86400))
+    samples = [metric_figures.Sample(a, _team(t), int(mo), max(0.0, (now - at).total_seconds() / 86400))
                for mo, a, t, at in _run(session, pending_stmt)]
     return tallies, samples
 
 
 def programmes(session: Session, definition: m.MetricDefinition, period: _Period,
-               area: str | None) -> m.MetricResult:
+               area: str | None) -> metric_figures.MetricResult:
     stmt = select(PerpetratorProgramme.area_command, PerpetratorProgramme.available_from,
                   PerpetratorProgramme.available_to)
     if area:
         stmt = stmt.where(PerpetratorProgramme.area_command == area)
     rows = [(a, start, end) for a, start, end in _run(session, stmt)]
-    return m.programmes_result(definition, rows, period.months, period.date_to)
+    return metric_measures.programmes_result(definition, rows, period.months, period.date_to)
 
 
 def dip_tallies(session: Session, policy: Policy, period: _Period,
-                area: str | None) -> dict[str, list[m.Tally]]:
+                area: str | None) -> dict[str, list[metric_figures.Tally]]:
     """Checklist items answered on files reviewed in the period, overall and
     per item, by the sample's area, the file's team and the review month."""
     codes = {item.code: m.dip_item_code(item.code) for item in policy.dip_sampling.checklist}
-    found: dict[str, list[m.Tally]] = {m.DIP_COMPLIANCE: [], **{c: [] for c in codes.values()}}
+    found: dict[str, list[metric_figures.Tally]] = {m.DIP_COMPLIANCE: [], **{c: [] for c in codes.values()}}
     conditions = [period.contains(DipSampleFile.reviewed_at)]
     if area:
         conditions.append(DipSample.area_command == area)
@@ -145,7 +146,7 @@ def dip_tallies(session: Session, policy: Policy, period: _Period,
             .where(*conditions)
             .group_by(month, DipSample.area_command, DipSampleFile.team, DipFinding.item))
     for mo, a, team, item, answered, passed in _run(session, stmt):
-        tally = m.Tally(a, _team(team), int(mo), int(passed or 0), int(answered))
+        tally = metric_figures.Tally(a, _team(team), int(mo), int(passed or 0), int(answered))
         found[m.DIP_COMPLIANCE].append(tally)
         if item in codes:
             found[codes[item]].append(tally)

@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from app.errors import BadInput, NotFound
+from app.rules import metric_figures
 from app.rules import metrics as m
 from app.rules import sampling as rules
 from app.services import assurance_more
@@ -114,7 +115,7 @@ class SampleReport:
     date_to: date
     area: str | None
     checklist_version: str
-    results: tuple[m.MetricResult, ...]
+    results: tuple[metric_figures.MetricResult, ...]
     failed: tuple[FailedItem, ...]
     files_reviewed: int
 
@@ -406,7 +407,7 @@ def sample_report(ctx: ServiceContext, *, date_from: date, date_to: date,
             select(func.count()).select_from(DipSampleFile)
             .join(DipSample, DipSample.id == DipSampleFile.sample_id)
             .where(*reviewed_conditions)).scalar_one())
-    results = tuple(m.summarise_tallies(d, tallies.get(d.code, []), period.months)
+    results = tuple(metric_figures.summarise_tallies(d, tallies.get(d.code, []), period.months)
                     for d in definitions)
     report = SampleReport(date_from, date_to, area, policy.dip_sampling.checklist_version,
                           results, failed, files_reviewed)
