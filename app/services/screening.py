@@ -193,20 +193,24 @@ class _Screener:
         """What the rules need for ``rows`` ((id, summary, code) in id order)."""
         if not rows:
             return []
-        ids = [r[0] for r in rows]
-        facts = {r[0]: r for r in self.session.connection().execute(
-            select(Case.id, Case.relationship, Case.online, Case.victim_id, Case.suspect_id,
-                   epoch(self.session, Case.reported_at)).where(Case.id.in_(ids)))}
+        ids = [case_id for case_id, _summary, _code in rows]
+        facts = {case_id: (relationship, online, victim_id, suspect_id, reported_at)
+                 for case_id, relationship, online, victim_id, suspect_id, reported_at
+                 in self.session.connection().execute(
+                     select(Case.id, Case.relationship, Case.online, Case.victim_id,
+                            Case.suspect_id, epoch(self.session, Case.reported_at))
+                     .where(Case.id.in_(ids)))}
         answers = sdash_answers(self.session, ids, self.ctx.policy.risk.tool)
-        missing = sorted({(f[3], f[4]) for f in facts.values() if f[4] is not None}
-                         - self.histories.keys())
+        missing = sorted({(victim_id, suspect_id)
+                          for _, _, victim_id, suspect_id, _ in facts.values()
+                          if suspect_id is not None} - self.histories.keys())
         if missing:
             self.histories.update(pair_histories_for(self.session, missing))
         families, histories, window = self.codes.families, self.histories, self.window
         breached = self.breached
         prepared: list[PreparedCrime] = []
         for case_id, summary, code in rows:
-            _, relationship, online, victim_id, suspect_id, reported_at = facts[case_id]
+            relationship, online, victim_id, suspect_id, reported_at = facts[case_id]
             linked: tuple[str, ...] = ()
             orders: tuple[str, ...] = ()
             if suspect_id is not None:
@@ -226,14 +230,16 @@ class _Screener:
         found: dict[int, list[PhraseMatch]] = {}
         need = []
         rows = chunk.rows
-        kinds = [families.get(row[2], "") for row in rows]
+        kinds = [families.get(code, "") for _case_id, _summary, code in rows]
         # only summaries whose words can make the crime qualify are read clause by clause
-        for index in summaries_may_qualify(matcher, [row[1] for row in rows], kinds):
+        summaries = [summary for _case_id, summary, _code in rows]
+        for index in summaries_may_qualify(matcher, summaries, kinds):
             row = rows[index]
-            matches = summary_matches(matcher, row[1] or "", prefiltered=True)
+            case_id, summary, _code = row
+            matches = summary_matches(matcher, summary or "", prefiltered=True)
             if needs_facts(matches, policy, kinds[index]):
                 need.append(row)
-                found[row[0]] = matches
+                found[case_id] = matches
         self.screened += len(chunk.rows)
         self.facts_read += len(need)
         rows, candidates = score_batch(self.prepare(need), policy, matcher, matches=found)
@@ -308,7 +314,8 @@ class _Filter:
 
     def keep(self, rows: Iterable[Any]) -> list[Any]:
         codes, excluded = self.codes, self.stalking_included
-        return [r for r in rows if r[2] in codes and r[0] not in excluded]
+        return [(case_id, summary, code) for case_id, summary, code in rows
+                if code in codes and case_id not in excluded]
 
 
 def _filter(session: Session, codes: _Codes, ids: Sequence[int] | None = None) -> _Filter:
@@ -403,7 +410,8 @@ def _changed_cases(session: Session, since: datetime, scope: Sequence[Any]
     among them, so its result goes."""
     stmt = select(Case.id, Case.victim_id, Case.suspect_id).where(
         Case.last_activity_at > since - INCREMENTAL_OVERLAP, *scope)
-    return [(r[0], r[1], r[2]) for r in session.execute(stmt)]
+    return [(case_id, victim_id, suspect_id)
+            for case_id, victim_id, suspect_id in session.execute(stmt)]
 
 
 def run_screening(ctx: ServiceContext, *, full: bool = False,

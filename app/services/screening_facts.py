@@ -81,7 +81,7 @@ def pair_histories_for(session: Session, pairs: Sequence[tuple[int, int]]
             .order_by(Case.victim_id, Case.suspect_id, Case.reported_at, Case.id)
         )
         _add_pairs(histories, (row for row in session.connection().execute(stmt)
-                               if (row[0], row[1]) in wanted))
+                               if (row.victim_id, row.suspect_id) in wanted))
     return histories
 
 

@@ -154,8 +154,8 @@ def _raise_flag(ctx: ServiceContext, crime_ref: str, change: SuggestedChange,
         ).first()
         if open_flag is not None:
             raise ConflictError(
-                f"{crime_ref} already has an open screening flag (#{open_flag[0]} raised by "
-                f"{open_flag[1]}): a supervisor decides it first"
+                f"{crime_ref} already has an open screening flag (#{open_flag.id} raised by "
+                f"{open_flag.raised_by}): a supervisor decides it first"
             )
         result = session.get(ScreeningResult, case.id)
         rules, score = ((list(result.rules), result.score) if result is not None

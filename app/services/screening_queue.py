@@ -188,10 +188,10 @@ def screening_queue(ctx: ServiceContext, *, since: datetime | None = None,
     with ctx.read() as session:
         total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
         rows = session.execute(stmt).all()
-        ids = [r[0] for r in rows]
+        ids = [row.case_id for row in rows]
         included = included_codes(session, ids)
         flags = _latest_flags(session, ids)
-        linked_refs = sorted({ref for r in rows for e in (r[3] or []) for ref in e.get("crime_refs", ())})
+        linked_refs = sorted({ref for row in rows for e in (row.evidence or []) for ref in e.get("crime_refs", ())})
         linked: dict[str, LinkedCrime] = {}
         for start in range(0, len(linked_refs), CHUNK):
             batch = linked_refs[start:start + CHUNK]
