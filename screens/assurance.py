@@ -24,14 +24,8 @@ from app.reports.axes import INCOMPLETE_MARK, axis_top, month_incomplete, month_
 from app.rules import metric_figures, metric_periods
 from app.rules import metrics as m
 from app.sanitise import clean_text
-from app.services.assurance import (
-    DENOMINATOR,
-    NUMERATOR,
-    AssuranceReport,
-    MetricCases,
-    assurance_report,
-    metric_cases,
-)
+from app.services.assurance import AssuranceReport, MetricCases, assurance_report, metric_cases
+from app.services.assurance_sql import DENOMINATOR, NUMERATOR
 from app.widgets.columns import Col, FittedColumns, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
