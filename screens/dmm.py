@@ -26,7 +26,8 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 from app.dates import format_local
 from app.output import words
 from app.rules import dmm as rules
-from app.rules.dmm import REASON_TITLES
+from app.rules import dmm_reasons
+from app.rules.dmm_reasons import REASON_TITLES
 from app.sanitise import clean_text
 from app.services.audit_trail import record_cases_shown
 from app.services.cases import ReasonRequired
@@ -373,10 +374,10 @@ class DmmScreen(VigilScreen):
         if not item.reasons:
             text.append("  added to the agenda by the chair\n")
         for hit in item.reasons:
-            text.append(f"  {rules.REASON_NAMES.get(hit.code, hit.code)}", style="bold")
+            text.append(f"  {dmm_reasons.REASON_NAMES.get(hit.code, hit.code)}", style="bold")
             text.append(f": {clean_text(hit.explanation, keep_newlines=False)}\n")
         text.append("Why it ranks here\n", style="bold underline")
-        text.append(f"  {rules.in_words(item.priority_explanation)}\n")
+        text.append(f"  {dmm_reasons.in_words(item.priority_explanation)}\n")
         text.append("Decision\n", style="bold underline")
         if item.decision:
             text.append(f"  {DECISION_LABELS.get(item.decision, item.decision)}", style="bold")

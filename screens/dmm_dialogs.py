@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Label, OptionList, RadioButton, Radio
 from textual.widgets.option_list import Option
 
 from app.dates import DateError, format_local, parse_datetime
-from app.rules.dmm import REASON_ORDER, REASON_SHORT, REASON_TITLES
+from app.rules.dmm_reasons import REASON_ORDER, REASON_SHORT, REASON_TITLES
 from app.services.dmm import DECISION_LABELS
 
 _DIALOG_CSS = """
