@@ -112,12 +112,16 @@ class Sample:
 
 @dataclass(frozen=True)
 class TrendPoint:
+    """The figure of one month of the period."""
+
     month: date
     figure: Figure
 
 
 @dataclass(frozen=True)
 class AreaFigure:
+    """The figure of one area command, and its status."""
+
     area: str
     figure: Figure
     status: str
@@ -125,6 +129,8 @@ class AreaFigure:
 
 @dataclass(frozen=True)
 class TeamFigure:
+    """The figure of one team within its area command, and its status."""
+
     area: str
     team: str
     figure: Figure

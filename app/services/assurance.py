@@ -85,7 +85,6 @@ from seed.reference import force_organisation
 MAX_PAGE_SIZE = 500
 
 
-
 # --- results -------------------------------------------------------------
 @dataclass(frozen=True)
 class AssuranceReport:

@@ -104,7 +104,6 @@ class ScreeningRunSummary:
     seconds: float = 0.0
 
 
-
 # --- what is screenable ------------------------------------------------------------
 @dataclass(frozen=True)
 class _Codes:

@@ -43,7 +43,6 @@ SUGGESTED_CHANGE_LABELS: dict[str, str] = {
 }
 
 
-
 @dataclass(frozen=True)
 class FlagView:
     id: int
@@ -58,7 +57,6 @@ class FlagView:
     decided_by: str | None
     decided_at: datetime | None
     rationale: str | None
-
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,6 @@ def _flag_view(flag: ScreeningFlag, crime_ref: str) -> FlagView:
         raised_at=flag.raised_at, status=flag.status, decided_by=flag.decided_by,
         decided_at=flag.decided_at, rationale=flag.rationale,
     )
-
 
 
 # --- flags ---------------------------------------------------------------------------

@@ -36,14 +36,17 @@ MAX_PAGE_SIZE = 500
 
 @dataclass(frozen=True)
 class LinkedCrime:
+    """A crime of the same victim-suspect pair cited in a candidate's evidence."""
+
     crime_ref: str
     reported_at: datetime
     principal_code: str
 
 
-
 @dataclass(frozen=True)
 class QueueItem:
+    """One candidate of the queue: the crime, its score and evidence, and its flag."""
+
     crime_ref: str
     reported_at: datetime
     principal_code: str
@@ -122,7 +125,6 @@ def _last_run(session: Session) -> ScreeningRun | None:
     stmt = (select(ScreeningRun).where(ScreeningRun.finished_at.is_not(None))
             .order_by(ScreeningRun.id.desc()).limit(1))
     return session.execute(stmt).scalars().first()
-
 
 
 def _latest_flags(session: Session, case_ids: Sequence[int]) -> dict[int, ScreeningFlag]:
