@@ -16,7 +16,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
 from app.dates import DateError, format_local, local_midnight, parse_date
@@ -46,7 +45,7 @@ from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable
 from models.enums import SuggestedChange
 from screens.base import VigilScreen, cursor_row_key
-from screens.dialogs import ConfirmDialog, ReasonDialog
+from screens.dialogs import ConfirmDialog, FormDialog, ReasonDialog
 from seed.reference import Organisation, force_organisation, organisation
 
 PAGE_SIZE = 100
@@ -145,7 +144,7 @@ def highlighted_summary(summary: str, evidence: tuple[dict[str, Any], ...]) -> T
     return text
 
 
-class FlagDialog(ModalScreen[tuple[str, str] | None]):
+class FlagDialog(FormDialog[tuple[str, str]]):
     """Flag a crime: the suggested change and a reason."""
 
     DEFAULT_CSS = """
@@ -162,6 +161,8 @@ class FlagDialog(ModalScreen[tuple[str, str] | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="flag.cancel"),
     ]
+
+    OK_BUTTON = "flag-ok"
 
     def __init__(self, item: QueueItem) -> None:
         super().__init__()
@@ -183,26 +184,12 @@ class FlagDialog(ModalScreen[tuple[str, str] | None]):
     def on_mount(self) -> None:
         self.query_one("#flag-reason", Input).focus()
 
-    def _submit(self) -> None:
+    def submit(self) -> None:
         reason = self.query_one("#flag-reason", Input).value.strip()
         if not reason:
             self.query_one("#flag-error", Static).update("A reason is required.")
             return
         self.dismiss((str(self.query_one("#flag-change", Select).value), reason))
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "flag-ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ScreeningScreen(VigilScreen):
