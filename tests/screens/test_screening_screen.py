@@ -14,14 +14,8 @@ from app.app import VigilApp
 from app.db import Database
 from models import AuditEvent, Case, IncludedClassification, ScreeningFlag
 from screens.dialogs import ReasonDialog
-from screens.screening import (
-    HIGHLIGHT,
-    FlagDialog,
-    QueueFilter,
-    ScreeningScreen,
-    highlighted_summary,
-    parse_filter,
-)
+from screens.screening import HIGHLIGHT, FlagDialog, ScreeningScreen, highlighted_summary
+from screens.screening_filter import QueueFilter, parse_filter
 from tests import factories as f
 from tests.conftest import NOW
 
