@@ -110,6 +110,35 @@ class Sample:
     value: float | None
 
 
+def _sum_tallies(tallies: Iterable[Tally]) -> tuple[int, int | None]:
+    numerator = 0
+    denominator: int | None = None
+    for tally in tallies:
+        numerator += tally.numerator
+        if tally.denominator is not None:
+            denominator = (denominator or 0) + tally.denominator
+    return numerator, denominator
+
+
+def _grouped(items: Iterable, key: Callable) -> dict:  # type: ignore[type-arg]
+    groups: dict = {}  # type: ignore[type-arg]
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return groups
+
+
+def collapse(tallies: Iterable[Tally]) -> list[Tally]:
+    """One tally per cell (area, team, month), summing the cell's tallies."""
+    cells: dict[tuple[str, str, int], list[int | None]] = {}
+    for tally in tallies:
+        sums = cells.setdefault((tally.area, tally.team, tally.month), [0, None])
+        sums[0] = (sums[0] or 0) + tally.numerator
+        if tally.denominator is not None:
+            sums[1] = (sums[1] or 0) + tally.denominator
+    return [Tally(area, team, month, int(n or 0), d)
+            for (area, team, month), (n, d) in cells.items()]
+
+
 @dataclass(frozen=True)
 class TrendPoint:
     """The figure of one month of the period."""
@@ -155,35 +184,6 @@ class MetricResult:
 
     def for_team(self, area: str, team: str) -> TeamFigure | None:
         return next((t for t in self.by_team if t.area == area and t.team == team), None)
-
-
-def _sum_tallies(tallies: Iterable[Tally]) -> tuple[int, int | None]:
-    numerator = 0
-    denominator: int | None = None
-    for tally in tallies:
-        numerator += tally.numerator
-        if tally.denominator is not None:
-            denominator = (denominator or 0) + tally.denominator
-    return numerator, denominator
-
-
-def _grouped(items: Iterable, key: Callable) -> dict:  # type: ignore[type-arg]
-    groups: dict = {}  # type: ignore[type-arg]
-    for item in items:
-        groups.setdefault(key(item), []).append(item)
-    return groups
-
-
-def collapse(tallies: Iterable[Tally]) -> list[Tally]:
-    """One tally per cell (area, team, month), summing the cell's tallies."""
-    cells: dict[tuple[str, str, int], list[int | None]] = {}
-    for tally in tallies:
-        sums = cells.setdefault((tally.area, tally.team, tally.month), [0, None])
-        sums[0] = (sums[0] or 0) + tally.numerator
-        if tally.denominator is not None:
-            sums[1] = (sums[1] or 0) + tally.denominator
-    return [Tally(area, team, month, int(n or 0), d)
-            for (area, team, month), (n, d) in cells.items()]
 
 
 def summarise_tallies(definition: MetricDefinition, tallies: Iterable[Tally],

@@ -35,15 +35,6 @@ MAX_PAGE_SIZE = 500
 
 
 @dataclass(frozen=True)
-class LinkedCrime:
-    """A crime of the same victim-suspect pair cited in a candidate's evidence."""
-
-    crime_ref: str
-    reported_at: datetime
-    principal_code: str
-
-
-@dataclass(frozen=True)
 class QueueItem:
     """One candidate of the queue: the crime, its score and evidence, and its flag."""
 
@@ -90,6 +81,15 @@ class QueueItem:
             "flag_status": self.flag_status,
             "flag_id": self.flag.id if self.flag else None,
         }
+
+
+@dataclass(frozen=True)
+class LinkedCrime:
+    """A crime of the same victim-suspect pair cited in a candidate's evidence."""
+
+    crime_ref: str
+    reported_at: datetime
+    principal_code: str
 
 
 @dataclass(frozen=True)
