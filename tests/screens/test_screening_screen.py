@@ -4,8 +4,6 @@ feedback panel, and a snapshot."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from rich.console import Group
 from sqlmodel import select
 from textual.widgets import DataTable, Input, Select, Static
@@ -22,16 +20,7 @@ from tests.conftest import NOW
 
 def _seed(database: Database) -> None:
     with database.write() as s:
-        f.add_case(s, "NO/26/000001", NOW - timedelta(days=5), code="8L", victim="V1",
-                   suspect="S1", relationship="ex_partner",
-                   summary="He followed her to the gym and waited outside.")
-        f.add_case(s, "NO/26/000002", NOW - timedelta(days=40), code="8R", victim="V1",
-                   suspect="S1", relationship="ex_partner", summary="Abusive words.")
-        f.add_case(s, "SO/26/000003", NOW - timedelta(days=3), code="58C", area="Southern",
-                   victim="V2", suspect="S2", relationship="stranger", team="Neighbourhood",
-                   summary="Tyres slashed; he turned up at her work again.")
-        f.add_case(s, "NO/26/000004", NOW - timedelta(days=2), code="8R", victim="V3",
-                   suspect="S3", summary="One rude email.")
+        f.add_screening_candidates(s, NOW)
 
 
 async def _settle(app: VigilApp, pilot) -> None:  # type: ignore[no-untyped-def]
