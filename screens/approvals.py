@@ -18,6 +18,7 @@ from app.services.risk import PendingApproval, approvals_waiting, approve_risk_a
 from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
+from screens.keys import open_case_key, refresh_key
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     Col("crime_ref", "Crime ref", 12, keep=True),
@@ -45,8 +46,8 @@ class ApprovalsScreen(VigilScreen):
         "approve": Permission.APPROVE_RISK_DOWNGRADE}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve", id="approvals.approve"),
-        Binding("enter", "open_case", "Open case", id="approvals.open"),
-        Binding("r", "refresh", "Refresh", id="approvals.refresh"),
+        open_case_key("approvals"),
+        refresh_key("approvals"),
     ]
 
     def __init__(self) -> None:

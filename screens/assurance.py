@@ -29,6 +29,7 @@ from app.services.assurance_sql import DENOMINATOR, NUMERATOR
 from app.widgets.columns import Col, FittedColumns, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
+from screens.keys import refresh_key
 from seed.reference import force_organisation
 
 FORCE_WIDE = "__force__"
@@ -102,7 +103,7 @@ class AssuranceScreen(VigilScreen):
                 id="assurance.part"),
         Binding("pagedown", "next_page", "Next page", show=False, id="assurance.next"),
         Binding("pageup", "previous_page", "Previous page", show=False, id="assurance.previous"),
-        Binding("r", "refresh", "Refresh", id="assurance.refresh"),
+        refresh_key("assurance"),
         Binding("ctrl+s", "save_html", "Save report", id="assurance.save",
                 tooltip="Save the report as one HTML file with its charts"),
         Binding("s", "save_markdown", "Save Markdown", show=False,

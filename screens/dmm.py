@@ -55,6 +55,7 @@ from screens.dmm_panel import (
     why_text,
 )
 from screens.dmm_recording import DmmRecordingScreen
+from screens.keys import clear_filter_key, filter_key, open_case_key, refresh_key
 from seed.reference import force_organisation
 
 REFRESH_SECONDS = 60.0
@@ -79,8 +80,7 @@ class DmmScreen(DmmRecordingScreen):
         action: Permission.DECIDE_DMM
         for action in ("decide", "add_action", "change_action", "toggle_discussed")}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_case", "Open case", id="dmm.open",
-                tooltip="Open the selected case record"),
+        open_case_key("dmm", "Open the selected case record"),
         Binding("d", "decide", "Decide", id="dmm.decide",
                 tooltip="Record the meeting's decision on the selected case, with a rationale"),
         Binding("a", "add_action", "Action", id="dmm.action",
@@ -90,15 +90,14 @@ class DmmScreen(DmmRecordingScreen):
                         "another owner"),
         Binding("space", "toggle_discussed", "Discussed", id="dmm.discussed",
                 tooltip="Mark the selected case discussed (or not)"),
-        Binding("slash", "focus_filter", "Filter", id="dmm.filter",
-                tooltip="Filter by crime reference, person, team or risk"),
+        filter_key("dmm", "Filter by crime reference, person, team or risk"),
         Binding("f", "filter_reason", "Reason", id="dmm.reason",
                 tooltip="Show only the cases on the agenda for one reason"),
         Binding("left_square_bracket", "previous_meeting", "Prev day", id="dmm.previous",
                 tooltip="The previous meeting date"),
         Binding("right_square_bracket", "next_meeting", "Next day", id="dmm.next",
                 tooltip="The next meeting date"),
-        Binding("r", "refresh", "Refresh", id="dmm.refresh"),
+        refresh_key("dmm"),
         Binding("w", "work_queue", "Work queue", id="dmm.worklist",
                 tooltip="The teams' work queue of standing gaps"),
         Binding("p", "toggle_pause", "Pause", id="dmm.pause",
@@ -107,7 +106,7 @@ class DmmScreen(DmmRecordingScreen):
                 tooltip="Save the Markdown minutes of this meeting (downloads in a browser)"),
         Binding("pagedown", "next_page", "Next page", show=False, id="dmm.next_page"),
         Binding("pageup", "previous_page", "Prev page", show=False, id="dmm.previous_page"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="dmm.clear"),
+        clear_filter_key("dmm"),
     ]
 
     def __init__(self) -> None:

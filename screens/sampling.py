@@ -27,6 +27,7 @@ from app.services.permissions import Permission
 from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
+from screens.keys import refresh_key
 from screens.review_dialog import ReviewDialog, ReviewResult
 
 SAMPLE_COLUMNS: tuple[Col, ...] = (
@@ -55,7 +56,7 @@ class SamplingScreen(VigilScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "review", "Review file", id="sampling.review"),
         Binding("m", "all_met", "All items met", id="sampling.all_met"),
-        Binding("r", "refresh", "Refresh", id="sampling.refresh"),
+        refresh_key("sampling"),
     ]
 
     def __init__(self) -> None:

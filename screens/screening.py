@@ -44,6 +44,7 @@ from app.widgets.table import VigilTable
 from models.enums import SuggestedChange
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ConfirmDialog, FormDialog, ReasonDialog
+from screens.keys import clear_filter_key, filter_key, open_case_key, refresh_key
 from screens.screening_filter import QueueFilter, parse_filter
 from seed.reference import force_organisation
 
@@ -150,16 +151,16 @@ class ScreeningScreen(VigilScreen):
                 tooltip="Accept the open flag: the suggested change is applied"),
         Binding("x", "reject", "Reject flag", id="screening.reject",
                 tooltip="Reject the open flag, with a reason"),
-        Binding("enter", "open_case", "Open case", id="screening.open"),
-        Binding("slash", "focus_filter", "Filter", id="screening.filter",
-                tooltip="area:X team:Y flag:open|unflagged|accepted|rejected min:N since:DATE ref"),
+        open_case_key("screening"),
+        filter_key("screening",
+                   "area:X team:Y flag:open|unflagged|accepted|rejected min:N since:DATE ref"),
         Binding("t", "toggle_feedback", "Feedback", id="screening.feedback",
                 tooltip="Flags accepted and rejected per rule and per team"),
-        Binding("r", "refresh", "Refresh", id="screening.refresh"),
+        refresh_key("screening"),
         Binding("pagedown", "page(1)", "Next page", show=False, id="screening.next"),
         Binding("pageup", "page(-1)", "Previous page", show=False,
                 id="screening.previous"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="screening.clear"),
+        clear_filter_key("screening"),
     ]
 
     def __init__(self) -> None:
