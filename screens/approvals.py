@@ -42,13 +42,12 @@ class ApprovalsScreen(VigilScreen):
                "one when it is yours; enter opens the case.")
     CSS_PATH = "approvals.tcss"
     AUTO_FOCUS = "#approvals-table"
-    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
-        "approve": Permission.APPROVE_RISK_DOWNGRADE}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve", id="approvals.approve"),
         open_case_key("approvals"),
         refresh_key("approvals"),
     ]
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {"approve": Permission.APPROVE_RISK_DOWNGRADE}
 
     def __init__(self) -> None:
         super().__init__()
