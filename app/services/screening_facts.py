@@ -99,7 +99,8 @@ def breached_orders(session: Session, pair: tuple[int, int] | None = None
         .distinct()
     )
     if pair is not None:
-        stmt = stmt.where(protected == pair[0], subject == pair[1])
+        protected_id, subject_id = pair
+        stmt = stmt.where(protected == protected_id, subject == subject_id)
     found: dict[tuple[int, int], list[str]] = defaultdict(list)
     for victim_id, suspect_id, order_ref in session.execute(stmt):
         if victim_id is not None and suspect_id is not None:
