@@ -174,6 +174,19 @@ def add_screening_candidates(session: Session, now: datetime) -> None:
              suspect="S3", summary="One rude email.")
 
 
+def add_breach_crime(session: Session, order: ProtectiveOrder, crime_ref: str, breach_ref: str, *,
+                     reported_at: datetime, occurred_at: datetime, code: str,
+                     threats_or_violence: bool = False, acknowledged_at: datetime | None = None,
+                     acknowledged_by: str | None = None, **case: Any) -> Breach:
+    """A breach of ``order`` reported as a crime of its own (``crime_ref``,
+    ``code``, reported when the breach was) linked to the order's case."""
+    original = session.get(Case, order.case_id)
+    crime = add_case(session, crime_ref, reported_at, code=code, linked_case=original, **case)
+    return add_breach(session, order, crime, breach_ref, occurred_at=occurred_at,
+                      reported_at=reported_at, threats_or_violence=threats_or_violence,
+                      acknowledged_at=acknowledged_at, acknowledged_by=acknowledged_by)
+
+
 def add_victim_care(session: Session, case: Case, *, needs_assessed_at: datetime | None = None,
                     enhanced_rights: bool = True, consent: bool | None = True,
                     rights_explained_at: datetime | None = None) -> VictimCare:
