@@ -417,7 +417,8 @@ class Database:
         holding only Vigil's tables is removed (with its -wal and -shm)."""
         from sqlmodel import SQLModel
 
-        from app import dbsecurity
+        from app.dbsecurity_functions import ALL_FUNCTIONS
+        from app.dbsecurity_model import OWNER_ROLE
 
         ours = {*SQLModel.metadata.tables, "alembic_version"}
         present = set(inspect(self.engine).get_table_names())
@@ -432,17 +433,17 @@ class Database:
             return
         with self.write_engine.begin() as connection:
             if self.dialect == "postgresql":
-                connection.exec_driver_sql(f"SET LOCAL ROLE {dbsecurity.OWNER_ROLE}")
+                connection.exec_driver_sql(f"SET LOCAL ROLE {OWNER_ROLE}")
             SQLModel.metadata.drop_all(connection)
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
             if self.dialect == "postgresql":
-                for signature in (*dbsecurity.ALL_FUNCTIONS, "audit_event_append_only()"):
+                for signature in (*ALL_FUNCTIONS, "audit_event_append_only()"):
                     connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {signature} CASCADE")
 
     def meta(self, key: str) -> str | None:
         with self.read() as session:
-            row = session.exec(select(AppMeta).where(AppMeta.key == key)).first()
-            return row[0].value if row else None
+            held = session.scalars(select(AppMeta).where(AppMeta.key == key)).first()
+            return held.value if held else None
 
     def set_meta(self, key: str, value: str) -> None:
         with self.write() as session:

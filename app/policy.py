@@ -90,14 +90,22 @@ class BreachPolicy:
 
 
 @dataclass(frozen=True)
-class ReferralRoute:
-    """Which specialist services a kind of case should be referred to."""
+class CaseCriteria:
+    """The cases a policy rule covers: classification families and risk levels
+    (empty matches any; "unassessed" for none) and domestic abuse ("yes", "no"
+    or "any"). Judged by :func:`app.rules.case_criteria.covers`."""
 
     name: str
     description: str
     families: tuple[str, ...]
     risk: tuple[str, ...]
     domestic_abuse: str
+
+
+@dataclass(frozen=True)
+class ReferralRoute(CaseCriteria):
+    """Which specialist services a kind of case should be referred to."""
+
     services: tuple[str, ...]
 
 
@@ -116,12 +124,9 @@ class VictimsCodePolicy:
 
 
 @dataclass(frozen=True)
-class AllocationRule:
-    name: str
-    description: str
-    families: tuple[str, ...]
-    risk: tuple[str, ...]
-    domestic_abuse: str
+class AllocationRule(CaseCriteria):
+    """Which teams may hold a kind of case."""
+
     teams: tuple[str, ...]
 
 

@@ -127,9 +127,11 @@ def baseline_board_sql(dbapi_connection: Any, area: str | None,
     )
     out["pair_times"] = rows(dbapi_connection, _PAIR_TIMES.format(victims=victims_sql),
                               victims_params)
-    out["pair_spo"] = [row for row in rows(dbapi_connection,
-                                            _PAIR_SPO.format(victims=victims_sql), victims_params)
-                       if row[2] in ("SPO", "ISPO")]
+    out["pair_spo"] = [(protected_id, subject_id, kind, status)
+                       for protected_id, subject_id, kind, status
+                       in rows(dbapi_connection, _PAIR_SPO.format(victims=victims_sql),
+                               victims_params)
+                       if kind in ("SPO", "ISPO")]
     return out
 
 

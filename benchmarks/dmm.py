@@ -288,7 +288,7 @@ def baseline_queue_sql(dbapi_connection: Any, area: str, meeting_start: datetime
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("SELECT code, family FROM classification")
-        families = {row[0]: row[1] for row in cursor.fetchall()} or families
+        families = {code: family for code, family in cursor.fetchall()} or families
     finally:
         cursor.close()
 
@@ -343,7 +343,10 @@ def baseline_queue_sql(dbapi_connection: Any, area: str, meeting_start: datetime
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(_sql(dbapi_connection, statement), params)
-        return [tuple(row) for row in cursor.fetchall() if row[5]]
+        # (id, crime_ref, reported_at, principal_code, linked_case_id, mask): cases with a reason
+        return [(case_id, crime_ref, reported_at, principal_code, linked_case_id, mask)
+                for case_id, crime_ref, reported_at, principal_code, linked_case_id, mask
+                in cursor.fetchall() if mask]
     finally:
         cursor.close()
 

@@ -209,8 +209,9 @@ def screening_figures(database: Database, analyst: ServiceContext, raw: Any, rep
     for changes in (1_000, 10_000):
         progress(f"screening incremental run after {changes:,} edits")
         runs = [incremental_run(analyst, changes) for _ in range(repeats)]
-        seconds = [r[0] for r in runs]
-        read = runs[-1][1].screened
+        seconds = [elapsed for elapsed, _summary in runs]
+        _elapsed, last_run = runs[-1]
+        read = last_run.screened
 
         def read_changed(limit: int = read) -> None:
             cursor = raw.cursor()

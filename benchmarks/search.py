@@ -51,33 +51,8 @@ def time_case_open(ctx: ServiceContext, crime_ref: str, repeats: int) -> list[fl
 # --- hand-written baselines ---------------------------------------------------------
 
 
-
-
-_SEARCH_PAGE = """
-SELECT c.id, c.crime_ref, c.reported_at, c.area_command, c.principal_code, c.risk_level,
-       c.allocation_team, c.status, v.person_ref, s.person_ref
-FROM (
-    SELECT id, reported_at FROM (
-        SELECT id, reported_at FROM crime_case WHERE principal_code = ?
-        ORDER BY reported_at DESC, id DESC LIMIT ?) AS principal
-    UNION ALL
-    SELECT id, reported_at FROM (
-        SELECT c2.id, c2.reported_at FROM included_classification i
-        JOIN crime_case c2 ON c2.id = i.case_id
-        WHERE i.code = ? AND c2.principal_code <> ?
-        ORDER BY c2.reported_at DESC, c2.id DESC LIMIT ?) AS included
-    ORDER BY reported_at DESC, id DESC LIMIT ?
-) AS page
-JOIN crime_case c ON c.id = page.id
-JOIN person v ON v.id = c.victim_id
-LEFT JOIN person s ON s.id = c.suspect_id
-ORDER BY page.reported_at DESC, page.id DESC
-"""
-
-# the included codes of the cases on the page (same page, one query)
-_SEARCH_PAGE_CODES = """
-SELECT i.case_id, i.code FROM included_classification i
-JOIN (
+# the ids of the first page: by principal code, then by included code, newest first
+_PAGE_IDS = """
     SELECT id, reported_at FROM (
         SELECT id, reported_at FROM crime_case WHERE principal_code = ?
         ORDER BY reported_at DESC, id DESC LIMIT ?) AS principal
@@ -88,7 +63,22 @@ JOIN (
         WHERE i2.code = ? AND c2.principal_code <> ?
         ORDER BY c2.reported_at DESC, c2.id DESC LIMIT ?) AS included
     ORDER BY reported_at DESC, id DESC LIMIT ?
-) AS page ON page.id = i.case_id
+"""
+
+_SEARCH_PAGE = """
+SELECT c.id, c.crime_ref, c.reported_at, c.area_command, c.principal_code, c.risk_level,
+       c.allocation_team, c.status, v.person_ref, s.person_ref
+FROM (""" + _PAGE_IDS + """) AS page
+JOIN crime_case c ON c.id = page.id
+JOIN person v ON v.id = c.victim_id
+LEFT JOIN person s ON s.id = c.suspect_id
+ORDER BY page.reported_at DESC, page.id DESC
+"""
+
+# the included codes of the cases on the page (same page, one query)
+_SEARCH_PAGE_CODES = """
+SELECT i.case_id, i.code FROM included_classification i
+JOIN (""" + _PAGE_IDS + """) AS page ON page.id = i.case_id
 ORDER BY i.case_id, i.code
 """
 
@@ -101,7 +91,7 @@ def baseline_search_sql(dbapi_connection: Any, code: str, limit: int) -> list[tu
     codes: dict[int, list[str]] = {}
     for case_id, included in rows(dbapi_connection, _SEARCH_PAGE_CODES, params):
         codes.setdefault(case_id, []).append(included)
-    return [(*row, tuple(codes.get(row[0], ()))) for row in page]
+    return [(case_id, *columns, tuple(codes.get(case_id, ()))) for case_id, *columns in page]
 
 
 _CASE = """
@@ -144,14 +134,14 @@ def baseline_case_open_sql(dbapi_connection: Any, crime_ref: str) -> dict[str, A
     found = rows(dbapi_connection, _CASE, (crime_ref,))
     if not found:
         return {}
-    case = found[0]
-    case_id = case[0]
+    (case,) = found
+    case_id, _ref, _version, _area, _principal, victim_id, suspect_id, *_names = case
     record: dict[str, Any] = {"case": case}
     for name, statement in _PER_CASE.items():
         params = (case_id, case_id) if name == "breaches" else (case_id,)
         record[name] = rows(dbapi_connection, statement, params)
-    record["pair"] = (rows(dbapi_connection, _PAIR, (case[5], case[6], case_id))
-                      if case[6] is not None else [])
+    record["pair"] = (rows(dbapi_connection, _PAIR, (victim_id, suspect_id, case_id))
+                      if suspect_id is not None else [])
     return record
 
 

@@ -17,18 +17,18 @@ from app.errors import BadInput
 from app.rules.escalation import ANY_BREACH
 from app.sanitise import clean_text
 from app.services.audit_trail import record_cases_shown
-from app.services.breaches import (
-    BoardItem,
-    BreachBoard,
+from app.services.breach_actions import (
     acknowledge_breach,
-    breach_board,
     escalate_breach,
     record_arrest,
     record_spo_application,
     request_reassessment,
 )
+from app.services.breaches import BoardItem, BreachBoard, breach_board
 from app.services.cases import ReasonRequired
-from app.services.orders import OrdersWatch, OrderView, Timeline, orders_watch, pair_timeline
+from app.services.order_lists import OrdersWatch, orders_watch
+from app.services.orders import OrderView
+from app.services.pair_timeline import Timeline, pair_timeline
 from app.services.permissions import Permission
 from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable

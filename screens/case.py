@@ -22,8 +22,10 @@ from app.failures import describe_failure
 from app.output import cell_text
 from app.sanitise import clean_text
 from app.services.audit_trail import AuditEntry, case_audit_trail
-from app.services.cases import CaseRecord, needs_reason, open_case
-from app.services.orders import Timeline, pair_timeline, record_spo_decision
+from app.services.case_views import CaseRecord
+from app.services.cases import needs_reason, open_case
+from app.services.orders import record_spo_decision
+from app.services.pair_timeline import Timeline, pair_timeline
 from app.services.permissions import Permission
 from app.services.risk import approve_risk_assessment
 from app.widgets.table import VigilTable

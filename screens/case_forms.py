@@ -25,21 +25,21 @@ from app.dates import DateError, format_local, parse_datetime
 from app.errors import BadInput
 from app.failures import FailureKind, describe_failure
 from app.rules.allocation import moves_after, verdict_for_team
-from app.services.cases import (
+from app.services.case_edits import (
     add_included_classification,
-    open_case,
     reallocate,
     record_multi_agency_referral,
     record_search,
     remove_included_classification,
 )
+from app.services.cases import open_case
 from app.services.victim_care import refer_victim, update_referral_outcome, update_victim_care
 from models.enums import MultiAgencyKind, ReferralOutcome, SpoStatus
 from screens.base import ServiceCaller
 from seed.reference import classifications, force_organisation, organisation
 
 if TYPE_CHECKING:
-    from app.services.cases import CaseRecord
+    from app.services.case_views import CaseRecord
     from screens.case import CaseScreen
 
 DATE_HINT = "dd/mm/yyyy HH:MM, ISO, or 'now'"

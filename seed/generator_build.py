@@ -115,21 +115,10 @@ class Choice:
 
 
 @dataclass(frozen=True)
-class Template:
-    text: str
-    note: str
-    code: str = ""
-
-
-@dataclass(frozen=True)
 class Texts:
-    groups: dict[str, tuple[Template, ...]]
-    context_stalking: tuple[str, ...]
-    context_ordinary: tuple[str, ...]
-    platforms: tuple[str, ...]
-    places_her: tuple[str, ...]
-    places_his: tuple[str, ...]
-    items: tuple[str, ...]
+    """The words the generator picks outside a summary (the summaries
+    themselves are composed by ``seed.grammar`` from the same file)."""
+
     acquaintances: tuple[str, ...]
     family: tuple[str, ...]
     orders: dict[str, str]
@@ -139,20 +128,8 @@ class Texts:
 def load_texts() -> Texts:
     with (SEED_DIR / "summaries.toml").open("rb") as handle:
         raw = tomllib.load(handle)
-    groups: dict[str, list[Template]] = {}
-    for row in raw["summary"]:
-        groups.setdefault(row["group"], []).append(Template(row["text"], row.get("note", ""),
-                                                        row.get("code", "")))
     words = raw["words"]
-    places = tuple(words["places"])
     return Texts(
-        groups={name: tuple(items) for name, items in groups.items()},
-        context_stalking=tuple(raw["context"]["stalking"]),
-        context_ordinary=tuple(raw["context"]["ordinary"]),
-        platforms=tuple(words["platforms"]),
-        places_her=tuple(p.replace("{vp}", "her") for p in places),
-        places_his=tuple(p.replace("{vp}", "his") for p in places),
-        items=tuple(words["items"]),
         acquaintances=tuple(words["acquaintances"]),
         family=tuple(words["family"]),
         orders=dict(raw["orders"]),

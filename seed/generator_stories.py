@@ -3,7 +3,9 @@ over weeks or months, with the risk assessments, allocations, orders,
 breaches, victims' care and closures that follow them.
 
 A story is built from the builder's single random stream, so the same seed
-gives the same stories. The proportions are tuned so that about a sixth of
+gives the same stories; its crime summaries are composed by seed/grammar.py
+from a stream of their own, seeded by one draw from the builder's, so their
+wording can change without moving any other fact. The proportions are tuned so that about a sixth of
 crimes are recorded as stalking (8Q), charge rates sit near 5-6% and more than
 half of closed cases end because the victim does not support action
 (DOMAIN.md §11).
@@ -11,6 +13,7 @@ half of closed cases end because the victim does not support action
 
 from __future__ import annotations
 
+import random
 from collections import deque
 
 from seed.generator_build import (
@@ -24,8 +27,8 @@ from seed.generator_build import (
     Choice,
     OrderRec,
     Person,
-    Template,
 )
+from seed.grammar import Clause, Facts, compose, load_parts
 
 KIND = Choice([("stalking", 0.2), ("harassment", 0.35), ("malicious", 0.22),
                ("damage", 0.14), ("coercive", 0.08)])
@@ -140,24 +143,6 @@ ORDER_CONDITIONS = {
     "ISPO": "Not to contact the victim by any means; not to enter the exclusion zone",
 }
 SEARCH_POWER = Choice([(0, 40), (1, 30), (2, 20), (3, 10)])
-# Who the summary is written as coming from: the officer's shorthand for the
-# report's channel, or none (the recorder's plain account).
-VOICES = ("", "", "IP reports that ", "Caller states that ", "Report via 101: ",
-          "Online report: ", "Third-party report: ", "OIC update: ",
-          "Front counter report: ")
-# Wordings a filled template can produce that nobody would write.
-SMOOTHING = (
-    ("hundreds of messages on text message", "hundreds of text messages"),
-    ("messages on text message", "text messages"),
-    ("a message on text message", "a text message"),
-    ("message on text message", "text message"),
-    ("on text message", "by text message"),
-    ("fake profiles on email", "fake email accounts"),
-    ("messages on email", "emails"),
-    ("a message on email", "an email"),
-    ("message on email", "email"),
-    ("on email", "by email"),
-)
 HOURS_OF_DAY = Choice([(h, w) for h, w in enumerate(
     (2, 1, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 8, 7, 6, 4, 3))])
 
@@ -189,6 +174,10 @@ class StoryMaker:
         self.b = builder
         self.rng = builder.rng
         self.texts = builder.texts
+        self.parts = load_parts()
+        # the summaries' words come from a stream of their own, seeded by one
+        # draw from the builder's: rewording them leaves every other fact as it is
+        self.words = random.Random(self.rng.getrandbits(64))
         self.search_powers = search_powers
         self.suspects: deque[Person] = deque(maxlen=256)
         self.victims: deque[Person] = deque(maxlen=256)
@@ -210,49 +199,13 @@ class StoryMaker:
         return ""
 
     def summary(self, story: Story, group: str, *, order_kind: str | None = None,
-                context: str | None = None) -> tuple[str, Template]:
-        """A summary from ``group``'s templates with the story's synthetic names."""
-        rng = self.rng
-        texts = self.texts
-        template = rng.choice(texts.groups[group])
-        victim, suspect = story.victim, story.suspect
-        vp, vo, vs = ("her", "her", "she") if victim.female else ("his", "him", "he")
-        if suspect is None:
-            s_phrase, s_first, sp, ss = "an unknown person", "the suspect", "their", "they"
-        else:
-            s_first = suspect.first
-            sp, ss = ("her", "she") if suspect.female else ("his", "he")
-            if story.rel == "stranger":
-                s_phrase = f"a stranger later identified as {suspect.name}"
-            elif story.noun:
-                s_phrase = f"{vp} {story.noun} {suspect.name}"
-            else:
-                s_phrase = suspect.name
-        values = {
-            "V": victim.name, "v": victim.first, "S": s_phrase, "s": s_first, "vp": vp,
-            "vo": vo, "vs": vs, "sp": sp, "ss": ss,
-            "platform": rng.choice(texts.platforms),
-            "place": rng.choice(texts.places_her if victim.female else texts.places_his),
-            "item": rng.choice(texts.items),
-            "order": texts.orders.get(order_kind or "", "order"),
-        }
-        text = template.text.format(**values)
-        if context is not None:
-            pool = texts.context_stalking if context == "stalking" else texts.context_ordinary
-            extra = rng.choice(pool)
-            if extra:
-                # a second mention names the person ("a stranger later identified
-                # as ..." once is enough)
-                second = dict(values, S=suspect.name if suspect is not None else "the suspect")
-                extra = extra.format(**second)
-                text = f"{text} {extra[0].upper()}{extra[1:]}"
-        voice = rng.choice(VOICES)
-        if voice:
-            text = voice + text
-        for clumsy, plain in SMOOTHING:
-            if clumsy in text:
-                text = text.replace(clumsy, plain)
-        return text[0].upper() + text[1:], template
+                context: str | None = None) -> tuple[str, Clause]:
+        """A summary of ``group``'s conduct about the story's synthetic people,
+        composed by the grammar (seed/grammar.py)."""
+        facts = Facts(victim=story.victim, suspect=story.suspect, relationship=story.rel,
+                      noun=story.noun)
+        return compose(self.words, self.parts, group, facts,
+                       order=self.texts.orders.get(order_kind or "", "order"), context=context)
 
     def answers(self, severity: float) -> str:
         rng = self.rng

@@ -24,16 +24,15 @@ from app.services.risk import approvals_waiting, approve_risk_assessment
 HELP = "risk levels waiting for a second supervisor's approval (four-eyes); --approve ID"
 
 COLUMNS = [
-    Column("assessment_id", "ID", 6),
-    Column("crime_ref", "Crime", 14),
+    # the assessment and its case
+    Column("assessment_id", "ID", 6), Column("crime_ref", "Crime", 14),
     Column("area_command", "Area", 9),
-    Column("assessed_at", "Assessed", 16),
-    Column("assessor", "Assessor", 20),
+    # who set what, when
+    Column("assessed_at", "Assessed", 16), Column("assessor", "Assessor", 20),
     Column("level", "Level set", 9),
-    Column("why", "Why it waits", 26),
-    Column("case_risk_level", "Case keeps", 10),
-    Column("yours", "Yours", 5),
-    Column("waiting_for", "Waiting for", 44),
+    # why it waits, and for whom
+    Column("why", "Why it waits", 26), Column("case_risk_level", "Case keeps", 10),
+    Column("yours", "Yours", 5), Column("waiting_for", "Waiting for", 44),
 ]
 
 

@@ -25,9 +25,11 @@ from app.cli.orders import at_or_now
 from app.dates import format_local
 from app.errors import BadInput
 from app.output import Column, marked_line, render
-from app.services.breaches import BreachBoard, BreachRecorded, breach_board, record_breach
+from app.services.breach_recording import BreachRecorded, record_breach
+from app.services.breaches import BreachBoard, breach_board
 from app.services.context import ServiceContext
-from app.services.orders import OrderView, notifications_due, orders_expiring
+from app.services.order_lists import notifications_due, orders_expiring
+from app.services.orders import OrderView
 from seed.reference import force_organisation
 
 HELP = ("the breach escalation board: breaches by level, deadlines and expected actions; "
@@ -81,15 +83,14 @@ def resolve_area(ctx: ServiceContext, area: str | None) -> str | None:
 
 def columns(board: BreachBoard) -> list[Column]:
     cols = [
-        Column("level", "Lvl", 3),
-        Column("breach_ref", "Breach", 13),
+        # the breach, its crimes and the order breached
+        Column("level", "Lvl", 3), Column("breach_ref", "Breach", 13),
         Column("crime_ref", "Breach crime", 14),
         Column("original_crime_ref", "Original crime", 14),
-        Column("order_ref", "Order", 16),
-        Column("order_kind", "Kind", 5),
+        Column("order_ref", "Order", 16), Column("order_kind", "Kind", 5),
         Column("pair", "Victim ← suspect", 18),
-        Column("due_for", "Due for", 14),
-        Column("due_at", "Due", 16),
+        # what is due, and when
+        Column("due_for", "Due for", 14), Column("due_at", "Due", 16),
         Column("time_left", "Time left", 16),
     ]
     cols += [Column(f"breaches_{d}d", f"{d}d", 4) for d in board.windows_days]

@@ -51,8 +51,7 @@ HELP = "the daily management meeting queue of an area: ranked cases, decisions, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--area", metavar="AREA",
-                        help="area command (default: your own)")
+    parser.add_argument("--area", metavar="AREA", help="area command (default: your own)")
     parser.add_argument("--date", metavar="YYYY-MM-DD",
                         help="meeting date (default: today's meeting, or the next one)")
     parser.add_argument("--prepare", action="store_true",

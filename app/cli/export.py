@@ -27,7 +27,8 @@ from app.dates import DateError, local_midnight, parse_date
 from app.errors import BadInput, VigilError
 from app.services import disclosure
 from app.services.context import ServiceContext
-from app.services.rms_export import CaseFilter, export_cases
+from app.services.rms_export import export_cases
+from app.services.rms_export_reads import CaseFilter
 from seed.reference import force_organisation
 
 HELP = "export cases (the RMS extract format), the DMM queue, breaches, screening or assurance"

@@ -19,7 +19,7 @@ from app.cli.base import CliEnv, working
 from app.cli.dmm import prepare_agendas
 from app.dates import format_local
 from app.output import Column, render, render_json
-from app.rms.apply import DeltaList, NewBreach, OrderEvent, Reclassification, RiskChange
+from app.rms.delta import DeltaList, NewBreach, OrderEvent, Reclassification, RiskChange
 from app.rms.formats import FILE_ORDER, columns_help
 from app.rms.validate import format_errors
 from app.services.rms_import import (

@@ -178,7 +178,7 @@ class BulkSql:
             return {row[key]: row["id"] for row in rows}
         self.conn.execute(insert(table), rows)
         column = table.c[key]
-        return {row[1]: row[0] for row in self.where_in(
+        return {value: new_id for new_id, value in self.where_in(
             select(table.c.id, column), column, [row[key] for row in rows])}
 
     def update_by_id(self, table: Table, rows: list[dict[str, Any]]) -> None:

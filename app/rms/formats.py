@@ -4,7 +4,7 @@ physical line numbers, and one parser per file.
 
 A parser turns the text of one row into a typed record, or appends
 ``(field, what is wrong)`` pairs to an error list and returns ``None``. The
-validation pass keeps the records it parsed (``app.rms.validate.Spool``) and
+validation pass keeps the records it parsed (``app.rms.spool.Spool``) and
 the apply pass writes those, so what was checked is exactly what is written.
 
 Dates are read as ISO 8601 or UK day-first (``dd/mm/yyyy HH:MM``), in
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from app.dates import DateError, DateOutOfRange, local, parse_date, parse_datetime
 from app.policy import Policy
@@ -236,7 +236,7 @@ class CrimeRecord(NamedTuple):
     summary: str
     closed_at: datetime | None = None
     outcome: str | None = None
-    reassessment_due_at: datetime | None = None
+    reassessment_due_at: datetime | None = None  # made due by a breach
     # format 2 (recs 18 and 2017): an empty cell keeps what Vigil holds
     pin_authorised_by: str | None = None
     arrested_at: datetime | None = None
@@ -258,7 +258,7 @@ class RiskRecord(NamedTuple):
     management_plan: str | None = None
     plan_set_at: datetime | None = None
     plan_review_due: datetime | None = None
-    approved_by: str | None = None
+    approved_by: str | None = None  # the second supervisor (four-eyes)
     approved_at: datetime | None = None
 
 
@@ -272,7 +272,7 @@ class OrderRecord(NamedTuple):
     granted_at: datetime | None
     served_at: datetime | None
     expires_at: datetime | None
-    notification_due_at: datetime | None = None
+    notification_due_at: datetime | None = None  # SPA 2019 s9: from service if not given
     notified_at: datetime | None = None
 
 
@@ -287,7 +287,7 @@ class BreachRecord(NamedTuple):
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     acknowledgement_note: str | None = None
-    manual_level: int | None = None
+    manual_level: int | None = None  # the escalation_level column
     escalated_by: str | None = None
     escalated_at: datetime | None = None
     arrest_at: datetime | None = None
@@ -417,15 +417,28 @@ Errors = list[tuple[str, str]]
 
 
 # --- field readers ---------------------------------------------------------
+_R = TypeVar("_R")
+
+
 class _Fields:
     """Reads the fields of one row, appending ``(field, problem)`` to ``errors``."""
 
-    __slots__ = ("errors", "values", "vocab")
+    __slots__ = ("before", "errors", "values", "vocab")
 
     def __init__(self, values: dict[str, str], vocab: Vocabulary, errors: Errors) -> None:
         self.values = values
         self.vocab = vocab
         self.errors = errors
+        self.before = len(errors)
+
+    @property
+    def found_problems(self) -> bool:
+        """Whether reading this row has found a problem so far."""
+        return len(self.errors) > self.before
+
+    def checked(self, record: _R) -> _R | None:
+        """``record``, or None when reading its row found a problem."""
+        return None if self.found_problems else record
 
     def fail(self, name: str, problem: str) -> None:
         self.errors.append((name, problem))
@@ -540,7 +553,6 @@ def _quote(value: str, limit: int = 60) -> str:
 def parse_crime(values: dict[str, str], line: int, vocab: Vocabulary,
                 errors: Errors) -> CrimeRecord | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     crime_ref = f.text("crime_ref", required=True, length=REF_LENGTH)
     reported_at = f.when("reported_at", required=True)
     area = f.choice("area_command", vocab.areas, "area command", required=True)
@@ -581,7 +593,7 @@ def parse_crime(values: dict[str, str], line: int, vocab: Vocabulary,
         f.fail("closed_at", "given, but status is open")
     elif closed_at is not None and reported_at is not None and closed_at < reported_at:
         f.fail("closed_at", "is before reported_at")
-    if len(errors) > before:
+    if f.found_problems:
         return None
     return CrimeRecord(
         line=line,
@@ -612,7 +624,6 @@ def parse_crime(values: dict[str, str], line: int, vocab: Vocabulary,
 def parse_risk(values: dict[str, str], line: int, vocab: Vocabulary,
                errors: Errors) -> RiskRecord | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     crime_ref = f.text("crime_ref", required=True, length=REF_LENGTH)
     assessed_at = f.when("assessed_at", required=True)
     tool_name = f.choice("tool", tuple(vocab.tools), "risk tool", required=True)
@@ -636,7 +647,7 @@ def parse_risk(values: dict[str, str], line: int, vocab: Vocabulary,
     plan_review_due = f.when("plan_review_due", future=True)
     approved_by = f.text("approved_by", length=NAME_LENGTH)
     approved_at = f.when("approved_at")
-    if len(errors) > before or tool is None:
+    if f.found_problems or tool is None:
         return None
     if plan is None and (plan_set_at or plan_review_due):
         f.fail("management_plan", "required when plan_set_at or plan_review_due is given")
@@ -651,7 +662,7 @@ def parse_risk(values: dict[str, str], line: int, vocab: Vocabulary,
                               "approves (four-eyes)")
     elif approved_at is not None and approved_at < assessed_at:  # type: ignore[operator]
         f.fail("approved_at", "is before assessed_at")
-    if len(errors) > before:
+    if f.found_problems:
         return None
     return RiskRecord(
         line=line,
@@ -676,7 +687,6 @@ def parse_risk(values: dict[str, str], line: int, vocab: Vocabulary,
 def parse_order(values: dict[str, str], line: int, vocab: Vocabulary,
                 errors: Errors) -> OrderRecord | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     record = OrderRecord(
         line=line,
         order_ref=f.text("order_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
@@ -690,7 +700,7 @@ def parse_order(values: dict[str, str], line: int, vocab: Vocabulary,
         notification_due_at=f.when("notification_due_at", future=True),
         notified_at=f.when("notified_at"),
     )
-    if len(errors) > before:
+    if f.found_problems:
         return None
     if record.notified_at is not None:
         if record.served_at is None:
@@ -700,13 +710,12 @@ def parse_order(values: dict[str, str], line: int, vocab: Vocabulary,
     if (record.notification_due_at is not None and record.served_at is not None
             and record.notification_due_at < record.served_at):
         f.fail("notification_due_at", "is before served_at")
-    return None if len(errors) > before else record
+    return f.checked(record)
 
 
 def parse_breach(values: dict[str, str], line: int, vocab: Vocabulary,
                  errors: Errors) -> BreachRecord | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     record = BreachRecord(
         line=line,
         breach_ref=f.text("breach_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
@@ -726,7 +735,7 @@ def parse_breach(values: dict[str, str], line: int, vocab: Vocabulary,
         reassessment_requested_at=f.when("reassessment_requested_at"),
         outcome=f.text("outcome", length=OUTCOME_LENGTH),
     )
-    if len(errors) > before:
+    if f.found_problems:
         return None
     for who, when in (("acknowledged_by", "acknowledged_at"), ("escalated_by", "escalated_at")):
         by, at = getattr(record, who), getattr(record, when)
@@ -739,7 +748,7 @@ def parse_breach(values: dict[str, str], line: int, vocab: Vocabulary,
         moment = getattr(record, name)
         if moment is not None and record.reported_at is not None and moment < record.reported_at:
             f.fail(name, "is before reported_at")
-    return None if len(errors) > before else record
+    return f.checked(record)
 
 
 def _level_number(value: str | None) -> int | None:
@@ -749,7 +758,6 @@ def _level_number(value: str | None) -> int | None:
 def parse_care(values: dict[str, str], line: int, vocab: Vocabulary,
                errors: Errors) -> CareRecord | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     record = CareRecord(
         line=line,
         crime_ref=f.text("crime_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
@@ -764,7 +772,7 @@ def parse_care(values: dict[str, str], line: int, vocab: Vocabulary,
         last_update_at=f.when("last_update_at"),
         vps_offered_at=f.when("vps_offered_at"),
     )
-    if len(errors) > before:
+    if f.found_problems:
         return None
     if record.consent_at is not None and record.consent is None:
         f.fail("consent_at", "given, but consent is N (not yet asked)")
@@ -796,7 +804,6 @@ def _consent(f: _Fields) -> bool | None:
 def parse_spo_decision(values: dict[str, str], line: int, vocab: Vocabulary,
                        errors: Errors) -> SpoDecisionRecord | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     record = SpoDecisionRecord(
         line=line,
         crime_ref=f.text("crime_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
@@ -805,7 +812,7 @@ def parse_spo_decision(values: dict[str, str], line: int, vocab: Vocabulary,
         decided_by=f.text("decided_by", required=True, length=NAME_LENGTH),  # type: ignore[arg-type]
         decided_at=f.when("decided_at", required=True),  # type: ignore[arg-type]
     )
-    if len(errors) > before:
+    if f.found_problems:
         return None
     if (record.status == SpoStatus.CONSIDERED_NOT_APPROPRIATE
             and not (record.rationale or "").strip()):
@@ -817,7 +824,6 @@ def parse_spo_decision(values: dict[str, str], line: int, vocab: Vocabulary,
 def parse_search(values: dict[str, str], line: int, vocab: Vocabulary,
                  errors: Errors) -> SearchRow | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     record = SearchRow(
         line=line,
         crime_ref=f.text("crime_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
@@ -828,13 +834,12 @@ def parse_search(values: dict[str, str], line: int, vocab: Vocabulary,
         premises=f.text("premises", length=PREMISES_LENGTH),
         result=f.text("result", strip=False),
     )
-    return None if len(errors) > before else record
+    return f.checked(record)
 
 
 def parse_multi_agency(values: dict[str, str], line: int, vocab: Vocabulary,
                        errors: Errors) -> MultiAgencyRecord | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     record = MultiAgencyRecord(
         line=line,
         crime_ref=f.text("crime_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
@@ -844,26 +849,24 @@ def parse_multi_agency(values: dict[str, str], line: int, vocab: Vocabulary,
         referred_by=f.text("referred_by", length=NAME_LENGTH),
         outcome=f.text("outcome", length=OUTCOME_LENGTH),
     )
-    return None if len(errors) > before else record
+    return f.checked(record)
 
 
 def parse_training(values: dict[str, str], line: int, vocab: Vocabulary,
                    errors: Errors) -> TrainingRow | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     record = TrainingRow(
         line=line,
         officer=f.text("officer", required=True, length=NAME_LENGTH),  # type: ignore[arg-type]
         course=f.text("course", required=True, length=COURSE_LENGTH),  # type: ignore[arg-type]
         completed_on=f.day("completed_on", required=True),  # type: ignore[arg-type]
     )
-    return None if len(errors) > before else record
+    return f.checked(record)
 
 
 def parse_programme(values: dict[str, str], line: int, vocab: Vocabulary,
                     errors: Errors) -> ProgrammeRecord | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     record = ProgrammeRecord(
         line=line,
         code=f.text("code", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
@@ -873,18 +876,15 @@ def parse_programme(values: dict[str, str], line: int, vocab: Vocabulary,
         available_from=f.day("available_from", required=True, future=True),  # type: ignore[arg-type]
         available_to=f.day("available_to", future=True),
     )
-    if len(errors) > before:
-        return None
-    if record.available_to is not None and record.available_to < record.available_from:
+    ends = record.available_to
+    if not f.found_problems and ends is not None and ends < record.available_from:
         f.fail("available_to", "is before available_from")
-        return None
-    return record
+    return f.checked(record)
 
 
 def parse_perpetrator_referral(values: dict[str, str], line: int, vocab: Vocabulary,
                                errors: Errors) -> PerpetratorReferralRecord | None:
     f = _Fields(values, vocab, errors)
-    before = len(errors)
     record = PerpetratorReferralRecord(
         line=line,
         crime_ref=f.text("crime_ref", required=True, length=REF_LENGTH),  # type: ignore[arg-type]
@@ -893,7 +893,7 @@ def parse_perpetrator_referral(values: dict[str, str], line: int, vocab: Vocabul
         referred_by=f.text("referred_by", length=NAME_LENGTH),
         outcome=f.text("outcome", length=OUTCOME_LENGTH),
     )
-    return None if len(errors) > before else record
+    return f.checked(record)
 
 
 RECORDS.update({CRIMES: CrimeRecord, RISK: RiskRecord, ORDERS: OrderRecord,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from app.policy import AllocationPolicy, AllocationRule
+from app.rules.case_criteria import covers
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,7 @@ class AllocationVerdict:
 
 
 def _matches(rule: AllocationRule, facts: AllocationFacts) -> bool:
-    if rule.families and not facts.families.intersection(rule.families):
-        return False
-    if rule.risk and (facts.risk_level or "unassessed") not in rule.risk:
-        return False
-    if rule.domestic_abuse == "yes" and not facts.domestic_abuse:
-        return False
-    return not (rule.domestic_abuse == "no" and facts.domestic_abuse)
+    return covers(rule, facts.families, facts.risk_level, facts.domestic_abuse)
 
 
 def expected_teams(rule: AllocationRule, facts: AllocationFacts) -> tuple[str, ...]:

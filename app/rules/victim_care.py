@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from app.dates import add_working_days, format_local
 from app.policy import CalendarPolicy, Policy, ReferralRoute, VictimsCodePolicy
+from app.rules.case_criteria import covers
 from models.enums import ReferralOutcome
 
 
@@ -148,18 +149,9 @@ def is_specialist(service: str, code: VictimsCodePolicy) -> bool:
 def route_for(facts: CareFacts, policy: Policy) -> ReferralRoute | None:
     """The policy's first route matching the case: families (empty matches any),
     risk levels ("unassessed" for none; empty matches any), domestic abuse."""
-    level = facts.risk_level or "unassessed"
-    for route in policy.victims_code.routes:
-        if route.families and not (facts.families & set(route.families)):
-            continue
-        if route.risk and level not in route.risk:
-            continue
-        if route.domestic_abuse == "yes" and not facts.domestic_abuse:
-            continue
-        if route.domestic_abuse == "no" and facts.domestic_abuse:
-            continue
-        return route
-    return None
+    return next((route for route in policy.victims_code.routes
+                 if covers(route, facts.families, facts.risk_level, facts.domestic_abuse)),
+                None)
 
 
 def _services(names: Iterable[str]) -> str:

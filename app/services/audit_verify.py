@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
-from app.dbsecurity import canonical_sql, link_hash
+from app.dbsecurity_chain import canonical_sql, link_hash
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models.enums import AuditAction
@@ -56,7 +56,7 @@ def verify_chain(connection: object) -> AuditVerification:
     dialect = connection.dialect.name  # type: ignore[attr-defined]
     canon = canonical_sql(dialect, "e.")
     report = AuditVerification()
-    # built from column names only (app.dbsecurity.canonical_sql), no input
+    # built from column names only (app.dbsecurity_chain.canonical_sql), no input
     query = " ".join(("SELECT c.seq, c.audit_id, c.prev_hash, c.hash, e.id AS event_id,",
                       canon, "AS canon FROM audit_chain c",
                       "LEFT JOIN audit_event e ON e.id = c.audit_id ORDER BY c.seq"))

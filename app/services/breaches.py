@@ -1,10 +1,6 @@
-"""Breaches of protective orders: recording, the escalation board and the
-supervisor's actions (DOMAIN.md §5; recs 12.3, 13).
-
-A breach is never a note. :func:`record_breach` records it as a new crime
-linked to the original case and the victim–suspect pair, makes a risk
-re-assessment due on the original case (which lists it at the next DMM with
-BREACH and RISK_REVIEW_DUE) and starts the acknowledgement clock.
+"""The escalation board of breaches of protective orders (DOMAIN.md §5;
+recs 12.3, 13). Recording a breach is in :mod:`app.services.breach_recording`,
+the supervisor's actions on one in :mod:`app.services.breach_actions`.
 
 **Which breaches are on the board**: every unacknowledged breach, plus those
 acknowledged within the last ``breach.board_acknowledged_days`` (default 7)
@@ -20,10 +16,9 @@ the SPOs in force between the pairs; never a query per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -31,32 +26,17 @@ from sqlalchemy import Select, case, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app.errors import BadInput, NotFound
 from app.rules import orders as order_rules
-from app.rules.allocation import AllocationFacts, check_allocation
 from app.rules.escalation import (
     BreachFacts,
     Escalation,
     assess_breach,
     format_time_left,
 )
-from app.rules.risk import reassessment_due
 from app.services.audit_trail import audit_naming
-from app.services.case_lock import ADDITION, CaseEdit, edit_case
 from app.services.context import ServiceContext
-from app.services.orders import (
-    BREACH_SEQUENCE,
-    OrderView,
-    create_order_in_session,
-    next_number,
-    next_ref,
-    not_in_future,
-    order_view,
-    required_text,
-)
 from app.services.permissions import Permission
 from models import (
-    Allocation,
     Breach,
     Case,
     MultiAgencyReferral,
@@ -65,15 +45,12 @@ from models import (
     RiskAssessment,
 )
 from models.enums import ORDERS_IN_FORCE, AuditAction, OrderStatus
-from seed.reference import breach_code_for_order
 
 LEVEL_TITLES: dict[int, str] = {
     3: "Level 3: overdue — acknowledgement or re-assessment not done in time",
     2: "Level 2: repeated, high risk, SPO breach or threats/violence — inspector review",
     1: "Level 1: supervisor acknowledgement due",
 }
-DEFAULT_ORDERS_TEAM = "Orders"
-
 
 # --- results ------------------------------------------------------------------------
 
@@ -206,25 +183,6 @@ class BreachBoard:
 
     def find(self, breach_ref: str) -> BoardItem | None:
         return next((i for i in self.items if i.breach_ref == breach_ref), None)
-
-
-@dataclass(frozen=True)
-class BreachRecorded:
-    breach_ref: str
-    crime_ref: str  # the new breach crime
-    original_crime_ref: str
-    order_ref: str
-    order_kind: str
-    principal_code: str
-    allocation_team: str
-    reassessment_due_at: datetime | None  # on the breach crime, the pair's live record
-    acknowledge_due_at: datetime
-    item: BoardItem  # the breach as the board shows it now
-    message: str = field(default="")
-
-    @property
-    def level(self) -> int:
-        return self.item.level
 
 
 # --- building items -----------------------------------------------------------------
@@ -444,7 +402,7 @@ def _sort_key(item: BoardItem) -> tuple[Any, ...]:
     return (0 if item.overdue else 1, due, item.reported_at, item.breach_ref)
 
 
-def _item_for(ctx: ServiceContext, session: Session, breach_id: int) -> BoardItem:
+def item_for(ctx: ServiceContext, session: Session, breach_id: int) -> BoardItem:
     return _items(ctx, session, [Breach.id == breach_id])[0][0]
 
 
@@ -510,343 +468,3 @@ def breach_board(ctx: ServiceContext, *, area: str | None = None, text: str | No
             audit_naming(ctx, session, AuditAction.VIEW, "breach_board", area or "force-wide",
                          shown, reason=f"breach board viewed ({where}; {counts})")
     return board
-
-
-# --- recording a breach ---------------------------------------------------------------
-
-
-def _order_covers(order: ProtectiveOrder, occurred_at: datetime) -> str | None:
-    """Why ``order`` cannot have been breached at ``occurred_at``, or None."""
-    status = order.status.replace("_", " ")
-    if order.granted_at is not None and occurred_at < order.granted_at:
-        return f"it was granted only on {order.granted_at.isoformat()}"
-    if order.status in ORDERS_IN_FORCE:
-        if order.expires_at is not None and occurred_at > order.expires_at:
-            return f"it expired on {order.expires_at.isoformat()}"
-        return None
-    if order.status == OrderStatus.EXPIRED and order.expires_at and occurred_at <= order.expires_at:
-        return None
-    if order.status == OrderStatus.DISCHARGED and order.updated_at and occurred_at <= order.updated_at:
-        return None
-    return f"it is {status}"
-
-
-def _breach_team(original: Case, ctx: ServiceContext) -> str:
-    """The team the allocation policy gives a breach: the team holding the
-    original case when there is one, else the policy's next team."""
-    facts = AllocationFacts(families=frozenset({"breach"}), risk_level=None,
-                            domestic_abuse=original.domestic_abuse, team=None,
-                            original_team=original.allocation_team)
-    verdict = check_allocation(facts, ctx.policy.allocation)
-    return verdict.expected_teams[0] if verdict.expected_teams else DEFAULT_ORDERS_TEAM
-
-
-def record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
-                  reported_at: datetime, summary: str, threats_or_violence: bool = False,
-                  crime_ref: str | None = None) -> BreachRecorded:
-    """Record a breach of ``order_ref`` as a new crime linked to the original
-    case and the victim–suspect pair; the breach crime is the pair's live
-    record: its risk re-assessment is due from this breach (unless the pair was
-    assessed since it was reported), it is listed at the next DMM, and the
-    acknowledgement clock starts."""
-    with ctx.read() as session:
-        row = session.execute(
-            select(Case.area_command, Case.crime_ref)
-            .join(ProtectiveOrder, ProtectiveOrder.case_id == Case.id)
-            .where(ProtectiveOrder.order_ref == order_ref.strip())
-        ).first()
-    if row is None:
-        raise NotFound(f"order {order_ref} is not in Vigil")
-    area, original_ref = row.area_command, str(row.crime_ref)
-    ctx.require(Permission.RECORD_BREACH, area=area, entity="case", entity_id=original_ref)
-    text = required_text(summary, "breach summary")
-    not_in_future(ctx, reported_at, "reported_at")
-    if occurred_at > reported_at:
-        raise BadInput(f"breach occurred {occurred_at.isoformat()} after it was reported "
-                       f"{reported_at.isoformat()}")
-    return _record_breach(ctx, order_ref=order_ref, occurred_at=occurred_at,
-                          reported_at=reported_at, text=text,
-                          threats_or_violence=threats_or_violence, crime_ref=crime_ref,
-                          original_ref=original_ref)
-
-
-def _record_breach(ctx: ServiceContext, *, order_ref: str, occurred_at: datetime,
-                   reported_at: datetime, text: str, threats_or_violence: bool,
-                   crime_ref: str | None, original_ref: str) -> BreachRecorded:
-    now = ctx.now()
-    policy = ctx.policy
-    race = (f"breach of {order_ref.strip()} not recorded: a reference it needed was taken by "
-            "someone else at the same moment; nothing was saved. Try again.")
-    # an addition to the original case: the state read below, under its lock, is current
-    with edit_case(ctx, crime_ref=original_ref, expected_version=ADDITION,
-                   permission=Permission.RECORD_BREACH, race_message=race) as (
-            session, original, _version):
-        order = session.execute(
-            select(ProtectiveOrder).where(ProtectiveOrder.order_ref == order_ref.strip())
-            .execution_options(populate_existing=True)
-        ).scalars().one()
-        problem = _order_covers(order, occurred_at)
-        if problem:
-            raise BadInput(f"order {order.order_ref} cannot have been breached on "
-                           f"{occurred_at.isoformat()}: {problem}")
-        victim_id = order.protected_id or original.victim_id
-        suspect_id = order.subject_id or original.suspect_id
-        if suspect_id is None:
-            raise BadInput(f"order {order.order_ref} names no subject: record the suspect first")
-        number = next_number(session, BREACH_SEQUENCE)
-        breach_ref = next_ref(session, Breach.breach_ref, f"B/{now:%y}/", number, width=6,
-                              sequence=BREACH_SEQUENCE)
-        if crime_ref:
-            crime_ref = crime_ref.strip()
-            if session.execute(select(Case.id).where(
-                    func.lower(Case.crime_ref) == crime_ref.lower())).first():
-                raise BadInput(f"crime reference {crime_ref} is already in Vigil")
-        else:
-            crime_ref = next_ref(session, Case.crime_ref, f"BC/{now:%y}/", number, width=6,
-                                 sequence=BREACH_SEQUENCE)
-        code = breach_code_for_order(order.kind)
-        team = _breach_team(original, ctx)
-        officer = original.officer if team == original.allocation_team else None
-        crime = Case(
-            crime_ref=crime_ref, reported_at=reported_at, occurred_from=occurred_at,
-            occurred_to=occurred_at, area_command=original.area_command, principal_code=code,
-            victim_id=victim_id, suspect_id=suspect_id, relationship=original.relationship,
-            domestic_abuse=original.domestic_abuse, online=False, summary=text, status="open",
-            allocation_team=team, officer=officer, linked_case_id=original.id,
-            created_at=now, last_activity_at=now,
-        )
-        session.add(crime)
-        session.flush()
-        session.add(Allocation(
-            case_id=crime.id, team=team, officer=officer, allocated_at=now,  # type: ignore[arg-type]
-            allocated_by=ctx.actor.username,
-            reason=f"breach of {order.kind} {order.order_ref}: allocated by policy to "
-                   f"{'the team holding ' + original.crime_ref if team == original.allocation_team else team}",
-        ))
-        breach = Breach(
-            breach_ref=breach_ref, order_id=order.id, breach_case_id=crime.id,  # type: ignore[arg-type]
-            original_case_id=original.id, occurred_at=occurred_at, reported_at=reported_at,  # type: ignore[arg-type]
-            threats_or_violence=threats_or_violence,
-        )
-        session.add(breach)
-        crime.reassessment_due_at = reassessment_due(
-            [reported_at], _pair_last_assessed(session, victim_id, suspect_id), policy.risk)
-        session.add(crime)
-        session.flush()
-        ack_due = reported_at + timedelta(hours=policy.breach.acknowledge_within_hours)
-        ctx.audit(session, AuditAction.CREATE, "case", crime_ref,
-                  reason=(f"breach crime recorded: {code} breach {breach_ref} of {order.kind} "
-                          f"{order.order_ref} (original crime {original.crime_ref})"),
-                  after={"crime_ref": crime_ref, "principal_code": code, "breach_ref": breach_ref,
-                         "order_ref": order.order_ref, "linked_to": original.crime_ref,
-                         "occurred_at": occurred_at, "reported_at": reported_at,
-                         "threats_or_violence": threats_or_violence, "allocation_team": team})
-        ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
-                  reason=(f"breach {breach_ref} of {order.kind} {order.order_ref} recorded as "
-                          f"crime {crime_ref}: risk re-assessment due on {crime_ref}, listed "
-                          "for the next DMM, supervisor acknowledgement due"),
-                  after={"reassessment_due_at": crime.reassessment_due_at,
-                         "reassessment_on": crime_ref, "breach_ref": breach_ref,
-                         "acknowledge_due_at": ack_due})
-        item = _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
-        due_on_crime = crime.reassessment_due_at
-    return BreachRecorded(
-        breach_ref=breach_ref, crime_ref=crime_ref, original_crime_ref=original_ref,
-        order_ref=item.order_ref, order_kind=item.order_kind, principal_code=code,
-        allocation_team=team, reassessment_due_at=due_on_crime,  # type: ignore[arg-type]
-        acknowledge_due_at=ack_due, item=item,
-        message=(f"breach {breach_ref} recorded as crime {crime_ref} ({code}); "
-                 f"level {item.level}; acknowledgement due {ack_due:%d/%m %H:%M} UTC"),
-    )
-
-
-# --- the supervisor's actions ------------------------------------------------------------
-
-
-def _breach_area(ctx: ServiceContext, breach_ref: str) -> tuple[str, str]:
-    with ctx.read() as session:
-        row = session.execute(
-            select(Case.area_command, Case.crime_ref)
-            .join(Breach, Breach.original_case_id == Case.id)
-            .where(Breach.breach_ref == breach_ref.strip())
-        ).first()
-    if row is None:
-        raise NotFound(f"breach {breach_ref} is not in Vigil")
-    return row.area_command, row.crime_ref
-
-
-def _breach_state(breach: Breach) -> dict[str, Any]:
-    return {"breach_ref": breach.breach_ref, "acknowledged_by": breach.acknowledged_by,
-            "acknowledged_at": breach.acknowledged_at,
-            "acknowledgement_note": breach.acknowledgement_note,
-            "manual_level": breach.manual_level, "escalated_by": breach.escalated_by,
-            "escalated_at": breach.escalated_at, "arrest_at": breach.arrest_at,
-            "reassessment_requested_at": breach.reassessment_requested_at,
-            "outcome": breach.outcome}
-
-
-@contextmanager
-def _action(ctx: ServiceContext, breach_ref: str, permission: Permission,
-            expected_version: int) -> Iterator[tuple[CaseEdit, Breach]]:
-    """The single edit path on the breach's original case (authorise, lock the
-    case row, check the version read), then the breach read afresh under the
-    lock: the state the action depends on is the current one."""
-    ref = breach_ref.strip()
-    _area, crime_ref = _breach_area(ctx, ref)
-    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
-                   permission=permission) as edit:
-        breach = edit.session.execute(
-            select(Breach).where(Breach.breach_ref == ref)
-            .execution_options(populate_existing=True)
-        ).scalars().one()
-        yield edit, breach
-
-
-def acknowledge_breach(ctx: ServiceContext, *, breach_ref: str, note: str,
-                       expected_version: int) -> BoardItem:
-    """The supervisor acknowledges the breach, with a note of what was done."""
-    text = required_text(note, "acknowledgement note")
-    with _action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
-            edit, breach):
-        session, original = edit.session, edit.case
-        if breach.acknowledged_at is not None:
-            raise BadInput(f"breach {breach.breach_ref} was already acknowledged by "
-                           f"{breach.acknowledged_by} at {breach.acknowledged_at.isoformat()}")
-        before = _breach_state(breach)
-        now = ctx.now()
-        breach.acknowledged_by = ctx.actor.username
-        breach.acknowledged_at = now
-        breach.acknowledgement_note = text
-        session.add(breach)
-        due = breach.reported_at + timedelta(hours=ctx.policy.breach.acknowledge_within_hours)
-        late = " (late)" if now > due else ""
-        ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
-                  reason=f"breach {breach.breach_ref} acknowledged{late}: {text}",
-                  before=before, after=_breach_state(breach))
-        session.flush()
-        return _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
-
-
-def escalate_breach(ctx: ServiceContext, *, breach_ref: str, level: int, reason: str,
-                    expected_version: int) -> BoardItem:
-    """Raise the breach to ``level`` (2 or 3) by a supervisor's decision; a
-    manual escalation never lowers the level."""
-    text = required_text(reason, "escalation reason")
-    if level not in (2, 3):
-        raise BadInput(f"escalation level {level}: choose 2 or 3")
-    with _action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
-            edit, breach):
-        session, original = edit.session, edit.case
-        current = _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
-        if level <= current.level:
-            raise BadInput(f"breach {breach.breach_ref} is already at level {current.level}: "
-                           "escalation only raises the level")
-        before = _breach_state(breach)
-        breach.manual_level = level
-        breach.escalated_by = ctx.actor.username
-        breach.escalated_at = ctx.now()
-        session.add(breach)
-        ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
-                  reason=f"breach {breach.breach_ref} escalated from level {current.level} "
-                         f"to level {level}: {text}",
-                  before=before, after=_breach_state(breach))
-        session.flush()
-        return _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
-
-
-def record_arrest(ctx: ServiceContext, *, breach_ref: str, arrested_at: datetime,
-                  expected_version: int) -> BoardItem:
-    """The suspect was arrested for the breach."""
-    not_in_future(ctx, arrested_at, "arrested_at")
-    with _action(ctx, breach_ref, Permission.RECORD_BREACH, expected_version) as (
-            edit, breach):
-        session, original = edit.session, edit.case
-        if arrested_at < breach.occurred_at:
-            raise BadInput(f"arrest {arrested_at.isoformat()} is before the breach occurred "
-                           f"({breach.occurred_at.isoformat()})")
-        before = _breach_state(breach)
-        breach.arrest_at = arrested_at
-        if breach.outcome is None:
-            breach.outcome = "arrested"
-        session.add(breach)
-        ctx.audit(session, AuditAction.UPDATE, "case", original.crime_ref,
-                  reason=f"arrest recorded for breach {breach.breach_ref}",
-                  before=before, after=_breach_state(breach))
-        session.flush()
-        return _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
-
-
-def request_reassessment(ctx: ServiceContext, *, breach_ref: str,
-                         expected_version: int) -> BoardItem:
-    """Ask for the victim's risk to be re-assessed now: the re-assessment on
-    the breach crime (the pair's live record) becomes due within
-    ``risk.reassessment_due_hours`` (or earlier if it already was)."""
-    with _action(ctx, breach_ref, Permission.ACT_ON_BREACH, expected_version) as (
-            edit, breach):
-        session = edit.session
-        now = ctx.now()
-        crime = session.get(Case, breach.breach_case_id)
-        if crime is None:  # pragma: no cover - the foreign key holds it
-            raise NotFound(f"the crime of breach {breach.breach_ref} is not in Vigil")
-        before = _breach_state(breach)
-        before["reassessment_due_at"] = crime.reassessment_due_at
-        breach.reassessment_requested_at = now
-        due = now + timedelta(hours=ctx.policy.risk.reassessment_due_hours)
-        if crime.reassessment_due_at is None or due < crime.reassessment_due_at:
-            crime.reassessment_due_at = due
-        session.add(breach)
-        session.add(crime)
-        edit.touch(crime.id)  # type: ignore[arg-type]
-        after = _breach_state(breach)
-        after["reassessment_due_at"] = crime.reassessment_due_at
-        ctx.audit(session, AuditAction.UPDATE, "case", crime.crime_ref,
-                  reason=f"risk re-assessment requested after breach {breach.breach_ref}",
-                  before=before, after=after)
-        session.flush()
-        return _item_for(ctx, session, breach.id)  # type: ignore[arg-type]
-
-
-def _pair_last_assessed(session: Session, victim_id: int | None,
-                        suspect_id: int | None) -> datetime | None:
-    """The latest risk assessment on any crime of the victim-suspect pair."""
-    value = session.execute(
-        select(func.max(RiskAssessment.assessed_at))
-        .join(Case, Case.id == RiskAssessment.case_id)
-        .where(Case.victim_id == victim_id, Case.suspect_id == suspect_id)).scalar()
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def record_spo_application(ctx: ServiceContext, *, crime_ref: str, kind: str,
-                           applied_at: datetime, expected_version: int,
-                           order_ref: str | None = None) -> OrderView:
-    """An SPO or interim SPO applied for to protect the victim of ``crime_ref``
-    from its suspect; the case's SPO decision becomes ``applied``."""
-    kind = (kind or "").strip().upper()
-    if kind not in order_rules.SPO_KINDS:
-        raise BadInput(f"SPO application kind {kind!r}: choose SPO or ISPO")
-    not_in_future(ctx, applied_at, "applied_at")
-    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
-                   permission=Permission.MANAGE_ORDERS) as edit:
-        session, case_row = edit.session, edit.case
-        if case_row.suspect_id is not None:
-            pending = session.execute(
-                select(ProtectiveOrder.order_ref, ProtectiveOrder.status).where(
-                    ProtectiveOrder.protected_id == case_row.victim_id,
-                    ProtectiveOrder.subject_id == case_row.suspect_id,
-                    ProtectiveOrder.kind == kind,
-                    ProtectiveOrder.status.in_(
-                        sorted(ORDERS_IN_FORCE | {OrderStatus.APPLIED,
-                                                  OrderStatus.APPLICATION_IN_PREPARATION})),
-                ).limit(1)
-            ).first()
-            if pending:
-                raise BadInput(f"{kind} {pending[0]} for this victim and suspect is already "
-                               f"{pending[1].replace('_', ' ')}")
-        order = create_order_in_session(
-            ctx, session, case_row, kind=kind, status=OrderStatus.APPLIED, order_ref=order_ref,
-            applied_at=applied_at, granted_at=None, served_at=None, expires_at=None,
-            conditions=None, reason="SPO application recorded",
-        )
-        return order_view(session, ctx, order, case_row)

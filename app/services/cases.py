@@ -1,17 +1,17 @@
-"""The case record: everything the case screen shows, and the edits made on it.
+"""Opening a case: the case record the case screen shows, read in one go.
 
 Opening a case is a consultation (DPA 2018 s62): it is audited, and opening a
 case outside the user's own area command needs a reason, which is recorded.
-Every edit goes through the one edit path
+The edits made on it (:mod:`app.services.case_edits`, and the other services
+of a case's records) go through the one edit path
 (:func:`app.services.case_lock.edit_case`: role and area, the case row
-locked, the version read checked), changes the rows and writes an audit event
-with before/after, all in one transaction, and returns the new case version
-so the screen can keep editing.
+locked, the version read checked): they change the rows and write an audit
+event with before/after, all in one transaction, and return the new case
+version so the screen can keep editing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -26,7 +26,22 @@ from app.rules.allocation import (
     team_moves,
     too_many_moves,
 )
-from app.services.case_lock import edit_case, load_case
+from app.services.case_lock import load_case
+from app.services.case_views import (
+    AllocationView,
+    AssessmentView,
+    BreachView,
+    CaseRecord,
+    ClassificationView,
+    MultiAgencyView,
+    OrderView,
+    ReferralView,
+    RelatedCase,
+    SearchRecordView,
+    SpoDecisionView,
+    VictimCareView,
+    policy_check,
+)
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from app.services.search import included_codes
@@ -45,8 +60,8 @@ from models import (
     SpoDecision,
     VictimCare,
 )
-from models.enums import AuditAction, ClassificationSource, MultiAgencyKind
-from seed.reference import force_organisation, organisation
+from models.enums import AuditAction
+from seed.reference import organisation
 
 # Other crimes of the same victim-suspect pair shown on the record.
 COURSE_OF_CONDUCT_LIMIT = 200
@@ -55,263 +70,6 @@ COURSE_OF_CONDUCT_LIMIT = 200
 class ReasonRequired(BadInput):
     """Opening a case outside the user's own area command needs a reason."""
 
-
-# --- what the screen shows ----------------------------------------------------
-@dataclass(frozen=True)
-class ClassificationView:
-    code: str
-    title: str
-    family: str
-    is_stalking: bool
-    source: str | None = None  # included only: recording / screening / import
-    added_by: str | None = None
-    added_at: datetime | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class AssessmentView:
-    id: int
-    tool: str
-    tool_version: str
-    answers: str
-    yes_count: int
-    suggested_level: str
-    level: str
-    rationale: str | None
-    management_plan: str | None
-    assessor: str
-    assessed_at: datetime
-    review_due: datetime | None
-    approval_required: bool
-    approved_by: str | None
-    approved_at: datetime | None
-
-    @property
-    def awaiting_approval(self) -> bool:
-        return self.approval_required and self.approved_at is None
-
-
-@dataclass(frozen=True)
-class OrderView:
-    order_ref: str
-    kind: str
-    status: str
-    applied_at: datetime | None
-    granted_at: datetime | None
-    served_at: datetime | None
-    expires_at: datetime | None
-    conditions: str | None
-
-
-@dataclass(frozen=True)
-class BreachView:
-    breach_ref: str
-    order_ref: str
-    order_kind: str
-    breach_crime_ref: str
-    original_crime_ref: str
-    occurred_at: datetime
-    reported_at: datetime
-    threats_or_violence: bool
-    acknowledged_by: str | None
-    acknowledged_at: datetime | None
-    outcome: str | None
-
-
-@dataclass(frozen=True)
-class SpoDecisionView:
-    status: str
-    rationale: str | None
-    decided_by: str
-    decided_at: datetime
-
-
-@dataclass(frozen=True)
-class VictimCareView:
-    needs_assessed_at: datetime | None
-    enhanced_rights: bool
-    rights_explained_at: datetime | None
-    consent: bool | None
-    last_update_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ReferralView:
-    id: int
-    service: str
-    service_name: str
-    referred_at: datetime
-    outcome: str
-    referred_by: str | None
-
-
-@dataclass(frozen=True)
-class MultiAgencyView:
-    id: int
-    kind: str
-    referred_at: datetime
-    referred_by: str | None
-    outcome: str | None
-
-
-@dataclass(frozen=True)
-class AllocationView:
-    team: str
-    officer: str | None
-    allocated_at: datetime
-    allocated_by: str | None
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class PolicyCheck:
-    """The allocation policy's verdict on the case as it is held now."""
-
-    compliant: bool
-    rule: str | None
-    expected_teams: tuple[str, ...]
-    explanation: str
-
-
-@dataclass(frozen=True)
-class RelatedCase:
-    crime_ref: str
-    reported_at: datetime
-    principal_code: str
-    included_codes: tuple[str, ...]
-    status: str
-    risk_level: str | None
-    area_command: str
-
-
-@dataclass(frozen=True)
-class SearchRecordView:
-    id: int
-    power: str
-    conducted_at: datetime
-    officer: str
-    authorised_by: str | None
-    premises: str | None
-    items_seized: str | None
-    recorded_by: str
-    recorded_at: datetime
-
-
-@dataclass(frozen=True)
-class CaseRecord:
-    """One case as the case screen shows it, with the version to edit against."""
-
-    crime_ref: str
-    version: int
-    as_of: datetime
-    # summary
-    reported_at: datetime
-    occurred_from: datetime | None
-    occurred_to: datetime | None
-    area_command: str
-    status: str
-    outcome: str | None
-    closed_at: datetime | None
-    victim_ref: str
-    victim_name: str
-    suspect_ref: str | None
-    suspect_name: str | None
-    relationship: str
-    domestic_abuse: bool
-    online: bool
-    pin_issued: bool
-    summary: str
-    linked_crime_ref: str | None
-    last_activity_at: datetime
-    # classifications
-    principal: ClassificationView
-    included: tuple[ClassificationView, ...]
-    # risk (the case mirrors the latest approved assessment)
-    risk_level: str | None
-    risk_assessed_at: datetime | None
-    risk_review_due: datetime | None
-    reassessment_due_at: datetime | None
-    assessments: tuple[AssessmentView, ...]  # newest first
-    # orders and breaches
-    orders: tuple[OrderView, ...]
-    breaches: tuple[BreachView, ...]
-    spo_status: str
-    spo_decisions: tuple[SpoDecisionView, ...]  # newest first
-    # victim care
-    victim_care: VictimCareView | None
-    referrals: tuple[ReferralView, ...]
-    multi_agency: tuple[MultiAgencyView, ...]
-    # allocation
-    allocation_team: str | None
-    officer: str | None
-    allocations: tuple[AllocationView, ...]  # oldest first
-    policy_check: PolicyCheck
-    team_moves: int
-    too_many_moves: bool
-    allocation_facts: AllocationFacts
-    # course of conduct and searches
-    course_of_conduct: tuple[RelatedCase, ...]
-    searches: tuple[SearchRecordView, ...]
-    # the user's position
-    out_of_area: bool
-    view_reason: str | None
-    can_edit: bool
-    can_approve: bool
-    can_view_audit: bool
-
-    @property
-    def latest_assessment(self) -> AssessmentView | None:
-        return self.assessments[0] if self.assessments else None
-
-    @property
-    def pending_assessment(self) -> AssessmentView | None:
-        """The newest assessment, when it is a downgrade awaiting approval."""
-        latest = self.latest_assessment
-        return latest if latest and latest.awaiting_approval else None
-
-    @property
-    def codes(self) -> tuple[str, ...]:
-        return (self.principal.code, *(c.code for c in self.included))
-
-    @property
-    def is_stalking(self) -> bool:
-        return self.principal.is_stalking or any(c.is_stalking for c in self.included)
-
-    @property
-    def review_overdue(self) -> bool:
-        return self.risk_review_due is not None and self.risk_review_due <= self.as_of
-
-
-@dataclass(frozen=True)
-class EditResult:
-    """An edit made: the case's new version (to keep editing) and what changed."""
-
-    crime_ref: str
-    version: int
-    message: str
-
-
-@dataclass(frozen=True)
-class ReallocationResult:
-    crime_ref: str
-    version: int
-    team: str
-    officer: str | None
-    policy_check: PolicyCheck
-    team_moves: int
-    too_many_moves: bool
-    message: str
-
-
-@dataclass(frozen=True)
-class RecordedItem:
-    """An edit that created a row (a search record, a referral): its id too."""
-
-    crime_ref: str
-    version: int
-    item_id: int
-    message: str
 
 
 # --- shared edit plumbing -------------------------------------------------------
@@ -598,186 +356,3 @@ def _build_record(ctx: ServiceContext, session: Session, case: Case, *, out_of_a
         can_approve=ctx.allowed(Permission.APPROVE_RISK_DOWNGRADE, area=case.area_command),
         can_view_audit=ctx.allowed(Permission.VIEW_AUDIT, area=case.area_command),
     )
-
-
-def policy_check(verdict) -> PolicyCheck:  # type: ignore[no-untyped-def]
-    return PolicyCheck(compliant=verdict.compliant,
-                       rule=verdict.rule.name if verdict.rule else None,
-                       expected_teams=tuple(verdict.expected_teams),
-                       explanation=verdict.explanation)
-
-
-# --- classifications ------------------------------------------------------------
-def add_included_classification(ctx: ServiceContext, *, crime_ref: str, code: str, reason: str,
-                                expected_version: int,
-                                source: str = ClassificationSource.RECORDING) -> EditResult:
-    """Record another crime on the same report (rec 7): searchable, not counted."""
-    code = (code or "").strip().upper()
-    why = required_text(reason, "a reason for adding the classification")
-    if source not in {s.value for s in ClassificationSource}:
-        raise BadInput(f"source {source!r}: expected one of "
-                       f"{', '.join(s.value for s in ClassificationSource)}")
-    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
-            session, case, version):
-        ref = session.get(Classification, code)
-        if ref is None:
-            raise BadInput(f"classification {code!r} is not a known Home Office class")
-        if code == case.principal_code:
-            raise BadInput(f"{code} is already the principal classification of {crime_ref}")
-        existing = session.execute(
-            select(IncludedClassification.id).where(IncludedClassification.case_id == case.id,
-                                                    IncludedClassification.code == code)
-        ).first()
-        if existing:
-            raise BadInput(f"{code} is already an included classification of {crime_ref}")
-        before = sorted(c for c in _included(session, case.id))
-        session.add(IncludedClassification(case_id=case.id, code=code, source=source,
-                                           added_by=ctx.actor.username, added_at=ctx.now(),
-                                           reason=why))
-        ctx.audit(session, AuditAction.CREATE, "case", crime_ref,
-                  reason=f"included classification {code} added: {why}",
-                  before={"included_codes": before},
-                  after={"included_codes": sorted([*before, code]), "code": code,
-                         "title": ref.title, "source": source})
-    return EditResult(crime_ref, version, f"{code} {ref.title} added as an included classification")
-
-
-def remove_included_classification(ctx: ServiceContext, *, crime_ref: str, code: str, reason: str,
-                                   expected_version: int) -> EditResult:
-    code = (code or "").strip().upper()
-    why = required_text(reason, "a reason for removing the classification")
-    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
-            session, case, version):
-        row = session.execute(
-            select(IncludedClassification).where(IncludedClassification.case_id == case.id,
-                                                 IncludedClassification.code == code)
-        ).scalars().first()
-        if row is None:
-            raise BadInput(f"{code} is not an included classification of {crime_ref}")
-        before = sorted(_included(session, case.id))
-        removed = {"code": row.code, "source": row.source, "added_by": row.added_by,
-                   "added_at": row.added_at, "reason": row.reason}
-        session.delete(row)
-        ctx.audit(session, AuditAction.DELETE, "case", crime_ref,
-                  reason=f"included classification {code} removed: {why}",
-                  before={"included_codes": before, "removed": removed},
-                  after={"included_codes": [c for c in before if c != code]})
-    return EditResult(crime_ref, version, f"{code} removed from the included classifications")
-
-
-def _included(session: Session, case_id: int) -> list[str]:
-    return list(session.execute(
-        select(IncludedClassification.code).where(IncludedClassification.case_id == case_id)
-    ).scalars())
-
-
-# --- allocation -----------------------------------------------------------------
-def reallocate(ctx: ServiceContext, *, crime_ref: str, team: str, officer: str | None, reason: str,
-               expected_version: int) -> ReallocationResult:
-    """Move the case to ``team`` (and ``officer``) with a reason; the result
-    carries the allocation policy's verdict on the new team."""
-    team = (team or "").strip()
-    officer = (officer or "").strip() or None
-    why = required_text(reason, "a reason for the reallocation")
-    teams = force_organisation(ctx.policy).teams
-    if team not in teams:
-        raise BadInput(f"team {team!r}: expected one of {', '.join(teams)}")
-    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
-            session, case, version):
-        if case.allocation_team == team and case.officer == officer:
-            raise BadInput(f"{crime_ref} is already allocated to {team}"
-                           + (f" ({officer})" if officer else ""))
-        before = {"team": case.allocation_team, "officer": case.officer}
-        now = ctx.now()
-        session.add(Allocation(case_id=case.id, team=team, officer=officer, allocated_at=now,
-                               allocated_by=ctx.actor.username, reason=why))
-        case.allocation_team = team
-        case.officer = officer
-        session.add(case)
-        session.flush()
-        facts = _allocation_facts(session, case)
-        history = list(session.execute(
-            select(Allocation.team).where(Allocation.case_id == case.id)
-            .order_by(Allocation.allocated_at, Allocation.id)
-        ).scalars())
-        check = policy_check(check_allocation(facts, ctx.policy.allocation))
-        moves = team_moves(history)
-        too_many = too_many_moves(history, ctx.policy.allocation)
-        ctx.audit(session, AuditAction.UPDATE, "case", crime_ref,
-                  reason=f"reallocated to {team}: {why}",
-                  before=before,
-                  after={"team": team, "officer": officer, "policy_compliant": check.compliant,
-                         "policy": check.explanation, "team_moves": moves})
-    verdict = "complies with policy" if check.compliant else f"contrary to policy: {check.explanation}"
-    return ReallocationResult(crime_ref=crime_ref, version=version, team=team, officer=officer,
-                              policy_check=check, team_moves=moves, too_many_moves=too_many,
-                              message=f"{crime_ref} reallocated to {team}; {verdict}")
-
-
-def _allocation_facts(session: Session, case: Case) -> AllocationFacts:
-    codes = [case.principal_code, *_included(session, case.id)]  # type: ignore[arg-type]
-    family_by_code = dict(session.execute(
-        select(Classification.code, Classification.family).where(Classification.code.in_(codes))
-    ).all())
-    original_team = session.execute(
-        select(Case.allocation_team)
-        .join(Breach, Breach.original_case_id == Case.id)
-        .where(Breach.breach_case_id == case.id)
-    ).scalar()
-    return AllocationFacts(families=families_of(codes, family_by_code), risk_level=case.risk_level,
-                           domestic_abuse=case.domestic_abuse, team=case.allocation_team,
-                           original_team=original_team)
-
-
-# --- searches under the stalking powers ------------------------------------------
-def record_search(ctx: ServiceContext, *, crime_ref: str, power: str, conducted_at: datetime,
-                  officer: str, authorised_by: str | None, premises: str | None,
-                  items_seized: str | None, expected_version: int) -> RecordedItem:
-    """Record a search of premises (PHA 1997 s2B or other powers) for audit."""
-    powers = organisation().search_powers
-    if power not in powers:
-        raise BadInput(f"power {power!r}: expected one of {'; '.join(powers)}")
-    officer = required_text(officer, "the officer who searched")
-    not_in_future(ctx, conducted_at, "search date")
-    authorised_by = (authorised_by or "").strip() or None
-    premises = (premises or "").strip() or None
-    items_seized = (items_seized or "").strip() or None
-    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
-            session, case, version):
-        row = SearchRecord(case_id=case.id, power=power, conducted_at=conducted_at,  # type: ignore[arg-type]
-                           officer=officer, authorised_by=authorised_by, premises=premises,
-                           items_seized=items_seized, recorded_by=ctx.actor.username,
-                           recorded_at=ctx.now())
-        session.add(row)
-        session.flush()
-        ctx.audit(session, AuditAction.CREATE, "case", crime_ref,
-                  reason=f"search recorded under {power}",
-                  after={"search_id": row.id, "power": power, "conducted_at": conducted_at,
-                         "officer": officer, "authorised_by": authorised_by,
-                         "premises": premises, "items_seized": items_seized})
-        item_id = int(row.id)  # type: ignore[arg-type]
-    return RecordedItem(crime_ref, version, item_id, f"search under {power} recorded")
-
-
-# --- multi-agency referrals -------------------------------------------------------
-def record_multi_agency_referral(ctx: ServiceContext, *, crime_ref: str, kind: str,
-                                 referred_at: datetime, expected_version: int,
-                                 outcome: str | None = None) -> RecordedItem:
-    """Record a MARAC, MAPPA or MASIP referral and its date."""
-    kinds = [k.value for k in MultiAgencyKind]
-    if kind not in kinds:
-        raise BadInput(f"multi-agency referral {kind!r}: expected one of {', '.join(kinds)}")
-    not_in_future(ctx, referred_at, "referral date")
-    outcome = (outcome or "").strip() or None
-    with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version) as (
-            session, case, version):
-        row = MultiAgencyReferral(case_id=case.id, kind=kind, referred_at=referred_at,  # type: ignore[arg-type]
-                                  referred_by=ctx.actor.username, outcome=outcome)
-        session.add(row)
-        session.flush()
-        ctx.audit(session, AuditAction.CREATE, "case", crime_ref,
-                  reason=f"{kind} referral recorded",
-                  after={"referral_id": row.id, "kind": kind, "referred_at": referred_at,
-                         "outcome": outcome})
-        item_id = int(row.id)  # type: ignore[arg-type]
-    return RecordedItem(crime_ref, version, item_id, f"{kind} referral recorded")

@@ -251,7 +251,7 @@ def authenticated_login(database: Database) -> str:
         raise PermissionDenied(
             f"{why}: connect with your own login (the database administrator's login "
             "administers the server, not cases)")
-    from app.dbsecurity import GROUP_ROLES
+    from app.dbsecurity_model import GROUP_ROLES
 
     with database.read() as session:
         member = session.execute(
@@ -267,7 +267,7 @@ def authenticated_login(database: Database) -> str:
 def require_membership(session: Session, actor: Actor) -> None:
     """On live PostgreSQL the login must hold the group role of the person's
     Vigil role: the database then enforces the same role the services do."""
-    from app.dbsecurity import GROUP_ROLES
+    from app.dbsecurity_model import GROUP_ROLES
 
     group = GROUP_ROLES.get(actor.real_role)
     member = group is not None and session.execute(

@@ -1,6 +1,7 @@
 """Protective orders and the SPO decision: recording orders, moving them
-through their lifecycle, the SPA 2019 notification, orders about to expire,
-and the course-of-conduct timeline of a victim–suspect pair.
+through their lifecycle and the SPA 2019 notification. The lists of orders
+expiring or due a notification are in :mod:`app.services.order_lists`, the
+course-of-conduct timeline of a pair in :mod:`app.services.pair_timeline`.
 
 Every change is permission-checked (``MANAGE_ORDERS``, the case's area),
 claims the original case's lock and is audited on that case
@@ -12,22 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select, text, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import select, text, update
 from sqlmodel import Session
 
-from app.dates import format_local
 from app.errors import BadInput, NotFound
 from app.rules import orders as rules
 from app.rules.orders import OrderRuleError
-from app.services.audit_trail import audit_naming
-from app.services.case_lock import edit_case, load_case
+from app.services.case_lock import edit_case
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
-from models import Breach, Case, Person, ProtectiveOrder, RefSequence, RiskAssessment, SpoDecision
+from models import Case, Person, ProtectiveOrder, RefSequence, SpoDecision
 from models.enums import AuditAction, OrderStatus
 
 # --- views ---------------------------------------------------------------------
@@ -66,8 +63,8 @@ class SpoDecisionResult:
     version: int
 
 
-def _order_view(order: ProtectiveOrder, case: Case, subject_ref: str | None,
-                protected_ref: str | None, ctx: ServiceContext) -> OrderView:
+def view_of_order(order: ProtectiveOrder, case: Case, subject_ref: str | None,
+                  protected_ref: str | None, ctx: ServiceContext) -> OrderView:
     notice = rules.notification_state(order.kind, order.served_at, order.notified_at, ctx.now(),
                                       ctx.policy.spo)
     return OrderView(
@@ -82,7 +79,7 @@ def _order_view(order: ProtectiveOrder, case: Case, subject_ref: str | None,
     )
 
 
-def _person_ref(session: Session, person_id: int | None) -> str | None:
+def person_ref_of(session: Session, person_id: int | None) -> str | None:
     if person_id is None:
         return None
     return session.execute(select(Person.person_ref).where(Person.id == person_id)).scalar()
@@ -91,8 +88,8 @@ def _person_ref(session: Session, person_id: int | None) -> str | None:
 def order_view(session: Session, ctx: ServiceContext, order: ProtectiveOrder, case: Case) -> OrderView:
     session.flush()
     session.refresh(case, ["version"])
-    return _order_view(order, case, _person_ref(session, order.subject_id),
-                       _person_ref(session, order.protected_id), ctx)
+    return view_of_order(order, case, person_ref_of(session, order.subject_id),
+                         person_ref_of(session, order.protected_id), ctx)
 
 
 def _order_state(order: ProtectiveOrder) -> dict[str, object]:
@@ -138,7 +135,7 @@ def required_text(value: str | None, what: str) -> str:
     return text
 
 
-def _rule(fn, *args):  # type: ignore[no-untyped-def]
+def checked_rule(fn, *args):  # type: ignore[no-untyped-def]
     try:
         return fn(*args)
     except OrderRuleError as exc:
@@ -214,9 +211,9 @@ def create_order_in_session(ctx: ServiceContext, session: Session, case: Case, *
                             reason: str) -> ProtectiveOrder:
     """Insert an order on ``case`` inside the caller's write transaction
     (permission already checked, case already claimed) and audit it."""
-    kind = _rule(rules.order_kind, kind).value
-    status = _rule(rules.order_status, status).value
-    _rule(rules.check_initial_status, kind, status)
+    kind = checked_rule(rules.order_kind, kind).value
+    status = checked_rule(rules.order_status, status).value
+    checked_rule(rules.check_initial_status, kind, status)
     if case.suspect_id is None:
         raise BadInput(f"crime {case.crime_ref} has no suspect: an order needs a subject")
     now = ctx.now()
@@ -302,9 +299,9 @@ def change_order_status(ctx: ServiceContext, *, order_ref: str, status: str, at:
     transition is not allowed). ``expires_at`` sets a new expiry (on grant,
     variation or renewal)."""
     not_in_future(ctx, at, "status date")
-    new = _rule(rules.order_status, status).value
+    new = checked_rule(rules.order_status, status).value
     with _order_edit(ctx, order_ref, expected_version) as (session, order, case):
-        _rule(rules.check_transition, order.kind, order.status, new)
+        checked_rule(rules.check_transition, order.kind, order.status, new)
         before = _order_state(order)
         before["spo_status"] = case.spo_status
         order.status = new
@@ -384,12 +381,12 @@ def record_spo_decision(ctx: ServiceContext, *, crime_ref: str, status: str,
                         rationale: str | None, expected_version: int) -> SpoDecisionResult:
     """The SPO decision on a case (history kept; the case carries the current
     one). ``considered_not_appropriate`` needs a written rationale."""
-    new = _rule(rules.spo_status, status).value
+    new = checked_rule(rules.spo_status, status).value
     text = (rationale or "").strip() or None
     with edit_case(ctx, crime_ref=crime_ref, expected_version=expected_version,
                    permission=Permission.MANAGE_ORDERS) as edit:
         session, case, version = edit.session, edit.case, edit.version
-        _rule(rules.check_spo_decision, case.spo_status, new, text)
+        checked_rule(rules.check_spo_decision, case.spo_status, new, text)
         previous = case.spo_status
         now = ctx.now()
         session.add(SpoDecision(case_id=case.id, status=new, rationale=text,  # type: ignore[arg-type]
@@ -401,323 +398,3 @@ def record_spo_decision(ctx: ServiceContext, *, crime_ref: str, status: str,
                   before={"spo_status": previous}, after={"spo_status": new, "rationale": text})
     return SpoDecisionResult(crime_ref=crime_ref, status=new, previous=previous, rationale=text,
                              decided_by=ctx.actor.username, decided_at=now, version=version)
-
-
-# --- lists ------------------------------------------------------------------------
-
-_ORDER_LIST_LIMIT = 1000
-
-
-def _in_area(area: str) -> Any:
-    """Orders of cases in ``area``. coalesce() keeps the planner on the order
-    indexes: driving from the area's cases would read every case of the area."""
-    return func.coalesce(Case.area_command, "") == area
-
-
-def _order_rows(ctx: ServiceContext, session: Session, conditions: list, order_by: list,  # type: ignore[type-arg]
-                limit: int) -> list[OrderView]:
-    subject = aliased(Person, name="subject")
-    protected = aliased(Person, name="protected")
-    stmt = (
-        select(ProtectiveOrder, Case, subject.person_ref, protected.person_ref)
-        .join(Case, Case.id == ProtectiveOrder.case_id)
-        .outerjoin(subject, subject.id == ProtectiveOrder.subject_id)
-        .outerjoin(protected, protected.id == ProtectiveOrder.protected_id)
-        .where(and_(True, *conditions))
-        .order_by(*order_by)
-        .limit(limit)
-    )
-    return [_order_view(o, c, s, p, ctx) for o, c, s, p in session.execute(stmt)]
-
-
-def orders_expiring(ctx: ServiceContext, *, area: str | None = None,
-                    within_days: int | None = None, limit: int = _ORDER_LIST_LIMIT,
-                    audit: bool = True) -> list[OrderView]:
-    """Orders in force expiring within ``within_days`` (policy
-    ``spo.expiry_warning_days`` by default), soonest first."""
-    ctx.require(Permission.VIEW_BREACHES, entity="orders")
-    start, end = _rule(rules.expiry_window, ctx.now(), ctx.policy.spo, within_days)
-    conditions = [
-        ProtectiveOrder.status.in_(sorted(rules.ORDERS_IN_FORCE)),
-        ProtectiveOrder.expires_at >= start,
-        ProtectiveOrder.expires_at <= end,
-    ]
-    if area:
-        conditions.append(_in_area(area))
-    with ctx.read() as session:
-        rows = _order_rows(ctx, session, conditions,
-                           [ProtectiveOrder.expires_at, ProtectiveOrder.order_ref], limit)
-    if audit:
-        with ctx.write() as session:
-            days = (end - start).days
-            audit_naming(ctx, session, AuditAction.VIEW, "orders", None,
-                         [r.crime_ref for r in rows],
-                         reason=f"orders expiring within {days} days ({area or 'force-wide'}, "
-                         f"{len(rows)} orders)")
-    return rows
-
-
-def notifications_due(ctx: ServiceContext, *, area: str | None = None,
-                      limit: int = _ORDER_LIST_LIMIT, audit: bool = True) -> list[OrderView]:
-    """SPOs and interim SPOs in force, served, whose subject has not yet
-    notified: oldest service (most overdue) first."""
-    ctx.require(Permission.VIEW_BREACHES, entity="orders")
-    conditions = [
-        ProtectiveOrder.kind.in_(sorted(rules.NOTIFICATION_KINDS)),
-        ProtectiveOrder.status.in_(sorted(rules.ORDERS_IN_FORCE)),
-        ProtectiveOrder.served_at.is_not(None),
-        ProtectiveOrder.notified_at.is_(None),
-    ]
-    if area:
-        conditions.append(_in_area(area))
-    with ctx.read() as session:
-        rows = _order_rows(ctx, session, conditions,
-                           [ProtectiveOrder.served_at, ProtectiveOrder.order_ref], limit)
-    if audit:
-        with ctx.write() as session:
-            audit_naming(ctx, session, AuditAction.VIEW, "orders", None,
-                         [r.crime_ref for r in rows],
-                         reason=f"SPO notifications due ({area or 'force-wide'}, "
-                                f"{len(rows)} orders)")
-    return rows
-
-
-@dataclass(frozen=True)
-class OrdersWatch:
-    """What the breach board shows about orders: how many are about to expire
-    and how many SPO notifications are outstanding, with the first few of each."""
-
-    expiring_count: int
-    expiry_days: int
-    expiring: tuple[OrderView, ...]  # soonest first, at most ``shown``
-    notifications_count: int
-    notifications_overdue: int
-    notifications: tuple[OrderView, ...]  # oldest service first, at most ``shown``
-
-
-def _expiring_conditions(ctx: ServiceContext, area: str | None) -> list:  # type: ignore[type-arg]
-    start, end = rules.expiry_window(ctx.now(), ctx.policy.spo)
-    conditions = [ProtectiveOrder.status.in_(sorted(rules.ORDERS_IN_FORCE)),
-                  ProtectiveOrder.expires_at >= start, ProtectiveOrder.expires_at <= end]
-    if area:
-        conditions.append(_in_area(area))
-    return conditions
-
-
-def _notification_conditions(area: str | None) -> list:  # type: ignore[type-arg]
-    conditions = [ProtectiveOrder.kind.in_(sorted(rules.NOTIFICATION_KINDS)),
-                  ProtectiveOrder.status.in_(sorted(rules.ORDERS_IN_FORCE)),
-                  ProtectiveOrder.served_at.is_not(None), ProtectiveOrder.notified_at.is_(None)]
-    if area:
-        conditions.append(_in_area(area))
-    return conditions
-
-
-def _counts(session: Session, conditions: list, *flags: Any) -> tuple[int, ...]:  # type: ignore[type-arg]
-    """How many orders match ``conditions``, and how many of them match each
-    of ``flags``: one pass."""
-    stmt = (select(func.count(), *(func.sum(case((flag, 1), else_=0)) for flag in flags))
-            .select_from(ProtectiveOrder)
-            .join(Case, Case.id == ProtectiveOrder.case_id).where(*conditions))
-    row = session.execute(stmt).one()
-    return tuple(int(v or 0) for v in row)
-
-
-def orders_watch(ctx: ServiceContext, *, area: str | None = None, shown: int = 5,
-                 audit: bool = True) -> OrdersWatch:
-    """Orders expiring within the policy window (``spo.expiry_warning_days``)
-    and SPO notifications outstanding, for ``area`` (force-wide when None):
-    counted in SQL, with the first ``shown`` of each."""
-    ctx.require(Permission.VIEW_BREACHES, entity="orders")
-    overdue_before = ctx.now() - timedelta(days=ctx.policy.spo.notification_days)
-    with ctx.read() as session:
-        (expiring,) = _counts(session, _expiring_conditions(ctx, area))
-        first_expiring = _order_rows(ctx, session, _expiring_conditions(ctx, area),
-                                     [ProtectiveOrder.expires_at, ProtectiveOrder.order_ref], shown)
-        notes = _notification_conditions(area)
-        outstanding, overdue = _counts(session, notes,
-                                       ProtectiveOrder.served_at < overdue_before)
-        first_notes = _order_rows(ctx, session, notes,
-                                  [ProtectiveOrder.served_at, ProtectiveOrder.order_ref], shown)
-    if audit:
-        with ctx.write() as session:
-            audit_naming(ctx, session, AuditAction.VIEW, "orders", None,
-                         [r.crime_ref for r in (*first_expiring, *first_notes)],
-                         reason=f"orders watch ({area or 'force-wide'}): {expiring} expiring "
-                         f"within {ctx.policy.spo.expiry_warning_days} days, {outstanding} SPO "
-                         f"notifications outstanding ({overdue} overdue)")
-    return OrdersWatch(expiring, ctx.policy.spo.expiry_warning_days, tuple(first_expiring),
-                       outstanding, overdue, tuple(first_notes))
-
-
-# --- course-of-conduct timeline ----------------------------------------------------
-
-CRIME, BREACH, RISK, ORDER, SPO_DECISION = "crime", "breach", "risk", "order", "spo_decision"
-EVENT_KINDS: tuple[str, ...] = (CRIME, BREACH, RISK, ORDER, SPO_DECISION)
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    at: datetime
-    kind: str  # one of EVENT_KINDS
-    ref: str  # crime, breach or order reference
-    title: str
-    detail: str = ""
-    crime_ref: str | None = None  # the crime the event belongs to (to open it)
-    level: str | None = None  # risk level; an order's current status; an SPO decision
-    stage: str | None = None  # orders: applied, granted, served, notified, expiry or a status
-
-
-@dataclass(frozen=True)
-class Timeline:
-    crime_ref: str
-    victim_ref: str
-    suspect_ref: str | None
-    events: tuple[TimelineEvent, ...]
-
-    @property
-    def start(self) -> datetime | None:
-        return self.events[0].at if self.events else None
-
-    @property
-    def end(self) -> datetime | None:
-        return self.events[-1].at if self.events else None
-
-    def count(self, kind: str) -> int:
-        return sum(1 for e in self.events if e.kind == kind)
-
-
-_KIND_ORDER = {k: i for i, k in enumerate(EVENT_KINDS)}
-_ORDER_STATUS_EVENTS = (OrderStatus.REFUSED, OrderStatus.VARIED, OrderStatus.RENEWED,
-                        OrderStatus.DISCHARGED, OrderStatus.EXPIRED)
-TIMELINE_CRIME_LIMIT = 500
-
-
-def pair_timeline(ctx: ServiceContext, *, crime_ref: str, audit: bool = True,
-                  reason: str | None = None) -> Timeline:
-    """Everything known about the course of conduct of this case's victim and
-    suspect, in date order: their crimes, breaches of orders between them,
-    risk assessments on those crimes, the orders' applied/granted/served/
-    notified/expiry and status dates, and SPO decisions. A consultation of
-    every crime shown: outside the user's area it needs a ``reason``."""
-    from app.services.cases import consult
-
-    ctx.require(Permission.VIEW_CASE, entity="case", entity_id=crime_ref)
-    with ctx.read() as session:
-        why = consult(ctx, session, load_case(session, crime_ref), reason=reason,
-                      what="course-of-conduct timeline")
-    now = ctx.now()
-    with ctx.read() as session:
-        case = load_case(session, crime_ref)
-        victim_ref = _person_ref(session, case.victim_id) or "?"
-        suspect_ref = _person_ref(session, case.suspect_id)
-        if case.suspect_id is None:
-            pair_filter = Case.id == case.id
-        else:
-            pair_filter = and_(Case.victim_id == case.victim_id,
-                               Case.suspect_id == case.suspect_id)
-        crimes = session.execute(
-            select(Case.id, Case.crime_ref, Case.reported_at, Case.principal_code, Case.status,
-                   Case.summary)
-            .where(or_(pair_filter, Case.id == case.id))
-            .order_by(Case.reported_at.desc())
-            .limit(TIMELINE_CRIME_LIMIT)
-        ).all()
-        case_ids = [c.id for c in crimes]
-        refs = {c.id: c.crime_ref for c in crimes}
-        if case.suspect_id is None:
-            order_filter = ProtectiveOrder.case_id == case.id
-        else:
-            order_filter = or_(
-                and_(ProtectiveOrder.protected_id == case.victim_id,
-                     ProtectiveOrder.subject_id == case.suspect_id),
-                ProtectiveOrder.case_id.in_(case_ids),
-            )
-        orders = session.execute(
-            select(ProtectiveOrder, Case.crime_ref)
-            .join(Case, Case.id == ProtectiveOrder.case_id)
-            .where(order_filter)
-        ).all()
-        order_ids = [o.id for o, _ in orders]
-        breach_case = aliased(Case, name="breach_case")
-        breaches = session.execute(
-            select(Breach, ProtectiveOrder.order_ref, ProtectiveOrder.kind, breach_case.crime_ref)
-            .join(ProtectiveOrder, ProtectiveOrder.id == Breach.order_id)
-            .join(breach_case, breach_case.id == Breach.breach_case_id)
-            .where(Breach.order_id.in_(order_ids))
-        ).all() if order_ids else []
-        assessments = session.execute(
-            select(RiskAssessment).where(RiskAssessment.case_id.in_(case_ids))
-        ).scalars().all() if case_ids else []
-        decisions = session.execute(
-            select(SpoDecision).where(SpoDecision.case_id.in_(case_ids))
-        ).scalars().all() if case_ids else []
-
-    events: list[TimelineEvent] = []
-    breach_crimes = {crime for _b, _r, _k, crime in breaches}
-    for c in crimes:
-        if c.crime_ref in breach_crimes:
-            continue  # shown as the breach
-        summary = " ".join((c.summary or "").split())
-        events.append(TimelineEvent(
-            at=c.reported_at, kind=CRIME, ref=c.crime_ref,
-            title=f"{c.principal_code} crime {c.crime_ref} reported",
-            detail=(summary[:140] + ("…" if len(summary) > 140 else "")), crime_ref=c.crime_ref,
-        ))
-    for b, order_ref, kind, crime in breaches:
-        flags = ", threats or violence" if b.threats_or_violence else ""
-        ack = (f"; acknowledged by {b.acknowledged_by}" if b.acknowledged_at else
-               "; not acknowledged")
-        events.append(TimelineEvent(
-            at=b.reported_at, kind=BREACH, ref=b.breach_ref,
-            title=f"breach {b.breach_ref} of {kind} {order_ref}",
-            detail=f"crime {crime}; occurred {format_local(b.occurred_at)}{flags}{ack}",
-            crime_ref=crime,
-        ))
-    for a in assessments:
-        pending = " (awaiting approval)" if a.approval_required and a.approved_at is None else ""
-        events.append(TimelineEvent(
-            at=a.assessed_at, kind=RISK, ref=refs.get(a.case_id, ""),
-            title=f"risk assessed {a.level}{pending}",
-            detail=f"{a.tool} {a.yes_count} yes, suggested {a.suggested_level}; by {a.assessor}",
-            crime_ref=refs.get(a.case_id), level=a.level,
-        ))
-    for o, crime in orders:
-        granted = "interim granted" if o.status == OrderStatus.INTERIM_GRANTED else "granted"
-        for moment, stage, what in ((o.applied_at, "applied", "applied for"),
-                                    (o.granted_at, "granted", granted),
-                                    (o.served_at, "served", "served"),
-                                    (o.notified_at, "notified", "subject notified")):
-            if moment is not None:
-                events.append(TimelineEvent(
-                    at=moment, kind=ORDER, ref=o.order_ref, title=f"{o.kind} {o.order_ref} {what}",
-                    detail=f"on {crime}; now {o.status.replace('_', ' ')}", crime_ref=crime,
-                    level=o.status, stage=stage,
-                ))
-        if o.status in _ORDER_STATUS_EVENTS and o.updated_at is not None:
-            events.append(TimelineEvent(
-                at=o.updated_at, kind=ORDER, ref=o.order_ref,
-                title=f"{o.kind} {o.order_ref} {o.status.replace('_', ' ')}", detail=f"on {crime}",
-                crime_ref=crime, level=o.status, stage=o.status,
-            ))
-        elif o.expires_at is not None and o.expires_at <= now:
-            events.append(TimelineEvent(
-                at=o.expires_at, kind=ORDER, ref=o.order_ref, title=f"{o.kind} {o.order_ref} expiry",
-                detail=f"on {crime}", crime_ref=crime, level=o.status, stage="expiry",
-            ))
-    for d in decisions:
-        events.append(TimelineEvent(
-            at=d.decided_at, kind=SPO_DECISION, ref=refs.get(d.case_id, ""),
-            title=f"SPO decision: {d.status.replace('_', ' ')}",
-            detail="; ".join(p for p in (d.rationale, f"by {d.decided_by}") if p),
-            crime_ref=refs.get(d.case_id),
-            level=d.status,
-        ))
-    events.sort(key=lambda e: (e.at, _KIND_ORDER[e.kind], e.ref))
-    if audit:
-        shown = [crime_ref, *(c.crime_ref for c in crimes if c.crime_ref != crime_ref)]
-        with ctx.write() as session:
-            audit_naming(ctx, session, AuditAction.VIEW, "case", crime_ref, shown[1:],
-                         reason=f"{why} ({len(events)} events)")
-    return Timeline(crime_ref=crime_ref, victim_ref=victim_ref, suspect_ref=suspect_ref,
-                    events=tuple(events))

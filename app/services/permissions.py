@@ -5,7 +5,7 @@ analysts and auditors work force-wide (read). A trainer acts only on a
 training database, as the role they demonstrate. The administrator manages
 users and the force policy and sees no case data; the importer is the nightly
 RMS import's login. On PostgreSQL the same table is enforced by the database
-(app.dbsecurity derives its grants and row-level security from it).
+(app.dbsecurity_model derives its grants and row-level security from it).
 """
 
 from __future__ import annotations

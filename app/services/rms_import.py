@@ -26,23 +26,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.dates import format_local
 from app.db import SYNTHETIC
 from app.errors import BadInput, VigilError
-from app.rms.apply import (
-    DELTA_LIST_CAP,
-    Applier,
-    ApplyOutcome,
-    ExtractChanged,
-    FileCounts,
-    ImportDelta,
-)
+from app.rms.apply import Applier
+from app.rms.apply_pass import ExtractChanged
+from app.rms.delta import DELTA_LIST_CAP, ApplyOutcome, FileCounts, ImportDelta
+from app.rms.extract_files import TRAINING_SOURCE, ExtractFiles, find_extract_files
 from app.rms.formats import Vocabulary, format_when
 from app.rms.manifest import kind_problem
-from app.rms.validate import (
-    TRAINING_SOURCE,
-    ExtractFiles,
-    ValidationReport,
-    find_extract_files,
-    validate_extract,
-)
+from app.rms.validate import ValidationReport, validate_extract
 from app.services.audit_trail import audit_naming
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
@@ -168,7 +158,7 @@ def _item(value: Any) -> Any:
 
 def delta_json(delta: ImportDelta) -> dict[str, Any]:
     """The delta as stored in ``import_batch.delta``: totals, and each list
-    capped at :data:`app.rms.apply.DELTA_LIST_CAP` items."""
+    capped at :data:`app.rms.delta.DELTA_LIST_CAP` items."""
     stored: dict[str, Any] = {"totals": delta.totals(), "cap": DELTA_LIST_CAP}
     for kind in ImportDelta.KINDS:
         stored[kind] = [_item(item) for item in getattr(delta, kind).items]

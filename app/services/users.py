@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from app.db import LIVE, Database
-from app.dbsecurity import OWNER_ROLE
+from app.dbsecurity_model import OWNER_ROLE
 from app.errors import BadInput, NotFound
 from app.services.context import ServiceContext
 from app.services.permissions import Permission

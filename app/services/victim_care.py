@@ -22,7 +22,8 @@ from app.rules.victim_care import (
 )
 from app.services.audit_trail import audit_naming
 from app.services.case_lock import edit_case
-from app.services.cases import EditResult, RecordedItem, not_in_future
+from app.services.case_views import EditResult, RecordedItem
+from app.services.cases import not_in_future
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import Case, Classification, IncludedClassification, Referral, VictimCare

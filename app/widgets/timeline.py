@@ -250,7 +250,7 @@ class TimelineRenderable:
 
 
 class TimelineView(Widget):
-    """Shows one :class:`~app.services.orders.Timeline` (or anything shaped like it)."""
+    """Shows one :class:`~app.services.pair_timeline.Timeline` (or anything shaped like it)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "timeline--crime", "timeline--breach", "timeline--risk-high", "timeline--risk-medium",

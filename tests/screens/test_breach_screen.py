@@ -284,7 +284,7 @@ def test_board_with_timeline_snapshot(snap_compare, make_sqlite_context, sqlite_
 
 
 def test_timeline_columns_and_lanes() -> None:
-    from app.services.orders import Timeline, TimelineEvent
+    from app.services.pair_timeline import Timeline, TimelineEvent
     from app.widgets.timeline import column_for, lay_out_lanes, plain_text
 
     start, end = NOW - timedelta(days=10), NOW

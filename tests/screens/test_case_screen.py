@@ -224,7 +224,7 @@ async def test_reallocate_shows_the_policy_check(make_sqlite_context, sqlite_dat
 
 
 async def test_a_conflicting_edit_keeps_the_input_for_retry(make_sqlite_context, sqlite_database) -> None:  # type: ignore[no-untyped-def]
-    from app.services.cases import reallocate
+    from app.services.case_edits import reallocate
 
     _seed(sqlite_database)
     app = VigilApp(make_sqlite_context("officer.northern"))
@@ -286,7 +286,7 @@ async def test_a_second_supervisor_approves_a_downgrade(make_sqlite_context, sql
 
 
 async def test_the_audit_tab_lists_views_and_changes(make_sqlite_context, sqlite_database) -> None:  # type: ignore[no-untyped-def]
-    from app.services.cases import add_included_classification
+    from app.services.case_edits import add_included_classification
 
     _seed(sqlite_database)
     add_included_classification(make_sqlite_context("officer.northern"), crime_ref=REF, code="8Q",

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from app.app import VigilApp
 from app.errors import DatabaseBusy
 from app.failures import FailureKind, describe_failure, failure_kind
-from app.services.cases import reallocate
+from app.services.case_edits import reallocate
 from screens.base import VigilScreen
 from screens.dialogs import ConflictDialog
 from tests.conftest import NOW

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from app.errors import ConflictError
-from app.services.cases import reallocate
+from app.services.case_edits import reallocate
 from app.services.context import open_context
 from app.settings import Settings
 from models import Case

@@ -19,7 +19,9 @@ from app.errors import PermissionDenied
 from app.services import (
     assurance,
     audit_trail,
+    breach_actions,
     breaches,
+    case_edits,
     cases,
     dmm,
     orders,
@@ -70,14 +72,14 @@ def _version(ctx: ServiceContext) -> int:
 ACTIONS: dict[str, Callable[[ServiceContext], Any]] = {
     "open case": lambda c: cases.open_case(c, crime_ref=REF, reason="matrix test"),
     "search": lambda c: search_service.search_cases(c, search_service.CaseSearch(code="8Q")),
-    "add included classification": lambda c: cases.add_included_classification(
+    "add included classification": lambda c: case_edits.add_included_classification(
         c, crime_ref=REF, code="8R", reason="matrix test", expected_version=_version(c)),
     "record risk assessment": lambda c: risk.record_risk_assessment(
         c, crime_ref=REF, answers="YNNNNNNNNNN", level="standard", rationale="matrix test",
         management_plan=None, expected_version=_version(c)),
     "refer victim": lambda c: victim_care.refer_victim(
         c, crime_ref=REF, service="ISAC", referred_at=NOW, expected_version=_version(c)),
-    "reallocate": lambda c: cases.reallocate(
+    "reallocate": lambda c: case_edits.reallocate(
         c, crime_ref=REF, team="CID", officer=None, reason="matrix test",
         expected_version=_version(c)),
     "view DMM queue": lambda c: dmm.build_queue(c, area="Northern", meeting_date=NOW.date()),
@@ -87,7 +89,7 @@ ACTIONS: dict[str, Callable[[ServiceContext], Any]] = {
         c, area="Northern", meeting_date=NOW.date(), crime_ref=REF,
         decision="no_further_action", rationale="matrix test", expected_version=case_version(c, crime_ref=REF)),
     "view breach board": lambda c: breaches.breach_board(c, area="Northern"),
-    "acknowledge breach": lambda c: breaches.acknowledge_breach(
+    "acknowledge breach": lambda c: breach_actions.acknowledge_breach(
         c, breach_ref="BR/AM/1", note="matrix test", expected_version=case_version(c, breach_ref="BR/AM/1")),
     "record SPO decision": lambda c: orders.record_spo_decision(
         c, crime_ref=REF, status="considered_not_appropriate", rationale="matrix test",

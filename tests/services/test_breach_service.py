@@ -10,15 +10,15 @@ from sqlmodel import select
 
 from app.db import Database
 from app.errors import BadInput, ConflictError, PermissionDenied
-from app.services.breaches import (
+from app.services.breach_actions import (
     acknowledge_breach,
-    breach_board,
     escalate_breach,
     record_arrest,
-    record_breach,
     record_spo_application,
     request_reassessment,
 )
+from app.services.breach_recording import record_breach
+from app.services.breaches import breach_board
 from models import Allocation, AuditEvent, Breach, Case, ProtectiveOrder, SpoDecision
 from tests import factories as f
 from tests.conftest import NOW

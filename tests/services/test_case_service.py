@@ -14,17 +14,15 @@ from sqlmodel import select
 
 from app.db import Database
 from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
-from app.services.case_lock import edit_case
-from app.services.cases import (
-    ReasonRequired,
+from app.services.case_edits import (
     add_included_classification,
-    needs_reason,
-    open_case,
     reallocate,
     record_multi_agency_referral,
     record_search,
     remove_included_classification,
 )
+from app.services.case_lock import edit_case
+from app.services.cases import ReasonRequired, needs_reason, open_case
 from models import (
     Allocation,
     AuditEvent,

@@ -19,7 +19,7 @@ from app.services.audit_trail import case_audit_trail
 from app.services.breaches import breach_board
 from app.services.cases import ReasonRequired, open_case
 from app.services.context import ServiceContext
-from app.services.orders import pair_timeline
+from app.services.pair_timeline import pair_timeline
 from app.services.rms_import import import_extract
 from app.services.search import CaseSearch, search_cases
 from models import AuditEvent, AuditSubject, Case
@@ -226,7 +226,15 @@ def test_every_list_names_the_cases_it_shows(database: Database, make_context) -
     from datetime import date
 
     from app.rules import metrics
-    from app.services import dmm, orders, retention, risk, screening, screening_queue, victim_care
+    from app.services import (
+        dmm,
+        order_lists,
+        retention,
+        risk,
+        screening,
+        screening_queue,
+        victim_care,
+    )
     from app.services.assurance import metric_cases
     from seed.generator import generate
 
@@ -252,12 +260,12 @@ def test_every_list_names_the_cases_it_shows(database: Database, make_context) -
             ref for i in breach_board(analyst).items
             for ref in (i.crime_ref, i.original_crime_ref)]),
         "orders watch": ("orders", lambda: [
-            o.crime_ref for w in [orders.orders_watch(analyst)]
+            o.crime_ref for w in [order_lists.orders_watch(analyst)]
             for o in (*w.expiring, *w.notifications)]),
         "orders expiring": ("orders", lambda: [
-            o.crime_ref for o in orders.orders_expiring(analyst, within_days=365)]),
+            o.crime_ref for o in order_lists.orders_expiring(analyst, within_days=365)]),
         "SPO notifications due": ("orders", lambda: [
-            o.crime_ref for o in orders.notifications_due(analyst)]),
+            o.crime_ref for o in order_lists.notifications_due(analyst)]),
         "screening queue": ("screening_run", lambda: [
             i.crime_ref for i in screening_queue.screening_queue(analyst, min_score=0).items]),
         "approvals waiting": ("approvals", lambda: [

@@ -6,6 +6,7 @@ guarded (reversibly for the RMS round trip); Markdown escapes HTML."""
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -24,9 +26,11 @@ import tui
 from app.db import DATABASE_KIND_KEY, EVALUATION, Database
 from app.errors import PermissionDenied
 from app.rms.formats import CRIMES, FILE_ORDER, RISK
+from app.rms.manifest import MANIFEST
 from app.sanitise import neutralise_formula, restore_formula
 from app.services import disclosure
-from app.services.rms_export import MANIFEST, CaseFilter, export_cases
+from app.services.rms_export import export_cases
+from app.services.rms_export_reads import CaseFilter
 from app.services.rms_import import import_extract
 from models import AuditEvent, AuditSubject, Case
 from tests.conftest import NOW
@@ -287,11 +291,12 @@ def test_a_folder_export_that_fails_midway_leaves_the_old_folder(sqlite_database
     with sqlite_database.write() as session:
         add_case(session, "NC/26/999999", NOW, victim="VX", suspect="SX")
     real = rms_export.write_csv
+    parameters = inspect.signature(real)
 
-    def dies_on_risk(handle, file_name, rows):  # type: ignore[no-untyped-def]
-        if file_name == RISK:
+    def dies_on_risk(*args: Any, **kwargs: Any) -> int:
+        if parameters.bind(*args, **kwargs).arguments["file_name"] == RISK:
             raise KeyboardInterrupt  # killed half way through
-        return real(handle, file_name, rows)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(rms_export, "write_csv", dies_on_risk)
     with pytest.raises(KeyboardInterrupt):

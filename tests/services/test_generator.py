@@ -20,6 +20,8 @@ from sqlalchemy import and_, exists, func, or_, select
 
 from app.db import Database
 from app.errors import BadInput
+from app.policy import default_policy
+from app.rules.dmm import working_deadline_cutoff
 from models import (
     Allocation,
     Breach,
@@ -162,12 +164,15 @@ def spo_not_considered(database: Database, f: Frame = FRAME) -> set[str]:
 
 
 def victim_not_referred(database: Database, f: Frame = FRAME) -> set[str]:
-    # Reported at least five days before a Monday meeting: more than the two
-    # working days of the Victims' Code have passed.
+    # Reported before the Victims' Code's working days for a needs assessment
+    # had run out at the meeting (the rule's own calendar: weekends, holidays).
+    policy = default_policy()
+    cutoff = working_deadline_cutoff(f.meeting, policy.victims_code.needs_assessment_working_days,
+                                     policy)
     return _areas(database, select(Case.area_command).distinct().where(
         Case.status == "open",
         or_(Case.principal_code.in_(STALKING_HARASSMENT), _included(STALKING_HARASSMENT)),
-        Case.reported_at <= f.meeting - timedelta(days=5),
+        Case.reported_at < cutoff,
         ~exists().where(VictimCare.case_id == Case.id, VictimCare.needs_assessed_at.is_not(None),
                         VictimCare.needs_assessed_at < f.meeting),
         ~exists().where(Referral.case_id == Case.id)))

@@ -10,17 +10,16 @@ from sqlmodel import select
 
 from app.db import Database
 from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
-from app.services.breaches import record_breach
+from app.services.breach_recording import record_breach
+from app.services.order_lists import notifications_due, orders_expiring
 from app.services.orders import (
     change_order_status,
     create_order,
-    notifications_due,
-    orders_expiring,
-    pair_timeline,
     record_notification,
     record_service,
     record_spo_decision,
 )
+from app.services.pair_timeline import pair_timeline
 from models import AuditEvent, Case, SpoDecision
 from tests import factories as f
 from tests.conftest import NOW

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from app.db import Database
 from app.errors import BadInput, ConflictError
-from app.services.breaches import acknowledge_breach, record_breach
-from app.services.cases import reallocate
+from app.services.breach_actions import acknowledge_breach
+from app.services.breach_recording import record_breach
+from app.services.case_edits import reallocate
 from app.services.orders import create_order
 from models import Breach, Case, ProtectiveOrder
 from tests.conftest import NOW

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from app.db import LIVE, Database
 from app.errors import BadInput, DatabaseUnavailable, NotFound, PermissionDenied
-from app.services import cases, risk, users
+from app.services import case_edits, cases, risk, users
 from app.services.context import ServiceContext, open_context
 from app.services.permissions import Permission, is_allowed
 from app.services.users import create_first_admin
@@ -288,7 +288,7 @@ def test_services_as_each_login_answer_as_permissions_py(force: Force) -> None:
                     version = session.execute(
                         select(Case.version).where(Case.crime_ref == ref)).scalar()
                 try:
-                    cases.add_included_classification(
+                    case_edits.add_included_classification(
                         ctx, crime_ref=ref, code="8R", reason=f"seen by {role}",
                         expected_version=version)
                 except PermissionDenied:
@@ -462,7 +462,7 @@ def test_the_everyday_services_work_as_each_login(force: Force, tmp_path) -> Non
 
 
 def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force: Force) -> None:
-    from app.services import breaches, dmm, orders, screening, screening_flags
+    from app.services import breach_actions, breaches, dmm, orders, screening, screening_flags
     from models import Breach, DmmAction, DmmItem, SpoDecision
 
     with force.database.write() as session:
@@ -471,9 +471,9 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
     try:
         version = breaches.breach_board(supervisor, area="Northern").find("BR/26/0001").case_version
         with pytest.raises(PermissionDenied):
-            breaches.acknowledge_breach(officer, breach_ref="BR/26/0001", note="seen",
+            breach_actions.acknowledge_breach(officer, breach_ref="BR/26/0001", note="seen",
                                         expected_version=version)
-        breaches.acknowledge_breach(supervisor, breach_ref="BR/26/0001", note="arrest planned",
+        breach_actions.acknowledge_breach(supervisor, breach_ref="BR/26/0001", note="arrest planned",
                                     expected_version=version)
         meeting = dmm.current_meeting_date(supervisor)  # the server's clock decides which
         dmm.build_queue(supervisor, area="Northern", meeting_date=meeting)

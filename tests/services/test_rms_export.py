@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.errors import BadInput, PermissionDenied
-from app.services.rms_export import CaseFilter, export_cases, is_folder_target
+from app.services.rms_export import export_cases, is_folder_target
+from app.services.rms_export_reads import CaseFilter
 from models import AuditEvent
 from tests.conftest import NOW
 from tests.factories import (

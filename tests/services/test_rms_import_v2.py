@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.errors import BadInput, PermissionDenied
-from app.services.breaches import acknowledge_breach, breach_board
+from app.services.breach_actions import acknowledge_breach
+from app.services.breaches import breach_board
 from app.services.risk import approvals_waiting, approve_risk_assessment
 from app.services.rms_import import ImportResult, import_extract
 from models import (

@@ -10,14 +10,10 @@ import pytest
 from app.db import Database
 from app.errors import BadInput
 from app.policy import default_policy
+from app.rms.cross_checks import MAX_KEPT_ERRORS
+from app.rms.extract_files import find_extract_files
 from app.rms.formats import COLUMNS, Vocabulary, parse_datetime
-from app.rms.validate import (
-    MAX_KEPT_ERRORS,
-    ValidationReport,
-    find_extract_files,
-    format_errors,
-    validate_extract,
-)
+from app.rms.validate import ValidationReport, format_errors, validate_extract
 from tests.conftest import NOW
 from tests.factories import add_case, add_order, extract_row, write_extract
 
@@ -54,31 +50,24 @@ def test_a_valid_extract_has_no_problems(sqlite_database: Database, tmp_path: Pa
 
 
 # --- codes, vocabulary ------------------------------------------------------
-def test_unknown_principal_code(sqlite_database: Database, tmp_path: Path) -> None:
-    assert one_crime(sqlite_database, tmp_path, principal_code="9Z") == [
-        "crimes.csv:2: principal_code: unknown classification code '9Z'"]
-
-
-def test_unknown_included_code(sqlite_database: Database, tmp_path: Path) -> None:
-    assert one_crime(sqlite_database, tmp_path, included_codes="8Q;8X") == [
-        "crimes.csv:2: included_codes: unknown classification code '8X'"]
-
-
-def test_included_code_listed_twice(sqlite_database: Database, tmp_path: Path) -> None:
-    assert one_crime(sqlite_database, tmp_path, included_codes="8Q; 8R;8Q") == [
-        "crimes.csv:2: included_codes: '8Q' is listed twice"]
-
-
-def test_unknown_area_command(sqlite_database: Database, tmp_path: Path) -> None:
-    assert one_crime(sqlite_database, tmp_path, area_command="Nothern") == [
-        "crimes.csv:2: area_command: unknown area command 'Nothern' (expected Northern, "
-        "Southern, Eastern, Western, Central, Coastal)"]
-
-
-def test_unknown_team(sqlite_database: Database, tmp_path: Path) -> None:
-    assert one_crime(sqlite_database, tmp_path, allocation_team="Traffic") == [
-        "crimes.csv:2: allocation_team: unknown team 'Traffic' (expected Response, "
-        "Neighbourhood, CID, Safeguarding, Orders)"]
+@pytest.mark.parametrize(("field", "value", "message"), [
+    pytest.param("principal_code", "9Z", "unknown classification code '9Z'",
+                 id="unknown principal code"),
+    pytest.param("included_codes", "8Q;8X", "unknown classification code '8X'",
+                 id="unknown included code"),
+    pytest.param("included_codes", "8Q; 8R;8Q", "'8Q' is listed twice",
+                 id="included code listed twice"),
+    pytest.param("area_command", "Nothern", "unknown area command 'Nothern' (expected "
+                 "Northern, Southern, Eastern, Western, Central, Coastal)",
+                 id="unknown area command"),
+    pytest.param("allocation_team", "Traffic", "unknown team 'Traffic' (expected Response, "
+                 "Neighbourhood, CID, Safeguarding, Orders)", id="unknown team"),
+])
+def test_a_code_area_or_team_the_force_does_not_have(sqlite_database: Database, tmp_path: Path,
+                                                     field: str, value: str,
+                                                     message: str) -> None:
+    assert one_crime(sqlite_database, tmp_path, **{field: value}) == [
+        f"crimes.csv:2: {field}: {message}"]
 
 
 @pytest.mark.parametrize(("file_name", "field", "value", "message"), [

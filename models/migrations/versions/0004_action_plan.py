@@ -146,42 +146,27 @@ def upgrade() -> None:
 
 
 
+
 def downgrade() -> None:
     with op.batch_alter_table('crime_case', schema=None) as batch_op:
         batch_op.drop_column('digital_enquiries')
         batch_op.drop_column('arrested_at')
         batch_op.drop_column('pin_authorised_by')
 
-    with op.batch_alter_table('perpetrator_referral', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_perpetrator_referral_programme_id'))
-        batch_op.drop_index(batch_op.f('ix_perpetrator_referral_case_id'))
-        batch_op.drop_index('ix_perpetrator_referral_at')
+    _drop_table('perpetrator_referral', op.f('ix_perpetrator_referral_programme_id'), op.f('ix_perpetrator_referral_case_id'), 'ix_perpetrator_referral_at')
+    _drop_table('dip_finding', op.f('ix_dip_finding_file_id'))
+    _drop_table('recommendation_update', 'ix_recommendation_update_at')
+    _drop_table('dip_sample_file', op.f('ix_dip_sample_file_sample_id'), op.f('ix_dip_sample_file_reviewed_at'), op.f('ix_dip_sample_file_crime_ref'))
+    _drop_table('training_record', 'ix_training_officer')
+    _drop_table('recommendation')
+    _drop_table('perpetrator_programme', op.f('ix_perpetrator_programme_area_command'))
+    _drop_table('dip_sample', op.f('ix_dip_sample_area_command'))
 
-    op.drop_table('perpetrator_referral')
-    with op.batch_alter_table('dip_finding', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_dip_finding_file_id'))
 
-    op.drop_table('dip_finding')
-    with op.batch_alter_table('recommendation_update', schema=None) as batch_op:
-        batch_op.drop_index('ix_recommendation_update_at')
-
-    op.drop_table('recommendation_update')
-    with op.batch_alter_table('dip_sample_file', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_dip_sample_file_sample_id'))
-        batch_op.drop_index(batch_op.f('ix_dip_sample_file_reviewed_at'))
-        batch_op.drop_index(batch_op.f('ix_dip_sample_file_crime_ref'))
-
-    op.drop_table('dip_sample_file')
-    with op.batch_alter_table('training_record', schema=None) as batch_op:
-        batch_op.drop_index('ix_training_officer')
-
-    op.drop_table('training_record')
-    op.drop_table('recommendation')
-    with op.batch_alter_table('perpetrator_programme', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_perpetrator_programme_area_command'))
-
-    op.drop_table('perpetrator_programme')
-    with op.batch_alter_table('dip_sample', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_dip_sample_area_command'))
-
-    op.drop_table('dip_sample')
+def _drop_table(name: str, *indexes: str) -> None:
+    """Drop the indexes of table ``name`` (in this order), then the table."""
+    if indexes:
+        with op.batch_alter_table(name, schema=None) as batch_op:
+            for index in indexes:
+                batch_op.drop_index(index)
+    op.drop_table(name)
