@@ -95,7 +95,7 @@ def words(value: str) -> str:
     if _SNAKE.match(value):
         return value.replace("_", " ")
     if _CODE.match(value):
-        from app.rules.dmm import REASON_TITLES
+        from app.rules.dmm_reasons import REASON_TITLES
 
         title = REASON_TITLES.get(value)
         return title if title else value.replace("_", " ").lower()

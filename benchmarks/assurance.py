@@ -17,7 +17,8 @@ import sys
 import time
 from datetime import date
 
-from app.rules.metrics import R14_REFERRALS, default_period
+from app.rules.metric_periods import default_period
+from app.rules.metrics import R14_REFERRALS
 from app.services.assurance import assurance_report, metric_cases
 from app.services.context import ServiceContext
 

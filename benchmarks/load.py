@@ -222,7 +222,8 @@ def _overnight_screening(force: Force, progress: Progress) -> None:
     """The overnight full screening run, once, as an analyst: the morning's
     runs are then incremental, as a force's are."""
     from app.services.context import open_context
-    from app.services.screening import last_run, run_screening
+    from app.services.screening import run_screening
+    from app.services.screening_queue import last_run
     from app.settings import Settings
 
     url = force.url_of(force.analysts()[0].login)

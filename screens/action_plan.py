@@ -20,6 +20,7 @@ from app.services.permissions import Permission
 from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
+from screens.keys import refresh_key
 from screens.plan_dialog import PlanUpdateDialog, PlanUpdateRequest
 
 ITEM_COLUMNS: tuple[Col, ...] = (
@@ -70,7 +71,7 @@ class ActionPlanScreen(VigilScreen):
         "add_update": Permission.EDIT_ACTION_PLAN}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "add_update", "Add update", id="plan.add_update"),
-        Binding("r", "refresh", "Refresh", id="plan.refresh"),
+        refresh_key("plan"),
     ]
 
     def __init__(self) -> None:

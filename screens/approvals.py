@@ -18,7 +18,7 @@ from app.services.risk import PendingApproval, approvals_waiting, approve_risk_a
 from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
-from screens.dialogs import ConfirmDialog
+from screens.keys import open_case_key, refresh_key
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     Col("crime_ref", "Crime ref", 12, keep=True),
@@ -42,13 +42,12 @@ class ApprovalsScreen(VigilScreen):
                "one when it is yours; enter opens the case.")
     CSS_PATH = "approvals.tcss"
     AUTO_FOCUS = "#approvals-table"
-    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {
-        "approve": Permission.APPROVE_RISK_DOWNGRADE}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve", id="approvals.approve"),
-        Binding("enter", "open_case", "Open case", id="approvals.open"),
-        Binding("r", "refresh", "Refresh", id="approvals.refresh"),
+        open_case_key("approvals"),
+        refresh_key("approvals"),
     ]
+    ROLE_ACTIONS: ClassVar[dict[str, Permission]] = {"approve": Permission.APPROVE_RISK_DOWNGRADE}
 
     def __init__(self) -> None:
         super().__init__()
@@ -118,14 +117,10 @@ class ApprovalsScreen(VigilScreen):
         question = (f"Approve {item.level} on {item.crime_ref} ({item.why})? Assessed by "
                     f"{item.assessor} on {cell_text(item.assessed_at)}. Rationale: "
                     f"{clean_text(item.rationale or '', keep_newlines=False) or '—'}")
-
-        def decided(yes: bool | None) -> None:
-            if yes:
-                self.call_service(approve_risk_assessment, assessment_id=item.assessment_id,
-                                  expected_version=item.case_version, on_result=self.approved,
-                                  group="approvals-approve")
-
-        self.app.push_screen(ConfirmDialog(question), decided)
+        self.confirm_then_call(question, approve_risk_assessment,
+                               assessment_id=item.assessment_id,
+                               expected_version=item.case_version, on_result=self.approved,
+                               group="approvals-approve")
 
     def approved(self, result: object) -> None:
         self.notify(str(getattr(result, "message", "approved")))

@@ -21,19 +21,15 @@ from app.output import cell_text
 from app.reports.assurance_html import render_report_html
 from app.reports.assurance_text import render_report_markdown, status_label
 from app.reports.axes import INCOMPLETE_MARK, axis_top, month_incomplete, month_label
+from app.rules import metric_figures, metric_periods
 from app.rules import metrics as m
 from app.sanitise import clean_text
-from app.services.assurance import (
-    DENOMINATOR,
-    NUMERATOR,
-    AssuranceReport,
-    MetricCases,
-    assurance_report,
-    metric_cases,
-)
+from app.services.assurance import AssuranceReport, MetricCases, assurance_report, metric_cases
+from app.services.assurance_sql import DENOMINATOR, NUMERATOR
 from app.widgets.columns import Col, FittedColumns, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
+from screens.keys import refresh_key
 from seed.reference import force_organisation
 
 FORCE_WIDE = "__force__"
@@ -79,9 +75,9 @@ def _plain(value: str) -> Text:
     return Text(clean_text(value, keep_newlines=False))
 
 
-def _figure_text(definition: m.MetricDefinition, figure: m.Figure, status: str) -> Text:
+def _figure_text(definition: m.MetricDefinition, figure: metric_figures.Figure, status: str) -> Text:
     """The figure, marked '!' when it needs attention."""
-    text = m.format_figure(definition, figure)
+    text = metric_figures.format_figure(definition, figure)
     if status == m.STATUS_ATTENTION:
         return Text(f"! {text}", style="bold")
     return Text(f"  {text}")
@@ -107,7 +103,7 @@ class AssuranceScreen(VigilScreen):
                 id="assurance.part"),
         Binding("pagedown", "next_page", "Next page", show=False, id="assurance.next"),
         Binding("pageup", "previous_page", "Previous page", show=False, id="assurance.previous"),
-        Binding("r", "refresh", "Refresh", id="assurance.refresh"),
+        refresh_key("assurance"),
         Binding("ctrl+s", "save_html", "Save report", id="assurance.save",
                 tooltip="Save the report as one HTML file with its charts"),
         Binding("s", "save_markdown", "Save Markdown", show=False,
@@ -118,7 +114,7 @@ class AssuranceScreen(VigilScreen):
     def __init__(self) -> None:
         super().__init__()
         self.title = "Assurance"
-        self.date_from, self.date_to = m.default_period(local(self.context.now()).date())
+        self.date_from, self.date_to = metric_periods.default_period(local(self.context.now()).date())
         self.area: str | None = None
         self.report: AssuranceReport | None = None
         self.selected_code: str | None = None
@@ -179,8 +175,8 @@ class AssuranceScreen(VigilScreen):
             rows.add_row(
                 d.recommendation,
                 d.title,
-                m.format_figure(d, result.overall),
-                m.format_basis(d, result.overall),
+                metric_figures.format_figure(d, result.overall),
+                metric_figures.format_basis(d, result.overall),
                 _status_text(result.status),
                 key=d.code,
             )
@@ -208,16 +204,16 @@ class AssuranceScreen(VigilScreen):
         rows = RowBuffer()
         rows.add_row(_plain(self.area or "Force-wide"),
                           _figure_text(d, result.overall, result.status),
-                          m.format_basis(d, result.overall), key=FORCE_ROW)
-        for area, team, figure, status in m.breakdown_rows(result):
+                          metric_figures.format_basis(d, result.overall), key=FORCE_ROW)
+        for area, team, figure, status in metric_figures.breakdown_rows(result):
             label = _plain(f"  {team}" if team else area)
-            rows.add_row(label, _figure_text(d, figure, status), m.format_basis(d, figure),
+            rows.add_row(label, _figure_text(d, figure, status), metric_figures.format_basis(d, figure),
                          key=f"{area}\x1f{team}")
         self.fitted["assurance-breakdown"].fill(rows)
         self.query_one("#assurance-definition", Static).update(
             f"{d.recommendation_title}\n{d.describe()}")
 
-    def _draw_trend(self, result: m.MetricResult) -> None:
+    def _draw_trend(self, result: metric_figures.MetricResult) -> None:
         chart = self.query_one("#assurance-chart", PlotextPlot)
         plt = chart.plt
         plt.clear_data()
@@ -363,8 +359,8 @@ class AssuranceScreen(VigilScreen):
 
     # --- period, area, definition, saving -------------------------------
     def action_shift_period(self, months: int) -> None:
-        self.date_from = m.shift_months(self.date_from, months)
-        self.date_to = m.shift_months(self.date_to, months)
+        self.date_from = metric_periods.shift_months(self.date_from, months)
+        self.date_to = metric_periods.shift_months(self.date_to, months)
         self.action_back()
         self.load()
 

@@ -28,6 +28,7 @@ from app.services.permissions import Permission, refusal
 from app.widgets.banner import TrainingBanner
 from app.widgets.columns import Col, FittedColumns
 from app.widgets.purpose import PurposePanel
+from screens.dialogs import ConfirmDialog
 
 if TYPE_CHECKING:
     from app.app import VigilApp
@@ -85,6 +86,17 @@ class ServiceFailed(Message):
 class ServiceCaller:
     """The one kind of worker for database calls (mixed into screens, dialogs
     and the App)."""
+
+    def confirm_then_call(self, question: str, fn: Callable[..., T], *,
+                          on_result: Callable[[T], None], group: str, **kwargs: Any) -> None:
+        """Ask ``question`` (yes or no); on yes, :meth:`call_service` ``fn``
+        with ``kwargs``."""
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.call_service(fn, on_result=on_result, group=group, **kwargs)
+
+        self.app.push_screen(ConfirmDialog(question), decided)
 
     def call_service(
         self,

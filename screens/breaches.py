@@ -35,6 +35,7 @@ from app.widgets.table import VigilTable
 from app.widgets.timeline import TimelineView
 from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ReasonDialog
+from screens.keys import clear_filter_key, filter_key, open_case_key, refresh_key
 from seed.reference import force_organisation
 
 ROWS_PER_LEVEL = 200
@@ -103,12 +104,10 @@ class BreachBoardScreen(VigilScreen):
                 tooltip="Ask for the victim's risk to be re-assessed now"),
         Binding("s", "record_spo_application", "SPO applied", id="breaches.spo",
                 tooltip="Record an SPO or interim SPO application for the pair"),
-        Binding("enter", "open_case", "Open case", id="breaches.open",
-                tooltip="Open the original case record"),
-        Binding("r", "refresh", "Refresh", id="breaches.refresh"),
-        Binding("slash", "focus_filter", "Filter", id="breaches.filter",
-                tooltip="Filter by area (or 'all') or by a reference"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="breaches.clear"),
+        open_case_key("breaches", "Open the original case record"),
+        refresh_key("breaches"),
+        filter_key("breaches", "Filter by area (or 'all') or by a reference"),
+        clear_filter_key("breaches"),
     ]
 
     def __init__(self) -> None:

@@ -31,7 +31,7 @@ from app.services.risk import approve_risk_assessment
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen
 from screens.case_dmm import CaseDmmPanel
-from screens.dialogs import ConfirmDialog, ReasonDialog
+from screens.dialogs import ReasonDialog
 
 TABS: tuple[tuple[str, str], ...] = (
     ("tab-summary", "Summary"),
@@ -547,14 +547,9 @@ class CaseScreen(VigilScreen):
         question = (f"Approve lowering {record.crime_ref} from {record.risk_level or 'high'} to "
                     f"{pending.level}? Assessed by {pending.assessor} on "
                     f"{_t(pending.assessed_at)}. Rationale: {_clean(pending.rationale) or '—'}")
-
-        def decided(yes: bool | None) -> None:
-            if yes:
-                self.call_service(approve_risk_assessment, assessment_id=pending.id,
-                                  expected_version=record.version, on_result=self._form_done,
-                                  group="case-approve")
-
-        self.app.push_screen(ConfirmDialog(question), decided)
+        self.confirm_then_call(question, approve_risk_assessment, assessment_id=pending.id,
+                               expected_version=record.version, on_result=self._form_done,
+                               group="case-approve")
 
     def action_reload(self) -> None:
         self.load()

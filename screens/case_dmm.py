@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from app.dates import format_local
-from app.rules.dmm import REASON_SHORT
+from app.rules.dmm_reasons import REASON_SHORT
 from app.sanitise import clean_text
 from app.services.dmm import (
     DECISION_LABELS,

@@ -216,7 +216,17 @@ def _options(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 # --- classifications ---------------------------------------------------------------
-class AddIncludedDialog(CaseEditDialog):
+class IncludedDialog(CaseEditDialog):
+    """One included classification (``#included-code``) added or removed, with
+    a reason (``#included-reason``)."""
+
+    def values(self) -> dict[str, Any]:
+        return {"crime_ref": self.record.crime_ref,
+                "code": self.choice("#included-code", "a classification"),
+                "reason": self.text("#included-reason")}
+
+
+class AddIncludedDialog(IncludedDialog):
     TITLE_TEXT = "Add an included classification"
 
     def compose_fields(self) -> ComposeResult:
@@ -231,16 +241,11 @@ class AddIncludedDialog(CaseEditDialog):
     def on_mount(self) -> None:
         self.query_one("#included-code", Select).focus()
 
-    def values(self) -> dict[str, Any]:
-        return {"crime_ref": self.record.crime_ref,
-                "code": self.choice("#included-code", "a classification"),
-                "reason": self.text("#included-reason")}
-
     def service(self) -> Callable[..., Any]:
         return add_included_classification
 
 
-class RemoveIncludedDialog(CaseEditDialog):
+class RemoveIncludedDialog(IncludedDialog):
     TITLE_TEXT = "Remove an included classification"
 
     def compose_fields(self) -> ComposeResult:
@@ -253,11 +258,6 @@ class RemoveIncludedDialog(CaseEditDialog):
 
     def on_mount(self) -> None:
         self.query_one("#included-reason", Input).focus()
-
-    def values(self) -> dict[str, Any]:
-        return {"crime_ref": self.record.crime_ref,
-                "code": self.choice("#included-code", "a classification"),
-                "reason": self.text("#included-reason")}
 
     def service(self) -> Callable[..., Any]:
         return remove_included_classification

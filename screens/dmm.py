@@ -11,9 +11,8 @@ the same case.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date, timedelta
-from typing import Any, ClassVar
+from datetime import date
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events
@@ -24,76 +23,49 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from app.dates import format_local
-from app.output import words
 from app.rules import dmm as rules
-from app.rules.dmm import REASON_TITLES
-from app.sanitise import clean_text
+from app.rules.dmm_reasons import REASON_TITLES
 from app.services.audit_trail import record_cases_shown
 from app.services.cases import ReasonRequired
 from app.services.dmm import (
-    DECISION_LABELS,
-    DmmActionView,
     DmmItemDetail,
-    DmmItemState,
     DmmQueue,
     DmmQueueItem,
-    add_action,
     build_queue,
-    complete_action,
     current_meeting_date,
     item_detail,
-    mark_discussed,
-    minutes_closed_at,
-    reassign_action,
-    record_decision,
 )
 from app.services.dmm.common import queue_id
 from app.services.dmm.first_page import PAGE_SIZE
 from app.services.dmm_minutes import minutes_filename, minutes_for_saving
 from app.services.permissions import Permission
 from app.services.rms_import import ExtractSummary, last_extract_summary
-from app.widgets.columns import Col
-from app.widgets.reason_chips import chips_text
 from app.widgets.table import VigilTable
-from screens.base import VigilScreen, cursor_row_key
 from screens.dialogs import ReasonDialog
 from screens.dmm_dialogs import (
     ALL_REASONS,
-    ActionAnswer,
-    ActionChange,
-    ActionChangeDialog,
-    ActionDialog,
-    DecisionAnswer,
-    DecisionDialog,
     ReasonFilterDialog,
 )
+from screens.dmm_panel import (
+    COLUMNS,
+    REASONS_WIDTH,
+    detail_text,
+    filter_line,
+    row_cells,
+    why_text,
+)
+from screens.dmm_recording import DmmRecordingScreen
+from screens.keys import clear_filter_key, filter_key, open_case_key, refresh_key
 from seed.reference import force_organisation
 
 REFRESH_SECONDS = 60.0
 PANEL_DELAY = 0.15
 
-COLUMNS: tuple[Col, ...] = (
-    Col("done", "✓", 1, keep=True),
-    Col("priority", "Pri", 3, keep=True),
-    Col("crime_ref", "Crime ref", 12, keep=True),
-    Col("reasons", "Reasons", 24, flex=1, min=10),
-    Col("risk", "Risk", 10, min=8),
-    Col("team", "Team", 12, min=5),
-    Col("age", "Age", 4, keep=True),
-    Col("pair", "Pair (V → S)", 17, min=9),
-    Col("decision", "Decision", 16, min=8),
-)
-REASONS_WIDTH = 24
+
 NARROW = 120  # terminal columns below which the side panel goes under the table
 
 
-def _plain(value: object) -> Text:
-    """Database text as a plain cell (DataTable reads strings as markup)."""
-    return Text(clean_text(str(value or ""), keep_newlines=False), no_wrap=True,
-                overflow="ellipsis")
-
-
-class DmmScreen(VigilScreen):
+class DmmScreen(DmmRecordingScreen):
     """The ranked DMM queue of one area command and meeting date."""
 
     PURPOSE = ("DMM: every stalking-related case that needs a decision at this morning's "
@@ -108,8 +80,7 @@ class DmmScreen(VigilScreen):
         action: Permission.DECIDE_DMM
         for action in ("decide", "add_action", "change_action", "toggle_discussed")}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_case", "Open case", id="dmm.open",
-                tooltip="Open the selected case record"),
+        open_case_key("dmm", "Open the selected case record"),
         Binding("d", "decide", "Decide", id="dmm.decide",
                 tooltip="Record the meeting's decision on the selected case, with a rationale"),
         Binding("a", "add_action", "Action", id="dmm.action",
@@ -119,15 +90,14 @@ class DmmScreen(VigilScreen):
                         "another owner"),
         Binding("space", "toggle_discussed", "Discussed", id="dmm.discussed",
                 tooltip="Mark the selected case discussed (or not)"),
-        Binding("slash", "focus_filter", "Filter", id="dmm.filter",
-                tooltip="Filter by crime reference, person, team or risk"),
+        filter_key("dmm", "Filter by crime reference, person, team or risk"),
         Binding("f", "filter_reason", "Reason", id="dmm.reason",
                 tooltip="Show only the cases on the agenda for one reason"),
         Binding("left_square_bracket", "previous_meeting", "Prev day", id="dmm.previous",
                 tooltip="The previous meeting date"),
         Binding("right_square_bracket", "next_meeting", "Next day", id="dmm.next",
                 tooltip="The next meeting date"),
-        Binding("r", "refresh", "Refresh", id="dmm.refresh"),
+        refresh_key("dmm"),
         Binding("w", "work_queue", "Work queue", id="dmm.worklist",
                 tooltip="The teams' work queue of standing gaps"),
         Binding("p", "toggle_pause", "Pause", id="dmm.pause",
@@ -136,7 +106,7 @@ class DmmScreen(VigilScreen):
                 tooltip="Save the Markdown minutes of this meeting (downloads in a browser)"),
         Binding("pagedown", "next_page", "Next page", show=False, id="dmm.next_page"),
         Binding("pageup", "previous_page", "Prev page", show=False, id="dmm.previous_page"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="dmm.clear"),
+        clear_filter_key("dmm"),
     ]
 
     def __init__(self) -> None:
@@ -186,7 +156,7 @@ class DmmScreen(VigilScreen):
         self.set_class(self.app.size.width < NARROW, "-narrow")
         self.columns = self.fitted_columns(self.query_one(DataTable), COLUMNS,
                                            reserve=self.side_width())
-        self._show_meeting_line()
+        self.show_meeting_line()
         self.load()
         self.set_interval(REFRESH_SECONDS, self.live_refresh, name="dmm-refresh")
 
@@ -231,7 +201,7 @@ class DmmScreen(VigilScreen):
         first = self.queue is None
         self.queue = queue
         self.items = {item.crime_ref: item for item in queue.items}
-        self._show_meeting_line()
+        self.show_meeting_line()
         self.render_rows()
         if first:  # the rows first, then what the last extract changed
             self.call_service(last_extract_summary, on_result=self.show_extract,
@@ -249,7 +219,7 @@ class DmmScreen(VigilScreen):
                               entity_id=queue_id(self.area, self.meeting_date), crime_refs=fresh,
                               what="DMM queue", group="dmm-named", exclusive=False)
 
-    def _show_meeting_line(self) -> None:
+    def show_meeting_line(self) -> None:
         covers_from, starts = rules.meeting_window(self.meeting_date, self.context.policy)
         self.query_one("#dmm-meeting", Static).update(
             f"{self.meeting_date:%a %d/%m/%Y} {format_local(starts, '%H:%M')} · covers from "
@@ -272,26 +242,16 @@ class DmmScreen(VigilScreen):
         queue = self.queue
         page = list(queue.items) if queue else []
         table.clear()
-        self.columns.fit(self._cells(item) for item in page)
+        self.columns.fit(row_cells(item, queue, self.context.policy.dmm.weights) for item in page)
         reasons_width = self.columns.widths.get("reasons", REASONS_WIDTH)
         for item in page:
-            table.add_row(*self._cells(item, reasons_width), key=item.crime_ref)
+            table.add_row(*row_cells(item, queue, self.context.policy.dmm.weights, reasons_width), key=item.crime_ref)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected), animate=False)
         elif page:
             table.move_cursor(row=0, animate=False)
-        info = []
-        if self.reason_filter:
-            info.append(f"reason {self.reason_filter}")
-        if self.text_filter:
-            info.append(f"'{self.text_filter}'")
-        if queue is not None:
-            if queue.matched != queue.total:
-                info.append(f"{queue.matched} of {queue.total}")
-            pages = max(1, (queue.matched + PAGE_SIZE - 1) // PAGE_SIZE)
-            if pages > 1:
-                info.append(f"page {self.page + 1}/{pages} (pgdn/pgup)")
-        self.query_one("#dmm-filter-info", Static).update(" · ".join(info) or "all cases")
+        self.query_one("#dmm-filter-info", Static).update(
+            filter_line(queue, self.reason_filter, self.text_filter, self.page))
         self.show_selected()
 
     def action_area(self, action: str) -> str | None:
@@ -311,33 +271,6 @@ class DmmScreen(VigilScreen):
             self.columns.reserve = self.side_width()
         super().on_resize(event)
 
-    def _cells(self, item: DmmQueueItem, reasons_width: int = REASONS_WIDTH) -> tuple[Any, ...]:
-        queue = self.queue
-        age = (queue.starts_at - item.reported_at).days if queue else 0
-        decision = DECISION_LABELS.get(item.decision or "", "")
-        if item.actions and not decision:
-            decision = f"{len(item.actions)} action{'s' if len(item.actions) != 1 else ''}"
-        elif item.actions:
-            decision += f" +{len(item.actions)}"
-        return (
-            Text("✓" if item.discussed else "", style="bold"),
-            Text(str(item.priority), style="bold"),
-            _plain(item.crime_ref),
-            chips_text(item.codes, self.context.policy.dmm.weights, width=reasons_width),
-            Text(item.risk or "unassessed", style="bold" if item.risk == "high" else ""),
-            _plain(item.team or "unallocated"),
-            Text(f"{max(age, 0)}d"),
-            _plain(f"{item.victim_ref} → {item.suspect_ref or '?'}"),
-            _plain(decision),
-        )
-
-    def selected_ref(self) -> str | None:
-        return cursor_row_key(self.query_one(DataTable))
-
-    def selected_item(self) -> DmmQueueItem | None:
-        ref = self.selected_ref()
-        return self.items.get(ref) if ref else None
-
     # --- side panel ---------------------------------------------------------------
     def schedule_panel(self) -> None:
         """Redraw the side panel once the cursor rests (holding a key down
@@ -355,50 +288,12 @@ class DmmScreen(VigilScreen):
                             not self.queue.items else "No case selected."))
             self.query_one("#dmm-detail", Static).update("")
             return
-        why.update(self._why(item))
+        why.update(why_text(item, self.queue, self.context.now()))
         if self.detail is None or self.detail.crime_ref != item.crime_ref:
             self.query_one("#dmm-detail", Static).update(Text("loading…", style="italic"))
             self.load_detail(item.crime_ref)
         else:
-            self.query_one("#dmm-detail", Static).update(self._detail_text(self.detail))
-
-    def _why(self, item: DmmQueueItem) -> Text:
-        offset = self.queue.offset if self.queue else 0
-        rank = offset + next((i for i, it in enumerate(self.queue.items, 1)  # type: ignore[union-attr]
-                              if it.crime_ref == item.crime_ref), 0)
-        text = Text()
-        text.append(f"{item.crime_ref}", style="bold")
-        text.append(f"  #{rank} · priority {item.priority}\n")
-        text.append("Why it is here\n", style="bold underline")
-        if not item.reasons:
-            text.append("  added to the agenda by the chair\n")
-        for hit in item.reasons:
-            text.append(f"  {rules.REASON_NAMES.get(hit.code, hit.code)}", style="bold")
-            text.append(f": {clean_text(hit.explanation, keep_newlines=False)}\n")
-        text.append("Why it ranks here\n", style="bold underline")
-        text.append(f"  {rules.in_words(item.priority_explanation)}\n")
-        text.append("Decision\n", style="bold underline")
-        if item.decision:
-            text.append(f"  {DECISION_LABELS.get(item.decision, item.decision)}", style="bold")
-            text.append(f" ({clean_text(item.decided_by or '')}, "
-                        f"{format_local(item.decided_at)}): "
-                        f"{clean_text(item.rationale or '', keep_newlines=False)}\n")
-        elif item.discussed:
-            text.append(f"  discussed {format_local(item.discussed_at)}, no decision yet\n")
-        else:
-            text.append("  not discussed yet\n")
-        if item.actions:
-            text.append("Actions set at this meeting\n", style="bold underline")
-            for action in item.actions:
-                text.append(f"  {self._action_line(action)}\n")
-        return text
-
-    def _action_line(self, action: DmmActionView) -> str:
-        now = self.context.now()
-        state = ("done " + format_local(action.done_at)) if action.done_at else (
-            "OVERDUE" if action.overdue_at(now) else "open")
-        return clean_text(f"{action.text} — {action.owner}, due {format_local(action.due_at)} "
-                          f"({state})", keep_newlines=False)
+            self.query_one("#dmm-detail", Static).update(detail_text(self.detail, self.meeting_date, self.context.now()))
 
     def load_detail(self, crime_ref: str) -> None:
         if self.selected_ref() != crime_ref:
@@ -436,65 +331,7 @@ class DmmScreen(VigilScreen):
     def show_detail(self, detail: DmmItemDetail) -> None:
         self.detail = detail
         if self.selected_ref() == detail.crime_ref:
-            self.query_one("#dmm-detail", Static).update(self._detail_text(detail))
-
-    def _detail_text(self, d: DmmItemDetail) -> Text:
-        text = Text()
-        codes = d.principal_code + (f" + {', '.join(d.included_codes)}" if d.included_codes else "")
-        text.append("The case\n", style="bold underline")
-        text.append(clean_text(
-            f"  {d.principal_title} ({codes}) · {d.status} · reported "
-            f"{format_local(d.reported_at)}\n  {d.victim_ref} → {d.suspect_ref or '?'} "
-            f"({words(d.relationship)}{', domestic abuse' if d.domestic_abuse else ''}"
-            f"{', online' if d.online else ''}) · {d.team or 'unallocated'}"
-            f"{' / ' + d.officer if d.officer else ''} · SPO {d.spo_status.replace('_', ' ')}\n",
-        ))
-        if d.summary:
-            text.append(f"  {clean_text(d.summary, keep_newlines=False)[:240]}\n", style="italic")
-        text.append("Risk history\n", style="bold underline")
-        if not d.risk_history:
-            text.append("  no risk assessment\n")
-        for r in d.risk_history[:5]:
-            plan = "plan" if r.management_plan else "NO PLAN"
-            text.append(clean_text(
-                f"  {format_local(r.assessed_at)} {r.level} (suggested {r.suggested_level}, "
-                f"{r.yes_count} yes) · {plan} · review {format_local(r.review_due, '%d/%m/%Y')}"
-                f"{' · awaiting approval' if r.approval_required else ''}\n",
-                keep_newlines=True))
-        text.append("Orders and breaches\n", style="bold underline")
-        if not d.orders and not d.breaches:
-            text.append("  none\n")
-        for o in d.orders:
-            text.append(clean_text(f"  {o.kind} {o.order_ref} {o.status}"
-                                   f"{' · expires ' + format_local(o.expires_at, '%d/%m/%Y') if o.expires_at else ''}\n"))
-        for b in d.breaches[:5]:
-            ack = "acknowledged" if b.acknowledged_at else "NOT acknowledged"
-            order = f" of {b.order_kind} {b.order_ref}" if b.order_ref else ""
-            original = (f" · original {b.original_ref} ({b.original_status})"
-                        if b.original_ref and b.original_ref != d.crime_ref else "")
-            text.append(clean_text(f"  breach {b.breach_ref}{order} ({b.crime_ref or '?'}) "
-                                   f"{format_local(b.reported_at)} · {ack}{original}\n"))
-        if len(d.course_of_conduct) > 1:
-            text.append("Course of conduct (this victim and suspect)\n", style="bold underline")
-            for crime in d.course_of_conduct[:8]:
-                mark = " ←" if crime.crime_ref == d.crime_ref else ""
-                text.append(clean_text(
-                    f"  {format_local(crime.reported_at, '%d/%m/%Y')} {crime.crime_ref} "
-                    f"{crime.principal_code} · {crime.status}{mark}\n"))
-        text.append("Last actions\n", style="bold underline")
-        if not d.actions:
-            text.append("  none\n")
-        for action in d.actions[:6]:
-            when = f"{action.meeting_date:%d/%m} " if action.meeting_date else ""
-            text.append(f"  {when}{self._action_line(action)}\n")
-        earlier = [e for e in d.decisions if e.decision and e.meeting_date != self.meeting_date]
-        if earlier:
-            text.append("Earlier decisions\n", style="bold underline")
-            for e in earlier[:3]:
-                text.append(clean_text(
-                    f"  {e.meeting_date:%d/%m/%Y} {DECISION_LABELS.get(e.decision or '', '')}: "
-                    f"{e.rationale or ''}\n", keep_newlines=True))
-        return text
+            self.query_one("#dmm-detail", Static).update(detail_text(detail, self.meeting_date, self.context.now()))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.schedule_panel()
@@ -503,142 +340,6 @@ class DmmScreen(VigilScreen):
         ref = event.row_key.value if event.row_key else None
         if ref:
             self.vigil.open_case(ref)
-
-    # --- recording ------------------------------------------------------------------
-    def _may_decide(self) -> bool:
-        if self.context.allowed(Permission.DECIDE_DMM, area=self.area):
-            return True
-        role = self.context.actor.role
-        where = f"of {self.area} " if role == "supervisor" else ""
-        self.notify(f"Read-only: as {role} you can view the DMM queue; only supervisors "
-                    f"{where}record decisions, actions and discussed marks.",
-                    severity="warning", markup=False)
-        return False
-
-    def _target(self) -> DmmQueueItem | None:
-        item = self.selected_item()
-        if item is None:
-            self.notify("Select a case first.", severity="warning")
-        return item
-
-    def _apply_state(self, state: DmmItemState) -> None:
-        """Show a recorded change at once, then refresh from the database."""
-        closed = minutes_closed_at(self.context, state.meeting_date)
-        if closed is not None:
-            self.notify(f"The minutes of this meeting closed when the next meeting started "
-                        f"({format_local(closed)}): your change to {state.crime_ref} is recorded "
-                        "as an addendum; the meeting's record stands.", markup=False)
-        item = self.items.get(state.crime_ref)
-        if item is not None and self.queue is not None:
-            updated = replace(item, decision=state.decision, rationale=state.rationale,
-                              decided_by=state.decided_by, decided_at=state.decided_at,
-                              discussed_at=state.discussed_at, discussed_by=state.discussed_by,
-                              actions=state.actions, case_version=state.case_version)
-            self.items[state.crime_ref] = updated
-            self.queue = replace(self.queue, items=[
-                updated if i.crime_ref == state.crime_ref else i for i in self.queue.items])
-            self._show_meeting_line()
-            self.render_rows()
-        self.load(audit=False)
-
-    def action_decide(self) -> None:
-        item = self._target()
-        if item is None or not self._may_decide():
-            return
-
-        def answer(result: DecisionAnswer | None) -> None:
-            if result is None:
-                return
-            self.call_service(record_decision, area=self.area, meeting_date=self.meeting_date,
-                              crime_ref=item.crime_ref, decision=result.decision,
-                              rationale=result.rationale, owner=result.owner,
-                              due_at=result.due_at, expected_version=item.case_version,
-                              on_result=self._decided, group="dmm-record", exclusive=False)
-
-        self.app.push_screen(DecisionDialog(item.crime_ref, current=item.decision,
-                                            rationale=item.rationale), answer)
-
-    def _decided(self, state: DmmItemState) -> None:
-        self.notify(f"{state.crime_ref}: {DECISION_LABELS.get(state.decision or '', '')} "
-                    "recorded", markup=False)
-        self._apply_state(state)
-
-    def action_add_action(self) -> None:
-        item = self._target()
-        if item is None or not self._may_decide():
-            return
-        due = self.context.now() + timedelta(hours=self.context.policy.dmm.default_action_hours)
-        owner = item.officer or ""
-
-        def answer(result: ActionAnswer | None) -> None:
-            if result is None:
-                return
-            self.call_service(add_action, area=self.area, meeting_date=self.meeting_date,
-                              crime_ref=item.crime_ref, text=result.text, owner=result.owner,
-                              due_at=result.due_at, expected_version=item.case_version,
-                              on_result=self._action_added, group="dmm-record",
-                              exclusive=False)
-
-        self.app.push_screen(ActionDialog(item.crime_ref, owner=owner, due=due), answer)
-
-    def _action_added(self, action: DmmActionView) -> None:
-        self.notify(f"{action.crime_ref}: action set for {action.owner}", markup=False)
-        item = self.items.get(action.crime_ref)
-        if item is not None and self.queue is not None and action.case_version is not None:
-            self._apply_state(DmmItemState(  # the version the service returned, never computed
-                crime_ref=item.crime_ref, case_version=action.case_version,
-                meeting_date=self.meeting_date, decision=item.decision, rationale=item.rationale,
-                decided_by=item.decided_by, decided_at=item.decided_at,
-                discussed_at=item.discussed_at, discussed_by=item.discussed_by,
-                actions=[*item.actions, action]))
-        else:
-            self.load(audit=False)
-
-    def action_change_action(self) -> None:
-        item = self._target()
-        if item is None or not self._may_decide():
-            return
-        open_actions = [a for a in item.actions if a.done_at is None]
-        if not open_actions:
-            self.notify(f"{item.crime_ref} has no open action from this meeting.",
-                        severity="warning", markup=False)
-            return
-
-        def answer(result: ActionChange | None) -> None:
-            if result is None:
-                return
-            if result.complete:
-                self.call_service(complete_action, action_id=result.action_id,
-                                  expected_version=item.case_version,
-                                  on_result=self._action_changed, group="dmm-record",
-                                  exclusive=False)
-            else:
-                self.call_service(reassign_action, action_id=result.action_id,
-                                  owner=result.owner or "", due_at=result.due_at,
-                                  expected_version=item.case_version,
-                                  on_result=self._action_changed, group="dmm-record",
-                                  exclusive=False)
-
-        self.app.push_screen(ActionChangeDialog(
-            item.crime_ref, [(a.id, self._action_line(a)) for a in open_actions]), answer)
-
-    def _action_changed(self, action: DmmActionView) -> None:
-        state = "done" if action.done_at else f"now with {action.owner}"
-        self.notify(f"{action.crime_ref}: action {state}", markup=False)
-        self.load(audit=False)
-
-    def action_toggle_discussed(self) -> None:
-        item = self._target()
-        if item is None or not self._may_decide():
-            return
-        if item.discussed and item.decision:
-            self.notify(f"{item.crime_ref} has a decision: it stays discussed.",
-                        severity="warning", markup=False)
-            return
-        self.call_service(mark_discussed, area=self.area, meeting_date=self.meeting_date,
-                          crime_ref=item.crime_ref, discussed=not item.discussed,
-                          expected_version=item.case_version, on_result=self._apply_state,
-                          group="dmm-record", exclusive=False)
 
     # --- navigation -----------------------------------------------------------------
     def action_open_case(self) -> None:
@@ -659,7 +360,7 @@ class DmmScreen(VigilScreen):
         self.detail = None
         self.page = 0
         self.query_one(DataTable).clear()
-        self._show_meeting_line()
+        self.show_meeting_line()
         self.load()
 
     def action_previous_meeting(self) -> None:
@@ -679,7 +380,7 @@ class DmmScreen(VigilScreen):
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         self.notify("Live refresh paused (p resumes)" if self.paused else "Live refresh resumed")
-        self._show_meeting_line()
+        self.show_meeting_line()
 
     def action_focus_filter(self) -> None:
         self.query_one("#dmm-filter", Input).focus()

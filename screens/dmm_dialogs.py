@@ -15,8 +15,9 @@ from textual.widgets import Button, Input, Label, OptionList, RadioButton, Radio
 from textual.widgets.option_list import Option
 
 from app.dates import DateError, format_local, parse_datetime
-from app.rules.dmm import REASON_ORDER, REASON_SHORT, REASON_TITLES
+from app.rules.dmm_reasons import REASON_ORDER, REASON_SHORT, REASON_TITLES
 from app.services.dmm import DECISION_LABELS
+from screens.dialogs import FormDialog
 
 _DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -58,7 +59,7 @@ class ActionAnswer:
     due_at: datetime
 
 
-class DecisionDialog(ModalScreen[DecisionAnswer | None]):
+class DecisionDialog(FormDialog[DecisionAnswer]):
     """Choose the meeting's decision on a case and give the rationale."""
 
     DEFAULT_CSS = _DIALOG_CSS.format(name="DecisionDialog") + """
@@ -67,6 +68,8 @@ class DecisionDialog(ModalScreen[DecisionAnswer | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="dmm-decision.cancel"),
     ]
+
+    OK_BUTTON = "decision-ok"
 
     def __init__(self, crime_ref: str, *, current: str | None = None,
                  rationale: str | None = None) -> None:
@@ -102,7 +105,7 @@ class DecisionDialog(ModalScreen[DecisionAnswer | None]):
             return None
         return pressed.id.removeprefix("decision-")
 
-    def _submit(self) -> None:
+    def submit(self) -> None:
         decision = self.chosen()
         rationale = self.query_one("#decision-rationale", Input).value.strip()
         error = self.query_one("#decision-error", Static)
@@ -129,28 +132,16 @@ class DecisionDialog(ModalScreen[DecisionAnswer | None]):
             return
         self.dismiss(DecisionAnswer(decision, rationale, owner, due))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "decision-ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ActionDialog(ModalScreen[ActionAnswer | None]):
+class ActionDialog(FormDialog[ActionAnswer]):
     """Set an action: what, who, and by when (Europe/London time)."""
 
     DEFAULT_CSS = _DIALOG_CSS.format(name="ActionDialog")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="dmm-action.cancel"),
     ]
+
+    OK_BUTTON = "action-ok"
 
     def __init__(self, crime_ref: str, *, owner: str = "", due: datetime) -> None:
         super().__init__()
@@ -175,7 +166,7 @@ class ActionDialog(ModalScreen[ActionAnswer | None]):
     def on_mount(self) -> None:
         self.query_one("#action-text", Input).focus()
 
-    def _submit(self) -> None:
+    def submit(self) -> None:
         text = self.query_one("#action-text", Input).value.strip()
         owner = self.query_one("#action-owner", Input).value.strip()
         due_text = self.query_one("#action-due", Input).value.strip()
@@ -196,27 +187,17 @@ class ActionDialog(ModalScreen[ActionAnswer | None]):
             return
         self.dismiss(ActionAnswer(text, owner, due))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
+    def focus_next_input(self, current: Input) -> bool:
+        """Enter in a filled field moves to the next one; in the last, it submits."""
         inputs = ["action-text", "action-owner", "action-due"]
-        current = event.input.id or ""
-        if current in inputs[:-1] and event.input.value.strip():
-            self.query_one(f"#{inputs[inputs.index(current) + 1]}", Input).focus()
-            return
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "action-ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        name = current.id or ""
+        if name in inputs[:-1] and current.value.strip():
+            self.query_one(f"#{inputs[inputs.index(name) + 1]}", Input).focus()
+            return True
+        return False
 
 
-class ActionChangeDialog(ModalScreen[ActionChange | None]):
+class ActionChangeDialog(FormDialog[ActionChange]):
     """Choose one of a case's open actions and complete it, or give it to
     another owner (with a new due time if one is typed)."""
 
@@ -227,6 +208,8 @@ class ActionChangeDialog(ModalScreen[ActionChange | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="dmm-action-change.cancel"),
     ]
+
+    OK_BUTTON = "change-ok"
 
     def __init__(self, crime_ref: str, actions: list[tuple[int, str]]) -> None:
         super().__init__()
@@ -255,7 +238,7 @@ class ActionChangeDialog(ModalScreen[ActionChange | None]):
         options.highlighted = 0
         options.focus()
 
-    def _submit(self) -> None:
+    def submit(self) -> None:
         options = self.query_one(OptionList)
         error = self.query_one("#change-error", Static)
         if options.highlighted is None:
@@ -281,20 +264,6 @@ class ActionChangeDialog(ModalScreen[ActionChange | None]):
                 self.query_one("#change-due", Input).focus()
                 return
         self.dismiss(ActionChange(action_id, complete=False, owner=owner, due_at=due))
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "change-ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 ALL_REASONS = ""

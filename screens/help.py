@@ -4,7 +4,7 @@ the footer and the palette)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from rich.table import Table
 from rich.text import Text
@@ -48,11 +48,17 @@ def task_of(screen: Screen[Any], binding: Binding, *, app_level: bool) -> str:
     return RECORD
 
 
-def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
+class BindingRow(NamedTuple):
+    key: str
+    description: str
+    task: str
+
+
+def binding_rows(screen: Screen[Any]) -> list[BindingRow]:
     """(key, description, task) for every described binding of ``screen``
     (including ones a focused widget shadows) and of the app, that the
     user's role may use, ordered by task."""
-    rows: list[tuple[str, str, str]] = []
+    rows: list[BindingRow] = []
     seen: set[tuple[str, str]] = set()
     refused = getattr(screen, "refused", lambda _action: None)
 
@@ -65,8 +71,8 @@ def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
         if (display, binding.description) in seen:
             return
         seen.add((display, binding.description))
-        rows.append((display, binding.description, task_of(screen, binding,
-                                                           app_level=app_level)))
+        rows.append(BindingRow(display, binding.description,
+                               task_of(screen, binding, app_level=app_level)))
 
     for namespace, bindings in screen._binding_chain:  # with the user's remapped keys
         if namespace is screen:
@@ -75,7 +81,7 @@ def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
                     add(binding, False)
     for active in screen.active_bindings.values():
         add(active.binding, active.node is screen.app)
-    rows.sort(key=lambda r: (TASKS.index(r[2]), r[0]))
+    rows.sort(key=lambda row: (TASKS.index(row.task), row.key))
     return rows
 
 

@@ -10,26 +10,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Input, Static
 
-from app.output import cell_text
-from app.sanitise import clean_text
 from app.services.search import CaseSearch, SearchPage, search_cases
-from app.widgets.columns import Col, RowBuffer
+from app.widgets.columns import RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
+from screens.case_rows import case_cells, case_columns
+from screens.keys import clear_filter_key, filter_key, open_case_key, refresh_key
 
 PAGE_SIZE = 100
 
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    Col("crime_ref", "Crime ref", 12, keep=True),
-    Col("reported", "Reported", 16, keep=True),
-    Col("area", "Area", 9),
-    Col("codes", "Classification", 16),
-    Col("risk", "Risk", 8),
-    Col("team", "Team", 13),
-    Col("status", "Status", 6),
-    Col("pair", "Victim → suspect", 20),
-    Col("summary", "Summary", 60, flex=1, min=12),
-)
+COLUMNS = case_columns(codes=16, risk=8, pair=20, summary=60)
 
 
 class CaseListScreen(VigilScreen):
@@ -42,12 +32,12 @@ class CaseListScreen(VigilScreen):
     FILTER_INPUT = "case-filter"
     AUTO_FOCUS = "#case-table"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_filter", "Filter", id="cases.filter"),
-        Binding("enter", "open_case", "Open case", id="cases.open"),
+        filter_key("cases"),
+        open_case_key("cases"),
         Binding("pagedown", "next_page", "Next page", id="cases.next"),
         Binding("pageup", "previous_page", "Previous page", id="cases.previous"),
-        Binding("r", "refresh", "Refresh", id="cases.refresh"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="cases.clear"),
+        refresh_key("cases"),
+        clear_filter_key("cases"),
     ]
 
     def __init__(self) -> None:
@@ -79,19 +69,7 @@ class CaseListScreen(VigilScreen):
         selected = self._selected_ref()
         rows = RowBuffer()
         for row in page.rows:
-            codes = row.principal_code + (f" +{','.join(row.included_codes)}" if row.included_codes else "")
-            rows.add_row(
-                row.crime_ref,
-                cell_text(row.reported_at),
-                row.area_command,
-                codes,
-                row.risk_level or "—",
-                row.allocation_team or "unallocated",
-                row.status,
-                f"{row.victim_ref} → {row.suspect_ref or '?'}",
-                clean_text(row.summary, keep_newlines=False)[:120],
-                key=row.crime_ref,
-            )
+            rows.add_row(*case_cells(row, summary_chars=120), key=row.crime_ref)
         self.columns.fill(rows)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))

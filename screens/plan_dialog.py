@@ -10,11 +10,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, Switch
 
 from app.dates import DateError, parse_date
 from app.services.action_plan import STATUS_TITLES, STATUSES
+from screens.dialogs import FormDialog
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class PlanUpdateRequest:
     date_to: date | None  # first day not counted
 
 
-class PlanUpdateDialog(ModalScreen[PlanUpdateRequest | None]):
+class PlanUpdateDialog(FormDialog[PlanUpdateRequest]):
     DEFAULT_CSS = """
     PlanUpdateDialog { align: center middle; }
     PlanUpdateDialog > Vertical {
@@ -44,6 +44,8 @@ class PlanUpdateDialog(ModalScreen[PlanUpdateRequest | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="plan_dialog.cancel"),
     ]
+
+    OK_BUTTON = "plan-ok"
 
     def __init__(self, number: str, status: str, can_attach: bool,
                  period: tuple[date, date]) -> None:
@@ -105,17 +107,3 @@ class PlanUpdateDialog(ModalScreen[PlanUpdateRequest | None]):
                 error.update("Figures period: the last day is before the first.")
                 return
         self.dismiss(PlanUpdateRequest(status, response, attach, date_from, date_to))
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "plan-ok":
-            self.submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -8,8 +8,9 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, Switch
+
+from screens.dialogs import FormDialog
 
 
 class ReviewResult:
@@ -20,7 +21,7 @@ class ReviewResult:
         self.notes = notes
 
 
-class ReviewDialog(ModalScreen[ReviewResult | None]):
+class ReviewDialog(FormDialog[ReviewResult]):
     """One row per checklist item: a switch (on: met) and a note, required
     when the item is not met. Dismisses with the findings, or None."""
 
@@ -42,6 +43,8 @@ class ReviewDialog(ModalScreen[ReviewResult | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="review.cancel"),
     ]
+
+    OK_BUTTON = "review-ok"
 
     def __init__(self, title: str, checklist: tuple[tuple[str, str], ...],
                  answers: dict[str, bool] | None = None,
@@ -95,17 +98,3 @@ class ReviewDialog(ModalScreen[ReviewResult | None]):
                 "A note is required on each item not met: " + ", ".join(missing))
             return
         self.dismiss(result)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "review-ok":
-            self.submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

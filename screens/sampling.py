@@ -27,7 +27,7 @@ from app.services.permissions import Permission
 from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
-from screens.dialogs import ConfirmDialog
+from screens.keys import refresh_key
 from screens.review_dialog import ReviewDialog, ReviewResult
 
 SAMPLE_COLUMNS: tuple[Col, ...] = (
@@ -56,7 +56,7 @@ class SamplingScreen(VigilScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "review", "Review file", id="sampling.review"),
         Binding("m", "all_met", "All items met", id="sampling.all_met"),
-        Binding("r", "refresh", "Refresh", id="sampling.refresh"),
+        refresh_key("sampling"),
     ]
 
     def __init__(self) -> None:
@@ -187,14 +187,9 @@ class SamplingScreen(VigilScreen):
         items = [code for code, _ in detail.checklist]
         question = (f"Record {key} as meeting every checklist item ({len(items)}) in sample "
                     f"{detail.summary.sample_id}?")
-
-        def decided(yes: bool | None) -> None:
-            if yes:
-                self.call_service(record_review, sample_id=detail.summary.sample_id,
-                                  crime_ref=key, answers={i: True for i in items},
-                                  on_result=lambda _: self.load(), group="sampling-review")
-
-        self.app.push_screen(ConfirmDialog(question), decided)
+        self.confirm_then_call(question, record_review, sample_id=detail.summary.sample_id,
+                               crime_ref=key, answers={i: True for i in items},
+                               on_result=lambda _: self.load(), group="sampling-review")
 
     def action_refresh(self) -> None:
         self.load()

@@ -6,8 +6,7 @@ and flag a crime with a suggested change; a supervisor of the crime's area
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from rich.console import Group
@@ -16,37 +15,38 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
 
-from app.dates import DateError, format_local, local_midnight, parse_date
+from app.dates import format_local
 from app.errors import BadInput
 from app.rules.screening import RULE_NAMES, highlight_spans, rule_label
 from app.sanitise import clean_text
 from app.services.cases import ReasonRequired
 from app.services.permissions import Permission
-from app.services.screening import (
-    FLAG_FILTERS,
+from app.services.screening import ScreeningRunSummary, run_screening
+from app.services.screening_flags import (
     SUGGESTED_CHANGE_LABELS,
     FlagDecision,
     FlagFeedback,
     FlagView,
-    QueueItem,
-    ScreeningQueue,
-    ScreeningRunSummary,
-    consult_candidate,
     decide_flag,
     flag_feedback,
     raise_flag,
-    run_screening,
+)
+from app.services.screening_queue import (
+    QueueItem,
+    ScreeningQueue,
+    consult_candidate,
     screening_queue,
 )
 from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable
 from models.enums import SuggestedChange
 from screens.base import VigilScreen, cursor_row_key
-from screens.dialogs import ConfirmDialog, ReasonDialog
-from seed.reference import Organisation, force_organisation, organisation
+from screens.dialogs import ConfirmDialog, FormDialog, ReasonDialog
+from screens.keys import clear_filter_key, filter_key, open_case_key, refresh_key
+from screens.screening_filter import QueueFilter, parse_filter
+from seed.reference import force_organisation
 
 PAGE_SIZE = 100
 HIGHLIGHT = "bold reverse"
@@ -61,71 +61,6 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     Col("flag", "Flag", 9),
     Col("reported", "Reported", 16, keep=True),
 )
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    """What the `/` filter line asks for: ``area:``, ``team:``, ``flag:``,
-    ``min:``, ``since:`` and otherwise a crime reference prefix."""
-
-    text: str | None = None
-    area: str | None = None
-    team: str | None = None
-    flag_status: str | None = None
-    min_score: float | None = None
-    since: datetime | None = None
-    page: int = 0
-
-    def describe(self) -> str:
-        parts = []
-        for name in ("area", "team", "flag_status", "min_score", "text"):
-            value = getattr(self, name)
-            if value not in (None, ""):
-                parts.append(f"{name.replace('_status', '')}={value}")
-        if self.since:
-            parts.append(f"since={format_local(self.since, '%d/%m/%Y')}")
-        return " ".join(parts) or "all candidates"
-
-
-def _pick(value: str, known: tuple[str, ...], what: str) -> str:
-    for option in known:
-        if option.lower() == value.lower():
-            return option
-    raise BadInput(f"{what} {value!r}: expected one of {', '.join(known)}")
-
-
-def parse_filter(line: str, *, default_area: str | None,
-                 org: Organisation | None = None) -> QueueFilter:
-    """Read the filter line, e.g. ``area:Southern flag:open min:4 NC/26``
-    (areas and teams of ``org``, the force's organisation)."""
-    org = org or organisation()
-    values: dict[str, Any] = {"area": default_area}
-    words = []
-    for token in line.split():
-        key, sep, value = token.partition(":")
-        key = key.lower()
-        if not sep or not value:
-            words.append(token)
-        elif key == "area":
-            values["area"] = None if value.lower() == "all" else _pick(
-                value, org.area_commands, "area")
-        elif key == "team":
-            values["team"] = _pick(value, org.teams, "team")
-        elif key == "flag":
-            values["flag_status"] = _pick(value, FLAG_FILTERS, "flag")
-        elif key == "min":
-            try:
-                values["min_score"] = float(value)
-            except ValueError:
-                raise BadInput(f"min:{value}: expected a number") from None
-        elif key == "since":
-            try:
-                values["since"] = local_midnight(parse_date(value))
-            except DateError as exc:
-                raise BadInput(f"since: {exc}") from None
-        else:
-            words.append(token)
-    return QueueFilter(text=" ".join(words) or None, **values)
 
 
 def highlighted_summary(summary: str, evidence: tuple[dict[str, Any], ...]) -> Text:
@@ -144,7 +79,7 @@ def highlighted_summary(summary: str, evidence: tuple[dict[str, Any], ...]) -> T
     return text
 
 
-class FlagDialog(ModalScreen[tuple[str, str] | None]):
+class FlagDialog(FormDialog[tuple[str, str]]):
     """Flag a crime: the suggested change and a reason."""
 
     DEFAULT_CSS = """
@@ -161,6 +96,8 @@ class FlagDialog(ModalScreen[tuple[str, str] | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="flag.cancel"),
     ]
+
+    OK_BUTTON = "flag-ok"
 
     def __init__(self, item: QueueItem) -> None:
         super().__init__()
@@ -182,26 +119,12 @@ class FlagDialog(ModalScreen[tuple[str, str] | None]):
     def on_mount(self) -> None:
         self.query_one("#flag-reason", Input).focus()
 
-    def _submit(self) -> None:
+    def submit(self) -> None:
         reason = self.query_one("#flag-reason", Input).value.strip()
         if not reason:
             self.query_one("#flag-error", Static).update("A reason is required.")
             return
         self.dismiss((str(self.query_one("#flag-change", Select).value), reason))
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._submit()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "flag-ok":
-            self._submit()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ScreeningScreen(VigilScreen):
@@ -228,16 +151,16 @@ class ScreeningScreen(VigilScreen):
                 tooltip="Accept the open flag: the suggested change is applied"),
         Binding("x", "reject", "Reject flag", id="screening.reject",
                 tooltip="Reject the open flag, with a reason"),
-        Binding("enter", "open_case", "Open case", id="screening.open"),
-        Binding("slash", "focus_filter", "Filter", id="screening.filter",
-                tooltip="area:X team:Y flag:open|unflagged|accepted|rejected min:N since:DATE ref"),
+        open_case_key("screening"),
+        filter_key("screening",
+                   "area:X team:Y flag:open|unflagged|accepted|rejected min:N since:DATE ref"),
         Binding("t", "toggle_feedback", "Feedback", id="screening.feedback",
                 tooltip="Flags accepted and rejected per rule and per team"),
-        Binding("r", "refresh", "Refresh", id="screening.refresh"),
+        refresh_key("screening"),
         Binding("pagedown", "page(1)", "Next page", show=False, id="screening.next"),
         Binding("pageup", "page(-1)", "Previous page", show=False,
                 id="screening.previous"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="screening.clear"),
+        clear_filter_key("screening"),
     ]
 
     def __init__(self) -> None:

@@ -14,29 +14,17 @@ from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Select, 
 
 from app.dates import DateError, local_midnight, parse_date, parse_datetime
 from app.errors import BadInput
-from app.output import cell_text
-from app.sanitise import clean_text
 from app.services.search import UNALLOCATED, UNASSESSED, CaseSearch, SearchPage, search_cases
-from app.widgets.columns import Col, RowBuffer
+from app.widgets.columns import RowBuffer
 from app.widgets.table import VigilTable
 from models.enums import RiskLevel
 from screens.base import VigilScreen
+from screens.case_rows import case_cells, case_columns
 from seed.reference import classifications, force_organisation
 
 PAGE_SIZE = 50
 
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    Col("crime_ref", "Crime ref", 12, keep=True),
-    Col("reported", "Reported", 16, keep=True),
-    Col("area", "Area", 9),
-    Col("codes", "Classification", 18),
-    Col("risk", "Risk", 10),
-    Col("team", "Team", 13),
-    Col("status", "Status", 6),
-    Col("flags", "Flags", 12),
-    Col("pair", "Victim → suspect", 22),
-    Col("summary", "Summary", 40, flex=1, min=12),
-)
+COLUMNS = case_columns(codes=18, risk=10, pair=22, summary=40, flags=True)
 
 FLAGS: tuple[tuple[str, str], ...] = (
     ("online", "Online"),
@@ -169,22 +157,7 @@ class SearchScreen(VigilScreen):
                 selected = None
         rows = RowBuffer()
         for row in page.rows:
-            flags = " ".join(mark for mark, on in (("online", row.online), ("DA", row.domestic_abuse),
-                                                   ("PIN", row.pin_issued)) if on)
-            rows.add_row(
-                row.crime_ref,
-                cell_text(row.reported_at),
-                row.area_command,
-                row.principal_code + (f" +{','.join(row.included_codes)}"
-                                      if row.included_codes else ""),
-                row.risk_level or "—",
-                row.allocation_team or "unallocated",
-                row.status,
-                flags,
-                f"{row.victim_ref} → {row.suspect_ref or '?'}",
-                clean_text(row.summary, keep_newlines=False)[:80],
-                key=row.crime_ref,
-            )
+            rows.add_row(*case_cells(row, summary_chars=80, flags=True), key=row.crime_ref)
         self.columns.fill(rows)
         if selected and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))

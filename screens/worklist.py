@@ -23,6 +23,7 @@ from app.services.dmm import WorkItem, WorkQueue, work_queue
 from app.widgets.columns import Col, RowBuffer
 from app.widgets.table import VigilTable
 from screens.base import VigilScreen, cursor_row_key
+from screens.keys import open_case_key, refresh_key
 from seed.reference import force_organisation
 
 ALL_TEAMS = "all"
@@ -62,9 +63,8 @@ class WorklistScreen(VigilScreen):
     CSS_PATH = "worklist.tcss"
     AUTO_FOCUS = "#worklist-table"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_case", "Open case", id="worklist.open",
-                tooltip="Open the selected case record"),
-        Binding("r", "refresh", "Refresh", id="worklist.refresh"),
+        open_case_key("worklist", "Open the selected case record"),
+        refresh_key("worklist"),
         Binding("t", "focus_team", "Team", id="worklist.team",
                 tooltip="Choose the team (or the orders desk)"),
     ]

@@ -157,6 +157,36 @@ def add_breach(session: Session, order: ProtectiveOrder, breach_case: Case, brea
     return breach
 
 
+def add_screening_candidates(session: Session, now: datetime) -> None:
+    """Four crimes recorded as something else for screening to weigh: a
+    harassment of a former partner whose summary reads as stalking (with an
+    earlier crime of the same pair), damage in Southern that reads as stalking,
+    and one rude email that does not."""
+    add_case(session, "NO/26/000001", now - timedelta(days=5), code="8L", victim="V1",
+             suspect="S1", relationship="ex_partner",
+             summary="He followed her to the gym and waited outside.")
+    add_case(session, "NO/26/000002", now - timedelta(days=40), code="8R", victim="V1",
+             suspect="S1", relationship="ex_partner", summary="Abusive words.")
+    add_case(session, "SO/26/000003", now - timedelta(days=3), code="58C", area="Southern",
+             victim="V2", suspect="S2", relationship="stranger", team="Neighbourhood",
+             summary="Tyres slashed; he turned up at her work again.")
+    add_case(session, "NO/26/000004", now - timedelta(days=2), code="8R", victim="V3",
+             suspect="S3", summary="One rude email.")
+
+
+def add_breach_crime(session: Session, order: ProtectiveOrder, crime_ref: str, breach_ref: str, *,
+                     reported_at: datetime, occurred_at: datetime, code: str,
+                     threats_or_violence: bool = False, acknowledged_at: datetime | None = None,
+                     acknowledged_by: str | None = None, **case: Any) -> Breach:
+    """A breach of ``order`` reported as a crime of its own (``crime_ref``,
+    ``code``, reported when the breach was) linked to the order's case."""
+    original = session.get(Case, order.case_id)
+    crime = add_case(session, crime_ref, reported_at, code=code, linked_case=original, **case)
+    return add_breach(session, order, crime, breach_ref, occurred_at=occurred_at,
+                      reported_at=reported_at, threats_or_violence=threats_or_violence,
+                      acknowledged_at=acknowledged_at, acknowledged_by=acknowledged_by)
+
+
 def add_victim_care(session: Session, case: Case, *, needs_assessed_at: datetime | None = None,
                     enhanced_rights: bool = True, consent: bool | None = True,
                     rights_explained_at: datetime | None = None) -> VictimCare:

@@ -32,7 +32,8 @@ from app.reports.assurance_text import (
     render_report_markdown,
     render_report_table,
 )
-from app.rules.metrics import default_period, metric_definitions, shift_months
+from app.rules.metric_periods import default_period, shift_months
+from app.rules.metrics import metric_definitions
 from app.services.assurance import AssuranceReport, assurance_report
 from app.services.context import ServiceContext
 

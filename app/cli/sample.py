@@ -24,6 +24,7 @@ from app.dates import DateError, local, parse_date
 from app.errors import BadInput
 from app.output import Column, render
 from app.policy import default_policy
+from app.rules import metric_figures
 from app.rules import metrics as m
 from app.services.dip_sampling import (
     SampleDetail,
@@ -145,10 +146,10 @@ def _report_rows(report: SampleReport) -> list[dict[str, object]]:
     for r in report.results:
         d = r.definition
         rows.append({
-            "code": d.code, "title": d.title, "figure": m.format_figure(d, r.overall),
-            "basis": m.format_basis(d, r.overall),
-            "by_area": "; ".join(f"{a.area} {m.format_figure(d, a.figure)}" for a in r.by_area),
-            "trend": "; ".join(f"{p.month:%b %Y} {m.format_figure(d, p.figure)}"
+            "code": d.code, "title": d.title, "figure": metric_figures.format_figure(d, r.overall),
+            "basis": metric_figures.format_basis(d, r.overall),
+            "by_area": "; ".join(f"{a.area} {metric_figures.format_figure(d, a.figure)}" for a in r.by_area),
+            "trend": "; ".join(f"{p.month:%b %Y} {metric_figures.format_figure(d, p.figure)}"
                                for p in r.trend),
         })
     return rows

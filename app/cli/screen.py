@@ -33,15 +33,13 @@ from app.output import Column, render
 from app.rules.screening import rule_label
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
-from app.services.screening import (
+from app.services.screening import ScreeningRunSummary, run_screening
+from app.services.screening_flags import FlagFeedback, flag_feedback
+from app.services.screening_queue import (
     FLAG_FILTERS,
     MAX_PAGE_SIZE,
-    FlagFeedback,
     QueueItem,
     ScreeningQueue,
-    ScreeningRunSummary,
-    flag_feedback,
-    run_screening,
     screening_queue,
 )
 from seed.reference import force_organisation

@@ -22,6 +22,7 @@ from app.output import Column as OutColumn
 from app.output import render_csv
 from app.reports.assurance_html import CSS as REPORT_CSS
 from app.reports.assurance_html import figures_as_of, trend_svg
+from app.rules import metric_figures
 from app.rules import metrics as m
 from app.services.action_plan import (
     STATUS_TITLES,
@@ -53,7 +54,7 @@ def _figure_line(f: AttachedFigure) -> str:
     return f"{f.code} {f.title}: {f.figure} ({f.basis})"
 
 
-def _current(plan: ActionPlan, item: PlanItem) -> list[m.MetricResult]:
+def _current(plan: ActionPlan, item: PlanItem) -> list[metric_figures.MetricResult]:
     if plan.report is None:
         return []
     found = []
@@ -104,8 +105,8 @@ def render_plan_markdown(plan: ActionPlan) -> str:
             later += [f"• {_figure_line(f)} (with the response)" for f in first.figures]
         for r in _current(plan, item):
             d = r.definition
-            later.append(f"• now: {d.code} {d.title}: {m.format_figure(d, r.overall)} "
-                         f"({m.format_basis(d, r.overall)})")
+            later.append(f"• now: {d.code} {d.title}: {metric_figures.format_figure(d, r.overall)} "
+                         f"({metric_figures.format_basis(d, r.overall)})")
         lines.append("| " + " | ".join(_md(x) for x in (
             item.number, _recommendation_text(item), item.evidence_requirement or "—",
             item.owner or "—", response, "\n".join(later) or "—")) + " |")
@@ -148,8 +149,8 @@ def render_plan_csv(plan: ActionPlan) -> str:
                                    for u in item.updates[1:]),
             "figures_attached": " || ".join(_figure_line(f) for f in attached),
             "current_figures": " || ".join(
-                f"{r.code}: {m.format_figure(r.definition, r.overall)} "
-                f"({m.format_basis(r.definition, r.overall)})" for r in current),
+                f"{r.code}: {metric_figures.format_figure(r.definition, r.overall)} "
+                f"({metric_figures.format_basis(r.definition, r.overall)})" for r in current),
             "definitions": " || ".join(r.definition.describe().replace("\n", "; ")
                                        for r in current),
         })
@@ -188,7 +189,7 @@ def _figures_as_of(plan: ActionPlan) -> date | None:
     return figures_as_of(plan.date_to, plan.generated_at) if plan.date_to else None
 
 
-def _current_html(results: list[m.MetricResult], as_of: date | None = None) -> str:
+def _current_html(results: list[metric_figures.MetricResult], as_of: date | None = None) -> str:
     if not results:
         return ""
     rows = []
@@ -200,8 +201,8 @@ def _current_html(results: list[m.MetricResult], as_of: date | None = None) -> s
         rows.append(
             f"<tr><td><code>{_e(d.code)}</code><br>{_e(d.title)}<details><summary>Definition"
             f'</summary><dl class="definition">{body}</dl></details></td>'
-            f'<td class="num">{_e(m.format_figure(d, r.overall))}</td>'
-            f'<td class="num">{_e(m.format_basis(d, r.overall))}</td>'
+            f'<td class="num">{_e(metric_figures.format_figure(d, r.overall))}</td>'
+            f'<td class="num">{_e(metric_figures.format_basis(d, r.overall))}</td>'
             f"<td>{trend_svg(r, as_of=as_of)}</td></tr>")
     return ("<table><thead><tr><th>Current figure</th><th>Value</th><th>Basis</th>"
             f"<th>Monthly trend</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")

@@ -14,6 +14,7 @@ from html import escape
 from app.dates import format_local, local
 from app.reports.assurance_text import by_recommendation, status_label, title_line
 from app.reports.axes import INCOMPLETE_MARK, axis_top, month_incomplete
+from app.rules import metric_figures
 from app.rules import metrics as m
 from app.services.assurance import AssuranceReport
 
@@ -85,7 +86,7 @@ def _axis_label(definition: m.MetricDefinition, value: float) -> str:
     return f"{value:.0f}"
 
 
-def trend_svg(result: m.MetricResult, *, as_of: date | None = None) -> str:
+def trend_svg(result: metric_figures.MetricResult, *, as_of: date | None = None) -> str:
     """A small chart of the monthly trend: a line for shares, rates and
     hours, bars for counts; the target as a dashed line. Each point carries a
     tooltip (``<title>``) with its month, figure and basis. A month not over
@@ -179,10 +180,10 @@ def trend_svg(result: m.MetricResult, *, as_of: date | None = None) -> str:
     return "".join(parts)
 
 
-def _tip(definition: m.MetricDefinition, point: m.TrendPoint, *, partial: bool = False) -> str:
+def _tip(definition: m.MetricDefinition, point: metric_figures.TrendPoint, *, partial: bool = False) -> str:
     so_far = " (month not over: so far)" if partial else ""
-    return (f"{point.month:%B %Y}{so_far}: {m.format_figure(definition, point.figure)} "
-            f"({m.format_basis(definition, point.figure)})")
+    return (f"{point.month:%B %Y}{so_far}: {metric_figures.format_figure(definition, point.figure)} "
+            f"({metric_figures.format_basis(definition, point.figure)})")
 
 
 def _definition(definition: m.MetricDefinition) -> str:
@@ -206,15 +207,15 @@ def figures_as_of(date_to: date, generated_at: datetime) -> date:
     return min(date_to, local(generated_at).date())
 
 
-def _metric_table(results: Sequence[m.MetricResult], as_of: date | None = None) -> str:
+def _metric_table(results: Sequence[metric_figures.MetricResult], as_of: date | None = None) -> str:
     rows = []
     for r in results:
         d = r.definition
         rows.append(
             "<tr>"
             f"<td><code>{_e(d.code)}</code><br>{_e(d.title)}{_definition(d)}</td>"
-            f'<td class="num">{_e(m.format_figure(d, r.overall))}</td>'
-            f'<td class="num">{_e(m.format_basis(d, r.overall))}</td>'
+            f'<td class="num">{_e(metric_figures.format_figure(d, r.overall))}</td>'
+            f'<td class="num">{_e(metric_figures.format_basis(d, r.overall))}</td>'
             f"<td>{_status(r.status)}</td>"
             f"<td>{trend_svg(r, as_of=as_of)}</td>"
             "</tr>"
@@ -223,7 +224,7 @@ def _metric_table(results: Sequence[m.MetricResult], as_of: date | None = None) 
             "<th>Monthly trend</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
-def _area_table(results: Sequence[m.MetricResult]) -> str:
+def _area_table(results: Sequence[metric_figures.MetricResult]) -> str:
     """Areas (rows) against the recommendation's metrics (columns), with the
     teams of each area in a collapsible section below."""
     broken = [r for r in results if r.definition.breakdown and r.by_area]
@@ -256,12 +257,12 @@ def _area_table(results: Sequence[m.MetricResult]) -> str:
     return table + team_table
 
 
-def _cell(definition: m.MetricDefinition, figure: m.Figure | None, status: str) -> str:
+def _cell(definition: m.MetricDefinition, figure: metric_figures.Figure | None, status: str) -> str:
     if figure is None:
         return '<td class="num">—</td>'
-    tip = m.format_basis(definition, figure)
+    tip = metric_figures.format_basis(definition, figure)
     return (f'<td class="num" title="{_e(tip)}"><span class="status {_e(_status_class(status))}">'
-            f"{_e(m.format_figure(definition, figure))}</span></td>")
+            f"{_e(metric_figures.format_figure(definition, figure))}</span></td>")
 
 
 def render_report_html(report: AssuranceReport) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from app.dates import format_local
 from app.output import render_json
+from app.rules import metric_figures
 from app.rules import metrics as m
 from app.sanitise import CsvWriter, escape_markup, neutralise_formula
 from app.services.assurance import AssuranceReport
@@ -37,7 +38,7 @@ def sparkline(values: Sequence[float | None]) -> str:
     return "".join(out)
 
 
-def trend_values(result: m.MetricResult) -> list[float | None]:
+def trend_values(result: metric_figures.MetricResult) -> list[float | None]:
     return [p.figure.value for p in result.trend]
 
 
@@ -53,7 +54,7 @@ def title_line(report: AssuranceReport) -> str:
     return (f"Stalking assurance: {report.scope}, {report.describe_period()}{training}")
 
 
-def _figure_json(figure: m.Figure) -> dict[str, Any]:
+def _figure_json(figure: metric_figures.Figure) -> dict[str, Any]:
     return {"numerator": figure.numerator, "denominator": figure.denominator,
             "value": figure.value}
 
@@ -118,7 +119,7 @@ def render_report_csv(report: AssuranceReport) -> str:
     writer.writerow(CSV_COLUMNS)
     overall_scope = "area" if report.area else "force"
 
-    def row(d: m.MetricDefinition, scope: str, area: str, team: str, month: str, f: m.Figure,
+    def row(d: m.MetricDefinition, scope: str, area: str, team: str, month: str, f: metric_figures.Figure,
             status: str) -> None:
         value = "" if f.value is None else f"{f.value:.6g}"
         denominator = "" if f.denominator is None else f.denominator
@@ -135,7 +136,7 @@ def render_report_csv(report: AssuranceReport) -> str:
             row(d, "team", t.area, t.team, "", t.figure, t.status)
         for p in r.trend:
             row(d, "month", report.area or "", "", p.month.strftime("%Y-%m"), p.figure,
-                m.status_of(d, p.figure))
+                metric_figures.status_of(d, p.figure))
     return buffer.getvalue()
 
 
@@ -164,8 +165,8 @@ def render_report_markdown(report: AssuranceReport) -> str:
         for r in results:
             d = r.definition
             lines.append(
-                f"| {d.code} | {_md(d.title)} | {m.format_figure(d, r.overall)} | "
-                f"{m.format_basis(d, r.overall)} | {status_label(r.status)} | "
+                f"| {d.code} | {_md(d.title)} | {metric_figures.format_figure(d, r.overall)} | "
+                f"{metric_figures.format_basis(d, r.overall)} | {status_label(r.status)} | "
                 f"{sparkline(trend_values(r))} |"
             )
         lines.append("")
@@ -179,15 +180,15 @@ def render_report_markdown(report: AssuranceReport) -> str:
                 lines.append("| Area | Figure | Basis | Status |")
                 lines.append("|---|---|---|---|")
                 for a in r.by_area:
-                    lines.append(f"| {_md(a.area)} | {m.format_figure(d, a.figure)} | "
-                                 f"{m.format_basis(d, a.figure)} | {status_label(a.status)} |")
+                    lines.append(f"| {_md(a.area)} | {metric_figures.format_figure(d, a.figure)} | "
+                                 f"{metric_figures.format_basis(d, a.figure)} | {status_label(a.status)} |")
                 lines.append("")
     return "\n".join(lines)
 
 
-def by_recommendation(report: AssuranceReport) -> list[tuple[str, list[m.MetricResult]]]:
+def by_recommendation(report: AssuranceReport) -> list[tuple[str, list[metric_figures.MetricResult]]]:
     """The results grouped by recommendation, in report order."""
-    groups: dict[str, list[m.MetricResult]] = {}
+    groups: dict[str, list[metric_figures.MetricResult]] = {}
     for r in report.results:
         groups.setdefault(r.definition.recommendation, []).append(r)
     return list(groups.items())
@@ -203,8 +204,8 @@ def render_report_table(report: AssuranceReport, width: int = 160) -> str:
         table.add_column(name, max_width=column_width, overflow="fold")
     for r in report.results:
         d = r.definition
-        table.add_row(d.recommendation, d.code, d.title, m.format_figure(d, r.overall),
-                      m.format_basis(d, r.overall), status_label(r.status),
+        table.add_row(d.recommendation, d.code, d.title, metric_figures.format_figure(d, r.overall),
+                      metric_figures.format_basis(d, r.overall), status_label(r.status),
                       sparkline(trend_values(r)))
     console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
     console.print(table)

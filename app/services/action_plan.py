@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.errors import BadInput, NotFound
+from app.rules import metric_figures
 from app.rules import metrics as m
 from app.services.assurance import AssuranceReport, assurance_report
 from app.services.context import ServiceContext
@@ -265,10 +266,10 @@ def _attach(report: AssuranceReport, codes: list[str]) -> dict[str, Any]:
             continue
         d = result.definition
         figures.append({
-            "code": d.code, "title": d.title, "figure": m.format_figure(d, result.overall),
-            "basis": m.format_basis(d, result.overall), "status": result.status,
+            "code": d.code, "title": d.title, "figure": metric_figures.format_figure(d, result.overall),
+            "basis": metric_figures.format_basis(d, result.overall), "status": result.status,
             "definition": d.describe(),
-            "trend": [[f"{p.month:%b %Y}", m.format_figure(d, p.figure)] for p in result.trend],
+            "trend": [[f"{p.month:%b %Y}", metric_figures.format_figure(d, p.figure)] for p in result.trend],
         })
     return {"period": [report.date_from.isoformat(), report.last_day.isoformat()],
             "policy": report.policy_source, "figures": figures}

@@ -13,13 +13,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import String, case, cast, func, literal, or_, select
 from sqlmodel import Session
 
 from app.policy import Policy
+from app.rules import metric_figures, metric_measures
 from app.rules import metrics as m
+from app.services.assurance_sql import Period, run_core, team_is, team_name
 from models import (
     Case,
     DipFinding,
@@ -31,29 +33,18 @@ from models import (
     TrainingRecord,
 )
 
-if TYPE_CHECKING:
-    from app.services.assurance import _Period
-
 PENDING = "pending"
 
 
 @dataclass
 class MoreFigures:
-    tallies: dict[str, list[m.Tally]] = field(default_factory=dict)
-    samples: dict[str, list[m.Sample]] = field(default_factory=dict)
-    results: dict[str, m.MetricResult] = field(default_factory=dict)
-
-
-def _run(session: Session, stmt: Any) -> Any:
-    return session.connection().execute(stmt)
-
-
-def _team(team: str | None) -> str:
-    return team or m.UNALLOCATED
+    tallies: dict[str, list[metric_figures.Tally]] = field(default_factory=dict)
+    samples: dict[str, list[metric_figures.Sample]] = field(default_factory=dict)
+    results: dict[str, metric_figures.MetricResult] = field(default_factory=dict)
 
 
 def gather(session: Session, policy: Policy, stalking_or_harassment: Sequence[str],
-           period: _Period, area: str | None, now: datetime) -> MoreFigures:
+           period: Period, area: str | None, now: datetime) -> MoreFigures:
     definitions = m.definitions_by_code(policy)
     found = MoreFigures()
     found.tallies[m.R10_TRAINED] = training_tallies(session, policy, stalking_or_harassment,
@@ -68,7 +59,7 @@ def gather(session: Session, policy: Policy, stalking_or_harassment: Sequence[st
 
 
 def training_tallies(session: Session, policy: Policy, stalking_or_harassment: Sequence[str],
-                     period: _Period, area: str | None) -> list[m.Tally]:
+                     period: Period, area: str | None) -> list[metric_figures.Tally]:
     """Rec 10: officers named on the stalking and harassment cases of each
     month, against their training records."""
     inc = IncludedClassification
@@ -79,23 +70,23 @@ def training_tallies(session: Session, policy: Policy, stalking_or_harassment: S
     if area:
         conditions.append(Case.area_command == area)
     month = period.month_of(Case.reported_at)
-    rows = _run(session, select(month, Case.officer).where(*conditions)
+    rows = run_core(session, select(month, Case.officer).where(*conditions)
                 .group_by(month, Case.officer)).all()
     officers = sorted({officer for _, officer in rows})
     completions: dict[str, list[date]] = {}
     for start in range(0, len(officers), 500):
         chunk = officers[start:start + 500]
-        for officer, done in _run(session, select(TrainingRecord.officer,
+        for officer, done in run_core(session, select(TrainingRecord.officer,
                                                   TrainingRecord.completed_on)
                                   .where(TrainingRecord.officer.in_(chunk),
                                          TrainingRecord.course.in_(policy.training.courses))):
             completions.setdefault(officer, []).append(done)
-    return m.training_tallies([(int(mo), o) for mo, o in rows], completions, period.months,
+    return metric_measures.training_tallies([(int(mo), o) for mo, o in rows], completions, period.months,
                               period.date_to, policy.training.valid_months)
 
 
-def referral_figures(session: Session, policy: Policy, period: _Period, area: str | None,
-                     now: datetime) -> tuple[list[m.Tally], list[m.Sample]]:
+def referral_figures(session: Session, policy: Policy, period: Period, area: str | None,
+                     now: datetime) -> tuple[list[metric_figures.Tally], list[metric_figures.Sample]]:
     """Rec 16: specialist referrals made in the period with an outcome back,
     and the days each still-pending one has waited."""
     conditions = [period.contains(Referral.referred_at),
@@ -107,32 +98,32 @@ def referral_figures(session: Session, policy: Policy, period: _Period, area: st
                    func.sum(case((Referral.outcome != PENDING, 1), else_=0)))
             .select_from(Referral).join(Case, Case.id == Referral.case_id)
             .where(*conditions).group_by(month, Case.area_command, Case.allocation_team))
-    tallies = [m.Tally(a, _team(t), int(mo), int(back or 0), int(n))
-               for mo, a, t, n, back in _run(session, stmt)]
+    tallies = [metric_figures.Tally(a, team_name(t), int(mo), int(back or 0), int(n))
+               for mo, a, t, n, back in run_core(session, stmt)]
     pending_stmt = (select(month, Case.area_command, Case.allocation_team, Referral.referred_at)
                     .select_from(Referral).join(Case, Case.id == Referral.case_id)
                     .where(*conditions, Referral.outcome == PENDING))
-    samples = [m.Sample(a, _team(t), int(mo), max(0.0, (now - at).total_seconds() / 86400))
-               for mo, a, t, at in _run(session, pending_stmt)]
+    samples = [metric_figures.Sample(a, team_name(t), int(mo), max(0.0, (now - at).total_seconds() / 86400))
+               for mo, a, t, at in run_core(session, pending_stmt)]
     return tallies, samples
 
 
-def programmes(session: Session, definition: m.MetricDefinition, period: _Period,
-               area: str | None) -> m.MetricResult:
+def programmes(session: Session, definition: m.MetricDefinition, period: Period,
+               area: str | None) -> metric_figures.MetricResult:
     stmt = select(PerpetratorProgramme.area_command, PerpetratorProgramme.available_from,
                   PerpetratorProgramme.available_to)
     if area:
         stmt = stmt.where(PerpetratorProgramme.area_command == area)
-    rows = [(a, start, end) for a, start, end in _run(session, stmt)]
-    return m.programmes_result(definition, rows, period.months, period.date_to)
+    rows = [(a, start, end) for a, start, end in run_core(session, stmt)]
+    return metric_measures.programmes_result(definition, rows, period.months, period.date_to)
 
 
-def dip_tallies(session: Session, policy: Policy, period: _Period,
-                area: str | None) -> dict[str, list[m.Tally]]:
+def dip_tallies(session: Session, policy: Policy, period: Period,
+                area: str | None) -> dict[str, list[metric_figures.Tally]]:
     """Checklist items answered on files reviewed in the period, overall and
     per item, by the sample's area, the file's team and the review month."""
     codes = {item.code: m.dip_item_code(item.code) for item in policy.dip_sampling.checklist}
-    found: dict[str, list[m.Tally]] = {m.DIP_COMPLIANCE: [], **{c: [] for c in codes.values()}}
+    found: dict[str, list[metric_figures.Tally]] = {m.DIP_COMPLIANCE: [], **{c: [] for c in codes.values()}}
     conditions = [period.contains(DipSampleFile.reviewed_at)]
     if area:
         conditions.append(DipSample.area_command == area)
@@ -144,8 +135,8 @@ def dip_tallies(session: Session, policy: Policy, period: _Period,
             .join(DipSample, DipSample.id == DipSampleFile.sample_id)
             .where(*conditions)
             .group_by(month, DipSample.area_command, DipSampleFile.team, DipFinding.item))
-    for mo, a, team, item, answered, passed in _run(session, stmt):
-        tally = m.Tally(a, _team(team), int(mo), int(passed or 0), int(answered))
+    for mo, a, team, item, answered, passed in run_core(session, stmt):
+        tally = metric_figures.Tally(a, team_name(team), int(mo), int(passed or 0), int(answered))
         found[m.DIP_COMPLIANCE].append(tally)
         if item in codes:
             found[codes[item]].append(tally)
@@ -153,11 +144,7 @@ def dip_tallies(session: Session, policy: Policy, period: _Period,
 
 
 # --- drill-down: the referrals and files behind a figure -------------------------
-def _team_is(column: Any, team: str) -> Any:
-    return column.is_(None) if team == m.UNALLOCATED else column == team
-
-
-def referral_rows(policy: Policy, code: str, part: str, period: _Period, area: str | None,
+def referral_rows(policy: Policy, code: str, part: str, period: Period, area: str | None,
                   team: str | None) -> Any:
     """The specialist referrals behind rec 16's figures, as (crime_ref,
     reported_at, area, team, detail) ordered by the referral: for the outcome
@@ -168,7 +155,7 @@ def referral_rows(policy: Policy, code: str, part: str, period: _Period, area: s
     if area:
         conditions.append(Case.area_command == area)
     if team is not None:
-        conditions.append(_team_is(Case.allocation_team, team))
+        conditions.append(team_is(Case.allocation_team, team))
     if code == m.R16_PENDING_DAYS:
         conditions.append(Referral.outcome == PENDING)
     elif part == "numerator":
@@ -191,7 +178,7 @@ def is_dip_metric(policy: Policy, code: str) -> bool:
     return code == m.DIP_COMPLIANCE or dip_item_of(policy, code) is not None
 
 
-def dip_rows(policy: Policy, code: str, part: str, period: _Period, area: str | None,
+def dip_rows(policy: Policy, code: str, part: str, period: Period, area: str | None,
              team: str | None) -> Any:
     """The checklist answers behind the dip-sample figures, one row per item
     answered on a file reviewed in the period (the figures count answers), as
@@ -206,7 +193,7 @@ def dip_rows(policy: Policy, code: str, part: str, period: _Period, area: str | 
     if area:
         conditions.append(DipSample.area_command == area)
     if team is not None:
-        conditions.append(_team_is(DipSampleFile.team, team))
+        conditions.append(team_is(DipSampleFile.team, team))
     detail = (literal("sample ") + cast(DipSample.id, String) + literal(" · ")
               + DipFinding.item
               + case((DipFinding.passed, literal(" met")), else_=literal(" not met"))

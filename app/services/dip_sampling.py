@@ -22,10 +22,11 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from app.errors import BadInput, NotFound
+from app.rules import metric_figures
 from app.rules import metrics as m
 from app.rules import sampling as rules
 from app.services import assurance_more
-from app.services.assurance import _check_area, _period
+from app.services.assurance_sql import check_area, report_period
 from app.services.audit_trail import audit_naming
 from app.services.context import ServiceContext
 from app.services.permissions import Permission, is_allowed
@@ -114,7 +115,7 @@ class SampleReport:
     date_to: date
     area: str | None
     checklist_version: str
-    results: tuple[m.MetricResult, ...]
+    results: tuple[metric_figures.MetricResult, ...]
     failed: tuple[FailedItem, ...]
     files_reviewed: int
 
@@ -195,7 +196,7 @@ def draw_sample(ctx: ServiceContext, *, area: str, date_from: date, date_to: dat
     reported in ``[date_from, date_to)``, for ``reviewer`` (an auditor) to
     review. The same cases, seed and size give the same files."""
     ctx.require(Permission.DRAW_SAMPLE, entity=ENTITY)
-    period = _period(date_from, date_to)
+    period = report_period(date_from, date_to)
     policy = ctx.policy.dip_sampling
     size = per_stratum if per_stratum is not None else policy.per_stratum
     if size < 1:
@@ -206,7 +207,7 @@ def draw_sample(ctx: ServiceContext, *, area: str, date_from: date, date_to: dat
     if seed is None:
         seed = int(now.timestamp())
     with ctx.write() as session:
-        area_name = _check_area(session, area, ctx.policy)
+        area_name = check_area(session, area, ctx.policy)
         if area_name is None:
             raise BadInput("area: a sample is drawn for one area command")
         user = _reviewer(session, reviewer)
@@ -272,7 +273,7 @@ def list_samples(ctx: ServiceContext, *, area: str | None = None) -> list[Sample
     with ctx.read() as session:
         stmt = select(DipSample).order_by(DipSample.drawn_at.desc(), DipSample.id.desc())
         if area and area.strip():
-            stmt = stmt.where(DipSample.area_command == _check_area(session, area, ctx.policy))
+            stmt = stmt.where(DipSample.area_command == check_area(session, area, ctx.policy))
         found = [_summary(session, s) for s in session.execute(stmt).scalars().all()]
     with ctx.write() as session:
         ctx.audit(session, AuditAction.VIEW, ENTITY, None,
@@ -366,7 +367,7 @@ def record_review(ctx: ServiceContext, *, sample_id: int, crime_ref: str,
 
 
 def _candidates_for_ref(session: Session, sample: DipSample, crime_ref: str) -> rules.Candidate | None:
-    period = _period(sample.period_from, sample.period_to)
+    period = report_period(sample.period_from, sample.period_to)
     for candidate in _candidates(session, sample.area_command, period.start, period.end):
         if candidate.crime_ref == crime_ref:
             return candidate
@@ -379,11 +380,11 @@ def sample_report(ctx: ServiceContext, *, date_from: date, date_to: date,
     """Compliance of the files reviewed in ``[date_from, date_to)``: overall,
     per checklist item, by area and month, with the note of every item not met."""
     ctx.require(Permission.VIEW_SAMPLES, entity=ENTITY)
-    period = _period(date_from, date_to)
+    period = report_period(date_from, date_to)
     policy = ctx.policy
     definitions = [d for d in m.metric_definitions(policy) if d.recommendation == "dip"]
     with ctx.read() as session:
-        area = _check_area(session, area, ctx.policy)
+        area = check_area(session, area, ctx.policy)
         tallies = assurance_more.dip_tallies(session, policy, period, area)
         conditions: list[Any] = [period.contains(DipSampleFile.reviewed_at),
                                  DipFinding.passed.is_(False)]
@@ -406,7 +407,7 @@ def sample_report(ctx: ServiceContext, *, date_from: date, date_to: date,
             select(func.count()).select_from(DipSampleFile)
             .join(DipSample, DipSample.id == DipSampleFile.sample_id)
             .where(*reviewed_conditions)).scalar_one())
-    results = tuple(m.summarise_tallies(d, tallies.get(d.code, []), period.months)
+    results = tuple(metric_figures.summarise_tallies(d, tallies.get(d.code, []), period.months)
                     for d in definitions)
     report = SampleReport(date_from, date_to, area, policy.dip_sampling.checklist_version,
                           results, failed, files_reviewed)

@@ -14,7 +14,7 @@ from typing import Any
 
 from app.dates import format_local
 from app.output import TRAINING_MARK, Column, output_options, output_scope, render
-from app.rules.dmm import REASON_NAMES, REASON_SHORT
+from app.rules.dmm_reasons import REASON_NAMES, REASON_SHORT
 from app.sanitise import clean_text
 from app.services.context import ServiceContext
 from app.services.dmm import (

@@ -15,7 +15,8 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from app.rules import metrics as m
-from app.services.assurance import GRANTED_STATUSES, SPO_KINDS, _check_area, _period
+from app.services.assurance_events import GRANTED_STATUSES, SPO_KINDS
+from app.services.assurance_sql import check_area, report_period
 from app.services.context import ServiceContext
 from app.services.permissions import Permission
 from models import Breach, Case, ProtectiveOrder
@@ -77,10 +78,10 @@ def _share(numerators: list[float], denominators: list[float], label: str) -> Se
 def problem_profile(ctx: ServiceContext, *, date_from: date, date_to: date,
                     area: str | None = None) -> ProblemProfile:
     ctx.require(Permission.VIEW_ASSURANCE, area=area, entity="problem_profile")
-    period = _period(date_from, date_to)
+    period = report_period(date_from, date_to)
     n = len(period.months)
     with ctx.read() as session:
-        area = _check_area(session, area, ctx.policy)
+        area = check_area(session, area, ctx.policy)
         sections = _sections(session, period, area, n)
     with ctx.write() as session:
         ctx.audit(session, AuditAction.VIEW, "problem_profile", None,

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 from rich.text import Text
 
-from app.rules.dmm import REASON_SHORT
+from app.rules.dmm_reasons import REASON_SHORT
 
 # Weight from which a chip is drawn in reverse video (BREACH, HIGH_RISK by default).
 STRONG_FROM = 30

@@ -23,16 +23,7 @@ NOW_ARG = "2026-03-02T08:00:00Z"
 @pytest.fixture
 def screen_db(sqlite_database: Database) -> str:
     with sqlite_database.write() as s:
-        f.add_case(s, "NO/26/000001", NOW - timedelta(days=5), code="8L", victim="V1",
-                   suspect="S1", relationship="ex_partner",
-                   summary="He followed her to the gym and waited outside.")
-        f.add_case(s, "NO/26/000002", NOW - timedelta(days=40), code="8R", victim="V1",
-                   suspect="S1", relationship="ex_partner", summary="Abusive words.")
-        f.add_case(s, "SO/26/000003", NOW - timedelta(days=3), code="58C", area="Southern",
-                   victim="V2", suspect="S2", relationship="stranger", team="Neighbourhood",
-                   summary="Tyres slashed; he turned up at her work again.")
-        f.add_case(s, "NO/26/000004", NOW - timedelta(days=2), code="8R", victim="V3",
-                   suspect="S3", summary="One rude email.")
+        f.add_screening_candidates(s, NOW)
         f.add_case(s, "NO/26/000005", NOW - timedelta(days=2), code="8Q", victim="V4",
                    suspect="S4", summary="He followed her.")
     return sqlite_database.url
@@ -108,7 +99,7 @@ def test_bad_input_exits_2(screen_db: str, capsys: pytest.CaptureFixture[str]) -
 
 def test_feedback(screen_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     from app.services.context import open_context
-    from app.services.screening import raise_flag
+    from app.services.screening_flags import raise_flag
     from app.settings import Settings
 
     assert _screen(screen_db, "--format", "json") == 0

@@ -33,31 +33,27 @@ def _seed(database: Database) -> None:
         ispo = f.add_order(s, c2, "ISPO/26/0001", kind="ISPO", status="interim_granted",
                            applied_at=NOW - timedelta(days=25), granted_at=NOW - timedelta(days=20),
                            served_at=NOW - timedelta(days=20), expires_at=NOW + timedelta(days=40))
-        b1 = f.add_case(s, "NO/26/000103", NOW - timedelta(days=6), code="BSPO", victim="V1",
-                        suspect="S1", linked_case=c2)
-        f.add_breach(s, ispo, b1, "B/26/000001", occurred_at=NOW - timedelta(days=6, hours=1),
-                     reported_at=NOW - timedelta(days=6),
-                     acknowledged_at=NOW - timedelta(days=6) + timedelta(hours=2),
-                     acknowledged_by="supervisor.northern")
+        f.add_breach_crime(s, ispo, "NO/26/000103", "B/26/000001", code="BSPO", victim="V1",
+                           suspect="S1", occurred_at=NOW - timedelta(days=6, hours=1),
+                           reported_at=NOW - timedelta(days=6),
+                           acknowledged_at=NOW - timedelta(days=6) + timedelta(hours=2),
+                           acknowledged_by="supervisor.northern")
         f.add_risk(s, c2, NOW - timedelta(days=5), answers="YYNNYNYNNNN", level="medium")
-        b2 = f.add_case(s, "NO/26/000104", NOW - timedelta(hours=5), code="BSPO", victim="V1",
-                        suspect="S1", linked_case=c2)
-        f.add_breach(s, ispo, b2, "B/26/000002", occurred_at=NOW - timedelta(hours=6),
-                     reported_at=NOW - timedelta(hours=5))
+        f.add_breach_crime(s, ispo, "NO/26/000104", "B/26/000002", code="BSPO", victim="V1",
+                           suspect="S1", occurred_at=NOW - timedelta(hours=6),
+                           reported_at=NOW - timedelta(hours=5))
         c3 = f.add_case(s, "NO/26/000201", NOW - timedelta(days=90), victim="V2", suspect="S2",
                         team="Response")
         ro = f.add_order(s, c3, "RO/25/0009", kind="RO", granted_at=NOW - timedelta(days=80))
-        b3 = f.add_case(s, "NO/26/000202", NOW - timedelta(hours=2), code="BRO", victim="V2",
-                        suspect="S2", linked_case=c3)
-        f.add_breach(s, ro, b3, "B/26/000003", occurred_at=NOW - timedelta(hours=3),
-                     reported_at=NOW - timedelta(hours=2))
+        f.add_breach_crime(s, ro, "NO/26/000202", "B/26/000003", code="BRO", victim="V2",
+                           suspect="S2", occurred_at=NOW - timedelta(hours=3),
+                           reported_at=NOW - timedelta(hours=2))
         c4 = f.add_case(s, "SO/26/000301", NOW - timedelta(days=60), area="Southern",
                         victim="V3", suspect="S3")
         ro4 = f.add_order(s, c4, "RO/25/0010", kind="RO", granted_at=NOW - timedelta(days=50))
-        b4 = f.add_case(s, "SO/26/000302", NOW - timedelta(hours=1), area="Southern", code="BRO",
-                        victim="V3", suspect="S3", linked_case=c4)
-        f.add_breach(s, ro4, b4, "B/26/000004", occurred_at=NOW - timedelta(hours=2),
-                     reported_at=NOW - timedelta(hours=1))
+        f.add_breach_crime(s, ro4, "SO/26/000302", "B/26/000004", area="Southern", code="BRO",
+                           victim="V3", suspect="S3", occurred_at=NOW - timedelta(hours=2),
+                           reported_at=NOW - timedelta(hours=1))
 
 
 async def _settle(app: VigilApp, pilot) -> None:  # type: ignore[no-untyped-def]

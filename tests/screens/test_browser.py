@@ -8,11 +8,13 @@ terminal draws on a canvas); the screenshot shows it was drawn.
 from __future__ import annotations
 
 import os
+import queue
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,14 +30,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for_port(port: int, timeout: float) -> None:
+def _wait_for_serving(server: subprocess.Popen[str], port: int, timeout: float) -> None:
+    """Read the server's output line by line until it says where it serves
+    (textual-serve prints "Serving ... on http://127.0.0.1:PORT" as its web
+    server starts), within ``timeout`` seconds."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        assert server.stdout is not None
+        for line in server.stdout:
+            lines.put(line)
+        lines.put(None)  # the server's output ended
+
+    threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+    said: list[str] = []
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"the server did not say it serves within {timeout}s: "
+                                 f"{''.join(said)[-2000:]}") from None
+        if line is None:
+            raise AssertionError(f"the server stopped: {''.join(said)[-2000:]}")
+        said.append(line)
+        printed = "".join(said)  # the line may be wrapped at the console's width
+        if "Serving" in printed and f"127.0.0.1:{port}" in printed.split("Serving", 1)[1]:
+            return
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\x1b[()][0-9A-Za-z]")
@@ -59,10 +80,11 @@ def test_dmm_queue_renders_in_the_browser(tmp_path: Path, chromium: str) -> None
     server = subprocess.Popen(
         [sys.executable, "-m", "tui", "demo", "--db", db, "--scenario", "monday-dmm",
          "--web", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        _wait_for_port(port, 120)
+        _wait_for_serving(server, port, 120)
         streamed: list[str] = []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
@@ -86,15 +108,19 @@ def test_dmm_queue_renders_in_the_browser(tmp_path: Path, chromium: str) -> None
                 socket_.on("framereceived", frame)
 
             page.on("websocket", on_socket)
-            page.goto(f"http://127.0.0.1:{port}/")
-            deadline = time.monotonic() + 60
-            text = ""
-            while time.monotonic() < deadline:
-                page.wait_for_timeout(500)
-                text = _ANSI.sub("", "".join(streamed))
-                if "TR/26/100002" in text:
-                    break
-            page.wait_for_timeout(1000)
+            with page.expect_websocket() as opened:
+                page.goto(f"http://127.0.0.1:{port}/")
+
+            def queue_drawn(_payload: object = None) -> bool:
+                return "TR/26/100002" in _ANSI.sub("", "".join(streamed))
+
+            if not queue_drawn():  # frames are handled only while playwright waits
+                opened.value.wait_for_event("framereceived", predicate=queue_drawn,
+                                            timeout=60_000)
+            text = _ANSI.sub("", "".join(streamed))
+            # the terminal has drawn what it received once two animation frames passed
+            page.evaluate("() => new Promise(done => requestAnimationFrame("
+                          "() => requestAnimationFrame(() => done(true))))")
             screenshot = tmp_path / "dmm.png"
             page.screenshot(path=str(screenshot))
             browser.close()

@@ -18,7 +18,7 @@ from app.app import VigilApp
 from app.db import Database
 from app.errors import BadInput
 from app.keymap import load_keymap
-from app.services.screening import raise_flag
+from app.services.screening_flags import raise_flag
 from screens.help import HelpScreen, binding_rows
 from tests import factories as f
 from tests.conftest import NOW

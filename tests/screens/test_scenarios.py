@@ -82,7 +82,8 @@ async def test_night_breach_is_level_two_on_the_board(tmp_path: Path) -> None:
 
 async def test_misclassified_queue_has_three_true_and_two_false(tmp_path: Path) -> None:
     scenario, context = _scenario_context(tmp_path, "misclassified")
-    from app.services.screening import run_screening, screening_queue
+    from app.services.screening import run_screening
+    from app.services.screening_queue import screening_queue
 
     run_screening(context, full=True)
     refs = {item.crime_ref for item in screening_queue(context).items}

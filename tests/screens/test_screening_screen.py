@@ -4,8 +4,6 @@ feedback panel, and a snapshot."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from rich.console import Group
 from sqlmodel import select
 from textual.widgets import DataTable, Input, Select, Static
@@ -14,30 +12,15 @@ from app.app import VigilApp
 from app.db import Database
 from models import AuditEvent, Case, IncludedClassification, ScreeningFlag
 from screens.dialogs import ReasonDialog
-from screens.screening import (
-    HIGHLIGHT,
-    FlagDialog,
-    QueueFilter,
-    ScreeningScreen,
-    highlighted_summary,
-    parse_filter,
-)
+from screens.screening import HIGHLIGHT, FlagDialog, ScreeningScreen, highlighted_summary
+from screens.screening_filter import QueueFilter, parse_filter
 from tests import factories as f
 from tests.conftest import NOW
 
 
 def _seed(database: Database) -> None:
     with database.write() as s:
-        f.add_case(s, "NO/26/000001", NOW - timedelta(days=5), code="8L", victim="V1",
-                   suspect="S1", relationship="ex_partner",
-                   summary="He followed her to the gym and waited outside.")
-        f.add_case(s, "NO/26/000002", NOW - timedelta(days=40), code="8R", victim="V1",
-                   suspect="S1", relationship="ex_partner", summary="Abusive words.")
-        f.add_case(s, "SO/26/000003", NOW - timedelta(days=3), code="58C", area="Southern",
-                   victim="V2", suspect="S2", relationship="stranger", team="Neighbourhood",
-                   summary="Tyres slashed; he turned up at her work again.")
-        f.add_case(s, "NO/26/000004", NOW - timedelta(days=2), code="8R", victim="V3",
-                   suspect="S3", summary="One rude email.")
+        f.add_screening_candidates(s, NOW)
 
 
 async def _settle(app: VigilApp, pilot) -> None:  # type: ignore[no-untyped-def]
@@ -136,7 +119,8 @@ async def test_pilot_analyst_runs_and_flags_supervisor_accepts(make_sqlite_conte
 
 
 async def test_reject_needs_a_reason_and_filter_and_feedback(make_sqlite_context, sqlite_database) -> None:  # type: ignore[no-untyped-def]
-    from app.services.screening import raise_flag, run_screening
+    from app.services.screening import run_screening
+    from app.services.screening_flags import raise_flag
 
     _seed(sqlite_database)
     analyst = make_sqlite_context("analyst")
@@ -191,7 +175,8 @@ async def test_reject_needs_a_reason_and_filter_and_feedback(make_sqlite_context
 
 
 def test_snapshot(snap_compare, sqlite_database, make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
-    from app.services.screening import raise_flag, run_screening
+    from app.services.screening import run_screening
+    from app.services.screening_flags import raise_flag
 
     _seed(sqlite_database)
     analyst = make_sqlite_context("analyst")

@@ -27,6 +27,7 @@ from app.services import (
     orders,
     risk,
     screening,
+    screening_flags,
     victim_care,
 )
 from app.services import search as search_service
@@ -94,7 +95,7 @@ ACTIONS: dict[str, Callable[[ServiceContext], Any]] = {
         c, crime_ref=REF, status="considered_not_appropriate", rationale="matrix test",
         expected_version=_version(c)),
     "run screening": lambda c: screening.run_screening(c),
-    "raise screening flag": lambda c: screening.raise_flag(
+    "raise screening flag": lambda c: screening_flags.raise_flag(
         c, crime_ref=BREACH_CRIME, suggested_change="add_included_stalking",
         reason="matrix test"),
     "assurance report": lambda c: assurance.assurance_report(

@@ -48,11 +48,7 @@ from sqlmodel import select
 from app.errors import BadInput, PermissionDenied
 from app.policy import default_policy
 from app.rules import metrics as m
-from app.services.assurance import (
-    AssuranceReport,
-    assurance_report,
-    metric_cases,
-)
+from app.services.assurance import AssuranceReport, assurance_report, metric_cases
 from models import (
     Allocation,
     AuditEvent,

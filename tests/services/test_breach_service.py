@@ -194,53 +194,48 @@ def _board_fixture(database: Database) -> None:
         c1 = f.add_case(s, "NO/26/000001", NOW - timedelta(days=200), code="8Q", victim="V1",
                         suspect="S1", team="CID", risk="medium")
         ro = f.add_order(s, c1, "RO/25/0001", kind="RO", granted_at=NOW - timedelta(days=190))
-        b1 = f.add_case(s, "NO/26/000002", NOW - timedelta(days=60), code="BRO", victim="V1",
-                        suspect="S1", linked_case=c1)
-        f.add_breach(s, ro, b1, "B/26/000001", occurred_at=NOW - timedelta(days=60, hours=1),
-                     reported_at=NOW - timedelta(days=60),
-                     acknowledged_at=NOW - timedelta(days=60), acknowledged_by="supervisor.northern")
-        b2 = f.add_case(s, "NO/26/000003", NOW - timedelta(days=5), code="BRO", victim="V1",
-                        suspect="S1", linked_case=c1)
-        f.add_breach(s, ro, b2, "B/26/000002", occurred_at=NOW - timedelta(days=5, hours=2),
-                     reported_at=NOW - timedelta(days=5),
-                     acknowledged_at=NOW - timedelta(days=5) + timedelta(hours=3),
-                     acknowledged_by="supervisor.northern")
-        b3 = f.add_case(s, "NO/26/000004", NOW - timedelta(hours=10), code="BRO", victim="V1",
-                        suspect="S1", linked_case=c1)
-        f.add_breach(s, ro, b3, "B/26/000003", occurred_at=NOW - timedelta(hours=11),
-                     reported_at=NOW - timedelta(hours=10))
+        f.add_breach_crime(s, ro, "NO/26/000002", "B/26/000001", code="BRO", victim="V1",
+                           suspect="S1", occurred_at=NOW - timedelta(days=60, hours=1),
+                           reported_at=NOW - timedelta(days=60),
+                           acknowledged_at=NOW - timedelta(days=60),
+                           acknowledged_by="supervisor.northern")
+        f.add_breach_crime(s, ro, "NO/26/000003", "B/26/000002", code="BRO", victim="V1",
+                           suspect="S1", occurred_at=NOW - timedelta(days=5, hours=2),
+                           reported_at=NOW - timedelta(days=5),
+                           acknowledged_at=NOW - timedelta(days=5) + timedelta(hours=3),
+                           acknowledged_by="supervisor.northern")
+        f.add_breach_crime(s, ro, "NO/26/000004", "B/26/000003", code="BRO", victim="V1",
+                           suspect="S1", occurred_at=NOW - timedelta(hours=11),
+                           reported_at=NOW - timedelta(hours=10))
         # pair V2/S2: non-molestation order, one fresh breach -> level 1
         c2 = f.add_case(s, "NO/26/000010", NOW - timedelta(days=40), victim="V2", suspect="S2",
                         risk="standard")
         nmo = f.add_order(s, c2, "NMO/26/0001", kind="NMO", granted_at=NOW - timedelta(days=39))
-        b4 = f.add_case(s, "NO/26/000011", NOW - timedelta(hours=3), code="BNMO", victim="V2",
-                        suspect="S2", linked_case=c2)
-        f.add_breach(s, nmo, b4, "B/26/000004", occurred_at=NOW - timedelta(hours=4),
-                     reported_at=NOW - timedelta(hours=3))
+        f.add_breach_crime(s, nmo, "NO/26/000011", "B/26/000004", code="BNMO", victim="V2",
+                           suspect="S2", occurred_at=NOW - timedelta(hours=4),
+                           reported_at=NOW - timedelta(hours=3))
         # pair V3/S3: acknowledged level-1 breach -> off the board
         c3 = f.add_case(s, "NO/26/000020", NOW - timedelta(days=40), victim="V3", suspect="S3")
         ro3 = f.add_order(s, c3, "RO/26/0003", kind="RO", granted_at=NOW - timedelta(days=39))
-        b5 = f.add_case(s, "NO/26/000021", NOW - timedelta(days=2), code="BRO", victim="V3",
-                        suspect="S3", linked_case=c3)
-        f.add_breach(s, ro3, b5, "B/26/000005", occurred_at=NOW - timedelta(days=2),
-                     reported_at=NOW - timedelta(days=2), acknowledged_at=NOW - timedelta(days=2),
-                     acknowledged_by="supervisor.northern")
+        f.add_breach_crime(s, ro3, "NO/26/000021", "B/26/000005", code="BRO", victim="V3",
+                           suspect="S3", occurred_at=NOW - timedelta(days=2),
+                           reported_at=NOW - timedelta(days=2),
+                           acknowledged_at=NOW - timedelta(days=2),
+                           acknowledged_by="supervisor.northern")
         # pair V4/S4: high risk, unacknowledged for 30 hours -> level 3 (both rules)
         c4 = f.add_case(s, "NO/26/000030", NOW - timedelta(days=40), victim="V4", suspect="S4")
         f.add_risk(s, c4, NOW - timedelta(days=39), level="high")
         ro4 = f.add_order(s, c4, "RO/26/0004", kind="RO", granted_at=NOW - timedelta(days=39))
-        b6 = f.add_case(s, "NO/26/000031", NOW - timedelta(hours=30), code="BRO", victim="V4",
-                        suspect="S4", linked_case=c4)
-        f.add_breach(s, ro4, b6, "B/26/000006", occurred_at=NOW - timedelta(hours=31),
-                     reported_at=NOW - timedelta(hours=30))
+        f.add_breach_crime(s, ro4, "NO/26/000031", "B/26/000006", code="BRO", victim="V4",
+                           suspect="S4", occurred_at=NOW - timedelta(hours=31),
+                           reported_at=NOW - timedelta(hours=30))
         # Southern: an SPO breach
         c5 = f.add_case(s, "SO/26/000001", NOW - timedelta(days=40), area="Southern",
                         victim="V5", suspect="S5")
         spo = f.add_order(s, c5, "SPO/26/0005", kind="SPO", granted_at=NOW - timedelta(days=30))
-        b7 = f.add_case(s, "SO/26/000002", NOW - timedelta(hours=1), area="Southern",
-                        code="BSPO", victim="V5", suspect="S5", linked_case=c5)
-        f.add_breach(s, spo, b7, "B/26/000007", occurred_at=NOW - timedelta(hours=2),
-                     reported_at=NOW - timedelta(hours=1))
+        f.add_breach_crime(s, spo, "SO/26/000002", "B/26/000007", area="Southern", code="BSPO",
+                           victim="V5", suspect="S5", occurred_at=NOW - timedelta(hours=2),
+                           reported_at=NOW - timedelta(hours=1))
 
 
 def test_board_groups_by_level_with_deadlines_and_pair_counts(database, make_context) -> None:  # type: ignore[no-untyped-def]

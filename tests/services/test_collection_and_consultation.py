@@ -226,7 +226,15 @@ def test_every_list_names_the_cases_it_shows(database: Database, make_context) -
     from datetime import date
 
     from app.rules import metrics
-    from app.services import dmm, order_lists, retention, risk, screening, victim_care
+    from app.services import (
+        dmm,
+        order_lists,
+        retention,
+        risk,
+        screening,
+        screening_queue,
+        victim_care,
+    )
     from app.services.assurance import metric_cases
     from seed.generator import generate
 
@@ -259,7 +267,7 @@ def test_every_list_names_the_cases_it_shows(database: Database, make_context) -
         "SPO notifications due": ("orders", lambda: [
             o.crime_ref for o in order_lists.notifications_due(analyst)]),
         "screening queue": ("screening_run", lambda: [
-            i.crime_ref for i in screening.screening_queue(analyst, min_score=0).items]),
+            i.crime_ref for i in screening_queue.screening_queue(analyst, min_score=0).items]),
         "approvals waiting": ("approvals", lambda: [
             a.crime_ref for a in risk.approvals_waiting(analyst, force_wide=True)]),
         "Victims' Code list": ("victims_code", lambda: [
@@ -290,7 +298,7 @@ def test_every_detail_view_asks_why_on_every_path(database: Database, make_conte
     """The DMM side panel, the case's DMM tab and the screening detail join
     the case record, the timeline and the audit trail: another area's case
     needs a reason, recorded on the case."""
-    from app.services import dmm, screening
+    from app.services import dmm, screening_queue
 
     _two_areas(database)
     northern = make_context("supervisor.northern")
@@ -303,7 +311,7 @@ def test_every_detail_view_asks_why_on_every_path(database: Database, make_conte
                                                    reason=reason),
         "DMM and work queue history": lambda reason: dmm.case_history(
             northern, crime_ref="SC/26/000001", reason=reason),
-        "screening detail": lambda reason: screening.consult_candidate(
+        "screening detail": lambda reason: screening_queue.consult_candidate(
             make_context("supervisor.northern"), crime_ref="SC/26/000001", reason=reason),
     }
     tried, got_through = _each_asks_why(database, views)
@@ -311,7 +319,7 @@ def test_every_detail_view_asks_why_on_every_path(database: Database, make_conte
     assert (tried, got_through) == (6, 0)
     # inside the own area no reason is asked, and the view is on the case
     dmm.item_detail(northern, crime_ref="NC/26/000001")
-    screening.consult_candidate(northern, crime_ref="NC/26/000001")
+    screening_queue.consult_candidate(northern, crime_ref="NC/26/000001")
     with database.read() as session:
         reasons = session.execute(select(AuditEvent.reason).where(
             AuditEvent.entity_id == "NC/26/000001", AuditEvent.action == "view")

@@ -408,7 +408,7 @@ def test_the_everyday_services_work_as_each_login(force: Force, tmp_path) -> Non
     it does not."""
     from datetime import date
 
-    from app.services import assurance, breaches, dmm, rms_import, screening, search
+    from app.services import assurance, breaches, dmm, rms_import, screening_queue, search
     from app.services.search import CaseSearch
 
     monday = date(2026, 3, 2)
@@ -417,7 +417,7 @@ def test_the_everyday_services_work_as_each_login(force: Force, tmp_path) -> Non
         (Permission.VIEW_DMM, None,
          lambda c: dmm.build_queue(c, area="Northern", meeting_date=monday)),
         (Permission.VIEW_BREACHES, None, lambda c: breaches.breach_board(c)),
-        (Permission.VIEW_SCREENING, None, lambda c: screening.screening_queue(c)),
+        (Permission.VIEW_SCREENING, None, lambda c: screening_queue.screening_queue(c)),
         (Permission.VIEW_ASSURANCE, None, lambda c: assurance.assurance_report(
             c, date_from=date(2026, 1, 1), date_to=date(2026, 4, 1))),
     ]
@@ -462,7 +462,7 @@ def test_the_everyday_services_work_as_each_login(force: Force, tmp_path) -> Non
 
 
 def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force: Force) -> None:
-    from app.services import breach_actions, breaches, dmm, orders, screening
+    from app.services import breach_actions, breaches, dmm, orders, screening, screening_flags
     from models import Breach, DmmAction, DmmItem, SpoDecision
 
     with force.database.write() as session:
@@ -489,12 +489,12 @@ def test_the_days_decisions_work_as_each_login_and_the_server_stamps_them(force:
                                    status="considered_not_appropriate",
                                    rationale="no ongoing contact", expected_version=version)
         screening.run_screening(analyst, full=True)
-        flag = screening.raise_flag(analyst, crime_ref="NC/26/0102",
+        flag = screening_flags.raise_flag(analyst, crime_ref="NC/26/0102",
                                     suggested_change="add_included_stalking",
                                     reason="repeated unwanted contact")
         with pytest.raises(PermissionDenied):
-            screening.decide_flag(analyst, flag_id=flag.id, accept=False, rationale="no", expected_version=factories.case_version(analyst, flag_id=flag.id))
-        screening.decide_flag(supervisor, flag_id=flag.id, accept=False,
+            screening_flags.decide_flag(analyst, flag_id=flag.id, accept=False, rationale="no", expected_version=factories.case_version(analyst, flag_id=flag.id))
+        screening_flags.decide_flag(supervisor, flag_id=flag.id, accept=False,
                               rationale="harassment in law only", expected_version=factories.case_version(supervisor, flag_id=flag.id))
     finally:
         for ctx in (supervisor, officer, analyst):

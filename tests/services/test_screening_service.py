@@ -12,13 +12,9 @@ from sqlmodel import select
 
 from app.db import Database
 from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
-from app.services.screening import (
-    decide_flag,
-    flag_feedback,
-    raise_flag,
-    run_screening,
-    screening_queue,
-)
+from app.services.screening import run_screening
+from app.services.screening_flags import decide_flag, flag_feedback, raise_flag
+from app.services.screening_queue import screening_queue
 from models import AuditEvent, Case, IncludedClassification, ScreeningFlag, ScreeningResult
 from models.enums import AuditAction
 from tests.conftest import NOW

@@ -45,12 +45,13 @@ def test_the_running_month_is_marked() -> None:
 
 def _result(unit_code: str = "R7_STALKING_INCLUDED"):  # type: ignore[no-untyped-def]
     from app.policy import load_policy
+    from app.rules import metric_figures
     from app.rules import metrics as m
 
     definition = m.definitions_by_code(load_policy())[unit_code]
-    trend = tuple(m.TrendPoint(date(2026, month, 1), m.Figure(n, 20, n / 20))
+    trend = tuple(metric_figures.TrendPoint(date(2026, month, 1), metric_figures.Figure(n, 20, n / 20))
                   for month, n in ((1, 5), (2, 6), (3, 1)))
-    return m.MetricResult(definition=definition, overall=m.Figure(12, 60, 0.2), status="ok",
+    return metric_figures.MetricResult(definition=definition, overall=metric_figures.Figure(12, 60, 0.2), status="ok",
                           trend=trend)
 
 

@@ -9,24 +9,12 @@ import pytest
 
 from app.policy import default_policy, policy_from_mapping
 from app.rules.dmm import (
-    REASON_ORDER,
-    REASON_SHORT,
-    REASON_TITLES,
-    ActionFact,
-    AssessmentFact,
-    BreachFact,
-    CaseFacts,
     MeetingFrame,
-    NotificationFact,
-    PairCrimeFact,
-    Reason,
-    StandingGap,
     crossing_on_agenda,
     is_meeting_day,
     meeting_date_for,
     meeting_start,
     meeting_window,
-    needs_decision,
     next_meeting_date,
     previous_meeting_date,
     priority,
@@ -37,6 +25,17 @@ from app.rules.dmm import (
     victim_not_referred_gap,
     working_deadline_cutoff,
 )
+from app.rules.dmm_facts import (
+    ActionFact,
+    AssessmentFact,
+    BreachFact,
+    CaseFacts,
+    NotificationFact,
+    PairCrimeFact,
+    StandingGap,
+)
+from app.rules.dmm_reasons import REASON_ORDER, REASON_SHORT, REASON_TITLES, Reason
+from app.rules.dmm_words import needs_decision
 
 POLICY = default_policy()
 MONDAY = date(2026, 3, 2)
@@ -561,7 +560,8 @@ def test_dates_of_another_year_carry_the_year() -> None:
 
 
 def test_every_reason_has_a_fixed_bit_and_is_a_meeting_item_or_a_standing_gap() -> None:
-    from app.rules.dmm import AGENDA_REASONS, AGENDA_RULES, GAP_RULES, REASON_BITS, STANDING_REASONS
+    from app.rules.dmm import AGENDA_RULES, GAP_RULES
+    from app.rules.dmm_reasons import AGENDA_REASONS, REASON_BITS, STANDING_REASONS
 
     assert set(REASON_BITS) == set(Reason) == AGENDA_REASONS | STANDING_REASONS
     assert not AGENDA_REASONS & STANDING_REASONS
@@ -573,7 +573,7 @@ def test_every_reason_has_a_fixed_bit_and_is_a_meeting_item_or_a_standing_gap() 
 
 
 def test_reason_codes_read_in_words_where_people_read_them() -> None:
-    from app.rules.dmm import REASON_NAMES, REASON_TITLES, in_words
+    from app.rules.dmm_reasons import REASON_NAMES, REASON_TITLES, in_words
 
     assert set(REASON_NAMES) == set(REASON_TITLES)  # every reason has a name
     assert in_words("BREACH +40, ALLOCATION_CONTRARY_TO_POLICY +10, high risk +30 = 80") == (

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.policy import default_policy
+from app.rules import metric_figures, metric_measures, metric_periods
 from app.rules import metrics as m
 
 POLICY = default_policy()
@@ -56,34 +57,34 @@ def test_definitions_carry_the_policy_values() -> None:
 
 # --- figures -------------------------------------------------------------
 def test_figures_by_unit() -> None:
-    assert m.figure("share", 3, 4) == m.Figure(3, 4, 0.75)
-    assert m.figure("rate_per_100", 4, 5) == m.Figure(4, 5, 80.0)
-    assert m.figure("count", 7, None) == m.Figure(7, None, 7.0)
-    assert m.figure("share", 0, 0).value is None
+    assert metric_figures.figure("share", 3, 4) == metric_figures.Figure(3, 4, 0.75)
+    assert metric_figures.figure("rate_per_100", 4, 5) == metric_figures.Figure(4, 5, 80.0)
+    assert metric_figures.figure("count", 7, None) == metric_figures.Figure(7, None, 7.0)
+    assert metric_figures.figure("share", 0, 0).value is None
     with pytest.raises(ValueError):
-        m.figure("hours", 1, 1)
+        metric_figures.figure("hours", 1, 1)
 
 
 def test_median_figure_counts_unknowns_in_the_denominator_only() -> None:
-    assert m.median_figure([6.0, 48.0, None, 1.0]) == m.Figure(3, 4, 6.0)
-    assert m.median_figure([6.0, 48.0]) == m.Figure(2, 2, 27.0)
-    assert m.median_figure([None]) == m.Figure(0, 1, None)
+    assert metric_figures.median_figure([6.0, 48.0, None, 1.0]) == metric_figures.Figure(3, 4, 6.0)
+    assert metric_figures.median_figure([6.0, 48.0]) == metric_figures.Figure(2, 2, 27.0)
+    assert metric_figures.median_figure([None]) == metric_figures.Figure(0, 1, None)
 
 
 def test_status_against_the_target() -> None:
     by_code = m.definitions_by_code(POLICY)
     sdash = by_code[m.R12_SDASH]
-    assert m.status_of(sdash, m.Figure(79, 100, 0.79)) == m.STATUS_ATTENTION
-    assert m.status_of(sdash, m.Figure(80, 100, 0.80)) == m.STATUS_OK
+    assert metric_figures.status_of(sdash, metric_figures.Figure(79, 100, 0.79)) == m.STATUS_ATTENTION
+    assert metric_figures.status_of(sdash, metric_figures.Figure(80, 100, 0.80)) == m.STATUS_OK
     no_plan = by_code[m.R12_HIGH_RISK_NO_PLAN]  # lower is better: attention above 20%
-    assert m.status_of(no_plan, m.Figure(21, 100, 0.21)) == m.STATUS_ATTENTION
-    assert m.status_of(no_plan, m.Figure(20, 100, 0.20)) == m.STATUS_OK
+    assert metric_figures.status_of(no_plan, metric_figures.Figure(21, 100, 0.21)) == m.STATUS_ATTENTION
+    assert metric_figures.status_of(no_plan, metric_figures.Figure(20, 100, 0.20)) == m.STATUS_OK
     pins = by_code[m.PINS_RECORDED]
-    assert m.status_of(pins, m.figure("count", 1, 10)) == m.STATUS_ATTENTION
-    assert m.status_of(pins, m.figure("count", 0, 10)) == m.STATUS_OK
+    assert metric_figures.status_of(pins, metric_figures.figure("count", 1, 10)) == m.STATUS_ATTENTION
+    assert metric_figures.status_of(pins, metric_figures.figure("count", 0, 10)) == m.STATUS_OK
     online = by_code[m.R20_ONLINE]
-    assert m.status_of(online, m.Figure(1, 2, 0.5)) == m.STATUS_INFO
-    assert m.status_of(sdash, m.Figure(0, 0, None)) == m.STATUS_NO_DATA
+    assert metric_figures.status_of(online, metric_figures.Figure(1, 2, 0.5)) == m.STATUS_INFO
+    assert metric_figures.status_of(sdash, metric_figures.Figure(0, 0, None)) == m.STATUS_NO_DATA
 
 
 def test_formatting() -> None:
@@ -93,39 +94,39 @@ def test_formatting() -> None:
     assert m.format_value("count", 3.0) == "3"
     assert m.format_value("share", None) == "—"
     by_code = m.definitions_by_code(POLICY)
-    assert m.format_basis(by_code[m.R12_SDASH], m.Figure(5, 6, 5 / 6)) == "5 / 6"
-    assert m.format_basis(by_code[m.BREACH_ACK_MEDIAN], m.Figure(3, 4, 6.0)) == "3 of 4 acknowledged"
-    assert m.format_basis(by_code[m.R23_FLAGS_RAISED], m.Figure(5, None, 5.0)) == "5"
+    assert metric_figures.format_basis(by_code[m.R12_SDASH], metric_figures.Figure(5, 6, 5 / 6)) == "5 / 6"
+    assert metric_figures.format_basis(by_code[m.BREACH_ACK_MEDIAN], metric_figures.Figure(3, 4, 6.0)) == "3 of 4 acknowledged"
+    assert metric_figures.format_basis(by_code[m.R23_FLAGS_RAISED], metric_figures.Figure(5, None, 5.0)) == "5"
 
 
 # --- the period ----------------------------------------------------------
 def test_months_of_a_period_and_their_edges_in_london_time() -> None:
-    assert m.period_months(date(2025, 3, 15), date(2025, 5, 2)) == (
+    assert metric_periods.period_months(date(2025, 3, 15), date(2025, 5, 2)) == (
         date(2025, 3, 1), date(2025, 4, 1), date(2025, 5, 1))
-    edges = m.month_edges(date(2025, 3, 15), date(2025, 5, 2))
+    edges = metric_periods.month_edges(date(2025, 3, 15), date(2025, 5, 2))
     # 15 March is GMT; 1 April and 1 May are BST (midnight London = 23:00 UTC the day before)
     assert edges == (utc(2025, 3, 15), utc(2025, 3, 31, 23), utc(2025, 4, 30, 23),
                      utc(2025, 5, 1, 23))
-    assert m.month_index(utc(2025, 3, 31, 22, 59), edges) == 0
-    assert m.month_index(utc(2025, 3, 31, 23, 0), edges) == 1  # 00:00 on 1 April in London
-    assert m.month_index(utc(2025, 5, 1, 23, 0), edges) is None  # 2 May: not counted
-    assert m.month_index(utc(2025, 3, 14, 23, 59), edges) is None
+    assert metric_periods.month_index(utc(2025, 3, 31, 22, 59), edges) == 0
+    assert metric_periods.month_index(utc(2025, 3, 31, 23, 0), edges) == 1  # 00:00 on 1 April in London
+    assert metric_periods.month_index(utc(2025, 5, 1, 23, 0), edges) is None  # 2 May: not counted
+    assert metric_periods.month_index(utc(2025, 3, 14, 23, 59), edges) is None
 
 
 def test_an_empty_period_is_refused() -> None:
     with pytest.raises(ValueError, match="first day not counted"):
-        m.period_months(date(2026, 1, 1), date(2026, 1, 1))
+        metric_periods.period_months(date(2026, 1, 1), date(2026, 1, 1))
 
 
 def test_default_period_and_shifting() -> None:
-    assert m.default_period(date(2026, 3, 2)) == (date(2025, 3, 1), date(2026, 3, 1))
-    assert m.default_period(date(2026, 1, 31)) == (date(2025, 1, 1), date(2026, 1, 1))
-    assert m.shift_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
-    assert m.shift_months(date(2026, 1, 1), -13) == date(2024, 12, 1)
+    assert metric_periods.default_period(date(2026, 3, 2)) == (date(2025, 3, 1), date(2026, 3, 1))
+    assert metric_periods.default_period(date(2026, 1, 31)) == (date(2025, 1, 1), date(2026, 1, 1))
+    assert metric_periods.shift_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert metric_periods.shift_months(date(2026, 1, 1), -13) == date(2024, 12, 1)
 
 
 def test_referral_deadlines_skip_weekends_and_bank_holidays() -> None:
-    steps = m.referral_deadline_steps(
+    steps = metric_periods.referral_deadline_steps(
         date(2026, 3, 26), date(2026, 4, 4), working_days=2,
         holidays=POLICY.calendar.holidays, now=utc(2026, 4, 9, 12))
     # Thu 26 Mar -> Mon 30; Fri 27, Sat 28, Sun 29 -> Tue 31 (BST from 29 March);
@@ -141,7 +142,7 @@ def test_referral_deadlines_skip_weekends_and_bank_holidays() -> None:
         (utc(2026, 4, 1, 23), utc(2026, 4, 8, 22, 59) + timedelta(seconds=59)),
     ]
     # a deadline after "now" has not passed: those reports are not yet due
-    later = m.referral_deadline_steps(date(2026, 3, 26), date(2026, 3, 28), working_days=2,
+    later = metric_periods.referral_deadline_steps(date(2026, 3, 26), date(2026, 3, 28), working_days=2,
                                       holidays=POLICY.calendar.holidays,
                                       now=utc(2026, 3, 31, 9))
     assert [s.deadline is None for s in later] == [False, True]
@@ -154,16 +155,16 @@ MONTHS = (date(2026, 1, 1), date(2026, 2, 1))
 def test_summarise_tallies_by_area_team_and_month() -> None:
     referrals = m.definitions_by_code(POLICY)[m.R14_REFERRALS]
     tallies = [
-        m.Tally("Northern", "CID", 0, 1, 1),
-        m.Tally("Northern", "Response", 0, 0, 1),
-        m.Tally("Northern", "Response", 0, 0, 0),  # summed into the same cell
-        m.Tally("Northern", "Safeguarding", 0, 1, 1),
-        m.Tally("Southern", "CID", 1, 0, 1),
-        m.Tally("Southern", m.UNALLOCATED, 1, 1, 1),
-        m.Tally("Southern", "Orders", 1, 0, 0),  # nothing counted: left out of the breakdown
+        metric_figures.Tally("Northern", "CID", 0, 1, 1),
+        metric_figures.Tally("Northern", "Response", 0, 0, 1),
+        metric_figures.Tally("Northern", "Response", 0, 0, 0),  # summed into the same cell
+        metric_figures.Tally("Northern", "Safeguarding", 0, 1, 1),
+        metric_figures.Tally("Southern", "CID", 1, 0, 1),
+        metric_figures.Tally("Southern", m.UNALLOCATED, 1, 1, 1),
+        metric_figures.Tally("Southern", "Orders", 1, 0, 0),  # nothing counted: left out of the breakdown
     ]
-    result = m.summarise_tallies(referrals, tallies, MONTHS)
-    assert result.overall == m.Figure(3, 5, 60.0)
+    result = metric_figures.summarise_tallies(referrals, tallies, MONTHS)
+    assert result.overall == metric_figures.Figure(3, 5, 60.0)
     assert result.status == m.STATUS_OK  # 60 is not below 60
     assert [(a.area, a.figure.numerator, a.figure.denominator, a.status) for a in result.by_area] == [
         ("Northern", 2, 3, m.STATUS_OK), ("Southern", 1, 2, m.STATUS_ATTENTION)]
@@ -172,27 +173,27 @@ def test_summarise_tallies_by_area_team_and_month() -> None:
         ("Southern", "CID"), ("Southern", m.UNALLOCATED)]
     assert [(p.month, p.figure.numerator, p.figure.denominator) for p in result.trend] == [
         (date(2026, 1, 1), 2, 3), (date(2026, 2, 1), 1, 2)]
-    rows = m.breakdown_rows(result)
+    rows = metric_figures.breakdown_rows(result)
     assert [(a, t) for a, t, _, _ in rows][:2] == [("Northern", ""), ("Northern", "CID")]
     assert result.for_team("Southern", "CID").figure.value == 0.0  # type: ignore[union-attr]
 
 
 def test_a_count_without_denominator_and_an_empty_month() -> None:
     flags = m.definitions_by_code(POLICY)[m.R23_FLAGS_RAISED]
-    result = m.summarise_tallies(flags, [m.Tally("Northern", "Response", 0, 2, None)], MONTHS)
-    assert result.overall == m.Figure(2, None, 2.0)
+    result = metric_figures.summarise_tallies(flags, [metric_figures.Tally("Northern", "Response", 0, 2, None)], MONTHS)
+    assert result.overall == metric_figures.Figure(2, None, 2.0)
     assert [p.figure.value for p in result.trend] == [2.0, 0.0]
     searches = m.definitions_by_code(POLICY)[m.R7_CLASSIFICATION_SEARCHES]
-    force = m.summarise_tallies(searches, [m.Tally("", "", 1, 4, None)], MONTHS)
+    force = metric_figures.summarise_tallies(searches, [metric_figures.Tally("", "", 1, 4, None)], MONTHS)
     assert force.by_area == () and force.overall.numerator == 4
 
 
 def test_summarise_samples_takes_medians() -> None:
     median = m.definitions_by_code(POLICY)[m.BREACH_ACK_MEDIAN]
-    samples = [m.Sample("Northern", "Orders", 0, 6.0), m.Sample("Northern", "Response", 0, 48.0),
-               m.Sample("Northern", "Orders", 1, 1.0), m.Sample("Southern", "Orders", 1, None)]
-    result = m.summarise_samples(median, samples, MONTHS)
-    assert result.overall == m.Figure(3, 4, 6.0)
+    samples = [metric_figures.Sample("Northern", "Orders", 0, 6.0), metric_figures.Sample("Northern", "Response", 0, 48.0),
+               metric_figures.Sample("Northern", "Orders", 1, 1.0), metric_figures.Sample("Southern", "Orders", 1, None)]
+    result = metric_figures.summarise_samples(median, samples, MONTHS)
+    assert result.overall == metric_figures.Figure(3, 4, 6.0)
     assert [p.figure.value for p in result.trend] == [27.0, 1.0]
     assert [(a.area, a.figure.value) for a in result.by_area] == [("Northern", 6.0),
                                                                    ("Southern", None)]
@@ -203,9 +204,9 @@ def test_summarise_samples_takes_medians() -> None:
                           st.integers(0, 2), st.integers(0, 5), st.integers(0, 5)), max_size=30))
 def test_breakdowns_add_up_to_the_overall_figure(cells: list[tuple[str, str, int, int, int]]) -> None:
     definition = m.definitions_by_code(POLICY)[m.R13_SPO_DECISION]
-    tallies = [m.Tally(a, t, mo, min(n, d), d) for a, t, mo, n, d in cells]
+    tallies = [metric_figures.Tally(a, t, mo, min(n, d), d) for a, t, mo, n, d in cells]
     months = (date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1))
-    result = m.summarise_tallies(definition, tallies, months)
+    result = metric_figures.summarise_tallies(definition, tallies, months)
     for parts in (result.by_area, result.by_team, result.trend):
         assert sum(p.figure.numerator for p in parts) == result.overall.numerator
         assert sum(p.figure.denominator or 0 for p in parts) == result.overall.denominator
@@ -215,12 +216,12 @@ def test_breakdowns_add_up_to_the_overall_figure(cells: list[tuple[str, str, int
 def test_rule_families_are_what_the_allocation_rules_look_at() -> None:
     # (the figure itself is held to app.rules.allocation by a service test on every
     # combination of risk, domestic abuse, families, team and original team)
-    assert m.rule_families(POLICY.allocation) == frozenset({"stalking", "breach"})
+    assert metric_measures.rule_families(POLICY.allocation) == frozenset({"stalking", "breach"})
 
 
 # --- breaches ------------------------------------------------------------
-def _breach(**changes: object) -> m.BreachRecord:
-    base = m.BreachRecord(
+def _breach(**changes: object) -> metric_measures.BreachRecord:
+    base = metric_measures.BreachRecord(
         breach_ref="B1", crime_ref="C1", area="Northern", team="Orders", month=0,
         reported_at=utc(2026, 1, 20, 10), occurred_at=utc(2026, 1, 20, 8), order_kind="RO",
     )
@@ -230,37 +231,37 @@ def _breach(**changes: object) -> m.BreachRecord:
 def test_breach_outcome_in_time_and_due() -> None:
     record = _breach(acknowledged_at=utc(2026, 1, 21, 10), escalated_at=utc(2026, 1, 21, 10, 1),
                      reassessed_at=utc(2026, 1, 21, 9), threats_or_violence=True)
-    outcome = m.breach_outcome(record, POLICY, NOW)
+    outcome = metric_measures.breach_outcome(record, POLICY, NOW)
     assert outcome.acknowledged_hours == 24.0
     assert outcome.ack_due and outcome.ack_in_time  # exactly 24 h is in time
     assert outcome.reassessment_due and outcome.reassessed_in_time
     assert outcome.needs_escalation and outcome.escalation_due
     assert not outcome.escalated_in_time  # 24 h 1 min
     assert outcome.counts(m.BREACH_ESCALATED_IN_TIME) == (True, False)
-    fresh = m.breach_outcome(_breach(reported_at=NOW - timedelta(hours=2)), POLICY, NOW)
+    fresh = metric_measures.breach_outcome(_breach(reported_at=NOW - timedelta(hours=2)), POLICY, NOW)
     assert not fresh.ack_due and fresh.counts(m.BREACH_ACK_IN_TIME) == (False, False)
     assert fresh.counts(m.BREACH_ACK_MEDIAN) == (True, False)
 
 
 def test_what_makes_a_breach_need_escalation() -> None:
-    assert not m.needs_escalation(_breach(), POLICY)
-    assert m.needs_escalation(_breach(order_kind="ISPO"), POLICY)
-    assert m.needs_escalation(_breach(risk_level="high"), POLICY)
-    assert m.needs_escalation(_breach(manual_level=2), POLICY)
+    assert not metric_measures.needs_escalation(_breach(), POLICY)
+    assert metric_measures.needs_escalation(_breach(order_kind="ISPO"), POLICY)
+    assert metric_measures.needs_escalation(_breach(risk_level="high"), POLICY)
+    assert metric_measures.needs_escalation(_breach(manual_level=2), POLICY)
     # repeated: two breaches by the pair within 30 days of each other
     other = utc(2026, 2, 18, 8)  # 29 days later
-    assert m.needs_escalation(_breach(pair_breach_times=(utc(2026, 1, 20, 8), other)), POLICY)
-    assert m.needs_escalation(_breach(pair_breach_times=(other,)), POLICY)  # this one added
+    assert metric_measures.needs_escalation(_breach(pair_breach_times=(utc(2026, 1, 20, 8), other)), POLICY)
+    assert metric_measures.needs_escalation(_breach(pair_breach_times=(other,)), POLICY)  # this one added
     far = utc(2026, 2, 20, 8)  # 31 days later
-    assert not m.needs_escalation(_breach(pair_breach_times=(utc(2026, 1, 20, 8), far)), POLICY)
+    assert not metric_measures.needs_escalation(_breach(pair_breach_times=(utc(2026, 1, 20, 8), far)), POLICY)
 
 
 def test_pair_repeats_counts_within_the_window() -> None:
     times = (utc(2026, 1, 1), utc(2026, 1, 10), utc(2026, 1, 10), utc(2026, 3, 1))
-    assert m.pair_repeats(times, utc(2026, 1, 10), timedelta(days=30)) == 3
+    assert metric_measures.pair_repeats(times, utc(2026, 1, 10), timedelta(days=30)) == 3
     # 10 Jan twice, 1 Mar, and this breach (not in the list)
-    assert m.pair_repeats(times, utc(2026, 2, 5), timedelta(days=30)) == 4
-    assert m.pair_repeats((), utc(2026, 2, 5), timedelta(days=30)) == 1
+    assert metric_measures.pair_repeats(times, utc(2026, 2, 5), timedelta(days=30)) == 4
+    assert metric_measures.pair_repeats((), utc(2026, 2, 5), timedelta(days=30)) == 1
 
 
 def test_breach_tallies_sum_per_cell() -> None:
@@ -271,7 +272,7 @@ def test_breach_tallies_sum_per_cell() -> None:
         _breach(breach_ref="B3", area="Southern", month=1, reported_at=utc(2026, 2, 28, 20),
                 occurred_at=utc(2026, 2, 28, 18), order_kind="SPO"),
     ]
-    tallies, samples = m.breach_tallies(records, POLICY, NOW)
+    tallies, samples = metric_measures.breach_tallies(records, POLICY, NOW)
     got = {code: [(t.area, t.numerator, t.denominator) for t in rows]
            for code, rows in tallies.items()}
     assert got == {
@@ -280,20 +281,20 @@ def test_breach_tallies_sum_per_cell() -> None:
         m.BREACH_ESCALATED_IN_TIME: [("Northern", 1, 1), ("Southern", 0, 1)],
     }
     assert [s.value for s in samples] == [6.0, 48.0, None]
-    assert m.breach_counts_in(records[1], m.BREACH_ESCALATED_IN_TIME, "numerator", POLICY, NOW)
-    assert not m.breach_counts_in(records[0], m.BREACH_ESCALATED_IN_TIME, "denominator",
+    assert metric_measures.breach_counts_in(records[1], m.BREACH_ESCALATED_IN_TIME, "numerator", POLICY, NOW)
+    assert not metric_measures.breach_counts_in(records[0], m.BREACH_ESCALATED_IN_TIME, "denominator",
                                   POLICY, NOW)
 
 
 # --- call-outs -----------------------------------------------------------
 def test_referral_call_outs_name_areas_and_teams_below_the_threshold() -> None:
     referrals = m.definitions_by_code(POLICY)[m.R14_REFERRALS]
-    result = m.summarise_tallies(referrals, [
-        m.Tally("Northern", "CID", 0, 3, 4),  # 75
-        m.Tally("Northern", "Response", 0, 1, 2),  # 50: below
-        m.Tally("Southern", "CID", 0, 1, 3),  # 33.3: below, and so is Southern
+    result = metric_figures.summarise_tallies(referrals, [
+        metric_figures.Tally("Northern", "CID", 0, 3, 4),  # 75
+        metric_figures.Tally("Northern", "Response", 0, 1, 2),  # 50: below
+        metric_figures.Tally("Southern", "CID", 0, 1, 3),  # 33.3: below, and so is Southern
     ], MONTHS)
-    call_outs = m.referral_call_outs(result, 0.6)
+    call_outs = metric_figures.referral_call_outs(result, 0.6)
     assert [(c.scope, c.area, c.team) for c in call_outs] == [
         ("area", "Southern", None), ("team", "Northern", "Response"), ("team", "Southern", "CID")]
     assert call_outs[0].message == (
@@ -302,12 +303,12 @@ def test_referral_call_outs_name_areas_and_teams_below_the_threshold() -> None:
 
 def test_attention_call_outs_for_metrics_off_target() -> None:
     by_code = m.definitions_by_code(POLICY)
-    low = m.summarise_tallies(by_code[m.R12_SDASH], [m.Tally("Northern", "CID", 0, 1, 2)], MONTHS)
-    fine = m.summarise_tallies(by_code[m.R13_SPO_DECISION],
-                               [m.Tally("Northern", "CID", 0, 9, 10)], MONTHS)
-    context = m.summarise_tallies(by_code[m.R20_ONLINE], [m.Tally("Northern", "CID", 0, 0, 10)],
+    low = metric_figures.summarise_tallies(by_code[m.R12_SDASH], [metric_figures.Tally("Northern", "CID", 0, 1, 2)], MONTHS)
+    fine = metric_figures.summarise_tallies(by_code[m.R13_SPO_DECISION],
+                               [metric_figures.Tally("Northern", "CID", 0, 9, 10)], MONTHS)
+    context = metric_figures.summarise_tallies(by_code[m.R20_ONLINE], [metric_figures.Tally("Northern", "CID", 0, 0, 10)],
                                   MONTHS)
-    call_outs = m.attention_call_outs([low, fine, context], "Northern")
+    call_outs = metric_figures.attention_call_outs([low, fine, context], "Northern")
     assert [(c.code, c.scope, c.area) for c in call_outs] == [(m.R12_SDASH, "area", "Northern")]
     assert call_outs[0].message == ("R12_SDASH Stalking and harassment cases with an S-DASH "
                                     "risk assessment: 50.0% Northern (1 / 2), below 80.0%")
@@ -335,15 +336,15 @@ def test_escalation_need_agrees_with_the_breach_board(kind: str, threats: bool, 
                         manual_level=manual)
     board = assess_breach(facts, POLICY.breach, NOW)
     expected = any(code in (*LEVEL_2_CODES, MANUAL) for code in board.codes)
-    assert m.needs_escalation(record, POLICY) == expected
+    assert metric_measures.needs_escalation(record, POLICY) == expected
 
 
 def test_training_current_within_the_policy_months() -> None:
-    assert m.is_trained([date(2023, 3, 1)], date(2026, 2, 28), 36)
-    assert not m.is_trained([date(2023, 2, 28)], date(2026, 2, 28), 36)  # exactly 36 months
-    assert not m.is_trained([date(2026, 3, 1)], date(2026, 2, 28), 36)  # after the day
+    assert metric_measures.is_trained([date(2023, 3, 1)], date(2026, 2, 28), 36)
+    assert not metric_measures.is_trained([date(2023, 2, 28)], date(2026, 2, 28), 36)  # exactly 36 months
+    assert not metric_measures.is_trained([date(2026, 3, 1)], date(2026, 2, 28), 36)  # after the day
     months = (date(2026, 1, 1), date(2026, 2, 1))
-    tallies = m.training_tallies([(0, "a"), (0, "b"), (0, "a"), (1, "b")],
+    tallies = metric_measures.training_tallies([(0, "a"), (0, "b"), (0, "a"), (1, "b")],
                                  {"a": [date(2025, 1, 1)], "b": [date(2026, 2, 3)]},
                                  months, date(2026, 3, 1), 36)
     assert [(t.month, t.numerator, t.denominator) for t in tallies] == [(0, 1, 2), (1, 1, 1)]
@@ -352,7 +353,7 @@ def test_training_current_within_the_policy_months() -> None:
 def test_programmes_available_on_the_last_day_of_each_month() -> None:
     definition = m.definitions_by_code(POLICY)[m.R25_PROGRAMMES]
     months = (date(2026, 1, 1), date(2026, 2, 1))
-    result = m.programmes_result(definition, [("N", date(2025, 1, 1), date(2026, 1, 31)),
+    result = metric_measures.programmes_result(definition, [("N", date(2025, 1, 1), date(2026, 1, 31)),
                                               ("S", date(2026, 2, 28), None)],
                                  months, date(2026, 3, 1))
     assert [p.figure.value for p in result.trend] == [1.0, 1.0]

@@ -28,7 +28,7 @@ case (entity ``case``, id the crime reference), each in the transaction that
 makes the change.
 """
 
-from app.rules.dmm import REASON_BITS
+from app.rules.dmm_reasons import REASON_BITS
 from app.services.dmm.agenda import PreparedQueue, prepare_queue
 from app.services.dmm.common import (
     check_area,

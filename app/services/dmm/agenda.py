@@ -26,7 +26,9 @@ from sqlmodel import Session
 from app.errors import BadInput
 from app.policy import Policy
 from app.rules import dmm as rules
-from app.rules.dmm import REASON_BITS, REASON_ORDER, REASON_TITLES, MeetingFrame, ReasonHit
+from app.rules.dmm import MeetingFrame
+from app.rules.dmm_facts import ReasonHit
+from app.rules.dmm_reasons import REASON_BITS, REASON_ORDER, REASON_TITLES
 from app.services.context import ServiceContext
 from app.services.dmm.common import (
     MaskBook,

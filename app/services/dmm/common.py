@@ -16,7 +16,8 @@ from sqlmodel import Session
 from app.errors import BadInput
 from app.policy import Policy
 from app.rules import dmm as rules
-from app.rules.dmm import REASON_BITS, REASON_ORDER, MeetingFrame
+from app.rules.dmm import MeetingFrame
+from app.rules.dmm_reasons import REASON_BITS, REASON_ORDER
 from app.services.context import ServiceContext
 from models import AppMeta, Classification, DmmAction, ImportBatch
 from models.types import UTCDateTime

@@ -20,17 +20,17 @@ from sqlmodel import Session
 
 from app.policy import Policy
 from app.rules import dmm as rules
-from app.rules.dmm import (
-    REASON_BITS,
+from app.rules.dmm import MeetingFrame
+from app.rules.dmm_facts import (
     ActionFact,
     AssessmentFact,
     BreachFact,
     CaseFacts,
-    MeetingFrame,
     NotificationFact,
     PairCrimeFact,
     ReasonHit,
 )
+from app.rules.dmm_reasons import REASON_BITS
 from app.services.dmm.common import (
     Bounds,
     CodeBook,

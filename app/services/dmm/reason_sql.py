@@ -38,7 +38,7 @@ from sqlmodel import Session
 
 from app.policy import Policy
 from app.rules import dmm as rules
-from app.rules.dmm import REASON_BITS, STANDING_REASONS, Reason
+from app.rules.dmm_reasons import REASON_BITS, STANDING_REASONS, Reason
 from app.rules.orders import NOTIFICATION_KINDS
 from app.services.dmm.common import (
     Bounds,

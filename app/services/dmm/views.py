@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from app.rules.dmm import (
-    ReasonHit,
-)
+from app.rules.dmm_facts import ReasonHit
 from models.enums import CaseStatus, DmmDecision
 
 DECISION_LABELS: dict[str, str] = {

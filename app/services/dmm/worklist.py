@@ -19,7 +19,8 @@ from sqlalchemy import select
 from app.errors import BadInput
 from app.policy import Policy
 from app.rules import dmm as rules
-from app.rules.dmm import REASON_TITLES, MeetingFrame, Reason
+from app.rules.dmm import MeetingFrame
+from app.rules.dmm_reasons import REASON_TITLES, Reason
 from app.services import audit_trail
 from app.services.case_lock import load_case
 from app.services.context import ServiceContext
