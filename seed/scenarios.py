@@ -26,22 +26,7 @@ from app.db import Database
 from app.errors import BadInput
 from app.policy import default_policy
 from app.rules.risk import parse_answers, reassessment_due, review_due, suggested_level, yes_count
-from models import (
-    Allocation,
-    Breach,
-    Case,
-    DmmAction,
-    DmmItem,
-    DmmMeeting,
-    IncludedClassification,
-    Person,
-    ProtectiveOrder,
-    Referral,
-    RiskAssessment,
-    SpoDecision,
-    TrainingKey,
-    VictimCare,
-)
+from models import tables
 from models.enums import RiskLevel
 from seed.reference import install_reference, organisation, questionnaire
 from seed.users import install_users
@@ -126,20 +111,20 @@ class _Story:
         self.session = session
         self.scenario = scenario
         self.now = scenario.now
-        self.cases: dict[str, Case] = {}
-        self.orders: dict[str, ProtectiveOrder] = {}
+        self.cases: dict[str, tables.Case] = {}
+        self.orders: dict[str, tables.ProtectiveOrder] = {}
         self.risk_policy = default_policy().risk
         self.questions = len(questionnaire().questions)
 
     def at(self, value: str | None, where: str) -> datetime | None:
         return _when(value, self.now, f"{self.scenario.path.name}: {where}")
 
-    def person(self, ref: str) -> Person:
-        found = self.session.exec(select(Person).where(Person.person_ref == ref)).first()
+    def person(self, ref: str) -> tables.Person:
+        found = self.session.exec(select(tables.Person).where(tables.Person.person_ref == ref)).first()
         if found:
             return found
         names = {p["ref"]: p["name"] for p in self.scenario.story.get("person", [])}
-        created = Person(person_ref=ref, name=names.get(ref, f"Person {ref}"))
+        created = tables.Person(person_ref=ref, name=names.get(ref, f"Person {ref}"))
         self.session.add(created)
         self.session.flush()
         return created
@@ -163,7 +148,7 @@ class _Story:
         if area not in organisation().area_commands:
             raise BadInput(f"{self.scenario.path.name}: {where}: unknown area {area!r}")
         linked = self.cases[row["linked_to"]].id if row.get("linked_to") else None
-        case = Case(
+        case = tables.Case(
             crime_ref=ref, reported_at=reported, occurred_from=reported - timedelta(hours=3),
             area_command=area, principal_code=row.get("code", "8L"),
             victim_id=self.person(row["victim"]).id,
@@ -182,24 +167,24 @@ class _Story:
         self.session.flush()
         self.cases[ref] = case
         for code in row.get("included", []):
-            self.session.add(IncludedClassification(case_id=case.id, code=code, source="recording",
+            self.session.add(tables.IncludedClassification(case_id=case.id, code=code, source="recording",
                                                     added_by=row.get("officer") or "rms",
                                                     added_at=reported))
         for index, team in enumerate(row.get("team_history", [row["team"]] if row.get("team") else [])):
-            self.session.add(Allocation(case_id=case.id, team=team, officer=row.get("officer"),
+            self.session.add(tables.Allocation(case_id=case.id, team=team, officer=row.get("officer"),
                                         allocated_at=reported + timedelta(hours=index),
                                         allocated_by="rms", reason="initial allocation" if index == 0
                                         else "moved"))
         if "risk" in row:
             self.add_risk(case, row["risk"], where)
         if row.get("spo") and row["spo"] != "not_considered":
-            self.session.add(SpoDecision(case_id=case.id, status=row["spo"],
+            self.session.add(tables.SpoDecision(case_id=case.id, status=row["spo"],
                                          rationale=row.get("spo_rationale"),
                                          decided_by=row.get("spo_by", "supervisor.northern"),
                                          decided_at=reported + timedelta(days=1)))
         if "victim_care" in row:
             care = row["victim_care"]
-            self.session.add(VictimCare(
+            self.session.add(tables.VictimCare(
                 case_id=case.id,
                 needs_assessed_at=self.at(care.get("needs_assessed"), f"{where}: needs_assessed"),
                 enhanced_rights=care.get("enhanced_rights", True),
@@ -209,23 +194,23 @@ class _Story:
             for referral in care.get("referrals", []):
                 referred = self.at(referral["at"], f"{where}: referral")
                 assert referred is not None
-                self.session.add(Referral(case_id=case.id, service=referral["service"],
+                self.session.add(tables.Referral(case_id=case.id, service=referral["service"],
                                           referred_at=referred,
                                           outcome=referral.get("outcome", "pending"),
                                           referred_by=row.get("officer") or "rms"))
         if row.get("hidden_stalking") is not None:
-            self.session.add(TrainingKey(case_id=case.id, hidden_stalking=row["hidden_stalking"],
+            self.session.add(tables.TrainingKey(case_id=case.id, hidden_stalking=row["hidden_stalking"],
                                          note=row.get("answer_note")))
         self.session.flush()
 
-    def add_risk(self, case: Case, risk: dict[str, Any], where: str) -> None:
+    def add_risk(self, case: tables.Case, risk: dict[str, Any], where: str) -> None:
         answers = parse_answers(risk["answers"], self.questions)
         suggested = suggested_level(answers, self.risk_policy)
         level = RiskLevel(risk.get("level", suggested))
         assessed = self.at(risk["at"], f"{where}: risk.at")
         assert assessed is not None
         due = review_due(level, assessed, self.risk_policy)
-        self.session.add(RiskAssessment(
+        self.session.add(tables.RiskAssessment(
             case_id=case.id, tool="S-DASH", tool_version="2009", answers=risk["answers"],
             yes_count=yes_count(answers), suggested_level=suggested, level=level,
             rationale=risk.get("rationale"), management_plan=risk.get("plan"),
@@ -238,7 +223,7 @@ class _Story:
     def add_order(self, row: dict[str, Any]) -> None:
         case = self.cases[row["case"]]
         where = f"order {row['ref']}"
-        order = ProtectiveOrder(
+        order = tables.ProtectiveOrder(
             order_ref=row["ref"], case_id=case.id, kind=row["kind"], status=row["status"],
             applied_at=self.at(row.get("applied"), f"{where}: applied"),
             granted_at=self.at(row.get("granted"), f"{where}: granted"),
@@ -258,7 +243,7 @@ class _Story:
         crime.linked_case_id = order.case_id
         where = f"breach {row['ref']}"
         reported = self.at(row["reported"], f"{where}: reported")
-        self.session.add(Breach(
+        self.session.add(tables.Breach(
             breach_ref=row["ref"], order_id=order.id, breach_case_id=crime.id,
             original_case_id=order.case_id,
             occurred_at=self.at(row.get("occurred", row["reported"]), f"{where}: occurred"),
@@ -267,7 +252,7 @@ class _Story:
             acknowledged_by=row.get("acknowledged_by"),
             acknowledgement_note=row.get("acknowledgement_note"),
         ))
-        original = self.session.get(Case, order.case_id)
+        original = self.session.get(tables.Case, order.case_id)
         assert original is not None and reported is not None
         # the breach crime is the pair's live record: its re-assessment is due
         # from this breach unless the victim was assessed since
@@ -282,24 +267,24 @@ class _Story:
         meeting_start = self.at(row["meeting"], f"dmm_action on {row['case']}: meeting")
         assert meeting_start is not None
         meeting_day = meeting_start.astimezone(LONDON).date()
-        meeting = self.session.exec(select(DmmMeeting).where(
-            DmmMeeting.area_command == case.area_command,
-            DmmMeeting.meeting_date == meeting_day)).first()
+        meeting = self.session.exec(select(tables.DmmMeeting).where(
+            tables.DmmMeeting.area_command == case.area_command,
+            tables.DmmMeeting.meeting_date == meeting_day)).first()
         if meeting is None:
-            meeting = DmmMeeting(area_command=case.area_command,
+            meeting = tables.DmmMeeting(area_command=case.area_command,
                                  meeting_date=meeting_day, starts_at=meeting_start,
                                  covers_from=meeting_start - timedelta(days=1),
                                  chaired_by=row.get("by", "supervisor.northern"))
             self.session.add(meeting)
             self.session.flush()
-        item = DmmItem(meeting_id=meeting.id, case_id=case.id, reasons=row.get("reasons", []),
+        item = tables.DmmItem(meeting_id=meeting.id, case_id=case.id, reasons=row.get("reasons", []),
                        priority=0, decision=row.get("decision", "actions_set"),
                        rationale=row.get("rationale"), decided_by=row.get("by"),
                        decided_at=meeting_start, discussed_at=meeting_start,
                        discussed_by=row.get("by"))
         self.session.add(item)
         self.session.flush()
-        self.session.add(DmmAction(item_id=item.id, case_id=case.id, text=row["text"],
+        self.session.add(tables.DmmAction(item_id=item.id, case_id=case.id, text=row["text"],
                                    owner=row["owner"],
                                    due_at=self.at(row["due"], "dmm_action due") or meeting_start,
                                    done_at=self.at(row.get("done"), "dmm_action done"),

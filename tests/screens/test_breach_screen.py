@@ -42,18 +42,21 @@ def _seed(database: Database) -> None:
         f.add_breach_crime(s, ispo, "NO/26/000104", "B/26/000002", code="BSPO", victim="V1",
                            suspect="S1", occurred_at=NOW - timedelta(hours=6),
                            reported_at=NOW - timedelta(hours=5))
-        c3 = f.add_case(s, "NO/26/000201", NOW - timedelta(days=90), victim="V2", suspect="S2",
-                        team="Response")
-        ro = f.add_order(s, c3, "RO/25/0009", kind="RO", granted_at=NOW - timedelta(days=80))
-        f.add_breach_crime(s, ro, "NO/26/000202", "B/26/000003", code="BRO", victim="V2",
-                           suspect="S2", occurred_at=NOW - timedelta(hours=3),
-                           reported_at=NOW - timedelta(hours=2))
-        c4 = f.add_case(s, "SO/26/000301", NOW - timedelta(days=60), area="Southern",
-                        victim="V3", suspect="S3")
-        ro4 = f.add_order(s, c4, "RO/25/0010", kind="RO", granted_at=NOW - timedelta(days=50))
-        f.add_breach_crime(s, ro4, "SO/26/000302", "B/26/000004", area="Southern", code="BRO",
-                           victim="V3", suspect="S3", occurred_at=NOW - timedelta(hours=2),
-                           reported_at=NOW - timedelta(hours=1))
+        # restraining orders breached once, hours ago
+        for area, pair, case_ref, order_ref, crime_ref, breach_ref, ages in (
+                ("Northern", "2", "NO/26/000201", "RO/25/0009", "NO/26/000202", "B/26/000003",
+                 (90, 80, 2)),
+                ("Southern", "3", "SO/26/000301", "RO/25/0010", "SO/26/000302", "B/26/000004",
+                 (60, 50, 1))):
+            crime_days, order_days, hours = ages
+            case = f.add_case(s, case_ref, NOW - timedelta(days=crime_days), area=area,
+                              victim=f"V{pair}", suspect=f"S{pair}")
+            order = f.add_order(s, case, order_ref, kind="RO",
+                                granted_at=NOW - timedelta(days=order_days))
+            f.add_breach_crime(s, order, crime_ref, breach_ref, area=area, code="BRO",
+                               victim=f"V{pair}", suspect=f"S{pair}",
+                               occurred_at=NOW - timedelta(hours=hours + 1),
+                               reported_at=NOW - timedelta(hours=hours))
 
 
 async def _settle(app: VigilApp, pilot) -> None:  # type: ignore[no-untyped-def]
