@@ -18,7 +18,8 @@ from app.services.breaches import breach_board
 from app.services.context import ServiceContext, open_context
 from app.services.dmm import build_queue
 from app.services.dmm.worklist import work_queue
-from app.services.screening import run_screening, screening_queue
+from app.services.screening import run_screening
+from app.services.screening_queue import screening_queue
 from app.settings import Settings
 from seed.reference import organisation
 from seed.scenarios import Scenario, scenarios
