@@ -189,6 +189,27 @@ def to_datetime(seconds: int) -> datetime:
 # --- records being built -------------------------------------------------------
 
 
+@dataclass(slots=True)
+class RiskRow:
+    """A crime's risk assessment among the rows of the current batch, as the
+    four-eyes walk over them in time order needs it."""
+
+    index: int  # its row in the batch's risk_assessment rows
+    at: int
+    level: str
+    suggested: str
+    assessor: str
+    approver: str | None
+    approved_at: int | None
+    batch: int
+
+
+# where the four-eyes walk rewrites a risk_assessment row
+_APPROVAL_REQUIRED, _APPROVED_BY, _APPROVED_AT = (
+    TABLES["risk_assessment"].index(column)
+    for column in ("approval_required", "approved_by", "approved_at"))
+
+
 class CaseRec:
     """A crime being built; becomes a crime_case row when finished."""
 
@@ -214,9 +235,8 @@ class CaseRec:
         self.risk_at: int | None = None
         self.risk_level: str | None = None
         self.risk_review: int | None = None
-        # this crime's assessments in the current batch of rows: (row index,
-        # assessed at, level, suggested, assessor, approver, approved at, batch)
-        self.risk_rows: list[list[Any]] = []
+        # this crime's assessments in the current batch of rows
+        self.risk_rows: list[RiskRow] = []
         self.spo_status = "not_considered"
         self.status = "open"
         self.team: str | None = None
@@ -427,8 +447,8 @@ class Builder:
             assessor, ts(at), ts(due), needs_approval,
             approver if approved_at is not None else None, ts(approved_at),
         ))
-        case.risk_rows.append([len(table) - 1, at, chosen, suggested, assessor, approver,
-                               approved_at, self.batch])
+        case.risk_rows.append(RiskRow(len(table) - 1, at, chosen, suggested, assessor, approver,
+                                      approved_at, self.batch))
         case.assessments += 1
         pending = needs_approval and approved_at is None
         if case.risk_at is not None and at < case.risk_at:
@@ -447,25 +467,27 @@ class Builder:
         recorded before a later one: a later level lowered from this one's
         high waits for a second supervisor too; the case carries the result."""
         table = self.rows["risk_assessment"]
-        entries = [e for e in case.risk_rows if e[7] == self.batch]
+        entries = [e for e in case.risk_rows if e.batch == self.batch]
         if len(entries) != len(case.risk_rows):
             return  # some rows already written out: leave them as they were
         carried: tuple[str, int] | None = None
-        for entry in sorted(entries, key=lambda e: (e[1], e[0])):
-            index, at, chosen, suggested, assessor, approver, approved_at, _batch = entry
+        for entry in sorted(entries, key=lambda e: (e.at, e.index)):
+            at, chosen, suggested = entry.at, entry.level, entry.suggested
+            approver, approved_at = entry.approver, entry.approved_at
             previous = carried[0] if carried else None
             from_high = chosen != "high" and (suggested == "high" or previous == "high")
             below = RISK_RANK[RiskLevel(chosen)] < RISK_RANK[RiskLevel(suggested)]
             needs = from_high or below
             if needs and approved_at is None and at + 4 * HOUR <= self.now:
                 approved_at = at + 4 * HOUR
-                approver = approver or _second_supervisor(assessor)
-            row = list(table[index])
-            row[13] = needs
-            row[14] = approver if needs and approved_at is not None else row[14]
-            row[15] = self.ts(approved_at) if needs and approved_at is not None else row[15]
-            table[index] = tuple(row)
-            entry[5], entry[6] = approver, approved_at
+                approver = approver or _second_supervisor(entry.assessor)
+            row = list(table[entry.index])
+            row[_APPROVAL_REQUIRED] = needs
+            if needs and approved_at is not None:
+                row[_APPROVED_BY] = approver
+                row[_APPROVED_AT] = self.ts(approved_at)
+            table[entry.index] = tuple(row)
+            entry.approver, entry.approved_at = approver, approved_at
             if not (needs and approved_at is None):
                 carried = (chosen, at)
             elif carried is None:
