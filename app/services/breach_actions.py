@@ -200,8 +200,8 @@ def record_spo_application(ctx: ServiceContext, *, crime_ref: str, kind: str,
                 ).limit(1)
             ).first()
             if pending:
-                raise BadInput(f"{kind} {pending[0]} for this victim and suspect is already "
-                               f"{pending[1].replace('_', ' ')}")
+                raise BadInput(f"{kind} {pending.order_ref} for this victim and suspect is "
+                               f"already {pending.status.replace('_', ' ')}")
         order = create_order_in_session(
             ctx, session, case_row, kind=kind, status=OrderStatus.APPLIED, order_ref=order_ref,
             applied_at=applied_at, granted_at=None, served_at=None, expires_at=None,

@@ -197,11 +197,9 @@ def edit_case(ctx: ServiceContext, *, crime_ref: str | None = None, case_id: int
         with ctx.write() as session:
             case = lock_case(session, crime_ref=ref)
             if expected is not None and case.version != expected:
-                changed = last_change(session, ref)
-                raise conflict(ref, expected, case.version,
-                               changed_by=changed[0] if changed else None,
-                               changed_at=changed[1] if changed else None,
-                               me=ctx.actor.username)
+                changed_by, changed_at = last_change(session, ref) or (None, None)
+                raise conflict(ref, expected, case.version, changed_by=changed_by,
+                               changed_at=changed_at, me=ctx.actor.username)
             version = _bump(session, case, now)
             yield CaseEdit(session=session, case=case, version=version, now=now)
     except IntegrityError:

@@ -124,14 +124,14 @@ def work_queue(ctx: ServiceContext, *, area: str, team: str | None = None,
             desk = _desk(gap.code, row.team, ctx)
             if chosen is not None and desk != chosen:
                 continue
-            given = owners.get(row.id)
-            owner = given[0] if given else (row.officer or desk or "unallocated")
+            given_owner, given_due = owners.get(row.id) or (None, None)
+            owner = given_owner or row.officer or desk or "unallocated"
             items.append(WorkItem(
                 crime_ref=row.crime_ref, code=gap.code, title=REASON_TITLES[gap.code],
                 explanation=gap.explanation, team=desk, owner=owner, crossed_at=gap.crossed_at,
                 second_at=gap.second_at, age_days=max(0, (frame.starts_at - gap.crossed_at).days),
                 risk=row.risk_level, reported_at=row.reported_at,
-                owner_due_at=given[1] if given else None))
+                owner_due_at=given_due))
     items.sort(key=lambda i: (i.crossed_at, i.crime_ref, i.code))
     counts: dict[str, int] = {}
     for item in items:
