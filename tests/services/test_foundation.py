@@ -3,6 +3,9 @@ log, training/live marking, settings errors."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from alembic import command
 from sqlalchemy import text
@@ -43,6 +46,42 @@ def test_an_older_schema_is_upgraded(tmp_path) -> None:  # type: ignore[no-untyp
     database.upgrade()
     assert database.schema_revision() == HEAD_REVISION
     database.dispose()
+
+
+def _migrated(path: Path, target: str, *, via_head: bool) -> dict[tuple[str, str], str]:
+    """The indexes and triggers of a SQLite database migrated to ``target``,
+    straight up or down from head."""
+    database = Database(f"sqlite:///{path}")
+    config = alembic_config(database.engine)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head" if via_head else target)
+        if via_head:
+            command.downgrade(config, target)
+    database.dispose()
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT type, name, sql FROM sqlite_master "
+                            "WHERE type IN ('index', 'trigger') AND name NOT LIKE 'sqlite_%'")
+        return {(kind, name): " ".join((sql or "").split()) for kind, name, sql in rows}
+
+
+def test_every_downgrade_gives_back_the_schema_it_came_from(tmp_path: Path) -> None:
+    """SQLite rebuilds a table to drop a column, losing what it cannot reflect
+    (an index on an expression, the audit log's append-only triggers): each
+    revision reached down from head has the indexes and triggers it had on
+    the way up, and the chain goes down to nothing."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(Database("sqlite://").engine))
+    revisions = [r.revision for r in script.walk_revisions()][1:]  # below head
+    schemas = {}
+    for n, revision in enumerate(revisions):
+        schemas[revision] = _migrated(tmp_path / f"up{n}.db", revision, via_head=False)
+        assert _migrated(tmp_path / f"down{n}.db", revision, via_head=True) \
+            == schemas[revision], revision
+    assert ("trigger", "audit_event_no_update") in schemas["0002"]
+    assert ("index", "uq_case_crime_ref_ci") in schemas["0003_disclosure"]
+    assert _migrated(tmp_path / "base.db", "base", via_head=True) == {}
 
 
 def test_upgrade_is_idempotent(database: Database) -> None:

@@ -67,7 +67,16 @@ def downgrade() -> None:
     with op.batch_alter_table('crime_case', schema=None) as batch_op:
         batch_op.drop_column('restricted_contact')
         batch_op.drop_column('restricted')
+    if op.get_context().dialect.name == "sqlite":
+        # SQLite's batch rebuild of crime_case cannot carry an index on an
+        # expression: put back 0003_disclosure's case-blind unique reference
+        op.execute("CREATE UNIQUE INDEX uq_case_crime_ref_ci ON crime_case (lower(crime_ref))")
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_column('policy_version')
+    if op.get_context().dialect.name == "sqlite":
+        # the rebuild drops the table's triggers: audit_event stays append-only (0002)
+        for verb, name in (("UPDATE", "audit_event_no_update"), ("DELETE", "audit_event_no_delete")):
+            op.execute(f"CREATE TRIGGER {name} BEFORE {verb} ON audit_event "  # sql-safe: constants
+                       f"BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: {verb} refused'); END")
     op.drop_table('policy_version')
     op.drop_table('audit_chain')

@@ -152,6 +152,10 @@ def downgrade() -> None:
         batch_op.drop_column('digital_enquiries')
         batch_op.drop_column('arrested_at')
         batch_op.drop_column('pin_authorised_by')
+    if op.get_context().dialect.name == "sqlite":
+        # SQLite's batch rebuild of crime_case cannot carry an index on an
+        # expression: put back 0003_disclosure's case-blind unique reference
+        op.execute("CREATE UNIQUE INDEX uq_case_crime_ref_ci ON crime_case (lower(crime_ref))")
 
     _drop_table('perpetrator_referral', op.f('ix_perpetrator_referral_programme_id'), op.f('ix_perpetrator_referral_case_id'), 'ix_perpetrator_referral_at')
     _drop_table('dip_finding', op.f('ix_dip_finding_file_id'))
