@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from app.db import Database
 from app.errors import BadInput, ConflictError, PermissionDenied
@@ -676,6 +676,38 @@ def test_first_build_of_a_meeting_is_full_even_when_deferring(
                             meeting_date=MONDAY, defer_full=True)
     assert builds == [None] and not queue.full_refresh_due
     assert _summary(queue) == EXPECTED
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_an_unprepared_meetings_first_page_is_exact_before_the_rest_is_counted(
+        database: Database, make_context, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """The day's first view of a meeting nobody prepared settles only the
+    standing gaps that could reach its first page: the page is the full
+    build's page, item for item; the counts wait for the full build that
+    follows, which stores the rest."""
+    with database.write() as session:
+        _random_force(session, seed)
+    ctx = make_context("supervisor.northern")
+    deferred = 0
+    for size in (1, 4, 12):
+        with database.write() as session:  # the meeting as nobody has built it
+            monday = select(DmmMeeting.id).where(DmmMeeting.area_command == "Northern",
+                                                 DmmMeeting.meeting_date == MONDAY)
+            session.execute(delete(DmmItem).where(DmmItem.meeting_id.in_(monday)))
+            session.execute(delete(DmmMeeting).where(DmmMeeting.id.in_(monday)))
+        shown = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, defer_full=True,
+                                limit=size)
+        full = dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, audit=False,
+                               limit=size)
+        assert _shape(shown) == _shape(full), size
+        assert not full.first_page_only and not full.full_refresh_due
+        if shown.first_page_only:
+            deferred += 1
+            assert shown.full_refresh_due and "counting" in shown.progress
+            assert len(shown.items) == size and shown.total < full.total
+        assert dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, audit=False,
+                               defer_full=True).total == full.total
+    assert deferred  # the small pages at least leave something for later
 
 
 def test_prepare_stores_the_agenda_ahead_and_is_audited(

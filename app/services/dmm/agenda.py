@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -28,7 +29,7 @@ from app.policy import Policy
 from app.rules import dmm as rules
 from app.rules.dmm import MeetingFrame
 from app.rules.dmm_facts import ReasonHit
-from app.rules.dmm_reasons import REASON_BITS, REASON_ORDER, REASON_TITLES
+from app.rules.dmm_reasons import REASON_BITS, REASON_ORDER, REASON_TITLES, STANDING_REASONS
 from app.services.context import ServiceContext
 from app.services.dmm.common import (
     MaskBook,
@@ -53,7 +54,7 @@ from app.services.dmm.items import (
     find_meeting,
     stored_items,
 )
-from app.services.dmm.reason_sql import RankedItem, flagged_rows, priced
+from app.services.dmm.reason_sql import STANDING_BITS, RankedItem, flagged_rows, priced
 from app.services.dmm.views import DmmQueue, DmmQueueItem
 from app.services.permissions import Permission
 from models import (
@@ -317,6 +318,37 @@ def _recorders(session: Session, meeting_id: int) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
+def first_page_split(items: list[RankedItem], masks: MaskBook,
+                     size: int) -> tuple[list[RankedItem], list[RankedItem]]:
+    """(items to settle and rank now, items that cannot reach the first
+    ``size`` places). An item's standing-gap bits may fall away when settled,
+    its other reasons stay: so its priority lies between that of its other
+    reasons (when it has any) and that of its whole mask. The ``size``-th best
+    of the lower bounds is a rank no item whose upper bound falls below it
+    can reach; only the standing gaps of the others need settling for the
+    first page to be exact. With a negative standing weight in the policy the
+    bounds do not hold, and everything is settled."""
+    weights = masks.policy.dmm.weights
+    if any(weights.get(code, 0) < 0 for code in STANDING_REASONS):
+        return items, []
+    floors = [rules.rank_key(masks.priority(item.mask & ~STANDING_BITS, item.risk).score,
+                             item.reported_at, item.crime_ref)
+              for item in items if item.mask & ~STANDING_BITS]
+    if len(floors) < size:
+        return items, []
+    threshold = heapq.nsmallest(size, floors)[-1]
+    now: list[RankedItem] = []
+    later: list[RankedItem] = []
+    for item in items:
+        if not item.mask & STANDING_BITS or rules.rank_key(
+                masks.priority(item.mask, item.risk).score, item.reported_at,
+                item.crime_ref) <= threshold:
+            now.append(item)
+        else:
+            later.append(item)
+    return now, later
+
+
 def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bool = True,
                 limit: int | None = None, offset: int = 0, reason: str | None = None,
                 text: str | None = None, defer_full: bool = False,
@@ -331,9 +363,12 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
     With ``defer_full``, a stored agenda whose periodic full recompute is due
     is brought up to date from the cases changed since its last build only,
     and the queue says ``full_refresh_due``: the caller shows it at once and
-    asks again without ``defer_full``. The first build of a meeting is always
-    full (``prepare_queue`` does it ahead of the meeting), and so is every
-    build with ``full``.
+    asks again without ``defer_full``. The first build of a meeting nobody
+    prepared (``prepare_queue`` does it ahead of the meeting), asked for its
+    first page with ``defer_full``, settles only the standing gaps that could
+    reach that page (``first_page_split``): the page is exact, the queue says
+    ``first_page_only`` and ``full_refresh_due``, and the full build that
+    follows stores the rest. Every build with ``full`` is full.
     """
     check_area(area, ctx.policy)
     entity_id = queue_id(area, meeting_date)
@@ -349,6 +384,8 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
     only: list[int] | None = None
     ranked: list[RankedItem] = []
     full_due = False
+    first_page_only = False  # the items that cannot reach the first page left for later
+    settled_ids: list[int] = []
     with ctx.read() as session:
         epoch = agenda_epoch(session)
         frame = MeetingFrame.for_date(meeting_date, policy, epoch)
@@ -368,9 +405,14 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
                         only = None
             full_due = full_due and only is not None
             if only is None or only:
-                ranked = priced(settle_standing(session, b, frame, policy, book,
-                                                flagged_rows(session, b, policy, book,
-                                                             only=only)), masks)
+                flagged = flagged_rows(session, b, policy, book, only=only)
+                if (only is None and defer_full and live and limit and offset == 0
+                        and not reason and not (text and text.strip())
+                        and (meeting is None or meeting.full_computed_at is None)):
+                    flagged, later = first_page_split(flagged, masks, limit)
+                    first_page_only = bool(later)
+                    settled_ids = [item.case_id for item in flagged]
+                ranked = priced(settle_standing(session, b, frame, policy, book, flagged), masks)
 
     for attempt in range(3):
         if not (live or audit):
@@ -379,11 +421,14 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
             with ctx.write() as session:
                 if live:
                     meeting = ensure_meeting(session, ctx, area, meeting_date)
-                    if only is None or only:
+                    if first_page_only:  # store what is final; the full build stores the rest
+                        _sync_items(session, meeting.id, ranked, masks,  # type: ignore[arg-type]
+                                    settled_ids)
+                    elif only is None or only:
                         _sync_items(session, meeting.id, ranked, masks, only)  # type: ignore[arg-type]
                     meeting.computed_at = now
                     meeting.computed_key = key
-                    if only is None:
+                    if only is None and not first_page_only:
                         meeting.full_computed_at = now
                     session.add(meeting)
                 if audit:
@@ -491,7 +536,8 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
         chaired_by=names.get(meeting.chaired_by, meeting.chaired_by)
         if meeting and meeting.chaired_by else None,
         attendees=attendees,
-        full_refresh_due=full_due,
+        full_refresh_due=full_due or first_page_only,
+        first_page_only=first_page_only,
     )
 
 

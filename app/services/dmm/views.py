@@ -97,6 +97,9 @@ class DmmQueue:
     # Built from the stored agenda plus the cases changed since, with the
     # periodic full recompute left to a follow-up build (``defer_full``).
     full_refresh_due: bool = False
+    # Only the first page is final: the agenda's other items (and so the
+    # counts) come with the full build that follows (``full_refresh_due``).
+    first_page_only: bool = False
 
     @property
     def covers_to(self) -> datetime:
@@ -104,6 +107,8 @@ class DmmQueue:
 
     @property
     def progress(self) -> str:
+        if self.first_page_only:
+            return f"{self.discussed} discussed · counting the agenda…"
         return f"{self.discussed} of {self.total} discussed"
 
     def item(self, crime_ref: str) -> DmmQueueItem | None:
