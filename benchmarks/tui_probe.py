@@ -56,7 +56,7 @@ async def product(args: argparse.Namespace) -> dict[str, float]:
 
     settings = Settings.resolve(db=args.db, user=args.user, now=args.now)
     context = open_context(settings, migrate=False)
-    app = build_app(context, start="dmm")
+    app = build_app(context, start="dmm", first_page_in_child=True)
     async with app.run_test(size=(160, 48)) as pilot:
         first = await _first_rows(app, pilot, "DataTable")
         moves = await _moves(pilot)

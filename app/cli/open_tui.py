@@ -23,14 +23,17 @@ def landing_section(context: ServiceContext) -> str:
 
 
 def build_app(context: ServiceContext, *, start: str | None = None,
-              area: str | None = None) -> VigilApp:
+              area: str | None = None, first_page_in_child: bool = False) -> VigilApp:
     """The app, opening on ``start`` (default: the role's landing section),
     on ``area``'s screen when given (a training scenario's first moment).
     Opening on the user's own DMM starts computing its first page first, so
-    that runs while the interface is imported and started."""
+    that runs while the interface is imported and started: in a child
+    process with ``first_page_in_child`` where that is safe (``vigil``
+    itself), else in a thread."""
     section = start or landing_section(context)
     own = area is None or area == context.actor.area_command
-    first_page = start_first_page(context) if section == "dmm" and own else None
+    first_page = start_first_page(context, in_child=first_page_in_child) \
+        if section == "dmm" and own else None
     from app.app import VigilApp
 
     return VigilApp(context, start=section, first_page=first_page, area=area)
@@ -38,7 +41,7 @@ def build_app(context: ServiceContext, *, start: str | None = None,
 
 def run_app(context: ServiceContext, *, start: str | None = None,
             area: str | None = None) -> int:
-    build_app(context, start=start, area=area).run()
+    build_app(context, start=start, area=area, first_page_in_child=True).run()
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pytest
@@ -69,6 +70,48 @@ def test_the_first_page_answers_its_own_request_once(seeded, make_sqlite_context
                               limit=PAGE_SIZE, offset=0, reason="BREACH", defer_full=True)
     assert again.items and all("BREACH" in [r.code for r in i.reasons] for i in other.items)
     assert len(_queue_views(seeded)) == 3
+
+
+def test_vigil_computes_the_first_page_in_a_child_process(seeded) -> None:  # type: ignore[no-untyped-def]
+    """As `vigil` starts (one thread), the page is computed in a forked child
+    with its own connections: the same page as computed directly, one view of
+    the queue audited for it (by the same user), and the child's errors reach
+    the screen as themselves."""
+    import json
+    import subprocess
+    import sys
+
+    if not (hasattr(os, "fork") and sys.platform.startswith("linux")):
+        pytest.skip("a child process is forked on Linux only")
+    done = subprocess.run([sys.executable, "-m", "tests.screens.first_page_child", seeded.url],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["forked"] is True
+    assert answer["page"] and answer["page"] == answer["direct"]
+    assert "Nowhere" in answer["error"]
+    with seeded.read() as session:
+        views = session.execute(select(AuditEvent.username, AuditEvent.entity_id).where(
+            AuditEvent.entity == "dmm_queue", AuditEvent.action == "view")).all()
+    assert sorted(views) == [("supervisor.northern", "Northern/2026-03-02")] * 2
+
+
+def test_a_process_running_threads_computes_the_first_page_in_a_thread(  # type: ignore[no-untyped-def]
+        seeded, make_sqlite_context) -> None:
+    import threading
+
+    ctx = make_sqlite_context("supervisor.northern")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        first = start_first_page(ctx, in_child=True)
+    finally:
+        release.set()
+        other.join()
+    assert first is not None and first.child_pid is None
+    assert first.build_queue(ctx, area="Northern", meeting_date=MONDAY, audit=True,
+                             limit=PAGE_SIZE, offset=0, defer_full=True).items
 
 
 def test_no_first_page_for_a_user_without_an_area(make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
