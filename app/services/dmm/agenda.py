@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -318,35 +318,53 @@ def _recorders(session: Session, meeting_id: int) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def first_page_split(items: list[RankedItem], masks: MaskBook,
-                     size: int) -> tuple[list[RankedItem], list[RankedItem]]:
-    """(items to settle and rank now, items that cannot reach the first
-    ``size`` places). An item's standing-gap bits may fall away when settled,
-    its other reasons stay: so its priority lies between that of its other
-    reasons (when it has any) and that of its whole mask. The ``size``-th best
-    of the lower bounds is a rank no item whose upper bound falls below it
-    can reach; only the standing gaps of the others need settling for the
-    first page to be exact. With a negative standing weight in the policy the
-    bounds do not hold, and everything is settled."""
+def settle_first_page(items: list[RankedItem], masks: MaskBook, size: int,
+                      settle: Callable[[list[RankedItem]], list[RankedItem]],
+                      ) -> tuple[list[RankedItem], list[int], bool]:
+    """The items of the first ``size`` places settled exactly, settling as
+    few standing gaps as that needs: (exact items, ids of the cases settled
+    or exact, whether any item was left for the full build).
+
+    An item without a standing gap is exact. One with a standing gap may lose
+    those bits when settled, never its other reasons: its rank lies between
+    that of its other reasons (its floor, when it has any) and that of its
+    whole mask (its ceiling). The ``size``-th best of the exact ranks and the
+    floors is a rank at least ``size`` items will reach; an unsettled item
+    whose ceiling falls below it cannot reach the page. So the unsettled are
+    taken best ceiling first, ``size`` at a time (``settle`` gives each batch
+    its exact masks, dropping items left with no reason), and each settled
+    batch tightens that rank, until no ceiling left can reach it. With a
+    negative standing weight in the policy the bounds do not hold, and
+    everything is settled."""
     weights = masks.policy.dmm.weights
     if any(weights.get(code, 0) < 0 for code in STANDING_REASONS):
-        return items, []
-    floors = [rules.rank_key(masks.priority(item.mask & ~STANDING_BITS, item.risk).score,
-                             item.reported_at, item.crime_ref)
-              for item in items if item.mask & ~STANDING_BITS]
-    if len(floors) < size:
-        return items, []
-    threshold = heapq.nsmallest(size, floors)[-1]
-    now: list[RankedItem] = []
-    later: list[RankedItem] = []
-    for item in items:
-        if not item.mask & STANDING_BITS or rules.rank_key(
-                masks.priority(item.mask, item.risk).score, item.reported_at,
-                item.crime_ref) <= threshold:
-            now.append(item)
-        else:
-            later.append(item)
-    return now, later
+        return settle(items), [item.case_id for item in items], False
+
+    def rank(item: RankedItem, mask: int) -> tuple[int, datetime, str]:
+        return rules.rank_key(masks.priority(mask, item.risk).score, item.reported_at,
+                              item.crime_ref)
+
+    exact = [item for item in items if not item.mask & STANDING_BITS]
+    known = [rank(item, item.mask) for item in exact]  # exact ranks
+    pending = sorted((item for item in items if item.mask & STANDING_BITS),
+                     key=lambda item: rank(item, item.mask))
+    floors = {item.case_id: rank(item, item.mask & ~STANDING_BITS)
+              for item in pending if item.mask & ~STANDING_BITS}
+    settled_ids = [item.case_id for item in exact]
+    while pending:
+        bounds_now = known + [floors[item.case_id] for item in pending
+                              if item.case_id in floors]
+        reach = heapq.nsmallest(size, bounds_now)[-1] if len(bounds_now) >= size else None
+        batch = [item for item in pending[:size]
+                 if reach is None or rank(item, item.mask) <= reach]
+        if not batch:
+            break
+        pending = pending[len(batch):]
+        settled_ids.extend(item.case_id for item in batch)
+        kept = settle(batch)
+        exact.extend(kept)
+        known.extend(rank(item, item.mask) for item in kept)
+    return exact, settled_ids, bool(pending)
 
 
 def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bool = True,
@@ -366,7 +384,7 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
     asks again without ``defer_full``. The first build of a meeting nobody
     prepared (``prepare_queue`` does it ahead of the meeting), asked for its
     first page with ``defer_full``, settles only the standing gaps that could
-    reach that page (``first_page_split``): the page is exact, the queue says
+    reach that page (``settle_first_page``): the page is exact, the queue says
     ``first_page_only`` and ``full_refresh_due``, and the full build that
     follows stores the rest. Every build with ``full`` is full.
     """
@@ -409,10 +427,13 @@ def build_queue(ctx: ServiceContext, *, area: str, meeting_date: date, audit: bo
                 if (only is None and defer_full and live and limit and offset == 0
                         and not reason and not (text and text.strip())
                         and (meeting is None or meeting.full_computed_at is None)):
-                    flagged, later = first_page_split(flagged, masks, limit)
-                    first_page_only = bool(later)
-                    settled_ids = [item.case_id for item in flagged]
-                ranked = priced(settle_standing(session, b, frame, policy, book, flagged), masks)
+                    exact, settled_ids, first_page_only = settle_first_page(
+                        flagged, masks, limit, lambda batch: settle_standing(
+                            session, b, frame, policy, book, batch))
+                    ranked = priced(exact, masks)
+                else:
+                    ranked = priced(settle_standing(session, b, frame, policy, book, flagged),
+                                    masks)
 
     for attempt in range(3):
         if not (live or audit):
