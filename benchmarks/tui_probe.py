@@ -48,18 +48,23 @@ async def _moves(pilot) -> float:  # type: ignore[no-untyped-def]
 
 
 async def product(args: argparse.Namespace) -> dict[str, float]:
-    # the order `vigil` itself follows: the context, then the app (which
-    # starts the DMM's first page before importing the interface)
+    # the path `vigil` itself follows: its entry point reads the command line
+    # (opening the app imports no subcommand), opens the context, then builds
+    # the app (which starts the DMM's first page before importing the interface)
+    import tui
+    from app.cli.base import CliEnv
     from app.cli.open_tui import build_app
-    from app.services.context import open_context
-    from app.settings import Settings
 
-    settings = Settings.resolve(db=args.db, user=args.user, now=args.now)
-    context = open_context(settings, migrate=False)
+    argv = ["--db", args.db, "--user", args.user, *(["--now", args.now] if args.now else [])]
+    opening = tui.opening_the_app(argv)
+    assert opening is not None, argv
+    env = CliEnv.from_args(opening)
+    context = env.context(training=False)
     app = build_app(context, start="dmm", first_page_in_child=True)
     async with app.run_test(size=(160, 48)) as pilot:
         first = await _first_rows(app, pilot, "DataTable")
         moves = await _moves(pilot)
+    env.close()
     return {"first_rows_s": first, "moves_s": moves, "peak_mb": _peak_mb()}
 
 
