@@ -203,10 +203,16 @@ class DmmScreen(DmmRecordingScreen):
         self.items = {item.crime_ref: item for item in queue.items}
         self.show_meeting_line()
         self.render_rows()
-        if first:  # the rows first, then what the last extract changed
+        # the rows are drawn first; what the last extract changed and a full
+        # recompute that is due follow once they are on the screen
+        self.call_after_refresh(self._after_rows, first=first,
+                                full_due=queue.full_refresh_due)
+
+    def _after_rows(self, *, first: bool, full_due: bool) -> None:
+        if first:
             self.call_service(last_extract_summary, on_result=self.show_extract,
                               group="dmm-extract")
-        if queue.full_refresh_due:
+        if full_due:
             self.load(audit=False, defer_full=False)
 
     def _name_shown(self, refs: list[str], audited: bool) -> None:
@@ -291,7 +297,7 @@ class DmmScreen(DmmRecordingScreen):
         why.update(why_text(item, self.queue, self.context.now()))
         if self.detail is None or self.detail.crime_ref != item.crime_ref:
             self.query_one("#dmm-detail", Static).update(Text("loading…", style="italic"))
-            self.load_detail(item.crime_ref)
+            self.call_after_refresh(self.load_detail, item.crime_ref)  # the table first
         else:
             self.query_one("#dmm-detail", Static).update(detail_text(self.detail, self.meeting_date, self.context.now()))
 
