@@ -256,7 +256,13 @@ def run_bench(cases: int, *, url: str | None = None, repeats: int = 7,
     from app.services.dmm.common import agenda_epoch
     from benchmarks.assurance import time_report
     from benchmarks.breaches import baseline_board_sql, time_board
-    from benchmarks.dmm import baseline_queue_sql, time_full_queue, time_queue
+    from benchmarks.dmm import (
+        baseline_queue_sql,
+        own_reasons_sql,
+        run_statement,
+        time_full_queue,
+        time_queue,
+    )
     from benchmarks.search import (
         baseline_case_open_sql,
         baseline_search_sql,
@@ -286,6 +292,13 @@ def run_bench(cases: int, *, url: str | None = None, repeats: int = 7,
         f"DMM agenda, full computation ({AREA})", _median_ms(full), slow_repeats,
         "hand-written SQL: the same reasons as bits for the same cases (DB-API; no "
         "standing-gap settling, storing or words)", _median_ms(base), None))
+    own = own_reasons_sql(supervisor, AREA, meeting_date)
+    base = _timed(lambda: run_statement(raw, own), slow_repeats)
+    figures.append(Figure(
+        f"DMM agenda, full computation ({AREA}), against its own SQL", _median_ms(full),
+        slow_repeats, "the service's own reason statement for the same meeting, compiled "
+        "once, run through the DB-API (the SQL alone: no settling, storing or ranking)",
+        _median_ms(base), None))
     queue = time_queue(supervisor, AREA, meeting_date, repeats)
     figures.append(Figure(
         f"DMM queue, stored agenda brought up to date ({AREA})", _median_ms(queue), repeats,
