@@ -37,9 +37,8 @@ from app.services.dmm import (
 )
 from app.services.dmm.common import queue_id
 from app.services.dmm.first_page import PAGE_SIZE
-from app.services.dmm_minutes import minutes_filename, minutes_for_saving
+from app.services.extract_summary import ExtractSummary, last_extract_summary
 from app.services.permissions import Permission
-from app.services.rms_import import ExtractSummary, last_extract_summary
 from app.widgets.table import VigilTable
 from screens.dialogs import ReasonDialog
 from screens.dmm_dialogs import (
@@ -441,6 +440,9 @@ class DmmScreen(DmmRecordingScreen):
         """Saving the minutes is a disclosure: the purpose is asked, the export
         event naming every case listed is committed, and only then are the
         minutes delivered."""
+        # the minutes' writer (and the export rules it shares) load when asked for
+        from app.services.dmm_minutes import minutes_filename, minutes_for_saving
+
         area, day = self.area, self.meeting_date
         self.save_disclosure(
             kind="dmm", fmt="md", filename=minutes_filename(area, day), mime_type="text/markdown",

@@ -22,12 +22,8 @@ from app.output import Column, render, render_json
 from app.rms.delta import DeltaList, NewBreach, OrderEvent, Reclassification, RiskChange
 from app.rms.formats import FILE_ORDER, columns_help
 from app.rms.validate import format_errors
-from app.services.rms_import import (
-    ImportResult,
-    delta_json,
-    describe_totals,
-    import_extract,
-)
+from app.services.extract_summary import describe_totals
+from app.services.rms_import import ImportResult, delta_json, import_extract
 from seed.reference import force_organisation
 
 HELP = "import an RMS extract: a folder of " + ", ".join(FILE_ORDER) + " (any of them)"

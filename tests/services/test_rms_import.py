@@ -31,7 +31,8 @@ from app.rms.tables import (
     T_REFERRAL,
     T_RISK,
 )
-from app.services.rms_import import import_extract, last_extract_summary
+from app.services.extract_summary import last_extract_summary
+from app.services.rms_import import import_extract
 from models import (
     Allocation,
     AuditEvent,
