@@ -52,15 +52,18 @@ def time_case_open(ctx: ServiceContext, crime_ref: str, repeats: int) -> list[fl
 
 
 # the ids of the first page: by principal code, then by included code, newest first
+# (parameters: code, limit, code, code, limit, limit)
 _PAGE_IDS = """
     SELECT id, reported_at FROM (
         SELECT id, reported_at FROM crime_case WHERE principal_code = ?
         ORDER BY reported_at DESC, id DESC LIMIT ?) AS principal
     UNION ALL
     SELECT id, reported_at FROM (
-        SELECT c2.id, c2.reported_at FROM included_classification i2
-        JOIN crime_case c2 ON c2.id = i2.case_id
-        WHERE i2.code = ? AND c2.principal_code <> ?
+        -- newest first through the report-date index, each case's included
+        -- codes probed by key, stopping at the page's end
+        SELECT c2.id, c2.reported_at FROM crime_case c2
+        WHERE c2.principal_code <> ? AND EXISTS (
+            SELECT 1 FROM included_classification i2 WHERE i2.case_id = c2.id AND i2.code = ?)
         ORDER BY c2.reported_at DESC, c2.id DESC LIMIT ?) AS included
     ORDER BY reported_at DESC, id DESC LIMIT ?
 """
