@@ -308,8 +308,9 @@ def run_bench(cases: int, *, url: str | None = None, repeats: int = 7,
     board = time_board(supervisor, AREA, repeats)
     base = _timed(lambda: baseline_board_sql(raw, AREA, BENCH_NOW.isoformat()), repeats)
     figures.append(Figure(f"breach board ({AREA})", _median_ms(board), repeats,
-                          "the board's reads (breaches to act on, their orders and cases) "
-                          "written by hand through the DB-API (no audit event, no words)",
+                          "the board's reads (its rows, each pair's breaches in the 30/90-day "
+                          "windows, their dates and SPOs) written by hand through the DB-API "
+                          "(escalation rules not applied, no audit event)",
                           _median_ms(base), 200))
 
     from app.services.dmm import build_queue
