@@ -122,6 +122,7 @@ class DmmScreen(DmmRecordingScreen):
         self.detail: DmmItemDetail | None = None
         self._panel_timer: Timer | None = None
         self._viewed: set[str] = set()
+        self._detail_due: str | None = None  # a detail to load once the table is drawn
         self._named: set[str] = set()  # cases the audit log names as shown here
         self._reasons: dict[str, str] = {}  # area -> why its cases are viewed from here
         self._asking = False  # a reason is being asked
@@ -296,9 +297,16 @@ class DmmScreen(DmmRecordingScreen):
         why.update(why_text(item, self.queue, self.context.now()))
         if self.detail is None or self.detail.crime_ref != item.crime_ref:
             self.query_one("#dmm-detail", Static).update(Text("loading…", style="italic"))
-            self.call_after_refresh(self.load_detail, item.crime_ref)  # the table first
+            if self._detail_due != item.crime_ref:  # asked once, after the table is drawn
+                self._detail_due = item.crime_ref
+                self.call_after_refresh(self._load_due_detail)
         else:
             self.query_one("#dmm-detail", Static).update(detail_text(self.detail, self.meeting_date, self.context.now()))
+
+    def _load_due_detail(self) -> None:
+        crime_ref, self._detail_due = self._detail_due, None
+        if crime_ref is not None:
+            self.load_detail(crime_ref)
 
     def load_detail(self, crime_ref: str) -> None:
         if self.selected_ref() != crime_ref:
