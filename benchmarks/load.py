@@ -17,8 +17,11 @@ clients' Python on one interpreter lock and report that wait as the
 server's latency):
 
 - two supervisors per area command (six areas): open their DMM agenda
-  (``app.services.dmm.build_queue``, audited), refresh it (unaudited, as the
-  screen's refresh), decide the first undecided item of the page they read
+  (``app.services.dmm.build_queue``, audited), refresh it (unaudited), both
+  as the DMM screen asks (``defer_full``: a stored agenda due its periodic
+  full recompute is shown from the cases changed since its last build, and
+  the full build the queue then says is due follows at once, measured as
+  ``dmm_rebuild``: the screen runs it behind the rows shown), decide the first undecided item of the page they read
   (``record_decision`` with the ``expected_version`` they read: the two
   supervisors of an area contend for the same case, and the loser's
   "changed by someone else" is counted as a *conflict*, never an error) and
@@ -28,7 +31,17 @@ server's latency):
 - one overnight-size import (``app.services.rms_import.import_extract``) of
   the whole force's extract, written once by ``vigil export cases`` (the
   disclosure path) from this database, imported again and again while the
-  window lasts (the last one is waited for).
+  window lasts (the last one is waited for). It runs as the deployment runs
+  a batch job beside the people: its process at the lowest CPU priority
+  (``os.nice`` 19, ``IMPORT_NICENESS``; its server backend is left at its
+  priority, see :func:`low_priority`); an import that reports problems is an
+  error.
+
+Before each window every area's agenda is prepared as the overnight import
+prepares it (``vigil import --prepare-dmm``, :func:`overnight_agendas`), so
+the window is a morning after the night's preparation; it starts within the
+15 minutes in which a prepared agenda is read from the cases changed since
+(``app.services.dmm.agenda.FULL_RECOMPUTE_EVERY``).
 
 With think time a person acts every 2-6 seconds (supervisors) or 3-8 seconds
 (analysts); ``--closed-loop`` drops the think time and runs the same mix at
@@ -37,6 +50,11 @@ saturation point). The people sessions are N; the import runs beside them.
 
 Reported: p50/p95/p99 latency per operation, operations per second, errors
 (must be 0) and conflicts.
+
+The force is generated as of two hours before it is made
+(``GENERATED_BEFORE``): the generator writes some orders served up to an
+hour after its clock, which an import run within that hour refuses as "in
+the future" (until then the load's import only validated the extract).
 """
 
 from __future__ import annotations
@@ -50,7 +68,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +85,16 @@ ANALYST_THINK = (3.0, 8.0)
 ANALYSTS_MAX = 24
 # an analyst starts a screening run about one action in twenty (the rest are searches)
 SCREENING_SHARE = 0.05
-OPERATIONS = ("dmm_open", "dmm_refresh", "decide", "case_open", "search", "screening", "import")
+OPERATIONS = ("dmm_open", "dmm_refresh", "dmm_rebuild", "decide", "case_open", "search",
+              "screening", "import")
+# Measured when the queue says a full build is due (not in every short window).
+OCCASIONAL = frozenset({"dmm_rebuild"})
+# An interactive login's statements are cut off after this (the README's advice).
+PEOPLE_STATEMENT_TIMEOUT = "30s"
+# The import is a batch job: the lowest CPU priority, for its process and its backend.
+IMPORT_NICENESS = 19
+# The force's clock when generated: two hours before (see the module's docstring).
+GENERATED_BEFORE = timedelta(hours=2)
 Progress = Callable[[str], None]
 
 
@@ -162,7 +189,7 @@ def prepare_force(admin_url: str, cases: int, progress: Progress,
         if exists:
             database = Database(url)
             try:
-                ready = database.is_migrated() and database.meta(FORCE_KEY)
+                ready = database.is_migrated() and database.meta(FORCE_KEY) == _force_meta(cases)
             finally:
                 database.dispose()
             if ready and (folder / "crimes.csv").is_file():
@@ -179,7 +206,8 @@ def prepare_force(admin_url: str, cases: int, progress: Progress,
         database.upgrade(create_as=SYNTHETIC)
         progress(f"generating {cases:,} cases into {database.safe_url} (first run only)")
         begin = time.perf_counter()
-        generate(database, cases=cases, seed=SEED, now=datetime.now(UTC).replace(microsecond=0))
+        generate(database, cases=cases, seed=SEED,
+                 now=(datetime.now(UTC) - GENERATED_BEFORE).replace(microsecond=0))
         _make_live(database)
         progress(f"generated in {time.perf_counter() - begin:.0f} s; adding the people's logins")
         users.create_first_admin(database, _admin_login(name), "Load test administrator", LIVE)
@@ -193,11 +221,35 @@ def prepare_force(admin_url: str, cases: int, progress: Progress,
         admin_db.dispose()
         progress("exporting the force's extract (vigil export cases) for the import")
         _export(force, folder)
-        database.set_meta(FORCE_KEY, json.dumps({"cases": cases, "seed": SEED}))
+        database.set_meta(FORCE_KEY, _force_meta(cases))
     finally:
         database.dispose()
     _overnight_screening(force, progress)
     return force
+
+
+def _force_meta(cases: int) -> str:
+    """What a prepared load database records of how it was made (one made
+    otherwise, e.g. by an earlier version of this file, is made again)."""
+    return json.dumps({"cases": cases, "seed": SEED,
+                       "generated_before_hours": GENERATED_BEFORE.total_seconds() / 3600})
+
+
+def people_limits(force: Force) -> None:
+    """The README's advice for interactive logins, as a force would set it:
+    each person's login (not the importer's, whose one transaction applies a
+    whole extract) has its statements cut off at ``PEOPLE_STATEMENT_TIMEOUT``,
+    so one runaway query fails (and is counted as an error) instead of
+    holding a server process."""
+    server = create_engine(force.admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            for person in force.people:
+                if person.role != "importer":
+                    conn.execute(text(f'ALTER ROLE "{person.login}" SET statement_timeout = '  # sql-safe: our names
+                                      f"'{PEOPLE_STATEMENT_TIMEOUT}'"))
+    finally:
+        server.dispose()
 
 
 def server_audit(force: Force) -> bool:
@@ -233,6 +285,29 @@ def _overnight_screening(force: Force, progress: Progress) -> None:
         if last_run(ctx) is None:
             progress("the overnight screening run (full, once)")
             run_screening(ctx, full=True)
+    finally:
+        database.dispose()
+
+
+def overnight_agendas(force: Force, progress: Progress) -> float:
+    """The overnight preparation of every area's agenda for the morning's
+    meeting, as the import's overnight run does it (``vigil import
+    --prepare-dmm``), as an analyst; the seconds it took. Done before every
+    window: each window is a morning after the night's preparation."""
+    from app.services.context import open_context
+    from app.services.dmm import current_meeting_date, prepare_queue
+    from app.settings import Settings
+
+    url = force.url_of(force.analysts()[0].login)
+    database = Database(url)
+    try:
+        ctx = open_context(Settings(database_url=url), database=database, migrate=False)
+        meeting = current_meeting_date(ctx)
+        progress(f"the overnight preparation of every area's agenda for {meeting:%d/%m/%Y}")
+        begin = time.perf_counter()
+        for area in _areas():
+            prepare_queue(ctx, area=area, meeting_date=meeting)
+        return time.perf_counter() - begin
     finally:
         database.dispose()
 
@@ -327,9 +402,16 @@ def _supervisor(ctx: Any, person: Person, tally: Tally, rng: random.Random, clos
     meeting = current_meeting_date(ctx)
 
     def read(audit: bool) -> Any:
-        return build_queue(ctx, area=area, meeting_date=meeting, audit=audit, limit=50)
+        """The page as the DMM screen reads it, then (as the screen does
+        behind the rows) the full build the queue says is due."""
+        queue = tally.timed("dmm_open" if audit else "dmm_refresh", lambda: build_queue(
+            ctx, area=area, meeting_date=meeting, audit=audit, limit=50, defer_full=True))
+        if queue is not None and queue.full_refresh_due:
+            queue = tally.timed("dmm_rebuild", lambda: build_queue(
+                ctx, area=area, meeting_date=meeting, audit=False, limit=50)) or queue
+        return queue
 
-    queue = tally.timed("dmm_open", lambda: read(True))
+    queue = read(True)
     first = [0.5, 0.9]  # done even past the window: every kind is measured at least once
     while first or time.monotonic() < deadline:
         _think(rng, SUPERVISOR_THINK, closed, deadline)
@@ -337,9 +419,9 @@ def _supervisor(ctx: Any, person: Person, tally: Tally, rng: random.Random, clos
         # the morning starts with the top item decided and a case opened
         choice = first.pop(0) if first else rng.random()
         if queue is None or choice < 0.1:
-            queue = tally.timed("dmm_open", lambda: read(True)) or queue
+            queue = read(True) or queue
         elif choice < 0.45:
-            queue = tally.timed("dmm_refresh", lambda: read(False)) or queue
+            queue = read(False) or queue
         elif choice < 0.75 and items:
             undecided = [item for item in items if item.decision is None] or items
             item = undecided[0]  # both supervisors of the area take the same case
@@ -349,7 +431,7 @@ def _supervisor(ctx: Any, person: Person, tally: Tally, rng: random.Random, clos
                 rationale="Reviewed at the morning meeting: risk managed, no further action",
                 expected_version=item.case_version))
             # after a decision (or "changed by someone else") the page is read again
-            queue = tally.timed("dmm_refresh", lambda: read(False)) or queue
+            queue = read(False) or queue
         elif items:
             ref = rng.choice(items).crime_ref
             tally.timed("case_open", lambda ref=ref: open_case(ctx, crime_ref=ref))
@@ -378,8 +460,27 @@ def _analyst(ctx: Any, person: Person, tally: Tally, rng: random.Random, closed:
 def _importer(ctx: Any, folder: Path, tally: Tally, deadline: float) -> None:
     from app.services.rms_import import import_extract
 
+    def one() -> Any:
+        result = import_extract(ctx, folder=folder)
+        if not result.ok:
+            raise BadInput(f"the extract was refused ({result.error_count} problems): "
+                           f"{'; '.join(result.errors[:3])}")
+        return result
+
     while time.monotonic() < deadline:
-        tally.timed("import", lambda: import_extract(ctx, folder=folder))
+        tally.timed("import", one)
+
+
+def low_priority() -> None:
+    """Run this process at the batch job's CPU priority (``IMPORT_NICENESS``):
+    the people's sessions come first, the import's own Python (reading and
+    checking the extract, most of its CPU) takes what they leave. Its server
+    backend keeps its priority: it takes the audit log's chain lock when it
+    commits, and a starved holder would make every person's audited action
+    wait."""
+    import os
+
+    os.nice(IMPORT_NICENESS - os.nice(0))
 
 
 def _session(url: str, person: Person, folder: str, closed: bool, seconds: float, seed: int,
@@ -390,8 +491,17 @@ def _session(url: str, person: Person, folder: str, closed: bool, seconds: float
     from app.settings import Settings
 
     tally = Tally()
+    # the app's modules are loaded when a person has logged on, before their first action
+    import app.services.cases
+    import app.services.dmm
+    import app.services.rms_import
+    import app.services.screening
+    import app.services.search  # noqa: F401
+
     try:
         database = Database(url)
+        if person.role == "importer":
+            low_priority()
         ctx = open_context(Settings(database_url=url), database=database, migrate=False)
     except Exception as exc:
         tally.errors.append(f"logon: {type(exc).__name__}: {str(exc)[:300]}")
@@ -512,20 +622,28 @@ def run_load(admin_url: str, *, cases: int, sessions: int, seconds: float, close
     one window per session count of ``steps``."""
     force = prepare_force(admin_url, cases, progress, database_name=database_name)
     audited = server_audit(force)
+    people_limits(force)
     windows = []
     counts = (steps or [sessions]) if closed else [sessions]
     for count in counts:
+        prepared = overnight_agendas(force, progress)
         progress(f"{count} sessions, {'closed loop' if closed else 'think time'}, {seconds:g} s")
-        windows.append(run_window(force, count, seconds, closed=closed))
+        window = run_window(force, count, seconds, closed=closed)
+        window["agendas_prepared_seconds"] = round(prepared, 1)
+        windows.append(window)
     return {"cases": cases, "database": make_url(force.url).render_as_string(hide_password=True),
             "processes": "one process per session, each with its own engine",
-            "cpus": multiprocessing.cpu_count(), "server_audit": audited, "windows": windows}
+            "cpus": multiprocessing.cpu_count(), "server_audit": audited,
+            "import_niceness": IMPORT_NICENESS,
+            "people_statement_timeout": PEOPLE_STATEMENT_TIMEOUT, "windows": windows}
 
 
 def render_table(result: dict[str, Any]) -> str:
     lines = [f"Morning load on {result['database']} ({result['cases']:,} cases, "
              f"{result['cpus']} CPUs; {result['processes']}; server audit (pgAudit) "
-             f"{'on' if result.get('server_audit') else 'not available'})"]
+             f"{'on' if result.get('server_audit') else 'not available'}; the import at nice "
+             f"{result.get('import_niceness', 0)}; people's statement_timeout "
+             f"{result.get('people_statement_timeout', 'none')})"]
     for window in result["windows"]:
         roles = window["roles"]
         lines.append("")
@@ -533,7 +651,8 @@ def render_table(result: dict[str, Any]) -> str:
                      f"supervisors, {roles['analyst']} analysts) + {roles['importer']} import, "
                      f"{window['seconds']:g} s; load average before "
                      f"{' '.join(f'{x:.2f}' for x in window['load_average_before'])}, after "
-                     f"{' '.join(f'{x:.2f}' for x in window['load_average_after'])}")
+                     f"{' '.join(f'{x:.2f}' for x in window['load_average_after'])}; agendas "
+                     f"prepared overnight in {window.get('agendas_prepared_seconds', 0):g} s")
         lines.append(f"{'operation':<12} {'count':>7} {'per s':>7} {'p50 ms':>9} "
                      f"{'p95 ms':>9} {'p99 ms':>9} {'max ms':>9}")
         for row in window["operations"]:

