@@ -138,6 +138,16 @@ def _stepped(connection: Any, column: str, steps: list[Row]) -> str:
             f"ELSE {_stepped(connection, column, steps[middle:])} END")
 
 
+def _month_case(connection: Any, column: str, edges: tuple[datetime, ...]) -> str:
+    """The month of the period ``column`` is in (callers keep to the period)."""
+    return _stepped(connection, column, [(edges[i], i) for i in range(len(edges) - 1)])
+
+
+def _within(connection: Any, column: str, edges: tuple[datetime, ...]) -> str:
+    return (f"{column} >= {_text(connection, edges[0])} "
+            f"AND {column} < {_text(connection, edges[-1])}")
+
+
 def _in_id_order(connection: Any) -> str:
     """SQLite reads the cases in the order of their ids (the whole table,
     the period's kept), so every probe by case id that follows walks its index
@@ -490,59 +500,51 @@ def training_figures(connection: Any, policy: Policy, date_from: date, date_to: 
     for i, first in enumerate(months):
         last = min(metric_periods.shift_months(first, 1), date_to) - timedelta(days=1)
         earliest = metric_periods.shift_months(last, -policy.training.valid_months)
-        rows_of_months.append((i, when(connection, edges[i]), when(connection, edges[i + 1]),
-                               _day(connection, earliest), _day(connection, last)))
-    month_cte = _values(connection, "month", "n, starts, ends, earliest, last", rows_of_months,
-                        params)
+        rows_of_months.append((i, _day(connection, earliest), _day(connection, last)))
+    month_cte = _values(connection, "month", "n, earliest, last", rows_of_months, params)
     statement = f"""
 WITH {month_cte},
 named AS (
-  SELECT DISTINCT mo.n, mo.earliest, mo.last, c.officer
-  FROM month mo JOIN crime_case c ON c.reported_at >= mo.starts AND c.reported_at < mo.ends
-  WHERE c.officer IS NOT NULL
-    AND (c.principal_code IN {_in(sh, params)}
+  SELECT DISTINCT {_month_case(connection, "c.reported_at", edges)} AS n, c.officer
+  FROM crime_case c{_in_id_order(connection)}
+  WHERE {_within(connection, "c.reported_at", edges)} AND c.officer IS NOT NULL
+    AND (c.principal_code IN {_in_text(sh)}
          OR EXISTS (SELECT 1 FROM included_classification i WHERE i.case_id = c.id
-                    AND i.code IN {_in(sh, params)}))
+                    AND i.code IN {_in_text(sh)}))
 )
-SELECT n, count(*),
+SELECT named.n, count(*),
        sum(CASE WHEN EXISTS (SELECT 1 FROM training_record t WHERE t.officer = named.officer
-                             AND t.course IN {_in(policy.training.courses, params)}
-                             AND t.completed_on > named.earliest
-                             AND t.completed_on <= named.last) THEN 1 ELSE 0 END)
-FROM named GROUP BY n"""
+                             AND t.course IN {_in_text(policy.training.courses)}
+                             AND t.completed_on > mo.earliest
+                             AND t.completed_on <= mo.last) THEN 1 ELSE 0 END)
+FROM named JOIN month mo ON mo.n = named.n GROUP BY named.n"""
     found.tallies[m.R10_TRAINED] = [("", "", int(r[0]), int(r[2] or 0), int(r[1]))
                                     for r in _rows(connection, statement, params)]
 
 
 def referral_figures(connection: Any, policy: Policy, date_from: date, date_to: date,
                      now: datetime, found: BaselineFigures) -> None:
-    params: list[Any] = []
-    months = _months_cte(connection, metric_periods.month_edges(date_from, date_to), params)
-    services = _in(policy.victims_code.specialist_services, params)
+    """Specialist referrals made in the period by month: with an outcome back;
+    and the days each still pending has waited (referrals have no index by
+    date: one pass over them, the month from a balanced ``CASE``)."""
+    edges = metric_periods.month_edges(date_from, date_to)
+    month = _month_case(connection, "f.referred_at", edges)
+    services = _in_text(policy.victims_code.specialist_services)
+    days = _days_between(connection, _text(connection, now), "f.referred_at")
+    larger = "max" if is_sqlite(connection) else "greatest"
     rows = _rows(connection, f"""
-WITH {months}
-SELECT c.area_command, c.allocation_team, mo.n, count(*),
+SELECT c.area_command, c.allocation_team, {month} AS month, count(*),
        sum(CASE WHEN f.outcome <> 'pending' THEN 1 ELSE 0 END)
-FROM referral f
-JOIN month mo ON f.referred_at >= mo.starts AND f.referred_at < mo.ends
-JOIN crime_case c ON c.id = f.case_id
-WHERE f.service IN {services}
-GROUP BY c.area_command, c.allocation_team, mo.n""", params)
+FROM referral f JOIN crime_case c ON c.id = f.case_id
+WHERE {_within(connection, "f.referred_at", edges)} AND f.service IN {services}
+GROUP BY c.area_command, c.allocation_team, month""", [])
     found.tallies[m.R16_REFERRAL_OUTCOME] = [(*_cell(r), int(r[4] or 0), int(r[3]))
                                              for r in rows]
-    params = []
-    months = _months_cte(connection, metric_periods.month_edges(date_from, date_to), params)
-    days = _days_between(connection, "?", "f.referred_at")
-    params.append(when(connection, now))
-    services = _in(policy.victims_code.specialist_services, params)
     rows = _rows(connection, f"""
-WITH {months}
-SELECT c.area_command, c.allocation_team, mo.n, max(0.0, {days})
-FROM referral f
-JOIN month mo ON f.referred_at >= mo.starts AND f.referred_at < mo.ends
-JOIN crime_case c ON c.id = f.case_id
-WHERE f.service IN {services} AND f.outcome = 'pending'""".replace(
-        "max(0.0,", "max(0.0," if is_sqlite(connection) else "greatest(0.0,"), params)
+SELECT c.area_command, c.allocation_team, {month}, {larger}(0.0, {days})
+FROM referral f JOIN crime_case c ON c.id = f.case_id
+WHERE {_within(connection, "f.referred_at", edges)} AND f.service IN {services}
+  AND f.outcome = 'pending'""", [])
     found.samples[m.R16_PENDING_DAYS] = [(*_cell(r), float(r[3])) for r in rows]
 
 

@@ -103,3 +103,43 @@ def test_the_baseline_gives_a_generated_force_its_figures(database: Database, ma
     report = assurance_report(make_context("analyst"), date_from=date_from, date_to=date_to)
     assert report.result(m.R14_REFERRALS).overall.denominator
     _compare(database, report)
+
+
+def test_the_training_twin_agrees_with_the_rule(database: Database, make_context) -> None:  # type: ignore[no-untyped-def]
+    """Rec 10 is counted in SQL (run_training_twin); the rule is
+    metric_measures.training_tallies over the (month, officer) rows and the
+    officers' completions."""
+    from sqlalchemy import select
+
+    from app.rules import metric_measures
+    from app.services.assurance_more import run_training_twin, training_tallies
+    from app.services.assurance_sql import reference_codes, report_period, run_core
+    from models import Case, TrainingRecord
+    from seed.generator import generate
+
+    generate(database, cases=3000, seed=5, now=NOW)
+    policy = default_policy()
+    period = report_period(date(2025, 3, 1), date(2026, 2, 15))
+    with database.read() as session:
+        sh = reference_codes(session).stalking_or_harassment
+        twin = training_tallies(session, policy, sh, period, None)
+        month = period.month_of(Case.reported_at)
+        rows = [(int(mo), officer) for mo, officer in run_core(session, select(
+            month, Case.officer).where(period.contains(Case.reported_at),
+                                       Case.officer.is_not(None),
+                                       Case.principal_code.in_(sh)))]
+        completions: dict[str, list[date]] = {}
+        for officer, done in run_core(session, select(
+                TrainingRecord.officer, TrainingRecord.completed_on).where(
+                TrainingRecord.course.in_(policy.training.courses))):
+            completions.setdefault(officer, []).append(done)
+        named = (select(month.label("month"), Case.officer.label("officer"))
+                 .where(period.contains(Case.reported_at), Case.officer.is_not(None),
+                        Case.principal_code.in_(sh))
+                 .group_by(month, Case.officer).subquery("named"))
+        by_principal = run_training_twin(session, policy, period, named)
+    rule = metric_measures.training_tallies(rows, completions, period.months, period.date_to,
+                                            policy.training.valid_months)
+    assert by_principal == rule
+    assert sum(t.denominator or 0 for t in twin) >= sum(t.denominator or 0 for t in rule) > 50
+    assert 0 < sum(t.numerator for t in rule) < sum(t.denominator or 0 for t in rule)
