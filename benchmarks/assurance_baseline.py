@@ -122,6 +122,10 @@ def _text(connection: Any, value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def _date_text(connection: Any, day: date) -> str:
+    return f"'{day.isoformat()}'" if is_sqlite(connection) else f"date '{day.isoformat()}'"
+
+
 def _in_text(values: Any) -> str:
     quoted = ["'" + str(v).replace("'", "''") + "'" for v in values]
     return "(" + (", ".join(quoted) or "NULL") + ")"
@@ -313,7 +317,10 @@ def case_figures(connection: Any, policy: Policy, date_from: date, date_to: date
     ])
     # probed only for the cases whose figures need them: a stalking case's
     # care, referrals, searches, arrests, enquiries and referrals of the suspect;
-    # a stalking or harassment case's S-DASH; a high-risk case's plan
+    # a stalking or harassment case's S-DASH; a high-risk case's plan. The
+    # small sets (searches, referrals of suspects and to MARAC, cases
+    # allocated more often than the moves allowed) are read once and looked
+    # up, rather than probed case by case.
     stalking_probes = " + ".join([
         f"coalesce((SELECT CASE WHEN v.needs_assessed_at IS NOT NULL THEN {NEEDS} ELSE 0 END "
         f"+ CASE WHEN v.consent = {'0' if is_sqlite(connection) else 'false'} "
@@ -326,12 +333,11 @@ def case_figures(connection: Any, policy: Policy, date_from: date, date_to: date
         f"+ CASE WHEN x.arrested_at IS NOT NULL OR EXISTS (SELECT 1 FROM breach b "
         f"WHERE b.original_case_id = x.id AND b.arrest_at IS NOT NULL) THEN {ARRESTED} ELSE 0 END "
         "FROM crime_case x WHERE x.id = k.id)",
-        f"CASE WHEN EXISTS (SELECT 1 FROM search_record x WHERE x.case_id = k.id) "
-        f"THEN {SEARCHED} ELSE 0 END",
-        f"CASE WHEN EXISTS (SELECT 1 FROM perpetrator_referral x WHERE x.case_id = k.id) "
+        f"CASE WHEN k.id IN (SELECT x.case_id FROM search_record x) THEN {SEARCHED} ELSE 0 END",
+        f"CASE WHEN k.id IN (SELECT x.case_id FROM perpetrator_referral x) "
         f"THEN {PERPETRATOR} ELSE 0 END",
-        f"CASE WHEN k.risk_level = 'high' AND EXISTS (SELECT 1 FROM multi_agency_referral x "
-        f"WHERE x.case_id = k.id) THEN {MULTI_AGENCY} ELSE 0 END",
+        f"CASE WHEN k.risk_level = 'high' AND k.id IN (SELECT x.case_id "
+        f"FROM multi_agency_referral x) THEN {MULTI_AGENCY} ELSE 0 END",
     ])
     stalking_bits = P_STALKING | I_STALKING
     sh_bits = P_SH | I_SH
@@ -346,8 +352,8 @@ def case_figures(connection: Any, policy: Policy, date_from: date, date_to: date
         f"LIMIT 1)), '') = '' THEN {NO_PLAN} ELSE 0 END",
         f"CASE WHEN (k.base & {PIN}) <> 0 AND (SELECT coalesce(trim(x.pin_authorised_by), '') "
         f"FROM crime_case x WHERE x.id = k.id) = '' THEN {PIN_UNAUTHORISED} ELSE 0 END",
-        f"CASE WHEN (SELECT count(*) FROM allocation a WHERE a.case_id = k.id) > "
-        f"{_text(connection, allowed_moves + 1)} "
+        f"CASE WHEN k.id IN (SELECT a.case_id FROM allocation a GROUP BY a.case_id "
+        f"HAVING count(*) > {_text(connection, allowed_moves + 1)}) "
         "AND (SELECT count(*) FROM (SELECT a.team, lag(a.team) OVER (ORDER BY a.allocated_at, "
         "a.id) AS before FROM allocation a WHERE a.case_id = k.id) moves "
         f"WHERE moves.team <> moves.before) > {_text(connection, allowed_moves)} "
@@ -495,38 +501,40 @@ def training_figures(connection: Any, policy: Policy, date_from: date, date_to: 
     day (the period's, for a part-month at its end)."""
     edges = metric_periods.month_edges(date_from, date_to)
     months = metric_periods.period_months(date_from, date_to)
-    params: list[Any] = []
-    rows_of_months: list[Row] = []
+    after: list[str] = []
+    last: list[str] = []
     for i, first in enumerate(months):
-        last = min(metric_periods.shift_months(first, 1), date_to) - timedelta(days=1)
-        earliest = metric_periods.shift_months(last, -policy.training.valid_months)
-        rows_of_months.append((i, _day(connection, earliest), _day(connection, last)))
-    month_cte = _values(connection, "month", "n, earliest, last", rows_of_months, params)
+        end = min(metric_periods.shift_months(first, 1), date_to) - timedelta(days=1)
+        start = metric_periods.shift_months(end, -policy.training.valid_months)
+        after.append(f"WHEN {i} THEN {_date_text(connection, start)}")
+        last.append(f"WHEN {i} THEN {_date_text(connection, end)}")
     statement = f"""
-WITH {month_cte},
-named AS (
-  SELECT DISTINCT {_month_case(connection, "c.reported_at", edges)} AS n, c.officer
+WITH named AS (
+  SELECT {_month_case(connection, "c.reported_at", edges)} AS n, c.officer
   FROM crime_case c{_in_id_order(connection)}
   WHERE {_within(connection, "c.reported_at", edges)} AND c.officer IS NOT NULL
     AND (c.principal_code IN {_in_text(sh)}
          OR EXISTS (SELECT 1 FROM included_classification i WHERE i.case_id = c.id
                     AND i.code IN {_in_text(sh)}))
+  GROUP BY 1, 2
 )
-SELECT named.n, count(*),
+SELECT n, count(*),
        sum(CASE WHEN EXISTS (SELECT 1 FROM training_record t WHERE t.officer = named.officer
                              AND t.course IN {_in_text(policy.training.courses)}
-                             AND t.completed_on > mo.earliest
-                             AND t.completed_on <= mo.last) THEN 1 ELSE 0 END)
-FROM named JOIN month mo ON mo.n = named.n GROUP BY named.n"""
+                             AND t.completed_on > CASE n {' '.join(after)} END
+                             AND t.completed_on <= CASE n {' '.join(last)} END)
+           THEN 1 ELSE 0 END)
+FROM named GROUP BY n"""
     found.tallies[m.R10_TRAINED] = [("", "", int(r[0]), int(r[2] or 0), int(r[1]))
-                                    for r in _rows(connection, statement, params)]
+                                    for r in _rows(connection, statement, [])]
 
 
 def referral_figures(connection: Any, policy: Policy, date_from: date, date_to: date,
                      now: datetime, found: BaselineFigures) -> None:
     """Specialist referrals made in the period by month: with an outcome back;
     and the days each still pending has waited (referrals have no index by
-    date: one pass over them, the month from a balanced ``CASE``)."""
+    date: one pass over them in the order they are stored, each one's case
+    looked up by id; SQLite keeps that order for a CROSS JOIN)."""
     edges = metric_periods.month_edges(date_from, date_to)
     month = _month_case(connection, "f.referred_at", edges)
     services = _in_text(policy.victims_code.specialist_services)
@@ -535,8 +543,9 @@ def referral_figures(connection: Any, policy: Policy, date_from: date, date_to: 
     rows = _rows(connection, f"""
 SELECT c.area_command, c.allocation_team, {month} AS month, count(*),
        sum(CASE WHEN f.outcome <> 'pending' THEN 1 ELSE 0 END)
-FROM referral f JOIN crime_case c ON c.id = f.case_id
-WHERE {_within(connection, "f.referred_at", edges)} AND f.service IN {services}
+FROM referral f CROSS JOIN crime_case c
+WHERE c.id = f.case_id AND {_within(connection, "f.referred_at", edges)}
+  AND f.service IN {services}
 GROUP BY c.area_command, c.allocation_team, month""", [])
     found.tallies[m.R16_REFERRAL_OUTCOME] = [(*_cell(r), int(r[4] or 0), int(r[3]))
                                              for r in rows]
