@@ -30,9 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="size of the synthetic force (default 100,000; reused once seeded)")
     parser.add_argument("--repeats", type=int, default=7, help="runs per figure (default 7)")
     parser.add_argument("--format", choices=["table", "json"], default="table")
-    parser.add_argument("--only", choices=["screening"],
+    parser.add_argument("--only", choices=["screening", "assurance"],
                         help="measure only these rows (screening: full run warm and in a fresh "
-                             "process, incremental runs)")
+                             "process, incremental runs; assurance: the 12-month report "
+                             "against its hand-written baseline)")
     load = parser.add_argument_group("morning load (PostgreSQL; --db is the server's "
                                      "administrator URL)")
     load.add_argument("--load", action="store_true",
@@ -57,9 +58,17 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
 
     if args.load:
         return _run_load(args, env, progress)
-    from benchmarks.harness import render_table, run_bench, run_screening_bench
+    from benchmarks.harness import (
+        render_table,
+        run_assurance_bench,
+        run_bench,
+        run_screening_bench,
+    )
 
-    if args.only == "screening":
+    if args.only == "assurance":
+        result = run_assurance_bench(args.cases, url=env.option("db"), repeats=args.repeats,
+                                     progress=progress)
+    elif args.only == "screening":
         result = run_screening_bench(args.cases, url=env.option("db"), repeats=args.repeats,
                                      progress=progress)
     else:

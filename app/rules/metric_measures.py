@@ -203,8 +203,23 @@ def breach_counts_in(record: BreachRecord, code: str, part: str,
 # --- training (rec 10) ---------------------------------------------------
 def is_trained(completions: Sequence[date], by: date, valid_months: int) -> bool:
     """A completion on or before ``by`` and no older than ``valid_months``."""
-    earliest = shift_months(by, -valid_months)
-    return any(earliest < done <= by for done in completions)
+    return _completed_within(completions, shift_months(by, -valid_months), by)
+
+
+def _completed_within(completions: Sequence[date], after: date, by: date) -> bool:
+    return any(after < done <= by for done in completions)
+
+
+def training_windows(months: Sequence[date], period_end: date,
+                     valid_months: int) -> list[tuple[date, date]]:
+    """Per month of the period, the completions that count: after the first
+    day and on or before the last of ``(after, last)``; ``last`` is the
+    month's last day (or the period's, for a part-month at its end)."""
+    windows: list[tuple[date, date]] = []
+    for first in months:
+        last = min(shift_months(first, 1), period_end) - timedelta(days=1)
+        windows.append((shift_months(last, -valid_months), last))
+    return windows
 
 
 def training_tallies(officer_months: Iterable[tuple[int, str]],
@@ -216,10 +231,11 @@ def training_tallies(officer_months: Iterable[tuple[int, str]],
     seen: dict[int, set[str]] = {}
     for month, officer in officer_months:
         seen.setdefault(month, set()).add(officer)
+    windows = training_windows(months, period_end, valid_months)
     tallies: list[Tally] = []
     for index, officers in sorted(seen.items()):
-        last = min(shift_months(months[index], 1), period_end) - timedelta(days=1)
-        trained = sum(1 for o in officers if is_trained(completions.get(o, ()), last, valid_months))
+        after, last = windows[index]  # is_trained's window, once a month
+        trained = sum(1 for o in officers if _completed_within(completions.get(o, ()), after, last))
         tallies.append(Tally("", "", index, trained, len(officers)))
     return tallies
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -35,6 +36,7 @@ from app.services.assurance_sql import (
     stepped,
     team_is,
     team_name,
+    unindexed,
 )
 from models import (
     Allocation,
@@ -108,17 +110,11 @@ class CaseMetricFacts:
             .group_by(inc.case_id)
             .subquery("inc")
         )
-        # Cases with an assessment of the policy's tool, and cases with more
-        # allocations than the allowed moves + 1 (only those can exceed them):
-        # each a per-case aggregate joined once. (As ``IN (subquery)`` tests
-        # PostgreSQL fell back to a linear search per case once the set
-        # outgrew work_mem, hours at a million cases; a join spills instead.)
-        self.assessed = (
-            select(RiskAssessment.case_id.label("case_id"))
-            .where(RiskAssessment.tool == policy.risk.tool)
-            .group_by(RiskAssessment.case_id)
-            .subquery("assessed")
-        )
+        # Cases with more allocations than the allowed moves + 1 (only those
+        # can exceed them): a per-case aggregate joined once. (As an
+        # ``IN (subquery)`` test PostgreSQL fell back to a linear search per
+        # case once the set outgrew work_mem, hours at a million cases; a join
+        # spills instead.)
         self.reallocated = (
             select(Allocation.case_id.label("case_id"))
             .group_by(Allocation.case_id)
@@ -139,14 +135,19 @@ class CaseMetricFacts:
         """The cases with what ``facts`` need joined to them."""
         needed = set(facts)
         joined = Case.__table__.outerjoin(self.included, self.included.c.case_id == Case.id)
-        if "sdash" in needed:
-            joined = joined.outerjoin(self.assessed, self.assessed.c.case_id == Case.id)
         if "moves_exceeded" in needed:
             joined = joined.outerjoin(self.reallocated, self.reallocated.c.case_id == Case.id)
         return joined.outerjoin(self.original, self.original.id == Case.linked_case_id)
 
-    def scope(self, *, area: str | None, team: str | None) -> list[ColumnElement[bool]]:
-        conditions = [self.period.contains(Case.reported_at)]
+    def scope(self, *, area: str | None, team: str | None,
+              in_id_order: bool = False) -> list[ColumnElement[bool]]:
+        """The cases of the period (area, team). ``in_id_order``: SQLite
+        reads the whole table in id order, keeping the period's cases, so that
+        every probe by case id that follows walks its index forwards (at a
+        million cases, reading the period's range of the reported-at index
+        made those probes jump about the file: several times slower)."""
+        reported = unindexed(Case.reported_at) if in_id_order else Case.reported_at
+        conditions = [self.period.contains(reported)]
         if area:
             conditions.append(Case.area_command == area)
         if team is not None:
@@ -173,7 +174,10 @@ class CaseMetricFacts:
             return or_(Case.principal_code.in_(self.ref.stalking_or_harassment),
                        self.has_included("sh"))
         if name == "sdash":
-            return self.assessed.c.case_id.is_not(None)
+            # probed by the case's index (only for stalking or harassment
+            # cases in the pass over the period): no pass over every assessment
+            return exists().where(RiskAssessment.case_id == Case.id,
+                                  RiskAssessment.tool == self.policy.risk.tool)
         if name == "high":
             return Case.risk_level == RiskLevel.HIGH.value
         if name == "no_plan":
@@ -193,10 +197,10 @@ class CaseMetricFacts:
         if name == "referred":
             return exists().where(Referral.case_id == Case.id,
                                   Referral.service.in_(policy.victims_code.specialist_services))
+        if name == "consent_refused":
+            return exists().where(VictimCare.case_id == Case.id, VictimCare.consent.is_(False))
         if name in ("refused", "not_refused"):
-            refused = and_(
-                exists().where(VictimCare.case_id == Case.id, VictimCare.consent.is_(False)),
-                not_(self.fact("referred")))
+            refused = and_(self.fact("consent_refused"), not_(self.fact("referred")))
             return refused if name == "refused" else not_(refused)
         if name == "due":
             return self.deadline.is_not(None)
@@ -313,33 +317,99 @@ UNASSESSED = "unassessed"  # an allocation rule's risk level for a case never as
 ORIGINAL_TEAM = "@original"  # an allocation rule's team: the team holding the original case
 
 
-def case_tallies(session: Session, facts: CaseMetricFacts, *,
-                  area: str | None) -> dict[str, list[metric_figures.Tally]]:
-    """One pass over the cases reported in the period, grouped by month, area
-    and team, summing every case metric's parts."""
+# The pass over the period's cases works out each fact once per case, as one
+# bit of a mask; a figure's part is then a test of the mask, summed over the
+# cases grouped by cell and mask (a few thousand groups, not the cases).
+# "refused" and "not_refused" are read from the bits they are made of.
+DERIVED = {"refused": ("consent_refused", "referred"), "not_refused": ("consent_refused", "referred")}
+# A fact probed from another table is worked out only for the cases that every
+# part it is in also requires (a stalking case's referrals, a high-risk case's
+# plan): for the others its bit stays 0, which no part can tell apart.
+GUARDS: dict[str, tuple[str, ...]] = {
+    "sdash": ("sh",),
+    "no_plan": ("high",),
+    "needs": ("stalking",),
+    "consent_refused": ("stalking",),
+    "referred": ("stalking",),
+    "in_time": ("stalking", "due"),
+    "pin_unauthorised": ("pin",),
+    "searched": ("stalking",),
+    "arrested": ("stalking", "has_suspect"),
+    "digital": ("stalking",),
+    "multi_agency": ("stalking", "high"),
+    "perpetrator_referred": ("stalking", "has_suspect"),
+}
+
+
+def case_parts() -> list[tuple[str, ...]]:
+    """Every distinct part (AND of facts) of the case metrics, none empty."""
     parts: list[tuple[str, ...]] = []
     for denominator, numerator in CASE_METRICS.values():
         for combination in (denominator, numerator):
             if combination and combination not in parts:
                 parts.append(combination)
-    inner = (
+    return parts
+
+
+def mask_facts(parts: Iterable[tuple[str, ...]]) -> list[str]:
+    """The facts with a bit of their own: those the parts name, with the
+    derived ones replaced by what they are made of."""
+    facts: list[str] = []
+    for combination in parts:
+        for name in combination:
+            for atom in DERIVED.get(name, (name,)):
+                if atom not in facts:
+                    facts.append(atom)
+    return facts
+
+
+def _mask_test(name: str, bits: dict[str, int], mask: Any) -> ColumnElement[bool]:
+    if name in DERIVED:
+        consent, referred = (bits[atom] for atom in DERIVED[name])
+        refused = and_(mask.op("&")(consent) != 0, mask.op("&")(referred) == 0)
+        return refused if name == "refused" else not_(refused)
+    return mask.op("&")(bits[name]) != 0
+
+
+def case_tallies(session: Session, facts: CaseMetricFacts, *,
+                  area: str | None) -> dict[str, list[metric_figures.Tally]]:
+    """One pass over the cases reported in the period: each case's facts as a
+    mask, the cases counted by month, area, team and mask, and every case
+    metric's parts summed from those counts."""
+    parts = case_parts()
+    atoms = mask_facts(parts)
+    bits = {name: 1 << i for i, name in enumerate(atoms)}
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    mask = sum_of(
+        case((and_(*[facts.fact(g) for g in GUARDS.get(name, ())], facts.fact(name)), bits[name]),
+             else_=0)
+        for name in atoms
+    )
+    per_case = (
         select(
             facts.period.month_of(Case.reported_at).label("month"),
             Case.area_command.label("area"),
             Case.allocation_team.label("team"),
-            *[case((facts.condition(combination), 1), else_=0).label(f"p{i}")
-              for i, combination in enumerate(parts)],
+            mask.label("mask"),
         )
-        .select_from(facts.source(name for combination in parts for name in combination))
-        .where(*facts.scope(area=area, team=None))
-        .subquery("facts")
+        .select_from(facts.source(atoms))
+        .where(*facts.scope(area=area, team=None, in_id_order=sqlite))
     )
-    # month first: no index gives that order, so the planner reads the period's
-    # range of the covering index instead of walking an area index in full
-    keys = [inner.c.month, inner.c.area, inner.c.team]
-    stmt = select(*keys, func.count().label("cases"),
-                  *[func.sum(inner.c[f"p{i}"]).label(f"p{i}") for i in range(len(parts))]
-                  ).group_by(*keys)
+    if sqlite:
+        # a subquery with a LIMIT is not merged into the grouping over it, so
+        # each case's mask is worked out once, not once for every use of it
+        per_case = per_case.limit(-1)
+    cases = per_case.subquery("cases")
+    keys = [cases.c.month, cases.c.area, cases.c.team]
+    groups = (select(*keys, cases.c.mask, func.count().label("n"))
+              .group_by(*keys, cases.c.mask).subquery("groups"))
+    group_keys = [groups.c.month, groups.c.area, groups.c.team]
+    stmt = select(
+        *group_keys, func.sum(groups.c.n).label("cases"),
+        *[func.sum(case((and_(*[_mask_test(name, bits, groups.c.mask) for name in combination]),
+                         groups.c.n), else_=0)).label(f"p{i}")
+          for i, combination in enumerate(parts)],
+    ).group_by(*group_keys)
     tallies: dict[str, list[metric_figures.Tally]] = {code: [] for code in CASE_METRICS}
     tallies[m.R13_SPO_APPLICATIONS] = []
     for row in run_core(session, stmt):
@@ -353,3 +423,10 @@ def case_tallies(session: Session, facts: CaseMetricFacts, *,
         tallies[m.R13_SPO_APPLICATIONS].append(
             metric_figures.Tally(area_name, team_name(team), month, 0, sums[("stalking",)]))
     return tallies
+
+
+def sum_of(terms: Iterable[Any]) -> Any:
+    total: Any = None
+    for term in terms:
+        total = term if total is None else total + term
+    return total if total is not None else literal(0)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     literal,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlmodel import Session
 
 from app.errors import BadInput
@@ -41,6 +42,28 @@ def run_core(session: Session, stmt: Any) -> Any:
     """Run a Core statement on the session's connection: plain rows, without
     the ORM's result machinery (these queries return tuples, never objects)."""
     return session.connection().execute(stmt)
+
+
+class unindexed(ColumnElement[Any]):
+    """A column that SQLite will not look up through an index (``+column``):
+    where reading the whole table in id order is faster than a range of an
+    index. Other engines read it as the plain column."""
+
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _plain(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unary_plus(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + compiler.process(element.column, **kw)
 
 
 def stepped(column: Any, edges: Sequence[datetime], values: Sequence[Any], type_: Any) -> Any:
