@@ -138,3 +138,29 @@ def test_runs_not_remembered_are_read_each_time(monkeypatch: pytest.MonkeyPatch)
         if needs_facts(summary_matches(matcher, text), POLICY, family):
             assert index in kept, text
     assert not matcher._seen_runs
+
+
+def test_past_the_memory_of_run_sets_the_batch_gate_answers_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate's answers are kept per set of runs holding needed words;
+    with none kept every text is decided from its words' labels."""
+    texts = [s for s, _ in CORPUS]
+    families = [f for _, f in CORPUS]
+    remembered = summaries_may_qualify(_compile(POLICY), texts, families)
+    monkeypatch.setattr(phrases, "MAX_RUN_SETS", 0)
+    matcher = _compile(POLICY)
+    assert summaries_may_qualify(matcher, texts, families) == remembered
+    assert summaries_may_qualify(matcher, texts, families) == remembered
+    assert not matcher._decisions_by_runs
+
+
+def test_the_gate_looks_for_prepositions_and_pronouns() -> None:
+    """"find my" needs "my", "=wait for her" needs "for": a summary with
+    "found" and one other behaviour is not read in full for them."""
+    matcher = compile_policy(POLICY)
+    text = "he found the keys after the argument and followed her to the shop"
+    assert "monitoring" not in matcher.possible_categories(text)
+    assert not summary_may_qualify(matcher, text, "harassment")
+    located = "he used find my iphone and followed her to the shop"
+    assert "monitoring" in matcher.possible_categories(located)
+    assert summary_may_qualify(matcher, located, "harassment")
