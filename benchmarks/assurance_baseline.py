@@ -333,7 +333,7 @@ def case_figures(connection: Any, policy: Policy, date_from: date, date_to: date
         f"+ CASE WHEN x.arrested_at IS NOT NULL OR EXISTS (SELECT 1 FROM breach b "
         f"WHERE b.original_case_id = x.id AND b.arrest_at IS NOT NULL) THEN {ARRESTED} ELSE 0 END "
         "FROM crime_case x WHERE x.id = k.id)",
-        f"CASE WHEN k.id IN (SELECT x.case_id FROM search_record x) THEN {SEARCHED} ELSE 0 END",
+        f"CASE WHEN k.id IN (SELECT x.case_id FROM search_record x) THEN {SEARCHED} ELSE 0 END",  # sql-safe: an int constant
         f"CASE WHEN k.id IN (SELECT x.case_id FROM perpetrator_referral x) "
         f"THEN {PERPETRATOR} ELSE 0 END",
         f"CASE WHEN k.risk_level = 'high' AND k.id IN (SELECT x.case_id "
