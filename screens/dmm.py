@@ -203,16 +203,10 @@ class DmmScreen(DmmRecordingScreen):
         self.items = {item.crime_ref: item for item in queue.items}
         self.show_meeting_line()
         self.render_rows()
-        # the rows are drawn first; what the last extract changed and a full
-        # recompute that is due follow once they are on the screen
-        self.call_after_refresh(self._after_rows, first=first,
-                                full_due=queue.full_refresh_due)
-
-    def _after_rows(self, *, first: bool, full_due: bool) -> None:
-        if first:
-            self.call_service(last_extract_summary, on_result=self.show_extract,
-                              group="dmm-extract")
-        if full_due:
+        if first:  # what the last extract changed follows once the rows are drawn
+            self.call_after_refresh(self.call_service, last_extract_summary,
+                                    on_result=self.show_extract, group="dmm-extract")
+        if queue.full_refresh_due:
             self.load(audit=False, defer_full=False)
 
     def _name_shown(self, refs: list[str], audited: bool) -> None:
