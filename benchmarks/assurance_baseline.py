@@ -37,7 +37,7 @@ from typing import Any
 from app.policy import Policy
 from app.rules import metric_measures, metric_periods
 from app.rules import metrics as m
-from benchmarks.dbapi import is_sqlite, placeholders, when
+from benchmarks.dbapi import is_sqlite, rows, when
 
 Row = tuple[Any, ...]
 
@@ -63,12 +63,7 @@ class BaselineFigures:
 
 
 def _rows(connection: Any, statement: str, params: list[Any]) -> list[Row]:
-    cursor = connection.cursor()
-    try:
-        cursor.execute(placeholders(connection, statement), params)
-        return [tuple(row) for row in cursor.fetchall()]
-    finally:
-        cursor.close()
+    return rows(connection, statement, tuple(params))
 
 
 def _in(values: Any, params: list[Any]) -> str:

@@ -231,15 +231,17 @@ def screening_figures(database: Database, analyst: ServiceContext, raw: Any, rep
     return figures
 
 
-def run_screening_bench(cases: int, *, url: str | None = None, repeats: int = 3,
-                        progress: Callable[[str], None] = lambda text: None) -> dict[str, Any]:
-    """`vigil bench --only screening`: the screening rows alone."""
+def _analyst_figures(cases: int, url: str | None,
+                     measure: Callable[[Database, ServiceContext, Any], list[Figure]],
+                     progress: Callable[[str], None]) -> dict[str, Any]:
+    """The bench database, an analyst's context and a raw connection for the
+    baseline; the figures ``measure`` takes with them, as `vigil bench` reports them."""
     url = url or bench_database_url(cases)
     database, seed_seconds = ensure_database(url, cases, progress)
     analyst = _context(database, "analyst")
     pooled = database.engine.raw_connection()
     try:
-        figures = screening_figures(database, analyst, pooled.driver_connection, repeats, progress)
+        figures = measure(database, analyst, pooled.driver_connection)
     finally:
         pooled.close()
     return {
@@ -250,6 +252,13 @@ def run_screening_bench(cases: int, *, url: str | None = None, repeats: int = 3,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "elapsed_note": "medians in milliseconds; ratio = product / baseline",
     }
+
+
+def run_screening_bench(cases: int, *, url: str | None = None, repeats: int = 3,
+                        progress: Callable[[str], None] = lambda text: None) -> dict[str, Any]:
+    """`vigil bench --only screening`: the screening rows alone."""
+    return _analyst_figures(cases, url, lambda database, analyst, raw: screening_figures(
+        database, analyst, raw, repeats, progress), progress)
 
 
 ASSURANCE_BASELINE = (
@@ -285,22 +294,8 @@ def assurance_figure(analyst: ServiceContext, raw: Any, repeats: int,
 def run_assurance_bench(cases: int, *, url: str | None = None, repeats: int = 3,
                         progress: Callable[[str], None] = lambda text: None) -> dict[str, Any]:
     """`vigil bench --only assurance`: the assurance row alone."""
-    url = url or bench_database_url(cases)
-    database, seed_seconds = ensure_database(url, cases, progress)
-    analyst = _context(database, "analyst")
-    pooled = database.engine.raw_connection()
-    try:
-        figure = assurance_figure(analyst, pooled.driver_connection, repeats, progress)
-    finally:
-        pooled.close()
-    return {
-        "cases": cases, "database": database.safe_url, "engine": database.dialect,
-        "now": BENCH_NOW.isoformat(),
-        "full_seed_seconds": None if seed_seconds is None else round(seed_seconds, 1),
-        "figures": [figure.as_dict()],
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "elapsed_note": "medians in milliseconds; ratio = product / baseline",
-    }
+    return _analyst_figures(cases, url, lambda _database, analyst, raw: [assurance_figure(
+        analyst, raw, repeats, progress)], progress)
 
 
 def run_bench(cases: int, *, url: str | None = None, repeats: int = 7,
