@@ -26,6 +26,7 @@ the run and what is screenable.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,13 @@ from app.rules.screening import (
     summary_matches,
 )
 from app.services.context import ServiceContext
+from app.services.forked_workers import (
+    MAX_WORKERS,
+    ForkedWorkers,
+    WorkerLost,
+    can_fork,
+    cores,
+)
 from app.services.permissions import Permission
 from app.services.screening_facts import (
     PairHistory,
@@ -89,6 +97,9 @@ WRITE_EVERY = 10  # chunks whose results are written in one short transaction
 # started: a change whose clock was read before that start but committed after
 # the run's read began is not missed.
 INCREMENTAL_OVERLAP = timedelta(minutes=5)
+# A run through at least this many crime ids is spread over worker processes
+# (below it, a run takes well under a second in one process)
+WORKERS_FROM = 50_000
 
 
 # --- results handed to callers ---------------------------------------------------
@@ -150,6 +161,18 @@ class _Chunk:
 
     rows: list[Any]
     replaces: Any  # a condition on ScreeningResult
+
+
+@dataclass(frozen=True)
+class ScreenedChunk:
+    """What screening one chunk gave: the results of the crimes that qualify
+    (for writing), how many crimes were screened, how many are candidates
+    and how many had their other facts read."""
+
+    results: list[ScoredCrime]
+    screened: int
+    candidates: int
+    facts_read: int
 
 
 @dataclass
@@ -222,13 +245,12 @@ class _Screener:
                              bool(online), linked, answers.get(case_id), orders))
         return prepared
 
-    def score_chunk(self, chunk: _Chunk) -> None:
-        """Read every summary of the chunk, gather the facts of the crimes
-        that can qualify, score them and queue their results for writing."""
+    def screen(self, rows: Sequence[Any]) -> ScreenedChunk:
+        """Read every summary of ``rows`` ((id, summary, code)), gather the
+        facts of the crimes that can qualify and score them."""
         matcher, policy, families = self.matcher, self.policy, self.codes.families
         found: dict[int, list[PhraseMatch]] = {}
         need = []
-        rows = chunk.rows
         kinds = [families.get(code, "") for _case_id, _summary, code in rows]
         # only summaries whose words can make the crime qualify are read clause by clause
         summaries = [summary for _case_id, summary, _code in rows]
@@ -239,12 +261,21 @@ class _Screener:
             if needs_facts(matches, policy, kinds[index]):
                 need.append(row)
                 found[case_id] = matches
-        self.screened += len(chunk.rows)
-        self.facts_read += len(need)
-        rows, candidates = score_batch(self.prepare(need), policy, matcher, matches=found)
-        self.candidates += candidates
-        self._pending.extend(rows)
-        self._replaces.append(chunk.replaces)
+        results, candidates = score_batch(self.prepare(need), policy, matcher, matches=found)
+        return ScreenedChunk(results, len(rows), candidates, len(need))
+
+    def score_chunk(self, chunk: _Chunk) -> None:
+        """Screen the chunk's crimes and queue their results for writing."""
+        self.accept(self.screen(chunk.rows), chunk.replaces)
+
+    def accept(self, screened: ScreenedChunk, replaces: Any) -> None:
+        """Queue the results of one screened chunk (replacing ``replaces``),
+        writing them with the chunks before when enough have gathered."""
+        self.screened += screened.screened
+        self.facts_read += screened.facts_read
+        self.candidates += screened.candidates
+        self._pending.extend(screened.results)
+        self._replaces.append(replaces)
         if len(self._replaces) >= WRITE_EVERY or len(self._pending) >= CHUNK:
             self.flush()
 
@@ -354,31 +385,45 @@ def _driver_rows(session: Session, stmt: Any, params: dict[str, Any]) -> list[An
         cursor.close()
 
 
-def _crime_chunks_by_id(session: Session, keep: _Filter, scope_start: datetime | None
-                        ) -> Iterator[_Chunk]:
-    """Screenable crimes in id order, a range of ids at a time, read straight
-    from the driver (a full run reads every crime: no result objects); each
-    chunk replaces the results of its range."""
+def chunk_bounds(session: Session) -> list[tuple[int, int]]:
+    """The id ranges (low exclusive, high inclusive) a full read goes through,
+    ``CHUNK`` ids each."""
     low, high = session.execute(select(func.min(Case.id), func.max(Case.id))).one()
     if low is None:
-        return
-    dialect = session.get_bind().dialect
-    in_range = and_(Case.id > bindparam("low"), Case.id <= bindparam("high"))
-    params: dict[str, Any] = {}
+        return []
+    return [(start, start + CHUNK) for start in range(low - 1, high, CHUNK)]
+
+
+def range_replaces(start: int, end: int, scope_start: datetime | None) -> Any:
+    """The stored results that screening the id range (start, end] replaces."""
+    replaces = and_(ScreeningResult.case_id > start, ScreeningResult.case_id <= end)
     if scope_start is not None:
-        in_range = and_(in_range, Case.reported_at >= bindparam("since", type_=UTCDateTime))
-        to_db = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
-        params["since"] = to_db(scope_start) if to_db else scope_start
-    stmt = select(*_SUMMARY_COLUMNS).where(in_range)
-    for start in range(low - 1, high, CHUNK):
-        end = start + CHUNK
-        replaces = and_(ScreeningResult.case_id > start, ScreeningResult.case_id <= end)
+        replaces = and_(replaces, ScreeningResult.case_id.in_(
+            select(Case.id).where(Case.id > start, Case.id <= end,
+                                  Case.reported_at >= scope_start)))
+    return replaces
+
+
+class RangeReader:
+    """Reads the screenable crimes of one id range at a time, straight from
+    the driver (a full run reads every crime: no result objects)."""
+
+    def __init__(self, session: Session, keep: _Filter, scope_start: datetime | None) -> None:
+        self.session = session
+        self.keep = keep
+        dialect = session.get_bind().dialect
+        in_range = and_(Case.id > bindparam("low"), Case.id <= bindparam("high"))
+        self.params: dict[str, Any] = {}
         if scope_start is not None:
-            replaces = and_(replaces, ScreeningResult.case_id.in_(
-                select(Case.id).where(Case.id > start, Case.id <= end,
-                                      Case.reported_at >= scope_start)))
-        rows = _driver_rows(session, stmt, {**params, "low": start, "high": end})
-        yield _Chunk(keep.keep(rows), replaces)
+            in_range = and_(in_range, Case.reported_at >= bindparam("since", type_=UTCDateTime))
+            to_db = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+            self.params["since"] = to_db(scope_start) if to_db else scope_start
+        self.stmt = select(*_SUMMARY_COLUMNS).where(in_range)
+
+    def rows(self, start: int, end: int) -> list[Any]:
+        """(id, summary, code) of the screenable crimes with ids in (start, end]."""
+        rows = _driver_rows(self.session, self.stmt, {**self.params, "low": start, "high": end})
+        return self.keep.keep(rows)
 
 
 def _crime_chunks_for(session: Session, ids: Sequence[int], keep: _Filter) -> Iterator[_Chunk]:
@@ -388,6 +433,88 @@ def _crime_chunks_for(session: Session, ids: Sequence[int], keep: _Filter) -> It
         stmt = select(*_SUMMARY_COLUMNS).where(Case.id.in_(batch)).order_by(Case.id)
         yield _Chunk(keep.keep(session.connection().execute(stmt).all()),
                      ScreeningResult.case_id.in_(batch))
+
+
+# --- worker processes for runs through every crime --------------------------------
+@dataclass(frozen=True)
+class _RangeWork:
+    """A worker's part of a run through every crime: the id ranges it
+    screens, and what reading them needs."""
+
+    started: datetime
+    codes: _Codes
+    keep: _Filter
+    scope_start: datetime | None
+    bounds: tuple[tuple[int, int], ...]
+
+
+def _screen_ranges(ctx: ServiceContext, work: _RangeWork
+                   ) -> Iterator[tuple[int, int, ScreenedChunk]]:
+    """In a worker: screen each range of ``work`` in one read transaction,
+    yielding ``(low, high, screened)`` per range (the caller writes)."""
+    with ctx.read() as session:
+        screener = _Screener(ctx, session, work.codes, work.started)
+        reader = RangeReader(session, work.keep, work.scope_start)
+        for start, end in work.bounds:
+            yield start, end, screener.screen(reader.rows(start, end))
+
+
+_workers: ForkedWorkers | None = None
+
+
+def _same_context(kept: ServiceContext, ctx: ServiceContext) -> bool:
+    return (kept.database is ctx.database and kept.actor == ctx.actor
+            and kept.policy == ctx.policy and kept.kind == ctx.kind)
+
+
+def _screening_workers(ctx: ServiceContext, bounds: Sequence[tuple[int, int]]
+                       ) -> ForkedWorkers | None:
+    """The worker processes to spread a run through the id ranges ``bounds``
+    over: one per core (at most ``MAX_WORKERS``), forked at the first such
+    run and kept, with what they learn, for the next runs in the same
+    context. None (the run is screened in this process) on one core, for
+    fewer than ``WORKERS_FROM`` ids or two ranges per worker, or where
+    forking is not safe."""
+    global _workers
+    count = min(MAX_WORKERS, cores())
+    if count < 2 or len(bounds) < 2 * count or bounds[-1][1] - bounds[0][0] < WORKERS_FROM:
+        return None
+    kept = _workers
+    if kept is not None and not kept.closed and _same_context(kept.ctx, ctx):
+        return kept
+    if kept is not None:
+        kept.close()
+    _workers = ForkedWorkers(ctx, _screen_ranges, count) if can_fork() else None
+    return _workers
+
+
+def worker_processes() -> int:
+    """How many worker processes this process keeps for screening runs (0: none)."""
+    kept = _workers
+    return 0 if kept is None or kept.closed else kept.count
+
+
+def _screen_in_workers(screener: _Screener, workers: ForkedWorkers, work: _RangeWork) -> None:
+    """Screen ``work``'s ranges spread over ``workers`` (ranges dealt in turn,
+    so each worker's share spans the ids), writing each worker's results as
+    they come. What a lost worker did not finish is screened here."""
+    shares = [dataclasses.replace(work, bounds=work.bounds[i::workers.count])
+              for i in range(workers.count)]
+    done: set[tuple[int, int]] = set()
+    lost = False
+    for _index, answer in workers.map(shares):
+        if answer is WorkerLost:
+            lost = True
+            continue
+        start, end, screened = answer
+        done.add((start, end))
+        screener.accept(screened, range_replaces(start, end, work.scope_start))
+    if lost:
+        reader = RangeReader(screener.session, work.keep, work.scope_start)
+        for start, end in work.bounds:
+            if (start, end) not in done:
+                screener.accept(screener.screen(reader.rows(start, end)),
+                                range_replaces(start, end, work.scope_start))
 
 
 def _watermark(session: Session, scope_start: datetime | None) -> datetime | None:
@@ -441,10 +568,23 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
     # result of this run or of the one before.
     with ctx.read() as session:
         codes = _codes(session, policy)
-        screener = _Screener(ctx, session, codes, started)
         mark = None if full else _watermark(session, scope_start)
+        bounds = chunk_bounds(session) if mark is None else []
+    # a run through every crime is spread over worker processes where there are
+    # cores for them (forked before this run opens its read)
+    workers = _screening_workers(ctx, bounds)
+    with ctx.read() as session:
+        screener = _Screener(ctx, session, codes, started)
         if mark is None:
-            chunks = _crime_chunks_by_id(session, _filter(session, codes), scope_start)
+            keep = _filter(session, codes)
+            if workers is not None:
+                _screen_in_workers(screener, workers, _RangeWork(
+                    started, codes, keep, scope_start, tuple(bounds)))
+                chunks: Iterable[_Chunk] = ()
+            else:
+                reader = RangeReader(session, keep, scope_start)
+                chunks = (_Chunk(reader.rows(start, end), range_replaces(start, end, scope_start))
+                          for start, end in bounds)
         else:
             # an incremental run reads what its changed crimes and their pairs need
             changed = _changed_cases(session, mark, scope)

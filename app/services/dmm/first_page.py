@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import sys
 import threading
 from concurrent.futures import Future
 from datetime import date
@@ -41,18 +40,11 @@ from app.services.context import ServiceContext
 from app.services.dmm.common import current_meeting_date
 from app.services.dmm.viewing import build_queue
 from app.services.dmm.views import DmmQueue
+from app.services.forked_workers import can_fork
 from app.services.permissions import Permission
 
 # Rows per page of the DMM screen (and of the first page computed at start).
 PAGE_SIZE = 100
-
-
-def can_fork() -> bool:
-    """A child process can be forked safely: the system has ``fork`` (Linux;
-    macOS's frameworks are not fork-safe) and this process runs no other
-    thread whose locks a child could inherit held."""
-    return hasattr(os, "fork") and sys.platform.startswith("linux") \
-        and threading.active_count() == 1
 
 
 class FirstPage:
