@@ -128,7 +128,7 @@ def _run_table() -> bytes:
 
 _RUN_TABLE = _run_table()
 MAX_RUNS = 1_000_000  # distinct runs remembered by the prefilter (then read each time)
-MAX_RUN_SETS = 200_000  # distinct sets of needed runs whose answer is remembered
+MAX_RUN_SETS = 1_000_000  # distinct sets of needed runs whose answer is remembered
 _WINDOW = 10  # runs from a word that an exclusion starting at it is followed over
 
 # Words the prefilter takes as present in any summary: too common to rule one
@@ -254,9 +254,13 @@ class PhraseMatcher:
         self._possible: dict[frozenset[str], Verdict] = {}
         # (needed labels of a text, family) -> the gate's answer, None: confirm phrases
         self._decisions: dict[tuple[frozenset[str], str], bool | None] = {}
-        # (the runs of a text that hold needed labels, family) -> the same answer:
-        # one set intersection per text instead of a union of every run's labels
-        self._decisions_by_runs: dict[tuple[frozenset[bytes], str], bool | None] = {}
+        # family -> (the runs of a text that hold needed labels, as the sum of
+        # their bits) -> the same answer: one set intersection and one sum per
+        # text instead of a union of every run's labels; an int key is small
+        # enough to remember an answer for each of a million summaries
+        self._decisions_by_runs: dict[str, dict[int, bool | None]] = {}
+        self._run_bits: dict[bytes, int] = {}  # each run holding needed labels: its bit
+        self._run_sets = 0
         # a plain word followed by its window of runs: whether an exclusion covers it
         self._excluded_windows: dict[tuple[bytes, ...], bool] = {}
         self._last: _Reading | None = None
@@ -371,6 +375,7 @@ class PhraseMatcher:
             needed, plain, holds_words, _ = info
             if needed:
                 self._hit_runs.add(run)
+                self._run_bits[run] = 1 << len(self._run_bits)
                 self._run_needed[run] = needed
             if not holds_words:
                 self._empty_runs.add(run)
@@ -553,21 +558,34 @@ class PhraseMatcher:
         operations and two look-ups."""
         if self._gate is None:
             return list(range(len(texts)))
-        table, seen, hit_runs = _RUN_TABLE, self._seen_runs, self._hit_runs
-        by_runs = self._decisions_by_runs
+        table, seen, bits = _RUN_TABLE, self._seen_runs, self._run_bits
+        # the runs holding needed labels, frozen so that a text's hits are one
+        # C-level intersection (refreshed as runs are learnt)
+        hit_runs = frozenset(self._hit_runs)
+        bit_of = bits.__getitem__
+        by_family = self._decisions_by_runs
         kept: list[int] = []
+        family_now: str | None = None
+        by_runs: dict[int, bool | None] = {}
         for index, (text, family) in enumerate(zip(texts, families, strict=True)):
             runs = (text or "").encode("utf-8", "surrogatepass").translate(table).split()
+            if family is not family_now:
+                family_now = family
+                by_runs = by_family.setdefault(family, {})
             passes: bool | None = None
             if seen.issuperset(runs):
-                key = (frozenset(hit_runs.intersection(runs)), family)
+                hits = hit_runs.intersection(runs)
+                key = sum(map(bit_of, hits))  # distinct bits: the sum is their union
                 passes = by_runs.get(key, _UNDECIDED)
                 if passes is _UNDECIDED:
-                    passes = self._decision_for_runs(*key)
-                    if len(by_runs) < MAX_RUN_SETS:
+                    passes = self._decision_for_runs(hits, family)
+                    if self._run_sets < MAX_RUN_SETS:
                         by_runs[key] = passes
+                        self._run_sets += 1
             if passes is None:  # runs not seen before, or phrases to confirm in the text
                 passes = self.may_qualify(text or "", family, runs)
+                if len(self._hit_runs) != len(hit_runs):
+                    hit_runs = frozenset(self._hit_runs)
             if passes:
                 kept.append(index)
         return kept
