@@ -514,7 +514,8 @@ class PhraseMatcher:
         reach: list[int] | None = None
         for word in phrase.words:
             where = word_runs[word]
-            here = [i for i, run in enumerate(words) if run in where or run in loose]
+            here = ([i for i, run in enumerate(words) if run in where or run in loose] if loose
+                    else [i for i, run in enumerate(words) if run in where])
             if reach is not None:
                 here = [i for i in here if any(
                     j < i <= j + 3 or (j == i and (words[i] in wild or words[i] in loose))
