@@ -181,7 +181,6 @@ class _Reading:
 # the categories possible if all of them are confirmed)
 Verdict = tuple[frozenset[str], tuple[Phrase, ...], frozenset[str]]
 _NO_VERDICT: Verdict = (frozenset(), (), frozenset())
-_UNDECIDED: Any = object()
 
 
 class PhraseMatcher:
@@ -221,6 +220,7 @@ class PhraseMatcher:
         self._prefilter_categories = None if prefilter is None else frozenset(prefilter)
         self._gate = gate
         self._gates: dict[tuple[frozenset[str], str], bool] = {}
+        self._gate_tests: dict[str, Callable[[frozenset[str]], bool]] = {}
         # the prefilter: for each phrase, the words it cannot match without
         # (its uncommon words, or all of them when every one is common), and
         # whether its words must be confirmed in the text: an ordered phrase,
@@ -252,13 +252,14 @@ class PhraseMatcher:
         self._word_runs: dict[frozenset[str], set[bytes]] = {
             word: set() for p in self._read_phrases if self._confirm[id(p)] for word in p.words}
         self._possible: dict[frozenset[str], Verdict] = {}
-        # (needed labels of a text, family) -> the gate's answer, None: confirm phrases
-        self._decisions: dict[tuple[frozenset[str], str], bool | None] = {}
+        # (needed labels of a text, family) -> the gate's answer, or the
+        # verdict whose phrases are to be confirmed in the text
+        self._decisions: dict[tuple[frozenset[str], str], bool | Verdict] = {}
         # family -> (the runs of a text that hold needed labels, as the sum of
         # their bits) -> the same answer: one set intersection and one sum per
         # text instead of a union of every run's labels; an int key is small
         # enough to remember an answer for each of a million summaries
-        self._decisions_by_runs: dict[str, dict[int, bool | None]] = {}
+        self._decisions_by_runs: dict[str, dict[int, bool | Verdict]] = {}
         self._run_bits: dict[bytes, int] = {}  # each run holding needed labels: its bit
         self._run_sets = 0
         # a plain word followed by its window of runs: whether an exclusion covers it
@@ -392,7 +393,11 @@ class PhraseMatcher:
         :meth:`possible_categories`), for a test that holds for every
         superset of a set it holds for: phrases are confirmed in the text
         only while the answer depends on them."""
-        reading = self._reading(text, runs)
+        return self._passes_reading(self._reading(text, runs), test)
+
+    def _passes_reading(self, reading: _Reading, test: Callable[[frozenset[str]], bool]
+                        ) -> bool:
+        """:meth:`_passes` for a text already read by the prefilter."""
         if not reading.pending:
             return test(reading.sure)
         if not test(reading.sure | {p.category for p in reading.pending}):
@@ -536,19 +541,27 @@ class PhraseMatcher:
         """False when the categories that can match in the text cannot pass
         the gate (no gate: True). The gate is asked once per set of
         categories and family."""
-        gate = self._gate
-        if gate is None:
+        if self._gate is None:
             return True
-        verdicts = self._gates
+        return self._passes(text, self._gate_test(family), runs)
 
-        def passes(categories: frozenset[str]) -> bool:
-            key = (categories, family)
-            verdict = verdicts.get(key)
-            if verdict is None:
-                verdict = verdicts[key] = gate(categories, family)
-            return verdict
+    def _gate_test(self, family: str) -> Callable[[frozenset[str]], bool]:
+        """The gate for ``family`` as a test of categories, each set of
+        categories asked once."""
+        test = self._gate_tests.get(family)
+        if test is None:
+            gate, verdicts = self._gate, self._gates
+            assert gate is not None
 
-        return self._passes(text, passes, runs)
+            def test(categories: frozenset[str]) -> bool:
+                key = (categories, family)
+                verdict = verdicts.get(key)
+                if verdict is None:
+                    verdict = verdicts[key] = gate(categories, family)
+                return verdict
+
+            self._gate_tests[family] = test
+        return test
 
     def which_may_qualify(self, texts: Sequence[str | None], families: Sequence[str]
                           ) -> list[int]:
@@ -556,57 +569,63 @@ class PhraseMatcher:
         :meth:`may_qualify`: the same answers, in one loop, for runs over
         millions of summaries. A text whose runs were all seen before and
         need no phrase confirmed costs a byte translation, a split, two set
-        operations and two look-ups."""
+        operations, a sum and one look-up."""
         if self._gate is None:
             return list(range(len(texts)))
-        table, seen, bits = _RUN_TABLE, self._seen_runs, self._run_bits
+        table, seen = _RUN_TABLE, self._seen_runs
         # the runs holding needed labels, frozen so that a text's hits are one
         # C-level intersection (refreshed as runs are learnt)
         hit_runs = frozenset(self._hit_runs)
-        bit_of = bits.__getitem__
+        bit_of = self._run_bits.__getitem__
         by_family = self._decisions_by_runs
         kept: list[int] = []
         family_now: str | None = None
-        by_runs: dict[int, bool | None] = {}
+        by_runs: dict[int, bool | Verdict] = {}
         for index, (text, family) in enumerate(zip(texts, families, strict=True)):
             runs = (text or "").encode("utf-8", "surrogatepass").translate(table).split()
             if family is not family_now:
                 family_now = family
                 by_runs = by_family.setdefault(family, {})
-            passes: bool | None = None
             if seen.issuperset(runs):
                 hits = hit_runs.intersection(runs)
                 key = sum(map(bit_of, hits))  # distinct bits: the sum is their union
-                passes = by_runs.get(key, _UNDECIDED)
-                if passes is _UNDECIDED:
-                    passes = self._decision_for_runs(hits, family)
+                decision = by_runs.get(key)
+                if decision is None:
+                    decision = self._decision_for_runs(hits, family)
                     if self._run_sets < MAX_RUN_SETS:
-                        by_runs[key] = passes
+                        by_runs[key] = decision
                         self._run_sets += 1
-            if passes is None:  # runs not seen before, or phrases to confirm in the text
-                passes = self.may_qualify(text or "", family, runs)
-                if len(self._hit_runs) != len(hit_runs):
-                    hit_runs = frozenset(self._hit_runs)
-            if passes:
+                if decision is True:
+                    kept.append(index)
+                elif decision is not False:  # phrases to confirm in the text
+                    reading = _Reading(text, runs, {}, decision[0], decision[1])
+                    if self._passes_reading(reading, self._gate_test(family)):
+                        kept.append(index)
+                continue
+            # runs not seen before: read them
+            if self.may_qualify(text or "", family, runs):
                 kept.append(index)
+            if len(self._hit_runs) != len(hit_runs):
+                hit_runs = frozenset(self._hit_runs)
         return kept
 
-    def _decision_for_runs(self, hits: frozenset[bytes], family: str) -> bool | None:
+    def _decision_for_runs(self, hits: frozenset[bytes], family: str) -> bool | Verdict:
         """The gate's answer for a text whose runs holding needed labels are
         ``hits`` (all seen before): decided by the labels they hold."""
         needed = self._run_needed
         key = (frozenset[str]().union(*[needed[run] for run in hits]), family)
         decisions = self._decisions
-        passes = decisions.get(key, _UNDECIDED)
-        if passes is _UNDECIDED:
+        passes = decisions.get(key)
+        if passes is None:
             passes = self._decision(*key)
             if len(decisions) < 200_000:
                 decisions[key] = passes
-        return passes  # type: ignore[no-any-return]
+        return passes
 
-    def _decision(self, labels: frozenset[str], family: str) -> bool | None:
-        """The gate's answer for a text whose runs hold the needed ``labels``
-        (None when it depends on phrases to confirm in the text)."""
+    def _decision(self, labels: frozenset[str], family: str) -> bool | Verdict:
+        """The gate's answer for a text whose runs hold the needed ``labels``:
+        True or False, or (when it depends on phrases to confirm in the text)
+        the prefilter's verdict, whose phrases are then confirmed."""
         if labels:
             verdict = self._possible.get(labels)
             if verdict is None:
@@ -620,7 +639,7 @@ class PhraseMatcher:
             return True
         if not pending or not gate(upper, family):
             return False
-        return None
+        return verdict
 
     def find_relevant(self, text: str, *, prefiltered: bool = False) -> list[PhraseMatch]:
         """The phrases of ``text`` when a phrase of a prefilter category
