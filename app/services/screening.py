@@ -344,7 +344,7 @@ class _Filter:
 
     def keep(self, rows: Iterable[Any]) -> list[Any]:
         codes, excluded = self.codes, self.stalking_included
-        return [(case_id, summary, code) for case_id, summary, code in rows
+        return [row for row, (case_id, _summary, code) in zip(rows, rows, strict=True)
                 if code in codes and case_id not in excluded]
 
 
@@ -368,21 +368,24 @@ def _filter(session: Session, codes: _Codes, ids: Sequence[int] | None = None) -
 _SUMMARY_COLUMNS = (Case.id, Case.summary, Case.principal_code)
 
 
-def _driver_rows(session: Session, stmt: Any, params: dict[str, Any]) -> list[Any]:
-    """Rows of a select as the driver returns them (plain tuples, no result
-    objects), in the session's transaction. ``params`` are already in the
-    driver's terms."""
-    connection = session.connection()
-    compiled = stmt.compile(dialect=connection.dialect)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if compiled.positional:
-            cursor.execute(str(compiled), tuple(params[k] for k in compiled.positiontup or ()))
-        else:
-            cursor.execute(str(compiled), params)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
+class _DriverSelect:
+    """A select compiled once, run straight on the driver's cursor."""
+
+    def __init__(self, compiled: Any) -> None:
+        self.sql = str(compiled)
+        self.order = tuple(compiled.positiontup or ()) if compiled.positional else None
+
+    def rows(self, session: Session, params: dict[str, Any]) -> list[Any]:
+        connection = session.connection()
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if self.order is not None:
+                cursor.execute(self.sql, tuple(params[k] for k in self.order))
+            else:
+                cursor.execute(self.sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
 
 
 def chunk_bounds(session: Session) -> list[tuple[int, int]]:
@@ -419,10 +422,11 @@ class RangeReader:
             to_db = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
             self.params["since"] = to_db(scope_start) if to_db else scope_start
         self.stmt = select(*_SUMMARY_COLUMNS).where(in_range)
+        self._select = _DriverSelect(self.stmt.compile(dialect=dialect))
 
     def rows(self, start: int, end: int) -> list[Any]:
         """(id, summary, code) of the screenable crimes with ids in (start, end]."""
-        rows = _driver_rows(self.session, self.stmt, {**self.params, "low": start, "high": end})
+        rows = self._select.rows(self.session, {**self.params, "low": start, "high": end})
         return self.keep.keep(rows)
 
 

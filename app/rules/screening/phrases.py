@@ -37,7 +37,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from itertools import islice
+from operator import or_
 from typing import Any
 
 from app.rules.screening.language import (
@@ -260,7 +262,9 @@ class PhraseMatcher:
         # text instead of a union of every run's labels; an int key is small
         # enough to remember an answer for each of a million summaries
         self._decisions_by_runs: dict[str, dict[int, bool | Verdict]] = {}
-        self._run_bits: dict[bytes, int] = {}  # each run holding needed labels: its bit
+        # every remembered run: its bit when it holds needed labels, else 0
+        self._run_bits: dict[bytes, int] = {}
+        self._hit_count = 0
         self._run_sets = 0
         # a plain word followed by its window of runs: whether an exclusion covers it
         self._excluded_windows: dict[tuple[bytes, ...], bool] = {}
@@ -374,9 +378,11 @@ class PhraseMatcher:
             seen.add(run)
             self._runs[run] = info
             needed, plain, holds_words, _ = info
+            self._run_bits[run] = 0
             if needed:
                 self._hit_runs.add(run)
-                self._run_bits[run] = 1 << len(self._run_bits)
+                self._run_bits[run] = 1 << self._hit_count
+                self._hit_count += 1
                 self._run_needed[run] = needed
             if not holds_words:
                 self._empty_runs.add(run)
@@ -568,15 +574,12 @@ class PhraseMatcher:
         """The indexes of ``texts`` (with the family of each) that
         :meth:`may_qualify`: the same answers, in one loop, for runs over
         millions of summaries. A text whose runs were all seen before and
-        need no phrase confirmed costs a byte translation, a split, two set
-        operations, a sum and one look-up."""
+        need no phrase confirmed costs a byte translation, a split, one
+        C-level pass over its runs and one look-up."""
         if self._gate is None:
             return list(range(len(texts)))
-        table, seen = _RUN_TABLE, self._seen_runs
-        # the runs holding needed labels, frozen so that a text's hits are one
-        # C-level intersection (refreshed as runs are learnt)
-        hit_runs = frozenset(self._hit_runs)
-        bit_of = self._run_bits.__getitem__
+        table = _RUN_TABLE
+        bit_of = self._run_bits.__getitem__  # KeyError: a run not seen before
         by_family = self._decisions_by_runs
         kept: list[int] = []
         family_now: str | None = None
@@ -586,27 +589,26 @@ class PhraseMatcher:
             if family is not family_now:
                 family_now = family
                 by_runs = by_family.setdefault(family, {})
-            if seen.issuperset(runs):
-                hits = hit_runs.intersection(runs)
-                key = sum(map(bit_of, hits))  # distinct bits: the sum is their union
-                decision = by_runs.get(key)
-                if decision is None:
-                    decision = self._decision_for_runs(hits, family)
-                    if self._run_sets < MAX_RUN_SETS:
-                        by_runs[key] = decision
-                        self._run_sets += 1
-                if decision is True:
+            try:
+                # the bits of the runs holding needed labels, or'ed: the set of them
+                key = reduce(or_, map(bit_of, runs), 0)
+            except KeyError:  # runs not seen before: read them
+                if self.may_qualify(text or "", family, runs):
                     kept.append(index)
-                elif decision is not False:  # phrases to confirm in the text
-                    reading = _Reading(text, runs, {}, decision[0], decision[1])
-                    if self._passes_reading(reading, self._gate_test(family)):
-                        kept.append(index)
                 continue
-            # runs not seen before: read them
-            if self.may_qualify(text or "", family, runs):
+            decision = by_runs.get(key)
+            if decision is None:
+                decision = self._decision_for_runs(
+                    frozenset(self._hit_runs.intersection(runs)), family)
+                if self._run_sets < MAX_RUN_SETS:
+                    by_runs[key] = decision
+                    self._run_sets += 1
+            if decision is True:
                 kept.append(index)
-            if len(self._hit_runs) != len(hit_runs):
-                hit_runs = frozenset(self._hit_runs)
+            elif decision is not False:  # phrases to confirm in the text
+                reading = _Reading(text, runs, {}, decision[0], decision[1])
+                if self._passes_reading(reading, self._gate_test(family)):
+                    kept.append(index)
         return kept
 
     def _decision_for_runs(self, hits: frozenset[bytes], family: str) -> bool | Verdict:
