@@ -29,6 +29,7 @@ other thread (:func:`can_fork`); otherwise callers do the work themselves.
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import signal
 import sys
@@ -86,7 +87,13 @@ class ForkedWorkers:
 
     def _fork(self) -> None:
         ours, theirs = Pipe()
+        # what the worker inherits is never scanned by its collector: the
+        # pages stay shared with this process, and the worker's collections
+        # only walk what it made itself
+        gc.freeze()
         pid = os.fork()
+        if pid != 0:
+            gc.unfreeze()
         if pid == 0:  # the worker: serve until the parent closes its end
             ours.close()
             try:
