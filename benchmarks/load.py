@@ -289,11 +289,12 @@ def _overnight_screening(force: Force, progress: Progress) -> None:
         database.dispose()
 
 
-def overnight_agendas(force: Force, progress: Progress) -> float:
+def overnight_agendas(force: Force, progress: Progress) -> tuple[float, dict[str, int]]:
     """The overnight preparation of every area's agenda for the morning's
     meeting, as the import's overnight run does it (``vigil import
-    --prepare-dmm``), as an analyst; the seconds it took. Done before every
-    window: each window is a morning after the night's preparation."""
+    --prepare-dmm``), as an analyst; the seconds it took and each area's
+    agenda size. Done before every window: each window is a morning after
+    the night's preparation."""
     from app.services.context import open_context
     from app.services.dmm import current_meeting_date, prepare_queue
     from app.settings import Settings
@@ -305,9 +306,9 @@ def overnight_agendas(force: Force, progress: Progress) -> float:
         meeting = current_meeting_date(ctx)
         progress(f"the overnight preparation of every area's agenda for {meeting:%d/%m/%Y}")
         begin = time.perf_counter()
-        for area in _areas():
-            prepare_queue(ctx, area=area, meeting_date=meeting)
-        return time.perf_counter() - begin
+        sizes = {area: prepare_queue(ctx, area=area, meeting_date=meeting).total
+                 for area in _areas()}
+        return time.perf_counter() - begin, sizes
     finally:
         database.dispose()
 
@@ -526,11 +527,18 @@ def _session(url: str, person: Person, folder: str, closed: bool, seconds: float
     results.put((person.login, tally))
 
 
-def choose_people(force: Force, sessions: int) -> list[Person]:
+def choose_people(force: Force, sessions: int,
+                  agenda_sizes: dict[str, int] | None = None) -> list[Person]:
     """``sessions`` people: a supervisor and an analyst, then the other
     supervisors (two per area, who contend), then more analysts; plus the
-    importer. 30 sessions: 12 supervisors and 18 analysts."""
+    importer. 30 sessions: 12 supervisors and 18 analysts. Areas come
+    busiest agenda first (``agenda_sizes``), so a small run's supervisor has
+    a meeting to work through whatever the day: on a small force an area's
+    agenda can be empty on a quiet morning."""
     supervisors, analysts = force.supervisors(), force.analysts()
+    if agenda_sizes:
+        sizes = agenda_sizes
+        supervisors = sorted(supervisors, key=lambda p: -sizes.get(str(p.area), 0))
     order = [supervisors[0], analysts[0], *supervisors[1:], *analysts[1:]]
     if not 1 <= sessions <= len(order):
         raise BadInput(f"--sessions {sessions}: from 1 to {len(order)}")
@@ -538,9 +546,9 @@ def choose_people(force: Force, sessions: int) -> list[Person]:
 
 
 def run_window(force: Force, sessions: int, seconds: float, *, closed: bool,
-               seed: int = SEED) -> dict[str, Any]:
+               seed: int = SEED, agenda_sizes: dict[str, int] | None = None) -> dict[str, Any]:
     """Run ``sessions`` people and the import for ``seconds``; the figures."""
-    people = choose_people(force, sessions)
+    people = choose_people(force, sessions, agenda_sizes)
     mp = multiprocessing.get_context("fork")
     barrier = mp.Barrier(len(people))
     results = mp.Queue()
@@ -626,9 +634,10 @@ def run_load(admin_url: str, *, cases: int, sessions: int, seconds: float, close
     windows = []
     counts = (steps or [sessions]) if closed else [sessions]
     for count in counts:
-        prepared = overnight_agendas(force, progress)
+        prepared, sizes = overnight_agendas(force, progress)
         progress(f"{count} sessions, {'closed loop' if closed else 'think time'}, {seconds:g} s")
-        window = run_window(force, count, seconds, closed=closed)
+        window = run_window(force, count, seconds, closed=closed, agenda_sizes=sizes)
+        window["agenda_sizes"] = sizes
         window["agendas_prepared_seconds"] = round(prepared, 1)
         windows.append(window)
     return {"cases": cases, "database": make_url(force.url).render_as_string(hide_password=True),

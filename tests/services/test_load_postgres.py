@@ -35,6 +35,8 @@ def test_two_sessions_for_three_seconds_measure_every_operation_without_errors(
     (window,) = result["windows"]
     assert window["errors"] == 0, window["error_messages"]
     assert window["roles"] == {"supervisor": 1, "analyst": 1, "importer": 1}
+    # the one supervisor is of the busiest area: a meeting to work through on any day
+    assert max(window["agenda_sizes"].values()) > 0, window["agenda_sizes"]
     counts = {row["operation"]: row["count"] for row in window["operations"]}
     assert set(counts) == set(OPERATIONS)
     assert all(counts[op] >= 1 for op in OPERATIONS if op not in OCCASIONAL), counts
