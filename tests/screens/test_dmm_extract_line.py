@@ -9,6 +9,7 @@ from textual.widgets import Static
 from app.app import VigilApp
 from app.services.rms_import import import_extract
 from tests.factories import extract_row, write_extract
+from tests.screens.idle import settle
 
 
 async def test_queue_shows_since_the_last_extract(make_sqlite_context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -21,8 +22,7 @@ async def test_queue_shows_since_the_last_extract(make_sqlite_context, tmp_path:
     assert result.ok
     app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
     async with app.run_test(size=(180, 50)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot, app)  # the rows, then the extract line that follows their drawing
         line = app.screen.query_one("#dmm-extract", Static)
         text = str(line.render())
         assert text.startswith("since the last extract")
@@ -33,6 +33,5 @@ async def test_queue_shows_since_the_last_extract(make_sqlite_context, tmp_path:
 async def test_no_line_before_any_extract(make_sqlite_context) -> None:  # type: ignore[no-untyped-def]
     app = VigilApp(make_sqlite_context("supervisor.northern"), start="dmm")
     async with app.run_test(size=(180, 50)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot, app)  # the rows, then the extract line that follows their drawing
         assert not app.screen.query_one("#dmm-extract", Static).display
