@@ -77,8 +77,12 @@ class ForkedWorkers:
         self.serve = serve
         self._workers: list[tuple[int, Connection]] = []
         self.closed = False
-        for _ in range(count):
-            self._fork()
+        try:
+            for _ in range(count):
+                self._fork()
+        except BaseException:  # the ones forked leave with the rest
+            self.close()
+            raise
         atexit.register(self.close)
 
     @property
@@ -91,7 +95,11 @@ class ForkedWorkers:
         # pages stay shared with this process, and the worker's collections
         # only walk what it made itself
         gc.freeze()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BaseException:
+            gc.unfreeze()
+            raise
         if pid != 0:
             gc.unfreeze()
         if pid == 0:  # the worker: serve until the parent closes its end

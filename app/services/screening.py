@@ -342,7 +342,8 @@ class _Filter:
     codes: frozenset[str]
     stalking_included: frozenset[int]
 
-    def keep(self, rows: Iterable[Any]) -> list[Any]:
+    def keep(self, rows: Sequence[Any]) -> list[Any]:
+        """The rows ((id, summary, code), as the driver gives them) to screen."""
         codes, excluded = self.codes, self.stalking_included
         return [row for row, (case_id, _summary, code) in zip(rows, rows, strict=True)
                 if code in codes and case_id not in excluded]
@@ -488,7 +489,12 @@ def _screening_workers(ctx: ServiceContext, bounds: Sequence[tuple[int, int]]
         return kept
     if kept is not None:
         kept.close()
-    _workers = ForkedWorkers(ctx, _screen_ranges, count) if can_fork() else None
+    _workers = None
+    if can_fork():
+        try:
+            _workers = ForkedWorkers(ctx, _screen_ranges, count)
+        except OSError:  # no process to spare (a limit on processes): screened here
+            _workers = None
     return _workers
 
 
