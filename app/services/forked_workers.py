@@ -99,6 +99,8 @@ class ForkedWorkers:
             pid = os.fork()
         except BaseException:
             gc.unfreeze()
+            ours.close()
+            theirs.close()
             raise
         if pid != 0:
             gc.unfreeze()
