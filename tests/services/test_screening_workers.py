@@ -1,7 +1,8 @@
 """A full screening run spread over worker processes keeps exactly the
 results of a run in one process, writes what a lost worker did not finish
-from the parent, and reports a worker's error as itself (SQLite: the
-workers are forked in a process of their own, with no other thread)."""
+from the parent, and reports a worker's error as itself, on both engines
+(the workers are forked in a process of their own, with no other thread;
+on PostgreSQL each opens its own connections with the same login)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,11 @@ from tests.conftest import NOW
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_worker_runs_keep_the_results_of_a_run_in_one_process(
-        sqlite_database: Database) -> None:
-    generate(sqlite_database, cases=2_000, seed=7, now=NOW)
+def test_worker_runs_keep_the_results_of_a_run_in_one_process(database: Database) -> None:
+    generate(database, cases=2_000, seed=7, now=NOW)
+    database.dispose()  # the check's own process is the only one using it
     done = subprocess.run(
-        [sys.executable, "-m", "tests.services.screening_workers_check", sqlite_database.url],
+        [sys.executable, "-m", "tests.services.screening_workers_check", database.url],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
