@@ -257,9 +257,9 @@ class PhraseMatcher:
         # (needed labels of a text, family) -> the gate's answer, or the
         # verdict whose phrases are to be confirmed in the text
         self._decisions: dict[tuple[frozenset[str], str], bool | Verdict] = {}
-        # family -> (the runs of a text that hold needed labels, as the sum of
-        # their bits) -> the same answer: one set intersection and one sum per
-        # text instead of a union of every run's labels; an int key is small
+        # family -> (the runs of a text that hold needed labels, as their
+        # bits or'ed together) -> the same answer: one pass over the text's
+        # runs instead of a union of every run's labels; an int key is small
         # enough to remember an answer for each of a million summaries
         self._decisions_by_runs: dict[str, dict[int, bool | Verdict]] = {}
         # every remembered run: its bit when it holds needed labels, else 0
