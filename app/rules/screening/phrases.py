@@ -264,7 +264,6 @@ class PhraseMatcher:
         self._decisions_by_runs: dict[str, dict[int, bool | Verdict]] = {}
         # every remembered run: its bit when it holds needed labels, else 0
         self._run_bits: dict[bytes, int] = {}
-        self._hit_count = 0
         self._run_sets = 0
         # a plain word followed by its window of runs: whether an exclusion covers it
         self._excluded_windows: dict[tuple[bytes, ...], bool] = {}
@@ -380,9 +379,8 @@ class PhraseMatcher:
             needed, plain, holds_words, _ = info
             self._run_bits[run] = 0
             if needed:
+                self._run_bits[run] = 1 << len(self._hit_runs)  # the next bit
                 self._hit_runs.add(run)
-                self._run_bits[run] = 1 << self._hit_count
-                self._hit_count += 1
                 self._run_needed[run] = needed
             if not holds_words:
                 self._empty_runs.add(run)
