@@ -296,6 +296,7 @@ def open_context(settings: Settings, *, database: Database | None = None,
     clock the server's, the policy the one stored in the database. On
     training, synthetic and evaluation databases they are believed."""
     from app.services import policy_store
+    from app.services.startup import keep_startup_objects
 
     db = database or Database(settings.database_url)
     if migrate:
@@ -344,6 +345,7 @@ def open_context(settings: Settings, *, database: Database | None = None,
         with context.write() as session:
             context.audit(session, AuditAction.LOGIN, "logon", None,
                           reason=f"logon ({'database login' if db.dialect == 'postgresql' and kind == LIVE else 'named' if asserted_ok else 'operating-system user'})")
+    keep_startup_objects()
     return context
 
 

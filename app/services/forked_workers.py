@@ -93,16 +93,20 @@ class ForkedWorkers:
         ours, theirs = Pipe()
         # what the worker inherits is never scanned by its collector: the
         # pages stay shared with this process, and the worker's collections
-        # only walk what it made itself
+        # only walk what it made itself. This process thaws what it froze for
+        # the fork, unless it had frozen its start-up objects before (a
+        # thaw cannot tell them apart): then what it made since stays frozen
+        thaw = gc.get_freeze_count() == 0
         gc.freeze()
         try:
             pid = os.fork()
         except BaseException:
-            gc.unfreeze()
+            if thaw:
+                gc.unfreeze()
             ours.close()
             theirs.close()
             raise
-        if pid != 0:
+        if pid != 0 and thaw:
             gc.unfreeze()
         if pid == 0:  # the worker: serve until the parent closes its end
             ours.close()
