@@ -345,8 +345,12 @@ class _Filter:
     def keep(self, rows: Sequence[Any]) -> list[Any]:
         """The rows ((id, summary, code), as the driver gives them) to screen."""
         codes, excluded = self.codes, self.stalking_included
-        return [row for row, (case_id, _summary, code) in zip(rows, rows, strict=True)
-                if code in codes and case_id not in excluded]
+        kept = []
+        for row in rows:
+            case_id, _summary, code = row
+            if code in codes and case_id not in excluded:
+                kept.append(row)
+        return kept
 
 
 def _filter(session: Session, codes: _Codes, ids: Sequence[int] | None = None) -> _Filter:
@@ -422,8 +426,8 @@ class RangeReader:
             in_range = and_(in_range, Case.reported_at >= bindparam("since", type_=UTCDateTime))
             to_db = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
             self.params["since"] = to_db(scope_start) if to_db else scope_start
-        self.stmt = select(*_SUMMARY_COLUMNS).where(in_range)
-        self._select = _DriverSelect(self.stmt.compile(dialect=dialect))
+        stmt = select(*_SUMMARY_COLUMNS).where(in_range)
+        self._select = _DriverSelect(stmt.compile(dialect=dialect))
 
     def rows(self, start: int, end: int) -> list[Any]:
         """(id, summary, code) of the screenable crimes with ids in (start, end]."""

@@ -377,9 +377,8 @@ class PhraseMatcher:
             seen.add(run)
             self._runs[run] = info
             needed, plain, holds_words, _ = info
-            self._run_bits[run] = 0
+            self._run_bits[run] = 1 << len(self._hit_runs) if needed else 0  # the next bit
             if needed:
-                self._run_bits[run] = 1 << len(self._hit_runs)  # the next bit
                 self._hit_runs.add(run)
                 self._run_needed[run] = needed
             if not holds_words:
