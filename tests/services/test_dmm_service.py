@@ -608,22 +608,37 @@ def _shape(queue: dmm.DmmQueue) -> list[tuple[str, int, list[str]]]:
 
 
 def _spy_on_builds(monkeypatch: pytest.MonkeyPatch) -> list[list[int] | None]:
-    """The cases each agenda computation read (None: all of them)."""
+    """The cases each agenda computation read (None: all of them), by the
+    reasons' SQL twin or, for a few changed cases, by the rules themselves."""
     from app.services.dmm import agenda
 
     seen: list[list[int] | None] = []
-    real = agenda.flagged_rows
+    by_sql, by_rules = agenda.flagged_rows, agenda.flagged_by_rules
 
-    def spy(*args: Any, **kwargs: Any) -> Any:
+    def sql_spy(*args: Any, **kwargs: Any) -> Any:
         seen.append(kwargs.get("only"))  # keyword-only in flagged_rows
-        return real(*args, **kwargs)
+        return by_sql(*args, **kwargs)
 
-    monkeypatch.setattr(agenda, "flagged_rows", spy)
+    def rules_spy(*args: Any) -> Any:
+        seen.append(args[-1])  # the changed cases, last
+        return by_rules(*args)
+
+    monkeypatch.setattr(agenda, "flagged_rows", sql_spy)
+    monkeypatch.setattr(agenda, "flagged_by_rules", rules_spy)
     return seen
 
 
+# the changed cases judged by the rules (a few), and by the SQL twin (many)
+CHANGED_CASES_PATHS = pytest.mark.parametrize("rules_limit", [300, 0], ids=["rules", "sql"])
+
+
+@CHANGED_CASES_PATHS
 def test_a_refresh_reads_only_changed_cases_and_agrees_with_a_full_build(
-        database: Database, make_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        database: Database, make_context, monkeypatch: pytest.MonkeyPatch,
+        rules_limit: int) -> None:  # type: ignore[no-untyped-def]
+    from app.services.dmm import agenda
+
+    monkeypatch.setattr(agenda, "RULES_LIMIT", rules_limit)
     with database.write() as session:
         _random_force(session, 4)
     ctx = make_context("supervisor.northern")
@@ -643,11 +658,16 @@ def test_a_refresh_reads_only_changed_cases_and_agrees_with_a_full_build(
     assert _shape(full) != _shape(first)
 
 
+@CHANGED_CASES_PATHS
 def test_a_due_full_recompute_can_follow_the_rows(
-        database: Database, make_context, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        database: Database, make_context, monkeypatch: pytest.MonkeyPatch,
+        rules_limit: int) -> None:  # type: ignore[no-untyped-def]
     """Past the periodic full recompute, a screen asks with ``defer_full``: it
     gets the stored agenda brought up to date from the changed cases at once,
     told a full build is due; the full build that follows agrees with it."""
+    from app.services.dmm import agenda
+
+    monkeypatch.setattr(agenda, "RULES_LIMIT", rules_limit)
     with database.write() as session:
         _random_force(session, 5)
     first = dmm.build_queue(make_context("supervisor.northern"), area="Northern",
@@ -762,6 +782,40 @@ def test_pages_and_filters(seeded: Database, make_context) -> None:  # type: ign
     assert [i.crime_ref for i in team.items] == ["NC/26/0105", "NC/26/0101"]
     with pytest.raises(BadInput, match="choose one of"):
         dmm.build_queue(ctx, area="Northern", meeting_date=MONDAY, reason="NOPE")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_changed_cases_judged_by_the_rules_match_the_sql_twin(
+        database: Database, make_context, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """The few cases changed since a build are judged by the rules from their
+    facts; any set of cases, of any area and status, gets the masks the SQL
+    twin (with its standing gaps settled) gives the same cases."""
+    import random
+
+    from app.policy import default_policy
+    from app.rules.dmm import MeetingFrame
+    from app.services.dmm.common import agenda_epoch, bounds, code_book
+    from app.services.dmm.facts import flagged_by_rules, settle_standing
+    from app.services.dmm.reason_sql import flagged_rows
+
+    with database.write() as session:
+        _random_force(session, seed)
+    dmm.build_queue(make_context("supervisor.northern"), area="Northern", meeting_date=MONDAY)
+    policy = default_policy()
+    rng = random.Random(seed)
+    with database.read() as session:
+        frame = MeetingFrame.for_date(MONDAY, policy, agenda_epoch(session))
+        b, book = bounds("Northern", frame, policy, as_of=NOW), code_book(session)
+        every = sorted(session.execute(select(Case.id)).scalars())
+        found = 0
+        for ids in (every, sorted(rng.sample(every, len(every) // 4)), every[:7]):
+            twin = settle_standing(session, b, frame, policy, book,
+                                   flagged_rows(session, b, policy, book, only=ids))
+            judged = flagged_by_rules(session, b, frame, policy, book, ids)
+            assert ({(i.case_id, i.crime_ref, i.mask, i.risk) for i in judged}
+                    == {(i.case_id, i.crime_ref, i.mask, i.risk) for i in twin})
+            found += len(judged)
+    assert found > 20
 
 
 def test_hand_written_baseline_sql_gives_the_same_reasons(database: Database,

@@ -55,6 +55,15 @@ from models import (
     RiskAssessment,
     VictimCare,
 )
+from models.enums import CaseStatus
+
+# The aliases of the statements below, made once (an alias made per call
+# rebuilds its table's column proxies every time).
+VICTIM = aliased(Person, name="victim")
+SUSPECT = aliased(Person, name="suspect")
+ORIGINAL_CASE = aliased(Case, name="original_case")
+DECIDED_CASE = aliased(Case, name="decided_case")
+PAIR_CASE = aliased(Case, name="pair_case")
 
 
 @dataclass
@@ -92,9 +101,7 @@ class CaseRow:
 def case_rows(session: Session, ids: list[int], area: str | None,
               policy: Policy) -> list[CaseRow]:
     """The cases ``ids`` (of ``area``, when given) with their people and care dates."""
-    victim = aliased(Person, name="victim")
-    suspect = aliased(Person, name="suspect")
-    original = aliased(Case, name="original_case")
+    victim, suspect, original = VICTIM, SUSPECT, ORIGINAL_CASE
     signposting = policy.victims_code.signposting_services
     first_referral = (select(func.min(Referral.referred_at))
                       .where(Referral.case_id == Case.id, Referral.service.not_in(signposting))
@@ -164,7 +171,7 @@ def _decisions(session: Session, rows: list[CaseRow], b: Bounds) -> tuple[
     by_case: dict[int, datetime] = {}
     by_pair: dict[tuple[int, int | None], datetime] = {}
     pairs = sorted({r.victim_id for r in rows})
-    mate = aliased(Case, name="decided_case")
+    mate = DECIDED_CASE
     for chunk in chunks(pairs):
         stmt = (select(DmmItem.case_id, unconverted(func.max(DmmItem.decided_at)).label("decided_at"),
                        mate.victim_id, mate.suspect_id)
@@ -227,7 +234,7 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
                       _decisions(session, rows, b), {})
     included = grouped(session, _included_stmt, ids)
     assessments = grouped(session, _assessments_stmt, ids)
-    original = aliased(Case, name="original_case")
+    original = ORIGINAL_CASE
     breaches = grouped(session, lambda chunk: select(
         Breach.breach_case_id.label("case_id"), Breach.breach_ref,
         unconverted(Breach.reported_at).label("reported_at"),
@@ -241,7 +248,7 @@ def gather_facts(session: Session, rows: list[CaseRow], b: Bounds, policy: Polic
         .order_by(Breach.breach_case_id, Breach.reported_at, Breach.id), ids)
     # the pair's other crimes: since the repeat window, or since the case itself
     since = b.starts_at - timedelta(days=policy.dmm.repeat_pair_window_days)
-    pair = aliased(Case, name="pair_case")
+    pair = PAIR_CASE
     lower = case((Case.reported_at < ts(since), Case.reported_at), else_=ts(since))
     with_suspect = [r.id for r in rows if r.suspect_id is not None]
     pair_crimes = grouped(session, lambda chunk: select(
@@ -385,3 +392,34 @@ def settle_standing(session: Session, b: Bounds, frame: MeetingFrame, policy: Po
         if item.mask:
             kept.append(item)
     return kept
+
+
+def flagged_by_rules(session: Session, b: Bounds, frame: MeetingFrame, policy: Policy,
+                     book: CodeBook, ids: list[int]) -> list[RankedItem]:
+    """The cases ``ids`` in the meeting's scope with any reason, their masks
+    set by the rules themselves (standing gaps already settled), as light
+    items (priority still to be set).
+
+    For the few cases changed since an agenda was built: their facts are read
+    with the page's own statements, where the SQL twin of every reason
+    (:func:`app.services.dmm.reason_sql.flagged_rows`) is one large statement
+    to build and, once per process, to compile. The scope is the twin's: open
+    cases, cases closed within the grace days, and breach crimes whose breach
+    belongs on this agenda."""
+    rows = [r for r in case_rows(session, ids, b.area, policy) if r.reported_at < b.starts_at]
+    facts = gather_facts(session, rows, b, policy, book)
+    found: list[RankedItem] = []
+    for row in rows:
+        case_facts = facts[row.id]
+        in_scope = (row.status == CaseStatus.OPEN
+                    or (row.closed_at is not None and row.closed_at >= b.closed_since)
+                    or rules.breach(case_facts, frame, policy) is not None)
+        if not in_scope:
+            continue
+        mask = 0
+        for hit in rules.reasons_for(case_facts, frame, policy):
+            mask |= REASON_BITS[hit.code]
+        if mask:
+            found.append(RankedItem(row.id, row.crime_ref, row.reported_at, row.risk_level,
+                                    row.team, row.victim_id, row.suspect_id, mask, 0))
+    return found
