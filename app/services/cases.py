@@ -138,6 +138,11 @@ def consult_case(ctx: ServiceContext, *, crime_ref: str, reason: str | None, wha
     return area
 
 
+# Made once: an alias made per call rebuilds its table's column proxies every time.
+BREACH_CASE = aliased(Case, name="breach_case")
+ORIGINAL_CASE = aliased(Case, name="original_case")
+
+
 def open_case(ctx: ServiceContext, *, crime_ref: str, reason: str | None = None) -> CaseRecord:
     """The case record, audited as a consultation. Outside the user's own area
     a reason is required (:class:`ReasonRequired`) and recorded."""
@@ -228,8 +233,7 @@ def _build_record(ctx: ServiceContext, session: Session, case: Case, *, out_of_a
             .order_by(ProtectiveOrder.id)
         ).scalars()
     )
-    breach_case = aliased(Case, name="breach_case")
-    original_case = aliased(Case, name="original_case")
+    breach_case, original_case = BREACH_CASE, ORIGINAL_CASE
     breach_rows = session.execute(
         select(Breach, ProtectiveOrder.order_ref, ProtectiveOrder.kind,
                breach_case.crime_ref, original_case.crime_ref, original_case.allocation_team)

@@ -331,6 +331,11 @@ def restricted_row(crime_ref: str, reported_at: datetime, area: str,
                    summary=f"RESTRICTED — ask {ask}")
 
 
+# Made once: an alias made per call rebuilds its table's column proxies every time.
+VICTIM = aliased(Person, name="victim")
+SUSPECT = aliased(Person, name="suspect")
+
+
 def search_cases(ctx: ServiceContext, criteria: CaseSearch, *, audit: bool = True,
                  with_total: bool = False) -> SearchPage:
     """One page of cases matching ``criteria``, newest report first; with
@@ -340,8 +345,7 @@ def search_cases(ctx: ServiceContext, criteria: CaseSearch, *, audit: bool = Tru
     offset = max(0, criteria.page) * size
     conds = _conditions(criteria, ctx.now(), ctx.database.dialect)
     code = _code(criteria)
-    victim = aliased(Person, name="victim")
-    suspect = aliased(Person, name="suspect")
+    victim, suspect = VICTIM, SUSPECT
     total: int | None = None
     with ctx.read() as session:
         walk = code is not None and _walk_included(session, criteria, code, offset + size + 1)

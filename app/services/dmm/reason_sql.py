@@ -97,6 +97,19 @@ def breach_crimes_to_list(b: Bounds) -> Any:
     )
 
 
+# The aliases of the predicates below, made once (an alias made per call
+# rebuilds its table's column proxies every time).
+DECIDED_ITEM = aliased(DmmItem, name="decided_item")
+DECIDED_MEETING = aliased(DmmMeeting, name="decided_meeting")
+DECIDED_PAIR = aliased(Case, name="decided_pair")
+RECENT_ASSESSMENT = aliased(RiskAssessment, name="recent_assessment")
+PAIR_CASE = aliased(Case, name="pair_case")
+CARRIED_ITEM = aliased(DmmItem, name="carried_item")
+CARRIED_MEETING = aliased(DmmMeeting, name="carried_meeting")
+NOTICE_ORDER = aliased(ProtectiveOrder, name="notice_order")
+LINKED_CASE = aliased(Case, name="linked_case")
+
+
 def _scope(b: Bounds, restrict: list[Any], mode: str) -> Any:
     open_cases = select(*scope_columns()).where(
         Case.area_command == b.area, Case.status == CaseStatus.OPEN,
@@ -181,13 +194,12 @@ class _Sql:
 def _last_decided(q: _Sql, *, pair: bool = False) -> Any:
     """Latest decision on the case (or on any crime of its pair) recorded at a
     meeting before this one."""
-    item = aliased(DmmItem, name="decided_item")
-    meeting = aliased(DmmMeeting, name="decided_meeting")
+    item, meeting = DECIDED_ITEM, DECIDED_MEETING
     stmt = (select(func.max(item.decided_at))
             .join(meeting, meeting.id == item.meeting_id)
             .where(item.decision.is_not(None), meeting.meeting_date < q.b.meeting_date))
     if pair:
-        mate = aliased(Case, name="decided_pair")
+        mate = DECIDED_PAIR
         stmt = stmt.join(mate, mate.id == item.case_id).where(
             mate.victim_id == q.s.victim_id, mate.suspect_id == q.s.suspect_id)
     else:
@@ -208,7 +220,7 @@ def _latest_assessment(q: _Sql, column: Any, *, offset: int = 0) -> Any:
 def _assessed_since(q: _Sql) -> Any:
     """The case has an assessment a meeting item can rest on (one probe)."""
     lower = q.lower_event()
-    probe = aliased(RiskAssessment, name="recent_assessment")
+    probe = RECENT_ASSESSMENT
     conditions = [probe.case_id == q.s.id, probe.assessed_at < ts(q.b.starts_at)]
     if lower is not None:
         conditions.append(probe.assessed_at >= ts(lower))
@@ -273,7 +285,7 @@ def _allocation(q: _Sql, decided: Any) -> Any:
 
 def _repeat_pair(q: _Sql, decided: Any) -> Any:
     s, b, dmm = q.s, q.b, q.policy.dmm
-    pair = aliased(Case, name="pair_case")
+    pair = PAIR_CASE
     since = ts(b.starts_at - timedelta(days=dmm.repeat_pair_window_days))
     later = select(pair.id).where(
         pair.victim_id == s.victim_id, pair.suspect_id == s.suspect_id,
@@ -301,8 +313,7 @@ def _action(q: _Sql, decided: Any) -> Any:
 
 
 def _carried(q: _Sql, decided: Any) -> Any:
-    item = aliased(DmmItem, name="carried_item")
-    meeting = aliased(DmmMeeting, name="carried_meeting")
+    item, meeting = CARRIED_ITEM, CARRIED_MEETING
     return select(item.id).join(meeting, meeting.id == item.meeting_id).where(
         item.case_id == q.s.id, item.decision.is_(None), func.coalesce(item.mask, 1) != 0,
         meeting.area_command == q.b.area, meeting.meeting_date < q.b.meeting_date,
@@ -324,7 +335,7 @@ def _not_notified(q: _Sql, order: Any) -> list[Any]:
 
 
 def _notification(q: _Sql, decided: Any) -> Any:
-    order = aliased(ProtectiveOrder, name="notice_order")
+    order = NOTICE_ORDER
     return select(order.id).where(order.case_id == q.s.id, *_not_notified(q, order),
                                   q.needs_decision(order.notification_due_at, decided)).exists()
 
@@ -581,7 +592,7 @@ def allocation_contrary_sql(policy: Policy, s: Any, in_families: Any) -> Any:
     """The allocation policy as SQL: true when the first matching rule does
     not list the case's team (or the case has no team); the wording comes
     from :func:`app.rules.allocation.check_allocation`."""
-    linked = aliased(Case, name="linked_case")
+    linked = LINKED_CASE
     original_team = (select(linked.allocation_team).where(linked.id == s.linked_case_id)
                      .scalar_subquery())
     whens = []
