@@ -388,10 +388,15 @@ class Tally:
         return result
 
 
-def _think(rng: random.Random, span: tuple[float, float], closed: bool, deadline: float) -> None:
-    if closed:
-        return
-    time.sleep(max(0.0, min(rng.uniform(*span), deadline - time.monotonic())))
+def _think(rng: random.Random, span: tuple[float, float], closed: bool,
+           deadline: float) -> bool:
+    """A person's pause between actions (none in the closed loop); whether
+    the window is still open after it. A pause the window's end cut short
+    ends the session: everyone acting at the instant the window closes is a
+    crowd the harness made, not a morning's."""
+    if not closed:
+        time.sleep(max(0.0, min(rng.uniform(*span), deadline - time.monotonic())))
+    return time.monotonic() < deadline
 
 
 def _supervisor(ctx: Any, person: Person, tally: Tally, rng: random.Random, closed: bool,
@@ -415,7 +420,8 @@ def _supervisor(ctx: Any, person: Person, tally: Tally, rng: random.Random, clos
     queue = read(True)
     first = [0.5, 0.9]  # done even past the window: every kind is measured at least once
     while first or time.monotonic() < deadline:
-        _think(rng, SUPERVISOR_THINK, closed, deadline)
+        if not _think(rng, SUPERVISOR_THINK, closed, deadline) and not first:
+            break
         items = list(queue.items) if queue is not None else []
         # the morning starts with the top item decided and a case opened
         choice = first.pop(0) if first else rng.random()
