@@ -44,7 +44,12 @@ the window is a morning after the night's preparation; it starts within the
 (``app.services.dmm.agenda.FULL_RECOMPUTE_EVERY``).
 
 With think time a person acts every 2-6 seconds (supervisors) or 3-8 seconds
-(analysts); ``--closed-loop`` drops the think time and runs the same mix at
+(analysts), and people arrive as a morning's do: each logs on before the
+window, then takes a first action at a random moment of their first think
+span (0-6 s, 0-8 s: ``ARRIVAL``). ``--together`` has every person's first
+action at the same instant instead (the worst opening: twelve first DMM
+opens beside eighteen first searches, each process compiling its first
+statements, on the cores that also run the server). ``--closed-loop`` drops the think time and runs the same mix at
 increasing session counts to find where throughput stops growing (the
 saturation point). The people sessions are N; the import runs beside them.
 
@@ -82,6 +87,10 @@ SEED = 11
 FORCE_KEY = "load_force"
 SUPERVISOR_THINK = (2.0, 6.0)
 ANALYST_THINK = (3.0, 8.0)
+# A person's first action comes this far into the window, at random (think time
+# without --together): the people of a morning do not all press a key in one
+# millisecond, a barrier's release does.
+ARRIVAL = {"supervisor": (0.0, SUPERVISOR_THINK[1]), "analyst": (0.0, ANALYST_THINK[1])}
 ANALYSTS_MAX = 24
 # an analyst starts a screening run about one action in twenty (the rest are searches)
 SCREENING_SHARE = 0.05
@@ -490,8 +499,16 @@ def low_priority() -> None:
     os.nice(IMPORT_NICENESS - os.nice(0))
 
 
-def _session(url: str, person: Person, folder: str, closed: bool, seconds: float, seed: int,
-             barrier: Any, results: Any) -> None:
+def _arrive(rng: random.Random, person: Person, deadline: float) -> None:
+    """Wait for the person's arrival within the window (``ARRIVAL``; the
+    import, a batch job already running, starts at once)."""
+    span = ARRIVAL.get(person.role)
+    if span is not None:
+        time.sleep(max(0.0, min(rng.uniform(*span), deadline - time.monotonic())))
+
+
+def _session(url: str, person: Person, folder: str, closed: bool, together: bool,
+             seconds: float, seed: int, barrier: Any, results: Any) -> None:
     """One person: log on with their own login, wait for everyone, work until
     the window closes, hand back the tally."""
     from app.services.context import open_context
@@ -519,6 +536,8 @@ def _session(url: str, person: Person, folder: str, closed: bool, seconds: float
         barrier.wait(timeout=300)
         deadline = time.monotonic() + seconds
         rng = random.Random(f"{seed}:{person.login}")
+        if not closed and not together:
+            _arrive(rng, person, deadline)
         if person.role == "supervisor":
             _supervisor(ctx, person, tally, rng, closed, deadline)
         elif person.role == "analyst":
@@ -552,15 +571,18 @@ def choose_people(force: Force, sessions: int,
 
 
 def run_window(force: Force, sessions: int, seconds: float, *, closed: bool,
-               seed: int = SEED, agenda_sizes: dict[str, int] | None = None) -> dict[str, Any]:
-    """Run ``sessions`` people and the import for ``seconds``; the figures."""
+               together: bool = False, seed: int = SEED,
+               agenda_sizes: dict[str, int] | None = None) -> dict[str, Any]:
+    """Run ``sessions`` people and the import for ``seconds``; the figures.
+    ``together``: every first action at the window's first instant (with
+    think time; the closed loop always starts so)."""
     people = choose_people(force, sessions, agenda_sizes)
     mp = multiprocessing.get_context("fork")
     barrier = mp.Barrier(len(people))
     results = mp.Queue()
     processes = [mp.Process(target=_session, daemon=True, args=(
-        force.url_of(person.login), person, str(force.extract), closed, seconds, seed,
-        barrier, results)) for person in people]
+        force.url_of(person.login), person, str(force.extract), closed, together, seconds,
+        seed, barrier, results)) for person in people]
     load_before = _loadavg()
     begin = time.monotonic()
     for process in processes:
@@ -572,7 +594,8 @@ def run_window(force: Force, sessions: int, seconds: float, *, closed: bool,
     for process in processes:
         process.join(timeout=60)
     elapsed = time.monotonic() - begin
-    return summarise(tallies, people, sessions, seconds, closed, load_before, elapsed)
+    return summarise(tallies, people, sessions, seconds, closed, load_before, elapsed,
+                     together=together)
 
 
 def _loadavg() -> list[float]:
@@ -590,7 +613,8 @@ def _pct(samples: list[float], q: float) -> float:
 
 
 def summarise(tallies: dict[str, Tally], people: list[Person], sessions: int, seconds: float,
-              closed: bool, load_before: list[float], elapsed: float) -> dict[str, Any]:
+              closed: bool, load_before: list[float], elapsed: float, *,
+              together: bool = False) -> dict[str, Any]:
     merged: dict[str, list[float]] = {}
     errors: list[str] = []
     conflicts = 0
@@ -613,7 +637,9 @@ def summarise(tallies: dict[str, Tally], people: list[Person], sessions: int, se
         })
     people_ops = sum(len(s) for op, s in merged.items() if op != "import")
     return {
-        "mode": "closed-loop" if closed else "think time",
+        "mode": ("closed-loop" if closed else
+                 "think time, every first action at one instant" if together else
+                 "think time, arrivals over the first think span"),
         "sessions": sessions,
         "roles": {role: sum(1 for p in people if p.role == role)
                   for role in ("supervisor", "analyst", "importer")},
@@ -630,10 +656,11 @@ def summarise(tallies: dict[str, Tally], people: list[Person], sessions: int, se
 
 
 def run_load(admin_url: str, *, cases: int, sessions: int, seconds: float, closed: bool,
-             steps: list[int] | None, progress: Progress,
+             steps: list[int] | None, progress: Progress, together: bool = False,
              database_name: str | None = None) -> dict[str, Any]:
-    """Prepare the force, then one window with think time, or (closed loop)
-    one window per session count of ``steps``."""
+    """Prepare the force, then one window with think time (``together``:
+    every first action at one instant), or (closed loop) one window per
+    session count of ``steps``."""
     force = prepare_force(admin_url, cases, progress, database_name=database_name)
     audited = server_audit(force)
     people_limits(force)
@@ -642,7 +669,8 @@ def run_load(admin_url: str, *, cases: int, sessions: int, seconds: float, close
     for count in counts:
         prepared, sizes = overnight_agendas(force, progress)
         progress(f"{count} sessions, {'closed loop' if closed else 'think time'}, {seconds:g} s")
-        window = run_window(force, count, seconds, closed=closed, agenda_sizes=sizes)
+        window = run_window(force, count, seconds, closed=closed, together=together,
+                            agenda_sizes=sizes)
         window["agenda_sizes"] = sizes
         window["agendas_prepared_seconds"] = round(prepared, 1)
         windows.append(window)
@@ -692,10 +720,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--closed-loop", action="store_true")
+    parser.add_argument("--together", action="store_true",
+                        help="every person's first action at the same instant")
     parser.add_argument("--format", choices=["table", "json"], default="table")
     args = parser.parse_args(argv)
     result = run_load(args.db, cases=args.cases, sessions=args.sessions, seconds=args.seconds,
-                      closed=args.closed_loop, steps=None,
+                      closed=args.closed_loop, steps=None, together=args.together,
                       progress=lambda s: print(f"load: {s}", file=sys.stderr))
     print(json.dumps(result, indent=2) if args.format == "json" else render_table(result))
     return 0

@@ -1,6 +1,6 @@
 """`vigil bench [--cases N] [--format table|json]`: scale benchmarks.
 
-`vigil bench --load --db ADMIN_URL [--sessions 30] [--seconds 60] [--closed-loop]`:
+`vigil bench --load --db ADMIN_URL [--sessions 30] [--seconds 60] [--closed-loop | --together]`:
 the morning load test on a PostgreSQL server (see benchmarks/load.py)."""
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--seconds", type=float, default=60, help="length of the window (default 60)")
     load.add_argument("--closed-loop", action="store_true",
                       help="no think time, at each count of --steps (the saturation point)")
+    load.add_argument("--together", action="store_true",
+                      help="think time, but every person's first action at the same instant "
+                           "(the worst opening; by default people arrive over their first "
+                           "think span)")
     load.add_argument("--steps", type=_steps, metavar="N,N,...",
                       help="closed loop: session counts to run (default: --sessions only)")
     add_output_option(parser)
@@ -90,8 +94,12 @@ def _run_load(args: argparse.Namespace, env: CliEnv, progress) -> int:  # type: 
         raise BadInput(f"--sessions {args.sessions}: must be at least 1")
     if args.seconds <= 0:
         raise BadInput(f"--seconds {args.seconds:g}: must be more than 0")
+    if args.together and args.closed_loop:
+        raise BadInput("--together: the closed loop always starts everyone at once; "
+                       "give one of --together and --closed-loop")
     result = run_load(str(url), cases=args.cases, sessions=args.sessions, seconds=args.seconds,
-                      closed=args.closed_loop, steps=args.steps, progress=progress)
+                      closed=args.closed_loop, steps=args.steps, together=args.together,
+                      progress=progress)
     text = json.dumps(result, indent=2) + "\n" if args.format == "json" else render_table(result)
     env.emit(text, args.output)
     return 1 if any(window["errors"] for window in result["windows"]) else 0

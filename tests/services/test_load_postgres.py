@@ -43,3 +43,25 @@ def test_two_sessions_for_three_seconds_measure_every_operation_without_errors(
     measured = [row for row in window["operations"] if row["count"]]
     assert all(row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] for row in measured)
     assert "errors 0" in render_table(result)
+
+
+def test_people_arrive_within_their_first_think_span_and_never_past_the_window(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    from benchmarks import load
+
+    pauses: list[float] = []
+    monkeypatch.setattr(load.time, "sleep", pauses.append)
+    now = load.time.monotonic()
+    rng = random.Random(3)
+    for _ in range(200):
+        load._arrive(rng, load.Person("s", "supervisor", "Northern"), now + 60)
+    assert all(0 <= p <= load.SUPERVISOR_THINK[1] for p in pauses)
+    assert max(pauses) > load.SUPERVISOR_THINK[1] / 2  # spread over the span, not bunched
+    pauses.clear()
+    load._arrive(rng, load.Person("a", "analyst"), now + 0.5)  # the window nearly over
+    assert pauses and pauses[0] <= 0.5
+    pauses.clear()
+    load._arrive(rng, load.Person("i", "importer"), now + 60)  # a batch job already running
+    assert pauses == []
