@@ -49,9 +49,9 @@ window, then takes a first action at a random moment of their first think
 span (0-6 s, 0-8 s: ``ARRIVAL``). ``--together`` has every person's first
 action at the same instant instead (the worst opening: twelve first DMM
 opens beside eighteen first searches, each process compiling its first
-statements, on the cores that also run the server). ``--closed-loop`` drops the think time and runs the same mix at
-increasing session counts to find where throughput stops growing (the
-saturation point). The people sessions are N; the import runs beside them.
+statements, on the cores that also run the server). ``--closed-loop``
+drops the think time and runs the same mix at increasing session counts to
+find where throughput stops growing (the saturation point). The people sessions are N; the import runs beside them.
 
 Reported: p50/p95/p99 latency per operation, operations per second, errors
 (must be 0) and conflicts.
