@@ -462,6 +462,46 @@ def victim_not_referred_gap(facts: CaseFacts, frame: MeetingFrame,
                        "; ".join(parts))
 
 
+def report_thresholds(code: str, reported_at: datetime, policy: Policy
+                      ) -> tuple[datetime, ...] | None:
+    """Every time at which the standing gap ``code`` of a case reported at
+    ``reported_at`` can cross a threshold, first or second, when that follows
+    from the report alone (the gaps timed from the report: no risk
+    assessment, no SPO decision, the Victims' Code deadlines); None for a gap
+    timed from the case's other facts (reviews, plans)."""
+    dmm = policy.dmm
+    if code == Reason.NO_RISK_ASSESSMENT:
+        return (reported_at + timedelta(days=dmm.risk_assessment_days),
+                reported_at + timedelta(days=dmm.risk_assessment_second_days))
+    if code == Reason.SPO_NOT_CONSIDERED:
+        return (reported_at + timedelta(days=dmm.spo_consideration_days),
+                reported_at + timedelta(days=dmm.spo_second_days))
+    if code == Reason.VICTIM_NOT_REFERRED:
+        victims = policy.victims_code
+        reported = reported_at.astimezone(meeting_zone(policy)).date()
+        dues = (working_deadline(reported, victims.needs_assessment_working_days, policy.calendar),
+                working_deadline(reported, victims.referral_working_days, policy.calendar))
+        second = timedelta(days=dmm.victim_care_second_days)
+        return (*dues, *(due + second for due in dues))
+    return None
+
+
+def gap_may_reach_meeting(code: str, reported_at: datetime, frame: MeetingFrame,
+                          policy: Policy) -> bool:
+    """False only when the standing gap ``code`` cannot bring a case reported
+    at ``reported_at`` to this meeting, whatever its other facts: every
+    threshold it can cross falls before the database's first extract or at
+    or after the meeting's start, so :func:`crossing_on_agenda` has nothing
+    to give (a first extract fills the work queues, not the agenda). True
+    when that cannot be told from the report alone."""
+    if frame.epoch is None:
+        return True
+    thresholds = report_thresholds(code, reported_at, policy)
+    if thresholds is None:
+        return True
+    return any(frame.epoch <= at < frame.starts_at for at in thresholds)
+
+
 def working_deadline_cutoff(starts_at: datetime, days: int, policy: Policy) -> datetime:
     """The instant X such that a crime reported before X is past a deadline of
     ``days`` working days at ``starts_at`` (and one reported at X or later is

@@ -6,11 +6,14 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.policy import default_policy, policy_from_mapping
 from app.rules.dmm import (
     MeetingFrame,
     crossing_on_agenda,
+    gap_may_reach_meeting,
     is_meeting_day,
     meeting_date_for,
     meeting_start,
@@ -579,3 +582,62 @@ def test_reason_codes_read_in_words_where_people_read_them() -> None:
     assert in_words("BREACH +40, ALLOCATION_CONTRARY_TO_POLICY +10, high risk +30 = 80") == (
         "Breach +40, Allocation against policy +10, high risk +30 = 80")
     assert in_words("see NC/26/0001 and RMS_ID") == "see NC/26/0001 and RMS_ID"  # not a reason
+
+
+# --- standing gaps settled from the report alone ----------------------------------
+
+REPORT_TIMED = (Reason.NO_RISK_ASSESSMENT, Reason.SPO_NOT_CONSIDERED, Reason.VICTIM_NOT_REFERRED)
+
+
+def _gap_open_on(reported_at: datetime, **changes: object) -> CaseFacts:
+    """A stalking case with every gap timed from its report still open."""
+    open_gaps: dict[str, object] = {
+        "reported_at": reported_at, "principal_code": "8Q", "principal_family": "stalking",
+        "families": frozenset({"stalking"}), "spo_status": "not_considered", "risk_level": None,
+        "risk_assessed_at": None, "risk_review_due": None, "assessments": (),
+        "needs_assessed_at": None, "first_referral_at": None}
+    return quiet(**{**open_gaps, **changes})
+
+
+@settings(max_examples=300, deadline=None)
+@given(reported_hours=st.integers(min_value=0, max_value=24 * 60),
+       epoch_hours=st.one_of(st.none(), st.integers(min_value=-24 * 40, max_value=24 * 40)),
+       day=st.sampled_from([MONDAY, date(2026, 3, 3), date(2026, 3, 6), date(2026, 4, 7)]),
+       decided_hours=st.one_of(st.none(), st.integers(min_value=1, max_value=24 * 60)),
+       referred=st.booleans())
+def test_a_gap_settled_from_the_report_never_had_a_crossing_to_give(
+        reported_hours: int, epoch_hours: int | None, day: date, decided_hours: int | None,
+        referred: bool) -> None:
+    """Whenever the report alone says a gap cannot reach the meeting, the
+    rules' own judgement of the case's facts agrees, whatever else is known."""
+    start = meeting_start(day, POLICY)
+    epoch = None if epoch_hours is None else start - timedelta(hours=epoch_hours)
+    frame = MeetingFrame.for_date(day, POLICY, epoch)
+    reported = start - timedelta(hours=reported_hours)
+    decided = None if decided_hours is None else start - timedelta(hours=decided_hours)
+    facts = _gap_open_on(reported, last_decided_at=decided,
+                         needs_assessed_at=reported + timedelta(hours=1) if referred else None)
+    for gap in standing_gaps(facts, frame, POLICY):
+        if gap.code in REPORT_TIMED and not gap_may_reach_meeting(gap.code, reported, frame,
+                                                                  POLICY):
+            assert crossing_on_agenda(gap, decided, frame) is None
+
+
+def test_gaps_crossed_before_the_first_extract_are_settled_without_the_facts() -> None:
+    start = meeting_start(MONDAY, POLICY)
+    frame = MeetingFrame.for_date(MONDAY, POLICY, start)  # first extract this morning
+    old = start - timedelta(days=40)
+    assert not any(gap_may_reach_meeting(code, old, frame, POLICY) for code in REPORT_TIMED)
+    # reviews and plans are timed from the case's facts: never settled from the report
+    assert gap_may_reach_meeting(Reason.RISK_REVIEW_DUE, old, frame, POLICY)
+    assert gap_may_reach_meeting(Reason.NO_RISK_PLAN, old, frame, POLICY)
+    # three weeks after the first extract a gap crossing since then still counts
+    later = MeetingFrame.for_date(MONDAY, POLICY, start - timedelta(days=21))
+    recent = start - timedelta(days=POLICY.dmm.risk_assessment_days + 2)
+    assert gap_may_reach_meeting(Reason.NO_RISK_ASSESSMENT, recent, later, POLICY)
+    gap = next(g for g in standing_gaps(_gap_open_on(recent), later, POLICY)
+               if g.code == Reason.NO_RISK_ASSESSMENT)
+    assert crossing_on_agenda(gap, None, later) is not None
+    # no first extract recorded: every threshold counts
+    assert gap_may_reach_meeting(Reason.NO_RISK_ASSESSMENT, old,
+                                 MeetingFrame.for_date(MONDAY, POLICY, None), POLICY)

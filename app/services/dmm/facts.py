@@ -30,7 +30,7 @@ from app.rules.dmm_facts import (
     PairCrimeFact,
     ReasonHit,
 )
-from app.rules.dmm_reasons import REASON_BITS
+from app.rules.dmm_reasons import REASON_BITS, STANDING_REASONS
 from app.services.dmm.common import (
     Bounds,
     CodeBook,
@@ -375,9 +375,21 @@ def settle_standing(session: Session, b: Bounds, frame: MeetingFrame, policy: Po
     """Standing gaps the SQL selected as able to reach this meeting: keep the
     bits of those that crossed a threshold no meeting has decided on since
     (the rules' own judgement), drop items left with no reason."""
-    unsettled = [i for i in items if i.mask & STANDING_BITS]
+    unsettled = []
+    for item in items:
+        if not item.mask & STANDING_BITS:
+            continue
+        # gaps timed from the report whose thresholds all fell before the first
+        # extract are settled here, without reading the case's facts
+        for code in STANDING_REASONS:
+            bit = REASON_BITS[code]
+            if item.mask & bit and not rules.gap_may_reach_meeting(code, item.reported_at,
+                                                                   frame, policy):
+                item.mask &= ~bit
+        if item.mask & STANDING_BITS:
+            unsettled.append(item)
     if not unsettled:
-        return items
+        return [item for item in items if item.mask]
     by_id = {r.id: r for r in case_rows(session, [i.case_id for i in unsettled], None, policy)}
     facts = gather_facts(session, list(by_id.values()), b, policy, book, standing_only=True)
     kept: list[RankedItem] = []
