@@ -86,6 +86,9 @@ def run(args: argparse.Namespace, env: CliEnv) -> int:
 def _run_load(args: argparse.Namespace, env: CliEnv, progress) -> int:  # type: ignore[no-untyped-def]
     from benchmarks.load import render_table, run_load
 
+    if args.together and args.closed_loop:
+        raise BadInput("--together: the closed loop always starts everyone at once; "
+                       "give one of --together and --closed-loop")
     url = env.option("db")
     if not url or not str(url).startswith("postgresql"):
         raise BadInput("--load: give the PostgreSQL server's administrator URL with --db "
@@ -94,9 +97,6 @@ def _run_load(args: argparse.Namespace, env: CliEnv, progress) -> int:  # type: 
         raise BadInput(f"--sessions {args.sessions}: must be at least 1")
     if args.seconds <= 0:
         raise BadInput(f"--seconds {args.seconds:g}: must be more than 0")
-    if args.together and args.closed_loop:
-        raise BadInput("--together: the closed loop always starts everyone at once; "
-                       "give one of --together and --closed-loop")
     result = run_load(str(url), cases=args.cases, sessions=args.sessions, seconds=args.seconds,
                       closed=args.closed_loop, steps=args.steps, together=args.together,
                       progress=progress)

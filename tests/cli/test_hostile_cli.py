@@ -161,6 +161,7 @@ def test_every_subcommand_answers_hostile_arguments_without_a_traceback(
     ["db", "backup", "/proc/version"],
     ["seed", "--cases", "-1"],
     ["bench", "--cases", "-5"],
+    ["bench", "--load", "--together", "--closed-loop"],
 ])
 def test_the_known_failures_give_a_message(walk_db: str, capsys: pytest.CaptureFixture[str],
                                            monkeypatch: pytest.MonkeyPatch, argv: list[str],
