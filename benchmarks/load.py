@@ -397,6 +397,11 @@ class Tally:
         return result
 
 
+def _pause(rng: random.Random, span: tuple[float, float], deadline: float) -> None:
+    """Sleep a random time within ``span``, never past ``deadline``."""
+    time.sleep(max(0.0, min(rng.uniform(*span), deadline - time.monotonic())))
+
+
 def _think(rng: random.Random, span: tuple[float, float], closed: bool,
            deadline: float) -> bool:
     """A person's pause between actions (none in the closed loop); whether
@@ -404,7 +409,7 @@ def _think(rng: random.Random, span: tuple[float, float], closed: bool,
     ends the session: everyone acting at the instant the window closes is a
     crowd the harness made, not a morning's."""
     if not closed:
-        time.sleep(max(0.0, min(rng.uniform(*span), deadline - time.monotonic())))
+        _pause(rng, span, deadline)
     return time.monotonic() < deadline
 
 
@@ -504,7 +509,7 @@ def _arrive(rng: random.Random, person: Person, deadline: float) -> None:
     import, a batch job already running, starts at once)."""
     span = ARRIVAL.get(person.role)
     if span is not None:
-        time.sleep(max(0.0, min(rng.uniform(*span), deadline - time.monotonic())))
+        _pause(rng, span, deadline)
 
 
 def _session(url: str, person: Person, folder: str, closed: bool, together: bool,

@@ -361,17 +361,36 @@ def carried_over(facts: CaseFacts, frame: MeetingFrame, policy: Policy) -> Reaso
 # --- standing gaps -----------------------------------------------------------
 
 
+# The thresholds of the gaps timed from the report (the rules below and
+# :func:`report_thresholds` read them here).
+def _assessment_thresholds(reported_at: datetime, policy: Policy) -> tuple[datetime, datetime]:
+    return (reported_at + timedelta(days=policy.dmm.risk_assessment_days),
+            reported_at + timedelta(days=policy.dmm.risk_assessment_second_days))
+
+
+def _spo_thresholds(reported_at: datetime, policy: Policy) -> tuple[datetime, datetime]:
+    return (reported_at + timedelta(days=policy.dmm.spo_consideration_days),
+            reported_at + timedelta(days=policy.dmm.spo_second_days))
+
+
+def _victim_care_dues(reported_at: datetime, policy: Policy) -> tuple[datetime, datetime]:
+    """When the victim needs assessment and the referral fall due (working days)."""
+    code = policy.victims_code
+    reported = reported_at.astimezone(meeting_zone(policy)).date()
+    return (working_deadline(reported, code.needs_assessment_working_days, policy.calendar),
+            working_deadline(reported, code.referral_working_days, policy.calendar))
+
+
 def no_risk_assessment_gap(facts: CaseFacts, frame: MeetingFrame,
                            policy: Policy) -> StandingGap | None:
     family = case_family(facts, policy)
     if family is None or facts.risk_assessed_at is not None or facts.assessments:
         return None
-    first = facts.reported_at + timedelta(days=policy.dmm.risk_assessment_days)
+    first, second = _assessment_thresholds(facts.reported_at, policy)
     if first >= frame.starts_at:
         return None
     return StandingGap(
-        Reason.NO_RISK_ASSESSMENT, first,
-        facts.reported_at + timedelta(days=policy.dmm.risk_assessment_second_days),
+        Reason.NO_RISK_ASSESSMENT, first, second,
         f"{family} case {plural(days_old(facts, frame), 'day')} old with no risk assessment "
         f"(policy: {plural(policy.dmm.risk_assessment_days, 'day')})",
     )
@@ -426,12 +445,11 @@ def spo_not_considered_gap(facts: CaseFacts, frame: MeetingFrame,
     if "stalking" not in facts.families or facts.spo_status != "not_considered":
         return None
     limit = policy.dmm.spo_consideration_days
-    first = facts.reported_at + timedelta(days=limit)
+    first, second = _spo_thresholds(facts.reported_at, policy)
     if first >= frame.starts_at:
         return None
     return StandingGap(
-        Reason.SPO_NOT_CONSIDERED, first,
-        facts.reported_at + timedelta(days=policy.dmm.spo_second_days),
+        Reason.SPO_NOT_CONSIDERED, first, second,
         f"stalking case {plural(days_old(facts, frame), 'day')} old with no SPO decision "
         f"(policy: {plural(limit, 'day')})",
     )
@@ -441,15 +459,12 @@ def victim_not_referred_gap(facts: CaseFacts, frame: MeetingFrame,
                             policy: Policy) -> StandingGap | None:
     if case_family(facts, policy) is None:
         return None
-    code = policy.victims_code
-    reported = facts.reported_at.astimezone(meeting_zone(policy)).date()
     parts: list[str] = []
     passed: list[datetime] = []
-    needs_due = working_deadline(reported, code.needs_assessment_working_days, policy.calendar)
+    needs_due, referral_due = _victim_care_dues(facts.reported_at, policy)
     if needs_due < frame.starts_at and facts.needs_assessed_at is None:
         parts.append(f"no victim needs assessment (due by {day_words(needs_due, policy, frame)})")
         passed.append(needs_due)
-    referral_due = working_deadline(reported, code.referral_working_days, policy.calendar)
     if (referral_due < frame.starts_at and facts.first_referral_at is None
             and not facts.consent_refused):
         parts.append(f"no referral to support services (due by {day_words(referral_due, policy, frame)})")
@@ -469,19 +484,14 @@ def report_thresholds(code: str, reported_at: datetime, policy: Policy
     from the report alone (the gaps timed from the report: no risk
     assessment, no SPO decision, the Victims' Code deadlines); None for a gap
     timed from the case's other facts (reviews, plans)."""
-    dmm = policy.dmm
     if code == Reason.NO_RISK_ASSESSMENT:
-        return (reported_at + timedelta(days=dmm.risk_assessment_days),
-                reported_at + timedelta(days=dmm.risk_assessment_second_days))
+        return _assessment_thresholds(reported_at, policy)
     if code == Reason.SPO_NOT_CONSIDERED:
-        return (reported_at + timedelta(days=dmm.spo_consideration_days),
-                reported_at + timedelta(days=dmm.spo_second_days))
+        return _spo_thresholds(reported_at, policy)
     if code == Reason.VICTIM_NOT_REFERRED:
-        victims = policy.victims_code
-        reported = reported_at.astimezone(meeting_zone(policy)).date()
-        dues = (working_deadline(reported, victims.needs_assessment_working_days, policy.calendar),
-                working_deadline(reported, victims.referral_working_days, policy.calendar))
-        second = timedelta(days=dmm.victim_care_second_days)
+        # the first threshold is the earlier due date passed, the second follows it
+        dues = _victim_care_dues(reported_at, policy)
+        second = timedelta(days=policy.dmm.victim_care_second_days)
         return (*dues, *(due + second for due in dues))
     return None
 
