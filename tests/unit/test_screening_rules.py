@@ -5,6 +5,10 @@ trap family, the prefilter, and the rules."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -511,6 +515,27 @@ def test_score_batch_keeps_only_crimes_that_qualify_with_their_evidence() -> Non
     scored, candidates = score_batch(crimes, POLICY)
     assert candidates == 1
     (first,) = scored
-    assert first[:4] == (1, 7.5, True,
-                         '["course_of_conduct", "former_partner_repeated_contact", "behaviour"]')
-    assert '"text": "followed"' in first[4] and '"category": "repeated"' in first[4]
+    assert first[:3] == (1, 7.5, True)
+    assert json.loads(first[3]) == [
+        "course_of_conduct", "former_partner_repeated_contact", "behaviour"]
+    evidence = json.loads(first[4])
+    assert {"followed", "repeated"} <= {
+        value for item in evidence for key, value in item.items()
+        if key in ("text", "category")}
+
+
+def test_phrases_found_at_the_same_words_come_in_the_same_order_in_every_process() -> None:
+    # "share location" and "location sharing" both match "location through a
+    # shared": the stored evidence must not depend on the process's string hashing
+    code = ("from app.policy import default_policy\n"
+            "from app.rules.screening import compile_policy\n"
+            "m = compile_policy(default_policy().screening)\n"
+            "text = 'She found he had her location through a shared app and texted her 40 times.'\n"
+            "print([(x.phrase, x.start, x.end) for x in m.find(text)])\n")
+    answers = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+        for seed in range(6)}
+    assert len(answers) == 1, answers
+    (answer,) = answers
+    assert "share location" in answer and "location sharing" in answer

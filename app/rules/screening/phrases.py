@@ -38,7 +38,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import reduce
-from itertools import islice
 from operator import or_
 from typing import Any
 
@@ -286,6 +285,12 @@ class PhraseMatcher:
         """The labels of each word of one sentence, and which comma-separated
         part of it each word is in. A capitalised "May" after the first word
         is the month: it carries no label."""
+        _written, labels, segments = self._sentence_words(text, start, end)
+        return labels, segments
+
+    def _sentence_words(self, text: str, start: int, end: int
+                        ) -> tuple[list[str], tuple[tuple[str, ...], ...], tuple[int, ...]]:
+        """The words of one sentence as written, with :meth:`words`."""
         sentence = text[start:end]
         if "," in sentence:
             words: list[str] = []
@@ -306,7 +311,7 @@ class PhraseMatcher:
             labels = tuple([() if word == "May" and index else found
                             for index, (word, found) in enumerate(zip(words, labels,
                                                                       strict=True))])
-        return labels, segments  # type: ignore[return-value]
+        return words, labels, segments  # type: ignore[return-value]
 
     # --- the prefilter -----------------------------------------------------------
     def runs(self, text: str) -> list[bytes]:
@@ -665,22 +670,32 @@ class PhraseMatcher:
         return found
 
     def _find_in_sentence(self, text: str, start: int, end: int) -> list[PhraseMatch]:
-        key = self.words(text, start, end)
+        written, labels, segments = self._sentence_words(text, start, end)
+        key = (labels, segments)
         placed = self._sentences.get(key)
         if placed is None:
-            placed = self._place_all(*key)
+            placed = self._place_all(labels, segments)
             if len(self._sentences) < 200_000:
                 self._sentences[key] = placed
         if not placed:
             return []
+        # where each word up to the last one used starts: the text between two
+        # words holds no letter or digit, so each is found where the one
+        # before ends
         last_used = max(used[-1] for _, used in placed)
-        spans = [m.span() for m in islice(TOKEN.finditer(text, start, end), last_used + 1)]
+        starts: list[int] = []
+        at = start
+        find = text.find
+        for word in written[:last_used + 1]:
+            at = find(word, at)
+            starts.append(at)
+            at += len(word)
         found: list[PhraseMatch] = []
         for phrase, used in placed:
-            first, last = spans[used[0]], spans[used[-1]]
+            first, last = starts[used[0]], starts[used[-1]] + len(written[used[-1]])
             found.append(PhraseMatch(
-                phrase.category, phrase.text, text[first[0]:last[1]], first[0], last[1],
-                tuple(text[spans[i][0]:spans[i][1]] for i in used),
+                phrase.category, phrase.text, text[first:last], first, last,
+                tuple([written[i] for i in used]),
             ))
         return found
 
@@ -697,7 +712,7 @@ class PhraseMatcher:
             return ()
         present = set(positions)
         candidates: dict[Phrase, None] = {}
-        for label in present:
+        for label in positions:  # in the order of the words: ties sort the same every run
             for phrase in self._by_label.get(label, ()):
                 if phrase not in candidates and all(
                         not word.isdisjoint(present) for word in phrase.words[1:]):

@@ -10,11 +10,12 @@ weights.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+
+import orjson
 
 from app.policy import ScreeningPolicy
 from app.rules.screening.language import Scoping, lemma_of
@@ -424,9 +425,9 @@ def summaries_may_qualify(matcher: PhraseMatcher, summaries: Sequence[str | None
     return matcher.which_may_qualify(summaries, families)
 
 
-# the evidence as JSON text, as json.dumps writes it (no check for cycles: it is
-# plain dicts and lists built here)
-_to_json = json.JSONEncoder(check_circular=False).encode
+def _to_json(value: list[Any]) -> str:
+    """Rules or evidence as JSON text (plain lists and dicts built here)."""
+    return orjson.dumps(value).decode()
 
 
 # (case_id, summary, family, relationship, online, linked refs, S-DASH answers, orders)
@@ -462,7 +463,7 @@ def score_batch(crimes: Sequence[PreparedCrime], policy: ScreeningPolicy,
         names = tuple(hit.rule for hit in result.hits)
         names_json = rules_json.get(names)
         if names_json is None:
-            names_json = rules_json[names] = json.dumps(list(names))
+            names_json = rules_json[names] = _to_json(list(names))
         out.append((case_id, result.score, True, names_json, _to_json(evidence_items(result))))
     return out, candidates
 
