@@ -4,6 +4,7 @@ queue with evidence, flags raised by analysts and decided by supervisors
 
 from __future__ import annotations
 
+import gc
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlmodel import select
 
 from app.db import Database
 from app.errors import BadInput, ConflictError, NotFound, PermissionDenied
-from app.services.screening import run_screening
+from app.services.screening import collector_paused, run_screening
 from app.services.screening_flags import decide_flag, flag_feedback, raise_flag
 from app.services.screening_queue import screening_queue
 from models import AuditEvent, Case, IncludedClassification, ScreeningFlag, ScreeningResult
@@ -526,3 +527,24 @@ def test_the_migration_closes_duplicate_open_flags_with_an_audit_event(tmp_path)
                             suggested_change="principal_to_stalking", reason="r",
                             raised_by="analyst", raised_at=NOW, status="open"))
     database.dispose()
+
+
+def test_a_run_pauses_the_cycle_collector_and_gives_it_back_as_it_was() -> None:
+    seen: list[bool] = []
+    with collector_paused():
+        seen.append(gc.isenabled())
+        with collector_paused():
+            seen.append(gc.isenabled())
+        seen.append(gc.isenabled())
+    seen.append(gc.isenabled())
+    assert seen == [False, False, False, True]
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller that paused it keeps it paused
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("a run that fails")
+    assert gc.isenabled()
