@@ -226,23 +226,27 @@ class PhraseMatcher:
         # (its uncommon words, or all of them when every one is common), and
         # whether its words must be confirmed in the text: an ordered phrase,
         # or one word that exclusions start with ("follow": "following incident")
-        self._by_required: dict[str, list[tuple[tuple[frozenset[str], ...], Phrase]]] = {}
+        # label of a phrase's first needed word -> (its other needed words, the
+        # phrase, its category, whether its words are to be confirmed)
+        self._by_required: dict[str, list[tuple[tuple[frozenset[str], ...], Phrase, str,
+                                                bool]]] = {}
         reads = (frozenset(gate_reads) if gate_reads is not None
                  else frozenset(p.category for p in self.phrases))
         if self._prefilter_categories is not None:
             reads |= self._prefilter_categories
         self._read_phrases = [p for p in self.phrases if p.category in reads]
-        needed: set[str] = set()
-        for phrase in self._read_phrases:
-            required = tuple(w for w in phrase.words if w.isdisjoint(_COMMON)) or phrase.words
-            needed.update(label for word in required for label in word)
-            for label in required[0]:
-                self._by_required.setdefault(label, []).append((required, phrase))
-        self._needed = frozenset(needed)
         self._confirm = {
             id(p): p.ordered or (len(p.words) == 1 and any(
                 not ex.words[0].isdisjoint(p.words[0]) for ex in self.exclusions))
             for p in self._read_phrases}
+        needed: set[str] = set()
+        for phrase in self._read_phrases:
+            required = tuple(w for w in phrase.words if w.isdisjoint(_COMMON)) or phrase.words
+            needed.update(label for word in required for label in word)
+            entry = (required[1:], phrase, phrase.category, self._confirm[id(phrase)])
+            for label in required[0]:
+                self._by_required.setdefault(label, []).append(entry)
+        self._needed = frozenset(needed)
         self._seen_runs: set[bytes] = set()
         self._hit_runs: set[bytes] = set()
         self._run_needed: dict[bytes, frozenset[str]] = {}
@@ -439,17 +443,23 @@ class PhraseMatcher:
     def _categories_with(self, labels: frozenset[str]) -> Verdict:
         """For the needed labels of a text: the categories of the phrases
         that have all their needed words, less those whose words must be
-        confirmed in the text, and those phrases."""
+        confirmed in the text, and those phrases. (A phrase is met through a
+        label of its first needed word, so only its others are looked for.)"""
         sure: set[str] = set()
         to_confirm: dict[Phrase, None] = {}
+        by_required = self._by_required
         for label in labels:
-            for required, phrase in self._by_required.get(label, ()):
-                if phrase.category not in sure and all(
-                        not word.isdisjoint(labels) for word in required):
-                    if self._confirm[id(phrase)]:
+            for rest, phrase, category, confirm in by_required.get(label, ()):
+                if category in sure:
+                    continue
+                for word in rest:
+                    if word.isdisjoint(labels):
+                        break
+                else:
+                    if confirm:
                         to_confirm[phrase] = None
                     else:
-                        sure.add(phrase.category)
+                        sure.add(category)
         pending = tuple(p for p in to_confirm if p.category not in sure)
         return frozenset(sure), pending, frozenset(sure | {p.category for p in pending})
 
