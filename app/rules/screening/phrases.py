@@ -225,9 +225,9 @@ class PhraseMatcher:
         # the prefilter: for each phrase, the words it cannot match without
         # (its uncommon words, or all of them when every one is common), and
         # whether its words must be confirmed in the text: an ordered phrase,
-        # or one word that exclusions start with ("follow": "following incident")
-        # label of a phrase's first needed word -> (its other needed words, the
-        # phrase, its category, whether its words are to be confirmed)
+        # or one word that exclusions start with ("follow": "following incident").
+        # Indexed by each label of a phrase's first needed word: (its other
+        # needed words, the phrase, its category, whether it is to be confirmed)
         self._by_required: dict[str, list[tuple[tuple[frozenset[str], ...], Phrase, str,
                                                 bool]]] = {}
         reads = (frozenset(gate_reads) if gate_reads is not None
