@@ -284,17 +284,11 @@ class PhraseMatcher:
                 self._cache[word] = found
         return found
 
-    def words(self, text: str, start: int, end: int
-              ) -> tuple[tuple[tuple[str, ...], ...], tuple[int, ...]]:
-        """The labels of each word of one sentence, and which comma-separated
-        part of it each word is in. A capitalised "May" after the first word
-        is the month: it carries no label."""
-        _written, labels, segments = self._sentence_words(text, start, end)
-        return labels, segments
-
     def _sentence_words(self, text: str, start: int, end: int
                         ) -> tuple[list[str], tuple[tuple[str, ...], ...], tuple[int, ...]]:
-        """The words of one sentence as written, with :meth:`words`."""
+        """The words of one sentence as written, the labels of each, and
+        which comma-separated part of it each word is in. A capitalised
+        "May" after the first word is the month: it carries no label."""
         sentence = text[start:end]
         if "," in sentence:
             words: list[str] = []
