@@ -641,11 +641,10 @@ class PhraseMatcher:
         else:
             verdict = _NO_VERDICT
         sure, pending, upper = verdict
-        gate = self._gate
-        assert gate is not None
-        if gate(sure, family):
+        passes = self._gate_test(family)  # asked once per set of categories
+        if passes(sure):
             return True
-        if not pending or not gate(upper, family):
+        if not pending or not passes(upper):
             return False
         return verdict
 
