@@ -225,12 +225,14 @@ class _Screener:
                             Case.suspect_id, epoch(self.session, Case.reported_at))
                      .where(Case.id.in_(ids)))}
         answers = sdash_answers(self.session, ids, self.ctx.policy.risk.tool)
+        histories = self.histories
+        # (a set less the dict's keys would walk every pair read so far in the run)
         missing = sorted({(victim_id, suspect_id)
                           for _, _, victim_id, suspect_id, _ in facts.values()
-                          if suspect_id is not None} - self.histories.keys())
+                          if suspect_id is not None and (victim_id, suspect_id) not in histories})
         if missing:
-            self.histories.update(pair_histories_for(self.session, missing))
-        families, histories, window = self.codes.families, self.histories, self.window
+            histories.update(pair_histories_for(self.session, missing))
+        families, window = self.codes.families, self.window
         breached = self.breached
         prepared: list[PreparedCrime] = []
         for case_id, summary, code in rows:
