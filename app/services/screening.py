@@ -400,7 +400,11 @@ class _DriverSelect:
 def chunk_bounds(session: Session) -> list[tuple[int, int]]:
     """The id ranges (low exclusive, high inclusive) a full read goes through,
     ``CHUNK`` ids each."""
-    low, high = session.execute(select(func.min(Case.id), func.max(Case.id))).one()
+    # one sub-select each: SQLite answers a lone min() or max() from the key's
+    # end, but both in one select from a scan of every crime
+    low, high = session.execute(select(
+        select(func.min(Case.id)).scalar_subquery(),
+        select(func.max(Case.id)).scalar_subquery())).one()
     if low is None:
         return []
     return [(start, start + CHUNK) for start in range(low - 1, high, CHUNK)]
@@ -608,7 +612,9 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
         mark = None if full else _watermark(session, scope_start)
         bounds = chunk_bounds(session) if mark is None else []
     # a run through every crime is spread over worker processes where there are
-    # cores for them (forked before this run opens its read)
+    # cores for them (forked before this run opens its read, after the policy
+    # is compiled and the lemma dictionary loaded: the workers start with both)
+    compile_policy(policy)
     workers = _screening_workers(ctx, bounds)
     with collector_paused(), ctx.read() as session:
         screener = _Screener(ctx, session, codes, started)
