@@ -140,18 +140,18 @@ def test_runs_not_remembered_are_read_each_time(monkeypatch: pytest.MonkeyPatch)
     assert not matcher._seen_runs
 
 
-def test_past_the_memory_of_run_sets_the_batch_gate_answers_the_same(
+def test_past_the_memory_of_label_sets_the_batch_gate_answers_the_same(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The gate's answers are kept per set of runs holding needed words;
-    with none kept every text is decided from its words' labels."""
+    """The gate's answers are kept per set of needed labels; with none kept
+    every text is decided afresh from its words' labels."""
     texts = [s for s, _ in CORPUS]
     families = [f for _, f in CORPUS]
     remembered = summaries_may_qualify(_compile(POLICY), texts, families)
-    monkeypatch.setattr(phrases, "MAX_RUN_SETS", 0)
+    monkeypatch.setattr(phrases, "MAX_LABEL_SETS", 0)
     matcher = _compile(POLICY)
     assert summaries_may_qualify(matcher, texts, families) == remembered
     assert summaries_may_qualify(matcher, texts, families) == remembered
-    assert not any(matcher._decisions_by_runs.values())
+    assert not any(matcher._decisions.values())
 
 
 def test_the_gate_looks_for_prepositions_and_pronouns() -> None:

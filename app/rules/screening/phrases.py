@@ -129,7 +129,7 @@ def _run_table() -> bytes:
 
 _RUN_TABLE = _run_table()
 MAX_RUNS = 1_000_000  # distinct runs remembered by the prefilter (then read each time)
-MAX_RUN_SETS = 1_000_000  # distinct sets of needed runs whose answer is remembered
+MAX_LABEL_SETS = 1_000_000  # distinct sets of needed labels whose answer is remembered
 _WINDOW = 10  # runs from a word that an exclusion starting at it is followed over
 
 # Words the prefilter takes as present in any summary: too common to rule one
@@ -184,6 +184,24 @@ Verdict = tuple[frozenset[str], tuple[Phrase, ...], frozenset[str]]
 _NO_VERDICT: Verdict = (frozenset(), (), frozenset())
 
 
+def _category_answer(entries: Sequence[tuple[tuple[int, ...], Phrase, bool]], part: int
+                     ) -> bool | tuple[Phrase, ...]:
+    """For one category's phrases (each as its needed words' bits, and
+    whether it is to be confirmed) and the bits of a text that it needs:
+    True when a phrase that needs no confirming has every word, else the
+    phrases to confirm that have (none: the category cannot match)."""
+    pending: list[Phrase] = []
+    for words, phrase, confirm in entries:
+        for word in words:
+            if not part & word:
+                break
+        else:
+            if not confirm:
+                return True
+            pending.append(phrase)
+    return tuple(pending)
+
+
 class PhraseMatcher:
     """Finds the policy's phrases in free text, clause by clause."""
 
@@ -225,11 +243,7 @@ class PhraseMatcher:
         # the prefilter: for each phrase, the words it cannot match without
         # (its uncommon words, or all of them when every one is common), and
         # whether its words must be confirmed in the text: an ordered phrase,
-        # or one word that exclusions start with ("follow": "following incident").
-        # Indexed by each label of a phrase's first needed word: (its other
-        # needed words, the phrase, its category, whether it is to be confirmed)
-        self._by_required: dict[str, list[tuple[tuple[frozenset[str], ...], Phrase, str,
-                                                bool]]] = {}
+        # or one word that exclusions start with ("follow": "following incident")
         reads = (frozenset(gate_reads) if gate_reads is not None
                  else frozenset(p.category for p in self.phrases))
         if self._prefilter_categories is not None:
@@ -240,34 +254,44 @@ class PhraseMatcher:
                 not ex.words[0].isdisjoint(p.words[0]) for ex in self.exclusions))
             for p in self._read_phrases}
         needed: set[str] = set()
+        required_of: dict[int, tuple[frozenset[str], ...]] = {}
         for phrase in self._read_phrases:
             required = tuple(w for w in phrase.words if w.isdisjoint(_COMMON)) or phrase.words
             needed.update(label for word in required for label in word)
-            entry = (required[1:], phrase, phrase.category, self._confirm[id(phrase)])
-            for label in required[0]:
-                self._by_required.setdefault(label, []).append(entry)
+            required_of[id(phrase)] = required
         self._needed = frozenset(needed)
+        # each needed label is a bit: a set of them is an int, a text's the or
+        # of its runs'; a needed word is the bits of its alternatives
+        self._label_bit = {label: 1 << i for i, label in enumerate(sorted(needed))}
+        # per category read: the bits its phrases need, each phrase as its
+        # needed words' bits (and whether it is to be confirmed), and what a
+        # set of those bits gives, kept: True (a phrase that needs no
+        # confirming has all its words), else the phrases to confirm
+        by_category: dict[str, list[tuple[tuple[int, ...], Phrase, bool]]] = {}
+        for phrase in self._read_phrases:
+            words = tuple(self._bits(word) for word in required_of[id(phrase)])
+            by_category.setdefault(phrase.category, []).append(
+                (words, phrase, self._confirm[id(phrase)]))
+        self._categories: list[tuple[str, int, tuple[tuple[tuple[int, ...], Phrase, bool], ...],
+                                     dict[int, bool | tuple[Phrase, ...]]]] = [
+            (category, reduce(or_, [w for words, _, _ in entries for w in words], 0),
+             tuple(entries), {})
+            for category, entries in by_category.items()]
         self._seen_runs: set[bytes] = set()
-        self._hit_runs: set[bytes] = set()
-        self._run_needed: dict[bytes, frozenset[str]] = {}
         self._runs: dict[bytes, RunInfo] = {}
         self._empty_runs: set[bytes] = set()  # runs holding no word (clause ends)
         self._wild_runs: set[bytes] = set()  # runs of several words, or "may"
         # for each word of a phrase to confirm: the runs with a word carrying it
         self._word_runs: dict[frozenset[str], set[bytes]] = {
             word: set() for p in self._read_phrases if self._confirm[id(p)] for word in p.words}
-        self._possible: dict[frozenset[str], Verdict] = {}
-        # (needed labels of a text, family) -> the gate's answer, or the
-        # verdict whose phrases are to be confirmed in the text
-        self._decisions: dict[tuple[frozenset[str], str], bool | Verdict] = {}
-        # family -> (the runs of a text that hold needed labels, as their
-        # bits or'ed together) -> the same answer: one pass over the text's
-        # runs instead of a union of every run's labels; an int key is small
-        # enough to remember an answer for each of a million summaries
-        self._decisions_by_runs: dict[str, dict[int, bool | Verdict]] = {}
-        # every remembered run: its bit when it holds needed labels, else 0
+        # the needed labels of a text (as bits) -> its verdict
+        self._possible: dict[int, Verdict] = {}
+        # family -> the needed labels of a text (as bits) -> the gate's
+        # answer, or the verdict whose phrases are to be confirmed in the text
+        self._decisions: dict[str, dict[int, bool | Verdict]] = {}
+        self._label_sets = 0
+        # every remembered run: the bits of its needed labels (0: none)
         self._run_bits: dict[bytes, int] = {}
-        self._run_sets = 0
         # a plain word followed by its window of runs: whether an exclusion covers it
         self._excluded_windows: dict[tuple[bytes, ...], bool] = {}
         self._last: _Reading | None = None
@@ -346,44 +370,39 @@ class PhraseMatcher:
         if runs is None:
             runs = self.runs(text)
         new: dict[bytes, RunInfo] = {}
-        labels: frozenset[str] = frozenset()
+        bits = 0
         if not self._seen_runs.issuperset(runs):
-            new, labels = self._read_new(runs)
-        hits = self._hit_runs.intersection(runs)
-        if hits:
-            needed = self._run_needed
-            labels = labels.union(*[needed[run] for run in hits])
-        if labels:
-            verdict = self._possible.get(labels)
-            if verdict is None:
-                verdict = self._categories_with(labels)
-                if len(self._possible) < 200_000:
-                    self._possible[labels] = verdict
-        else:
-            verdict = _NO_VERDICT
+            new, bits = self._read_new(runs)
+        known = self._run_bits.get
+        bits = reduce(or_, [known(run, 0) for run in runs], bits)
+        verdict = self._verdict(bits) if bits else _NO_VERDICT
         reading = _Reading(text, runs, new, verdict[0], verdict[1])
         self._last = reading
         return reading
 
-    def _read_new(self, runs: list[bytes]) -> tuple[dict[bytes, RunInfo], frozenset[str]]:
+    def _bits(self, labels: Iterable[str]) -> int:
+        """A set of needed labels as bits (other labels left out)."""
+        bit = self._label_bit
+        return reduce(or_, [bit[label] for label in labels if label in bit], 0)
+
+    def _read_new(self, runs: list[bytes]) -> tuple[dict[bytes, RunInfo], int]:
         """Read the runs not seen before (remembered while there is room):
-        those that could not be remembered, and the needed labels of all."""
+        those that could not be remembered, and the bits of the needed
+        labels of all."""
         seen = self._seen_runs
         new: dict[bytes, RunInfo] = {}
-        labels: set[str] = set()
+        bits = 0
         for run in set(runs).difference(seen):
             info, every = self._read_run(run)
-            labels |= info[0]
+            needed, plain, holds_words, _ = info
+            run_bits = self._bits(needed)
+            bits |= run_bits
             if len(seen) >= MAX_RUNS:
                 new[run] = info  # not remembered: read again each time it is met
                 continue
             seen.add(run)
             self._runs[run] = info
-            needed, plain, holds_words, _ = info
-            self._run_bits[run] = 1 << len(self._hit_runs) if needed else 0  # the next bit
-            if needed:
-                self._hit_runs.add(run)
-                self._run_needed[run] = needed
+            self._run_bits[run] = run_bits
             if not holds_words:
                 self._empty_runs.add(run)
             elif plain is None:
@@ -391,7 +410,7 @@ class PhraseMatcher:
             for word, where in self._word_runs.items():
                 if not word.isdisjoint(every):
                     where.add(run)
-        return new, frozenset(labels)
+        return new, bits
 
     def _passes(self, text: str, test: Callable[[frozenset[str]], bool],
                 runs: list[bytes] | None = None) -> bool:
@@ -434,28 +453,40 @@ class PhraseMatcher:
                 found.add(phrase.category)
         return frozenset(found)
 
-    def _categories_with(self, labels: frozenset[str]) -> Verdict:
-        """For the needed labels of a text: the categories of the phrases
-        that have all their needed words, less those whose words must be
-        confirmed in the text, and those phrases. (A phrase is met through a
-        label of its first needed word, so only its others are looked for.)"""
-        sure: set[str] = set()
-        to_confirm: dict[Phrase, None] = {}
-        by_required = self._by_required
-        for label in labels:
-            for rest, phrase, category, confirm in by_required.get(label, ()):
-                if category in sure:
-                    continue
-                for word in rest:
-                    if word.isdisjoint(labels):
-                        break
-                else:
-                    if confirm:
-                        to_confirm[phrase] = None
-                    else:
-                        sure.add(category)
-        pending = tuple(p for p in to_confirm if p.category not in sure)
-        return frozenset(sure), pending, frozenset(sure | {p.category for p in pending})
+    def _verdict(self, bits: int) -> Verdict:
+        """The verdict for a text whose needed labels are ``bits`` (kept)."""
+        verdict = self._possible.get(bits)
+        if verdict is None:
+            verdict = self._categories_with(bits)
+            if len(self._possible) < 200_000:
+                self._possible[bits] = verdict
+        return verdict
+
+    def _categories_with(self, bits: int) -> Verdict:
+        """For the needed labels of a text (as bits): the categories of the
+        phrases that have all their needed words, less those whose words
+        must be confirmed in the text, and those phrases. Each category is
+        decided by the bits its phrases need, and that answer is kept: texts
+        differ in their labels far more than in the few a category needs."""
+        sure: list[str] = []
+        pending: list[Phrase] = []
+        for category, needs, entries, answers in self._categories:
+            part = bits & needs
+            if not part:
+                continue
+            answer = answers.get(part)
+            if answer is None:
+                answer = _category_answer(entries, part)
+                if len(answers) < 100_000:
+                    answers[part] = answer
+            if answer is True:
+                sure.append(category)
+            elif answer:
+                pending += answer
+        found = frozenset(sure)
+        if not pending:
+            return found, (), found
+        return found, tuple(pending), found.union([p.category for p in pending])
 
     def _confirmed(self, phrase: Phrase, reading: _Reading) -> bool:
         """Whether ``phrase`` may match in the text: True unless its runs
@@ -585,30 +616,29 @@ class PhraseMatcher:
         if self._gate is None:
             return list(range(len(texts)))
         table = _RUN_TABLE
-        bit_of = self._run_bits.__getitem__  # KeyError: a run not seen before
-        by_family = self._decisions_by_runs
+        bits_of = self._run_bits.__getitem__  # KeyError: a run not seen before
+        by_family = self._decisions
         kept: list[int] = []
         family_now: str | None = None
-        by_runs: dict[int, bool | Verdict] = {}
+        decisions: dict[int, bool | Verdict] = {}
         for index, (text, family) in enumerate(zip(texts, families, strict=True)):
             runs = (text or "").encode("utf-8", "surrogatepass").translate(table).split()
             if family is not family_now:
                 family_now = family
-                by_runs = by_family.setdefault(family, {})
+                decisions = by_family.setdefault(family, {})
             try:
-                # the bits of the runs holding needed labels, or'ed: the set of them
-                key = reduce(or_, map(bit_of, runs), 0)
+                # the needed labels of the text: its runs' bits, or'ed
+                key = reduce(or_, map(bits_of, runs), 0)
             except KeyError:  # runs not seen before: read them
                 if self.may_qualify(text or "", family, runs):
                     kept.append(index)
                 continue
-            decision = by_runs.get(key)
+            decision = decisions.get(key)
             if decision is None:
-                decision = self._decision_for_runs(
-                    frozenset(self._hit_runs.intersection(runs)), family)
-                if self._run_sets < MAX_RUN_SETS:
-                    by_runs[key] = decision
-                    self._run_sets += 1
+                decision = self._decision(key, family)
+                if self._label_sets < MAX_LABEL_SETS:
+                    decisions[key] = decision
+                    self._label_sets += 1
             if decision is True:
                 kept.append(index)
             elif decision is not False:  # phrases to confirm in the text
@@ -617,29 +647,11 @@ class PhraseMatcher:
                     kept.append(index)
         return kept
 
-    def _decision_for_runs(self, hits: frozenset[bytes], family: str) -> bool | Verdict:
-        """The gate's answer for a text whose runs holding needed labels are
-        ``hits`` (all seen before): decided by the labels they hold."""
-        needed = self._run_needed
-        key = (frozenset[str]().union(*[needed[run] for run in hits]), family)
-        decisions = self._decisions
-        passes = decisions.get(key)
-        if passes is None:
-            passes = self._decision(*key)
-            if len(decisions) < 200_000:
-                decisions[key] = passes
-        return passes
-
-    def _decision(self, labels: frozenset[str], family: str) -> bool | Verdict:
-        """The gate's answer for a text whose runs hold the needed ``labels``:
-        True or False, or (when it depends on phrases to confirm in the text)
-        the prefilter's verdict, whose phrases are then confirmed."""
-        if labels:
-            verdict = self._possible.get(labels)
-            if verdict is None:
-                verdict = self._possible[labels] = self._categories_with(labels)
-        else:
-            verdict = _NO_VERDICT
+    def _decision(self, bits: int, family: str) -> bool | Verdict:
+        """The gate's answer for a text whose runs hold the needed labels
+        ``bits``: True or False, or (when it depends on phrases to confirm in
+        the text) the prefilter's verdict, whose phrases are then confirmed."""
+        verdict = self._categories_with(bits) if bits else _NO_VERDICT
         sure, pending, upper = verdict
         passes = self._gate_test(family)  # asked once per set of categories
         if passes(sure):
