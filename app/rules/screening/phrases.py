@@ -736,7 +736,7 @@ class PhraseMatcher:
             return ()
         scoped = (negated_words(labels, segments, self.scoping)
                   if self.scoping is not None else [False] * len(labels))
-        excluded = self._excluded(labels, positions)
+        excluded = self._excluded(labels, positions, present)
         found: list[tuple[Phrase, tuple[int, ...]]] = []
         for phrase in candidates:
             anchors = sorted({i for label in phrase.words[0] for i in positions.get(label, ())})
@@ -748,28 +748,38 @@ class PhraseMatcher:
         found.sort(key=lambda item: (item[1][0], item[1][-1]))
         return tuple(found)
 
-    def _excluded(self, labels: Sequence[tuple[str, ...]], positions: dict[str, list[int]]
-                  ) -> set[int]:
+    def _excluded(self, labels: Sequence[tuple[str, ...]], positions: dict[str, list[int]],
+                  present: set[str]) -> set[int]:
+        """The indexes of the words an exclusion covers: each of its words
+        within reach after the one before (an exclusion whose words are not
+        all in the sentence is not followed)."""
         covered: set[int] = set()
-        if not self._exclusion_first:
+        first = self._exclusion_first
+        if not first:
             return covered
         n = len(labels)
-        starts = sorted({(i, label) for label in positions if label in self._exclusion_first
-                         for i in positions[label]})
-        for index, label in starts:
-            for phrase in self._exclusion_first[label]:
-                at = index
-                used = [index]
+        for label, indexes in positions.items():
+            exclusions = first.get(label)
+            if exclusions is None:
+                continue
+            for phrase in exclusions:
+                rest = phrase.words[1:]
+                if any(word.isdisjoint(present) for word in rest):
+                    continue
                 reach = 2 if phrase.ordered else 4  # "=": adjacent words
-                for word in phrase.words[1:]:
-                    nxt = next((j for j in range(at + 1, min(n, at + reach))
-                                if not word.isdisjoint(labels[j])), None)
-                    if nxt is None:
-                        break
-                    used.append(nxt)
-                    at = nxt
-                else:
-                    covered.update(used)
+                for index in indexes:
+                    at = index
+                    used = [index]
+                    for word in rest:
+                        for j in range(at + 1, min(n, at + reach)):
+                            if not word.isdisjoint(labels[j]):
+                                break
+                        else:
+                            break  # no word within reach
+                        used.append(j)
+                        at = j
+                    else:
+                        covered.update(used)
         return covered
 
     def _place(self, phrase: Phrase, labels: Sequence[tuple[str, ...]], anchor: int,
