@@ -442,20 +442,21 @@ def _check_screening(screening: ScreeningPolicy) -> None:
                                   f"{problem}")
 
 
-_PHRASE_WORD = re.compile(r"(?:#count|#ordinal|#night|[^\W_]+(?:['’][^\W_]+)*)")
+_PHRASE_WORD = re.compile(r"(?:#count|#ordinal|#night|#times|[^\W\d_]/[^\W\d_]"
+                          r"|[^\W_]+(?:['’][^\W_]+)*)")
 
 
 def _phrase_problem(phrase: str) -> str | None:
     """What is wrong with a screening phrase, if anything (its grammar is in
     seed/policy.toml: words, ``a|b`` alternatives, ``#count``, ``#ordinal``,
-    ``#night``, a leading ``=`` for an ordered phrase)."""
+    ``#night``, ``#times``, a leading ``=`` for an ordered phrase)."""
     words = phrase.strip().removeprefix("=").split()
     if not words:
         return "empty"
     for word in words:
         for option in word.split("|"):
             if not _PHRASE_WORD.fullmatch(option):
-                return f"{option!r} is not a word, #count, #ordinal or #night"
+                return f"{option!r} is not a word, #count, #ordinal, #night or #times"
     return None
 
 

@@ -32,7 +32,8 @@ FAMILIES = tuple(POLICY.families)
 
 def _corpus() -> list[tuple[str, str]]:
     items = []
-    for name in ("screening_corpus.csv", "screening_heldout.csv"):
+    for name in ("screening_corpus.csv", "screening_heldout.csv", "screening_probe.csv",
+                 "screening_blind_1.csv", "screening_blind_2.csv"):
         path = DATA / name
         items += [(i.summary, i.family) for i in read_corpus(
             path.read_text(encoding="utf-8"), source=name, families=POLICY.families)]
@@ -54,6 +55,7 @@ VOCABULARY = [
     "messages", "damaged", "car", "track", "tracker", "monitor", "Dispute", "dispute",
     "won't", "doesnt", "o'brien", "’", "café", "naïve", "İstanbul", "–", "—", "-", "--", "'",
     ".", ",", ";", ":", "!", "?", "(", ")", "\n", "...", "“", "”", "\u00a0", "_",
+    "o/s", "O/S", "w/e", "b/f's", "and/or", "a/b/c", "/", "x4", "x1", "x2", "24/7",
 ]
 TEXTS = st.lists(st.sampled_from(VOCABULARY), max_size=24).map(" ".join) | st.lists(
     st.sampled_from(VOCABULARY), max_size=16).map("".join)

@@ -12,7 +12,11 @@ additions that a dictionary of word forms cannot give:
   numbers as classes: ``#count`` for a count of at least the policy's
   ``count_min`` ("63", "dozens", "eleven"), ``#ordinal`` for the second
   and after ("fourth", "5th"), ``#night`` for a time in the small hours
-  ("0200", "3am", "11pm", "midnight").
+  ("0200", "3am", "11pm", "midnight"), ``#times`` for an officer's count
+  of occasions ("x2", "x4"; "x1" reads as ``one``);
+- the officer's shorthand of a letter, a slash and a letter is one word,
+  and a few read as what they stand for: "o/s" as ``outside``, "w/e" as
+  ``weekend``, "b/f" and "g/f" as ``boyfriend`` and ``girlfriend``.
 
 Negation and hedging are scoped NegEx-style, by clause rather than by a
 window of words: a trigger ("not", "no", "never", "if", "might") covers the
@@ -35,12 +39,18 @@ from functools import cache, cached_property
 COUNT = "#count"
 ORDINAL = "#ordinal"
 NIGHT = "#night"
+TIMES = "#times"
 NOT = "not"
-CLASSES = (COUNT, ORDINAL, NIGHT)
+CLASSES = (COUNT, ORDINAL, NIGHT, TIMES)
 
 # Words, keeping inner apostrophes ("won't", "ex's"); hyphens and other
-# punctuation separate words ("ex-partner" = ex partner, "follow-up" = follow up).
-TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# punctuation separate words ("ex-partner" = ex partner, "follow-up" = follow up),
+# but a letter, a slash and a letter standing alone is one word ("o/s", "w/e").
+TOKEN = re.compile(r"(?<![^\W_])(?<!/)[^\W\d_]/[^\W\d_](?:['’]s)?(?![^\W_])(?!/)"
+                   r"|[^\W_]+(?:['’][^\W_]+)*")
+# officers' shorthand read as the word it stands for
+SHORTHAND = {"o/s": "outside", "w/e": "weekend", "b/f": "boyfriend", "g/f": "girlfriend"}
+_TIMES = re.compile(r"x(\d{1,3})")
 # Hard clause ends: sentence punctuation, brackets, new lines, a dash between words.
 SENTENCE_END = re.compile(r"[.;:!?()\[\]\n]+|\s[-–—]+\s")
 _PUNCTUATION_END = re.compile(r"[.;:!?()\[\]\n]+")
@@ -97,6 +107,9 @@ def word_labels(word: str, count_min: int) -> tuple[str, ...]:
         word = word[:-2]
     if not word:
         return ()
+    shorthand = SHORTHAND.get(word)
+    if shorthand is not None:
+        return (shorthand,)
     if word == "cannot" or word.endswith("n't") or (
             word.endswith("nt") and word[:-2] in _CONTRACTED):
         return (NOT,)
@@ -115,6 +128,14 @@ def word_labels(word: str, count_min: int) -> tuple[str, ...]:
         hour, suffix = int(clock.group(1)), clock.group(2)
         if (suffix == "am" and (hour <= 5 or hour == 12)) or (suffix == "pm" and hour >= 11):
             return (word, NIGHT)
+        return (word,)
+    times = _TIMES.fullmatch(word)
+    if times:
+        count = int(times.group(1))
+        if count == 1:
+            return (word, "one")
+        if count >= 2:
+            return (word, TIMES, COUNT) if count >= count_min else (word, TIMES)
         return (word,)
     ordinal = _ORDINAL.fullmatch(word)
     if ordinal:

@@ -111,7 +111,7 @@ class PhraseMatch:
 
 def _run_table() -> bytes:
     """The prefilter's byte map: ASCII letters and digits lower-cased,
-    apostrophes and hyphens kept, the hard clause ends of
+    apostrophes, hyphens and slashes kept, the hard clause ends of
     :data:`~app.rules.screening.language.SENTENCE_END` read as a full stop,
     every other ASCII character a space; bytes from 128 up (the UTF-8 of
     other letters and punctuation) kept as they are."""
@@ -122,7 +122,7 @@ def _run_table() -> bytes:
             table[code] = ord(char.lower())
         elif char in ".;:!?()[]\n":
             table[code] = ord(".")
-        elif char not in "'-":
+        elif char not in "'-/":
             table[code] = ord(" ")
     return bytes(table)
 
@@ -200,6 +200,21 @@ def _category_answer(entries: Sequence[tuple[tuple[int, ...], Phrase, bool]], pa
                 return True
             pending.append(phrase)
     return tuple(pending)
+
+
+def _without_wider(found: list[tuple[Phrase, tuple[int, ...]]]
+                   ) -> list[tuple[Phrase, tuple[int, ...]]]:
+    """The phrases found in a sentence less each one whose words stretch over
+    another of its category's: "her to the gym and waited outside" adds
+    nothing to "waited outside" for the reader (the category stays found)."""
+    def wider(item: tuple[Phrase, tuple[int, ...]]) -> bool:
+        phrase, used = item
+        first, last = used[0], used[-1]
+        return any(other.category == phrase.category and first <= inner[0]
+                   and inner[-1] <= last and (inner[0], inner[-1]) != (first, last)
+                   for other, inner in found)
+
+    return [item for item in found if not wider(item)]
 
 
 class PhraseMatcher:
@@ -746,6 +761,8 @@ class PhraseMatcher:
                     found.append((phrase, tuple(sorted(used))))
                     break
         found.sort(key=lambda item: (item[1][0], item[1][-1]))
+        if len(found) > 1:
+            found = _without_wider(found)
         return tuple(found)
 
     def _excluded(self, labels: Sequence[tuple[str, ...]], positions: dict[str, list[int]],
