@@ -3,11 +3,15 @@
 A long read-only computation over many rows (a full screening run) takes
 turns on one interpreter lock when it runs in threads; in worker processes it
 uses every core. :class:`ForkedWorkers` forks ``count`` workers from the
-running process, so each starts with what the process has already built (the
-compiled policy and its caches) and its service context (the same database,
-user and policy): identity is never handed to a worker, it is inherited.
-Each worker then keeps what it learns for the next request.
+running process, so each starts with what the process has already built and
+its service context (the same database, user and policy): identity is never
+handed to a worker, it is inherited. Each worker then keeps what it learns
+(the compiled policy and its caches) for the next request.
 
+- ``prepare(ctx)``, if given, runs in each worker as soon as it is forked,
+  while the caller is still busy with its own start (each worker compiles
+  the policy at the same time as the others instead of waiting for it); a
+  failure there is left for the request, which meets it again and reports it.
 - A request is one picklable value per worker; ``serve(ctx, request)`` runs in
   the worker and every value it yields is sent back as it comes, so the
   caller can write results while the workers go on.
@@ -69,12 +73,14 @@ class ForkedWorkers:
     """``count`` workers forked from this process, each serving requests
     with ``serve`` in the context ``ctx`` it inherited."""
 
-    def __init__(self, ctx: ServiceContext, serve: Serve, count: int) -> None:
+    def __init__(self, ctx: ServiceContext, serve: Serve, count: int,
+                 prepare: Callable[[ServiceContext], Any] | None = None) -> None:
         if not can_fork():
             raise RuntimeError("worker processes can only be forked from a process "
                                "with no other thread, on Linux")
         self.ctx = ctx
         self.serve = serve
+        self.prepare = prepare
         self._workers: list[tuple[int, Connection]] = []
         self.closed = False
         try:
@@ -113,7 +119,7 @@ class ForkedWorkers:
             try:
                 for _pid, sibling in self._workers:
                     sibling.close()
-                _serve_forever(theirs, self.ctx, self.serve)
+                _serve_forever(theirs, self.ctx, self.serve, self.prepare)
             finally:  # never back into the parent's code, nor its exit hooks
                 os._exit(0)
         theirs.close()
@@ -181,10 +187,16 @@ class WorkerLost:
     """Marks a worker that died without finishing (see :meth:`ForkedWorkers.map`)."""
 
 
-def _serve_forever(conn: Connection, ctx: ServiceContext, serve: Serve) -> None:
+def _serve_forever(conn: Connection, ctx: ServiceContext, serve: Serve,
+                   prepare: Callable[[ServiceContext], Any] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     ctx.database.engine.dispose(close=False)
+    if prepare is not None:
+        try:
+            prepare(ctx)
+        except Exception:  # the request meets it again and sends it back
+            pass
     while True:
         try:
             request = conn.recv()

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -194,7 +195,6 @@ class _Screener:
 
     def __post_init__(self) -> None:
         self.policy = self.ctx.policy.screening
-        self.matcher: PhraseMatcher = compile_policy(self.policy)
         self.window = timedelta(days=self.policy.window_days).total_seconds()
         self._breached: dict[tuple[int, int], tuple[str, ...]] | None = None
         dialect = self.session.get_bind().dialect
@@ -206,6 +206,12 @@ class _Screener:
         self.screened_at = to_db(self.now) if to_db else self.now
         self._pending: list[ScoredCrime] = []
         self._replaces: list[Any] = []
+
+    @cached_property
+    def matcher(self) -> PhraseMatcher:
+        """The policy's matcher, compiled when this process first screens (a
+        run spread over workers has them do it)."""
+        return compile_policy(self.policy)
 
     @property
     def breached(self) -> dict[tuple[int, int], tuple[str, ...]]:
@@ -484,6 +490,11 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _compile_for(ctx: ServiceContext) -> None:
+    """A worker's first task: the policy's matcher, and the lemma dictionary."""
+    compile_policy(ctx.policy.screening)
+
+
 def _screen_ranges(ctx: ServiceContext, work: _RangeWork
                    ) -> Iterator[tuple[int, int, ScreenedChunk]]:
     """In a worker: screen each range of ``work`` in one read transaction,
@@ -523,7 +534,7 @@ def _screening_workers(ctx: ServiceContext, bounds: Sequence[tuple[int, int]]
     _workers = None
     if can_fork():
         try:
-            _workers = ForkedWorkers(ctx, _screen_ranges, count)
+            _workers = ForkedWorkers(ctx, _screen_ranges, count, prepare=_compile_for)
         except OSError:  # no process to spare (a limit on processes): screened here
             _workers = None
     return _workers
@@ -596,6 +607,14 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
     wall = time.perf_counter()
     scope_start = _scope_start(ctx, since)
     scope = [Case.reported_at >= scope_start] if scope_start else []
+    with ctx.read() as session:
+        codes = _codes(session, policy)
+        mark = None if full else _watermark(session, scope_start)
+        bounds = chunk_bounds(session) if mark is None else []
+    # a run through every crime is spread over worker processes where there are
+    # cores for them, forked before this run writes or opens its read: each
+    # compiles the policy while this process records the run
+    workers = _screening_workers(ctx, bounds)
     with ctx.write() as session:
         run = ScreeningRun(started_at=started, run_by=ctx.actor.username, full=full,
                            scope_start=scope_start)
@@ -607,15 +626,6 @@ def run_screening(ctx: ServiceContext, *, full: bool = False,
     # transaction, so other users' writes never wait long for a run (SQLite
     # has one writer at a time). Until the run finishes, a crime shows the
     # result of this run or of the one before.
-    with ctx.read() as session:
-        codes = _codes(session, policy)
-        mark = None if full else _watermark(session, scope_start)
-        bounds = chunk_bounds(session) if mark is None else []
-    # a run through every crime is spread over worker processes where there are
-    # cores for them (forked before this run opens its read, after the policy
-    # is compiled and the lemma dictionary loaded: the workers start with both)
-    compile_policy(policy)
-    workers = _screening_workers(ctx, bounds)
     with collector_paused(), ctx.read() as session:
         screener = _Screener(ctx, session, codes, started)
         if mark is None:
