@@ -188,37 +188,44 @@ class Scoping:
         return frozenset(found | self.breakers | self.clause_starters | {NOT})
 
     @cached_property
-    def _index(self) -> dict[str, dict[str, list[tuple[str, ...]]]]:
-        """Per kind of sequence: first word -> the sequences starting with it."""
-        index: dict[str, dict[str, list[tuple[str, ...]]]] = {}
-        for kind in ("negations", "hedges", "post_negations", "terminators"):
-            by_first: dict[str, list[tuple[str, ...]]] = {}
+    def _by_first(self) -> dict[str, list[tuple[str, tuple[str, ...], int]]]:
+        """First word -> (kind, sequence, the words allowed between two of
+        its words) for every sequence: negations and terminators are
+        adjacent words, hedges and post-negations may have two between."""
+        index: dict[str, list[tuple[str, tuple[str, ...], int]]] = {}
+        for kind, gap in _GAPS.items():
             for seq in getattr(self, kind):
-                by_first.setdefault(seq[0], []).append(seq)
-            index[kind] = by_first
+                index.setdefault(seq[0], []).append((kind, seq, gap))
         return index
 
-    def sequence_ends(self, labels: Sequence[tuple[str, ...]], kind: str, max_gap: int = 2
-                      ) -> dict[int, int]:
-        """{index of a sequence's last word: index of its first word} for each
-        occurrence of the ordered sequences of ``kind`` among the words'
-        ``labels`` (later words within ``max_gap`` words of the one before)."""
-        by_first = self._index[kind]
-        found: dict[int, int] = {}
+    def sequence_ends(self, labels: Sequence[tuple[str, ...]]) -> dict[str, dict[int, int]]:
+        """Per kind (``negations``, ``hedges``, ``post_negations``,
+        ``terminators``): {index of a sequence's last word: index of its
+        first word} for each occurrence of the kind's ordered sequences
+        among the words' ``labels``, found in one pass over the words."""
+        by_first = self._by_first
+        found: dict[str, dict[int, int]] = {kind: {} for kind in _GAPS}
         n = len(labels)
         for first, word_labels_ in enumerate(labels):
             for label in word_labels_:
-                for sequence in by_first.get(label, ()):
+                entries = by_first.get(label)
+                if entries is None:
+                    continue
+                for kind, sequence, gap in entries:
                     at = first
                     for word in sequence[1:]:
-                        nxt = next((j for j in range(at + 1, min(n, at + 2 + max_gap))
-                                    if word in labels[j]), None)
-                        if nxt is None:
-                            break
-                        at = nxt
+                        for j in range(at + 1, min(n, at + 2 + gap)):
+                            if word in labels[j]:
+                                break
+                        else:
+                            break  # the next word is not within reach
+                        at = j
                     else:
-                        found.setdefault(at, first)
+                        found[kind].setdefault(at, first)
         return found
+
+
+_GAPS = {"negations": 0, "hedges": 2, "post_negations": 2, "terminators": 0}
 
 
 def negated_words(labels: Sequence[tuple[str, ...]], segments: Sequence[int],
@@ -229,16 +236,17 @@ def negated_words(labels: Sequence[tuple[str, ...]], segments: Sequence[int],
     scoped = [False] * n
     if n == 0:
         return scoped
-    triggers = scoping.sequence_ends(labels, "negations", 0)
-    for end, first in scoping.sequence_ends(labels, "hedges").items():
+    ends = scoping.sequence_ends(labels)
+    triggers = ends["negations"]
+    for end, first in ends["hedges"].items():
         triggers.setdefault(end, first)
     for index, word in enumerate(labels):
         if NOT in word:
             triggers.setdefault(index, index)
-    posts = scoping.sequence_ends(labels, "post_negations")
+    posts = ends["post_negations"]
     if not triggers and not posts:
         return scoped
-    terminators = set(scoping.sequence_ends(labels, "terminators", 0).values())
+    terminators = set(ends["terminators"].values())
     breakers = scoping.breakers
     for trigger in sorted(triggers):
         count = 0

@@ -57,8 +57,12 @@ class PhraseError(ValueError):
     """A phrase in the policy cannot be read (names the phrase)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Phrase:
+    """One phrase of the policy, told apart from the others by identity: each
+    is parsed once per matcher (duplicates dropped), and a hash of its
+    frozensets at every look-up was a tenth of the reading of a sentence."""
+
     category: str
     text: str  # as the policy writes it
     words: tuple[frozenset[str], ...]  # the labels each word may carry
@@ -207,6 +211,9 @@ def _without_wider(found: list[tuple[Phrase, tuple[int, ...]]]
     """The phrases found in a sentence less each one whose words stretch over
     another of its category's: "her to the gym and waited outside" adds
     nothing to "waited outside" for the reader (the category stays found)."""
+    if len({phrase.category for phrase, _used in found}) == len(found):
+        return found  # no two of one category
+
     def wider(item: tuple[Phrase, tuple[int, ...]]) -> bool:
         phrase, used = item
         first, last = used[0], used[-1]
@@ -229,17 +236,26 @@ class PhraseMatcher:
         self.span = span
         self.count_min = count_min
         self.scoping = scoping
-        self.phrases = [parse_phrase(name, text, count_min)
-                        for name, texts in categories.items() for text in texts]
-        self.exclusions = [parse_phrase("exclusion", text, count_min) for text in exclusions]
-        self._by_label: dict[str, list[Phrase]] = {}
+        self.phrases = [parse_phrase(name, text, count_min) for name, text in dict.fromkeys(
+            (name, text) for name, texts in categories.items() for text in texts)]
+        self.exclusions = [parse_phrase("exclusion", text, count_min)
+                           for text in dict.fromkeys(exclusions)]
+        # each phrase by the labels of its first word, with its other words
+        self._by_label: dict[str, list[tuple[Phrase, tuple[frozenset[str], ...]]]] = {}
         for phrase in self.phrases:
             for label in phrase.words[0]:
-                self._by_label.setdefault(label, []).append(phrase)
+                self._by_label.setdefault(label, []).append((phrase, phrase.words[1:]))
         self._exclusion_first: dict[str, list[Phrase]] = {}
         for phrase in self.exclusions:
             for label in phrase.words[0]:
                 self._exclusion_first.setdefault(label, []).append(phrase)
+        # the exclusions of more than one word by each label of their last
+        # word: a sentence follows only those whose last word it holds
+        self._exclusion_last: dict[str, list[Phrase]] = {}
+        for phrase in self.exclusions:
+            if len(phrase.words) > 1:
+                for label in phrase.words[-1]:
+                    self._exclusion_last.setdefault(label, []).append(phrase)
         relevant = {label for p in (*self.phrases, *self.exclusions) for w in p.words for label in w}
         if scoping is not None:
             relevant |= scoping.words
@@ -742,10 +758,15 @@ class PhraseMatcher:
             return ()
         present = set(positions)
         candidates: dict[Phrase, None] = {}
+        by_label = self._by_label
         for label in positions:  # in the order of the words: ties sort the same every run
-            for phrase in self._by_label.get(label, ()):
-                if phrase not in candidates and all(
-                        not word.isdisjoint(present) for word in phrase.words[1:]):
+            for phrase, rest in by_label.get(label, ()):
+                if phrase in candidates:
+                    continue
+                for word in rest:
+                    if word.isdisjoint(present):
+                        break
+                else:
                     candidates[phrase] = None
         if not candidates:
             return ()
@@ -771,32 +792,40 @@ class PhraseMatcher:
         within reach after the one before (an exclusion whose words are not
         all in the sentence is not followed)."""
         covered: set[int] = set()
-        first = self._exclusion_first
-        if not first:
+        if not self._exclusion_first:
             return covered
-        n = len(labels)
+        # one-word exclusions cover every place of their word
         for label, indexes in positions.items():
-            exclusions = first.get(label)
-            if exclusions is None:
-                continue
-            for phrase in exclusions:
-                rest = phrase.words[1:]
-                if any(word.isdisjoint(present) for word in rest):
-                    continue
-                reach = 2 if phrase.ordered else 4  # "=": adjacent words
-                for index in indexes:
-                    at = index
-                    used = [index]
-                    for word in rest:
-                        for j in range(at + 1, min(n, at + reach)):
-                            if not word.isdisjoint(labels[j]):
-                                break
-                        else:
-                            break  # no word within reach
-                        used.append(j)
-                        at = j
+            for phrase in self._exclusion_first.get(label, ()):
+                if len(phrase.words) == 1:
+                    covered.update(indexes)
+                    break
+        # the others, met through their last word, when the sentence holds them all
+        viable: dict[Phrase, None] = {}
+        last = self._exclusion_last
+        for label in positions:
+            for phrase in last.get(label, ()):
+                if phrase not in viable and not any(
+                        word.isdisjoint(present) for word in phrase.words[:-1]):
+                    viable[phrase] = None
+        n = len(labels)
+        for phrase in viable:
+            rest = phrase.words[1:]
+            reach = 2 if phrase.ordered else 4  # "=": adjacent words
+            starts = sorted({i for label in phrase.words[0] for i in positions.get(label, ())})
+            for index in starts:
+                at = index
+                used = [index]
+                for word in rest:
+                    for j in range(at + 1, min(n, at + reach)):
+                        if not word.isdisjoint(labels[j]):
+                            break
                     else:
-                        covered.update(used)
+                        break  # no word within reach
+                    used.append(j)
+                    at = j
+                else:
+                    covered.update(used)
         return covered
 
     def _place(self, phrase: Phrase, labels: Sequence[tuple[str, ...]], anchor: int,
