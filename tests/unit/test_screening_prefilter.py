@@ -22,7 +22,7 @@ from app.rules.screening import (
     summary_may_qualify,
 )
 from app.rules.screening.evaluation import read_corpus
-from app.rules.screening.language import TOKEN
+from app.rules.screening.language import TOKEN, words_in
 from app.rules.screening.rules import _compile
 
 POLICY = default_policy().screening
@@ -71,6 +71,13 @@ def _words_of_runs(text: str) -> list[str]:
 @given(TEXTS | st.text(max_size=60))
 def test_runs_hold_exactly_the_words_of_the_full_reading(text: str) -> None:
     assert _words_of_runs(text) == [w.lower() for w in TOKEN.findall(text)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXTS | st.text(max_size=60))
+def test_the_quick_word_finder_finds_what_token_finds(text: str) -> None:
+    """Without a slash the shorthand cannot occur, so a plainer pattern reads."""
+    assert words_in(text) == TOKEN.findall(text)
 
 
 def test_runs_hold_the_words_of_every_corpus_summary() -> None:

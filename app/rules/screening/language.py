@@ -48,6 +48,16 @@ CLASSES = (COUNT, ORDINAL, NIGHT, TIMES)
 # but a letter, a slash and a letter standing alone is one word ("o/s", "w/e").
 TOKEN = re.compile(r"(?<![^\W_])(?<!/)[^\W\d_]/[^\W\d_](?:['’]s)?(?![^\W_])(?!/)"
                    r"|[^\W_]+(?:['’][^\W_]+)*")
+# TOKEN without its shorthand: the same words in a text that holds no slash,
+# found about a quarter faster
+_PLAIN_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def words_in(text: str) -> list[str]:
+    """The words :data:`TOKEN` finds in ``text``."""
+    return (TOKEN if "/" in text else _PLAIN_TOKEN).findall(text)
+
+
 # officers' shorthand read as the word it stands for
 SHORTHAND = {"o/s": "outside", "w/e": "weekend", "b/f": "boyfriend", "g/f": "girlfriend"}
 _TIMES = re.compile(r"x(\d{1,3})")
