@@ -210,6 +210,7 @@ FAMILIES: dict[str, list[str]] = {
                    "'He set up a page about me'",
                    "Photographs of her house were posted on a forum",
                    "He runs a blog calling her a liar",
+                   "He has set up a blog about her",
                    "He sent her new partner screenshots of her messages"],
     "interfering_with_property": ["He slashed her tyres outside work",
                                   "Her car was scratched down one side",
@@ -355,6 +356,8 @@ def test_trap_wording_is_no_behaviour(family: str, text: str) -> None:
     "Enforcement agents keep coming to her door about council tax",
     "Both share location on an app by mutual agreement and she is happy for it to continue",
     "Her ex dropped the uniform at her door as arranged; he swore at her",
+    "They were together for two years; he damaged her car after the split",
+    "Her ex-partner says he is always there for the children",
 ])
 def test_one_off_and_untargeted_incidents_are_not_candidates(text: str) -> None:
     assert not flagged(text)
