@@ -230,7 +230,8 @@ FAMILIES: dict[str, list[str]] = {
                  "Attended her address x3 this week", "It has happened most weekends since March",
                  "The latest in a string of incidents"],
     "former_partner": ["Her ex-partner sent the card", "She has separated from the suspect",
-                       "'My ex husband did it'", "Since she split from the suspect"],
+                       "'My ex husband did it'", "Since she split from the suspect",
+                       "Her ex works at the same depot"],
     "small_hours": ["He knocked on her door at 0230", "She was woken at 3am",
                     "'It was late at night'", "'He was at my window at two in the morning'"],
 }
