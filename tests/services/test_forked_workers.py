@@ -4,13 +4,11 @@ process of its own: forking needs a process with no other thread."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.services.process_probe import run_probe
 
 PROBE = r"""
 import json, os, sys
@@ -57,13 +55,7 @@ print(json.dumps(seen))
 
 def test_workers_prepare_when_forked_and_a_failed_preparation_loses_nothing(
         tmp_path: Path, sqlite_template: Path) -> None:
-    path = tmp_path / "force.db"
-    shutil.copy(sqlite_template, path)
-    done = subprocess.run([sys.executable, "-c", PROBE, f"sqlite:///{path}"],
-                          capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[2])
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_probe(PROBE, tmp_path, sqlite_template)
     if not seen["can_fork"]:
         pytest.skip("this system cannot fork worker processes")
     # each worker prepared itself, in its own process, as the forking user

@@ -5,11 +5,9 @@ process of its own: the collector's state belongs to the whole process."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.services.process_probe import run_probe
 
 PROBE = r"""
 import gc, json, sys, weakref
@@ -51,13 +49,7 @@ print(json.dumps(seen))
 
 def test_a_logon_freezes_the_start_up_objects_once_and_keeps_collecting(
         tmp_path: Path, sqlite_template: Path) -> None:
-    path = tmp_path / "force.db"
-    shutil.copy(sqlite_template, path)
-    done = subprocess.run([sys.executable, "-c", PROBE, f"sqlite:///{path}"],
-                          capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[2])
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = run_probe(PROBE, tmp_path, sqlite_template)
     assert seen["before"] == 0
     assert seen["after_logon"] > 0
     # once per process: the second logon's objects are not frozen
