@@ -251,8 +251,12 @@ class PhraseMatcher:
         for phrase in self.exclusions:
             for label in phrase.words[0]:
                 self._exclusion_first.setdefault(label, []).append(phrase)
-        # the exclusions of more than one word by each label of their last
-        # word: a sentence follows only those whose last word it holds
+        # the labels of one-word exclusions (they cover every place of their
+        # word), and the others by each label of their last word: a sentence
+        # follows only those whose last word it holds
+        self._excluded_alone = frozenset(
+            label for phrase in self.exclusions if len(phrase.words) == 1
+            for label in phrase.words[0])
         self._exclusion_last: dict[str, list[Phrase]] = {}
         for phrase in self.exclusions:
             if len(phrase.words) > 1:
@@ -796,12 +800,8 @@ class PhraseMatcher:
         covered: set[int] = set()
         if not self._exclusion_first:
             return covered
-        # one-word exclusions cover every place of their word
-        for label, indexes in positions.items():
-            for phrase in self._exclusion_first.get(label, ()):
-                if len(phrase.words) == 1:
-                    covered.update(indexes)
-                    break
+        for label in self._excluded_alone.intersection(positions):
+            covered.update(positions[label])
         # the others, met through their last word, when the sentence holds them all
         viable: dict[Phrase, None] = {}
         last = self._exclusion_last
